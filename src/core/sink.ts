@@ -1,0 +1,70 @@
+/**
+ * The sink contract (CONVENTIONS.md #5). A sink knows how to talk to one external system; the
+ * shared runner in `src/sinks/runner` owns batching, retries with backoff, buffering, in-flight
+ * limits and metrics. A sink therefore stays small:
+ *
+ *  - `connect()` is called before the first write and again after the sink raised a
+ *    `sink_not_connected` error (or any error with `reconnect: true` in its context).
+ *    Rejecting with a retriable SluiceError makes the runner back off and try again.
+ *  - `write(batch)` resolves only when the external system acknowledged EVERY record of the
+ *    batch (at-least-once: the runner counts success after this resolves). It rejects with a
+ *    SluiceError: `retriable: true` → the runner retries the same batch after a backoff;
+ *    `retriable: false` → the batch is dropped and counted as `failed` (reason = error code).
+ *    A write may also resolve with a `WriteResult` naming records that must be retried or
+ *    were rejected individually.
+ *  - `close()` releases connections; called once at shutdown or when the sink is replaced.
+ *
+ * The runner may call `write` concurrently up to its `max_inflight` setting; sinks that need
+ * ordering per key/partition declare `partitionKey` so the runner keeps one in-flight batch per
+ * partition.
+ */
+import type { Value, ValueMap } from './values.js';
+import type { FieldSpec } from './spec.js';
+import type { Logger } from './logger.js';
+
+/** One rule output routed to a sink. */
+export interface SinkRecord {
+  /** The rule output object (what the rule's SELECT produced). */
+  readonly data: ValueMap;
+  /** The rule that produced it. */
+  readonly ruleId: string;
+  /** Wall-clock ms when the triggering event entered Sluice (for latency metrics). */
+  readonly ingestTs: number;
+  /** The triggering event's columns (for templates such as `${clientid}`), if available. */
+  readonly context?: Readonly<ValueMap>;
+}
+
+export interface WriteResult {
+  /** Indexes (into the batch) of records to retry (retriable per-record failures). */
+  retry?: number[];
+  /** Indexes of records rejected for good, with the reason code. */
+  rejected?: { index: number; code: string; message: string }[];
+}
+
+export interface Sink {
+  connect(signal?: AbortSignal): Promise<void>;
+  write(batch: readonly SinkRecord[]): Promise<WriteResult | void>;
+  close(): Promise<void>;
+  /** Optional: records with different keys may be written in parallel, same key in order. */
+  partitionKey?(record: SinkRecord): string;
+  /** Optional: encoded size of a record in bytes, for byte-based batching. */
+  sizeOf?(record: SinkRecord): number;
+}
+
+export interface SinkDeps {
+  logger: Logger;
+  /** Wall clock in ms (injectable). */
+  now: () => number;
+}
+
+/** A sink type: its config spec and a factory. Registered once in engine.ts. */
+export interface SinkType<Config = Record<string, unknown>> {
+  /** Config `type:` value, e.g. `kafka`, `hstreamdb`. */
+  readonly type: string;
+  /** Declares the sink-specific fields (the runner adds batching/retry/buffer fields). */
+  readonly spec: FieldSpec;
+  create(deps: SinkDeps, config: Config, name: string): Sink;
+}
+
+/** Render `${path}` templates against a value map: shared by every sink with templates. */
+export type Template = (data: ValueMap, context?: Readonly<ValueMap>) => Value;

@@ -1,0 +1,292 @@
+/**
+ * The rule-engine value model, shared by the runtime, the function library and every sink.
+ *
+ * EMQX (Erlang) distinguishes values that plain JavaScript conflates. We map them as follows:
+ *
+ * | EMQX value            | JavaScript value                                   |
+ * |-----------------------|----------------------------------------------------|
+ * | undefined (no value)  | `undefined`                                        |
+ * | JSON null             | `null`                                             |
+ * | true / false          | `boolean`                                          |
+ * | integer               | `number` with `Number.isInteger(n)`, or `bigint` beyond 2^53 |
+ * | float, non-integral   | `number`                                           |
+ * | float, integral (2.0) | `EFloat` box (rare: produced by `/`, `float()`, JSON `2.0`) |
+ * | binary / string       | `string` (UTF-8 text) or `Buffer` (raw bytes, e.g. `payload`) |
+ * | map                   | plain object (`Record<string, Value>`)             |
+ * | list                  | array                                              |
+ *
+ * The box exists so `6 / 3` prints as `2.0` and `is_float(2.0)` holds, exactly as in EMQX, while
+ * the common case (integers and non-integral floats) stays an unboxed JS number on the hot path.
+ * Use `num()` to read any numeric value and `mkFloat()` to produce a float result.
+ */
+
+/** An integral-valued float (e.g. `2.0`). Non-integral floats are plain numbers. */
+export class EFloat {
+  constructor(public readonly value: number) {}
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+export type Value =
+  | undefined
+  | null
+  | boolean
+  | number
+  | bigint
+  | EFloat
+  | string
+  | Buffer
+  | Value[]
+  | { [key: string]: Value };
+
+export type ValueMap = { [key: string]: Value };
+
+/** Wrap a float result: integral values are boxed so they keep their float-ness. */
+export function mkFloat(n: number): number | EFloat {
+  return Number.isInteger(n) ? new EFloat(n) : n;
+}
+
+export function isNumber(v: unknown): v is number | EFloat | bigint {
+  return typeof v === 'number' || v instanceof EFloat || typeof v === 'bigint';
+}
+
+/** True for integers (EMQX `is_integer`). */
+export function isInt(v: unknown): v is number | bigint {
+  return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint';
+}
+
+/** True for floats (EMQX `is_float`), including boxed integral floats. */
+export function isFloat(v: unknown): v is number | EFloat {
+  return (typeof v === 'number' && !Number.isInteger(v)) || v instanceof EFloat;
+}
+
+/** Numeric value of a number-like (caller has checked `isNumber`). */
+export function num(v: number | EFloat | bigint): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.value;
+}
+
+export function isString(v: unknown): v is string | Buffer {
+  return typeof v === 'string' || Buffer.isBuffer(v);
+}
+
+export function isMap(v: unknown): v is ValueMap {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    !(v instanceof EFloat) &&
+    !Buffer.isBuffer(v)
+  );
+}
+
+/** Text of a string-like value (Buffer decoded as UTF-8). */
+export function text(v: string | Buffer): string {
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+/**
+ * EMQX float-to-text: `float_to_binary(F, [{decimals, 10}, compact])` — at most 10 decimals,
+ * trailing zeros dropped but one decimal kept (`0.1`, `2.0`, `0.3333333333`).
+ */
+export function floatToText(f: number): string {
+  if (!Number.isFinite(f)) return String(f);
+  let s = f.toFixed(10);
+  if (s.includes('e')) return s; // toFixed falls back to exponent form for |f| >= 1e21
+  s = s.replace(/0+$/, '');
+  if (s.endsWith('.')) s += '0';
+  if (s === '-0.0') return '-0.0';
+  return s;
+}
+
+/** Text form of any value, as EMQX `str/1` and `+` concatenation produce it. */
+export function toText(v: Value): string {
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      return Number.isInteger(v) ? integerText(v) : floatToText(v);
+    case 'bigint':
+      return v.toString();
+    default:
+      if (v instanceof EFloat) return floatToText(v.value);
+      if (Buffer.isBuffer(v)) return v.toString('utf8');
+      return encodeJson(v);
+  }
+}
+
+function integerText(n: number): string {
+  // Plain digits, never exponent notation, for integers beyond 1e21.
+  return Math.abs(n) < 1e21 ? String(n) : BigInt(n).toString();
+}
+
+/**
+ * JSON encoding of rule outputs (what sinks write and `json_encode` returns): compact, UTF-8
+ * verbatim, undefined as `null`, integral floats with `.0`, Buffers as UTF-8 text.
+ */
+export function encodeJson(v: Value): string {
+  if (v === undefined || v === null) return 'null';
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      if (!Number.isFinite(v)) return 'null';
+      return Number.isInteger(v) ? integerText(v) : String(v);
+    case 'bigint':
+      return v.toString();
+    default:
+      break;
+  }
+  if (v instanceof EFloat) return Number.isFinite(v.value) ? floatJson(v.value) : 'null';
+  if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('utf8'));
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += ',';
+      out += encodeJson(v[i]);
+    }
+    return out + ']';
+  }
+  let out = '{';
+  let first = true;
+  for (const key in v) {
+    if (!first) out += ',';
+    first = false;
+    out += JSON.stringify(key) + ':' + encodeJson((v as ValueMap)[key]);
+  }
+  return out + '}';
+}
+
+function floatJson(f: number): string {
+  const s = String(f);
+  return /[.eE]/.test(s) ? s : s + '.0';
+}
+
+// A number literal whose text marks it as a float although its value is integral (`2.0`, `1e3`),
+// or an integer too large for a double. Only payloads containing one need the slow decode path.
+const FLOATISH_OR_BIG = /\d\.\d*[eE]|\d\.0+(?![0-9])|\d[eE][+-]?\d|\d{16,}/;
+
+/**
+ * Decode JSON text into the value model. JSON `null` stays `null`; `2.0` becomes an `EFloat`;
+ * integers beyond 2^53 become `bigint`. Throws `SyntaxError` on invalid JSON (callers map that to
+ * `decode_json_failed`).
+ */
+export function decodeJson(textOrBytes: string | Buffer): Value {
+  const s = typeof textOrBytes === 'string' ? textOrBytes : textOrBytes.toString('utf8');
+  if (!FLOATISH_OR_BIG.test(s)) return JSON.parse(s) as Value;
+  return JSON.parse(s, reviveNumber) as Value;
+}
+
+function reviveNumber(
+  this: unknown,
+  _key: string,
+  value: unknown,
+  context?: { source?: string },
+): unknown {
+  if (typeof value !== 'number' || context?.source === undefined) return value;
+  const src = context.source;
+  if (/[.eE]/.test(src)) return Number.isInteger(value) ? new EFloat(value) : value;
+  if (!Number.isSafeInteger(value)) return BigInt(src);
+  return value;
+}
+
+/**
+ * Exact term equality (Erlang `=:=`): used by `IN`, simple `CASE`, `contains`. No coercion;
+ * `1` and `1.0` differ; strings and Buffers with the same bytes are equal; maps/lists structural.
+ */
+export function exactEquals(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (isNumber(a) && isNumber(b)) {
+    return isFloat(a) === isFloat(b) && num(a) === num(b);
+  }
+  if (isString(a) && isString(b)) return text(a) === text(b);
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!exactEquals(a[i], b[i])) return false;
+    return true;
+  }
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    for (const k of ka) {
+      if (!(k in b) || !exactEquals(a[k], b[k])) return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Kind order of Erlang term comparison as the rule engine exposes it (spec §6.3 rule 5). */
+function kindRank(v: Value): number {
+  if (isNumber(v)) return 0;
+  if (typeof v === 'boolean' || v === null || v === undefined) return 1;
+  if (isString(v)) return 4;
+  if (Array.isArray(v)) return 3;
+  return 2; // map
+}
+
+/**
+ * Erlang-style term ordering with numeric-aware equality (`1 == 1.0`). Returns <0, 0, >0.
+ * Strings compare byte-wise (UTF-8), maps and lists structurally.
+ */
+export function compareTerms(a: Value, b: Value): number {
+  if (isNumber(a) && isNumber(b)) {
+    if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+    const x = num(a);
+    const y = num(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  const ra = kindRank(a);
+  const rb = kindRank(b);
+  if (ra !== rb) return ra - rb;
+  if (isString(a) && isString(b)) {
+    return Buffer.compare(
+      typeof a === 'string' ? Buffer.from(a, 'utf8') : a,
+      typeof b === 'string' ? Buffer.from(b, 'utf8') : b,
+    );
+  }
+  if (ra === 1) return atomText(a).localeCompare(atomText(b));
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const c = compareTerms(a[i], b[i]);
+      if (c !== 0) return c;
+    }
+    return a.length - b.length;
+  }
+  if (isMap(a) && isMap(b)) {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    if (ka.length !== kb.length) return ka.length - kb.length;
+    for (let i = 0; i < ka.length; i++) {
+      const c = (ka[i] as string).localeCompare(kb[i] as string);
+      if (c !== 0) return c;
+    }
+    for (const k of ka) {
+      const c = compareTerms(a[k], b[k]);
+      if (c !== 0) return c;
+    }
+  }
+  return 0;
+}
+
+function atomText(v: Value): string {
+  return v === undefined ? 'undefined' : v === null ? 'null' : String(v);
+}
+
+/** Deep-freeze-free structural clone for values (maps, lists); scalars returned as is. */
+export function cloneValue(v: Value): Value {
+  if (Array.isArray(v)) return v.map(cloneValue);
+  if (isMap(v)) {
+    const out: ValueMap = {};
+    for (const k in v) out[k] = cloneValue(v[k]);
+    return out;
+  }
+  return v;
+}

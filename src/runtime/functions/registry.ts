@@ -1,0 +1,91 @@
+/**
+ * The function registry: name → implementation + arity/type spec (CONVENTIONS.md #3, issue #3).
+ *
+ * Calling convention
+ * ------------------
+ * - Rule SQL names are case-sensitive and lower-case (spec §8). The compiler resolves a call
+ *   ONCE at rule creation: unknown name → diagnostic `sql_function_not_supported`; argument
+ *   count outside `arity` → diagnostic `sql_function_arity`. The hot path never looks a
+ *   function up by name.
+ * - At run time the compiled call site evaluates the argument expressions left to right and
+ *   calls `impl(args, ctx)`. An implementation signals a bad argument by throwing `BadArg`
+ *   (via `badArg()`); the call site turns that into a `RuleEvaluationError` with code
+ *   `bad_sql_function_argument` naming the function and the argument values.
+ * - `specialize` lets a function do work once at compile time when some arguments are
+ *   literals (compile a regex, parse a date format). It receives the literal values (or
+ *   `NOT_CONSTANT`) and may return a faster impl for that call site, or throw `BadArg` to
+ *   reject the call at rule creation.
+ * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
+ */
+import type { Value, ValueMap } from '../../core/index.js';
+
+/** Services a function may need; injected per engine (no module-level state). */
+export interface FunctionServices {
+  /** Wall clock in ms. */
+  now(): number;
+  /** Node-global key/value table for `kv_store_*`. */
+  readonly kvStore: Map<string, Value>;
+  /** Environment lookup (`getenv` reads only `EMQXVAR_`-prefixed names through this). */
+  getenv(name: string): string | undefined;
+  /** Node name for context columns. */
+  readonly node: string;
+}
+
+/** Which clause a call is evaluated in: context functions answer only in SELECT/DO (§8.1). */
+export type Clause = 'select' | 'where' | 'foreach' | 'do' | 'incase';
+
+export interface CallContext {
+  /** The trigger's columns (the EMQX context map). */
+  readonly columns: Readonly<ValueMap>;
+  readonly clause: Clause;
+  readonly services: FunctionServices;
+}
+
+export type FunctionImpl = (args: readonly Value[], ctx: CallContext) => Value;
+
+/** Marker for a non-literal argument passed to `specialize`. */
+export const NOT_CONSTANT: unique symbol = Symbol('not-constant');
+export type MaybeConstant = Value | typeof NOT_CONSTANT;
+
+export interface FunctionDef {
+  readonly name: string;
+  /** Docs grouping, e.g. `string`, `math`, `date`. */
+  readonly family: string;
+  /** Inclusive bounds; `max: Infinity` for variadic functions. */
+  readonly arity: { readonly min: number; readonly max: number };
+  /** Signature text for docs/diagnostics, e.g. `substr(String, Start[, Length])`. */
+  readonly signature: string;
+  readonly description: string;
+  /** Examples for docs (and checked by a test): a call and its expected output as JSON text. */
+  readonly examples?: readonly { readonly sql: string; readonly result: string }[];
+  readonly impl: FunctionImpl;
+  readonly specialize?: (args: readonly MaybeConstant[]) => FunctionImpl | undefined;
+  readonly pure?: boolean;
+}
+
+/** Thrown by implementations for a wrong argument (type, range, format). */
+export class BadArg extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'BadArg';
+  }
+}
+
+export function badArg(reason = 'bad argument'): never {
+  throw new BadArg(reason);
+}
+
+export interface FunctionRegistry {
+  get(name: string): FunctionDef | undefined;
+  list(): readonly FunctionDef[];
+}
+
+export function createFunctionRegistry(defs: readonly FunctionDef[]): FunctionRegistry {
+  const byName = new Map<string, FunctionDef>();
+  for (const def of defs) {
+    if (byName.has(def.name)) throw new Error(`duplicate function definition: ${def.name}`);
+    byName.set(def.name, def);
+  }
+  const sorted = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return { get: (name) => byName.get(name), list: () => sorted };
+}
