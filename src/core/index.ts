@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './spec.js';
 export * from './sink.js';
 export * from './logger.js';
+export * from './outcome.js';
