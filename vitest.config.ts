@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/soak/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Integration suites share external services (Kafka, KDC); run files one at a time.
