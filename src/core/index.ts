@@ -6,3 +6,4 @@ export * from './spec.js';
 export * from './sink.js';
 export * from './logger.js';
 export * from './outcome.js';
+export * from './template.js';
