@@ -1,0 +1,30 @@
+/**
+ * Error codes raised by the rule runtime's lifecycle and pipelines (rule.ts, source.ts,
+ * pipeline.ts, operators/). Evaluation failures inside a rule carry the compiler's codes; these
+ * cover what happens around them.
+ */
+import { defineErrors } from '../../core/index.js';
+
+export const RuntimeRuleErrors = defineErrors('runtime.rules', {
+  rule_already_exists: {
+    description: 'A rule with this id is already deployed (use update to replace it).',
+    retriable: false,
+  },
+  rule_not_found: {
+    description: 'No rule with this id is deployed.',
+    retriable: false,
+  },
+  rule_internal_error: {
+    description:
+      'A compiled rule threw instead of returning a failed outcome; counted as failed.exception.',
+    retriable: false,
+  },
+  action_not_found: {
+    description: 'A rule output was routed to an action (sink) name that is not configured.',
+    retriable: false,
+  },
+  action_rejected: {
+    description: 'The sink runner refused a rule output (stopped, or its buffer is full).',
+    retriable: true,
+  },
+});

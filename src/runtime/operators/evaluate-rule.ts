@@ -1,0 +1,64 @@
+/**
+ * `evaluateRule`: Trigger → RuleResult. Runs the rule version current at the moment the event
+ * arrives (so an update swaps atomically between two events, never within one) and counts the
+ * EMQX rule metrics. A compiled rule reports per-message failures as `failed` outcomes; should
+ * one throw anyway, the throw is turned into a `failed` outcome with code `rule_internal_error`
+ * — the stream never errors (CONVENTIONS.md #4).
+ */
+import { map } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+
+import type { RuleOutcome, ValueMap } from '../../core/index.js';
+import type { RuleMetrics } from '../metrics.js';
+import type { Trigger } from '../source.js';
+
+/** What the runtime needs from a compiled rule (the compiler's `CompiledRule` satisfies it). */
+export interface ExecutableRule<C> {
+  run(ctx: C): RuleOutcome;
+}
+
+/** One deployed version of a rule: swapped as a whole on update. */
+export interface RuleVersion<C> {
+  readonly compiled: ExecutableRule<C>;
+  /** Action (sink) names each output is routed to, in order. */
+  readonly actions: readonly string[];
+}
+
+/** A rule's outcome for one event, with what the action layer needs to route it. */
+export interface RuleResult<C> {
+  readonly ruleId: string;
+  readonly outcome: RuleOutcome;
+  readonly actions: readonly string[];
+  readonly trigger: Trigger<C>;
+}
+
+export function evaluateRule<C>(
+  ruleId: string,
+  current: () => RuleVersion<C>,
+  metrics: RuleMetrics,
+): OperatorFunction<Trigger<C>, RuleResult<C>> {
+  return map((trigger) => {
+    const version = current();
+    metrics.matched();
+    let outcome: RuleOutcome;
+    try {
+      outcome = version.compiled.run(trigger.ctx);
+    } catch (error) {
+      outcome = {
+        kind: 'failed',
+        code: 'rule_internal_error',
+        reason: error instanceof Error ? error.message : String(error),
+        error,
+      };
+    }
+    if (outcome.kind === 'passed') metrics.passed();
+    else if (outcome.kind === 'filtered') metrics.noResult();
+    else metrics.exception();
+    return { ruleId, outcome, actions: version.actions, trigger };
+  });
+}
+
+/** The outputs of a result ([] unless passed). */
+export function outputsOf(result: RuleResult<unknown>): readonly ValueMap[] {
+  return result.outcome.kind === 'passed' ? result.outcome.outputs : [];
+}

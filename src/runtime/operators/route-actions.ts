@@ -1,0 +1,43 @@
+/**
+ * `routeActions`: hands every output of a passed result to each of the rule's actions, in
+ * order, and counts `actions.total/success/failed`. The router is injected by the engine (the
+ * runtime never imports sinks): it returns true when the action accepted the record (the sink
+ * runner enqueued it) and false when it refused it (unknown action, stopped or full runner).
+ * A router that throws counts as a refusal. Results pass through unchanged.
+ */
+import { tap } from 'rxjs';
+import type { MonoTypeOperatorFunction } from 'rxjs';
+
+import type { SinkRecord } from '../../core/index.js';
+import type { RuleMetrics } from '../metrics.js';
+import type { RuleResult } from './evaluate-rule.js';
+
+/** Deliver one record to the named action; true = accepted. */
+export type ActionRouter = (action: string, record: SinkRecord) => boolean;
+
+export function routeActions<C>(
+  router: ActionRouter,
+  metrics: RuleMetrics,
+): MonoTypeOperatorFunction<RuleResult<C>> {
+  return tap((result) => {
+    if (result.outcome.kind !== 'passed' || result.actions.length === 0) return;
+    const { trigger, ruleId } = result;
+    for (const data of result.outcome.outputs) {
+      const record: SinkRecord = {
+        data,
+        ruleId,
+        ingestTs: trigger.ingestTs,
+        context: trigger.event.columns,
+      };
+      for (const action of result.actions) {
+        let ok: boolean;
+        try {
+          ok = router(action, record);
+        } catch {
+          ok = false;
+        }
+        metrics.action(ok);
+      }
+    }
+  });
+}

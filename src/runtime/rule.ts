@@ -1,0 +1,198 @@
+/**
+ * Rule lifecycle at run time: create, update, delete, enable, disable — each a synchronous
+ * change between two events, so no message is lost for any other rule and none sees a half
+ * change.
+ *
+ * - `add` compiles nothing: it receives an already compiled rule (the engine compiles, so a
+ *   bad rule is rejected before it touches the running set).
+ * - `update` swaps the rule's version (compiled closures + actions) atomically: events already
+ *   delivered ran the old version, the next event runs the new one. When FROM changes, the new
+ *   filters are attached and the dropped ones detached in the same synchronous step.
+ * - `disable` detaches the rule from the source (no metrics counted while disabled, as in
+ *   EMQX); `enable` re-attaches it. Metrics survive update/enable/disable; `remove` drops them.
+ */
+import { Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+
+import type { Logger } from '../core/index.js';
+import { createRuleMetrics } from './metrics.js';
+import type { RuleMetrics, RuleMetricsSnapshot } from './metrics.js';
+import { RuntimeRuleErrors as E } from './operators/errors.js';
+import type { ExecutableRule, RuleResult, RuleVersion } from './operators/evaluate-rule.js';
+import type { ActionRouter } from './operators/route-actions.js';
+import { createRulePipeline } from './pipeline.js';
+import type { RulePipeline } from './pipeline.js';
+import type { EventSource } from './source.js';
+
+export interface RuleSpec<C> {
+  readonly id: string;
+  /** FROM topic filters (MQTT filters, `$events/...` in either spelling). */
+  readonly from: readonly string[];
+  readonly compiled: ExecutableRule<C>;
+  readonly actions: readonly string[];
+  /** Default true. */
+  readonly enabled?: boolean;
+  readonly description?: string;
+  readonly sql?: string;
+}
+
+export interface RuleInfo {
+  readonly id: string;
+  readonly from: readonly string[];
+  readonly actions: readonly string[];
+  readonly enabled: boolean;
+  readonly description: string;
+  readonly sql: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+export interface RuleManagerDeps<C> {
+  source: EventSource<C>;
+  /** Routes outputs to actions (the engine → sink runners). */
+  router: ActionRouter;
+  logger: Logger;
+  now(): number;
+}
+
+export interface RuleManager<C> {
+  add(spec: RuleSpec<C>): void;
+  update(spec: RuleSpec<C>): void;
+  /** add or update. Returns which happened. */
+  put(spec: RuleSpec<C>): 'added' | 'updated';
+  remove(id: string): void;
+  enable(id: string): void;
+  disable(id: string): void;
+  has(id: string): boolean;
+  get(id: string): RuleInfo | undefined;
+  list(): RuleInfo[];
+  metrics(id: string): RuleMetricsSnapshot;
+  allMetrics(): Record<string, RuleMetricsSnapshot>;
+  resetMetrics(id: string): void;
+  /** Every rule result (passed/filtered/failed), for logs, taps and tests. */
+  readonly results$: Observable<RuleResult<C>>;
+  /** Stop every pipeline and detach from the source. */
+  close(): void;
+}
+
+interface Slot<C> {
+  info: RuleInfo;
+  version: RuleVersion<C>;
+  readonly metrics: RuleMetrics;
+  readonly pipeline: RulePipeline<C>;
+}
+
+export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
+  const slots = new Map<string, Slot<C>>();
+  const results = new Subject<RuleResult<C>>();
+  const log = deps.logger;
+
+  function slotOf(id: string): Slot<C> {
+    const slot = slots.get(id);
+    if (!slot) throw E.rule_not_found(`rule ${JSON.stringify(id)} does not exist`);
+    return slot;
+  }
+
+  function infoOf(spec: RuleSpec<C>, createdAt: number): RuleInfo {
+    return {
+      id: spec.id,
+      from: [...spec.from],
+      actions: [...spec.actions],
+      enabled: spec.enabled ?? true,
+      description: spec.description ?? '',
+      sql: spec.sql ?? '',
+      createdAt,
+      updatedAt: deps.now(),
+    };
+  }
+
+  function add(spec: RuleSpec<C>): void {
+    if (slots.has(spec.id)) throw E.rule_already_exists(`rule ${JSON.stringify(spec.id)} exists`);
+    const metrics = createRuleMetrics(deps.now);
+    const holder: { slot?: Slot<C> } = {};
+    const version: RuleVersion<C> = { compiled: spec.compiled, actions: [...spec.actions] };
+    const pipeline = createRulePipeline<C>(
+      spec.id,
+      () => (holder.slot as Slot<C>).version,
+      metrics,
+      deps.router,
+      results,
+    );
+    const slot: Slot<C> = { info: infoOf(spec, deps.now()), version, metrics, pipeline };
+    holder.slot = slot;
+    slots.set(spec.id, slot);
+    if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline.target);
+    log.info({ rule: spec.id, from: slot.info.from, actions: slot.info.actions }, 'rule created');
+  }
+
+  function update(spec: RuleSpec<C>): void {
+    const slot = slotOf(spec.id);
+    const before = slot.info;
+    const after = infoOf(spec, before.createdAt);
+    const target = slot.pipeline.target;
+    // One synchronous step: version swap + index changes.
+    slot.version = { compiled: spec.compiled, actions: [...spec.actions] };
+    slot.info = after;
+    const oldFilters = before.enabled ? before.from : [];
+    const newFilters = after.enabled ? after.from : [];
+    deps.source.attach(
+      newFilters.filter((f) => !oldFilters.includes(f)),
+      target,
+    );
+    deps.source.detach(
+      oldFilters.filter((f) => !newFilters.includes(f)),
+      target,
+    );
+    log.info({ rule: spec.id, from: after.from, actions: after.actions }, 'rule updated');
+  }
+
+  function setEnabled(id: string, enabled: boolean): void {
+    const slot = slotOf(id);
+    if (slot.info.enabled === enabled) return;
+    slot.info = { ...slot.info, enabled, updatedAt: deps.now() };
+    if (enabled) deps.source.attach(slot.info.from, slot.pipeline.target);
+    else deps.source.detach(slot.info.from, slot.pipeline.target);
+    log.info({ rule: id }, enabled ? 'rule enabled' : 'rule disabled');
+  }
+
+  return {
+    add,
+    update,
+    put(spec) {
+      if (slots.has(spec.id)) {
+        update(spec);
+        return 'updated';
+      }
+      add(spec);
+      return 'added';
+    },
+    remove(id) {
+      const slot = slotOf(id);
+      if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline.target);
+      slot.pipeline.stop();
+      slots.delete(id);
+      log.info({ rule: id }, 'rule deleted');
+    },
+    enable: (id) => setEnabled(id, true),
+    disable: (id) => setEnabled(id, false),
+    has: (id) => slots.has(id),
+    get: (id) => slots.get(id)?.info,
+    list: () => [...slots.values()].map((s) => s.info),
+    metrics: (id) => slotOf(id).metrics.snapshot(),
+    allMetrics() {
+      const out: Record<string, RuleMetricsSnapshot> = {};
+      for (const [id, s] of slots) out[id] = s.metrics.snapshot();
+      return out;
+    },
+    resetMetrics: (id) => slotOf(id).metrics.reset(),
+    results$: results.asObservable(),
+    close() {
+      for (const [id, slot] of slots) {
+        if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline.target);
+        slot.pipeline.stop();
+        slots.delete(id);
+      }
+      results.complete();
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The one shared hot event stream (CONVENTIONS.md data path): broker events enter through
+ * `push()` (or by subscribing `events$` to the broker's stream) and are demultiplexed to the
+ * attached rule pipelines through a topic-filter trie (topic-index.ts).
+ *
+ * Per event:
+ *  1. the index is walked once for `event.matchTopic` (no per-rule filter checks);
+ *  2. if nothing matched, nothing else happens (the payload is never decoded);
+ *  3. otherwise ONE message context is created from the event columns (`createContext`, the
+ *     compiler's `createMessageContext`: payload JSON is decoded lazily, at most once, and
+ *     shared by every rule that reads it) and handed to each matching target exactly once,
+ *     even when several of the target's FROM filters match.
+ *
+ * Delivery to targets is synchronous, in attach order within a trie node. A target that throws
+ * is logged and skipped; it never ends the stream (CONVENTIONS.md #4).
+ */
+import { Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+
+import type { BrokerEvent, Logger } from '../core/index.js';
+import { createTopicIndex } from './topic-index.js';
+
+/** What a rule pipeline receives for one matching event. */
+export interface Trigger<C> {
+  readonly event: BrokerEvent;
+  /** The shared lazy message context (one per event, shared across rules). */
+  readonly ctx: C;
+  /** Wall-clock ms when the event entered the source. */
+  readonly ingestTs: number;
+}
+
+/** An attached consumer (a rule pipeline's input). */
+export interface SourceTarget<C> {
+  /** Called synchronously for each matching event. */
+  deliver(trigger: Trigger<C>): void;
+}
+
+export interface SourceDeps<C> {
+  /** Build the shared per-event context (the compiler's `createMessageContext`). */
+  createContext(columns: BrokerEvent['columns']): C;
+  logger: Logger;
+  now(): number;
+}
+
+export interface EventSource<C> {
+  /** Feed one event (the broker's `onEvent` listener calls this). */
+  push(event: BrokerEvent): void;
+  /** Every event pushed, as one hot stream (for taps such as `$events` counters or tests). */
+  readonly events$: Observable<BrokerEvent>;
+  /** Attach `target` under each filter (legacy event topics are normalised). */
+  attach(filters: readonly string[], target: SourceTarget<C>): void;
+  detach(filters: readonly string[], target: SourceTarget<C>): void;
+  /** Number of (filter, target) pairs attached. */
+  readonly size: number;
+  /** Complete `events$`; later pushes are ignored. */
+  close(): void;
+}
+
+export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
+  const index = createTopicIndex<SourceTarget<C>>();
+  const events$ = new Subject<BrokerEvent>();
+  let closed = false;
+  // Per-event scratch: targets already delivered to (dedupe multi-filter rules).
+  const seen = new Set<SourceTarget<C>>();
+  let pending: SourceTarget<C>[] = [];
+  const collect = (t: SourceTarget<C>): void => {
+    if (seen.has(t)) return;
+    seen.add(t);
+    pending.push(t);
+  };
+
+  function push(event: BrokerEvent): void {
+    if (closed) return;
+    if (events$.observed) events$.next(event);
+    index.match(event.matchTopic, collect);
+    if (pending.length === 0) return;
+    const targets = pending;
+    pending = [];
+    seen.clear();
+    const trigger: Trigger<C> = {
+      event,
+      ctx: deps.createContext(event.columns),
+      ingestTs: deps.now(),
+    };
+    for (const t of targets) {
+      try {
+        t.deliver(trigger);
+      } catch (err) {
+        deps.logger.error({ err, topic: event.matchTopic }, 'rule target threw; event skipped');
+      }
+    }
+  }
+
+  return {
+    push,
+    events$: events$.asObservable(),
+    attach(filters, target) {
+      for (const f of filters) index.add(f, target);
+    },
+    detach(filters, target) {
+      for (const f of filters) index.remove(f, target);
+    },
+    get size() {
+      return index.size;
+    },
+    close() {
+      closed = true;
+      events$.complete();
+    },
+  };
+}
