@@ -14,6 +14,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/soak/**/*.test.ts'],
+          // Starts the KDC and the Kafka broker once per run and stops them afterwards.
+          globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           // Integration suites share external services (Kafka, KDC); run files one at a time.

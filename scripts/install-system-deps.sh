@@ -2,7 +2,7 @@
 # Installs the Debian packages the integration tests need (MIT Kerberos KDC and clients, kcat).
 # Idempotent; needs root (or sudo). Safe to run on a developer machine.
 set -euo pipefail
-PKGS=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev kcat)
+PKGS=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev kcat libsasl2-modules-gssapi-mit openjdk-17-jre-headless maven)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
