@@ -1,0 +1,151 @@
+/**
+ * The runner's settings (CONVENTIONS.md #6): declared once here, embedded by the engine under
+ * each sink's config, rendered into docs/sinks/README.md. Defaults follow what EMQX users know
+ * from `resource_opts` and the Kafka/HStreamDB producers (spec hstream-sink.md §4, kafka-gssapi.md
+ * §5); a sink type may ship other defaults with `runnerConfigSpecWith()`.
+ */
+import { field } from '../../core/index.js';
+import type { FieldSpec } from '../../core/index.js';
+
+export type OverflowPolicy = 'drop_oldest' | 'drop_newest' | 'block';
+
+export interface RunnerConfig {
+  /** Max records per batch (>= 1). */
+  batch_size: number;
+  /** Max encoded bytes per batch (needs `Sink.sizeOf`; one oversized record still goes alone). */
+  batch_bytes: number;
+  /** Max ms a partial batch waits for more records (0 = send at the next tick). */
+  linger: number;
+  /** Max batches being written (or retried) at once, across all partitions. */
+  max_inflight: number;
+  buffer: {
+    max_records: number;
+    max_bytes: number;
+    overflow: OverflowPolicy;
+  };
+  retry: {
+    initial_backoff: number;
+    max_backoff: number;
+    /** Attempts in total including the first; 0 = retry forever (bounded by request_ttl). */
+    max_attempts: number;
+  };
+  /** Max age (ms since the event entered Sluice) a record may reach before it is written; 0 = none. */
+  request_ttl: number;
+}
+
+export const RUNNER_DEFAULTS: RunnerConfig = {
+  batch_size: 100,
+  batch_bytes: 917_504, // 896 KiB, EMQX Kafka max_batch_bytes; stays under 1 MiB server caps
+  linger: 5,
+  max_inflight: 10,
+  buffer: { max_records: 100_000, max_bytes: 256 * 1024 * 1024, overflow: 'drop_oldest' },
+  retry: { initial_backoff: 100, max_backoff: 30_000, max_attempts: 0 },
+  request_ttl: 45_000,
+};
+
+export interface RunnerDefaults {
+  batch_size?: number;
+  batch_bytes?: number;
+  linger?: number;
+  max_inflight?: number;
+  buffer?: Partial<RunnerConfig['buffer']>;
+  retry?: Partial<RunnerConfig['retry']>;
+  request_ttl?: number;
+}
+
+/** The runner spec with other defaults (e.g. HStreamDB: batch_size 100, linger 500ms). */
+export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec {
+  const d: RunnerConfig = {
+    ...RUNNER_DEFAULTS,
+    ...overrides,
+    buffer: { ...RUNNER_DEFAULTS.buffer, ...overrides.buffer },
+    retry: { ...RUNNER_DEFAULTS.retry, ...overrides.retry },
+  };
+  return field.object(
+    {
+      batch_size: field.integer({
+        description:
+          'Maximum number of records in one write to the sink. A batch is sent as soon as it is full.',
+        default: d.batch_size,
+        min: 1,
+        example: 500,
+      }),
+      batch_bytes: field.bytes({
+        description:
+          'Maximum encoded size of one batch. Only sinks that can measure a record (Kafka, HStreamDB, memory) apply it; a single larger record is still sent, alone.',
+        default: d.batch_bytes,
+        example: '896KB',
+      }),
+      linger: field.duration({
+        description:
+          'How long a partly filled batch waits for more records before it is sent anyway (0 = send at the next tick). Higher values give bigger batches at the cost of latency.',
+        default: d.linger,
+        example: '5ms',
+      }),
+      max_inflight: field.integer({
+        description:
+          'Maximum number of batches being written (or waiting to be retried) at the same time. Sinks that keep per-partition order additionally allow only one batch in flight per partition.',
+        default: d.max_inflight,
+        min: 1,
+        example: 10,
+      }),
+      buffer: field.object(
+        {
+          max_records: field.integer({
+            description:
+              'Maximum number of records waiting in memory to be batched (in-flight batches not included). When reached, the overflow policy applies.',
+            default: d.buffer.max_records,
+            min: 1,
+            example: 100000,
+          }),
+          max_bytes: field.bytes({
+            description:
+              'Maximum encoded size of the records waiting in memory (for sinks that can measure records). When reached, the overflow policy applies.',
+            default: d.buffer.max_bytes,
+            example: '256MB',
+          }),
+          overflow: field.string({
+            description:
+              'What happens to a new record when the buffer is full: drop_oldest evicts the oldest waiting record (EMQX behaviour), drop_newest refuses the new one, block makes the producer wait until there is room (back-pressure; records are never dropped for space).',
+            enum: ['drop_oldest', 'drop_newest', 'block'],
+            default: d.buffer.overflow,
+          }),
+        },
+        { description: 'The in-memory buffer in front of the sink.' },
+      ),
+      retry: field.object(
+        {
+          initial_backoff: field.duration({
+            description:
+              'Delay before the first retry of a batch (or reconnect); doubles on each further attempt, with full jitter.',
+            default: d.retry.initial_backoff,
+            example: '100ms',
+          }),
+          max_backoff: field.duration({
+            description: 'Upper bound of one backoff delay.',
+            default: d.retry.max_backoff,
+            example: '30s',
+          }),
+          max_attempts: field.integer({
+            description:
+              'Write attempts per batch in total, including the first; 0 retries forever (records are still bounded by request_ttl). Only retriable errors are retried; waiting for a reconnect does not use up attempts.',
+            default: d.retry.max_attempts,
+            min: 0,
+            example: 5,
+          }),
+        },
+        { description: 'Retry of failed writes with jittered exponential backoff.' },
+      ),
+      request_ttl: field.duration({
+        description:
+          'Maximum age of a record (since its event entered Sluice) at the moment it is written or retried; older records are dropped as expired. 0 disables the limit.',
+        default: d.request_ttl,
+        example: '45s',
+      }),
+    },
+    { description: 'Batching, buffering, retry and in-flight settings of the sink runner.' },
+  );
+}
+
+/** The runner settings spec with the standard defaults. */
+export const runnerConfigSpec: FieldSpec = runnerConfigSpecWith();

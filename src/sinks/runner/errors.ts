@@ -1,0 +1,53 @@
+/**
+ * Error and drop codes of the shared sink runner (CONVENTIONS.md #7). `sink_not_connected` is
+ * raised by SINKS to ask the runner for a reconnect; the others are the runner's own outcome
+ * codes, used as `failed`/`dropped` metric reasons and in logs.
+ */
+import { defineErrors, SluiceError } from '../../core/index.js';
+import type { SluiceErrorOptions } from '../../core/index.js';
+
+export const RunnerErrors = defineErrors('sinks', {
+  sink_not_connected: {
+    description:
+      'The sink lost (or never had) its connection; the runner calls connect() again with backoff and then retries the batch. Raised by sinks.',
+    retriable: true,
+  },
+  sink_internal_error: {
+    description:
+      'A sink threw something that is not a coded SluiceError (a bug in the sink); the batch is counted as failed.',
+    retriable: false,
+  },
+  queue_full: {
+    description:
+      'A record was dropped because the sink buffer reached buffer.max_records or buffer.max_bytes (overflow policy drop_oldest or drop_newest).',
+    retriable: false,
+  },
+  expired: {
+    description:
+      'A record was dropped because it was older than request_ttl before it could be written.',
+    retriable: false,
+  },
+  shutdown: {
+    description:
+      'A record was dropped because the sink runner stopped (or its drain deadline passed) before the record was written.',
+    retriable: false,
+  },
+  sink_retries_exhausted: {
+    description:
+      'A batch kept failing with retriable errors until retry.max_attempts was reached; its records are counted as failed with the last error code.',
+    retriable: false,
+  },
+});
+
+/** Make the error a sink raises to ask the runner to reconnect (`connect()` again) and retry. */
+export function sinkNotConnected(message: string, options: SluiceErrorOptions = {}): SluiceError {
+  return RunnerErrors.sink_not_connected(message, options);
+}
+
+/** True when `err` asks for a reconnect: code `sink_not_connected` or context `reconnect: true`. */
+export function isNotConnected(err: unknown): boolean {
+  return (
+    err instanceof SluiceError &&
+    (err.code === 'sink_not_connected' || err.context['reconnect'] === true)
+  );
+}
