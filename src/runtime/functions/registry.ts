@@ -29,6 +29,17 @@ export interface FunctionServices {
   getenv(name: string): string | undefined;
   /** Node name for context columns. */
   readonly node: string;
+  /**
+   * Offset of the server's local time zone from UTC in seconds at `epochMs` (`now_rfc3339`,
+   * `unix_ts_to_rfc3339`, offset `'local'`). Optional (added for issue #3); when absent the
+   * process time zone is used.
+   */
+  localOffsetSeconds?(epochMs: number): number;
+  /**
+   * Per-client state for `proc_dict_*` (EMQX keeps it in the connection process). Optional
+   * (added for issue #3); when absent those functions fail with a clear error.
+   */
+  procDict?(clientid: string): Map<string, Value>;
 }
 
 /** Which clause a call is evaluated in: context functions answer only in SELECT/DO (§8.1). */

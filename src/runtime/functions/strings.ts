@@ -1,43 +1,344 @@
 /**
- * String functions, spec §8.6. Every string function rejects undefined/null (and other
- * non-string inputs unless documented) with BadArg, as EMQX's `emqx_variform_bif` does.
+ * String functions, spec §8.6 (EMQX `emqx_variform_bif`). Every function here rejects
+ * undefined/null input with BadArg; "characters" are grapheme clusters (Erlang `string`
+ * module semantics: `strlen`, `substr`, `reverse`, `pad`); `substr` is 0-based. Literal
+ * options, separators, regexes and formats are prepared once per call site (`specialize`).
  */
-import { toText } from '../../core/index.js';
+import { encodeJson, isFloat, isInt, isNumber, num, toText } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
-import type { FunctionDef } from './registry.js';
-import { needList, needText } from './util.js';
+import type { FunctionDef, FunctionImpl, MaybeConstant } from './registry.js';
+import { badArg } from './registry.js';
+import { applyReplacement, compilePcre, parseReplacement } from './regex.js';
+import { parseFormat, renderFormat } from './sprintf.js';
+import { floatToDecimals } from './convert.js';
+import { graphemes, needInt, needList, needMap, needOption, needText } from './util.js';
 
 const FAMILY = 'string';
 
-/** Text of a `concat` operand: strings as is, anything else like `str` (undefined → `undefined`). */
-function concatPart(v: Value): string {
-  return toText(v);
+/** Whitespace as Erlang `string:trim/1` sees it. */
+const WHITESPACE = new Set([
+  ' ',
+  '\t',
+  '\n',
+  '\v',
+  '\f',
+  '\r',
+  '\r\n',
+  '\u0085',
+  '\u200e',
+  '\u200f',
+  '\u2028',
+  '\u2029',
+]);
+
+function trimWith(s: string, strip: (g: string) => boolean, lead: boolean, trail: boolean): string {
+  const g = graphemes(s);
+  let a = 0;
+  let b = g.length;
+  if (lead) while (a < b && strip(g[a] as string)) a++;
+  if (trail) while (b > a && strip(g[b - 1] as string)) b--;
+  return g.slice(a, b).join('');
 }
 
-export const stringFunctions: FunctionDef[] = [
-  {
-    name: 'lower',
+function trimDef(name: string, lead: boolean, trail: boolean, what: string): FunctionDef {
+  const impl = (args: readonly Value[]): Value => {
+    const s = needText(args[0], 'S');
+    if (args.length === 1) return trimWith(s, (g) => WHITESPACE.has(g), lead, trail);
+    const chars = new Set(graphemes(needText(args[1], 'Chars')));
+    return trimWith(s, (g) => chars.has(g), lead, trail);
+  };
+  return {
+    name,
     family: FAMILY,
+    arity: { min: 1, max: 2 },
+    signature: `${name}(S[, Chars])`,
+    description: `Remove ${what} whitespace, or with Chars every character of Chars.`,
+    examples: [
+      {
+        sql: `${name}('  a b  ')`,
+        result: JSON.stringify(trimWith('  a b  ', (g) => g === ' ', lead, trail)),
+      },
+      {
+        sql: `${name}('xxaxx', 'x')`,
+        result: JSON.stringify(trimWith('xxaxx', (g) => g === 'x', lead, trail)),
+      },
+    ],
+    impl,
+    pure: true,
+  };
+}
+
+const SPLIT_OPTIONS = [
+  'notrim',
+  'leading',
+  'leading_notrim',
+  'trailing',
+  'trailing_notrim',
+] as const;
+type SplitOption = (typeof SPLIT_OPTIONS)[number] | 'all';
+
+function split(s: string, sep: string, opt: SplitOption): string[] {
+  if (sep === '') return badArg('split: the separator must not be empty');
+  let parts: string[];
+  if (opt === 'all' || opt === 'notrim') parts = s.split(sep);
+  else {
+    const i = opt.startsWith('leading') ? s.indexOf(sep) : s.lastIndexOf(sep);
+    parts = i < 0 ? [s] : [s.slice(0, i), s.slice(i + sep.length)];
+  }
+  return opt.endsWith('notrim') ? parts : parts.filter((x) => x !== '');
+}
+
+function tokens(s: string, seps: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const ch of s) {
+    if (seps.has(ch)) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
+}
+
+function tokenSeps(seps: string, nocrlf: boolean): Set<string> {
+  const set = new Set(seps);
+  if (nocrlf) {
+    set.add('\r');
+    set.add('\n');
+  }
+  return set;
+}
+
+const PAD_WHERE = ['trailing', 'leading', 'both'] as const;
+
+function pad(s: string, len: number, where: (typeof PAD_WHERE)[number], fill: string): string {
+  const n = len - graphemes(s).length;
+  if (n <= 0) return s;
+  if (where === 'trailing') return s + fill.repeat(n);
+  if (where === 'leading') return fill.repeat(n) + s;
+  const pre = Math.floor(n / 2);
+  return fill.repeat(pre) + s + fill.repeat(n - pre);
+}
+
+const REPLACE_WHERE = ['all', 'leading', 'trailing'] as const;
+
+function replace(s: string, p: string, r: string, where: (typeof REPLACE_WHERE)[number]): string {
+  if (p === '') return badArg('replace: the pattern must not be empty');
+  if (where === 'all') return s.split(p).join(r);
+  const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
+  return i < 0 ? s : s.slice(0, i) + r + s.slice(i + p.length);
+}
+
+/** `unescape`: C-like escapes; `\x` takes every following hex digit as one code point. */
+function unescape(s: string): string {
+  const simple: Record<string, string> = {
+    n: '\n',
+    t: '\t',
+    r: '\r',
+    b: '\b',
+    f: '\f',
+    v: '\v',
+    "'": "'",
+    '"': '"',
+    '?': '?',
+    a: '\x07',
+    '\\': '\\',
+  };
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i] as string;
+    if (c !== '\\' || i + 1 >= s.length) {
+      out += c;
+      continue;
+    }
+    const e = s[i + 1] as string;
+    const mapped = simple[e];
+    if (mapped !== undefined) {
+      out += mapped;
+      i++;
+      continue;
+    }
+    const hex = e === 'x' ? /^[0-9a-fA-F]+/.exec(s.slice(i + 2)) : null;
+    if (hex === null) return badArg(`unescape: unrecognized escape sequence \\${e}`);
+    const cp = parseInt(hex[0], 16);
+    if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff))
+      return badArg(`unescape: invalid Unicode code point \\x${hex[0]}`);
+    out += String.fromCodePoint(cp);
+    i += 1 + hex[0].length;
+  }
+  return out;
+}
+
+/** SQL literal of one value for `join_to_sql_values_string`. */
+function sqlLiteral(v: Value): string {
+  if (v === undefined || v === null) return 'NULL';
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return `'${v.toString().replace(/'/g, "''")}'`;
+  if (isNumber(v) || typeof v === 'boolean') return toText(v);
+  return `'${encodeJson(v).replace(/'/g, "''")}'`;
+}
+
+/** Redis HSET value text; undefined for values that are dropped (maps, lists, null). */
+function redisValue(v: Value): string | undefined {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v.toString();
+  if (isInt(v)) return v.toString();
+  if (isFloat(v)) return floatToDecimals(num(v), 6);
+  if (typeof v === 'boolean') return String(v);
+  return undefined;
+}
+
+/** Call-site specialisation when the arguments at `literal` positions are constant text. */
+function whenLiteral(
+  positions: readonly number[],
+  make: (lits: readonly Value[]) => FunctionImpl,
+): (args: readonly MaybeConstant[]) => FunctionImpl | undefined {
+  return (args) => {
+    const lits: Value[] = [];
+    for (const p of positions) {
+      if (p >= args.length) {
+        lits.push(undefined);
+        continue;
+      }
+      const a = args[p];
+      if (typeof a === 'symbol') return undefined;
+      lits.push(a);
+    }
+    return make(lits);
+  };
+}
+
+function def(d: Omit<FunctionDef, 'family' | 'pure'> & { pure?: boolean }): FunctionDef {
+  return { family: FAMILY, pure: true, ...d };
+}
+
+export const stringFunctions: readonly FunctionDef[] = [
+  def({
+    name: 'lower',
     arity: { min: 1, max: 1 },
     signature: 'lower(S)',
     description: 'Lower-case (Unicode case mapping).',
     examples: [{ sql: "lower('ÀBC')", result: '"àbc"' }],
     impl: (args) => needText(args[0], 'S').toLowerCase(),
-    pure: true,
-  },
-  {
+  }),
+  def({
     name: 'upper',
-    family: FAMILY,
     arity: { min: 1, max: 1 },
     signature: 'upper(S)',
-    description: 'Upper-case (Unicode case mapping).',
-    examples: [{ sql: "upper('àbc')", result: '"ÀBC"' }],
+    description: 'Upper-case (Unicode case mapping; `ß` becomes `SS`).',
+    examples: [{ sql: "upper('àbß')", result: '"ÀBSS"' }],
     impl: (args) => needText(args[0], 'S').toUpperCase(),
-    pure: true,
-  },
-  {
+  }),
+  trimDef('trim', true, true, 'leading and trailing'),
+  trimDef('ltrim', true, false, 'leading'),
+  trimDef('rtrim', false, true, 'trailing'),
+  def({
+    name: 'reverse',
+    arity: { min: 1, max: 1 },
+    signature: 'reverse(S)',
+    description: 'The characters (grapheme clusters) of S in reverse order.',
+    examples: [{ sql: "reverse('abé')", result: '"éba"' }],
+    impl: (args) => graphemes(needText(args[0], 'S')).reverse().join(''),
+  }),
+  def({
+    name: 'strlen',
+    arity: { min: 1, max: 1 },
+    signature: 'strlen(S)',
+    description: 'Number of characters (grapheme clusters, not bytes).',
+    examples: [
+      { sql: "strlen('héllo')", result: '5' },
+      { sql: "strlen('👍🏽')", result: '1' },
+    ],
+    impl: (args) => graphemes(needText(args[0], 'S')).length,
+  }),
+  def({
+    name: 'substr',
+    arity: { min: 2, max: 3 },
+    signature: 'substr(S, Start[, Len])',
+    description:
+      "Substring from the 0-based character position Start, at most Len characters; Start past the end gives `''`; negative Start or Len is an error.",
+    examples: [
+      { sql: "substr('abcdef', 1)", result: '"bcdef"' },
+      { sql: "substr('abcdef', 1, 2)", result: '"bc"' },
+    ],
+    impl: (args) => {
+      const g = graphemes(needText(args[0], 'S'));
+      const start = needInt(args[1], 'Start');
+      if (start < 0) return badArg(`substr: negative start ${start}`);
+      if (args.length === 2) return g.slice(start).join('');
+      const len = needInt(args[2], 'Len');
+      if (len < 0) return badArg(`substr: negative length ${len}`);
+      return g.slice(start, start + len).join('');
+    },
+  }),
+  def({
+    name: 'rm_prefix',
+    arity: { min: 2, max: 2 },
+    signature: 'rm_prefix(S, Prefix)',
+    description: 'S without Prefix if it starts with it, else S unchanged.',
+    examples: [
+      { sql: "rm_prefix('foo/bar', 'foo/')", result: '"bar"' },
+      { sql: "rm_prefix('foo/bar', 'x')", result: '"foo/bar"' },
+    ],
+    impl: (args) => {
+      const s = needText(args[0], 'S');
+      const p = needText(args[1], 'Prefix');
+      return s.startsWith(p) ? s.slice(p.length) : s;
+    },
+  }),
+  def({
+    name: 'split',
+    arity: { min: 2, max: 3 },
+    signature: 'split(S, Sep[, Option])',
+    description:
+      "Split S at every Sep, dropping empty parts. Option: `'notrim'` keeps empty parts; `'leading'`/`'trailing'` split once at the first/last Sep (dropping empties); `'leading_notrim'`/`'trailing_notrim'` split once keeping empties.",
+    examples: [
+      { sql: "split('/a//b/', '/')", result: '["a","b"]' },
+      { sql: "split('/a//b/', '/', 'notrim')", result: '["","a","","b",""]' },
+      { sql: "split('a/b/c', '/', 'leading')", result: '["a","b/c"]' },
+      { sql: "split('a/b/c', '/', 'trailing')", result: '["a/b","c"]' },
+      { sql: "split('/a', '/', 'leading_notrim')", result: '["","a"]' },
+      { sql: "split('', '/')", result: '[]' },
+    ],
+    impl: (args) =>
+      split(
+        needText(args[0], 'S'),
+        needText(args[1], 'Sep'),
+        args.length > 2 ? needOption(args[2], SPLIT_OPTIONS, 'Option') : 'all',
+      ),
+    specialize: whenLiteral([1, 2], ([sep, opt]) => {
+      const sepText = needText(sep, 'Sep');
+      const o: SplitOption = opt === undefined ? 'all' : needOption(opt, SPLIT_OPTIONS, 'Option');
+      return (args) => split(needText(args[0], 'S'), sepText, o);
+    }),
+  }),
+  def({
+    name: 'tokens',
+    arity: { min: 2, max: 3 },
+    signature: "tokens(S, Seps[, 'nocrlf'])",
+    description:
+      "Split S at every character of Seps, dropping empty tokens; `'nocrlf'` also splits at CR and LF.",
+    examples: [
+      { sql: "tokens('a, b;c', ', ;')", result: '["a","b","c"]' },
+      { sql: "tokens(unescape('a b\\r\\nc'), ' ', 'nocrlf')", result: '["a","b","c"]' },
+    ],
+    impl: (args) =>
+      tokens(
+        needText(args[0], 'S'),
+        tokenSeps(
+          needText(args[1], 'Seps'),
+          args.length > 2 && needOption(args[2], ['nocrlf']) === 'nocrlf',
+        ),
+      ),
+    specialize: whenLiteral([1, 2], ([seps, opt]) => {
+      const set = tokenSeps(
+        needText(seps, 'Seps'),
+        opt !== undefined && needOption(opt, ['nocrlf']) === 'nocrlf',
+      );
+      return (args) => tokens(needText(args[0], 'S'), set);
+    }),
+  }),
+  def({
     name: 'concat',
-    family: FAMILY,
     arity: { min: 1, max: 2 },
     signature: 'concat(A, B) | concat(List)',
     description:
@@ -48,8 +349,246 @@ export const stringFunctions: FunctionDef[] = [
     ],
     impl: (args) =>
       args.length === 1
-        ? needList(args[0], 'List').map(concatPart).join('')
-        : concatPart(args[0]) + concatPart(args[1]),
-    pure: true,
-  },
+        ? needList(args[0], 'List').map(toText).join('')
+        : toText(args[0]) + toText(args[1]),
+  }),
+  def({
+    name: 'sprintf',
+    arity: { min: 1, max: Infinity },
+    signature: 'sprintf(Format, Arg…)',
+    description:
+      'Erlang `io_lib:format` formatting: `~s`/`~ts` text, `~p`/`~w` Erlang term, `~b`/`~x` integers in a base, `~f`/`~e`/`~g` floats, `~c` char, `~n` newline, `~~` tilde; width, precision and pad character as in Erlang.',
+    examples: [
+      { sql: "sprintf('~s is ~p', 'x', 1.5)", result: '"x is 1.5"' },
+      { sql: "sprintf('[~5s|~-5s]', 'ab', 'cd')", result: '"[   ab|cd   ]"' },
+      { sql: "sprintf('~p ~w', 'é', [1, 'a'])", result: '"<<195,169>> [1,<<97>>]"' },
+      { sql: "sprintf('~.2f ~.16B ~~', 3.14159, 255)", result: '"3.14 FF ~"' },
+    ],
+    impl: (args) => renderFormat(parseFormat(needText(args[0], 'Format')), args.slice(1)),
+    specialize: whenLiteral([0], ([fmt]) => {
+      const parts = parseFormat(needText(fmt, 'Format'));
+      return (args) => renderFormat(parts, args.slice(1));
+    }),
+  }),
+  def({
+    name: 'sprintf_s',
+    arity: { min: 2, max: 2 },
+    signature: 'sprintf_s(Format, List)',
+    description: 'Like `sprintf`, with the arguments given as one list.',
+    examples: [{ sql: "sprintf_s('~s-~p', ['a', 2])", result: '"a-2"' }],
+    impl: (args) =>
+      renderFormat(parseFormat(needText(args[0], 'Format')), needList(args[1], 'List')),
+    specialize: whenLiteral([0], ([fmt]) => {
+      const parts = parseFormat(needText(fmt, 'Format'));
+      return (args) => renderFormat(parts, needList(args[1], 'List'));
+    }),
+  }),
+  def({
+    name: 'pad',
+    arity: { min: 2, max: 4 },
+    signature: 'pad(S, Len[, Where[, Char]])',
+    description:
+      "Pad S to Len characters. Where: `'trailing'` (default), `'leading'` or `'both'` (the extra one goes right); Char (default space) is inserted whole per missing character, even when it is longer than one character.",
+    examples: [
+      { sql: "pad('abc', 5)", result: '"abc  "' },
+      { sql: "pad('abc', 5, 'leading', '0')", result: '"00abc"' },
+      { sql: "pad('abc', 6, 'both', '*')", result: '"*abc**"' },
+      { sql: "pad('abc', 5, 'trailing', 'ex')", result: '"abcexex"' },
+      { sql: "pad('abcdef', 3)", result: '"abcdef"' },
+    ],
+    impl: (args) =>
+      pad(
+        needText(args[0], 'S'),
+        needInt(args[1], 'Len'),
+        args.length > 2 ? needOption(args[2], PAD_WHERE, 'Where') : 'trailing',
+        args.length > 3 ? needText(args[3], 'Char') : ' ',
+      ),
+  }),
+  def({
+    name: 'replace',
+    arity: { min: 3, max: 4 },
+    signature: 'replace(S, Search, Replacement[, Where])',
+    description:
+      "Literal replacement of Search by Replacement. Where: `'all'` (default), `'leading'` (first occurrence) or `'trailing'` (last occurrence).",
+    examples: [
+      { sql: "replace('a-b-c', '-', '+')", result: '"a+b+c"' },
+      { sql: "replace('a-b-c', '-', '+', 'leading')", result: '"a+b-c"' },
+      { sql: "replace('a-b-c', '-', '+', 'trailing')", result: '"a-b+c"' },
+    ],
+    impl: (args) =>
+      replace(
+        needText(args[0], 'S'),
+        needText(args[1], 'Search'),
+        needText(args[2], 'Replacement'),
+        args.length > 3 ? needOption(args[3], REPLACE_WHERE, 'Where') : 'all',
+      ),
+  }),
+  def({
+    name: 'regex_match',
+    arity: { min: 2, max: 2 },
+    signature: 'regex_match(S, Regex)',
+    description: 'True when the PCRE-style Regex matches anywhere in S.',
+    examples: [
+      { sql: "regex_match('abc123', '\\d+')", result: 'true' },
+      { sql: "regex_match('abc', '^b')", result: 'false' },
+    ],
+    impl: (args) => compilePcre(needText(args[1], 'Regex')).test(needText(args[0], 'S')),
+    specialize: whenLiteral([1], ([re]) => {
+      const r = compilePcre(needText(re, 'Regex'));
+      return (args) => r.test(needText(args[0], 'S'));
+    }),
+  }),
+  def({
+    name: 'regex_replace',
+    arity: { min: 3, max: 3 },
+    signature: 'regex_replace(S, Regex, Replacement)',
+    description:
+      'Replace every match of Regex. In Replacement `&` (or `\\0`) inserts the whole match and `\\1`…`\\9`, `\\g{N}` a group; `\\&` and `\\\\` are literals.',
+    examples: [
+      { sql: "regex_replace('a1b22', '\\d+', '#')", result: '"a#b#"' },
+      { sql: "regex_replace('ab', '(a)(b)', '\\2\\1&')", result: '"baab"' },
+    ],
+    impl: (args) =>
+      regexReplace(
+        needText(args[0], 'S'),
+        compilePcre(needText(args[1], 'Regex'), 'g'),
+        parseReplacement(needText(args[2], 'Replacement')),
+      ),
+    specialize: whenLiteral([1, 2], ([re, rep]) => {
+      const r = compilePcre(needText(re, 'Regex'), 'g');
+      const parts = parseReplacement(needText(rep, 'Replacement'));
+      return (args) => regexReplace(needText(args[0], 'S'), r, parts);
+    }),
+  }),
+  def({
+    name: 'regex_extract',
+    arity: { min: 2, max: 2 },
+    signature: 'regex_extract(S, Regex)',
+    description:
+      "The capture groups of Regex's first match as a list (`[]` when there is no match or no group; an unset group is `''`).",
+    examples: [
+      {
+        sql: "regex_extract('Date: 2021-05-20', '(\\d{4})-(\\d{2})-(\\d{2})')",
+        result: '["2021","05","20"]',
+      },
+      { sql: "regex_extract('none', '(\\d+)')", result: '[]' },
+    ],
+    impl: (args) => regexExtract(needText(args[0], 'S'), compilePcre(needText(args[1], 'Regex'))),
+    specialize: whenLiteral([1], ([re]) => {
+      const r = compilePcre(needText(re, 'Regex'));
+      return (args) => regexExtract(needText(args[0], 'S'), r);
+    }),
+  }),
+  def({
+    name: 'ascii',
+    arity: { min: 1, max: 1 },
+    signature: 'ascii(S)',
+    description: 'The value of the first byte of S; an empty string is an error.',
+    examples: [{ sql: "ascii('a')", result: '97' }],
+    impl: (args) => {
+      const v = args[0];
+      const b = Buffer.isBuffer(v) ? v : Buffer.from(needText(v, 'S'), 'utf8');
+      if (b.length === 0) return badArg('ascii: empty string');
+      return b[0] as number;
+    },
+  }),
+  def({
+    name: 'find',
+    arity: { min: 2, max: 3 },
+    signature: "find(S, Search[, 'leading' | 'trailing'])",
+    description:
+      "The rest of S from the first (default, `'leading'`) or last (`'trailing'`) occurrence of Search; `''` when absent.",
+    examples: [
+      { sql: "find('a/b/c', '/')", result: '"/b/c"' },
+      { sql: "find('a/b/c', '/', 'trailing')", result: '"/c"' },
+      { sql: "find('abc', 'x')", result: '""' },
+    ],
+    impl: (args) => {
+      const s = needText(args[0], 'S');
+      const p = needText(args[1], 'Search');
+      const where =
+        args.length > 2 ? needOption(args[2], ['leading', 'trailing'], 'Where') : 'leading';
+      const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
+      return i < 0 ? '' : s.slice(i);
+    },
+  }),
+  def({
+    name: 'join_to_string',
+    arity: { min: 1, max: 2 },
+    signature: 'join_to_string([Sep, ]List)',
+    description: "Join the elements of List (converted like `str`) with Sep (default `', '`).",
+    examples: [
+      { sql: "join_to_string(['a', 1, true])", result: '"a, 1, true"' },
+      { sql: "join_to_string('/', ['a', 'b'])", result: '"a/b"' },
+    ],
+    impl: (args) => {
+      const sep = args.length === 2 ? needText(args[0], 'Sep') : ', ';
+      return needList(args[args.length - 1], 'List')
+        .map(toText)
+        .join(sep);
+    },
+  }),
+  def({
+    name: 'join_to_sql_values_string',
+    arity: { min: 1, max: 1 },
+    signature: 'join_to_sql_values_string(List)',
+    description:
+      "The elements of List as SQL literals joined by `, `: strings single-quoted with `'` doubled, numbers and booleans bare, undefined/null as `NULL`, maps and lists as quoted JSON.",
+    examples: [
+      {
+        sql: "join_to_sql_values_string(['a''b', 1, 2.5, [1]])",
+        result: "\"'a''b', 1, 2.5, '[1]'\"",
+      },
+    ],
+    impl: (args) => needList(args[0], 'List').map(sqlLiteral).join(', '),
+  }),
+  def({
+    name: 'map_to_redis_hset_args',
+    arity: { min: 1, max: 1 },
+    signature: 'map_to_redis_hset_args(Map)',
+    description:
+      'Field/value list for a Redis HSET command: values that are strings, integers, floats (6 decimals, compact) or booleans are kept as text; other entries are dropped.',
+    examples: [
+      {
+        sql: 'map_to_redis_hset_args(\'{"a":1,"b":1.5,"c":[1],"d":"x"}\')',
+        result: '["a","1","b","1.5","d","x"]',
+      },
+    ],
+    impl: (args) => {
+      const m = needMap(args[0], 'Map');
+      const out: string[] = [];
+      for (const k of Object.keys(m)) {
+        const v = redisValue(m[k]);
+        if (v !== undefined) out.push(k, v);
+      }
+      return out;
+    },
+  }),
+  def({
+    name: 'unescape',
+    arity: { min: 1, max: 1 },
+    signature: 'unescape(S)',
+    description:
+      'Interpret escapes `\\n \\t \\r \\b \\f \\v \\\' \\" \\? \\a \\\\` and `\\xH…` (all following hex digits form one code point); any other escape or an invalid code point is an error.',
+    examples: [
+      { sql: "unescape('a\\tb')", result: '"a\\tb"' },
+      { sql: "unescape('\\x41\\x1F600')", result: '"A😀"' },
+    ],
+    impl: (args) => unescape(needText(args[0], 'S')),
+  }),
 ];
+
+function regexReplace(s: string, re: RegExp, parts: ReturnType<typeof parseReplacement>): string {
+  re.lastIndex = 0;
+  return s.replace(re, (...m: unknown[]) => {
+    // replace() passes match, groups…, offset, input[, namedGroups]
+    const end = typeof m[m.length - 1] === 'object' ? m.length - 3 : m.length - 2;
+    return applyReplacement(parts, m.slice(0, end) as (string | undefined)[]);
+  });
+}
+
+function regexExtract(s: string, re: RegExp): string[] {
+  const m = re.exec(s);
+  if (m === null) return [];
+  return m.slice(1).map((g) => g ?? '');
+}
