@@ -46,13 +46,13 @@ export interface MemorySink extends Sink {
     maxInflight: number;
   };
   readonly connected: boolean;
-  /** The next `n` writes fail (retriable by default; `code` only labels the failure). */
+  /** The next `n` writes fail with `memory_injected_failure` (retriable unless told otherwise). */
   failNext(n: number, opts?: { retriable?: boolean }): void;
   /** The next write resolves with this per-record result (retry / rejected indexes). */
   respondNext(result: WriteResult): void;
   /** Drop the connection now: writes raise `sink_not_connected` until `connect()` succeeds. */
   disconnect(): void;
-  /** The next `n` connect calls fail (retriably). */
+  /** The next `n` connect calls fail (retriably); `failConnect(0)` lets the next one succeed. */
   failConnect(n: number): void;
   /** Writes wait until `release()` (to hold batches in flight). */
   hold(): void;
@@ -138,7 +138,7 @@ export function createMemorySink(config: MemorySinkConfig = {}): MemorySink {
       connected = false;
     },
     failConnect(n) {
-      connectFailures += n;
+      connectFailures = n;
     },
     hold() {
       if (!gate) gate = new Promise((r) => (openGate = r));

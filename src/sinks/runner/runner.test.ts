@@ -1,0 +1,671 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { VirtualTimeScheduler } from 'rxjs';
+import { SluiceError, silentLogger } from '../../core/index.js';
+import type { Sink, SinkRecord, ValueMap } from '../../core/index.js';
+import { createMemorySink } from '../memory/index.js';
+import type { MemorySinkConfig } from '../memory/index.js';
+import { createSinkRunner, RUNNER_DEFAULTS, sinkNotConnected } from './index.js';
+import type { RunnerConfig, RunnerDefaults, RunnerMetrics, SinkRunner } from './index.js';
+
+function cfg(o: RunnerDefaults = {}): RunnerConfig {
+  return {
+    ...RUNNER_DEFAULTS,
+    ...o,
+    buffer: { ...RUNNER_DEFAULTS.buffer, ...o.buffer },
+    retry: { ...RUNNER_DEFAULTS.retry, ...o.retry },
+  };
+}
+
+const rec = (i: number, data: ValueMap = {}): SinkRecord => ({
+  data: { i, ...data },
+  ruleId: 'r1',
+  ingestTs: Date.now(),
+});
+
+/** matched = queued + blocked + in flight + success + failed + dropped, always. */
+function expectBalanced(m: RunnerMetrics): void {
+  expect(m.matched).toBe(
+    m.queued + m.blocked + m.inflightRecords + m.success + m.failed + m.dropped,
+  );
+}
+
+const ids = (records: readonly SinkRecord[]): number[] => records.map((r) => r.data['i'] as number);
+const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, k) => k + from);
+const tick = (ms = 0): Promise<void> => vi.advanceTimersByTimeAsync(ms).then(() => undefined);
+
+let runners: SinkRunner[] = [];
+function setup(
+  o: RunnerDefaults = {},
+  sinkCfg: MemorySinkConfig = {},
+  random: () => number = () => 1,
+): { sink: ReturnType<typeof createMemorySink>; runner: SinkRunner } {
+  const sink = createMemorySink(sinkCfg);
+  const runner = createSinkRunner(
+    { logger: silentLogger, now: () => Date.now(), random },
+    sink,
+    cfg(o),
+  );
+  runners.push(runner);
+  return { sink, runner };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  runners = [];
+});
+afterEach(async () => {
+  for (const r of runners) await r.stop();
+  vi.useRealTimers();
+});
+
+describe('batching', () => {
+  it('sends full batches at once and the rest after linger', async () => {
+    const { sink, runner } = setup({ batch_size: 10, linger: 1000 });
+    await runner.start();
+    for (let i = 0; i < 25; i++) expect(runner.enqueue(rec(i))).toBe(true);
+    await tick();
+    expect(sink.batches.map((b) => b.length)).toEqual([10, 10]);
+    expect(runner.metrics().queued).toBe(5);
+    await tick(999);
+    expect(sink.batches).toHaveLength(2);
+    await tick(1);
+    expect(sink.batches.map((b) => b.length)).toEqual([10, 10, 5]);
+    expect(ids(sink.records)).toEqual(range(25));
+    expectBalanced(runner.metrics());
+  });
+
+  it('linger counts from the oldest waiting record', async () => {
+    const { sink, runner } = setup({ batch_size: 100, linger: 100 });
+    await runner.start();
+    runner.enqueue(rec(0));
+    await tick(60);
+    runner.enqueue(rec(1));
+    await tick(40);
+    expect(sink.batches.map(ids)).toEqual([[0, 1]]);
+    runner.enqueue(rec(2));
+    await tick(99);
+    expect(sink.batches).toHaveLength(1);
+    await tick(1);
+    expect(sink.batches.map(ids)).toEqual([[0, 1], [2]]);
+  });
+
+  it('linger 0 sends at the next tick, batching what arrived synchronously', async () => {
+    const { sink, runner } = setup({ batch_size: 100, linger: 0 });
+    await runner.start();
+    for (let i = 0; i < 7; i++) runner.enqueue(rec(i));
+    expect(sink.attempts).toHaveLength(0);
+    await Promise.resolve();
+    expect(sink.attempts.map((b) => b.length)).toEqual([7]);
+  });
+
+  it('limits batches by bytes (via sizeOf); an oversized record goes alone', async () => {
+    const { sink, runner } = setup({ batch_size: 100, batch_bytes: 100, linger: 10 });
+    await runner.start();
+    const small = { s: 'x'.repeat(20) }; // {"i":N,"s":"xxx…"} ≈ 34 bytes
+    for (let i = 0; i < 5; i++) runner.enqueue(rec(i, small));
+    runner.enqueue(rec(5, { s: 'y'.repeat(300) }));
+    runner.enqueue(rec(6, small));
+    await tick(10);
+    await tick(10);
+    expect(sink.batches.map(ids)).toEqual([[0, 1], [2, 3], [4], [5], [6]]);
+    for (const b of sink.batches) {
+      const bytes = b.reduce((n, r) => n + (sink.sizeOf as (r: SinkRecord) => number)(r), 0);
+      expect(bytes <= 100 || b.length === 1).toBe(true);
+    }
+  });
+
+  it('flush() sends partial batches without waiting for linger', async () => {
+    const { sink, runner } = setup({ batch_size: 100, linger: 60_000 });
+    await runner.start();
+    runner.enqueue(rec(0));
+    runner.flush();
+    await tick();
+    expect(sink.batches.map(ids)).toEqual([[0]]);
+  });
+
+  it('accepts an injected RxJS scheduler for its timers', async () => {
+    const vts = new VirtualTimeScheduler();
+    const sink = createMemorySink();
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => vts.now(), scheduler: vts },
+      sink,
+      cfg({ batch_size: 100, linger: 250 }),
+    );
+    await runner.start();
+    runner.enqueue({ data: { i: 0 }, ruleId: 'r', ingestTs: 0 });
+    runner.enqueue({ data: { i: 1 }, ruleId: 'r', ingestTs: 0 });
+    expect(sink.attempts).toHaveLength(0);
+    vts.flush(); // runs the linger timer in virtual time; the write starts synchronously
+    expect(vts.now()).toBe(250);
+    expect(sink.attempts.map(ids)).toEqual([[0, 1]]);
+    await runner.stop();
+  });
+});
+
+describe('retry and backoff', () => {
+  it('retries retriable failures with exponential backoff capped at max_backoff', async () => {
+    const { sink, runner } = setup({
+      batch_size: 5,
+      retry: { initial_backoff: 100, max_backoff: 400, max_attempts: 0 },
+    });
+    await runner.start();
+    sink.failNext(4);
+    for (let i = 0; i < 5; i++) runner.enqueue(rec(i));
+    await tick();
+    expect(sink.stats.writes).toBe(1);
+    // random() = 1 → delay = full base: 100, 200, 400, 400
+    const schedule = [100, 200, 400, 400];
+    let writes = 1;
+    for (const d of schedule) {
+      await tick(d - 1);
+      expect(sink.stats.writes).toBe(writes);
+      await tick(1);
+      expect(sink.stats.writes).toBe(++writes);
+    }
+    expect(ids(sink.records)).toEqual(range(5));
+    const m = runner.metrics();
+    expect(m.retried).toBe(20);
+    expect(m.success).toBe(5);
+    expect(m.inflight).toBe(0);
+    expectBalanced(m);
+  });
+
+  it('applies jitter from the injected random source', async () => {
+    const { sink, runner } = setup(
+      { batch_size: 1, retry: { initial_backoff: 1000, max_backoff: 1000, max_attempts: 0 } },
+      {},
+      () => 0.25,
+    );
+    await runner.start();
+    sink.failNext(1);
+    runner.enqueue(rec(0));
+    await tick(249);
+    expect(sink.stats.writes).toBe(1);
+    await tick(1);
+    expect(sink.stats.writes).toBe(2);
+    expect(runner.metrics().success).toBe(1);
+  });
+
+  it('does not retry non-retriable failures', async () => {
+    const { sink, runner } = setup({ batch_size: 3 });
+    await runner.start();
+    sink.failNext(1, { retriable: false });
+    for (let i = 0; i < 6; i++) runner.enqueue(rec(i));
+    await tick(60_000);
+    expect(sink.stats.writes).toBe(2);
+    const m = runner.metrics();
+    expect(m.failed).toBe(3);
+    expect(m.failedBy).toEqual({ memory_injected_failure: 3 });
+    expect(m.retried).toBe(0);
+    expect(ids(sink.records)).toEqual([3, 4, 5]);
+    expectBalanced(m);
+  });
+
+  it('gives up after max_attempts and counts the records failed with the last code', async () => {
+    const { sink, runner } = setup({
+      batch_size: 2,
+      retry: { initial_backoff: 10, max_backoff: 10, max_attempts: 3 },
+    });
+    await runner.start();
+    sink.failNext(5);
+    runner.enqueue(rec(0));
+    runner.enqueue(rec(1));
+    await tick(1000);
+    expect(sink.stats.writes).toBe(3);
+    const m = runner.metrics();
+    expect(m.failedBy).toEqual({ memory_injected_failure: 2 });
+    expect(m.retried).toBe(4);
+    expectBalanced(m);
+  });
+
+  it('counts a thrown non-SluiceError as sink_internal_error without retrying', async () => {
+    const sink: Sink = {
+      connect: async () => {},
+      write: () => {
+        throw new TypeError('bug');
+      },
+      close: async () => {},
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now() },
+      sink,
+      cfg({ batch_size: 2 }),
+    );
+    runners.push(runner);
+    await runner.start();
+    runner.enqueue(rec(0));
+    runner.enqueue(rec(1));
+    await tick(1000);
+    expect(runner.metrics().failedBy).toEqual({ sink_internal_error: 2 });
+  });
+
+  it('handles per-record results: retry some, reject some, succeed the rest', async () => {
+    const { sink, runner } = setup({ batch_size: 4 });
+    await runner.start();
+    sink.respondNext({ retry: [1], rejected: [{ index: 2, code: 'too_large', message: 'x' }] });
+    for (let i = 0; i < 4; i++) runner.enqueue(rec(i));
+    await tick(1000);
+    expect(sink.attempts.map(ids)).toEqual([[0, 1, 2, 3], [1]]);
+    expect(ids(sink.records)).toEqual([0, 3, 1]);
+    const m = runner.metrics();
+    expect(m.success).toBe(3);
+    expect(m.failedBy).toEqual({ too_large: 1 });
+    expect(m.retried).toBe(1);
+    expectBalanced(m);
+  });
+});
+
+describe('reconnect', () => {
+  it('reconnects after sink_not_connected and resends without using up attempts', async () => {
+    const { sink, runner } = setup({
+      batch_size: 5,
+      retry: { initial_backoff: 100, max_backoff: 1000, max_attempts: 1 },
+    });
+    await runner.start();
+    expect(sink.stats.connects).toBe(1);
+    sink.disconnect();
+    sink.failConnect(2);
+    for (let i = 0; i < 5; i++) runner.enqueue(rec(i));
+    await tick();
+    expect(runner.status()).toBe('connecting');
+    expect(runner.lastError()).toBeInstanceOf(SluiceError);
+    // reconnect after 100, then connect failures back off 200, 400
+    await tick(100);
+    expect(sink.stats.connects).toBe(2);
+    await tick(200);
+    expect(sink.stats.connects).toBe(3);
+    await tick(399);
+    expect(sink.stats.connects).toBe(3);
+    await tick(1);
+    expect(sink.stats.connects).toBe(4);
+    expect(runner.status()).toBe('connected');
+    expect(ids(sink.records)).toEqual(range(5));
+    const m = runner.metrics();
+    expect(m.failed).toBe(0);
+    expect(m.retried).toBe(5);
+    expectBalanced(m);
+  });
+
+  it('keeps buffering while disconnected and sends in order after the reconnect', async () => {
+    const { sink, runner } = setup({ batch_size: 3, linger: 5 });
+    await runner.start();
+    sink.disconnect();
+    sink.failConnect(50);
+    for (let i = 0; i < 10; i++) runner.enqueue(rec(i));
+    await tick(5000);
+    expect(runner.status()).toBe('connecting');
+    expect(sink.records).toHaveLength(0);
+    sink.failConnect(0); // let the next connect succeed
+    await tick(30_000);
+    expect(runner.status()).toBe('connected');
+    expect(ids(sink.records).sort((a, b) => a - b)).toEqual(range(10));
+    expectBalanced(runner.metrics());
+  });
+
+  it('a sink may ask for a reconnect with context.reconnect = true', async () => {
+    let connects = 0;
+    let fail = true;
+    const written: SinkRecord[] = [];
+    const sink: Sink = {
+      connect: async () => {
+        connects++;
+      },
+      write: async (b) => {
+        if (fail) {
+          fail = false;
+          throw new SluiceError('x_conn_reset', 'reset', { context: { reconnect: true } });
+        }
+        written.push(...b);
+      },
+      close: async () => {},
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now(), random: () => 1 },
+      sink,
+      cfg({ batch_size: 1 }),
+    );
+    runners.push(runner);
+    await runner.start();
+    runner.enqueue(rec(0));
+    await tick(1000);
+    expect(connects).toBe(2);
+    expect(ids(written)).toEqual([0]);
+  });
+
+  it('start() retries the first connect with backoff', async () => {
+    const { sink, runner } = setup({
+      retry: { initial_backoff: 50, max_backoff: 50, max_attempts: 0 },
+    });
+    sink.failConnect(3);
+    let connected = false;
+    void runner.start().then(() => (connected = true));
+    await tick(149);
+    expect(connected).toBe(false);
+    await tick(1);
+    expect(connected).toBe(true);
+    expect(sink.stats.connects).toBe(4);
+  });
+
+  it('the first enqueue starts the runner', async () => {
+    const { sink, runner } = setup({ batch_size: 1 });
+    expect(runner.status()).toBe('idle');
+    runner.enqueue(rec(0));
+    await tick();
+    expect(sink.stats.connects).toBe(1);
+    expect(ids(sink.records)).toEqual([0]);
+  });
+});
+
+describe('in-flight limits', () => {
+  it('never has more than max_inflight batches outstanding', async () => {
+    const { sink, runner } = setup({ batch_size: 10, max_inflight: 2 });
+    await runner.start();
+    sink.hold();
+    for (let i = 0; i < 50; i++) runner.enqueue(rec(i));
+    await tick(100);
+    expect(sink.stats.inflight).toBe(2);
+    const m = runner.metrics();
+    expect(m.inflight).toBe(2);
+    expect(m.inflightRecords).toBe(20);
+    expect(m.queued).toBe(30);
+    expectBalanced(m);
+    sink.release();
+    await tick(100);
+    expect(sink.records).toHaveLength(50);
+    expect(sink.stats.maxInflight).toBe(2);
+  });
+
+  it('a batch waiting for its retry keeps its in-flight slot', async () => {
+    const { sink, runner } = setup({
+      batch_size: 1,
+      max_inflight: 1,
+      retry: { initial_backoff: 1000, max_backoff: 1000, max_attempts: 0 },
+    });
+    await runner.start();
+    sink.failNext(1);
+    runner.enqueue(rec(0));
+    runner.enqueue(rec(1));
+    await tick(999);
+    expect(sink.stats.writes).toBe(1);
+    expect(runner.metrics().queued).toBe(1);
+    await tick(1);
+    await tick();
+    expect(ids(sink.records)).toEqual([0, 1]);
+  });
+
+  it('keeps one batch in flight per partition, so per-key order holds', async () => {
+    const seen: string[] = [];
+    const inflightKeys = new Set<string>();
+    let maxParallel = 0;
+    let violations = 0;
+    let seed = 7;
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const written: SinkRecord[] = [];
+    const sink: Sink = {
+      connect: async () => {},
+      close: async () => {},
+      partitionKey: (r) => r.data['k'] as string,
+      write: async (batch) => {
+        const keys = new Set(batch.map((r) => r.data['k'] as string));
+        expect(keys.size).toBe(1);
+        const key = [...keys][0] as string;
+        if (inflightKeys.has(key)) violations++;
+        inflightKeys.add(key);
+        maxParallel = Math.max(maxParallel, inflightKeys.size);
+        seen.push(key);
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * 20)));
+        inflightKeys.delete(key);
+        written.push(...batch);
+      },
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now() },
+      sink,
+      cfg({ batch_size: 3, max_inflight: 3, linger: 1 }),
+    );
+    runners.push(runner);
+    await runner.start();
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    for (let i = 0; i < 200; i++) runner.enqueue(rec(i, { k: keys[i % 5] as string }));
+    await tick(5000);
+    expect(written).toHaveLength(200);
+    expect(violations).toBe(0);
+    expect(maxParallel).toBe(3);
+    for (const k of keys) {
+      const order = written.filter((r) => r.data['k'] === k).map((r) => r.data['i'] as number);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+    }
+    expectBalanced(runner.metrics());
+  });
+});
+
+describe('buffer overflow', () => {
+  async function filled(overflow: 'drop_oldest' | 'drop_newest' | 'block') {
+    const ctx = setup({ batch_size: 100, linger: 1000, buffer: { max_records: 5, overflow } });
+    await ctx.runner.start();
+    const results = range(8).map((i) => ctx.runner.enqueue(rec(i)));
+    return { ...ctx, results };
+  }
+
+  it('drop_newest refuses new records when full', async () => {
+    const { sink, runner, results } = await filled('drop_newest');
+    expect(results).toEqual([true, true, true, true, true, false, false, false]);
+    await tick(1000);
+    expect(ids(sink.records)).toEqual([0, 1, 2, 3, 4]);
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ queue_full: 3 });
+    expectBalanced(m);
+  });
+
+  it('drop_oldest evicts the oldest waiting records', async () => {
+    const { sink, runner, results } = await filled('drop_oldest');
+    expect(results.every((r) => r === true)).toBe(true);
+    expect(runner.metrics().queued).toBe(5);
+    await tick(1000);
+    expect(ids(sink.records)).toEqual([3, 4, 5, 6, 7]);
+    expect(runner.metrics().droppedBy).toEqual({ queue_full: 3 });
+    expectBalanced(runner.metrics());
+  });
+
+  it('block makes the producer wait until there is room, dropping nothing', async () => {
+    const { sink, runner, results } = await filled('block');
+    expect(results.slice(0, 5)).toEqual([true, true, true, true, true]);
+    const pending = results.slice(5) as Promise<boolean>[];
+    for (const p of pending) expect(p).toBeInstanceOf(Promise);
+    let settled = 0;
+    for (const p of pending) void p.then(() => settled++);
+    expect(runner.metrics().blocked).toBe(3);
+    expectBalanced(runner.metrics());
+    await tick(999);
+    expect(settled).toBe(0);
+    await tick(1);
+    expect(await Promise.all(pending)).toEqual([true, true, true]);
+    await tick(1000);
+    expect(ids(sink.records)).toEqual(range(8));
+    expect(runner.metrics().dropped).toBe(0);
+  });
+
+  it('bounds the buffer by bytes too', async () => {
+    const { sink, runner } = setup({
+      batch_size: 100,
+      linger: 100,
+      buffer: { max_records: 1000, max_bytes: 100, overflow: 'drop_newest' },
+    });
+    await runner.start();
+    const r = range(5).map((i) => runner.enqueue(rec(i, { s: 'x'.repeat(20) })));
+    expect(r).toEqual([true, true, false, false, false]);
+    expect(runner.metrics().queuedBytes).toBeLessThanOrEqual(100);
+    await tick(100);
+    expect(sink.records).toHaveLength(2);
+  });
+
+  it('drop_oldest evicts the globally oldest record across partitions', async () => {
+    const { sink, runner } = setup(
+      { batch_size: 100, linger: 1000, buffer: { max_records: 3, overflow: 'drop_oldest' } },
+      { partition_key: '${k}' },
+    );
+    await runner.start();
+    runner.enqueue(rec(0, { k: 'a' }));
+    await tick(1);
+    runner.enqueue(rec(1, { k: 'b' }));
+    await tick(1);
+    runner.enqueue(rec(2, { k: 'a' }));
+    await tick(1);
+    runner.enqueue(rec(3, { k: 'c' }));
+    await tick(1000);
+    expect(ids(sink.records).sort()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('request_ttl', () => {
+  it('drops records that expired while the sink was down', async () => {
+    const { sink, runner } = setup({ batch_size: 10, linger: 1, request_ttl: 1000 });
+    await runner.start();
+    sink.disconnect();
+    sink.failConnect(3); // reconnects at ~100, 300, 700, 1500 ms
+    for (let i = 0; i < 4; i++) runner.enqueue(rec(i));
+    await tick(1000);
+    runner.enqueue(rec(4)); // fresh: still young when the sink is back (~1500 ms)
+    await tick(5000);
+    expect(ids(sink.records)).toEqual([4]);
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ expired: 4 });
+    expectBalanced(m);
+  });
+
+  it('drops expired records of a batch that is being retried', async () => {
+    const { sink, runner } = setup({
+      batch_size: 10,
+      request_ttl: 300,
+      retry: { initial_backoff: 100, max_backoff: 100, max_attempts: 0 },
+    });
+    await runner.start();
+    sink.failNext(1000);
+    runner.enqueue(rec(0));
+    runner.flush();
+    await tick(1000);
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ expired: 1 });
+    expect(m.inflight).toBe(0);
+    // writes at 0, 100, 200, 300 (age 300 = ttl: still kept); at 400 it is dropped
+    expect(sink.stats.writes).toBe(4);
+    expectBalanced(m);
+  });
+
+  it('drops records already older than the ttl when a batch is formed', async () => {
+    const { sink, runner } = setup({ batch_size: 2, request_ttl: 1000 });
+    await runner.start();
+    runner.enqueue({ data: { i: 0 }, ruleId: 'r', ingestTs: Date.now() - 5000 });
+    runner.enqueue(rec(1));
+    await tick();
+    expect(ids(sink.records)).toEqual([1]);
+    expect(runner.metrics().droppedBy).toEqual({ expired: 1 });
+  });
+});
+
+describe('shutdown', () => {
+  it('drain flushes partial batches, waits for acks and closes the sink', async () => {
+    const { sink, runner } = setup({ batch_size: 10, linger: 60_000 }, { delay: 50 });
+    await runner.start();
+    for (let i = 0; i < 25; i++) runner.enqueue(rec(i));
+    const done = runner.drain(1000);
+    expect(runner.status()).toBe('draining');
+    expect(runner.enqueue(rec(99))).toBe(false);
+    await tick(100);
+    expect(await done).toEqual({ dropped: 0 });
+    expect(ids(sink.records)).toEqual(range(25));
+    expect(sink.stats.closes).toBe(1);
+    expect(runner.status()).toBe('stopped');
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ shutdown: 1 });
+    expectBalanced(m);
+    expect(await runner.drain(1000)).toEqual({ dropped: 0 });
+    await runner.stop();
+    expect(sink.stats.closes).toBe(1);
+  });
+
+  it('drain counts what is left at the deadline as dropped shutdown', async () => {
+    const { sink, runner } = setup({ batch_size: 10, max_inflight: 1 });
+    await runner.start();
+    sink.hold();
+    for (let i = 0; i < 25; i++) runner.enqueue(rec(i));
+    const done = runner.drain(500);
+    await tick(499);
+    expect(runner.status()).toBe('draining');
+    await tick(1);
+    expect(await done).toEqual({ dropped: 25 });
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ shutdown: 25 });
+    expect(m.inflight).toBe(0);
+    expect(sink.stats.closes).toBe(1);
+    sink.release();
+    await tick();
+    expectBalanced(runner.metrics());
+    expect(runner.metrics().success).toBe(0); // a late ack of an abandoned batch is ignored
+  });
+
+  it('drain admits blocked producers and flushes them too', async () => {
+    const { sink, runner } = setup({
+      batch_size: 100,
+      linger: 60_000,
+      buffer: { max_records: 2, overflow: 'block' },
+    });
+    await runner.start();
+    const r = range(4).map((i) => runner.enqueue(rec(i)));
+    const done = runner.drain(1000);
+    expect(await Promise.all(r)).toEqual([true, true, true, true]);
+    await tick();
+    expect(await done).toEqual({ dropped: 0 });
+    expect(ids(sink.records)).toEqual(range(4));
+  });
+
+  it('stop drops everything at once, resolves blocked producers false, and is idempotent', async () => {
+    const { sink, runner } = setup({
+      batch_size: 100,
+      linger: 60_000,
+      buffer: { max_records: 2, overflow: 'block' },
+    });
+    await runner.start();
+    const r = range(3).map((i) => runner.enqueue(rec(i)));
+    await runner.stop();
+    expect(await r[2]).toBe(false);
+    await runner.stop();
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ shutdown: 3 });
+    expect(sink.stats.closes).toBe(1);
+    expectBalanced(m);
+    await expect(runner.start()).rejects.toMatchObject({ code: 'shutdown' });
+  });
+
+  it('stop while the first connect is failing rejects start()', async () => {
+    const { sink, runner } = setup();
+    sink.failConnect(1000);
+    const started = runner.start();
+    await tick(1000);
+    await runner.stop();
+    await expect(started).rejects.toBeInstanceOf(SluiceError);
+    const connects = sink.stats.connects;
+    await tick(60_000);
+    expect(sink.stats.connects).toBe(connects);
+  });
+});
+
+describe('metrics', () => {
+  it('records ingest→ack latency', async () => {
+    const { runner } = setup({ batch_size: 1 }, { delay: 40 });
+    await runner.start();
+    for (let i = 0; i < 10; i++) runner.enqueue({ ...rec(i), ingestTs: Date.now() - 10 });
+    await tick(1000);
+    const l = runner.metrics().latency;
+    expect(l.count).toBe(10);
+    expect(l.p50).toBeGreaterThanOrEqual(50);
+    expect(l.p50).toBeLessThanOrEqual(54);
+    expect(l.max).toBeGreaterThanOrEqual(50);
+  });
+
+  it('sinkNotConnected makes a retriable coded error', () => {
+    const e = sinkNotConnected('down');
+    expect(e.code).toBe('sink_not_connected');
+    expect(e.retriable).toBe(true);
+  });
+});
