@@ -1,0 +1,19 @@
+/**
+ * Configuration: sluice.yaml (+ rule files) → validated, located config; JSON Schema; hot
+ * reload watcher. Every problem is a located `ConfigIssue` (file:line:col, field path, reason).
+ */
+export { ConfigErrors } from './errors.js';
+export { substituteEnv } from './env.js';
+export { formatIssue, caretSnippet } from './issues.js';
+export type { ConfigIssue } from './issues.js';
+export { parseRuleFile, RULE_ID_PATTERN } from './rule-file.js';
+export type { RuleEntry, SqlOrigin } from './rule-file.js';
+export { configSpec, sinkSpec, ruleSpec, configJsonSchema, LOG_LEVELS } from './spec.js';
+export type { ConfigParts, SluiceConfig, SinkConfig, RuleConfig } from './spec.js';
+export { loadConfig, loadConfigText, expandRuleFiles } from './load.js';
+export type { LoadedConfig, LoadOptions, LoadResult } from './load.js';
+export { compileRules, mapDiagnostic } from './compile-rules.js';
+export type { CompiledEntry, RuleCompiler } from './compile-rules.js';
+export { watchDirs } from './watch.js';
+export type { ConfigWatcher } from './watch.js';
+export { parseYamlSource, splitPath } from './yaml-source.js';

@@ -1,0 +1,296 @@
+/**
+ * Load sluice.yaml and its rule files into a validated, located configuration.
+ *
+ * Two severities of problem:
+ *  - `issues`: the file itself is unusable (YAML syntax, env substitution, a field that fails
+ *    the spec, an unknown sink type). A start refuses such a config; a hot reload keeps the
+ *    running config entirely.
+ *  - `ruleIssues`: one rule is unusable (bad header, duplicate id, unknown action; SQL
+ *    diagnostics are added by `compileRules`). The other rules are fine; a hot reload keeps the
+ *    old version of a broken rule running (identified by id, or by file for rule files).
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+import { validate } from '../core/index.js';
+import type { ConfigIssue } from './issues.js';
+import { caretSnippet } from './issues.js';
+import { parseRuleFile } from './rule-file.js';
+import type { RuleEntry } from './rule-file.js';
+import { configSpec, sinkSpec } from './spec.js';
+import type { ConfigParts, SinkConfig, SluiceConfig } from './spec.js';
+import { parseYamlSource } from './yaml-source.js';
+import type { YamlSource } from './yaml-source.js';
+
+export interface LoadOptions {
+  /** Environment for `${NAME}` substitution (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadedConfig {
+  /** Absolute path of sluice.yaml. */
+  readonly file: string;
+  readonly config: SluiceConfig;
+  /** Validated sinks (defaults applied), by name. */
+  readonly sinks: Readonly<Record<string, SinkConfig>>;
+  /** Every rule that passed the file-level checks (inline first, then files in name order). */
+  readonly rules: readonly RuleEntry[];
+  /** Rule files that exist but could not be used (their running rules are kept on reload). */
+  readonly brokenRuleFiles: readonly string[];
+  /** Rule ids (inline) that could not be used. */
+  readonly brokenRuleIds: readonly string[];
+  /** Directories to watch for hot reload. */
+  readonly watchDirs: readonly string[];
+}
+
+export type LoadResult =
+  | { ok: true; loaded: LoadedConfig; ruleIssues: ConfigIssue[] }
+  | { ok: false; issues: ConfigIssue[] };
+
+/** Files matching `pattern` (relative to baseDir): a path, or `*`/`?` wildcards in the last segment. */
+export function expandRuleFiles(
+  baseDir: string,
+  pattern: string,
+): { dir: string; files: string[] } {
+  const abs = path.resolve(baseDir, pattern);
+  const dir = path.dirname(abs);
+  const base = path.basename(abs);
+  if (!/[*?]/.test(base)) return { dir, files: existsFile(abs) ? [abs] : [] };
+  const re = new RegExp(
+    '^' +
+      base
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]') +
+      '$',
+  );
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return { dir, files: [] };
+  }
+  return {
+    dir,
+    files: names
+      .filter((n) => re.test(n) && !n.startsWith('.'))
+      .sort()
+      .map((n) => path.join(dir, n))
+      .filter(existsFile),
+  };
+}
+
+function existsFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function unreadable(file: string, err: unknown): ConfigIssue {
+  return {
+    code: 'config_file_unreadable',
+    file,
+    line: 0,
+    column: 0,
+    path: '',
+    reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+  };
+}
+
+export function loadConfig(file: string, parts: ConfigParts, opts: LoadOptions = {}): LoadResult {
+  const abs = path.resolve(file);
+  const display = path.relative(process.cwd(), abs) || abs;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (err) {
+    return { ok: false, issues: [unreadable(display, err)] };
+  }
+  return loadConfigText(display, abs, text, parts, opts);
+}
+
+/** As `loadConfig`, with the YAML text given (file is used for messages and relative paths). */
+export function loadConfigText(
+  display: string,
+  abs: string,
+  text: string,
+  parts: ConfigParts,
+  opts: LoadOptions = {},
+): LoadResult {
+  const env = opts.env ?? process.env;
+  const src: YamlSource = parseYamlSource(display, text, env);
+  if (src.issues.length) return { ok: false, issues: [...src.issues] };
+  const checked = validate<SluiceConfig>(configSpec(parts), src.value ?? {});
+  if (!checked.ok) {
+    return {
+      ok: false,
+      issues: checked.issues.map((i) => src.issueAt('config_invalid_field', i.path, i.reason)),
+    };
+  }
+  const config = checked.value;
+  const issues: ConfigIssue[] = [];
+
+  // Sinks: each validated against its type's spec + the runner spec.
+  const sinks: Record<string, SinkConfig> = {};
+  for (const [name, raw] of Object.entries(config.sinks)) {
+    const p = `sinks.${name}`;
+    const type = (raw as { type?: unknown } | null)?.type;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      issues.push(src.issueAt('config_invalid_field', p, 'must be a mapping with a `type`'));
+      continue;
+    }
+    if (typeof type !== 'string') {
+      issues.push(
+        src.issueAt(
+          'config_invalid_field',
+          `${p}.type`,
+          `is required (one of ${parts.sinkTypes.map((t) => t.type).join(', ')})`,
+        ),
+      );
+      continue;
+    }
+    const spec = sinkSpec(parts, type);
+    if (!spec) {
+      issues.push(
+        src.issueAt(
+          'config_unknown_sink_type',
+          `${p}.type`,
+          `unknown sink type ${JSON.stringify(type)} (known: ${parts.sinkTypes.map((t) => t.type).join(', ')})`,
+        ),
+      );
+      continue;
+    }
+    const v = validate<SinkConfig>(spec, raw, p);
+    if (!v.ok)
+      issues.push(...v.issues.map((i) => src.issueAt('config_invalid_field', i.path, i.reason)));
+    else sinks[name] = v.value;
+  }
+  if (issues.length) return { ok: false, issues };
+
+  const baseDir = path.dirname(abs);
+  const ruleIssues: ConfigIssue[] = [];
+  const rules: RuleEntry[] = [];
+  const brokenRuleFiles: string[] = [];
+  const brokenRuleIds: string[] = [];
+  const seen = new Map<string, RuleEntry>();
+  const sinkNames = new Set(Object.keys(sinks));
+
+  const accept = (entry: RuleEntry, markBroken: () => void): void => {
+    const prior = seen.get(entry.id);
+    if (prior) {
+      ruleIssues.push({
+        code: 'rule_duplicate_id',
+        file: entry.origin.file,
+        line: entry.at.line,
+        column: entry.at.column,
+        path: entry.at.path ? `${entry.at.path}.id` : 'id',
+        reason: `rule id ${JSON.stringify(entry.id)} is already used at ${prior.origin.file}:${prior.at.line}`,
+      });
+      markBroken();
+      return;
+    }
+    let bad = false;
+    entry.actions.forEach((a, i) => {
+      if (sinkNames.has(a)) return;
+      bad = true;
+      const at = entry.actionAt?.[i] ?? entry.at;
+      ruleIssues.push({
+        code: 'rule_unknown_action',
+        file: entry.origin.file,
+        line: at.line,
+        column: at.column,
+        path: entry.at.path ? `${entry.at.path}.actions[${i}]` : `actions[${i}]`,
+        reason: `action ${JSON.stringify(a)} is not a configured sink (sinks: ${[...sinkNames].join(', ') || 'none'})`,
+        snippet: caretSnippet(entry.origin.fileText, at.line, at.column, a.length),
+      });
+    });
+    seen.set(entry.id, entry);
+    if (bad) markBroken();
+    else rules.push(entry);
+  };
+
+  // Inline rules.
+  config.rules.forEach((r, i) => {
+    const p = `rules[${i}]`;
+    const decl = src.locate(p);
+    const sqlAt = src.locate(`${p}.sql`);
+    const origin = sqlOrigin(src, `${p}.sql`, sqlAt);
+    const actionAt = r.actions.map((_, j) => {
+      const l = src.locate(`${p}.actions[${j}]`);
+      return { line: l.line, column: l.column };
+    });
+    accept(
+      {
+        id: r.id,
+        sql: r.sql,
+        actions: r.actions,
+        enabled: r.enabled,
+        description: r.description,
+        origin,
+        at: { line: decl.line, column: decl.column, path: p },
+        actionAt,
+      },
+      () => brokenRuleIds.push(r.id),
+    );
+  });
+
+  // Rule files.
+  const watchDirs = new Set<string>([baseDir]);
+  for (const pattern of config.rule_files) {
+    const { dir, files } = expandRuleFiles(baseDir, pattern);
+    watchDirs.add(dir);
+    for (const f of files) {
+      const shown = path.relative(process.cwd(), f) || f;
+      let body: string;
+      try {
+        body = readFileSync(f, 'utf8');
+      } catch (err) {
+        ruleIssues.push(unreadable(shown, err));
+        brokenRuleFiles.push(shown);
+        continue;
+      }
+      const parsed = parseRuleFile(shown, body);
+      ruleIssues.push(...parsed.issues);
+      if (!parsed.entry) brokenRuleFiles.push(shown);
+      else accept(parsed.entry, () => brokenRuleFiles.push(shown));
+    }
+  }
+
+  return {
+    ok: true,
+    ruleIssues,
+    loaded: {
+      file: abs,
+      config,
+      sinks,
+      rules,
+      brokenRuleFiles,
+      brokenRuleIds,
+      watchDirs: [...watchDirs],
+    },
+  };
+}
+
+/** Map SQL positions inside a YAML scalar back to the file (block scalars: next line + indent). */
+function sqlOrigin(
+  src: YamlSource,
+  p: string,
+  at: ReturnType<YamlSource['locate']>,
+): RuleEntry['origin'] {
+  const node = at.node as { type?: string } | undefined;
+  const base = { file: src.file, fileText: src.text, path: p };
+  if (node?.type === 'BLOCK_LITERAL' || node?.type === 'BLOCK_FOLDED') {
+    const next = src.text.split(/\r\n|\r|\n/)[at.line] ?? '';
+    const indent = next.length - next.trimStart().length;
+    return { ...base, lineOffset: at.line, firstColumnOffset: indent, columnOffset: indent };
+  }
+  const quoted = node?.type === 'QUOTE_DOUBLE' || node?.type === 'QUOTE_SINGLE' ? 1 : 0;
+  return {
+    ...base,
+    lineOffset: at.line - 1,
+    firstColumnOffset: at.column - 1 + quoted,
+    columnOffset: 0,
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The sluice.yaml spec (CONVENTIONS.md #6): one declaration yields the validator, the JSON
+ * Schema (`npm run gen:schema` → schema/sluice.schema.json) and the docs/config.md tables.
+ * The broker's spec, the sink runner's spec and each sink type's spec are supplied by the
+ * engine (`ConfigParts`), so this module depends on none of them.
+ */
+import { field, toJsonSchema } from '../core/index.js';
+import type { FieldSpec } from '../core/index.js';
+import { RULE_ID_PATTERN } from './rule-file.js';
+
+export interface ConfigParts {
+  readonly brokerSpec: FieldSpec;
+  /** Fields every sink gets from the shared runner (batching, retry, buffering). */
+  readonly runnerSpec: FieldSpec;
+  readonly sinkTypes: readonly { readonly type: string; readonly spec: FieldSpec }[];
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface RuleConfig {
+  id: string;
+  sql: string;
+  actions: string[];
+  enabled: boolean;
+  description: string;
+}
+
+export interface SinkConfig {
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface SluiceConfig {
+  node?: string;
+  log: { level: (typeof LOG_LEVELS)[number] };
+  broker: Record<string, unknown>;
+  sinks: Record<string, SinkConfig>;
+  rules: RuleConfig[];
+  rule_files: string[];
+  reload: { enabled: boolean; debounce: number };
+  shutdown: { drain_timeout: number };
+}
+
+export const ruleSpec: FieldSpec = field.object(
+  {
+    id: field.string({
+      description: 'Unique rule id (metrics, logs and `metadata.rule_id` use it).',
+      pattern: RULE_ID_PATTERN,
+      example: 'high_temp',
+    }),
+    sql: field.string({
+      description: 'The rule in EMQX rule SQL (see docs/rule-sql.md).',
+      example: 'SELECT payload.temp AS t, clientid FROM "sensors/#" WHERE payload.temp > 30',
+    }),
+    actions: field.array(field.string({ description: 'A sink name.' }), {
+      description: 'Sinks each output is sent to, in order.',
+      default: [],
+      example: ['console'],
+    }),
+    enabled: field.boolean({
+      description: 'A disabled rule is loaded and checked but not run.',
+      default: true,
+    }),
+    description: field.string({ description: 'Free text shown in logs and metrics.', default: '' }),
+  },
+  { description: 'One rule.' },
+);
+
+/** The top-level spec with `sinks` left open (each sink is validated by `sinkSpec`). */
+export function configSpec(parts: ConfigParts): FieldSpec {
+  return field.object(
+    {
+      node: field.string({
+        description:
+          'Node name reported in the `node` column (EMQX style). Default: `sluice@<hostname>`.',
+        optional: true,
+        example: 'sluice@127.0.0.1',
+      }),
+      log: field.object(
+        {
+          level: field.string({
+            description: 'pino log level of the root logger.',
+            enum: LOG_LEVELS,
+            default: 'info',
+          }),
+        },
+        { description: 'Logging (one pino root logger, JSON lines on stdout).' },
+      ),
+      broker: {
+        ...parts.brokerSpec,
+        description: 'Embedded MQTT broker: listeners, authentication, authorization.',
+      },
+      sinks: field.map(
+        field.any({ description: 'A sink: `type` plus that type’s fields and the runner fields.' }),
+        {
+          description: 'Sinks by name; rules name them in `actions`.',
+          default: {},
+        },
+      ),
+      rules: field.array(ruleSpec, {
+        description: 'Rules declared inline (rule files in `rule_files` are added to these).',
+        default: [],
+      }),
+      rule_files: field.array(field.string({ description: 'A file or `dir/*.sql` pattern.' }), {
+        description:
+          'Rule files to load, relative to this file: paths or patterns with `*`/`?` in the file name. Missing directories are ignored.',
+        default: ['rules/*.sql'],
+      }),
+      reload: field.object(
+        {
+          enabled: field.boolean({
+            description:
+              'Watch sluice.yaml and the rule files; apply valid rule edits without a restart.',
+            default: true,
+          }),
+          debounce: field.duration({
+            description: 'Quiet time after the last file change before reloading.',
+            default: 200,
+          }),
+        },
+        { description: 'Hot reload of rules.' },
+      ),
+      shutdown: field.object(
+        {
+          drain_timeout: field.duration({
+            description: 'On SIGINT/SIGTERM, how long sink queues may drain before Sluice exits.',
+            default: 5000,
+          }),
+        },
+        { description: 'Graceful shutdown.' },
+      ),
+    },
+    { description: 'Sluice configuration (sluice.yaml).' },
+  );
+}
+
+function objectFields(spec: FieldSpec): Record<string, FieldSpec> {
+  return spec.kind === 'object' ? spec.fields : {};
+}
+
+/** The full spec of one sink of `type`: `type` + the sink's own fields + the runner fields. */
+export function sinkSpec(parts: ConfigParts, type: string): FieldSpec | undefined {
+  const t = parts.sinkTypes.find((s) => s.type === type);
+  if (!t) return undefined;
+  return field.object(
+    {
+      type: field.string({
+        description: 'Sink type.',
+        enum: parts.sinkTypes.map((s) => s.type),
+        example: type,
+      }),
+      ...objectFields(t.spec),
+      ...objectFields(parts.runnerSpec),
+    },
+    { description: t.spec.description },
+  );
+}
+
+/** JSON Schema for sluice.yaml: the top-level spec with one `oneOf` branch per sink type. */
+export function configJsonSchema(parts: ConfigParts): Record<string, unknown> {
+  const schema = toJsonSchema(configSpec(parts)) as Record<string, unknown> & {
+    properties: Record<string, Record<string, unknown>>;
+  };
+  const branches = parts.sinkTypes.map((t) => {
+    const s = toJsonSchema(sinkSpec(parts, t.type) as FieldSpec) as {
+      properties: Record<string, unknown>;
+    };
+    s.properties['type'] = { const: t.type, description: 'Sink type.' };
+    return s;
+  });
+  schema.properties['sinks'] = {
+    ...schema.properties['sinks'],
+    additionalProperties: { oneOf: branches },
+  };
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'sluice.schema.json',
+    title: 'sluice.yaml',
+    ...schema,
+  };
+}
