@@ -49,3 +49,26 @@ export function formatDiagnostic(d: Diagnostic, source = '<rule>'): string {
     d.expected && d.expected.length > 0 ? ` (expected ${d.expected.join(', ')})` : '';
   return `${source}:${d.line}:${d.column}: error[${d.code}]: ${d.message}${expected}\n${d.snippet}`;
 }
+
+/**
+ * Build a Diagnostic for `range` of `sql` (the text given to `parseRule`), rendering its snippet.
+ * Used by the parser and by later stages (the compiler's unknown function / arity / unknown event
+ * diagnostics) so that every rule problem has the same shape.
+ */
+export function createDiagnostic(
+  sql: string,
+  code: string,
+  message: string,
+  range: SourceRange,
+  expected?: readonly string[],
+): Diagnostic {
+  return {
+    code,
+    message,
+    line: range.start.line,
+    column: range.start.column,
+    range,
+    ...(expected !== undefined && expected.length > 0 ? { expected } : {}),
+    snippet: renderSnippet(sql, range),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * `parseRule`: SQL text → typed AST or diagnostics (CONVENTIONS.md #1). Never throws on bad
+ * input; a throw from here is a bug in this module.
+ *
+ * Steps (shared/spec/rule-sql.md §1): reject invalid UTF-8/unpaired surrogates; trim trailing
+ * whitespace (leading whitespace is skipped by the lexer so offsets stay those of the caller's
+ * text); reject empty input; lex; reject a `--` comment on the last line; parse; build the AST.
+ */
+import { EOF, type CstNode, type IToken } from 'chevrotain';
+import { AstBuilder, PositionMap } from './ast-builder.js';
+import type { Statement } from './ast.js';
+import { createDiagnostic, type Diagnostic } from './diagnostics.js';
+import type { SqlParserErrorCode } from './errors.js';
+import * as T from './lexer.js';
+import { expectedAfter, parseTokens } from './parser.js';
+import { explainLexError, explainSyntaxError, type Problem } from './syntax-messages.js';
+
+export type ParseResult =
+  | { readonly ast: Statement; readonly diagnostics?: undefined }
+  | { readonly ast?: undefined; readonly diagnostics: readonly Diagnostic[] };
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Parse one rule statement. `sql` may be a string or the raw UTF-8 bytes of one (bytes are
+ * decoded strictly: invalid UTF-8 yields `sql_invalid_utf8`, as EMQX rejects it).
+ * Diagnostics' offsets/lines/columns refer to `sql` (the decoded text for bytes).
+ */
+export function parseRule(sql: string | Uint8Array): ParseResult {
+  let text: string;
+  if (typeof sql === 'string') {
+    text = sql;
+  } else {
+    try {
+      text = utf8.decode(sql);
+    } catch {
+      const r = { offset: 0, line: 1, column: 1 };
+      return {
+        diagnostics: [
+          {
+            code: 'sql_invalid_utf8',
+            message: 'the rule SQL is not valid UTF-8',
+            line: 1,
+            column: 1,
+            range: { start: r, end: r },
+            snippet: '',
+          },
+        ],
+      };
+    }
+  }
+  const pos = new PositionMap(text);
+  const diag = (p: Problem): ParseResult => ({
+    diagnostics: [
+      createDiagnostic(
+        text,
+        p.code,
+        p.message,
+        pos.range(p.start, Math.max(p.end, p.start)),
+        p.expected,
+      ),
+    ],
+  });
+  const simple = (code: SqlParserErrorCode, message: string, start: number, end: number) =>
+    diag({ code, message, start, end });
+
+  const bad = LONE_SURROGATE.exec(text);
+  if (bad !== null) {
+    return simple(
+      'sql_invalid_utf8',
+      'the rule SQL contains an unpaired UTF-16 surrogate (not valid UTF-8)',
+      bad.index,
+      bad.index + 1,
+    );
+  }
+  const trimmed = text.replace(/[ \t\r\n]+$/, '');
+  if (/^[ \t\r\n]*$/.test(trimmed)) return simple('sql_empty', 'the rule SQL is empty', 0, 0);
+
+  try {
+    const lexed = T.lexRule(trimmed);
+    const tokens = lexed.tokens;
+    // Checked before lex errors: the text of such a comment is lexed too and may not lex.
+    const comment = commentOnLastLine(trimmed, tokens);
+    if (comment !== undefined) {
+      return simple(
+        'sql_comment_on_last_line',
+        'a `--` comment cannot be on the last line: the SQL is trimmed first, so no line break ' +
+          'ends the comment and EMQX reads `--` as two minus signs; move the comment up or remove it',
+        comment,
+        trimmed.length,
+      );
+    }
+    const lexErr = lexed.errors[0];
+    if (lexErr !== undefined) return diag(explainLexError(trimmed, lexErr.offset, lexErr.length));
+
+    const parsed = parseTokens(tokens);
+    if (parsed.error !== undefined) {
+      const errTok = parsed.error.token;
+      let index = errTok.tokenType === EOF ? tokens.length : tokens.indexOf(errTok);
+      if (index < 0) index = tokens.findIndex((t) => t.startOffset >= errTok.startOffset);
+      if (index < 0) index = tokens.length;
+      const before = tokens.slice(0, index);
+      const { expected, endAllowed } = expectedAfter(before);
+      return diag(
+        explainSyntaxError(tokens, { index, expected, endAllowed }, trimmed.length, (o) =>
+          pos.at(o),
+        ),
+      );
+    }
+    const builder = new AstBuilder(pos);
+    const ast = builder.statement(parsed.cst as CstNode);
+    if (builder.problems.length > 0) {
+      return {
+        diagnostics: builder.problems.map((p) =>
+          createDiagnostic(text, p.code, p.message, pos.range(p.start, p.end)),
+        ),
+      };
+    }
+    return { ast };
+  } catch (e) {
+    if (e instanceof RangeError) {
+      return simple(
+        'sql_too_complex',
+        'the rule SQL nests expressions too deeply to be parsed',
+        0,
+        trimmed.length,
+      );
+    }
+    throw e;
+  }
+}
+
+/** Offset of a `--` pair of adjacent minus tokens on the last line, if any. */
+function commentOnLastLine(text: string, tokens: readonly IToken[]): number | undefined {
+  const lastLineStart = Math.max(text.lastIndexOf('\n'), text.lastIndexOf('\r')) + 1;
+  for (let i = 1; i < tokens.length; i++) {
+    const a = tokens[i - 1] as IToken;
+    const b = tokens[i] as IToken;
+    if (
+      a.startOffset >= lastLineStart &&
+      a.tokenType === T.Minus &&
+      b.tokenType === T.Minus &&
+      b.startOffset === a.startOffset + 1
+    ) {
+      return a.startOffset;
+    }
+  }
+  return undefined;
+}
