@@ -186,11 +186,11 @@ describe('config loading', () => {
     const { issues } = compileRules(r.loaded.rules, compile);
     expect(issues.map((i) => formatIssue(i))).toEqual([
       expect.stringMatching(
-        /sluice\.yaml:5:9: error\[sql_syntax_error\]: rules\[0\]\.sql: expected FROM, found FORM\n 5 \|         FORM "t"\n   \|         \^\^\^\^$/,
+        /sluice\.yaml:5:9: error\[sql_syntax_error\]: rules\[0\]\.sql: expected FROM, found FORM\n 5 \| {9}FORM "t"\n {3}\| {9}\^\^\^\^$/,
       ),
       expect.stringMatching(/sluice\.yaml:7:19: error\[sql_syntax_error\]/),
       expect.stringMatching(
-        /f\.sql:4:1: error\[sql_syntax_error\]: expected FROM, found FORM\n 4 \| FORM "t"\n   \| \^\^\^\^$/,
+        /f\.sql:4:1: error\[sql_syntax_error\]: expected FROM, found FORM\n 4 \| FORM "t"\n {3}\| \^\^\^\^$/,
       ),
     ]);
   });
