@@ -1,0 +1,28 @@
+/**
+ * Sluice public API. Keep this file to re-exports only (CONVENTIONS.md "The shape of the code").
+ */
+
+// Rule SQL: compile once, evaluate per message.
+export {
+  compileRule,
+  explainRule,
+  parseRule,
+  createMessageContext,
+  MessageContext,
+  SqlError,
+  RuleEvaluationError,
+  topicMatches,
+} from './runtime/index.js';
+export type {
+  CompiledRule,
+  CompileOptions,
+  Diagnostic,
+  EvaluationInput,
+  FunctionServices,
+  ParseResult,
+  Statement,
+} from './runtime/index.js';
+
+// Value model and outcomes shared with sinks and embedders.
+export { EFloat, encodeJson, decodeJson, SluiceError } from './core/index.js';
+export type { Value, ValueMap, RuleOutcome } from './core/index.js';
