@@ -1,0 +1,604 @@
+/**
+ * TEST DOUBLE — a stand-in for the HStreamDB server's gRPC wire protocol, NOT a database.
+ *
+ * It speaks `hstream.server.HStreamApi` with the facts of shared/spec/hstream-protocol.md and
+ * follows its fidelity checklist (§12): streams split into shards with the server's key ranges
+ * (§6), shard ids that are large random uint64s above 2^53 on purpose, Append validated exactly
+ * like the real server (§4: 206 empty batch, 207 > 1 MiB, unknown shard → UNAVAILABLE) with the
+ * JSON error envelopes and status codes of §9, LSNs `epoch << 32 | seq` starting at `2<<32 | 1`,
+ * record ids per declared batchSize, batches stored verbatim with the append time as publish
+ * time, LookupShard answering a configurable node (for host-remap tests), ListShards on a missing
+ * stream → UNAVAILABLE, and ReadShardStream honouring from/until/maxReadBatches with ≤ 10 batches
+ * per response (§10).
+ *
+ * Strict mode (default on, §12.6) additionally decompresses and parses every batch and rejects
+ * what a real server would store but readers would choke on: record count ≠ batchSize, missing
+ * headers, keys hashing outside the target shard, incomplete gzip members, zstd frames without a
+ * content size. Such rejections use INVALID_ARGUMENT with error 0 and a "strict:" message and are
+ * counted in `stats.strictViolations` — a real server would have accepted them silently.
+ *
+ * Persistence: in memory, or append-only JSON lines in `persistFile` (written synchronously
+ * before the ack), so a killed and restarted process keeps every acknowledged batch; a restart
+ * bumps the LSN epoch like a real store.
+ *
+ * Fault knobs: `faults.unavailableAppends` (next N appends → UNAVAILABLE, warm-up),
+ * `faults.appendDelayMs` (slow server), `lookupNode` (what LookupShard answers), `deleteStream`.
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  decodeBatch,
+  decompress,
+  grpc,
+  hashKey,
+  hstreamProto,
+  isCompleteGzipMember,
+  splitKeySpace,
+  zstdFrameHasContentSize,
+  batchedRecordSize,
+  type BatchedRecord__Output,
+  type Compression,
+  type HStreamApiHandlers,
+  type ReceivedRecord,
+  type ShardOffset__Output,
+} from '../../src/sinks/hstream/index.js';
+
+export const MAX_RECORD_SIZE = 1024 * 1024;
+
+export interface StoredBatch {
+  lsn: bigint;
+  publishTimeMs: number;
+  compressionType: string;
+  batchSize: number;
+  payload: Buffer;
+}
+
+export interface ShardState {
+  shardId: string;
+  stream: string;
+  start: bigint;
+  end: bigint;
+  seq: number;
+  batches: StoredBatch[];
+}
+
+export interface StreamState {
+  name: string;
+  replicationFactor: number;
+  backlogDuration: number;
+  shardCount: number;
+  creationTimeMs: number;
+  shards: ShardState[];
+}
+
+export interface StandInOptions {
+  host?: string;
+  /** 0 (default) = ephemeral. */
+  port?: number;
+  /** JSON-lines file; existing content is replayed at start (restart keeps data). */
+  persistFile?: string;
+  strict?: boolean;
+  /** What LookupShard returns; default: the address the server listens on. */
+  lookupNode?: { host: string; port: number };
+  maxRecordSize?: number;
+}
+
+export interface StandInStats {
+  appends: number;
+  appendedRecords: number;
+  rejectedAppends: number;
+  strictViolations: number;
+}
+
+export interface StandInServer {
+  readonly port: number;
+  readonly address: string;
+  readonly streams: Map<string, StreamState>;
+  readonly stats: StandInStats;
+  readonly faults: { unavailableAppends: number; appendDelayMs: number };
+  lookupNode: { host: string; port: number } | undefined;
+  /** Delete a stream as if an operator did (its shards vanish; appends → UNAVAILABLE). */
+  deleteStream(name: string): boolean;
+  /** Every record stored in a stream, decoded, in per-shard order (shard order = key order). */
+  records(
+    stream: string,
+  ): Array<{ shardId: string; key: string; payload: Buffer; lsn: bigint; index: number }>;
+  stop(): Promise<void>;
+}
+
+const ENVELOPE = (error: number, message: string, extra: unknown) =>
+  JSON.stringify({ error, message, extra });
+
+function fail(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(details), {
+    code,
+    details,
+    metadata: new grpc.Metadata(),
+  }) as grpc.ServiceError;
+}
+
+/** §9.3 name rules: 1..255 chars, first a letter, then letters/digits/-/_ ; not "zookeeper". */
+function nameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'Empty stream name';
+  if ([...name].length > 255) return 'Name is too long';
+  if (!/^\p{L}/u.test(name)) return 'The first character of a name must be a letter';
+  if (!/^[\p{L}\p{N}_-]+$/u.test(name))
+    return 'Illegal characters in name, only letters, digits, "-" and "_" are allowed';
+  if (name === 'zookeeper') return 'Reserved name "zookeeper"';
+  return undefined;
+}
+
+/** Shard ids: large random uint64s, deliberately above 2^53 (§7, §12.3). */
+function newShardId(): string {
+  return ((1n << 60n) | (randomBytes(7).readBigUInt64BE(0) >> 8n)).toString();
+}
+
+const COMPRESSION: Record<string, Compression> = { None: 'none', Gzip: 'gzip', Zstd: 'zstd' };
+
+function toTimestamp(ms: number) {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
+}
+
+export async function startStandInServer(opts: StandInOptions = {}): Promise<StandInServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const strict = opts.strict ?? true;
+  const maxRecordSize = opts.maxRecordSize ?? MAX_RECORD_SIZE;
+  const streams = new Map<string, StreamState>();
+  const shards = new Map<string, ShardState>();
+  const stats: StandInStats = {
+    appends: 0,
+    appendedRecords: 0,
+    rejectedAppends: 0,
+    strictViolations: 0,
+  };
+  const faults = { unavailableAppends: 0, appendDelayMs: 0 };
+  const waiters = new Set<() => void>();
+  let epoch = 2;
+
+  const persist = (line: object) => {
+    if (opts.persistFile) appendFileSync(opts.persistFile, JSON.stringify(line) + '\n');
+  };
+
+  const addStream = (s: StreamState) => {
+    streams.set(s.name, s);
+    for (const sh of s.shards) shards.set(sh.shardId, sh);
+  };
+  const removeStream = (name: string) => {
+    const s = streams.get(name);
+    if (!s) return false;
+    streams.delete(name);
+    for (const sh of s.shards) shards.delete(sh.shardId);
+    return true;
+  };
+
+  // Replay a persisted log; the new process runs in a later epoch (a restart bumps it, §7).
+  if (opts.persistFile && existsSync(opts.persistFile)) {
+    let maxEpoch = 1;
+    for (const line of readFileSync(opts.persistFile, 'utf8').split('\n')) {
+      if (!line) continue;
+      let ev: Record<string, unknown>;
+      try {
+        ev = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue; // a torn last line from a kill -9: that append was never acknowledged
+      }
+      if (ev['t'] === 'stream') {
+        const sh = ev['shards'] as Array<{ id: string; start: string; end: string }>;
+        addStream({
+          name: ev['name'] as string,
+          replicationFactor: ev['rf'] as number,
+          backlogDuration: ev['backlog'] as number,
+          shardCount: sh.length,
+          creationTimeMs: ev['created'] as number,
+          shards: sh.map((x) => ({
+            shardId: x.id,
+            stream: ev['name'] as string,
+            start: BigInt(x.start),
+            end: BigInt(x.end),
+            seq: 0,
+            batches: [],
+          })),
+        });
+      } else if (ev['t'] === 'delete') removeStream(ev['name'] as string);
+      else if (ev['t'] === 'append') {
+        const sh = shards.get(ev['shard'] as string);
+        if (!sh) continue;
+        const lsn = BigInt(ev['lsn'] as string);
+        maxEpoch = Math.max(maxEpoch, Number(lsn >> 32n));
+        sh.batches.push({
+          lsn,
+          publishTimeMs: ev['ts'] as number,
+          compressionType: ev['c'] as string,
+          batchSize: ev['n'] as number,
+          payload: Buffer.from(ev['p'] as string, 'base64'),
+        });
+      }
+    }
+    epoch = maxEpoch + 1;
+  }
+
+  const strictCheck = (sh: ShardState, b: BatchedRecord__Output): string | undefined => {
+    const compression = COMPRESSION[b.compressionType];
+    if (!compression) return `unknown compression type ${b.compressionType}`;
+    if (compression === 'gzip' && !isCompleteGzipMember(b.payload))
+      return 'gzip payload is not one complete gzip member';
+    if (compression === 'zstd' && !zstdFrameHasContentSize(b.payload))
+      return 'zstd frame does not declare its content size (the server would decode it as empty)';
+    let recs;
+    try {
+      recs = decodeBatch(decompress(b.payload, compression));
+    } catch (err) {
+      return `payload does not decode: ${(err as Error).message}`;
+    }
+    if (recs.length !== b.batchSize)
+      return `batchSize ${b.batchSize} but payload holds ${recs.length} records`;
+    for (const r of recs) {
+      if (!r.hasHeader) return 'record without header';
+      const h = hashKey(r.key);
+      if (h < sh.start || h > sh.end)
+        return `key ${JSON.stringify(r.key)} does not hash into shard ${sh.shardId}`;
+    }
+    return undefined;
+  };
+
+  const server = new grpc.Server();
+  let listenPort = 0;
+
+  const handlers: HStreamApiHandlers = {
+    Echo: (call, cb) => cb(null, { msg: call.request.msg }),
+
+    CreateStream: (call, cb) => {
+      const r = call.request;
+      const problem = nameProblem(r.streamName);
+      if (problem)
+        return cb(
+          fail(grpc.status.INVALID_ARGUMENT, ENVELOPE(204, 'InvalidObjectIdentifier', problem)),
+        );
+      if (r.replicationFactor === 0)
+        return cb(
+          fail(
+            grpc.status.INVALID_ARGUMENT,
+            ENVELOPE(
+              203,
+              'InvalidReplicaFactor',
+              'Stream replication factor should greater than zero',
+            ),
+          ),
+        );
+      if (r.shardCount === 0)
+        return cb(
+          fail(
+            grpc.status.INVALID_ARGUMENT,
+            ENVELOPE(
+              205,
+              'InvalidShardCount',
+              'Stream replication factor should greater than zero',
+            ),
+          ),
+        );
+      if (streams.has(r.streamName))
+        return cb(fail(grpc.status.ALREADY_EXISTS, ENVELOPE(201, 'StreamExists', r.streamName)));
+      const created = Date.now();
+      const s: StreamState = {
+        name: r.streamName,
+        replicationFactor: r.replicationFactor,
+        backlogDuration: r.backlogDuration,
+        shardCount: r.shardCount,
+        creationTimeMs: created,
+        shards: splitKeySpace(r.shardCount).map(({ start, end }) => ({
+          shardId: newShardId(),
+          stream: r.streamName,
+          start,
+          end,
+          seq: 0,
+          batches: [],
+        })),
+      };
+      addStream(s);
+      persist({
+        t: 'stream',
+        name: s.name,
+        rf: s.replicationFactor,
+        backlog: s.backlogDuration,
+        created,
+        shards: s.shards.map((x) => ({
+          id: x.shardId,
+          start: x.start.toString(),
+          end: x.end.toString(),
+        })),
+      });
+      cb(null, { ...r, creationTime: toTimestamp(created) });
+    },
+
+    DeleteStream: (call, cb) => {
+      const { streamName, ignoreNonExist } = call.request;
+      if (!streams.has(streamName)) {
+        if (ignoreNonExist) return cb(null, {});
+        return cb(fail(grpc.status.NOT_FOUND, ENVELOPE(200, 'StreamNotFound', streamName)));
+      }
+      removeStream(streamName);
+      persist({ t: 'delete', name: streamName });
+      cb(null, {});
+    },
+
+    GetStream: (call, cb) => {
+      const s = streams.get(call.request.name);
+      if (!s)
+        return cb(fail(grpc.status.NOT_FOUND, ENVELOPE(200, 'StreamNotFound', call.request.name)));
+      cb(null, { stream: streamMessage(s) });
+    },
+
+    ListStreams: (_call, cb) => cb(null, { streams: [...streams.values()].map(streamMessage) }),
+
+    ListShards: (call, cb) => {
+      const s = streams.get(call.request.streamName);
+      // §9.2/§9.3: a missing stream is a store NOTFOUND here → UNAVAILABLE with plain text.
+      if (!s) return cb(fail(grpc.status.UNAVAILABLE, 'NOTFOUND: log not found'));
+      cb(null, {
+        shards: s.shards.map((sh) => ({
+          streamName: s.name,
+          shardId: sh.shardId,
+          startHashRangeKey: sh.start.toString(),
+          endHashRangeKey: sh.end.toString(),
+          epoch: String(s.shardCount),
+          isActive: true,
+        })),
+      });
+    },
+
+    LookupShard: (call, cb) => {
+      // §8: no existence check; answers the configured (or own) node.
+      const node = api.lookupNode ?? { host, port: listenPort };
+      cb(null, {
+        shardId: call.request.shardId,
+        serverNode: { id: 100, host: node.host, port: node.port },
+      });
+    },
+
+    Append: (call, cb) => {
+      const run = () => {
+        const { shardId, records } = call.request;
+        const reject = (e: grpc.ServiceError) => {
+          stats.rejectedAppends++;
+          cb(e);
+        };
+        if (!records || records.batchSize === 0 || records.payload.length === 0)
+          return reject(
+            fail(
+              grpc.status.INVALID_ARGUMENT,
+              ENVELOPE(206, "BatchedRecord shouldn't be Nothing", null),
+            ),
+          );
+        const size =
+          batchedRecordSize(
+            COMPRESSION[records.compressionType] ?? 'none',
+            records.batchSize,
+            records.payload.length,
+          ) + (records.publishTime ? 12 : 0);
+        if (size > maxRecordSize)
+          return reject(
+            fail(
+              grpc.status.INVALID_ARGUMENT,
+              ENVELOPE(207, 'Record size exceeds the maximum size limit', size),
+            ),
+          );
+        if (faults.unavailableAppends > 0) {
+          faults.unavailableAppends--;
+          return reject(
+            fail(grpc.status.UNAVAILABLE, 'NOSEQUENCER: no sequencer available (injected)'),
+          );
+        }
+        const sh = shards.get(shardId);
+        if (!sh) return reject(fail(grpc.status.UNAVAILABLE, 'NOTFOUND: log not found'));
+        if (strict) {
+          const problem = strictCheck(sh, records);
+          if (problem) {
+            stats.strictViolations++;
+            return reject(
+              fail(grpc.status.INVALID_ARGUMENT, ENVELOPE(0, `strict: ${problem}`, null)),
+            );
+          }
+        }
+        const lsn = (BigInt(epoch) << 32n) | BigInt(++sh.seq);
+        const now = Date.now();
+        const stored: StoredBatch = {
+          lsn,
+          publishTimeMs: now,
+          compressionType: records.compressionType,
+          batchSize: records.batchSize,
+          payload: Buffer.from(records.payload),
+        };
+        persist({
+          t: 'append',
+          shard: sh.shardId,
+          lsn: lsn.toString(),
+          ts: now,
+          c: stored.compressionType,
+          n: stored.batchSize,
+          p: stored.payload.toString('base64'),
+        });
+        sh.batches.push(stored);
+        stats.appends++;
+        stats.appendedRecords += records.batchSize;
+        const batchId = lsn.toString();
+        const recordIds = new Array(records.batchSize);
+        for (let i = 0; i < records.batchSize; i++)
+          recordIds[i] = { shardId: sh.shardId, batchId, batchIndex: i };
+        cb(null, { streamName: call.request.streamName, shardId: sh.shardId, recordIds });
+        for (const w of waiters) w();
+      };
+      if (faults.appendDelayMs > 0) setTimeout(run, faults.appendDelayMs);
+      else run();
+    },
+
+    GetTailRecordId: (call, cb) => {
+      const sh = shards.get(call.request.shardId);
+      if (!sh) return cb(fail(grpc.status.NOT_FOUND, shardNotFound(call.request.shardId)));
+      const last = sh.batches[sh.batches.length - 1];
+      cb(null, {
+        tailRecordId: {
+          shardId: sh.shardId,
+          batchId: last ? last.lsn.toString() : '0',
+          batchIndex: 0,
+        },
+      });
+    },
+
+    ReadShardStream: (call) => {
+      const req = call.request;
+      const sh = shards.get(req.shardId);
+      if (!sh) {
+        call.destroy(fail(grpc.status.NOT_FOUND, shardNotFound(req.shardId)));
+        return;
+      }
+      const tail = sh.batches.length ? sh.batches[sh.batches.length - 1]!.lsn : 0n;
+      let from: bigint;
+      try {
+        from = offsetLsn(req.from, sh, tail, 'from') ?? 0n;
+      } catch (err) {
+        call.destroy(err as grpc.ServiceError);
+        return;
+      }
+      const untilLsn = req.until?.offset ? offsetLsn(req.until, sh, tail, 'until') : undefined;
+      const max = Number(req.maxReadBatches);
+      let sent = 0;
+      let cursor = sh.batches.findIndex((b) => b.lsn >= from);
+      if (cursor < 0) cursor = sh.batches.length;
+      const pump = (): boolean => {
+        while (true) {
+          const chunk: ReceivedRecord[] = [];
+          while (chunk.length < 10 && cursor < sh.batches.length) {
+            if (max > 0 && sent >= max) break;
+            const b = sh.batches[cursor]!;
+            if (untilLsn !== undefined && b.lsn > untilLsn) break;
+            const batchId = b.lsn.toString();
+            chunk.push({
+              recordIds: Array.from({ length: b.batchSize }, (_, i) => ({
+                shardId: sh.shardId,
+                batchId,
+                batchIndex: i,
+              })),
+              record: {
+                compressionType: b.compressionType as 'None',
+                publishTime: toTimestamp(b.publishTimeMs),
+                batchSize: b.batchSize,
+                payload: b.payload,
+              },
+            });
+            cursor++;
+            sent++;
+          }
+          if (chunk.length) call.write({ receivedRecords: chunk });
+          const done =
+            (max > 0 && sent >= max) ||
+            (untilLsn !== undefined &&
+              (cursor >= sh.batches.length || sh.batches[cursor]!.lsn > untilLsn));
+          if (done) {
+            call.end();
+            return true;
+          }
+          if (chunk.length === 0) return false;
+        }
+      };
+      if (pump()) return;
+      // until unset: keep the stream open and push new batches as they arrive (§10).
+      const waiter = () => {
+        if (pump()) waiters.delete(waiter);
+      };
+      waiters.add(waiter);
+      call.on('cancelled', () => waiters.delete(waiter));
+      call.on('close', () => waiters.delete(waiter));
+    },
+  };
+
+  function shardNotFound(id: string) {
+    return ENVELOPE(0, 'ShardNotFound', `Shard with id ${id} is not found.`);
+  }
+
+  /** LSN an offset denotes; `from = LATEST` is tail + 1, `until = LATEST` is the tail (§10). */
+  function offsetLsn(
+    o: ShardOffset__Output | null,
+    sh: ShardState,
+    tail: bigint,
+    which: 'from' | 'until',
+  ): bigint | undefined {
+    if (!o || !o.offset) return undefined;
+    if (o.offset === 'specialOffset') {
+      if (o.specialOffset === 'LATEST') return which === 'from' ? tail + 1n : tail;
+      return 0n;
+    }
+    if (o.offset === 'recordOffset') {
+      const r = o.recordOffset!;
+      if (r.shardId !== sh.shardId)
+        throw fail(
+          grpc.status.INVALID_ARGUMENT,
+          ENVELOPE(901, 'ConflictShardReaderOffset', 'record offset names another shard'),
+        );
+      return BigInt(r.batchId);
+    }
+    const ms = Number(o.timestampOffset!.timestampInMs);
+    const b = sh.batches.find((x) => x.publishTimeMs >= ms);
+    return b ? b.lsn : tail + 1n;
+  }
+
+  function streamMessage(s: StreamState) {
+    return {
+      streamName: s.name,
+      replicationFactor: s.replicationFactor,
+      backlogDuration: s.backlogDuration,
+      shardCount: s.shardCount,
+      creationTime: toTimestamp(s.creationTimeMs),
+    };
+  }
+
+  server.addService(hstreamProto().hstream.server.HStreamApi.service, handlers);
+  listenPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      `${host}:${opts.port ?? 0}`,
+      grpc.ServerCredentials.createInsecure(),
+      (err, port) => (err ? reject(err) : resolve(port)),
+    ),
+  );
+
+  const api: StandInServer = {
+    port: listenPort,
+    address: `${host}:${listenPort}`,
+    streams,
+    stats,
+    faults,
+    lookupNode: opts.lookupNode,
+    deleteStream: (name) => {
+      const ok = removeStream(name);
+      if (ok) persist({ t: 'delete', name });
+      return ok;
+    },
+    records: (stream) => {
+      const s = streams.get(stream);
+      if (!s) return [];
+      const out: Array<{
+        shardId: string;
+        key: string;
+        payload: Buffer;
+        lsn: bigint;
+        index: number;
+      }> = [];
+      for (const sh of s.shards)
+        for (const b of sh.batches)
+          decodeBatch(decompress(b.payload, COMPRESSION[b.compressionType] ?? 'none')).forEach(
+            (r, index) =>
+              out.push({ shardId: sh.shardId, key: r.key, payload: r.payload, lsn: b.lsn, index }),
+          );
+      return out;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const w of waiters) waiters.delete(w);
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000).unref();
+      }),
+  };
+  return api;
+}
