@@ -47,11 +47,6 @@ export const ConfigErrors = defineErrors('config', {
     description: 'A rule names an action that is not a configured sink.',
     retriable: false,
   },
-  rule_sql_invalid: {
-    description:
-      'A rule could not be compiled (thrown by engine.addRule/updateRule; the diagnostics are attached).',
-    retriable: false,
-  },
   engine_not_running: {
     description: 'An engine operation needs a started engine (start() not called, or stop() ran).',
     retriable: false,

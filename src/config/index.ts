@@ -17,3 +17,5 @@ export type { CompiledEntry, RuleCompiler } from './compile-rules.js';
 export { watchDirs } from './watch.js';
 export type { ConfigWatcher } from './watch.js';
 export { parseYamlSource, splitPath } from './yaml-source.js';
+export { planReload } from './reconcile.js';
+export type { ReloadPlan, RunningRule } from './reconcile.js';

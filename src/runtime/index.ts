@@ -59,3 +59,11 @@ export function explainRule(sql: string, options: CompileOptions = {}): string {
   if ('diagnostics' in result) throw new SqlError(result.diagnostics);
   return explainPlan(result.plan);
 }
+export { createTopicIndex, normaliseFilter, type TopicIndex } from './topic-index.js';
+export { createEventSource, type EventSource, type SourceTarget, type Trigger } from './source.js';
+export { createRuleManager, type RuleManager, type RuleSpec, type RuleInfo } from './rule.js';
+export { createRuleMetrics, type RuleMetricsSnapshot, type RateSnapshot } from './metrics.js';
+export { createRulePipeline, type RulePipeline } from './pipeline.js';
+export { RuntimeRuleErrors } from './operators/errors.js';
+export { evaluateRule, type ExecutableRule, type RuleResult } from './operators/evaluate-rule.js';
+export { routeActions, type ActionRouter } from './operators/route-actions.js';

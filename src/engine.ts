@@ -1,0 +1,502 @@
+/**
+ * The composition root (CONVENTIONS.md): the ONE file that wires every module together.
+ *
+ *   broker.onEvent → source (topic trie, one shared message context per event)
+ *     → per-rule pipelines (rule.ts) → outcomes → router → sink runners (enqueue) → sinks
+ *
+ * `createEngine(config, deps?)` takes either a path to sluice.yaml (rule files, hot reload) or
+ * a config object of the same shape. It validates everything up front and throws a
+ * `config_invalid` SluiceError listing every located issue; once running, configuration
+ * problems are reported (logs + `onReload` listeners) and never stop the engine.
+ *
+ * Lifecycle: `start()` starts the sink runners (connecting in the background), then the broker;
+ * resolves with the bound listener addresses. `stop({ drainMs })` first detaches the broker's
+ * event stream (no new rule input), drains every sink runner within `drainMs` (the republish
+ * sink still has the broker to publish to), then stops the broker and closes the runtime.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+import { pino } from 'pino';
+import type { Observable } from 'rxjs';
+import { stringify as yamlStringify } from 'yaml';
+
+import { createBroker, brokerConfigSpec } from './broker/index.js';
+import type { Broker, BrokerDeps, BoundAddress, BrokerMetrics } from './broker/index.js';
+import {
+  ConfigErrors,
+  compileRules,
+  formatIssue,
+  loadConfig,
+  loadConfigText,
+  planReload,
+  watchDirs,
+} from './config/index.js';
+import type {
+  ConfigIssue,
+  ConfigParts,
+  ConfigWatcher,
+  LoadedConfig,
+  LoadResult,
+  RuleCompiler,
+  RuleEntry,
+  SinkConfig,
+} from './config/index.js';
+import type { SluiceError } from './core/index.js';
+import type { BrokerEvent, FieldSpec, Logger, Sink, SinkDeps, SinkType } from './core/index.js';
+import {
+  compileRule,
+  createDefaultServices,
+  createEventSource,
+  createMessageContext,
+  createRuleManager,
+  RuntimeRuleErrors,
+  SqlError,
+} from './runtime/index.js';
+import type {
+  CompiledRule,
+  MessageContext,
+  RuleInfo,
+  RuleMetricsSnapshot,
+  RuleResult,
+} from './runtime/index.js';
+import { hstreamSinkType } from './sinks/hstream/index.js';
+import { memorySinkType } from './sinks/memory/index.js';
+import { createSinkRunner, runnerConfigSpec } from './sinks/runner/index.js';
+import type { RunnerConfig, RunnerMetrics, SinkRunner } from './sinks/runner/index.js';
+
+/** Every sink type Sluice ships, registered once here. */
+export const builtinSinkTypes: readonly SinkType<never>[] = [
+  memorySinkType as SinkType<never>,
+  hstreamSinkType as SinkType<never>,
+];
+
+/** The specs the config module validates against (also used by `gen:schema` and the docs). */
+export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): ConfigParts {
+  const types = new Map<string, SinkType<never>>();
+  for (const t of [...builtinSinkTypes, ...extraSinkTypes]) types.set(t.type, t);
+  return {
+    brokerSpec: brokerConfigSpec,
+    runnerSpec: runnerConfigSpec,
+    sinkTypes: [...types.values()].map((t) => ({ type: t.type, spec: t.spec })),
+  };
+}
+
+export interface EngineDeps {
+  /** Root logger (default: pino at the configured level, JSON on stdout). */
+  logger?: Logger;
+  /** Wall clock in ms. */
+  now?: () => number;
+  /** Environment for `${NAME}` substitution (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Extra sink types (or replacements of built-in ones with the same `type`). */
+  sinkTypes?: readonly SinkType<never>[];
+  /** Extra broker authenticators/authorizers. */
+  broker?: Pick<BrokerDeps, 'authenticators' | 'authorizers'>;
+  /** Watch the config file and rule files (default: the config's `reload.enabled`). */
+  watch?: boolean;
+}
+
+/** A rule as given to the API. */
+export interface RuleInput {
+  id: string;
+  sql: string;
+  actions?: readonly string[];
+  enabled?: boolean;
+  description?: string;
+}
+
+export interface ReloadReport {
+  /** False when the configuration file itself was unusable (nothing changed). */
+  readonly ok: boolean;
+  readonly added: string[];
+  readonly updated: string[];
+  readonly removed: string[];
+  /** Rules whose new version is broken: the old version keeps running. */
+  readonly kept: string[];
+  readonly issues: ConfigIssue[];
+  /** Top-level sections that changed but need a restart (broker, sinks). */
+  readonly restartRequired: string[];
+}
+
+export interface EngineMetrics {
+  readonly rules: Record<string, RuleMetricsSnapshot>;
+  readonly sinks: Record<string, RunnerMetrics>;
+  readonly broker: BrokerMetrics;
+}
+
+export interface Engine {
+  start(): Promise<BoundAddress[]>;
+  stop(opts?: { drainMs?: number }): Promise<{ dropped: number }>;
+  addRule(rule: RuleInput): void;
+  updateRule(rule: RuleInput): void;
+  removeRule(id: string): void;
+  enableRule(id: string): void;
+  disableRule(id: string): void;
+  rules(): RuleInfo[];
+  metrics(): EngineMetrics;
+  /** Re-read the config file now (what the watcher does after a change). */
+  reload(): ReloadReport;
+  /** Called after every reload (watcher-triggered or explicit). */
+  onReload(listener: (report: ReloadReport) => void): () => void;
+  /** Every rule outcome (taps, tests, the CLI's verbose mode). */
+  readonly results$: Observable<RuleResult<MessageContext>>;
+  /** Bound listener addresses after start(). */
+  readonly addresses: readonly BoundAddress[];
+  /** The embedded broker (publish/subscribe in-process). */
+  readonly broker: Broker;
+  /** A configured sink instance by name (tests read collecting sinks through this). */
+  sink(name: string): Sink | undefined;
+  /** Issues of rules that failed at startup (the engine runs without them). */
+  readonly startupIssues: readonly ConfigIssue[];
+  /** The loaded configuration. */
+  readonly config: LoadedConfig;
+}
+
+function rootLogger(level: string): Logger {
+  return pino({ level, base: { component: 'sluice' } }) as unknown as Logger;
+}
+
+function pick(obj: Record<string, unknown>, spec: FieldSpec): Record<string, unknown> {
+  if (spec.kind !== 'object') return {};
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(spec.fields)) if (k in obj) out[k] = obj[k];
+  return out;
+}
+
+function configInvalid(issues: readonly ConfigIssue[]): SluiceError {
+  return ConfigErrors.config_invalid(
+    `invalid configuration:\n${issues.map((i) => formatIssue(i)).join('\n')}`,
+    { context: { issues } },
+  );
+}
+
+/**
+ * Create an engine from a sluice.yaml path or a config object (same shape as the file;
+ * `rule_files` then resolve against the current directory).
+ * @throws SluiceError `config_invalid` with `context.issues` when the configuration is unusable.
+ */
+export function createEngine(
+  config: string | Record<string, unknown>,
+  deps: EngineDeps = {},
+): Engine {
+  const now = deps.now ?? Date.now;
+  const env = deps.env ?? process.env;
+  const sinkTypes = new Map<string, SinkType<never>>();
+  for (const t of [...builtinSinkTypes, ...(deps.sinkTypes ?? [])]) sinkTypes.set(t.type, t);
+  const parts = configParts(deps.sinkTypes);
+
+  const fromFile = typeof config === 'string';
+  const load = (): LoadResult =>
+    fromFile
+      ? loadConfig(config, parts, { env })
+      : loadConfigText(
+          '<config>',
+          path.join(process.cwd(), '<config>'),
+          yamlStringify(config),
+          parts,
+          { env },
+        );
+
+  const first = load();
+  if (!first.ok) throw configInvalid(first.issues);
+  let loaded = first.loaded;
+  const cfg = loaded.config;
+  const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
+  const root = deps.logger ?? rootLogger(cfg.log.level);
+  const log = root.child({ component: 'engine' });
+
+  // Rule compiler: one shared services object so kv_store_* is node-global across rules.
+  const services = createDefaultServices({ node });
+  const compile: RuleCompiler<CompiledRule> = (sql) => {
+    try {
+      return { ok: true, rule: compileRule(sql, { services }) };
+    } catch (err) {
+      if (err instanceof SqlError) return { ok: false, diagnostics: err.diagnostics };
+      throw err;
+    }
+  };
+
+  // Sinks and their runners.
+  const sinks = new Map<string, Sink>();
+  const runners = new Map<string, SinkRunner>();
+  for (const [name, sc] of Object.entries(loaded.sinks) as [string, SinkConfig][]) {
+    const type = sinkTypes.get(sc.type) as SinkType<never>;
+    const logger = root.child({ component: 'sink', sink: name });
+    const sinkDeps: SinkDeps & { publish: Broker['publish'] } = {
+      logger,
+      now,
+      // Port for sinks that publish back into the broker (republish); bound after creation.
+      publish: (msg) => broker.publish(msg),
+    };
+    const sink = type.create(sinkDeps, pick(sc, type.spec) as never, name);
+    sinks.set(name, sink);
+    runners.set(
+      name,
+      createSinkRunner(
+        { logger, now },
+        sink,
+        pick(sc, runnerConfigSpec) as unknown as RunnerConfig,
+      ),
+    );
+  }
+
+  const broker: Broker = createBroker(
+    { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
+    { ...cfg.broker, node },
+  );
+
+  const source = createEventSource<MessageContext>({
+    createContext: createMessageContext,
+    logger: root.child({ component: 'source' }),
+    now,
+  });
+  const rules = createRuleManager<MessageContext>({
+    source,
+    router: (action, record) => {
+      const runner = runners.get(action);
+      if (!runner) return false;
+      const r = runner.enqueue(record);
+      return r === true || typeof r === 'object';
+    },
+    logger: root.child({ component: 'rules' }),
+    now,
+  });
+  const ruleFiles = new Map<string, string>(); // rule id → origin file ('' = API)
+
+  function putEntry(entry: RuleEntry, compiled: CompiledRule): void {
+    rules.put({
+      id: entry.id,
+      from: compiled.sources,
+      compiled,
+      actions: entry.actions,
+      enabled: entry.enabled,
+      description: entry.description,
+      sql: entry.sql,
+    });
+    ruleFiles.set(entry.id, entry.origin.file);
+  }
+
+  // Initial rules: broken rules are reported and skipped; the rest run.
+  const startupIssues: ConfigIssue[] = [...first.ruleIssues];
+  {
+    const c = compileRules(loaded.rules, compile);
+    startupIssues.push(...c.issues);
+    for (const { entry, rule } of c.compiled) putEntry(entry, rule);
+  }
+  for (const issue of startupIssues) log.error({ issue: formatIssue(issue) }, 'rule not loaded');
+
+  const reloadListeners = new Set<(r: ReloadReport) => void>();
+  let watcher: ConfigWatcher | undefined;
+  let running = false;
+  let stopped = false;
+  let unsubscribeEvents: (() => void) | undefined;
+
+  function reload(): ReloadReport {
+    const r = load();
+    let report: ReloadReport;
+    if (!r.ok) {
+      report = {
+        ok: false,
+        added: [],
+        updated: [],
+        removed: [],
+        kept: [],
+        issues: r.issues,
+        restartRequired: [],
+      };
+    } else {
+      const c = compileRules(r.loaded.rules, compile);
+      const running = rules.list().map((i) => ({
+        id: i.id,
+        sql: i.sql,
+        actions: i.actions,
+        enabled: i.enabled,
+        description: i.description,
+        file: ruleFiles.get(i.id) ?? '',
+      }));
+      const plan = planReload(running, c.compiled, {
+        ids: [...r.loaded.brokenRuleIds, ...c.failed.map((e) => e.id)],
+        files: [...r.loaded.brokenRuleFiles, ...c.failed.map((e) => e.origin.file)],
+      });
+      for (const p of plan.put) putEntry(p.entry, p.rule);
+      for (const id of plan.remove) {
+        rules.remove(id);
+        ruleFiles.delete(id);
+      }
+      const restartRequired: string[] = [];
+      if (JSON.stringify(r.loaded.config.broker) !== JSON.stringify(loaded.config.broker))
+        restartRequired.push('broker');
+      if (JSON.stringify(r.loaded.sinks) !== JSON.stringify(loaded.sinks))
+        restartRequired.push('sinks');
+      loaded = r.loaded;
+      watcher?.update(loaded.watchDirs);
+      report = {
+        ok: true,
+        added: plan.put.filter((p) => p.change === 'added').map((p) => p.entry.id),
+        updated: plan.put.filter((p) => p.change === 'updated').map((p) => p.entry.id),
+        removed: plan.remove,
+        kept: plan.kept,
+        issues: [...r.ruleIssues, ...c.issues],
+        restartRequired,
+      };
+    }
+    for (const issue of report.issues)
+      log.error(
+        { issue: formatIssue(issue) },
+        report.ok ? 'rule not reloaded; previous version kept' : 'config not reloaded',
+      );
+    if (report.restartRequired.length)
+      log.warn(
+        { sections: report.restartRequired },
+        'changed settings take effect after a restart',
+      );
+    if (report.added.length || report.updated.length || report.removed.length)
+      log.info(
+        { added: report.added, updated: report.updated, removed: report.removed },
+        'rules reloaded',
+      );
+    for (const l of reloadListeners) {
+      try {
+        l(report);
+      } catch (err) {
+        log.error({ err }, 'reload listener threw');
+      }
+    }
+    return report;
+  }
+
+  function apiEntry(rule: RuleInput): { entry: RuleEntry; compiled: CompiledRule } {
+    const actions = [...(rule.actions ?? [])];
+    for (const a of actions)
+      if (!runners.has(a))
+        throw ConfigErrors.rule_unknown_action(
+          `rule ${rule.id}: action ${JSON.stringify(a)} is not a configured sink`,
+        );
+    const compiled = compileRule(rule.sql, { services }); // throws SqlError
+    const entry: RuleEntry = {
+      id: rule.id,
+      sql: rule.sql,
+      actions,
+      enabled: rule.enabled ?? true,
+      description: rule.description ?? '',
+      origin: {
+        file: '',
+        fileText: rule.sql,
+        path: '',
+        lineOffset: 0,
+        firstColumnOffset: 0,
+        columnOffset: 0,
+      },
+      at: { line: 1, column: 1, path: '' },
+    };
+    return { entry, compiled };
+  }
+
+  const engine: Engine = {
+    async start() {
+      if (running || stopped) throw ConfigErrors.engine_not_running('start() may be called once');
+      running = true;
+      for (const [name, runner] of runners)
+        runner
+          .start()
+          .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
+      unsubscribeEvents = broker.onEvent((e: BrokerEvent) => source.push(e));
+      const addresses = await broker.start();
+      for (const a of addresses)
+        log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
+      const watch = deps.watch ?? (fromFile && loaded.config.reload.enabled);
+      if (watch && fromFile)
+        watcher = watchDirs(
+          loaded.watchDirs,
+          loaded.config.reload.debounce,
+          () => {
+            if (running) reload();
+          },
+          (err, dir) => log.warn({ err, dir }, 'cannot watch directory'),
+        );
+      return addresses;
+    },
+    async stop(opts = {}) {
+      if (stopped) return { dropped: 0 };
+      stopped = true;
+      const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
+      watcher?.close();
+      unsubscribeEvents?.();
+      const results = await Promise.all(
+        [...runners].map(async ([name, r]) => {
+          try {
+            return (await r.drain(drainMs)).dropped;
+          } catch (err) {
+            log.error({ err, sink: name }, 'sink drain failed');
+            return 0;
+          }
+        }),
+      );
+      const dropped = results.reduce((a, b) => a + b, 0);
+      if (running) await broker.stop();
+      running = false;
+      rules.close();
+      source.close();
+      log.info({ dropped }, 'stopped');
+      return { dropped };
+    },
+    addRule(rule) {
+      if (rules.has(rule.id))
+        throw RuntimeRuleErrors.rule_already_exists(`rule ${JSON.stringify(rule.id)} exists`);
+      const { entry, compiled } = apiEntry(rule);
+      rules.add({
+        id: entry.id,
+        from: compiled.sources,
+        compiled,
+        actions: entry.actions,
+        enabled: entry.enabled,
+        description: entry.description,
+        sql: entry.sql,
+      });
+      ruleFiles.set(entry.id, '');
+    },
+    updateRule(rule) {
+      if (!rules.has(rule.id))
+        throw RuntimeRuleErrors.rule_not_found(`rule ${JSON.stringify(rule.id)} does not exist`);
+      const { entry, compiled } = apiEntry(rule);
+      rules.update({
+        id: entry.id,
+        from: compiled.sources,
+        compiled,
+        actions: entry.actions,
+        enabled: entry.enabled,
+        description: entry.description,
+        sql: entry.sql,
+      });
+    },
+    removeRule(id) {
+      rules.remove(id);
+      ruleFiles.delete(id);
+    },
+    enableRule: (id) => rules.enable(id),
+    disableRule: (id) => rules.disable(id),
+    rules: () => rules.list(),
+    metrics() {
+      const sinkMetrics: Record<string, RunnerMetrics> = {};
+      for (const [name, r] of runners) sinkMetrics[name] = r.metrics();
+      return { rules: rules.allMetrics(), sinks: sinkMetrics, broker: broker.metrics() };
+    },
+    reload,
+    onReload(listener) {
+      reloadListeners.add(listener);
+      return () => reloadListeners.delete(listener);
+    },
+    results$: rules.results$,
+    get addresses() {
+      return broker.addresses;
+    },
+    broker,
+    sink: (name) => sinks.get(name),
+    startupIssues,
+    get config() {
+      return loaded;
+    },
+  };
+  return engine;
+}
