@@ -198,8 +198,11 @@ export function summariseExpected(
   const shown = strong.length > 0 || set.has(T.Integer) ? strong : structural;
   for (const s of shown) out.push(readable(s));
   if (!set.has(T.Integer) && set.has(T.Identifier) && is(prev, T.From)) out.push('a topic');
+  const operator = [...set].some((t) => OPERATORS.has(t) && t !== T.In && t !== T.LBracket);
+  if (strong.length === 0 && !set.has(T.Integer) && operator) {
+    out.splice(0, out.length, ...out.filter((x) => x !== "'('" && x !== 'IN'), 'an operator');
+  }
   if (endAllowed) out.push('end of input');
-  if (out.length === 0 && [...set].some((t) => OPERATORS.has(t))) out.push('an operator');
   if (out.length === 0 && set.has(T.Identifier)) out.push('a name');
   return out;
 }
@@ -254,6 +257,24 @@ function unmatchedOpener(
     else if (tokenMatcher(t, close)) stack.pop();
   }
   return stack[stack.length - 1];
+}
+
+const adjacent = (a: IToken | undefined, b: IToken | undefined): boolean =>
+  a !== undefined && b !== undefined && a.startOffset + a.image.length === b.startOffset;
+
+/** The innermost `(` or `[` still open before `upto`, with its index. */
+function innermostOpener(
+  tokens: readonly IToken[],
+  upto: number,
+): { token: IToken; index: number } | undefined {
+  const stack: number[] = [];
+  for (let i = 0; i < upto; i++) {
+    const t = tokens[i] as IToken;
+    if (tokenMatcher(t, T.LParen) || tokenMatcher(t, T.LBracket)) stack.push(i);
+    else if (tokenMatcher(t, T.RParen) || tokenMatcher(t, T.RBracket)) stack.pop();
+  }
+  const i = stack[stack.length - 1];
+  return i === undefined ? undefined : { token: tokens[i] as IToken, index: i };
 }
 
 /** The last keyword before index `upto` at paren depth 0 relative to `upto`. */
@@ -350,8 +371,22 @@ export function explainSyntaxError(
   }
   const clause = lastClauseKeyword(tokens, f.index);
   const inFrom = is(clause, T.From);
-  if (is(prev, T.Comma) && (exp.has(T.Integer) || inFrom) && !exp.has(tok?.tokenType)) {
-    const list = inFrom ? 'FROM list' : is(clause, T.Do) ? 'DO list' : 'select list';
+  if (is(prev, T.Comma) && (exp.has(T.Integer) || inFrom)) {
+    const opener = innermostOpener(tokens, f.index);
+    const list =
+      opener === undefined
+        ? inFrom
+          ? 'FROM list'
+          : is(clause, T.Do)
+            ? 'DO list'
+            : is(clause, T.Foreach)
+              ? 'FOREACH list'
+              : 'select list'
+        : is(opener.token, T.LBracket)
+          ? 'list'
+          : is(tokens[opener.index - 1], T.In)
+            ? 'IN list'
+            : 'argument list';
     return p(
       'sql_syntax_error',
       `trailing comma in the ${list}: expected another item after \`,\`, found ${foundText}`,
@@ -359,10 +394,42 @@ export function explainSyntaxError(
       end,
     );
   }
-  if (is(found, T.CompareOp) && comparisonBefore(tokens, f.index)) {
+  if (is(found, T.CompareOp) && !exp.has(T.Integer) && comparisonBefore(tokens, f.index)) {
     return p(
       'sql_syntax_error',
       'comparisons cannot be chained (`a = b = c`); combine them with AND: `a = b AND b = c`',
+    );
+  }
+  const typoKw = keywordTypo(found, f.expected);
+  if (typoKw !== undefined) {
+    return p('sql_syntax_error', `unexpected ${foundText}: did you mean ${typoKw}?`);
+  }
+  if (is(found, T.Dot) && is(prev, T.Integer) && adjacent(prev, found)) {
+    const digits = (prev as IToken).image;
+    return p(
+      'sql_bad_number',
+      `\`${digits}.\` is not a valid number: write \`${digits}.0\` (or \`${digits}\`)`,
+      (prev as IToken).startOffset,
+      end,
+    );
+  }
+  if (
+    is(found, T.Dot) &&
+    is(tokens[f.index + 1], T.Integer) &&
+    adjacent(tok, tokens[f.index + 1])
+  ) {
+    const digits = (tokens[f.index + 1] as IToken).image;
+    return p(
+      'sql_bad_number',
+      `\`.${digits}\` is not a valid number: write \`0.${digits}\``,
+      start,
+      start + 1 + digits.length,
+    );
+  }
+  if (is(prev, T.Case) && exp.has(T.When)) {
+    return p(
+      'sql_syntax_error',
+      `expected WHEN (or a value to compare) after CASE, found ${foundText}`,
     );
   }
   if (inFrom && exp.has(T.Comma) && prev !== undefined && !is(prev, T.From)) {
@@ -417,10 +484,21 @@ export function explainSyntaxError(
       `expected WHEN, ELSE or END to continue the CASE${at}, found ${foundText}`,
     );
   }
+  const clauseKw = [T.From, T.Where, T.Do, T.Incase];
+  if (clauseKw.some((k) => is(found, k)) && !exp.has(tok.tokenType) && !exp.has(T.Integer)) {
+    const foreach = is(tokens[0], T.Foreach);
+    const order = foreach
+      ? 'FOREACH … [DO …] [INCASE …] FROM … [WHERE …]'
+      : 'SELECT … FROM … [WHERE …]';
+    return p(
+      'sql_syntax_error',
+      `${tok.image.toUpperCase()} is out of place: the clause order is ${order}`,
+    );
+  }
   if (f.index === 0) {
     return p('sql_syntax_error', `a rule must start with SELECT or FOREACH, found ${foundText}`);
   }
-  const typo = keywordTypo(found, f.expected) ?? keywordTypo(prev, [T.From]);
+  const typo = keywordTypo(prev, [T.From]);
   const hint = typo === undefined ? '' : ` (did you mean ${typo}?)`;
   if (exp.has(T.From) && !exp.has(T.Integer)) {
     const list = exp.has(T.Do) || exp.has(T.Incase) ? 'FOREACH list' : 'select list';
