@@ -60,6 +60,7 @@ import type {
   RuleMetricsSnapshot,
   RuleResult,
 } from './runtime/index.js';
+import { consoleSinkType } from './sinks/console/index.js';
 import { hstreamSinkType } from './sinks/hstream/index.js';
 import { memorySinkType } from './sinks/memory/index.js';
 import { createSinkRunner, runnerConfigSpec } from './sinks/runner/index.js';
@@ -68,6 +69,7 @@ import type { RunnerConfig, RunnerMetrics, SinkRunner } from './sinks/runner/ind
 /** Every sink type Sluice ships, registered once here. */
 export const builtinSinkTypes: readonly SinkType<never>[] = [
   memorySinkType as SinkType<never>,
+  consoleSinkType as SinkType<never>,
   hstreamSinkType as SinkType<never>,
 ];
 
@@ -151,6 +153,35 @@ export interface Engine {
   readonly startupIssues: readonly ConfigIssue[];
   /** The loaded configuration. */
   readonly config: LoadedConfig;
+}
+
+export interface CheckReport {
+  /** Every problem found: config file issues, rule-file issues, SQL diagnostics. */
+  readonly issues: ConfigIssue[];
+  readonly rules: number;
+  readonly sinks: number;
+}
+
+/** Validate a sluice.yaml and its rules without starting anything (`sluice check`). */
+export function checkConfig(
+  file: string,
+  deps: Pick<EngineDeps, 'env' | 'sinkTypes'> = {},
+): CheckReport {
+  const r = loadConfig(file, configParts(deps.sinkTypes), { env: deps.env ?? process.env });
+  if (!r.ok) return { issues: r.issues, rules: 0, sinks: 0 };
+  const services = createDefaultServices({ node: r.loaded.config.node ?? 'sluice@check' });
+  const c = compileRules(r.loaded.rules, (sql) => {
+    try {
+      return { ok: true, rule: compileRule(sql, { services }) };
+    } catch (err) {
+      if (err instanceof SqlError) return { ok: false, diagnostics: err.diagnostics };
+      throw err;
+    }
+  });
+  const issues = [...r.ruleIssues, ...c.issues].sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
+  );
+  return { issues, rules: c.compiled.length, sinks: Object.keys(r.loaded.sinks).length };
 }
 
 function rootLogger(level: string): Logger {

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+
+import { CONFIG_DOC, SCHEMA_FILE, renderConfigDoc, renderSchema } from './gen-schema.js';
+import { QUICKSTART_CONFIG } from './main.js';
+
+describe('generated config artefacts (run `npm run gen:schema` to update)', () => {
+  it('schema/sluice.schema.json is up to date', () => {
+    expect(readFileSync(SCHEMA_FILE, 'utf8')).toBe(renderSchema());
+  });
+
+  it('the reference section of docs/config.md is up to date', () => {
+    const doc = readFileSync(CONFIG_DOC, 'utf8');
+    expect(doc).toBe(renderConfigDoc(doc));
+  });
+
+  it('the schema accepts the quickstart config and rejects an unknown key', () => {
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const validate = ajv.compile(JSON.parse(renderSchema()) as object);
+    const quick = parse(readFileSync(QUICKSTART_CONFIG, 'utf8')) as Record<string, unknown>;
+    expect(validate(quick), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...quick, sinks: { c: { type: 'console', bogus: 1 } } })).toBe(false);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The `sluice` command line (bin/sluice.js imports `main` from the built dist/cli/main.js).
+ *
+ *   sluice run [-c sluice.yaml]        run the broker, rules and sinks until SIGINT/SIGTERM
+ *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
+ *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
+ *   sluice --help | --version
+ *
+ * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { formatIssue } from '../config/index.js';
+import { checkConfig, createEngine } from '../engine.js';
+import type { BoundAddress } from '../broker/index.js';
+import { testRule } from './test-rule.js';
+
+/** Where output goes (tests capture it). */
+export interface CliIo {
+  out(line: string): void;
+  err(line: string): void;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM by default). */
+  stopSignal?: Promise<string>;
+}
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The embedded default configuration: the quickstart example shipped with the package. */
+export const QUICKSTART_CONFIG = path.join(packageRoot, 'examples/quickstart/sluice.yaml');
+
+function version(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+const HELP = `sluice — EMQX-compatible rule engine with an embedded MQTT broker
+
+Usage:
+  sluice run [-c FILE]                 Run Sluice. Without -c: ./sluice.yaml if present, else the
+                                       built-in quickstart (broker on 1883/tcp and 8083/ws, example rules)
+  sluice check [-c FILE]               Validate the config and every rule; exit 1 on any error
+  sluice test-rule --sql SQL [--context JSON]
+                                       Run one rule on one sample event and print its outputs
+                                       (exit 0 output, 2 no result, 1 error)
+  sluice --help | --version
+
+Options:
+  -c, --config FILE    sluice.yaml to use
+  -h, --help           show this help
+  -v, --version        print the version
+
+Docs: docs/cli.md, docs/config.md`;
+
+const defaultIo: CliIo = {
+  out: (l) => process.stdout.write(l + '\n'),
+  err: (l) => process.stderr.write(l + '\n'),
+};
+
+function signalPromise(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+function resolveConfig(given: string | undefined): string {
+  if (given) return given;
+  if (existsSync('sluice.yaml')) return 'sluice.yaml';
+  return QUICKSTART_CONFIG;
+}
+
+function connectHint(a: BoundAddress): string {
+  const host =
+    a.host === '0.0.0.0' || a.host === '::'
+      ? 'localhost'
+      : a.host.includes(':')
+        ? `[${a.host}]`
+        : a.host;
+  const scheme = { tcp: 'mqtt', tls: 'mqtts', ws: 'ws', wss: 'wss' }[a.type];
+  return `${scheme}://${host}:${a.port}`;
+}
+
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        sql: { type: 'string' },
+        context: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    io.err(`sluice: ${(err as Error).message}\n\n${HELP}`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0];
+  if (values.version) {
+    io.out(version());
+    return 0;
+  }
+  if (values.help || command === 'help') {
+    io.out(HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    io.err(`sluice: unexpected argument ${JSON.stringify(positionals[1])}\n\n${HELP}`);
+    return 64;
+  }
+  switch (command) {
+    case 'run':
+      return run(resolveConfig(values.config), io);
+    case 'check':
+      return check(resolveConfig(values.config), io);
+    case 'test-rule': {
+      if (values.sql === undefined) {
+        io.err('sluice test-rule: --sql is required');
+        return 64;
+      }
+      const r = testRule(values.sql, values.context);
+      r.stdout.forEach((l) => io.out(l));
+      r.stderr.forEach((l) => io.err(l));
+      return r.exitCode;
+    }
+    case undefined:
+      io.err(HELP);
+      return 64;
+    default:
+      io.err(`sluice: unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+      return 64;
+  }
+}
+
+function check(file: string, io: CliIo): number {
+  const report = checkConfig(file);
+  for (const issue of report.issues) io.err(formatIssue(issue));
+  if (report.issues.length) {
+    io.err(`${report.issues.length} error(s) in ${file}`);
+    return 1;
+  }
+  io.out(`${file}: ok (${report.rules} rule(s), ${report.sinks} sink(s))`);
+  return 0;
+}
+
+async function run(file: string, io: CliIo): Promise<number> {
+  let engine;
+  try {
+    engine = createEngine(file);
+  } catch (err) {
+    const issues = (err as { context?: { issues?: Parameters<typeof formatIssue>[0][] } }).context
+      ?.issues;
+    if (issues) issues.forEach((i) => io.err(formatIssue(i)));
+    else io.err(`sluice: ${(err as Error).message}`);
+    return 1;
+  }
+  const stop = io.stopSignal ?? signalPromise();
+  let addresses: BoundAddress[];
+  try {
+    addresses = await engine.start();
+  } catch (err) {
+    io.err(`sluice: cannot start: ${(err as Error).message}`);
+    await engine.stop({ drainMs: 0 }).catch(() => undefined);
+    return 1;
+  }
+  io.err(`sluice ${version()} running with ${path.relative(process.cwd(), file) || file}`);
+  for (const a of addresses)
+    io.err(
+      `  MQTT ${a.type.padEnd(3)} listener ${a.name}: ${connectHint(a)}${a.type.startsWith('ws') ? ((engine.config.config.broker['listeners'] as Record<string, { path?: string }>)[a.name]?.path ?? '/mqtt') : ''}`,
+    );
+  const rules = engine.rules();
+  io.err(`  ${rules.length} rule(s): ${rules.map((r) => r.id).join(', ') || '(none)'}`);
+  if (engine.startupIssues.length)
+    io.err(`  ${engine.startupIssues.length} rule(s) not loaded (see errors above)`);
+  io.err('  press Ctrl+C to stop');
+  const sig = await stop;
+  io.err(`sluice: ${sig} received, draining sinks…`);
+  const { dropped } = await engine.stop();
+  io.err(
+    `sluice: stopped${dropped ? ` (${dropped} record(s) not delivered before the deadline)` : ''}`,
+  );
+  return 0;
+}
