@@ -103,7 +103,7 @@ export function parseRule(sql: string | Uint8Array): ParseResult {
       const before = tokens.slice(0, index);
       const { expected, endAllowed } = expectedAfter(before);
       return diag(
-        explainSyntaxError(tokens, { index, expected, endAllowed }, trimmed.length, (o) =>
+        explainSyntaxError(trimmed, tokens, { index, expected, endAllowed }, trimmed.length, (o) =>
           pos.at(o),
         ),
       );

@@ -55,17 +55,23 @@ export function explainLexError(text: string, offset: number, length: number): P
       );
     }
     case '&':
-      return at(
-        'sql_unsupported_operator',
-        '`&&` is not an operator; use AND',
-        next === '&' ? 2 : 1,
-      );
+      return next === '&'
+        ? at('sql_unsupported_operator', '`&&` is not an operator; use AND', 2)
+        : at(
+            'sql_unsupported_operator',
+            '`&` is not an operator; use AND (or bitand(a, b) for bits)',
+          );
     case '|':
-      return at(
-        'sql_unsupported_operator',
-        '`||` is not an operator; use OR (to join strings use + or concat())',
-        next === '|' ? 2 : 1,
-      );
+      return next === '|'
+        ? at(
+            'sql_unsupported_operator',
+            '`||` is not an operator; use OR (to join strings use + or concat())',
+            2,
+          )
+        : at(
+            'sql_unsupported_operator',
+            '`|` is not an operator; use OR (or bitor(a, b) for bits)',
+          );
     case '!':
       return at(
         'sql_unsupported_operator',
@@ -322,6 +328,7 @@ export interface SyntaxFailure {
 
 /** Explain a syntax error at `f.index` of `tokens`. `textEnd` is the offset of end of input. */
 export function explainSyntaxError(
+  text: string,
   tokens: readonly IToken[],
   f: SyntaxFailure,
   textEnd: number,
@@ -440,9 +447,10 @@ export function explainSyntaxError(
       );
     }
     if (is(found, T.Slash) || is(found, T.Plus)) {
+      const topic = /^[^\s,]*/.exec(text.slice(prev.startOffset))?.[0] ?? prev.image;
       return p(
         'sql_syntax_error',
-        `a topic containing \`${tok.image}\` must be quoted, e.g. FROM "${prev.image}${tok.image}…"`,
+        `a topic containing \`${tok.image}\` must be quoted: FROM "${topic}"`,
       );
     }
   }
@@ -499,7 +507,10 @@ export function explainSyntaxError(
     return p('sql_syntax_error', `a rule must start with SELECT or FOREACH, found ${foundText}`);
   }
   const typo = keywordTypo(prev, [T.From]);
-  const hint = typo === undefined ? '' : ` (did you mean ${typo}?)`;
+  const hint =
+    typo === undefined
+      ? ''
+      : ` (\`${(prev as IToken).image}\` was read as an alias; did you mean ${typo}?)`;
   if (exp.has(T.From) && !exp.has(T.Integer)) {
     const list = exp.has(T.Do) || exp.has(T.Incase) ? 'FOREACH list' : 'select list';
     const what = exp.has(T.Do)
