@@ -7,6 +7,7 @@ import type { Value } from '../../core/index.js';
 import type { FunctionDef, FunctionImpl, MaybeConstant } from './registry.js';
 import { badArg } from './registry.js';
 import { needBytes, show } from './util.js';
+import { termDecode, termEncode } from './term.js';
 
 const FAMILY = 'encoding';
 
@@ -133,6 +134,38 @@ export const encodingFunctions: readonly FunctionDef[] = [
       } catch (e) {
         return badArg(`json_decode: invalid JSON (${(e as Error).message})`);
       }
+    },
+    pure: true,
+  },
+  {
+    name: 'term_encode',
+    family: FAMILY,
+    arity: { min: 1, max: 1 },
+    signature: 'term_encode(X)',
+    description:
+      'X in the Erlang external term format (bytes, as `term_to_binary`): integers, floats, binaries, lists, maps with text keys and the atoms true/false/undefined/null.',
+    examples: [
+      {
+        sql: 'bin2hexstr(term_encode(json_decode(\'{"a":[1,2.5]}\')))',
+        result: '"8374000000016D00000001616C0000000261014640040000000000006A"',
+      },
+      { sql: "term_decode(term_encode('héllo'))", result: '"héllo"' },
+    ],
+    impl: (args) => termEncode(args[0]),
+    pure: true,
+  },
+  {
+    name: 'term_decode',
+    family: FAMILY,
+    arity: { min: 1, max: 1 },
+    signature: 'term_decode(Bytes)',
+    description:
+      'The value of Erlang external-term-format bytes (see `term_encode`); other atoms become text; tuples, pids, references, funs and compressed terms are errors.',
+    examples: [
+      { sql: "term_decode(hexstr2bin('836C0000000261017704747275656A'))", result: '[1,true]' },
+    ],
+    impl: (args) => {
+      return termDecode(needBytes(args[0], 'Bytes'));
     },
     pure: true,
   },

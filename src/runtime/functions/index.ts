@@ -15,6 +15,13 @@ import { mapFunctions } from './maps.js';
 import { mathFunctions } from './math.js';
 import { predicateFunctions } from './predicates.js';
 import { stringFunctions } from './strings.js';
+import { bitFunctions } from './bits.js';
+import { hashFunctions } from './hash.js';
+import { compressFunctions } from './compress.js';
+import { dateFunctions } from './datetime.js';
+import { miscFunctions } from './misc.js';
+import { jqFunctions } from './jq.js';
+import { createJqRunner } from './jq-runner.js';
 
 export type {
   CallContext,
@@ -28,17 +35,28 @@ export type {
 export { BadArg, NOT_CONSTANT, badArg, createFunctionRegistry } from './registry.js';
 export { plus } from './math.js';
 export { topicMatches } from './context.js';
+export { createJqRunner } from './jq-runner.js';
+export type { JqRunner } from './jq-runner.js';
+
+/** How many clients' `proc_dict_*` state the default services keep (oldest evicted first). */
+export const PROC_DICT_MAX_CLIENTS = 10_000;
 
 /** Every built-in function definition, in family order. */
 export const builtinFunctions: readonly FunctionDef[] = [
   ...contextFunctions,
   ...mathFunctions,
+  ...bitFunctions,
   ...convertFunctions,
   ...predicateFunctions,
   ...stringFunctions,
   ...mapFunctions,
   ...arrayFunctions,
+  ...hashFunctions,
+  ...compressFunctions,
   ...encodingFunctions,
+  ...dateFunctions,
+  ...miscFunctions,
+  ...jqFunctions,
 ];
 
 /** A registry of all built-ins (cheap; build one per engine). */
@@ -48,7 +66,10 @@ export function createBuiltinRegistry(): FunctionRegistry {
 
 /**
  * Default services: wall clock, a fresh node-global kv table, OS environment restricted to
- * `EMQXVAR_`-prefixed names (each name read once, then cached), node name `sluice@127.0.0.1`.
+ * `EMQXVAR_`-prefixed names (each name read once, then cached), node name `sluice@127.0.0.1`,
+ * the process time zone, per-client `proc_dict` maps (at most PROC_DICT_MAX_CLIENTS clients,
+ * least recently used evicted — EMQX loses them when the connection process ends), and a jq
+ * runner whose worker thread starts on the first `jq()` call.
  */
 export function createDefaultServices(overrides: Partial<FunctionServices> = {}): FunctionServices {
   const envCache = new Map<string, string | undefined>();
@@ -57,11 +78,29 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     if (!envCache.has(name)) envCache.set(name, process.env[name]);
     return envCache.get(name);
   };
+  const dicts = new Map<string, Map<string, Value>>();
+  const procDict = (clientid: string): Map<string, Value> => {
+    let d = dicts.get(clientid);
+    if (d) dicts.delete(clientid);
+    else d = new Map();
+    dicts.set(clientid, d);
+    if (dicts.size > PROC_DICT_MAX_CLIENTS) {
+      const oldest = dicts.keys().next().value;
+      if (oldest !== undefined) dicts.delete(oldest);
+    }
+    return d;
+  };
+  let jqRunner: ReturnType<typeof createJqRunner> | undefined;
+  const jq = (program: string, input: string, timeoutMs: number): string[] =>
+    (jqRunner ??= createJqRunner()).run(program, input, timeoutMs);
   return {
     now: () => Date.now(),
     kvStore: new Map<string, Value>(),
     getenv,
     node: 'sluice@127.0.0.1',
+    localOffsetSeconds: (ms) => -new Date(ms).getTimezoneOffset() * 60,
+    procDict,
+    jq,
     ...overrides,
   };
 }

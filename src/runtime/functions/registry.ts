@@ -40,6 +40,12 @@ export interface FunctionServices {
    * (added for issue #3); when absent those functions fail with a clear error.
    */
   procDict?(clientid: string): Map<string, Value>;
+  /**
+   * Runs a jq program for `jq()`: returns each output as JSON text, throws `Error` with jq's
+   * message (or a timeout) otherwise. Optional (added for issue #3); when absent `jq()` fails
+   * with a clear error.
+   */
+  jq?(program: string, inputJson: string, timeoutMs: number): string[];
 }
 
 /** Which clause a call is evaluated in: context functions answer only in SELECT/DO (§8.1). */

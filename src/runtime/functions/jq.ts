@@ -1,0 +1,48 @@
+/**
+ * `jq(Program, Json[, TimeoutMs])`, spec §8.6: runs a jq program (real jq 1.7 in WebAssembly,
+ * see jq-runner.ts) on a value or JSON text and returns the list of all outputs. Errors and
+ * timeouts are BadArg. The default timeout is EMQX's `jq_function_default_timeout` (10 s).
+ */
+import { decodeJson, encodeJson } from '../../core/index.js';
+import type { FunctionDef } from './registry.js';
+import { badArg } from './registry.js';
+import { needInt, needText, show } from './util.js';
+
+export const JQ_DEFAULT_TIMEOUT_MS = 10_000;
+
+export const jqFunctions: readonly FunctionDef[] = [
+  {
+    name: 'jq',
+    family: 'jq',
+    arity: { min: 2, max: 3 },
+    signature: 'jq(Program, Json[, TimeoutMs])',
+    description:
+      'Run the jq Program on Json (a value, or JSON text which is parsed) and return the list of all outputs. A jq error, invalid JSON text or exceeding TimeoutMs (default 10000) is an error.',
+    examples: [
+      { sql: "jq('.a[] | . * 2', '{\"a\":[1,2]}')", result: '[2,4]' },
+      { sql: 'jq(\'.x\', json_decode(\'{"x":{"y":2.0}}\'))', result: '[{"y":2.0}]' },
+      { sql: "jq('empty', '1')", result: '[]' },
+    ],
+    impl: (args, ctx) => {
+      const program = needText(args[0], 'Program');
+      const input = args[1];
+      const json =
+        typeof input === 'string' || Buffer.isBuffer(input)
+          ? input.toString('utf8')
+          : encodeJson(input);
+      const timeout = args.length > 2 ? needInt(args[2], 'TimeoutMs') : JQ_DEFAULT_TIMEOUT_MS;
+      if (timeout <= 0) return badArg(`jq: TimeoutMs must be positive, got ${timeout}`);
+      const run = ctx.services.jq;
+      if (!run) return badArg('jq: no jq runtime is configured for this engine');
+      let outputs: string[];
+      try {
+        outputs = run(program, json, timeout);
+      } catch (e) {
+        return badArg(
+          `jq: ${(e as Error).message.replace(/^jq: /, '')} (program ${show(program)})`,
+        );
+      }
+      return outputs.map((o) => decodeJson(o));
+    },
+  },
+];
