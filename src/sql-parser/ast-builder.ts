@@ -393,7 +393,12 @@ export class AstBuilder {
       };
     }
     const paren = node(n, 'parenExpr');
-    if (paren !== undefined) return this.expression(node(paren, 'expression') as CstNode);
+    if (paren !== undefined) {
+      // No AST node for parentheses: the inner expression's range grows to include them, so a
+      // diagnostic on `(a OR b)` underlines what was written.
+      const inner = this.expression(node(paren, 'expression') as CstNode);
+      return { ...inner, range: this.range(nodeStart(paren), nodeEnd(paren)) };
+    }
     const c = node(n, 'caseExpr');
     if (c !== undefined) return this.caseExpr(c);
     const opCall = node(n, 'operatorCall');

@@ -248,7 +248,7 @@ export const allTokens: readonly TokenType[] = [
 
 /** Built once per process; a bad token definition throws here, at module load (CI catches it). */
 const lexer = new Lexer(allTokens as TokenType[], {
-  positionTracking: 'onlyOffset',
+  positionTracking: 'full',
   recoveryEnabled: false,
   ensureOptimizations: true,
 });
