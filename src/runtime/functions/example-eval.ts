@@ -32,7 +32,8 @@ export function parseExample(src: string): Node {
         if (i >= src.length) fail('unterminated string');
         if (src[i] === "'") {
           if (src[i + 1] === "'") {
-            s += "'";
+            // Rule SQL keeps a doubled quote as two quotes (spec §1).
+            s += "''";
             i += 2;
             continue;
           }

@@ -536,7 +536,7 @@ export const stringFunctions: readonly FunctionDef[] = [
       "The elements of List as SQL literals joined by `, `: strings single-quoted with `'` doubled, numbers and booleans bare, undefined/null as `NULL`, maps and lists as quoted JSON.",
     examples: [
       {
-        sql: "join_to_sql_values_string(['a''b', 1, 2.5, [1]])",
+        sql: "join_to_sql_values_string([concat(['a', unescape('\\x27'), 'b']), 1, 2.5, [1]])",
         result: "\"'a''b', 1, 2.5, '[1]'\"",
       },
     ],
