@@ -35,6 +35,9 @@ const MISTAKES: [string, string][] = [
   ['semicolon', 'SELECT a FROM "t";'],
   ['~= operator', 'SELECT a FROM "t" WHERE a ~= \'x\''],
   ['clause order', 'FOREACH payload.l FROM "t" DO item.a'],
+  ['missing comma between select items', 'SELECT a b c FROM "t"'],
+  ['count(*)', 'SELECT count(*) FROM "t"'],
+  ['ORDER BY', 'SELECT a FROM "t" ORDER BY a'],
 ];
 
 describe('rendered diagnostics', () => {

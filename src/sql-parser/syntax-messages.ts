@@ -370,6 +370,9 @@ export function explainSyntaxError(
       `\`${tok.image}\` is a reserved word and cannot be used as an alias; quote it: AS "${tok.image}"`,
     );
   }
+  if (is(found, T.Keyword) && is(prev, T.Dot) && !adjacent(prev, found)) {
+    return p('sql_syntax_error', `expected a key name after \`.\`, found ${foundText}`);
+  }
   if (is(found, T.Keyword) && is(prev, T.Dot)) {
     return p(
       'sql_reserved_word',
@@ -405,6 +408,24 @@ export function explainSyntaxError(
     return p(
       'sql_syntax_error',
       'comparisons cannot be chained (`a = b = c`); combine them with AND: `a = b AND b = c`',
+    );
+  }
+  if (is(found, T.Star) && exp.has(T.Integer)) {
+    return p(
+      'sql_syntax_error',
+      '`*` is only allowed as a whole select item (SELECT *, …), not inside an expression',
+    );
+  }
+  const unsupported = /^(ORDER|GROUP|LIMIT|HAVING|JOIN|UNION|OFFSET)$/i.exec(
+    is(found, T.Identifier) ? tok.image : '',
+  );
+  if (unsupported !== null) {
+    const clauseName = unsupported[1]?.toUpperCase() ?? '';
+    const by = clauseName === 'ORDER' || clauseName === 'GROUP' ? ' BY' : '';
+    return p(
+      'sql_syntax_error',
+      `${clauseName}${by} is not part of rule SQL: a rule is SELECT … FROM … [WHERE …] or ` +
+        'FOREACH … [DO …] [INCASE …] FROM … [WHERE …]',
     );
   }
   const typoKw = keywordTypo(found, f.expected);
@@ -511,6 +532,11 @@ export function explainSyntaxError(
     typo === undefined
       ? ''
       : ` (\`${(prev as IToken).image}\` was read as an alias; did you mean ${typo}?)`;
+  const missingComma =
+    exp.has(T.Comma) &&
+    is(prev, T.Identifier) &&
+    [T.Identifier, T.QuotedIdent, T.StringLit, T.Integer, T.Float].some((k) => is(found, k));
+  const commaHint = missingComma && typo === undefined ? ' (missing `,` between items?)' : '';
   if (exp.has(T.From) && !exp.has(T.Integer)) {
     const list = exp.has(T.Do) || exp.has(T.Incase) ? 'FOREACH list' : 'select list';
     const what = exp.has(T.Do)
@@ -518,7 +544,10 @@ export function explainSyntaxError(
       : exp.has(T.Incase)
         ? 'INCASE or FROM'
         : 'FROM';
-    return p('sql_syntax_error', `expected ${what} after the ${list}, found ${foundText}${hint}`);
+    return p(
+      'sql_syntax_error',
+      `expected ${what} after the ${list}, found ${foundText}${hint}${commaHint}`,
+    );
   }
   if (exp.has(T.Integer) && is(found, T.Keyword)) {
     return p('sql_syntax_error', `expected an expression, found ${foundText}${hint}`);
