@@ -63,6 +63,8 @@ import type {
 import { consoleSinkType } from './sinks/console/index.js';
 import { hstreamSinkType } from './sinks/hstream/index.js';
 import { memorySinkType } from './sinks/memory/index.js';
+import { createRepublishSinkType } from './sinks/republish/index.js';
+import type { PublishPort } from './sinks/republish/index.js';
 import { createSinkRunner, runnerConfigSpec } from './sinks/runner/index.js';
 import type { RunnerConfig, RunnerMetrics, SinkRunner } from './sinks/runner/index.js';
 
@@ -71,6 +73,10 @@ export const builtinSinkTypes: readonly SinkType<never>[] = [
   memorySinkType as SinkType<never>,
   consoleSinkType as SinkType<never>,
   hstreamSinkType as SinkType<never>,
+  // Spec-only instance; each engine creates its own bound to its broker (see createEngine).
+  createRepublishSinkType(() =>
+    Promise.reject(new Error('not bound to a broker')),
+  ) as SinkType<never>,
 ];
 
 /** The specs the config module validates against (also used by `gen:schema` and the docs). */
@@ -214,7 +220,21 @@ export function createEngine(
   const now = deps.now ?? Date.now;
   const env = deps.env ?? process.env;
   const sinkTypes = new Map<string, SinkType<never>>();
-  for (const t of [...builtinSinkTypes, ...(deps.sinkTypes ?? [])]) sinkTypes.set(t.type, t);
+  // The republish action publishes into this engine's broker (bound lazily: created below).
+  const republishPort: PublishPort = (m) =>
+    broker.publish({
+      topic: m.topic,
+      payload: m.payload,
+      qos: m.qos,
+      retain: m.retain,
+      ...(m.properties ? { properties: { ...m.properties } } : {}),
+    });
+  for (const t of [
+    ...builtinSinkTypes,
+    createRepublishSinkType(republishPort) as SinkType<never>,
+    ...(deps.sinkTypes ?? []),
+  ])
+    sinkTypes.set(t.type, t);
   const parts = configParts(deps.sinkTypes);
 
   const fromFile = typeof config === 'string';
@@ -254,12 +274,7 @@ export function createEngine(
   for (const [name, sc] of Object.entries(loaded.sinks) as [string, SinkConfig][]) {
     const type = sinkTypes.get(sc.type) as SinkType<never>;
     const logger = root.child({ component: 'sink', sink: name });
-    const sinkDeps: SinkDeps & { publish: Broker['publish'] } = {
-      logger,
-      now,
-      // Port for sinks that publish back into the broker (republish); bound after creation.
-      publish: (msg) => broker.publish(msg),
-    };
+    const sinkDeps: SinkDeps = { logger, now };
     const sink = type.create(sinkDeps, pick(sc, type.spec) as never, name);
     sinks.set(name, sink);
     runners.set(

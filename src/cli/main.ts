@@ -159,7 +159,9 @@ function check(file: string, io: CliIo): number {
     io.err(`${report.issues.length} error(s) in ${file}`);
     return 1;
   }
-  io.out(`${file}: ok (${report.rules} rule(s), ${report.sinks} sink(s))`);
+  io.out(
+    `${path.relative(process.cwd(), file) || file}: ok (${report.rules} rule(s), ${report.sinks} sink(s))`,
+  );
   return 0;
 }
 
