@@ -20,6 +20,10 @@ export interface SourceRange {
 }
 
 interface Node {
+  /**
+   * Where the node was written. A parenthesised expression has no node of its own: the inner
+   * expression's range includes the parentheses.
+   */
   readonly range: SourceRange;
 }
 
@@ -161,7 +165,7 @@ export interface CallExpr extends Node {
   readonly name: string;
   readonly module?: string;
   readonly args: readonly Expr[];
-  /** Range of the function name alone (for diagnostics). */
+  /** Range of the function name alone (for diagnostics); `Module.name` for module calls. */
   readonly nameRange: SourceRange;
 }
 
