@@ -9,7 +9,7 @@
  * The decoded value is shared between rules: compiled rules never mutate it (output writes copy
  * on write), and consumers of rule outputs must treat nested values as read-only.
  */
-import { decodeJson } from '../core/index.js';
+import { decodePayloadJson } from './compile/json.js';
 import type { Value, ValueMap } from '../core/index.js';
 import { fault } from './errors.js';
 
@@ -39,7 +39,7 @@ export class MessageContext {
       return raw;
     }
     try {
-      this.decoded = decodeJson(raw);
+      this.decoded = decodePayloadJson(raw);
       this.state = DECODED;
       return this.decoded;
     } catch (e) {

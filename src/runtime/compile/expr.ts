@@ -12,18 +12,17 @@ import { EvalFault, fault } from '../errors.js';
 import { SluiceError } from '../../core/index.js';
 import type { Layer, PlanExpr, PlanStep } from '../plan/types.js';
 import { getIndex, getKey, getSlice } from './access.js';
+import { genColumnRead, genKeyPath, genKeyStep, plainKey } from './codegen.js';
 import { ARITH, compare, describe, identity, negate } from './ops.js';
 import type { Eval, EvalState } from './state.js';
 
 const hasOwn = Object.hasOwn;
-/** Names that plain objects inherit: reading them needs an own-property check. */
-const INHERITED = (name: string): boolean => name in Object.prototype;
 
 /** Reader of a root name through the given layers, then the trigger columns. */
 export function compileName(name: string, layers: readonly Layer[]): Eval {
-  const col: Eval = INHERITED(name)
+  const col: Eval = !plainKey(name)
     ? (st) => (hasOwn(st.columns, name) ? st.columns[name] : undefined)
-    : (st) => st.columns[name];
+    : genColumnRead(name);
   if (layers.length === 0) return col;
   const pick =
     (l: Layer) =>
@@ -49,7 +48,7 @@ export function compileName(name: string, layers: readonly Layer[]): Eval {
 /** The payload seen through a `payload.…` path: decoded once per message, errors if invalid (§5). */
 export function decodePayloadValue(st: EvalState, v: Value): Value {
   if (typeof v === 'string' || Buffer.isBuffer(v)) {
-    if (v === st.columns.payload) return st.mc.decodedPayload();
+    if (v === st.columns.payload) return st.payloadDocument();
     try {
       return decodeJson(v);
     } catch (e) {
@@ -65,12 +64,9 @@ function compileStep(s: PlanStep): Step {
   switch (s.k) {
     case 'key': {
       const key = s.key;
-      if (INHERITED(key)) return (v) => getKey(v, key);
+      if (!plainKey(key)) return (v) => getKey(v, key);
       // Fast path for plain objects (what JSON.parse and our writers produce).
-      return (v) =>
-        typeof v === 'object' && v !== null && (v as object).constructor === Object
-          ? (v as ValueMap)[key]
-          : getKey(v, key);
+      return genKeyStep(key);
     }
     case 'slice': {
       const { from, to } = s;
@@ -108,6 +104,11 @@ function compileIndex(p: PlanExpr): (st: EvalState, doc: Value) => Value {
 
 function compilePath(p: Extract<PlanExpr, { op: 'path' }>): Eval {
   const root = compileName(p.root, p.layers);
+  if (p.steps.every((s) => s.k === 'key' && plainKey(s.key))) {
+    const keys = p.steps.map((s) => (s as { key: string }).key);
+    const base: Eval = p.payload ? (st) => decodePayloadValue(st, root(st)) : root;
+    return genKeyPath(base, keys);
+  }
   const steps = p.steps.map(compileStep);
   const n = steps.length;
   if (p.payload) {

@@ -7,12 +7,13 @@
 import type { Value, ValueMap } from '../../core/index.js';
 import type { Layer, PlanItem, PlanTarget } from '../plan/types.js';
 import { putIn, setProp } from './access.js';
+import { genFlatList, plainKey } from './codegen.js';
 import type { PutStep } from './access.js';
 import { compileExpr, compileName, decodePayloadValue } from './expr.js';
 import type { Eval, EvalState } from './state.js';
 
-/** Fills `out` (owned by the caller) and returns the value of the last field item. */
-export type ListRunner = (st: EvalState, out: ValueMap) => Value;
+/** Builds and returns a fresh output map; leaves the last field item's value in `st.last`. */
+export type ListRunner = (st: EvalState) => ValueMap;
 
 /** The layers below the overlay for a list: SELECT/FOREACH see the columns, DO sees the element scope. */
 export interface ListScope {
@@ -62,34 +63,42 @@ function compileWriter(target: PlanTarget, writesScope: boolean, scope: ListScop
 }
 
 export function compileList(items: readonly PlanItem[], scope: ListScope): ListRunner {
-  const steps: ((st: EvalState, out: ValueMap) => Value)[] = items.map((item) => {
-    if (item.kind === 'wildcard') {
-      const copy = scope.wildcard;
-      return (st, out) => {
-        copy(st, out);
-        return undefined;
-      };
-    }
+  const flat = compileFlatList(items);
+  if (flat !== undefined) return flat;
+  const steps: ((st: EvalState, out: ValueMap) => void)[] = items.map((item) => {
+    if (item.kind === 'wildcard') return scope.wildcard;
     const value = compileExpr(item.expr);
     const write = compileWriter(item.target, item.writesScope, scope);
     return (st, out) => {
       const v = value(st);
       write(st, out, v);
-      return v;
+      st.last = v;
     };
   });
   const n = steps.length;
-  if (n === 1) return steps[0] as ListRunner;
-  if (n === 2) {
-    const [a, b] = steps as [ListRunner, ListRunner];
-    return (st, out) => {
-      a(st, out);
-      return b(st, out);
-    };
-  }
-  return (st, out) => {
-    let last: Value;
-    for (let i = 0; i < n; i++) last = (steps[i] as ListRunner)(st, out);
-    return last;
+  return (st) => {
+    const out: ValueMap = {};
+    for (let i = 0; i < n; i++) (steps[i] as (st: EvalState, out: ValueMap) => void)(st, out);
+    return out;
   };
+}
+
+/**
+ * Fast path: every item is a field writing a distinct plain top-level key. The output is built
+ * by generated code from one object literal (fixed shape) instead of key-by-key writes.
+ */
+function compileFlatList(items: readonly PlanItem[]): ListRunner | undefined {
+  const keys: string[] = [];
+  const values: Eval[] = [];
+  const writes: boolean[] = [];
+  for (const item of items) {
+    if (item.kind !== 'field' || item.target.steps.length > 0) return undefined;
+    const key = item.target.root;
+    if (!plainKey(key) || keys.includes(key)) return undefined;
+    keys.push(key);
+    values.push(compileExpr(item.expr));
+    writes.push(item.writesScope);
+  }
+  if (keys.length === 0) return undefined;
+  return genFlatList(keys, values, writes);
 }

@@ -15,7 +15,6 @@ import type { Statement } from '../../sql-parser/index.js';
 import type { FunctionServices } from '../functions/registry.js';
 import { RuleEvaluationError, fault, toEvaluationError } from '../errors.js';
 import type { EvaluationClause } from '../errors.js';
-import { toMessageContext } from '../message-context.js';
 import type { EvaluationInput } from '../message-context.js';
 import { explainPlan } from '../plan/explain.js';
 import type { PlanItem, RulePlan } from '../plan/types.js';
@@ -25,7 +24,7 @@ import { compileCondition, decodePayloadValue } from './expr.js';
 import { compileList } from './items.js';
 import type { ListRunner, ListScope } from './items.js';
 import { describe } from './ops.js';
-import { EvalState } from './state.js';
+import { createEvalState } from './state.js';
 import type { Eval } from './state.js';
 
 /**
@@ -138,12 +137,11 @@ function compileSelect(
   const select: ListRunner = compileList(plan.fields, columnsScope);
   const overlay = needsOverlay(plan.fields);
   return (input) => {
-    const mc = toMessageContext(input);
-    const st = new EvalState(mc, mc.columns, services);
-    const out: ValueMap = {};
+    const st = createEvalState(input, services);
+    let out: ValueMap;
     if (overlay) st.ov = {};
     try {
-      select(st, out);
+      out = select(st);
     } catch (e) {
       throw toEvaluationError(e, 'select');
     }
@@ -179,20 +177,19 @@ function compileForeach(
   const doOverlay = plan.do !== undefined && needsOverlay(plan.do);
   const elementName = plan.elementName ?? 'item';
   return (input) => {
-    const mc = toMessageContext(input);
-    const st = new EvalState(mc, mc.columns, services);
+    const st = createEvalState(input, services);
     st.clause = 'foreach';
-    const sel: ValueMap = {};
     if (overlay) st.ov = {};
-    const collection = runClause('foreach', () => {
-      let v = collect(st, sel);
+    const [sel, collection] = runClause('foreach', (): [ValueMap, Value] => {
+      const sel = collect(st);
+      let v = st.last;
       if (decodeCollection) {
         v = decodePayloadValue(st, v);
         // keep the FOREACH output consistent with what is iterated
         if (last?.kind === 'field' && last.target.steps.length === 0)
           setProp(sel, last.target.root, v);
       }
-      return v;
+      return [sel, v];
     });
     if (where !== undefined) {
       st.clause = 'where';
@@ -216,10 +213,8 @@ function compileForeach(
       if (doList !== undefined) {
         st.clause = 'do';
         st.ov = doOverlay ? {} : null;
-        const out: ValueMap = {};
-        runClause('do', () => doList(st, out));
+        outputs.push(runClause('do', () => doList(st)));
         st.ov = null;
-        outputs.push(out);
       } else {
         const out: ValueMap = {};
         copyInto(out, st.columns);

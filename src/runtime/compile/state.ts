@@ -5,9 +5,13 @@
  */
 import type { Value, ValueMap } from '../../core/index.js';
 import type { CallContext, Clause, FunctionServices } from '../functions/registry.js';
-import type { MessageContext } from '../message-context.js';
+import { MessageContext } from '../message-context.js';
 
-export class EvalState implements CallContext {
+/**
+ * Extends `MessageContext` so that evaluating a plain column map needs no second object: the
+ * state is then its own payload cache; with a shared context (`shared`) it delegates to it.
+ */
+export class EvalState extends MessageContext implements CallContext {
   clause: Clause = 'select';
   /** Alias overlay of the current list, or (in WHERE) the output built by SELECT/FOREACH. */
   ov: ValueMap | null = null;
@@ -15,12 +19,31 @@ export class EvalState implements CallContext {
   item: ValueMap | null = null;
   /** The FOREACH output while evaluating INCASE/DO. */
   sel: ValueMap | null = null;
+  /** Value of the last field item of the list just run (the FOREACH collection). */
+  last: Value = undefined;
 
   constructor(
-    readonly mc: MessageContext,
-    readonly columns: Readonly<ValueMap>,
+    columns: Readonly<ValueMap>,
     readonly services: FunctionServices,
-  ) {}
+    private readonly shared: MessageContext | null,
+  ) {
+    super(columns);
+  }
+
+  /** The decoded payload column, decoded at most once per message. */
+  payloadDocument(): Value {
+    return this.shared === null ? this.decodedPayload() : this.shared.decodedPayload();
+  }
+}
+
+/** A fresh evaluation state for a column map or a shared message context. */
+export function createEvalState(
+  input: Readonly<ValueMap> | MessageContext,
+  services: FunctionServices,
+): EvalState {
+  return input instanceof MessageContext
+    ? new EvalState(input.columns, services, input)
+    : new EvalState(input as Readonly<ValueMap>, services, null);
 }
 
 export type Eval = (st: EvalState) => Value;
