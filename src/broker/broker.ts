@@ -1,0 +1,962 @@
+/**
+ * The embedded MQTT broker: Aedes behind our listeners, auth chains and an EMQX-shaped event
+ * feed. This is the only file that drives Aedes (CONVENTIONS.md: the broker copies packets
+ * into frozen core events; nothing else sees Aedes). It is longer than most files because
+ * every Aedes hook and event is wired here, next to the column copy it feeds; the column
+ * builders stay small and local so the hot path is readable in one place.
+ *
+ * Event sources (spec rule-sql §7):
+ *   message.publish / message.dropped   wrapped `aedes.publish` (every client, will, API and
+ *                                       $SYS publish passes through it, before routing)
+ *   message.delivered                   `authorizeForward` (once per forwarded copy)
+ *   message.acked                       PUBACK / PUBCOMP reaching persistence.outgoingClearMessageId
+ *   client.connack / connected / disconnected   Aedes 'connackSent' / 'clientReady' / 'clientDisconnect'
+ *   client.check_authn_complete / check_authz_complete   our auth chains (auth.ts)
+ *   session.subscribed / unsubscribed   Aedes 'subscribe' / 'unsubscribe'
+ * Not emitted with Aedes 1.x (nothing observable): delivery.dropped, client.ping — see docs/broker.md.
+ *
+ * Hot-path rules: columns are built only while someone listens; one frozen object per event;
+ * payload Buffers are shared, never copied; no JSON work.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes } from 'aedes';
+import type { AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
+import {
+  EVENT_TOPICS,
+  validate,
+  type BrokerEvent,
+  type EventName,
+  type Logger,
+  type ValueMap,
+} from '../core/index.js';
+import {
+  createBuiltinAuthenticator,
+  runAuthnChain,
+  runAuthzChain,
+  sysPublishAuthorizer,
+  type Authenticator,
+  type Authorizer,
+  type AuthzOutcome,
+} from './auth.js';
+import {
+  EMPTY_MAP,
+  connackReason,
+  messageId,
+  peername,
+  propsToColumns,
+  protoName,
+} from './columns.js';
+import { brokerConfigSpec, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { BrokerErrors } from './errors.js';
+import {
+  startListener,
+  type BoundAddress,
+  type ConnMeta,
+  type RunningListener,
+} from './listeners.js';
+
+export interface BrokerDeps {
+  logger: Logger;
+  /** Clock in ms (tests inject a fake one). Default Date.now. */
+  now?: () => number;
+  /** Node name for the `node` column when the config does not set one. */
+  node?: string;
+  /** Extra authenticators, tried after the built-in user list (JWT, HTTP, …). */
+  authenticators?: readonly Authenticator[];
+  /** Extra authorizers, tried after the `$SYS` publish guard (ACL file, JWT claim, …). */
+  authorizers?: readonly Authorizer[];
+}
+
+/** A message for `broker.publish` (the port used by the republish action and the OCPP gateway). */
+export interface PublishRequest {
+  topic: string;
+  payload: Buffer | string | Uint8Array;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+  /** MQTT 5 properties in mqtt-packet form (`userProperties`, `contentType`, …). */
+  properties?: Record<string, unknown>;
+  /** Publisher identity for the event columns (default: clientid/username undefined). */
+  from?: { clientid?: string; username?: string };
+}
+
+/** What `broker.subscribe` handlers receive. */
+export interface ReceivedMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly properties: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface BrokerMetrics {
+  /** Clients connected now. */
+  connections: number;
+  connections_total: number;
+  /** CONNECTs refused (any CONNACK code other than 0). */
+  connections_refused: number;
+  /** Messages published by clients (including wills) and through `publish()`; $SYS excluded when ignored. */
+  messages_in: number;
+  /** Copies forwarded to client subscribers. */
+  messages_out: number;
+  /** Messages that reached no subscriber (message.dropped, reason no_subscribers). */
+  messages_dropped: number;
+  /** PUBACK/PUBCOMP received for forwarded QoS 1/2 copies. */
+  messages_acked: number;
+}
+
+export interface Broker {
+  /** Bind every enabled listener; resolves with the bound addresses (port 0 → the real port). */
+  start(): Promise<BoundAddress[]>;
+  /** Disconnect clients, close listeners; resolves when every socket and server is closed. */
+  stop(): Promise<void>;
+  /** Publish as the broker. Resolves once routed (QoS > 0: queued for every matching session). */
+  publish(msg: PublishRequest): Promise<void>;
+  /** Receive messages matching `filter` in-process; resolves with an unsubscribe function. */
+  subscribe(filter: string, handler: (m: ReceivedMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Receive one frozen BrokerEvent per message publish and per client/session/message event,
+   * synchronously on the broker's path — listeners must be quick and must not throw (a throw
+   * is logged and swallowed). Returns the function that removes the listener.
+   */
+  onEvent(listener: (e: BrokerEvent) => void): () => void;
+  metrics(): BrokerMetrics;
+  /** Bound addresses after start(). */
+  readonly addresses: readonly BoundAddress[];
+}
+
+/** Per-connection facts, filled on CONNECT and read by every column builder. */
+interface ClientRecord {
+  meta: ConnMeta;
+  clientid: string;
+  username: string | undefined;
+  peerhost: string | undefined;
+  peername: string | undefined;
+  sockname: string | undefined;
+  proto_ver: number;
+  keepalive: number;
+  clean_start: boolean;
+  is_bridge: boolean;
+  expiry_interval: number;
+  conn_props: Readonly<ValueMap>;
+  connected_at: number;
+  is_superuser: boolean;
+  client_attrs: Readonly<ValueMap>;
+  /** Granted QoS by filter (for session.unsubscribed's qos column). */
+  subs: Map<string, number>;
+  /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
+  inflight: Map<number, Readonly<ValueMap>> | undefined;
+  /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */
+  reason: string | undefined;
+}
+
+/** One message being routed: counts deliveries to detect no_subscribers. */
+interface Route {
+  deliveries: number;
+  readonly columns: Readonly<ValueMap> | null;
+}
+
+type AedesInternals = Aedes & {
+  counter: number;
+  persistence: Record<string, unknown>;
+  clients: Record<string, Client | undefined>;
+};
+type ClientInternals = Client & {
+  _nextId: number;
+  _disconnected: boolean;
+  subscriptions: Record<string, { qos: number }>;
+  deliver0: (p: AedesPublishPacket, cb: () => void) => void;
+  deliverQoS: (p: AedesPublishPacket, cb: () => void) => void;
+};
+
+const SYS = '$SYS/';
+
+function topicOf(name: Exclude<EventName, 'message.publish'>): string {
+  return EVENT_TOPICS[name][0];
+}
+
+/** Validate the config (defaults applied); throws broker_config_invalid listing every issue. */
+export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): BrokerConfig {
+  const r = validate<BrokerConfig>(brokerConfigSpec, input);
+  if (!r.ok)
+    throw BrokerErrors.broker_config_invalid(
+      `invalid broker config: ${r.issues.map((i) => `${i.path || '(root)'} ${i.reason}`).join('; ')}`,
+      { context: { issues: r.issues } },
+    );
+  // Map defaults are not re-validated by the spec builder: normalise each listener here.
+  for (const [name, l] of Object.entries(r.value.listeners)) {
+    l.enabled ??= true;
+    l.bind ??= '0.0.0.0';
+    l.path ??= '/mqtt';
+    if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
+      throw BrokerErrors.broker_config_invalid(
+        `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,
+      );
+  }
+  return r.value;
+}
+
+export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | BrokerConfig): Broker {
+  const config = resolveBrokerConfig(input);
+  const logger = deps.logger.child({ component: 'broker' });
+  const now = deps.now ?? Date.now;
+  const node = config.node ?? deps.node ?? 'sluice@127.0.0.1';
+  const ignoreSys = config.ignore_sys_message;
+  const idPrefix = randomBytes(8).toString('hex');
+  const authnChain: Authenticator[] = [
+    createBuiltinAuthenticator(config.users),
+    ...(deps.authenticators ?? []),
+  ];
+  const authzChain: Authorizer[] = [
+    ...(config.authorization.deny_sys_publish ? [sysPublishAuthorizer] : []),
+    ...(deps.authorizers ?? []),
+  ];
+  const noMatchAllow = config.authorization.no_match === 'allow';
+
+  let listeners: Array<(e: BrokerEvent) => void> = [];
+  const records = new WeakMap<Client, ClientRecord>();
+  const routing = new Map<number, Route>();
+  const metrics: BrokerMetrics = {
+    connections: 0,
+    connections_total: 0,
+    connections_refused: 0,
+    messages_in: 0,
+    messages_out: 0,
+    messages_dropped: 0,
+    messages_acked: 0,
+  };
+  let aedes: AedesInternals | undefined;
+  let running: RunningListener[] = [];
+  let addresses: BoundAddress[] = [];
+  let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** True while Aedes runs a subscriber's QoS 0 delivery function (see authorizeForward). */
+  let deliveringQos0 = false;
+
+  function emit(name: EventName, matchTopic: string, columns: ValueMap): void {
+    const ev: BrokerEvent = Object.freeze({ name, matchTopic, columns: Object.freeze(columns) });
+    for (const l of listeners) {
+      try {
+        l(ev);
+      } catch (err) {
+        logger.error({ err, event: name }, 'event listener threw');
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- column builders
+  function base(event: EventName, ts: number): ValueMap {
+    return { event, timestamp: ts, node };
+  }
+
+  function publishColumns(
+    packet: PublishPacket,
+    rec: ClientRecord | undefined,
+    from: PublishRequest['from'],
+    id: string,
+    ts: number,
+  ): ValueMap {
+    const clientid = rec ? rec.clientid : from?.clientid;
+    const username = rec ? rec.username : from?.username;
+    const peerhost = rec?.peerhost;
+    return {
+      id,
+      clientid,
+      username,
+      payload: packet.payload as Buffer,
+      peerhost,
+      peername: rec?.peername,
+      topic: packet.topic,
+      qos: packet.qos,
+      flags: Object.freeze({ dup: packet.dup === true, retain: packet.retain === true }),
+      headers: Object.freeze({ username, peerhost, proto_ver: rec?.proto_ver, protocol: 'mqtt' }),
+      pub_props: propsToColumns(packet.properties as Record<string, unknown> | undefined),
+      publish_received_at: ts,
+      client_attrs: rec ? rec.client_attrs : EMPTY_MAP,
+      ...base('message.publish', ts),
+    };
+  }
+
+  function clientBase(rec: ClientRecord): ValueMap {
+    return {
+      clientid: rec.clientid,
+      username: rec.username,
+      peername: rec.peername,
+      sockname: rec.sockname,
+      proto_name: protoName(rec.proto_ver),
+      proto_ver: rec.proto_ver,
+    };
+  }
+
+  // ---------------------------------------------------------------- Aedes hooks
+  function newRecord(meta: ConnMeta): ClientRecord {
+    return {
+      meta,
+      clientid: '',
+      username: undefined,
+      peerhost: meta.peerhost,
+      peername: peername(meta.peerhost, meta.peerport),
+      sockname: peername(meta.sockhost, meta.sockport),
+      proto_ver: 4,
+      keepalive: 0,
+      clean_start: true,
+      is_bridge: false,
+      expiry_interval: 0,
+      conn_props: EMPTY_MAP,
+      connected_at: 0,
+      is_superuser: false,
+      client_attrs: EMPTY_MAP,
+      subs: new Map(),
+      inflight: undefined,
+      reason: undefined,
+    };
+  }
+
+  function preConnect(
+    client: Client,
+    packet: ConnectPacket,
+    cb: (err: Error | null, ok: boolean) => void,
+  ): void {
+    const rec = records.get(client);
+    if (!rec) return cb(null, true);
+    rec.clientid = packet.clientId;
+    rec.username = packet.username;
+    rec.proto_ver = packet.protocolVersion ?? 4;
+    rec.keepalive = packet.keepalive ?? 0;
+    rec.clean_start = packet.clean !== false;
+    rec.is_bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
+    rec.conn_props = propsToColumns(packet.properties as Record<string, unknown> | undefined);
+    // expiry_interval in seconds (spec §10). MQTT 3.1.1: clean → 0; persistent sessions are kept
+    // by Aedes until the client returns, reported as 0xFFFFFFFF ("never expires" in MQTT 5 terms).
+    const sei = (packet.properties as { sessionExpiryInterval?: number } | undefined)
+      ?.sessionExpiryInterval;
+    rec.expiry_interval = sei ?? (rec.clean_start ? 0 : 0xffffffff);
+    rec.connected_at = now();
+    // Wrap the per-client delivery functions before any subscription captures them, so
+    // authorizeForward can tell a QoS 0 delivery (Aedes picks deliver0 for QoS 0 subscriptions).
+    const c = client as ClientInternals;
+    const d0 = c.deliver0;
+    c.deliver0 = (p, done) => {
+      deliveringQos0 = true;
+      try {
+        d0(p, done);
+      } finally {
+        deliveringQos0 = false;
+      }
+    };
+    cb(null, true);
+  }
+
+  function authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void {
+    const rec = records.get(client);
+    if (!rec) return done(null, true);
+    rec.clientid = client.id;
+    runAuthnChain(
+      authnChain,
+      {
+        clientid: client.id,
+        username,
+        password,
+        peerhost: rec.peerhost,
+        listener: rec.meta.listener,
+        peerCertCN: rec.meta.peerCertCN,
+      },
+      config.allow_anonymous,
+    ).then(
+      (outcome) => {
+        if (listeners.length > 0)
+          emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
+            clientid: rec.clientid,
+            username: rec.username,
+            peername: rec.peername,
+            reason_code: outcome.reason_code,
+            is_superuser: outcome.is_superuser,
+            is_anonymous: outcome.is_anonymous,
+            client_attrs: outcome.client_attrs,
+            ...base('client.check_authn_complete', now()),
+          });
+        if (!outcome.ok) {
+          const code =
+            outcome.reason_code === 'bad_username_or_password'
+              ? 4
+              : outcome.reason_code === 'server_unavailable'
+                ? 3
+                : 5;
+          return done(Object.assign(new Error(outcome.reason_code), { returnCode: code }), false);
+        }
+        rec.is_superuser = outcome.is_superuser;
+        rec.client_attrs = outcome.client_attrs;
+        // Session takeover [MQTT-3.1.4-2]: Aedes closes the previous connection with this id.
+        const prev = aedes?.clients[client.id];
+        if (prev && prev !== client) {
+          const prevRec = records.get(prev);
+          if (prevRec) prevRec.reason = rec.clean_start ? 'discarded' : 'takenover';
+        }
+        done(null, true);
+      },
+      (err: unknown) => {
+        logger.error({ err, clientid: client.id }, 'authentication backend failed');
+        done(
+          Object.assign(
+            BrokerErrors.broker_auth_backend_failed('authentication backend failed', {
+              cause: err,
+            }),
+            { returnCode: 3 },
+          ),
+          false,
+        );
+      },
+    );
+  }
+
+  function authzDone(
+    rec: ClientRecord,
+    action: 'publish' | 'subscribe',
+    topic: string,
+    outcome: AuthzOutcome,
+  ): void {
+    if (listeners.length > 0)
+      emit('client.check_authz_complete', topicOf('client.check_authz_complete'), {
+        clientid: rec.clientid,
+        username: rec.username,
+        peerhost: rec.peerhost,
+        peername: rec.peername,
+        topic,
+        action,
+        authz_source: outcome.source,
+        result: outcome.allow ? 'allow' : 'deny',
+        client_attrs: rec.client_attrs,
+        ...base('client.check_authz_complete', now()),
+      });
+  }
+
+  const SUPERUSER: AuthzOutcome = Object.freeze({ allow: true, source: 'superuser' });
+  const authzError = (err: unknown, source: string) =>
+    logger.error({ err, source }, 'authorizer failed');
+
+  function authorize(
+    rec: ClientRecord,
+    action: 'publish' | 'subscribe',
+    topic: string,
+    qos: number,
+    retain: boolean,
+    cb: (o: AuthzOutcome) => void,
+  ): void {
+    if (rec.is_superuser) {
+      authzDone(rec, action, topic, SUPERUSER);
+      return cb(SUPERUSER);
+    }
+    runAuthzChain(
+      authzChain,
+      {
+        clientid: rec.clientid,
+        username: rec.username,
+        peerhost: rec.peerhost,
+        client_attrs: rec.client_attrs as Record<string, string>,
+        action,
+        topic,
+        qos,
+        retain,
+      },
+      noMatchAllow,
+      (o) => {
+        authzDone(rec, action, topic, o);
+        cb(o);
+      },
+      authzError,
+    );
+  }
+
+  function authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    cb: (err?: Error | null) => void,
+  ): void {
+    const rec = client ? records.get(client) : undefined;
+    // Wills re-published by Aedes after a restart may come without a live client.
+    if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
+    // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
+    // EMQX's authorization.deny_action = disconnect).
+    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
+      cb(o.allow ? null : new Error('not authorized')),
+    );
+  }
+
+  function authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    const rec = records.get(client);
+    if (!rec) return cb(null, sub);
+    // Denied → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays up.
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => cb(null, o.allow ? sub : null));
+  }
+
+  /** Called by Aedes for every copy it is about to forward to a subscribed client. */
+  function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const c = client as ClientInternals;
+    const route = packet.brokerId === aedes?.id ? routing.get(packet.brokerCounter) : undefined;
+    if (route) route.deliveries++;
+    metrics.messages_out++;
+    if (listeners.length === 0) return packet;
+    const rec = records.get(client);
+    if (!rec) return packet;
+    let qos: number = packet.qos;
+    if (deliveringQos0) qos = 0;
+    else {
+      // Aedes downgrades to the subscription's QoS only for an exact-topic subscription.
+      const sub = c.subscriptions[packet.topic];
+      if (sub && sub.qos < qos) qos = sub.qos;
+    }
+    const src = route?.columns;
+    const ts = now();
+    const cols: ValueMap = {
+      id: src ? src['id'] : messageId(idPrefix, packet.brokerCounter),
+      from_clientid: src ? src['clientid'] : (packet as { clientId?: string }).clientId,
+      from_username: src ? src['username'] : undefined,
+      clientid: rec.clientid,
+      username: rec.username,
+      payload: packet.payload as Buffer,
+      peerhost: rec.peerhost,
+      peername: rec.peername,
+      topic: packet.topic,
+      qos,
+      flags: src
+        ? src['flags']
+        : Object.freeze({ dup: packet.dup === true, retain: packet.retain === true }),
+      pub_props: src
+        ? src['pub_props']
+        : propsToColumns(packet.properties as Record<string, unknown> | undefined),
+      publish_received_at: src ? src['publish_received_at'] : ts,
+      ...base('message.delivered', ts),
+    };
+    emit('message.delivered', topicOf('message.delivered'), cols);
+    if (qos === 0) return packet;
+    // Remember the copy by its packet identifier so PUBACK/PUBCOMP can raise message.acked.
+    // Aedes assigns the identifier later (QoSPacket, from client._nextId) unless the packet
+    // already carries one; we assign it here, from the same counter, so we know it.
+    let out = packet;
+    let mid = packet.messageId;
+    if (mid === undefined) {
+      mid = c._nextId;
+      c._nextId = mid >= 65535 ? 1 : mid + 1;
+      out = { ...packet, messageId: mid };
+    }
+    (rec.inflight ??= new Map()).set(mid, cols);
+    return out;
+  }
+
+  function onAck(client: Client, mid: number | undefined): void {
+    metrics.messages_acked++;
+    const rec = records.get(client);
+    const delivered = mid === undefined ? undefined : rec?.inflight?.get(mid);
+    if (!rec || !delivered || mid === undefined) return;
+    rec.inflight!.delete(mid);
+    if (listeners.length === 0) return;
+    const ts = now();
+    emit('message.acked', topicOf('message.acked'), {
+      ...delivered,
+      puback_props: EMPTY_MAP,
+      ...base('message.acked', ts),
+    });
+  }
+
+  // ---------------------------------------------------------------- Aedes events
+  function wireEvents(a: AedesInternals): void {
+    a.on('connackSent', (packet, client) => {
+      const rec = records.get(client);
+      const code = packet.returnCode ?? 0;
+      if (code !== 0) metrics.connections_refused++;
+      if (!rec || listeners.length === 0) return;
+      emit('client.connack', topicOf('client.connack'), {
+        reason_code: connackReason(code),
+        ...clientBase(rec),
+        clean_start: rec.clean_start,
+        keepalive: rec.keepalive,
+        expiry_interval: rec.expiry_interval,
+        connected_at: rec.connected_at,
+        conn_props: rec.conn_props,
+        ...base('client.connack', now()),
+      });
+    });
+    a.on('clientReady', (client) => {
+      metrics.connections++;
+      metrics.connections_total++;
+      const rec = records.get(client);
+      if (!rec || listeners.length === 0) return;
+      emit('client.connected', topicOf('client.connected'), {
+        ...clientBase(rec),
+        mountpoint: undefined,
+        keepalive: rec.keepalive,
+        clean_start: rec.clean_start,
+        // MQTT 5 default when the client sets none: 65535 [MQTT-3.1.2.11.3]; Aedes 1.x has no limit.
+        receive_maximum: (rec.conn_props['Receive-Maximum'] as number | undefined) ?? 65535,
+        expiry_interval: rec.expiry_interval,
+        is_bridge: rec.is_bridge,
+        conn_props: rec.conn_props,
+        connected_at: rec.connected_at,
+        client_attrs: rec.client_attrs,
+        ...base('client.connected', now()),
+      });
+    });
+    a.on('clientDisconnect', (client) => {
+      metrics.connections--;
+      const rec = records.get(client);
+      if (!rec) return;
+      rec.inflight = undefined;
+      if (listeners.length === 0) return;
+      const ts = now();
+      const reason =
+        rec.reason ??
+        ((client as ClientInternals)._disconnected
+          ? 'normal'
+          : state === 'stopping'
+            ? 'shutdown'
+            : rec.meta.transport === 'tls' || rec.meta.transport === 'wss'
+              ? 'ssl_closed'
+              : 'tcp_closed');
+      emit('client.disconnected', topicOf('client.disconnected'), {
+        reason,
+        ...clientBase(rec),
+        disconn_props: EMPTY_MAP,
+        disconnected_at: ts,
+        connected_at: rec.connected_at,
+        client_attrs: rec.client_attrs,
+        ...base('client.disconnected', ts),
+      });
+    });
+    a.on('keepaliveTimeout', (client) => {
+      const rec = records.get(client);
+      if (rec) rec.reason ??= 'keepalive_timeout';
+    });
+    a.on('clientError', (client, err) => {
+      const rec = records.get(client);
+      // Socket errors (ECONNRESET, EPIPE, …) carry a code: the default *_closed reason fits.
+      if (rec && !(err as NodeJS.ErrnoException).code && !client.closed)
+        rec.reason ??= 'protocol_error';
+      logger.debug({ clientid: client.id, err: err.message }, 'client error');
+    });
+    a.on('connectionError', (_client, err) =>
+      logger.debug({ err: err.message }, 'connection error before CONNECT'),
+    );
+    a.on('subscribe', (subs, client) => {
+      const rec = records.get(client);
+      if (!rec) return;
+      for (const s of subs) {
+        if ((s.qos as number) === 128) continue;
+        rec.subs.set(s.topic, s.qos);
+        if (listeners.length > 0)
+          emit('session.subscribed', topicOf('session.subscribed'), {
+            clientid: rec.clientid,
+            username: rec.username,
+            peerhost: rec.peerhost,
+            peername: rec.peername,
+            topic: s.topic,
+            qos: s.qos,
+            sub_props: propsToColumns((s as { properties?: Record<string, unknown> }).properties),
+            client_attrs: rec.client_attrs,
+            ...base('session.subscribed', now()),
+          });
+      }
+    });
+    a.on('unsubscribe', (topics, client) => {
+      const rec = records.get(client);
+      if (!rec) return;
+      // Aedes also reports the clean-up of a closing clean session; EMQX raises no
+      // session.unsubscribed for that, so neither do we.
+      const explicit = !client.closed;
+      for (const t of topics) {
+        const qos = rec.subs.get(t);
+        rec.subs.delete(t);
+        if (explicit && qos !== undefined && listeners.length > 0)
+          emit('session.unsubscribed', topicOf('session.unsubscribed'), {
+            clientid: rec.clientid,
+            username: rec.username,
+            peerhost: rec.peerhost,
+            peername: rec.peername,
+            topic: t,
+            qos,
+            unsub_props: EMPTY_MAP,
+            client_attrs: rec.client_attrs,
+            ...base('session.unsubscribed', now()),
+          });
+      }
+    });
+    (a as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
+      logger.error({ err }, 'aedes error'),
+    );
+  }
+
+  /**
+   * Wrap aedes.publish: assign the broker counter ourselves (Aedes keeps an existing one, see
+   * aedes-packet) so the message id is known before routing, raise message.publish first,
+   * and raise message.dropped when routing reached no subscriber.
+   */
+  function wrapPublish(a: AedesInternals): void {
+    const orig = a.publish.bind(a) as unknown as (
+      p: PublishPacket,
+      c: Client | null,
+      done: (err?: Error) => void,
+    ) => void;
+    const wrapped = (
+      packet: PublishPacket & { brokerCounter?: number },
+      client?: Client | null | ((err?: Error) => void),
+      done?: (err?: Error) => void,
+    ): void => {
+      if (typeof client === 'function') {
+        done = client;
+        client = null;
+      }
+      const from = (packet as { [FROM]?: PublishRequest['from'] })[FROM];
+      if (packet.brokerCounter === undefined) packet.brokerCounter = ++a.counter;
+      const counter = packet.brokerCounter;
+      if (ignoreSys && packet.topic.startsWith(SYS))
+        return orig(packet, client ?? null, done ?? noop);
+      metrics.messages_in++;
+      let columns: ValueMap | null = null;
+      if (listeners.length > 0) {
+        const rec = client ? records.get(client) : undefined;
+        columns = publishColumns(packet, rec, from, messageId(idPrefix, counter), now());
+        emit('message.publish', packet.topic, columns);
+      }
+      const route: Route = { deliveries: 0, columns };
+      routing.set(counter, route);
+      orig(packet, client ?? null, (err) => {
+        routing.delete(counter);
+        if (!err && route.deliveries === 0) {
+          metrics.messages_dropped++;
+          if (listeners.length > 0) {
+            const src =
+              route.columns ??
+              publishColumns(
+                packet,
+                client ? records.get(client as Client) : undefined,
+                from,
+                messageId(idPrefix, counter),
+                now(),
+              );
+            const ts = now();
+            emit('message.dropped', topicOf('message.dropped'), {
+              id: src['id'],
+              reason: 'no_subscribers',
+              clientid: src['clientid'],
+              username: src['username'],
+              payload: src['payload'],
+              peerhost: src['peerhost'],
+              peername: src['peername'],
+              topic: src['topic'],
+              qos: src['qos'],
+              flags: src['flags'],
+              pub_props: src['pub_props'],
+              publish_received_at: src['publish_received_at'],
+              ...base('message.dropped', ts),
+            });
+          }
+        }
+        (done ?? noop)(err);
+      });
+    };
+    (a as unknown as { publish: typeof wrapped }).publish = wrapped;
+  }
+
+  /** PUBACK/PUBCOMP → message.acked; offline enqueues count as deliveries (not dropped). */
+  function wrapPersistence(a: AedesInternals): void {
+    const p = a.persistence as {
+      outgoingClearMessageId: (
+        c: Client,
+        packet: { cmd?: string; messageId?: number },
+      ) => Promise<unknown>;
+      outgoingEnqueueCombi: (
+        subs: unknown[],
+        packet: { brokerId?: string; brokerCounter?: number },
+      ) => Promise<void>;
+    };
+    const clear = p.outgoingClearMessageId.bind(p);
+    p.outgoingClearMessageId = (c, packet) => {
+      if (packet.cmd === 'puback' || packet.cmd === 'pubcomp') onAck(c, packet.messageId);
+      return clear(c, packet);
+    };
+    const enqueue = p.outgoingEnqueueCombi.bind(p);
+    p.outgoingEnqueueCombi = (subs, packet) => {
+      if (subs.length > 0 && packet.brokerId === a.id && packet.brokerCounter !== undefined) {
+        const route = routing.get(packet.brokerCounter);
+        if (route) route.deliveries += subs.length;
+      }
+      return enqueue(subs, packet);
+    };
+  }
+
+  function handleConnection(stream: Duplex, meta: ConnMeta, req?: IncomingMessage): void {
+    if (!aedes || state !== 'running') {
+      stream.destroy();
+      return;
+    }
+    const client = aedes.handle(stream, req);
+    records.set(client, newRecord(meta));
+  }
+
+  async function closeAedes(): Promise<void> {
+    const a = aedes;
+    if (!a) return;
+    await new Promise<void>((resolve) => a.close(() => resolve()));
+  }
+
+  return {
+    get addresses() {
+      return addresses;
+    },
+    async start() {
+      if (state !== 'new')
+        throw BrokerErrors.broker_not_started(`broker cannot start: it is ${state}`);
+      state = 'starting';
+      const a = new Aedes({
+        concurrency: config.concurrency,
+        connectTimeout: config.connect_timeout,
+        maxClientsIdLength: config.max_clientid_len,
+        preConnect,
+        authenticate,
+        authorizePublish,
+        authorizeSubscribe,
+        authorizeForward,
+      }) as AedesInternals;
+      aedes = a;
+      wrapPublish(a);
+      wireEvents(a);
+      await a.listen();
+      wrapPersistence(a);
+      state = 'running';
+      try {
+        for (const [name, l] of Object.entries(config.listeners)) {
+          if (!l.enabled) continue;
+          running.push(await startListener(name, l, handleConnection, logger));
+        }
+      } catch (err) {
+        state = 'stopping';
+        await Promise.all(running.map((r) => r.close()));
+        await closeAedes();
+        running = [];
+        state = 'stopped';
+        throw err;
+      }
+      addresses = running.map((r) => r.address);
+      return addresses;
+    },
+    async stop() {
+      if (state === 'stopped' || state === 'new') {
+        state = 'stopped';
+        return;
+      }
+      state = 'stopping';
+      await closeAedes();
+      await Promise.all(running.map((r) => r.close()));
+      running = [];
+      routing.clear();
+      state = 'stopped';
+      logger.info({}, 'broker stopped');
+    },
+    publish(msg) {
+      const a = aedes;
+      if (!a || state !== 'running')
+        return Promise.reject(BrokerErrors.broker_not_started('broker is not running'));
+      const topic = msg.topic;
+      if (
+        typeof topic !== 'string' ||
+        topic.length === 0 ||
+        topic.includes('+') ||
+        topic.includes('#')
+      )
+        return Promise.reject(
+          BrokerErrors.broker_publish_failed(
+            `invalid topic ${JSON.stringify(topic)}: must be non-empty without + or #`,
+            { context: { topic } },
+          ),
+        );
+      const qos = msg.qos ?? 0;
+      if (qos !== 0 && qos !== 1 && qos !== 2)
+        return Promise.reject(
+          BrokerErrors.broker_publish_failed(`invalid qos ${String(qos)}`, { context: { topic } }),
+        );
+      const payload = Buffer.isBuffer(msg.payload)
+        ? msg.payload
+        : typeof msg.payload === 'string'
+          ? Buffer.from(msg.payload)
+          : Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength);
+      const packet: PublishPacket & { [FROM]?: PublishRequest['from'] } = {
+        cmd: 'publish',
+        topic,
+        payload,
+        qos,
+        retain: msg.retain === true,
+        dup: false,
+        ...(msg.properties ? { properties: msg.properties } : {}),
+      };
+      if (msg.from) packet[FROM] = msg.from;
+      return new Promise<void>((resolve, reject) =>
+        a.publish(packet, (err?: Error) =>
+          err
+            ? reject(
+                BrokerErrors.broker_publish_failed(`publish to ${topic} failed: ${err.message}`, {
+                  cause: err,
+                  context: { topic },
+                }),
+              )
+            : resolve(),
+        ),
+      );
+    },
+    subscribe(filter, handler) {
+      const a = aedes;
+      if (!a || state !== 'running')
+        return Promise.reject(BrokerErrors.broker_not_started('broker is not running'));
+      const dollarGuard = filter.startsWith('#') || filter.startsWith('+');
+      const deliver = (packet: AedesPublishPacket, cb: () => void) => {
+        // [MQTT-4.7.2-1]: wildcard-first filters do not match $-topics.
+        if (dollarGuard && packet.topic.startsWith('$')) return cb();
+        const route = packet.brokerId === a.id ? routing.get(packet.brokerCounter) : undefined;
+        if (route) route.deliveries++;
+        try {
+          handler({
+            topic: packet.topic,
+            payload: packet.payload as Buffer,
+            qos: packet.qos,
+            retain: packet.retain,
+            properties: packet.properties as Record<string, unknown> | undefined,
+          });
+        } catch (err) {
+          logger.error({ err, filter }, 'subscribe handler threw');
+        }
+        cb();
+      };
+      return new Promise((resolve) =>
+        a.subscribe(filter, deliver, () =>
+          resolve(
+            () =>
+              new Promise<void>((res) =>
+                a.closed ? res() : a.unsubscribe(filter, deliver, () => res()),
+              ),
+          ),
+        ),
+      );
+    },
+    onEvent(listener) {
+      listeners = [...listeners, listener];
+      return () => {
+        listeners = listeners.filter((l) => l !== listener);
+      };
+    },
+    metrics() {
+      return { ...metrics };
+    },
+  };
+}
+
+/** Symbol carrying publish() caller identity through the wrapped aedes.publish. */
+const FROM = Symbol('sluice.from');
+
+function noop(): void {}

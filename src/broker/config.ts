@@ -1,0 +1,255 @@
+/**
+ * The broker's configuration spec (CONVENTIONS.md #6). `brokerConfigSpec` is embedded by the
+ * engine under the `broker:` key of `sluice.yaml`; the same declaration yields the validator,
+ * the JSON Schema and the docs rows. Field names follow EMQX where EMQX has an equivalent
+ * (`listeners.<name>.bind`, `ssl_options.verify`, `fail_if_no_peer_cert`, `allow_anonymous`,
+ * `ignore_sys_message`).
+ */
+import { field, type FieldSpec } from '../core/index.js';
+
+export type ListenerType = 'tcp' | 'ws' | 'tls' | 'wss';
+
+/** Default port per listener type (EMQX defaults: 1883 tcp, 8083 ws, 8883 ssl, 8084 wss). */
+export const DEFAULT_PORTS: Readonly<Record<ListenerType, number>> = {
+  tcp: 1883,
+  ws: 8083,
+  tls: 8883,
+  wss: 8084,
+};
+
+export interface TlsOptionsConfig {
+  certfile?: string;
+  keyfile?: string;
+  cacertfile?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  passphrase?: string;
+  verify: 'verify_none' | 'verify_peer';
+  fail_if_no_peer_cert: boolean;
+}
+
+export interface ListenerConfig {
+  type: ListenerType;
+  enabled: boolean;
+  bind: string;
+  /** Absent → DEFAULT_PORTS[type]; 0 → ephemeral (tests). */
+  port?: number;
+  /** WebSocket path (ws/wss only). */
+  path: string;
+  ssl_options?: TlsOptionsConfig;
+}
+
+export interface UserConfig {
+  username: string;
+  password_hash: string;
+  is_superuser: boolean;
+}
+
+export interface BrokerConfig {
+  node?: string;
+  listeners: Record<string, ListenerConfig>;
+  allow_anonymous: boolean;
+  users: UserConfig[];
+  authorization: { no_match: 'allow' | 'deny'; deny_sys_publish: boolean };
+  ignore_sys_message: boolean;
+  concurrency: number;
+  connect_timeout: number;
+  max_clientid_len: number;
+}
+
+/** Deeply optional input form accepted by `createBroker` (validated and defaulted there). */
+export type BrokerConfigInput = {
+  node?: string;
+  listeners?: Record<
+    string,
+    Partial<Omit<ListenerConfig, 'ssl_options'>> & {
+      type: ListenerType;
+      ssl_options?: Partial<TlsOptionsConfig>;
+    }
+  >;
+  allow_anonymous?: boolean;
+  users?: Array<{ username: string; password_hash: string; is_superuser?: boolean }>;
+  authorization?: Partial<BrokerConfig['authorization']>;
+  ignore_sys_message?: boolean;
+  concurrency?: number;
+  connect_timeout?: number | string;
+  max_clientid_len?: number;
+};
+
+const tlsSpec: FieldSpec = field.object(
+  {
+    certfile: field.string({
+      description: 'Path of the PEM server certificate (chain). Use this or `cert`.',
+      optional: true,
+      example: '/etc/sluice/certs/server.crt',
+    }),
+    keyfile: field.string({
+      description: 'Path of the PEM private key of the server certificate. Use this or `key`.',
+      optional: true,
+      example: '/etc/sluice/certs/server.key',
+    }),
+    cacertfile: field.string({
+      description:
+        'Path of the PEM CA bundle used to verify client certificates (and sent as chain). Use this or `ca`.',
+      optional: true,
+      example: '/etc/sluice/certs/ca.crt',
+    }),
+    cert: field.string({
+      description: 'Server certificate as PEM text (instead of `certfile`).',
+      optional: true,
+    }),
+    key: field.string({
+      description: 'Server private key as PEM text (instead of `keyfile`).',
+      optional: true,
+      secret: true,
+    }),
+    ca: field.string({
+      description: 'CA bundle as PEM text (instead of `cacertfile`).',
+      optional: true,
+    }),
+    passphrase: field.string({
+      description: 'Passphrase of an encrypted private key.',
+      optional: true,
+      secret: true,
+    }),
+    verify: field.string({
+      description:
+        '`verify_peer` asks every client for a certificate and rejects one that does not chain to the CA; `verify_none` does not ask.',
+      enum: ['verify_none', 'verify_peer'],
+      default: 'verify_none',
+    }),
+    fail_if_no_peer_cert: field.boolean({
+      description:
+        'With `verify_peer`: also reject clients that present no certificate at all (mutual TLS required).',
+      default: false,
+    }),
+  },
+  {
+    description:
+      'TLS options (tls/wss listeners only). Future OCSP stapling and CRL options will live here too.',
+    optional: true,
+  },
+);
+
+export const listenerSpec: FieldSpec = field.object(
+  {
+    type: field.string({
+      description:
+        'Transport: `tcp` (MQTT over TCP), `ws` (MQTT over WebSocket), `tls` (MQTT over TLS), `wss` (MQTT over secure WebSocket).',
+      enum: ['tcp', 'ws', 'tls', 'wss'],
+      example: 'tcp',
+    }),
+    enabled: field.boolean({
+      description: 'Set to false to keep the listener declared but closed.',
+      default: true,
+    }),
+    bind: field.string({
+      description:
+        'Address to bind (IPv4 or IPv6 literal, or host name). `0.0.0.0` listens on every interface.',
+      default: '0.0.0.0',
+      example: '127.0.0.1',
+    }),
+    port: field.integer({
+      description:
+        'TCP port. Defaults per type: tcp 1883, ws 8083, tls 8883, wss 8084. 0 picks a free ephemeral port (reported by start()).',
+      optional: true,
+      min: 0,
+      max: 65535,
+      example: 1883,
+    }),
+    path: field.string({
+      description: 'HTTP path that accepts WebSocket upgrades (ws/wss only).',
+      default: '/mqtt',
+      pattern: '^/',
+    }),
+    ssl_options: tlsSpec,
+  },
+  { description: 'One MQTT listener.' },
+);
+
+const userSpec: FieldSpec = field.object(
+  {
+    username: field.string({
+      description: 'MQTT user name (exact, case-sensitive).',
+      example: 'device-1',
+    }),
+    password_hash: field.string({
+      description:
+        'Salted hash made with `sluice hash-password` / `hashPassword()`: `scrypt$N$r$p$salt$hash` or `pbkdf2$sha256$iterations$salt$hash` (salt and hash base64). Plain passwords are not accepted.',
+      secret: true,
+      pattern: '^(scrypt|pbkdf2)\\$',
+      example: 'scrypt$16384$8$1$3q2+7w==$…',
+    }),
+    is_superuser: field.boolean({
+      description:
+        'Superusers skip authorization checks (reported as `is_superuser` in check_authn_complete).',
+      default: false,
+    }),
+  },
+  { description: 'A built-in user.' },
+);
+
+export const brokerConfigSpec: FieldSpec = field.object(
+  {
+    node: field.string({
+      description:
+        'Node name reported in the `node` column of every event (EMQX style `name@host`).',
+      optional: true,
+      example: 'sluice@127.0.0.1',
+    }),
+    listeners: field.map(listenerSpec, {
+      description: 'MQTT listeners by name. Replaces the default set when given.',
+      default: {
+        tcp_default: { type: 'tcp', bind: '0.0.0.0', port: 1883 },
+        ws_default: { type: 'ws', bind: '0.0.0.0', port: 8083, path: '/mqtt' },
+      },
+    }),
+    allow_anonymous: field.boolean({
+      description:
+        'Accept clients that no authenticator recognised (no user name, or a user name not in `users`). false refuses them with CONNACK 5 (not authorized).',
+      default: true,
+    }),
+    users: field.array(userSpec, {
+      description:
+        'Built-in user list (the `built_in_database` authenticator). A wrong password is refused with CONNACK 4.',
+      default: [],
+    }),
+    authorization: field.object(
+      {
+        no_match: field.string({
+          description: 'Result when no authorizer in the chain decides a publish/subscribe.',
+          enum: ['allow', 'deny'],
+          default: 'allow',
+        }),
+        deny_sys_publish: field.boolean({
+          description: 'Deny client publishes to `$SYS/…` topics (reserved for the broker).',
+          default: true,
+        }),
+      },
+      { description: 'Publish/subscribe authorization.' },
+    ),
+    ignore_sys_message: field.boolean({
+      description:
+        'Do not emit `message.publish` events (nor message.dropped) for `$SYS/…` messages, so rules never see them.',
+      default: true,
+    }),
+    concurrency: field.integer({
+      description:
+        'Aedes/mqemitter delivery concurrency. Values below 1000 risk a stack overflow when a subscriber disconnects during a QoS 0 flood.',
+      default: 1000,
+      min: 1000,
+    }),
+    connect_timeout: field.duration({
+      description: 'Time a new connection has to send CONNECT before it is closed.',
+      default: 30_000,
+    }),
+    max_clientid_len: field.integer({
+      description: 'Longest accepted client id (MQTT 3.1 clients; 3.1.1 allows any length).',
+      default: 65535,
+      min: 23,
+      max: 65535,
+    }),
+  },
+  { description: 'Embedded MQTT broker: listeners, authentication, events.' },
+);

@@ -1,0 +1,41 @@
+/**
+ * The embedded MQTT broker (Aedes). Entered only through this file; see README.md for the
+ * invariants and docs/broker.md for users.
+ */
+export { createBroker, resolveBrokerConfig } from './broker.js';
+export type {
+  Broker,
+  BrokerDeps,
+  BrokerMetrics,
+  PublishRequest,
+  ReceivedMessage,
+} from './broker.js';
+export { brokerConfigSpec, listenerSpec, DEFAULT_PORTS } from './config.js';
+export type {
+  BrokerConfig,
+  BrokerConfigInput,
+  ListenerConfig,
+  ListenerType,
+  TlsOptionsConfig,
+  UserConfig,
+} from './config.js';
+export { hashPassword, parsePasswordHash, verifyPassword } from './password.js';
+export type { HashOptions } from './password.js';
+export {
+  runAuthnChain,
+  runAuthzChain,
+  createBuiltinAuthenticator,
+  sysPublishAuthorizer,
+} from './auth.js';
+export type {
+  Authenticator,
+  AuthnRequest,
+  AuthnResult,
+  AuthnOutcome,
+  Authorizer,
+  AuthzRequest,
+  AuthzResult,
+  AuthzOutcome,
+} from './auth.js';
+export type { BoundAddress } from './listeners.js';
+export { BrokerErrors } from './errors.js';
