@@ -59,7 +59,7 @@ export function erlangTerm(v: Value, pretty: boolean, unicode: boolean): string 
   if (v === undefined) return 'undefined';
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : erlangFloat(v);
+  if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v).toString() : erlangFloat(v);
   if (typeof v === 'bigint') return v.toString();
   if (v instanceof EFloat) return erlangFloat(v.value);
   if (typeof v === 'string') return binaryText(Buffer.from(v, 'utf8'), unicode, pretty);
