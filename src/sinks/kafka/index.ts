@@ -1,0 +1,30 @@
+/**
+ * Kafka sink (src/sinks/kafka) — the only code importing kafkajs and kerberos.
+ *  - `kafkaSinkType`: the `SinkType` registered by engine.ts as `type: kafka`; its `spec` is the
+ *    Kafka settings, `runnerSpec` the runner settings with Kafka defaults;
+ *  - `createKafkaSink`: the sink itself (for tests and benchmarks);
+ *  - `KafkaErrors`: the error codes.
+ */
+import type { SinkType } from '../../core/index.js';
+import { kafkaSpec, kafkaRunnerSpec } from './config.js';
+import type { KafkaSinkConfig } from './config.js';
+import { createKafkaSink } from './sink.js';
+
+export { kafkaSpec, kafkaRunnerSpec } from './config.js';
+export type { KafkaSinkConfig, Acks, Compression, Mechanism, PartitionStrategy } from './config.js';
+export { createKafkaSink, checkKafkaConfig } from './sink.js';
+export type { KafkaSink, KafkaSinkDeps, KafkaSinkStats } from './sink.js';
+export { KafkaErrors } from './errors.js';
+export { murmur2, keyPartition } from './murmur2.js';
+export { createCredentialStore } from './gssapi/credentials.js';
+export type { CredentialStore } from './gssapi/credentials.js';
+
+/** `type: kafka`. `runnerSpec` (extra, optional for the engine) = runner fields with Kafka defaults. */
+export const kafkaSinkType: SinkType<KafkaSinkConfig> & {
+  readonly runnerSpec: typeof kafkaRunnerSpec;
+} = {
+  type: 'kafka',
+  spec: kafkaSpec,
+  runnerSpec: kafkaRunnerSpec,
+  create: (deps, config, name) => createKafkaSink(deps, config, name),
+};

@@ -1,0 +1,347 @@
+/**
+ * The Kafka sink (CONVENTIONS.md #5): connect / write(batch) / close over one kafkajs producer;
+ * the shared runner does batching, buffering, retry, reconnects and metrics.
+ *
+ * Delivery: `write` resolves only after the broker acknowledged every record with the
+ * configured acks (all = every in-sync replica) → at-least-once; a retried batch may be
+ * written twice (duplicates), never silently lost while it is inside the runner's bounds.
+ *
+ * Ordering: the partition of a record is chosen when it is enqueued (`partitionKey`), so the
+ * runner batches per topic-partition and keeps ONE batch in flight per partition: records of a
+ * partition reach Kafka in enqueue order, retries included. While the partition count of a
+ * (new) topic is not yet known, its records share one "pending" group (ordered as well) and get
+ * their partition at write time; the topic switches to per-partition groups only once every
+ * pending record was acknowledged, so the switch cannot reorder a key.
+ */
+import kafkajs from 'kafkajs';
+import type { Admin, Message, Producer, TopicMessages } from 'kafkajs';
+import { createRequire } from 'node:module';
+import type { Sink, SinkDeps, SinkRecord, WriteResult, SluiceError } from '../../core/index.js';
+import { sinkNotConnected } from '../runner/index.js';
+import type { KafkaSinkConfig } from './config.js';
+import { clientConfig, passwordSasl, parseBootstrapHosts, tlsOptions } from './client-options.js';
+import { KafkaErrors } from './errors.js';
+import { mapConnectError, mapKafkaError } from './error-map.js';
+import { createMessageMapper } from './message.js';
+import type { PreparedMessage } from './message.js';
+import { keyPartition } from './murmur2.js';
+import { createPartitionTable } from './partitions.js';
+import { createGssapiMechanism } from './gssapi/provider.js';
+import { loadKerberos } from './gssapi/kerberos-module.js';
+import type { KerberosModule } from './gssapi/kerberos-module.js';
+import { defaultCredentialStore } from './gssapi/credentials.js';
+import type { CredentialStore } from './gssapi/credentials.js';
+
+export interface KafkaSinkDeps extends SinkDeps {
+  /** Kerberos credential arrangement (default: the process-wide store). */
+  credentialStore?: CredentialStore;
+  /** The `kerberos` module (default: loaded lazily; tests may inject a fake). */
+  loadKerberos?: () => KerberosModule;
+}
+
+export interface KafkaSinkStats {
+  /** Successful SASL/GSSAPI exchanges (every connection and every re-authentication). */
+  gssapiAuthentications: number;
+  /** Failed authentications (any mechanism) and the last one's error. */
+  authFailures: number;
+  lastAuthError?: { code: string; message: string };
+  /** Produce requests sent / failed. */
+  requests: number;
+  requestErrors: number;
+}
+
+export interface KafkaSink extends Sink {
+  stats(): KafkaSinkStats;
+}
+
+interface Prepared extends PreparedMessage {
+  partition: number | undefined;
+  group: string;
+  pending: boolean;
+}
+
+// kafkajs is CommonJS; Node's ESM loader cannot see every named export (CompressionCodecs is
+// assigned late), so take them from the module object.
+const { Kafka, CompressionTypes, CompressionCodecs } = kafkajs;
+
+const ACKS = { all: -1, leader: 1, none: 0 } as const;
+const COMPRESSION = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+} as const;
+
+/** Register the pure-JS snappy codec with kafkajs once (kafkajs has gzip built in only). */
+function enableSnappy(): void {
+  if (CompressionCodecs[CompressionTypes.Snappy]) return;
+  const require = createRequire(import.meta.url);
+  const SnappyCodec = require('kafkajs-snappy') as () => unknown;
+  (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
+}
+
+/** Cross-field checks the field spec cannot express; throws kafka_config_invalid. */
+export function checkKafkaConfig(config: KafkaSinkConfig): void {
+  parseBootstrapHosts(config.bootstrap_hosts);
+  const a = config.authentication;
+  if (['plain', 'scram_sha_256', 'scram_sha_512'].includes(a.mechanism)) {
+    if (!a.username || a.password === undefined)
+      throw KafkaErrors.kafka_config_invalid(
+        `authentication: mechanism ${a.mechanism} needs username and password`,
+      );
+  }
+  if (a.mechanism === 'gssapi' && !!a.kerberos_keytab_file !== !!a.kerberos_principal)
+    throw KafkaErrors.kafka_config_invalid(
+      'authentication: kerberos_principal and kerberos_keytab_file go together (or leave both out to use the ticket cache)',
+    );
+  if (config.partition_strategy === 'key_dispatch' && !/\$\{/.test(config.message.key))
+    throw KafkaErrors.kafka_config_invalid(
+      'partition_strategy key_dispatch needs a message.key template with a placeholder',
+    );
+  tlsOptions(config.ssl); // reads the PEM files now: a typo fails at start, not per connect
+}
+
+export function createKafkaSink(
+  deps: KafkaSinkDeps,
+  config: KafkaSinkConfig,
+  name: string,
+): KafkaSink {
+  checkKafkaConfig(config);
+  const log = deps.logger.child({ sink: name, component: 'sink.kafka' });
+  const mapMessage = createMessageMapper(config);
+  const acks = ACKS[config.acks];
+  const compression = COMPRESSION[config.compression];
+  if (config.compression === 'snappy') enableSnappy();
+  const keyDispatch = config.partition_strategy === 'key_dispatch';
+  const auth = config.authentication;
+  const stats: KafkaSinkStats = {
+    gssapiAuthentications: 0,
+    authFailures: 0,
+    requests: 0,
+    requestErrors: 0,
+  };
+  const credentialId = `${name}#${Math.random().toString(36).slice(2)}`;
+  let credentialsRegistered = false;
+
+  let producer: Producer | undefined;
+  let admin: Admin | undefined;
+  let connected = false;
+  const cache = new WeakMap<SinkRecord, Prepared>();
+  /** Records per topic assigned to the pending group and not yet acknowledged. */
+  const pending = new Map<string, number>();
+
+  const partitions = createPartitionTable({
+    refreshMs: Math.max(1000, config.partition_count_refresh_interval),
+    now: deps.now,
+    fetch: async (topic) => {
+      if (!admin) throw sinkNotConnected('Kafka sink not connected');
+      const md = await admin.fetchTopicMetadata({ topics: [topic] });
+      const n = md.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+      if (n <= 0)
+        throw KafkaErrors.kafka_unknown_topic(`Kafka: topic ${topic} has no partitions`, {
+          context: { sink: name, topic },
+        });
+      return n;
+    },
+    onError: (topic, err) =>
+      log.debug({ topic, err: (err as Error).message }, 'partition count refresh failed'),
+  });
+
+  function choose(p: PreparedMessage, n: number): number {
+    return keyDispatch && p.key !== null ? keyPartition(p.key, n) : Math.floor(Math.random() * n);
+  }
+
+  function prepare(record: SinkRecord): Prepared {
+    let p = cache.get(record);
+    if (p) return p;
+    const m = mapMessage(record);
+    const n = partitions.count(m.topic);
+    const waiting = pending.get(m.topic) ?? 0;
+    if (n !== undefined && waiting === 0) {
+      const partition = choose(m, n);
+      p = { ...m, partition, group: `${m.topic}\u0000${partition}`, pending: false };
+    } else {
+      pending.set(m.topic, waiting + 1);
+      p = { ...m, partition: undefined, group: `${m.topic}\u0000*`, pending: true };
+    }
+    cache.set(record, p);
+    return p;
+  }
+
+  async function buildSasl() {
+    if (auth.mechanism !== 'gssapi') return passwordSasl(auth);
+    const kerberos = (deps.loadKerberos ?? loadKerberos)();
+    let principal = auth.kerberos_principal;
+    if (auth.kerberos_keytab_file && principal) {
+      const store = deps.credentialStore ?? defaultCredentialStore();
+      principal = await store.register(credentialId, principal, auth.kerberos_keytab_file);
+      credentialsRegistered = true;
+    }
+    return createGssapiMechanism({
+      kerberos,
+      sink: name,
+      serviceName: auth.kerberos_service_name,
+      ...(auth.kerberos_service_host ? { serviceHost: auth.kerberos_service_host } : {}),
+      ...(principal ? { principal } : {}),
+      logger: log,
+      onAuthenticated: () => stats.gssapiAuthentications++,
+      onFailure: (err) => noteAuthFailure(err),
+    });
+  }
+
+  function noteAuthFailure(err: SluiceError): void {
+    stats.authFailures++;
+    stats.lastAuthError = { code: err.code, message: err.message };
+  }
+
+  async function teardown(): Promise<void> {
+    connected = false;
+    const p = producer;
+    const a = admin;
+    producer = undefined;
+    admin = undefined;
+    await Promise.allSettled([p?.disconnect(), a?.disconnect()]);
+  }
+
+  async function connect(): Promise<void> {
+    await teardown();
+    try {
+      const client = new Kafka(clientConfig(config, log, await buildSasl()));
+      const p = client.producer({
+        allowAutoTopicCreation: true,
+        retry: { retries: 0 },
+        maxInFlightRequests: config.max_inflight,
+        // The partition is chosen by the sink (prepare/write) and always set on the message.
+        createPartitioner:
+          () =>
+          ({ message }: { message: Message }) =>
+            message.partition ?? 0,
+      });
+      const a = client.admin({ retry: { retries: 0 } });
+      producer = p;
+      admin = a;
+      await p.connect();
+      await a.connect();
+    } catch (err) {
+      const mapped = mapConnectError(err, { sink: name });
+      if (mapped.code.startsWith('kafka_gssapi') || mapped.code === 'kafka_authentication_failed')
+        noteAuthFailure(mapped);
+      await teardown();
+      throw mapped;
+    }
+    partitions.clear();
+    connected = true;
+    // A constant topic: learn its partition count now, so records get partitions on enqueue.
+    if (!/\$\{/.test(config.topic)) await partitions.ensure(config.topic).catch(() => {});
+    log.info(
+      { brokers: config.bootstrap_hosts, mechanism: auth.mechanism },
+      'kafka sink connected',
+    );
+  }
+
+  /** Split into produce requests of at most max_batch_bytes (one oversized record alone). */
+  function chunk(items: Prepared[]): Prepared[][] {
+    const out: Prepared[][] = [];
+    let cur: Prepared[] = [];
+    let bytes = 0;
+    for (const p of items) {
+      if (cur.length > 0 && bytes + p.size > config.max_batch_bytes) {
+        out.push(cur);
+        cur = [];
+        bytes = 0;
+      }
+      cur.push(p);
+      bytes += p.size;
+    }
+    if (cur.length > 0) out.push(cur);
+    return out;
+  }
+
+  function toTopicMessages(items: Prepared[]): TopicMessages[] {
+    const byTopic = new Map<string, Message[]>();
+    for (const p of items) {
+      let list = byTopic.get(p.topic);
+      if (!list) byTopic.set(p.topic, (list = []));
+      list.push({
+        key: p.key,
+        value: p.value,
+        partition: p.partition,
+        ...(p.timestamp !== undefined ? { timestamp: p.timestamp } : {}),
+        ...(p.headers ? { headers: p.headers } : {}),
+      });
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
+  function settlePending(items: Prepared[]): void {
+    for (const p of items) {
+      if (!p.pending) continue;
+      const n = (pending.get(p.topic) ?? 1) - 1;
+      if (n <= 0) pending.delete(p.topic);
+      else pending.set(p.topic, n);
+      p.pending = false;
+    }
+  }
+
+  async function write(batch: readonly SinkRecord[]): Promise<WriteResult | void> {
+    if (!connected || !producer) throw sinkNotConnected(`Kafka sink ${name} is not connected`);
+    const items = batch.map(prepare);
+    // Records enqueued before their topic's partition count was known get one now (stable
+    // across retries: stored on the cached entry).
+    for (const p of items) {
+      if (p.partition === undefined) {
+        try {
+          p.partition = choose(p, await partitions.ensure(p.topic));
+        } catch (err) {
+          throw mapKafkaError(err, { sink: name, topic: p.topic });
+        }
+      }
+    }
+    const chunks = chunk(items);
+    let done = 0;
+    for (const c of chunks) {
+      stats.requests++;
+      try {
+        await producer.sendBatch({
+          topicMessages: toTopicMessages(c),
+          acks,
+          timeout: config.request_timeout,
+          compression,
+        });
+      } catch (err) {
+        stats.requestErrors++;
+        const mapped = mapKafkaError(err, { sink: name, topic: c[0]?.topic ?? '' });
+        if (mapped.code === 'kafka_authentication_failed' || mapped.code.startsWith('kafka_gssapi'))
+          noteAuthFailure(mapped);
+        if (done === 0) throw mapped;
+        // Earlier requests of this batch were acknowledged: report only the rest.
+        const rest = Array.from({ length: batch.length - done }, (_, i) => done + i);
+        return mapped.retriable
+          ? { retry: rest }
+          : {
+              rejected: rest.map((index) => ({
+                index,
+                code: mapped.code,
+                message: mapped.message,
+              })),
+            };
+      }
+      settlePending(c);
+      done += c.length;
+    }
+  }
+
+  return {
+    connect,
+    write,
+    async close() {
+      await teardown();
+      if (credentialsRegistered) {
+        credentialsRegistered = false;
+        await (deps.credentialStore ?? defaultCredentialStore()).unregister(credentialId);
+      }
+    },
+    partitionKey: (record) => prepare(record).group,
+    sizeOf: (record) => prepare(record).size,
+    stats: () => ({ ...stats }),
+  };
+}
