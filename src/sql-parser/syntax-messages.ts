@@ -410,6 +410,17 @@ export function explainSyntaxError(
       'comparisons cannot be chained (`a = b = c`); combine them with AND: `a = b AND b = c`',
     );
   }
+  if (
+    (is(found, T.Dot) || is(found, T.LBracket) || is(found, T.RangeTok)) &&
+    (is(prev, T.RParen) || is(prev, T.RBracket) || is(prev, T.End))
+  ) {
+    return p(
+      'sql_syntax_error',
+      `only a name can be followed by \`${tok.image}\`: the result of a call, list or parenthesised ` +
+        'expression cannot be navigated; alias it first (SELECT f(…) AS v, v.key …) or use ' +
+        "map_get('key', …) / nth(n, …)",
+    );
+  }
   if (is(found, T.Star) && exp.has(T.Integer)) {
     return p(
       'sql_syntax_error',
