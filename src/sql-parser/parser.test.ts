@@ -461,6 +461,8 @@ describe('errors (§1, §2, §9)', () => {
     ['§3.2 alias index must be an integer', 'SELECT 1 AS a[i] FROM t', 'sql_bad_alias'],
     ['§3.2 no range in an alias', 'SELECT 1 AS a[1..2] FROM t', 'sql_bad_alias'],
     ['§3.2 alias must be a name', "SELECT 1 AS 'x' FROM t", 'sql_syntax_error'],
+    ['navigating a call result', 'SELECT f(x).y FROM t', 'sql_syntax_error', /only a name can/],
+    ['indexing a call result', 'SELECT f(x)[1] FROM t', 'sql_syntax_error', /only a name can/],
     [
       'missing comma between select items',
       'SELECT a b c FROM t',
