@@ -1,5 +1,6 @@
 /**
- * CST → typed AST (ast.ts). Also the semantic checks the grammar leaves open:
+ * CST → typed AST (ast.ts). One method per grammar rule, in grammar order, so that the CST
+ * shape (parser.ts) and its AST mapping can be read side by side — hence the file's length. Also the semantic checks the grammar leaves open:
  * - a select item may not be AND/OR/NOT/IN (EMQX: those exist only in conditions, §2);
  * - numbers convert as EMQX converts them (`10e2` fails, §1);
  * - only `name(…)` and `Module.name(…)` are calls (§2);
@@ -185,15 +186,7 @@ export class AstBuilder {
   }
 
   private aliasTarget(n: CstNode): A.AliasTarget {
-    const rootTok = firstTokenOf(n) as IToken;
-    // The root is the earliest token among the root alternatives.
-    const candidates = [
-      ...tokens(n, 'Identifier'),
-      ...tokens(n, 'QuotedIdent'),
-      ...tokens(n, 'True'),
-      ...tokens(n, 'False'),
-    ].sort((a, b) => a.startOffset - b.startOffset);
-    const root = candidates[0] ?? rootTok;
+    const root = token(n, 'root') as IToken;
     const segments: { start: number; seg: A.AliasSegment }[] = [];
     for (const k of nodes(n, 'pathKey')) {
       const t = firstTokenOf(k) as IToken;

@@ -123,10 +123,10 @@ class RuleSqlParser extends CstParser {
   /** `name`, `"name"`, then `.key` / `[int]` / `[-int]` segments (§3.2). */
   private aliasTarget = this.RULE('aliasTarget', () => {
     this.OR([
-      { ALT: () => this.CONSUME(T.Identifier) },
-      { ALT: () => this.CONSUME(T.QuotedIdent) },
-      { ALT: () => this.CONSUME(T.True) },
-      { ALT: () => this.CONSUME(T.False) },
+      { ALT: () => this.CONSUME(T.Identifier, { LABEL: 'root' }) },
+      { ALT: () => this.CONSUME(T.QuotedIdent, { LABEL: 'root' }) },
+      { ALT: () => this.CONSUME(T.True, { LABEL: 'root' }) },
+      { ALT: () => this.CONSUME(T.False, { LABEL: 'root' }) },
     ]);
     this.MANY(() => {
       this.OR2([

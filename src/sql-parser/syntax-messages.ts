@@ -1,5 +1,6 @@
 /**
- * Friendly wording for lexer and parser failures. Input: the failing position and what the
+ * Friendly wording for lexer and parser failures. Long on purpose: each known mistake is a small
+ * separate rule, kept in one ordered list so their priority is visible. Input: the failing position and what the
  * grammar would have accepted there; output: a stable code, one sentence (no location — the
  * Diagnostic carries that), the source span to underline and readable expected-token names.
  *
