@@ -83,13 +83,15 @@ export const contextFunctions: readonly FunctionDef[] = [
       { sql: 'topic(2)', result: '"1"' },
     ],
     impl: (args, ctx) => {
+      const n = args.length === 0 ? 0 : needInt(args[0], 'N');
+      if (args.length > 0 && n < 1)
+        return badArg(`topic level ${n} out of range (levels start at 1)`);
       if (!readable(ctx)) return undefined;
       const topic = ctx.columns['topic'];
       if (args.length === 0) return topic;
-      const n = needInt(args[0], 'N');
       if (typeof topic !== 'string' && !Buffer.isBuffer(topic)) return undefined;
       const parts = levels(topic.toString());
-      if (n < 1 || n > parts.length) badArg(`topic level ${n} out of range for ${show(topic)}`);
+      if (n > parts.length) badArg(`topic level ${n} out of range for ${show(topic)}`);
       return parts[n - 1];
     },
   },
