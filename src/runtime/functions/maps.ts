@@ -4,6 +4,7 @@
  * never mutated: `map_put`/`mput` return a new map.
  */
 
+import { isMap } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
 import type { FunctionDef } from './registry.js';
 import { getPath, putPath, splitPath } from './paths.js';
@@ -11,10 +12,22 @@ import { needMap, needScalarText } from './util.js';
 
 const FAMILY = 'map';
 
-/** Map argument for `map_get`: decoded when text; a non-map reads as "no value". */
+/**
+ * `map_get`: like EMQX `nested_get`, anything that is not a map (or JSON object text) simply
+ * has no value at the path, so Default is returned instead of an error.
+ */
 function mapGet(keys: readonly string[], m: Value, dflt: Value): Value {
-  const v = getPath(needMap(m, 'Map'), keys);
+  const v = getPath(m, keys);
   return v === undefined ? dflt : v;
+}
+
+/**
+ * `map_put`: like EMQX `nested_put`, writing undefined leaves the map unchanged, and a
+ * non-map (or non-object text) Map starts from an empty map.
+ */
+function mapPut(keys: readonly string[], val: Value, m: Value): Value {
+  if (val === undefined) return isMap(m) ? m : putPath(m, [], undefined);
+  return putPath(m, keys, val);
 }
 
 export const mapFunctions: readonly FunctionDef[] = [
@@ -34,7 +47,7 @@ export const mapFunctions: readonly FunctionDef[] = [
     arity: { min: 2, max: 3 },
     signature: 'map_get(Key, Map[, Default])',
     description:
-      'The value at dot path Key (`a.b` reads `Map.a.b`; nested JSON text is decoded), or Default (undefined) when missing.',
+      'The value at dot path Key (`a.b` reads `Map.a.b`; JSON object text is decoded at every step), or Default (undefined) when missing — also when Map is not a map at all.',
     examples: [
       { sql: 'map_get(\'a.b\', \'{"a":{"b":1}}\')', result: '1' },
       { sql: "map_get('x', '{\"a\":1}', 'none')", result: '"none"' },
@@ -53,14 +66,13 @@ export const mapFunctions: readonly FunctionDef[] = [
     arity: { min: 3, max: 3 },
     signature: 'map_put(Key, Value, Map)',
     description:
-      'A copy of Map with Value written at dot path Key, creating intermediate maps as needed.',
+      'A copy of Map (JSON object text is decoded; anything else counts as an empty map) with Value written at dot path Key, creating or replacing intermediate maps as needed. Writing undefined leaves the map unchanged.',
     examples: [{ sql: "map_put('a.b', 1, map_new())", result: '{"a":{"b":1}}' }],
-    impl: (args) =>
-      putPath(needMap(args[2], 'Map'), splitPath(needScalarText(args[0], 'Key')), args[1]),
+    impl: (args) => mapPut(splitPath(needScalarText(args[0], 'Key')), args[1], args[2]),
     specialize: ([key]) => {
       if (typeof key !== 'string') return undefined;
       const keys = splitPath(key);
-      return (args) => putPath(needMap(args[2], 'Map'), keys, args[1]);
+      return (args) => mapPut(keys, args[1], args[2]);
     },
     pure: true,
   },

@@ -42,7 +42,7 @@ export function getPath(root: Value, keys: readonly string[]): Value {
 export function putPath(root: Value, keys: readonly string[], val: Value): ValueMap {
   const base = asMap(root) ?? {};
   const [head, ...rest] = keys;
-  if (head === undefined) return base;
+  if (head === undefined) return base === root ? base : { ...base };
   const out: ValueMap = { ...base };
   out[head] = rest.length === 0 ? val : putPath(base[head], rest, val);
   return out;

@@ -83,6 +83,7 @@ export function needList(v: Value, what = 'argument'): Value[] {
 /** A map argument; a string is JSON-decoded first (spec §8 general rules). */
 export function needMap(v: Value, what = 'argument'): ValueMap {
   if (isMap(v)) return v;
+  if (Array.isArray(v) && v.length === 0) return {}; // Erlang maps:from_list([])
   if (typeof v === 'string' || Buffer.isBuffer(v)) {
     let decoded: Value;
     try {
