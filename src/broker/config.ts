@@ -176,7 +176,7 @@ const userSpec: FieldSpec = field.object(
     }),
     password_hash: field.string({
       description:
-        'Salted hash made with `sluice hash-password` / `hashPassword()`: `scrypt$N$r$p$salt$hash` or `pbkdf2$sha256$iterations$salt$hash` (salt and hash base64). Plain passwords are not accepted.',
+        'Salted hash (see docs/broker.md "Making a password hash"): `scrypt$N$r$p$salt$hash` or `pbkdf2$sha256$iterations$salt$hash` (salt and hash base64). Plain passwords are not accepted.',
       secret: true,
       pattern: '^(scrypt|pbkdf2)\\$',
       example: 'scrypt$16384$8$1$3q2+7w==$…',

@@ -686,6 +686,18 @@ describe('broker: listeners and event columns (TCP)', () => {
     expect(d.matchTopic).toBe('$events/message/delivered');
   });
 
+  it('an MQTT 5 client is refused with CONNACK 1 (Aedes 1.x speaks 3.1/3.1.1; decision 0001)', async () => {
+    const id = uid('v5');
+    const outcome = await connectOutcome(url, { clientId: id, protocolVersion: 5 });
+    expect(outcome).not.toBe('connected');
+    const connack = await waitForEvent(h.events, byName('client.connack', id));
+    expect(connack.columns).toMatchObject({
+      reason_code: 'unsupported_protocol_version',
+      proto_ver: 5,
+    });
+    expect(h.events.some(byName('client.connected', id))).toBe(false);
+  });
+
   it('MQTT over WebSocket: connect, publish, receive', async () => {
     const ws = `ws://127.0.0.1:${h.addr('ws').port}/mqtt`;
     const id = uid('ws');
