@@ -1,0 +1,238 @@
+/**
+ * Broker + rule engine throughput (issue #4 item 6). mqtt.js publishers in a separate process
+ * (broker-publisher.ts) → the server under test in this process, 100-byte JSON payloads,
+ * QoS 0 and QoS 1:
+ *
+ *  - `aedes`  bare Aedes on a TCP server, consuming in process: one `bench/#` subscription
+ *             that JSON-decodes each payload and records its latency;
+ *  - `sluice` the whole engine: embedded broker → one rule `SELECT payload.ts AS ts, payload.seq
+ *             AS seq FROM "bench/#"` → sink runner (linger 0) → a counting sink recording
+ *             publish-to-sink latency;
+ *  - `sluice-1000` 1,000 rules on distinct filters `bench/r<i>/#`, messages spread over the
+ *             1,000 topics (each message matches exactly one rule), against `sluice` with one
+ *             rule on the same spread topics.
+ *
+ * msg/s = steady-state receive rate (arrivals between the 10th and 90th percentile). Latency = receive time − the
+ * send time carried in the payload. Scenarios are interleaved over `ROUNDS` rounds and the
+ * median round is reported, so machine noise (2 shared cores) hits every side alike.
+ *
+ *   npm run bench:broker              # ~50 s, writes bench/results/broker.md
+ *   npm run bench:broker -- --quick   # ~15 s smoke run, prints only
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { cpus } from 'node:os';
+import path from 'node:path';
+
+import { Aedes } from 'aedes';
+
+import { field, num, silentLogger } from '../../src/core/index.js';
+import type { EFloat, Sink, SinkRecord, SinkType } from '../../src/core/index.js';
+import { createEngine } from '../../src/engine.js';
+
+const quick = process.argv.includes('--quick');
+/** `--only=spread` runs only the scenarios whose name contains the word (for profiling). */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const ROUNDS = quick ? 1 : 3;
+const TOTAL = { 0: quick ? 40_000 : 100_000, 1: quick ? 20_000 : 50_000 } as const;
+const CLIENTS = 4;
+const here = path.dirname(new URL(import.meta.url).pathname);
+const now = (): number => performance.timeOrigin + performance.now();
+
+interface Collector {
+  readonly lat: Float64Array;
+  /** Arrival time of each message (for the steady-state rate). */
+  readonly at: Float64Array;
+  n: number;
+  last: number;
+  done?: () => void;
+  expect: number;
+}
+
+function collector(expect: number): Collector {
+  return { lat: new Float64Array(expect), at: new Float64Array(expect), n: 0, last: 0, expect };
+}
+
+function record(c: Collector, ts: number): void {
+  const t = now();
+  if (c.n < c.expect) {
+    c.lat[c.n] = t - ts;
+    c.at[c.n] = t;
+  }
+  c.n++;
+  c.last = t;
+  if (c.n === c.expect) c.done?.();
+}
+
+function publish(port: number, qos: 0 | 1, total: number, topics: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(here, 'broker-publisher.ts'),
+        String(port),
+        String(qos),
+        String(total),
+        String(CLIENTS),
+        String(topics),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`publisher exited ${code}`)),
+    );
+  });
+}
+
+interface Result {
+  msgs: number;
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(port: number, c: Collector, qos: 0 | 1, topics: number): Promise<Result> {
+  const arrived = new Promise<void>((resolve) => (c.done = resolve));
+  await publish(port, qos, c.expect, topics);
+  await Promise.race([arrived, new Promise((r) => setTimeout(r, 5000))]);
+  const got = Math.min(c.n, c.expect);
+  const lat = Array.from(c.lat.subarray(0, got)).sort((a, b) => a - b);
+  // Steady-state rate: arrivals between the 10th and the 90th percentile of the run, so
+  // connection set-up and the tail do not count.
+  const a = Math.floor(got * 0.1);
+  const b = Math.floor(got * 0.9);
+  return {
+    msgs: c.n,
+    rate: got > 10 ? (b - a) / (((c.at[b] as number) - (c.at[a] as number)) / 1000) : 0,
+    p50: lat[Math.floor(lat.length * 0.5)] ?? NaN,
+    p99: lat[Math.floor(lat.length * 0.99)] ?? NaN,
+  };
+}
+
+/** Bare Aedes: TCP server + one in-process subscription that decodes each payload. */
+async function runAedes(qos: 0 | 1, total: number): Promise<Result> {
+  const aedes = await Aedes.createBroker({ concurrency: 1000 });
+  const server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const c = collector(total);
+  aedes.subscribe(
+    'bench/#',
+    (packet, cb) => {
+      const ts = (JSON.parse(packet.payload.toString()) as { ts: number }).ts;
+      record(c, ts);
+      cb();
+    },
+    () => {},
+  );
+  const r = await measure((server.address() as AddressInfo).port, c, qos, 1);
+  await new Promise<void>((res) => aedes.close(() => res()));
+  await new Promise<void>((res) => server.close(() => res()));
+  return r;
+}
+
+/** The engine with `rules` rules on distinct filters and a counting sink. */
+async function runSluice(
+  qos: 0 | 1,
+  total: number,
+  rules: number,
+  topics: number,
+): Promise<Result> {
+  const c = collector(total);
+  const counting: SinkType<never> = {
+    type: 'bench_count',
+    spec: field.object({}, { description: 'counts records' }),
+    create: (): Sink => ({
+      connect: async () => {},
+      close: async () => {},
+      write: async (batch: readonly SinkRecord[]) => {
+        for (const r of batch) {
+          // `ts` may decode as an EFloat (integral float such as 1732570000123.000).
+          record(c, num(r.data['ts'] as number | EFloat));
+        }
+      },
+    }),
+  };
+  const ruleList =
+    rules === 1
+      ? [
+          {
+            id: 'r',
+            sql: 'SELECT payload.ts AS ts, payload.seq AS seq FROM "bench/#"',
+            actions: ['count'],
+          },
+        ]
+      : Array.from({ length: rules }, (_, i) => ({
+          id: `r${i}`,
+          sql: `SELECT payload.ts AS ts, payload.seq AS seq FROM "bench/r${i}/#"`,
+          actions: ['count'],
+        }));
+  const engine = createEngine(
+    {
+      broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+      sinks: { count: { type: 'bench_count', linger: 0, batch_size: 500, max_inflight: 4 } },
+      rules: ruleList,
+      log: { level: 'silent' },
+    },
+    { logger: silentLogger, sinkTypes: [counting], watch: false },
+  );
+  const [addr] = await engine.start();
+  const r = await measure(addr?.port as number, c, qos, topics);
+  await engine.stop({ drainMs: 1000 });
+  return r;
+}
+
+function median(xs: Result[]): Result {
+  return [...xs].sort((a, b) => a.rate - b.rate)[Math.floor(xs.length / 2)] as Result;
+}
+
+const fmt = (r: Result): string =>
+  `${Math.round(r.rate).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.msgs.toLocaleString('en-US')}`;
+
+const results: Record<string, Result[]> = {};
+const want = (k: string): boolean => !only || k.includes(only);
+const add = (k: string, r: Result): void => {
+  (results[k] ??= []).push(r);
+  process.stderr.write(
+    `  ${k}: ${Math.round(r.rate)} msg/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (${r.msgs} received)\n`,
+  );
+};
+
+for (let round = 0; round < ROUNDS; round++) {
+  process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
+  for (const qos of [0, 1] as const) {
+    if (want(`aedes q${qos}`)) add(`aedes q${qos}`, await runAedes(qos, TOTAL[qos]));
+    if (want(`sluice q${qos}`)) add(`sluice q${qos}`, await runSluice(qos, TOTAL[qos], 1, 1));
+  }
+  if (want('sluice 1 rule spread'))
+    add('sluice 1 rule spread', await runSluice(0, TOTAL[0], 1, 1000));
+  if (want('sluice 1000 rules spread'))
+    add('sluice 1000 rules spread', await runSluice(0, TOTAL[0], 1000, 1000));
+}
+
+const m = (k: string): Result => median(results[k] ?? [{ msgs: 0, rate: NaN, p50: NaN, p99: NaN }]);
+const ratio = (a: string, b: string): string => (m(a).rate / m(b).rate).toFixed(2);
+const lines = [
+  '# Broker + rule engine throughput',
+  '',
+  `Command: \`npm run bench:broker${quick ? ' -- --quick' : ''}\` (bench/throughput/broker.ts). Date: ${new Date().toISOString().slice(0, 10)}.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; machine shared with other jobs.`,
+  '',
+  `Load: ${CLIENTS} mqtt.js publishers in one separate process, 100-byte JSON payloads, ≤ 500 in flight per client;`,
+  `${TOTAL[0].toLocaleString('en-US')} messages at QoS 0, ${TOTAL[1].toLocaleString('en-US')} at QoS 1 per run; median of ${ROUNDS} interleaved round(s).`,
+  'Latency = time the message reached the consumer (Aedes subscription / Sluice sink write) − send time in the payload.',
+  '',
+  '| scenario | msg/s | p50 ms | p99 ms | received |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  ...Object.keys(results).map((k) => `| ${k} | ${fmt(m(k))} |`),
+  '',
+  `- Sluice / bare Aedes at QoS 0: **${ratio('sluice q0', 'aedes q0')}×** (target ≥ 0.75×); at QoS 1: **${ratio('sluice q1', 'aedes q1')}×**.`,
+  `- 1,000 rules on distinct filters vs 1 rule (same spread topics, QoS 0): cost **${(m('sluice 1 rule spread').rate / m('sluice 1000 rules spread').rate).toFixed(2)}×** (target < 2×).`,
+  '',
+];
+process.stdout.write(lines.join('\n'));
+if (!quick && !only) writeFileSync(path.join(here, '../results/broker.md'), lines.join('\n'));
