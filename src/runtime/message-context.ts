@@ -2,15 +2,24 @@
  * A per-message evaluation context (CONVENTIONS.md #3): the trigger's columns plus a lazy,
  * shared cache of the decoded JSON payload. The engine creates ONE per message with
  * `createMessageContext(columns)` and passes it to every rule's `evaluate`/`run`, so the payload
- * is decoded at most once per message however many rules read it, and only when some rule's
+ * is parsed at most once per message however many rules read it, and only when some rule's
  * path reaches into it (spec rule-sql §5). `evaluate` also accepts a plain column map, in which
- * case a fresh context is made for that one evaluation.
+ * case the evaluation keeps its own cache.
+ *
+ * Exactness is settled lazily. `JSON.parse` alone loses two distinctions of the value model:
+ * integral floats (`2.0` must stay a float, `EFloat`) and integers beyond 2^53 (`bigint`). Both
+ * can only show up as integer-valued numbers, so the first parse is a plain one, and the
+ * compiled rule calls `ensureExactPayload()` only when a read yields an integer or a
+ * container: then the payload bytes are scanned once and, if they contain such numbers,
+ * re-decoded exactly (the cache is replaced and the reader reads again). Reads of strings,
+ * booleans and non-integral numbers — most sensor fields — never pay for the scan.
  *
  * The decoded value is shared between rules: compiled rules never mutate it (output writes copy
  * on write), and consumers of rule outputs must treat nested values as read-only.
  */
-import { decodePayloadJson } from './compile/json.js';
+import { decodeJson } from '../core/index.js';
 import type { Value, ValueMap } from '../core/index.js';
+import { needsExactDecode } from './compile/json.js';
 import { fault } from './errors.js';
 
 const NOT_DECODED = 0;
@@ -19,27 +28,32 @@ const FAILED = 2;
 
 export class MessageContext {
   private state = NOT_DECODED;
+  private exact = false;
   private decoded: Value = undefined;
   private failure = '';
 
   constructor(readonly columns: Readonly<ValueMap>) {}
 
   /**
-   * The payload column decoded as JSON (cached). Throws the internal `decode_json_failed` fault
-   * when the payload is not valid JSON (every later call throws the same). A payload that is not
-   * text/bytes (already structured) is returned as is; a missing payload is undefined.
+   * The payload column decoded as JSON (cached; possibly not yet exact, see the module comment).
+   * Throws the internal `decode_json_failed` fault when the payload is not valid JSON (every
+   * later call throws the same). A payload that is not text/bytes (already structured) is
+   * returned as is; a missing payload is undefined.
    */
   decodedPayload(): Value {
     if (this.state === DECODED) return this.decoded;
     if (this.state === FAILED) return fault(this.failure, 'decode_json_failed');
     const raw = this.columns.payload;
-    if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) {
-      this.state = DECODED;
-      this.decoded = raw;
-      return raw;
-    }
     try {
-      this.decoded = decodePayloadJson(raw);
+      if (Buffer.isBuffer(raw)) {
+        this.decoded = JSON.parse(raw.toString('utf8')) as Value;
+      } else if (typeof raw === 'string') {
+        this.decoded = decodeJson(raw);
+        this.exact = true;
+      } else {
+        this.decoded = raw;
+        this.exact = true;
+      }
       this.state = DECODED;
       return this.decoded;
     } catch (e) {
@@ -47,6 +61,27 @@ export class MessageContext {
       this.failure = `payload is not valid JSON (${(e as Error).message})`;
       return fault(this.failure, 'decode_json_failed');
     }
+  }
+
+  /**
+   * Make the cached payload exact (integral floats as `EFloat`, big integers as `bigint`).
+   * Returns true when the cached document was replaced — values read from the old one must be
+   * read again. Call only after `decodedPayload()` succeeded.
+   */
+  ensureExactPayload(): boolean {
+    if (this.exact || this.state !== DECODED) return false;
+    this.exact = true;
+    const raw = this.columns.payload;
+    if (!Buffer.isBuffer(raw) || !needsExactDecode(raw)) return false;
+    this.decoded = decodeJson(raw);
+    return true;
+  }
+
+  /** The decoded payload, exact. */
+  exactPayload(): Value {
+    this.decodedPayload();
+    this.ensureExactPayload();
+    return this.decoded;
   }
 
   /** True once the payload was decoded successfully (for tests and metrics). */
@@ -61,7 +96,3 @@ export function createMessageContext(columns: Readonly<ValueMap>): MessageContex
 
 /** What `evaluate`/`run` accept: a column map or a shared per-message context. */
 export type EvaluationInput = Readonly<ValueMap> | MessageContext;
-
-export function toMessageContext(input: EvaluationInput): MessageContext {
-  return input instanceof MessageContext ? input : new MessageContext(input as Readonly<ValueMap>);
-}

@@ -45,17 +45,46 @@ export function compileName(name: string, layers: readonly Layer[]): Eval {
   };
 }
 
-/** The payload seen through a `payload.…` path: decoded once per message, errors if invalid (§5). */
+/**
+ * The payload seen through a `payload.…` path: parsed once per message, errors if invalid (§5).
+ * The document may not be exact yet: readers pass what they read through `settle`.
+ */
 export function decodePayloadValue(st: EvalState, v: Value): Value {
   if (typeof v === 'string' || Buffer.isBuffer(v)) {
     if (v === st.columns.payload) return st.payloadDocument();
-    try {
-      return decodeJson(v);
-    } catch (e) {
-      return fault(`payload is not valid JSON (${(e as Error).message})`, 'decode_json_failed');
-    }
+    return decodeOther(v);
   }
   return v;
+}
+
+/** Like `decodePayloadValue` but exact — for values that escape whole (writes, FOREACH). */
+export function decodePayloadExact(st: EvalState, v: Value): Value {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) {
+    if (v === st.columns.payload) return st.exactPayloadDocument();
+    return decodeOther(v);
+  }
+  return v;
+}
+
+function decodeOther(v: string | Buffer): Value {
+  try {
+    return decodeJson(v);
+  } catch (e) {
+    return fault(`payload is not valid JSON (${(e as Error).message})`, 'decode_json_failed');
+  }
+}
+
+/** Could `v`, read from a plainly parsed payload, differ in the exact decode? */
+function mayBeInexact(v: Value): boolean {
+  return typeof v === 'number' ? Number.isInteger(v) : typeof v === 'object' && v !== null;
+}
+
+/** Wrap a payload reader: integers and containers make the payload exact, then read again. */
+function settled(read: Eval): Eval {
+  return (st) => {
+    const v = read(st);
+    return mayBeInexact(v) && st.settlePayload() ? read(st) : v;
+  };
 }
 
 type Step = (v: Value, st: EvalState, doc: Value) => Value;
@@ -106,34 +135,33 @@ function compilePath(p: Extract<PlanExpr, { op: 'path' }>): Eval {
   const root = compileName(p.root, p.layers);
   if (p.steps.every((s) => s.k === 'key' && plainKey(s.key))) {
     const keys = p.steps.map((s) => (s as { key: string }).key);
-    const base: Eval = p.payload ? (st) => decodePayloadValue(st, root(st)) : root;
-    return genKeyPath(base, keys);
+    if (!p.payload) return genKeyPath(root, keys);
+    return settled(genKeyPath((st) => decodePayloadValue(st, root(st)), keys));
   }
   const steps = p.steps.map(compileStep);
   const n = steps.length;
   if (p.payload) {
-    if (n === 1) {
-      const s0 = steps[0] as Step;
-      return (st) => {
-        const doc = decodePayloadValue(st, root(st));
-        return doc === undefined ? undefined : s0(doc, st, doc);
-      };
-    }
-    return (st) => {
-      const doc = decodePayloadValue(st, root(st));
+    const slices = p.steps.map(isSlice);
+    // An index read from the payload document must see exact numbers (`2.0` is no index).
+    const exactFirst = p.steps.some((s) => s.k === 'index' && s.index.op === 'docpath');
+    const read: Eval = (st) => {
+      const top = root(st);
+      const doc = exactFirst ? decodePayloadExact(st, top) : decodePayloadValue(st, top);
       let v = doc;
       for (let i = 0; i < n; i++) {
-        if (v === undefined && !(i > 0 && isSlice(p.steps[i]))) return undefined;
+        if (v === undefined && !slices[i]) return undefined;
         v = (steps[i] as Step)(v, st, doc);
       }
       return v;
     };
+    return exactFirst ? read : settled(read);
   }
+  const slices = p.steps.map(isSlice);
   return (st) => {
     const top = root(st);
     let v = top;
     for (let i = 0; i < n; i++) {
-      if (v === undefined && !isSlice(p.steps[i])) return undefined;
+      if (v === undefined && !slices[i]) return undefined;
       v = (steps[i] as Step)(v, st, top);
     }
     return v;

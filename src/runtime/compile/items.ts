@@ -9,7 +9,7 @@ import type { Layer, PlanItem, PlanTarget } from '../plan/types.js';
 import { putIn, setProp } from './access.js';
 import { genFlatList, plainKey } from './codegen.js';
 import type { PutStep } from './access.js';
-import { compileExpr, compileName, decodePayloadValue } from './expr.js';
+import { compileExpr, compileName, decodePayloadExact } from './expr.js';
 import type { Eval, EvalState } from './state.js';
 
 /** Builds and returns a fresh output map; leaves the last field item's value in `st.last`. */
@@ -52,11 +52,11 @@ function compileWriter(target: PlanTarget, writesScope: boolean, scope: ListScop
     const steps = resolveSteps(st);
     // §3.2 payload special case: a selected raw payload is decoded and written into.
     let cur = Object.hasOwn(out, root) ? out[root] : undefined;
-    if (isPayload) cur = decodePayloadValue(st, cur);
+    if (isPayload) cur = decodePayloadExact(st, cur);
     setProp(out, root, putIn(cur, steps, 0, v));
     if (writesScope) {
       let sc = scopeRead(st);
-      if (isPayload) sc = decodePayloadValue(st, sc);
+      if (isPayload) sc = decodePayloadExact(st, sc);
       setProp(st.ov as ValueMap, root, putIn(sc, steps, 0, v));
     }
   };

@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { EFloat, decodeJson } from '../../core/index.js';
-import { decodePayloadJson, needsExactDecode } from './json.js';
+import { MessageContext } from '../message-context.js';
+import { needsExactDecode } from './json.js';
+
+/** What the lazily exact message context ends up with (the same as core decodeJson). */
+function decodePayloadJson(raw: Buffer): unknown {
+  const mc = new MessageContext({ payload: raw });
+  return mc.exactPayload();
+}
 
 const b = (s: string) => Buffer.from(s, 'utf8');
 
-describe('decodePayloadJson (same result as core decodeJson, faster check)', () => {
+describe('lazily exact payload decode (same result as core decodeJson)', () => {
   it('flags texts whose numbers need the exact decode', () => {
     for (const s of [
       '{"a":2.0}',
@@ -52,6 +59,39 @@ describe('decodePayloadJson (same result as core decodeJson, faster check)', () 
         expect(decodePayloadJson(b(text))).toStrictEqual(decodeJson(text));
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('rules read exact values from a lazily settled payload', () => {
+  it('every top-level field read through a rule equals the exact decode', async () => {
+    const { compileRule } = await import('../index.js');
+    const field = fc.oneof(
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.bigInt().map((b) => ({ raw: b.toString() })),
+      fc.nat(9).map((n) => ({ raw: `${n}.0` })),
+      fc.string(),
+      fc.array(
+        fc.nat(9).map((n) => ({ raw: `${n}.0` })),
+        { maxLength: 3 },
+      ),
+    );
+    const render = (v: unknown): string =>
+      Array.isArray(v)
+        ? `[${v.map(render).join(',')}]`
+        : typeof v === 'object' && v !== null && 'raw' in v
+          ? String((v as { raw: string }).raw)
+          : JSON.stringify(v);
+    const rule = compileRule('SELECT payload.a AS a, payload.b AS b, payload.c AS c FROM "t"');
+    fc.assert(
+      fc.property(field, field, field, (a, b, c) => {
+        const text = `{"a":${render(a)},"b":${render(b)},"c":${render(c)}}`;
+        const exact = decodeJson(text) as Record<string, unknown>;
+        const [out] = rule.evaluate({ payload: Buffer.from(text) });
+        expect(out).toStrictEqual({ a: exact.a, b: exact.b, c: exact.c });
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,11 +1,8 @@
 /**
- * Payload JSON decoding on the hot path. Same result as core `decodeJson` (integral floats such
- * as `2.0` become `EFloat`, integers beyond 2^53 become `bigint`), but the check for "does this
- * text need the exact (reviver) decode?" is a single byte scan of the Buffer instead of a regex
- * over the decoded string — profiling showed that regex at ~9% of a simple rule's cost.
+ * "Does this JSON payload need the exact (reviver) decode?" — a single byte scan of the Buffer
+ * instead of core `decodeJson`'s regex over the decoded string (profiling showed that regex at
+ * ~9% of a simple rule's cost). Used by `MessageContext.ensureExactPayload`.
  */
-import { decodeJson } from '../../core/index.js';
-import type { Value } from '../../core/index.js';
 
 const isDigit = (c: number | undefined): boolean => c !== undefined && c >= 48 && c <= 57;
 
@@ -43,11 +40,4 @@ export function needsExactDecode(b: Uint8Array): boolean {
     digits = 0;
   }
   return false;
-}
-
-/** Decode a payload (Buffer or string) into the value model; throws SyntaxError if invalid. */
-export function decodePayloadJson(raw: string | Buffer): Value {
-  if (typeof raw === 'string') return decodeJson(raw);
-  if (needsExactDecode(raw)) return decodeJson(raw);
-  return JSON.parse(raw.toString('utf8')) as Value;
 }

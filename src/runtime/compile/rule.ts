@@ -20,7 +20,7 @@ import { explainPlan } from '../plan/explain.js';
 import type { PlanItem, RulePlan } from '../plan/types.js';
 import { topicMatchesAny } from '../topic.js';
 import { setProp } from './access.js';
-import { compileCondition, decodePayloadValue } from './expr.js';
+import { compileCondition, decodePayloadExact } from './expr.js';
 import { compileList } from './items.js';
 import type { ListRunner, ListScope } from './items.js';
 import { describe } from './ops.js';
@@ -184,7 +184,7 @@ function compileForeach(
       const sel = collect(st);
       let v = st.last;
       if (decodeCollection) {
-        v = decodePayloadValue(st, v);
+        v = decodePayloadExact(st, v);
         // keep the FOREACH output consistent with what is iterated
         if (last?.kind === 'field' && last.target.steps.length === 0)
           setProp(sel, last.target.root, v);

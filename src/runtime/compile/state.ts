@@ -30,9 +30,19 @@ export class EvalState extends MessageContext implements CallContext {
     super(columns);
   }
 
-  /** The decoded payload column, decoded at most once per message. */
+  /** The decoded payload column, parsed at most once per message (maybe not yet exact). */
   payloadDocument(): Value {
     return this.shared === null ? this.decodedPayload() : this.shared.decodedPayload();
+  }
+
+  /** See `MessageContext.ensureExactPayload`: true when values must be read again. */
+  settlePayload(): boolean {
+    return this.shared === null ? this.ensureExactPayload() : this.shared.ensureExactPayload();
+  }
+
+  /** The decoded payload column, exact. */
+  exactPayloadDocument(): Value {
+    return this.shared === null ? this.exactPayload() : this.shared.exactPayload();
   }
 }
 
