@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { VirtualTimeScheduler } from 'rxjs';
+import type { SchedulerLike } from 'rxjs';
 import { SluiceError, silentLogger } from '../../core/index.js';
 import type { Sink, SinkRecord, ValueMap } from '../../core/index.js';
 import { createMemorySink } from '../memory/index.js';
@@ -112,6 +113,65 @@ describe('batching', () => {
       const bytes = b.reduce((n, r) => n + (sink.sizeOf as (r: SinkRecord) => number)(r), 0);
       expect(bytes <= 100 || b.length === 1).toBe(true);
     }
+  });
+
+  it('a remainder left behind by a full batch still gets its own linger deadline', async () => {
+    const { sink, runner } = setup({ batch_size: 3, linger: 100, max_inflight: 1 });
+    await runner.start();
+    sink.hold();
+    runner.enqueue(rec(0));
+    await tick(100); // [0] goes out and is held in flight
+    expect(sink.attempts.map(ids)).toEqual([[0]]);
+    await tick(50);
+    for (const i of [1, 2, 3]) runner.enqueue(rec(i)); // a full batch, blocked by max_inflight
+    await tick(130);
+    runner.enqueue(rec(4)); // joins a non-empty queue: arms no timer of its own
+    await tick(20);
+    sink.release(); // [0] acked → [1,2,3] sent; [4] must still go out 100 ms after it arrived
+    await tick();
+    expect(sink.attempts.map(ids)).toEqual([[0], [1, 2, 3]]);
+    await tick(79);
+    expect(sink.attempts).toHaveLength(2);
+    await tick(1);
+    expect(sink.attempts.map(ids)).toEqual([[0], [1, 2, 3], [4]]);
+  });
+
+  it('re-arms when the linger timer fires before the deadline', async () => {
+    // A scheduler whose timers (of more than 1 ms) fire 1 ms early, as Node timers may when
+    // compared with Date.now().
+    let t = 0;
+    const tasks: { at: number; fn: () => void; closed: boolean }[] = [];
+    const early = {
+      now: () => t,
+      schedule: (fn: () => void, delay = 0) => {
+        const task = { at: t + (delay > 1 ? delay - 1 : delay), fn, closed: false };
+        tasks.push(task);
+        return { unsubscribe: () => void (task.closed = true) };
+      },
+    } as unknown as SchedulerLike;
+    const runTo = (to: number): void => {
+      for (;;) {
+        const next = tasks.filter((k) => !k.closed && k.at <= to).sort((a, b) => a.at - b.at)[0];
+        if (!next) break;
+        next.closed = true;
+        t = next.at;
+        next.fn();
+      }
+      t = to;
+    };
+    const sink = createMemorySink();
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => t, scheduler: early },
+      sink,
+      cfg({ batch_size: 10, linger: 50 }),
+    );
+    runners.push(runner);
+    await runner.start();
+    runner.enqueue({ data: { i: 0 }, ruleId: 'r', ingestTs: 0 });
+    runTo(49); // fires at 49: not ready yet
+    expect(sink.attempts).toHaveLength(0);
+    runTo(50);
+    expect(sink.attempts.map(ids)).toEqual([[0]]);
   });
 
   it('flush() sends partial batches without waiting for linger', async () => {

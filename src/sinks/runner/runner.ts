@@ -357,8 +357,11 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function onLinger(): void {
     cancelLinger = undefined;
     lingerAt = Infinity;
-    pump();
+    // One clock reading for both steps: a partition not ready at `now` (timers may fire a
+    // little early) must be covered by the next timer; one that was ready but not dispatched is
+    // held by an in-flight limit and is pumped again when a batch finishes.
     const now = scheduler.now();
+    pump(now);
     let next = Infinity;
     for (const p of parts.values()) {
       const t = p.queue.firstTime();
@@ -378,9 +381,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   }
 
   /** Start every batch that is ready and allowed by the in-flight limits. */
-  function pump(): void {
+  function pump(now = scheduler.now()): void {
     if (state !== 'connected') return;
-    const now = scheduler.now();
     // Iterate over a snapshot: dispatching moves a partition to the back (round-robin).
     for (const part of [...parts.values()]) {
       if (batches.size >= maxInflight) break;
@@ -411,6 +413,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       bytes += size;
     }
     drop('expired', expired);
+    // The rest of the queue may be younger than the linger timer's current deadline (or no timer
+    // may be armed any more): make sure its own deadline is covered, or it could wait forever.
+    const rest = q.firstTime();
+    if (rest !== undefined) armLinger(rest + linger);
     if (partitioned) {
       // Round-robin across partitions; forget empty idle partitions.
       parts.delete(part.key);
