@@ -501,6 +501,17 @@ export class AstBuilder {
     }
     const segments = segNodes.flatMap((s) => this.pathSegment(s));
     const last = segNodes[segNodes.length - 1];
+    // §3.1 / EMQX grammar: a sub-list `[m..n]` ends a path (`a.b[1..3].c` is a syntax error).
+    const sliceAt = segments.findIndex((g) => g.kind === 'Slice');
+    if (sliceAt >= 0 && sliceAt < segments.length - 1) {
+      const g = segments[sliceAt] as A.PathSegment;
+      this.problem(
+        'sql_syntax_error',
+        'a range [m..n] must be the last step of a path; nothing can follow it',
+        g.range.start.offset,
+        nodeEnd(last as CstNode),
+      );
+    }
     return {
       kind: 'Path',
       root,
@@ -542,17 +553,18 @@ export class AstBuilder {
   }
 
   /**
-   * The key text(s) a `.key` token stands for. A float token such as `1.5` after a dot is the two
-   * keys `1` and `5` (`a.1.5`), because the lexer reads `1.5` as one number.
+   * The key text a `.key` token stands for. The lexer reads `a.1.5` as `a`, `.`, `1.5`: EMQX
+   * rejects that as ambiguous (`a.'1.5'` or `a.1.'5'`?), and so do we, naming both spellings.
    */
   private keyText(t: IToken): string[] {
     if (t.tokenType === T.QuotedIdent) return [stripQuotes(t.image, '"')];
     if (t.tokenType === T.StringLit) return [stripQuotes(t.image, "'")];
     if (t.tokenType === T.Float) {
-      if (/^\d+\.\d+$/.test(t.image)) return t.image.split('.');
+      const [whole, frac] = t.image.split('.');
+      const alt = /^\d+\.\d+$/.test(t.image) ? ` or .${whole}.'${frac}'` : '';
       this.problem(
         'sql_syntax_error',
-        `\`${t.image}\` is not a valid key; quote it: '${t.image}'`,
+        `\`.${t.image}\` is ambiguous as a key; quote it: .'${t.image}'${alt}`,
         t.startOffset,
         tokEnd(t),
       );

@@ -178,7 +178,7 @@ describe('expressions (§1, §2, §3.1)', () => {
     ['§1 quoted identifier, all edge quotes stripped', '"""x"""', qpath('x')],
     ['§3.1 path', 'payload.a.b', path('payload', key('a'), key('b'))],
     ['§3.1 numeric key', 'a.1', path('a', key('1'))],
-    ['§3.1 two numeric keys (float token split)', 'a.1.5', path('a', key('1'), key('5'))],
+    ['§3.1 numeric then quoted numeric key', "a.1.'5'", path('a', key('1'), key('5', true))],
     [
       '§3.1 single-quoted key',
       "pub_props.'User-Property'",
@@ -377,6 +377,83 @@ describe('aliases (§3.2)', () => {
   });
 });
 
+/**
+ * Cases from EMQX's own parser test-suite (emqx/rulesql `test/rulesql_tests.erl`), restated:
+ * each statement must parse, or must be rejected, exactly as there.
+ */
+describe('EMQX rulesql compatibility', () => {
+  const accepted = [
+    'SELECT * FROM "abc"',
+    'SELECT x FROM abc',
+    "SELECT 'x' FROM abc",
+    'SELECT x,y,* FROM abc',
+    'SELECT x,*,y FROM abc',
+    'SELECT z + x * y as z FROM abc',
+    'SELECT (z + x) * y as z FROM abc',
+    'SELECT a = b FROM abc',
+    "SELECT a = 'b' FROM abc",
+    'SELECT 1 = 1.1 FROM abc',
+    'SELECT a.b.c.d.e, e FROM abc',
+    'SELECT a[1].b FROM abc',
+    'SELECT a.b.c[1] FROM abc',
+    'SELECT a[-1].b FROM abc',
+    'SELECT a[1][2].b[c] FROM abc',
+    "SELECT a.1.'b' FROM abc",
+    "SELECT a.'1.5' FROM abc",
+    'SELECT 1.100 FROM abc',
+    "SELECT a.b.c[1].'1'.100 FROM abc",
+    'SELECT e.f as c.d[1] FROM abc',
+    'SELECT a[e.f], a[e[1]], a[1][2][e] FROM abc',
+    'SELECT [1..3] as a, a[1..3] as b, a[1..-1] as c, a.e[1..3], a[b][1..3] as r FROM abc',
+    "SELECT 'hah' as c, a.b[1..3] as d FROM abc",
+    'SELECT a b, a as b, x, * FROM "abc"',
+    'SELECT -1, -1 as a, 1 + 1, x / y as e, nth(1,a) as a FROM "abc"',
+    'SELECT a = \'1\' as a FROM "abc"',
+    'SELECT case when a > b then a when a < b then 1 else 2 end as d FROM "abc"',
+    'SELECT * FROM abc, e, f, g',
+    "SELECT * FROM 'a','b','c'",
+    'SELECT * FROM "foo \'bar\' bazz"',
+    'SELECT * FROM \'foo "bar" bazz\'',
+    'SELECT * FROM "abc" WHERE 1 = 1 and (a < 2 or 3 != 3)',
+    'SELECT case when a = 1 then a when a = 2 then a else a-1 end FROM abc',
+    'FOREACH range(1,2) as list, list FROM "abc" WHERE 1 = 1',
+    'FOREACH a DO item.a as a FROM abc',
+    'FOREACH a incase a > 1.2 or a < 0 FROM abc',
+    'FOREACH a DO a INCASE a <> 1 FROM abc',
+    'SELECT e as a[-0], e as b[0], e as c[-1] FROM abc',
+    "SELECT [], [1], [1,2,3] as list, [a,1,'b',[3,3.4,e]], abc([1]) FROM abc",
+  ];
+  it.each(accepted)('accepts %s', (sql) => {
+    expect(parseRule(sql).diagnostics).toBeUndefined();
+  });
+
+  const rejected = [
+    'SELECT 1.b FROM abc',
+    'SELECT [1].b FROM abc',
+    'SELECT a[1].[2] FROM abc',
+    'SELECT a.1.100 FROM abc',
+    'SELECT a.b[1..3].c FROM abc',
+    'SELECT a.[1][1..3].c FROM abc',
+    'SELECT a as [1..3] FROM abc',
+    'SELECT a as e[1..3] FROM abc',
+    'SELECT * FROM abc ec',
+  ];
+  it.each(rejected)('rejects %s', (sql) => {
+    expect(parseRule(sql).ast).toBeUndefined();
+  });
+
+  it('FROM keeps the other kind of quote inside a topic', () => {
+    const topics = (sql: string) =>
+      (ast(sql) as { from: { topic: string }[] }).from.map((f) => f.topic);
+    expect(topics(`SELECT * FROM "'foo'", "bar'foo'"`)).toEqual(["'foo'", "bar'foo'"]);
+    expect(topics(`SELECT * FROM '"foo"', 'bar"foo"'`)).toEqual(['"foo"', 'bar"foo"']);
+  });
+
+  it('a-1 is a minus b', () => {
+    expect(selectExpr('a-1')).toEqual(arith('-', v('a'), int('1')));
+  });
+});
+
 describe('errors (§1, §2, §9)', () => {
   const table: [string, string, string, RegExp?][] = [
     ['§1 empty SQL', '', 'sql_empty'],
@@ -460,6 +537,8 @@ describe('errors (§1, §2, §9)', () => {
     ['§3.1 string index', "SELECT a['x'] FROM t", 'sql_bad_index'],
     ['§3.2 alias index must be an integer', 'SELECT 1 AS a[i] FROM t', 'sql_bad_alias'],
     ['§3.2 no range in an alias', 'SELECT 1 AS a[1..2] FROM t', 'sql_bad_alias'],
+    ['§3.1 a.1.5 is ambiguous', 'SELECT a.1.5 FROM t', 'sql_syntax_error', /ambiguous/],
+    ['§3.1 a range ends a path', 'SELECT a[1..2].b FROM t', 'sql_syntax_error', /last step/],
     ['§3.2 alias must be a name', "SELECT 1 AS 'x' FROM t", 'sql_syntax_error'],
     ['navigating a call result', 'SELECT f(x).y FROM t', 'sql_syntax_error', /only a name can/],
     ['indexing a call result', 'SELECT f(x)[1] FROM t', 'sql_syntax_error', /only a name can/],

@@ -73,7 +73,7 @@ function printBare(e: A.Expr): string {
     case 'Boolean':
       return e.value ? 'true' : 'false';
     case 'Path':
-      return (e.quotedRoot ? `"${e.root}"` : e.root) + e.segments.map(segment).join('');
+      return (e.quotedRoot ? `"${e.root}"` : e.root) + joinSegments(e.segments.map(segment));
     case 'Call': {
       const fn = e.module === undefined ? e.name : `${e.module}.${e.name}`;
       return `${fn}(${e.args.map((a) => printExpr(a)).join(', ')})`;
@@ -116,6 +116,16 @@ function printBare(e: A.Expr): string {
   }
 }
 
+/**
+ * `a.1 .5` (keys `1` and `5`) must not print as `a.1.5`, which lexes as the number `1.5`
+ * (and is rejected as ambiguous): keep a space between two bare numeric keys.
+ */
+function joinSegments(parts: readonly string[]): string {
+  let out = '';
+  for (const p of parts) out += /\d$/.test(out) && /^\.\d/.test(p) ? ` ${p}` : p;
+  return out;
+}
+
 function segment(s: A.PathSegment): string {
   switch (s.kind) {
     case 'Key':
@@ -130,11 +140,11 @@ function segment(s: A.PathSegment): string {
 function aliasTarget(t: A.AliasTarget): string {
   return (
     name(t.root) +
-    t.segments
-      .map((s) =>
+    joinSegments(
+      t.segments.map((s) =>
         s.kind === 'Key' ? `.${key(s.key, false)}` : `[${s.negative ? '-' : ''}${s.index}]`,
-      )
-      .join('')
+      ),
+    )
   );
 }
 
