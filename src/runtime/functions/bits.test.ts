@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EFloat } from '../../core/index.js';
 import { badArg, both, call } from './test-helpers.js';
@@ -80,5 +81,58 @@ describe('subbits', () => {
     badArg('subbits', [hex('ff'), 1, -1], 'negative');
     badArg('subbits', [255, 8]);
     badArg('subbits', [undefined, 8]);
+  });
+});
+
+describe('subbits integer reads match a bit-by-bit reference', () => {
+  /** Reference: Erlang bit syntax on a '0'/'1' string. */
+  function reference(
+    bytes: Buffer,
+    start: number,
+    len: number,
+    signed: boolean,
+    little: boolean,
+  ): bigint | undefined {
+    const all = [...bytes].map((b) => b.toString(2).padStart(8, '0')).join('');
+    if (start < 1 || start > all.length) return undefined;
+    const bits = all.slice(start - 1, start - 1 + len);
+    let v = 0n;
+    if (little) {
+      // whole bytes first (least significant), the remaining bits on top
+      let shift = 0n;
+      for (let i = 0; i < bits.length; i += 8) {
+        const chunk = bits.slice(i, i + 8);
+        v |= BigInt('0b' + chunk) << shift;
+        shift += BigInt(chunk.length);
+      }
+    } else v = bits === '' ? 0n : BigInt('0b' + bits);
+    const n = bits.length;
+    if (signed && n > 0 && v >> BigInt(n - 1) === 1n) v -= 1n << BigInt(n);
+    return v;
+  }
+  it('for any bytes, start, length, sign and endianness', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 80 }),
+        fc.boolean(),
+        fc.boolean(),
+        (arr, start, len, signed, little) => {
+          const b = Buffer.from(arr);
+          const got = call('subbits', [
+            b,
+            start,
+            len,
+            'integer',
+            signed ? 'signed' : 'unsigned',
+            little ? 'little' : 'big',
+          ]);
+          const want = reference(b, start, len, signed, little);
+          expect(got === undefined ? undefined : BigInt(got as number | bigint)).toBe(want);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

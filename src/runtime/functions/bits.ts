@@ -126,6 +126,13 @@ function subbits(binV: Value, startV: Value, lenV: Value, o: SubbitsOpts): Value
     if (!Number.isFinite(f)) return badArg('subbits: the bits are not a finite float');
     return mkFloat(f);
   }
+  // Fast path: byte-aligned reads of 1..6 whole bytes (the common case) use Buffer's readers.
+  if (begin % 8 === 0 && n % 8 === 0 && n > 0 && n <= 48) {
+    const at = begin / 8;
+    const len = n / 8;
+    if (o.signed) return o.little ? bin.readIntLE(at, len) : bin.readIntBE(at, len);
+    return o.little ? bin.readUIntLE(at, len) : bin.readUIntBE(at, len);
+  }
   let v = o.little ? readLittle(bin, begin, n) : readBits(bin, begin, n);
   if (o.signed && n > 0 && v >> BigInt(n - 1) === 1n) v -= 1n << BigInt(n);
   return fromBigInt(v);
