@@ -23,14 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import type { AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
-import {
-  EVENT_TOPICS,
-  validate,
-  type BrokerEvent,
-  type EventName,
-  type Logger,
-  type ValueMap,
-} from '../core/index.js';
+import { EVENT_TOPICS, type BrokerEvent, type EventName, type ValueMap } from '../core/index.js';
 import {
   createBuiltinAuthenticator,
   runAuthnChain,
@@ -48,7 +41,7 @@ import {
   propsToColumns,
   protoName,
 } from './columns.js';
-import { brokerConfigSpec, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { BrokerErrors } from './errors.js';
 import {
   startListener,
@@ -56,75 +49,16 @@ import {
   type ConnMeta,
   type RunningListener,
 } from './listeners.js';
+import type { Broker, BrokerDeps, BrokerMetrics, PublishRequest } from './types.js';
 
-export interface BrokerDeps {
-  logger: Logger;
-  /** Clock in ms (tests inject a fake one). Default Date.now. */
-  now?: () => number;
-  /** Node name for the `node` column when the config does not set one. */
-  node?: string;
-  /** Extra authenticators, tried after the built-in user list (JWT, HTTP, …). */
-  authenticators?: readonly Authenticator[];
-  /** Extra authorizers, tried after the `$SYS` publish guard (ACL file, JWT claim, …). */
-  authorizers?: readonly Authorizer[];
-}
-
-/** A message for `broker.publish` (the port used by the republish action and the OCPP gateway). */
-export interface PublishRequest {
-  topic: string;
-  payload: Buffer | string | Uint8Array;
-  qos?: 0 | 1 | 2;
-  retain?: boolean;
-  /** MQTT 5 properties in mqtt-packet form (`userProperties`, `contentType`, …). */
-  properties?: Record<string, unknown>;
-  /** Publisher identity for the event columns (default: clientid/username undefined). */
-  from?: { clientid?: string; username?: string };
-}
-
-/** What `broker.subscribe` handlers receive. */
-export interface ReceivedMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: number;
-  readonly retain: boolean;
-  readonly properties: Readonly<Record<string, unknown>> | undefined;
-}
-
-export interface BrokerMetrics {
-  /** Clients connected now. */
-  connections: number;
-  connections_total: number;
-  /** CONNECTs refused (any CONNACK code other than 0). */
-  connections_refused: number;
-  /** Messages published by clients (including wills) and through `publish()`; $SYS excluded when ignored. */
-  messages_in: number;
-  /** Copies forwarded to client subscribers. */
-  messages_out: number;
-  /** Messages that reached no subscriber (message.dropped, reason no_subscribers). */
-  messages_dropped: number;
-  /** PUBACK/PUBCOMP received for forwarded QoS 1/2 copies. */
-  messages_acked: number;
-}
-
-export interface Broker {
-  /** Bind every enabled listener; resolves with the bound addresses (port 0 → the real port). */
-  start(): Promise<BoundAddress[]>;
-  /** Disconnect clients, close listeners; resolves when every socket and server is closed. */
-  stop(): Promise<void>;
-  /** Publish as the broker. Resolves once routed (QoS > 0: queued for every matching session). */
-  publish(msg: PublishRequest): Promise<void>;
-  /** Receive messages matching `filter` in-process; resolves with an unsubscribe function. */
-  subscribe(filter: string, handler: (m: ReceivedMessage) => void): Promise<() => Promise<void>>;
-  /**
-   * Receive one frozen BrokerEvent per message publish and per client/session/message event,
-   * synchronously on the broker's path — listeners must be quick and must not throw (a throw
-   * is logged and swallowed). Returns the function that removes the listener.
-   */
-  onEvent(listener: (e: BrokerEvent) => void): () => void;
-  metrics(): BrokerMetrics;
-  /** Bound addresses after start(). */
-  readonly addresses: readonly BoundAddress[];
-}
+export type {
+  Broker,
+  BrokerDeps,
+  BrokerMetrics,
+  PublishRequest,
+  ReceivedMessage,
+} from './types.js';
+export { resolveBrokerConfig };
 
 /** Per-connection facts, filled on CONNECT and read by every column builder. */
 interface ClientRecord {
@@ -174,27 +108,6 @@ const SYS = '$SYS/';
 
 function topicOf(name: Exclude<EventName, 'message.publish'>): string {
   return EVENT_TOPICS[name][0];
-}
-
-/** Validate the config (defaults applied); throws broker_config_invalid listing every issue. */
-export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): BrokerConfig {
-  const r = validate<BrokerConfig>(brokerConfigSpec, input);
-  if (!r.ok)
-    throw BrokerErrors.broker_config_invalid(
-      `invalid broker config: ${r.issues.map((i) => `${i.path || '(root)'} ${i.reason}`).join('; ')}`,
-      { context: { issues: r.issues } },
-    );
-  // Map defaults are not re-validated by the spec builder: normalise each listener here.
-  for (const [name, l] of Object.entries(r.value.listeners)) {
-    l.enabled ??= true;
-    l.bind ??= '0.0.0.0';
-    l.path ??= '/mqtt';
-    if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
-      throw BrokerErrors.broker_config_invalid(
-        `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,
-      );
-  }
-  return r.value;
 }
 
 export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | BrokerConfig): Broker {
@@ -586,7 +499,6 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       });
     });
     a.on('clientReady', (client) => {
-      metrics.connections++;
       metrics.connections_total++;
       const rec = records.get(client);
       if (!rec || listeners.length === 0) return;
@@ -606,7 +518,6 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       });
     });
     a.on('clientDisconnect', (client) => {
-      metrics.connections--;
       const rec = records.get(client);
       if (!rec) return;
       rec.inflight = undefined;
@@ -951,7 +862,8 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       };
     },
     metrics() {
-      return { ...metrics };
+      // Aedes counts registered (CONNACKed) clients itself; it is exact across takeovers.
+      return { ...metrics, connections: state === 'running' ? (aedes?.connectedClients ?? 0) : 0 };
     },
   };
 }

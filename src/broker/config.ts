@@ -5,7 +5,8 @@
  * (`listeners.<name>.bind`, `ssl_options.verify`, `fail_if_no_peer_cert`, `allow_anonymous`,
  * `ignore_sys_message`).
  */
-import { field, type FieldSpec } from '../core/index.js';
+import { field, validate, type FieldSpec } from '../core/index.js';
+import { BrokerErrors } from './errors.js';
 
 export type ListenerType = 'tcp' | 'ws' | 'tls' | 'wss';
 
@@ -253,3 +254,24 @@ export const brokerConfigSpec: FieldSpec = field.object(
   },
   { description: 'Embedded MQTT broker: listeners, authentication, events.' },
 );
+
+/** Validate the config (defaults applied); throws broker_config_invalid listing every issue. */
+export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): BrokerConfig {
+  const r = validate<BrokerConfig>(brokerConfigSpec, input);
+  if (!r.ok)
+    throw BrokerErrors.broker_config_invalid(
+      `invalid broker config: ${r.issues.map((i) => `${i.path || '(root)'} ${i.reason}`).join('; ')}`,
+      { context: { issues: r.issues } },
+    );
+  // Map defaults are not re-validated by the spec builder: normalise each listener here.
+  for (const [name, l] of Object.entries(r.value.listeners)) {
+    l.enabled ??= true;
+    l.bind ??= '0.0.0.0';
+    l.path ??= '/mqtt';
+    if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
+      throw BrokerErrors.broker_config_invalid(
+        `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,
+      );
+  }
+  return r.value;
+}

@@ -1,0 +1,76 @@
+/**
+ * Public types of the broker module: the `Broker` port, its dependencies and the shapes it
+ * exchanges with callers.
+ */
+import type { BrokerEvent, Logger } from '../core/index.js';
+import type { Authenticator, Authorizer } from './auth.js';
+import type { BoundAddress } from './listeners.js';
+
+export interface BrokerDeps {
+  logger: Logger;
+  /** Clock in ms (tests inject a fake one). Default Date.now. */
+  now?: () => number;
+  /** Node name for the `node` column when the config does not set one. */
+  node?: string;
+  /** Extra authenticators, tried after the built-in user list (JWT, HTTP, …). */
+  authenticators?: readonly Authenticator[];
+  /** Extra authorizers, tried after the `$SYS` publish guard (ACL file, JWT claim, …). */
+  authorizers?: readonly Authorizer[];
+}
+
+/** A message for `broker.publish` (the port used by the republish action and the OCPP gateway). */
+export interface PublishRequest {
+  topic: string;
+  payload: Buffer | string | Uint8Array;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+  /** MQTT 5 properties in mqtt-packet form (`userProperties`, `contentType`, …). */
+  properties?: Record<string, unknown>;
+  /** Publisher identity for the event columns (default: clientid/username undefined). */
+  from?: { clientid?: string; username?: string };
+}
+
+/** What `broker.subscribe` handlers receive. */
+export interface ReceivedMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly properties: Readonly<Record<string, unknown>> | undefined;
+}
+
+export interface BrokerMetrics {
+  /** Clients connected now. */
+  connections: number;
+  connections_total: number;
+  /** CONNECTs refused (any CONNACK code other than 0). */
+  connections_refused: number;
+  /** Messages published by clients (including wills) and through `publish()`; $SYS excluded when ignored. */
+  messages_in: number;
+  /** Copies forwarded to client subscribers. */
+  messages_out: number;
+  /** Messages that reached no subscriber (message.dropped, reason no_subscribers). */
+  messages_dropped: number;
+  /** PUBACK/PUBCOMP received for forwarded QoS 1/2 copies. */
+  messages_acked: number;
+}
+
+export interface Broker {
+  /** Bind every enabled listener; resolves with the bound addresses (port 0 → the real port). */
+  start(): Promise<BoundAddress[]>;
+  /** Disconnect clients, close listeners; resolves when every socket and server is closed. */
+  stop(): Promise<void>;
+  /** Publish as the broker. Resolves once routed (QoS > 0: queued for every matching session). */
+  publish(msg: PublishRequest): Promise<void>;
+  /** Receive messages matching `filter` in-process; resolves with an unsubscribe function. */
+  subscribe(filter: string, handler: (m: ReceivedMessage) => void): Promise<() => Promise<void>>;
+  /**
+   * Receive one frozen BrokerEvent per message publish and per client/session/message event,
+   * synchronously on the broker's path — listeners must be quick and must not throw (a throw
+   * is logged and swallowed). Returns the function that removes the listener.
+   */
+  onEvent(listener: (e: BrokerEvent) => void): () => void;
+  metrics(): BrokerMetrics;
+  /** Bound addresses after start(). */
+  readonly addresses: readonly BoundAddress[];
+}
