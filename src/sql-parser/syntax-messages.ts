@@ -413,12 +413,16 @@ export function explainSyntaxError(
   }
   if (
     (is(found, T.Dot) || is(found, T.LBracket) || is(found, T.RangeTok)) &&
-    (is(prev, T.RParen) || is(prev, T.RBracket) || is(prev, T.End))
+    (is(prev, T.RParen) ||
+      is(prev, T.RBracket) ||
+      is(prev, T.End) ||
+      ([T.Integer, T.Float, T.StringLit, T.True, T.False].some((k) => is(prev, k)) &&
+        [T.Identifier, T.QuotedIdent, T.StringLit].some((k) => is(tokens[f.index + 1], k))))
   ) {
     return p(
       'sql_syntax_error',
-      `only a name can be followed by \`${tok.image}\`: the result of a call, list or parenthesised ` +
-        'expression cannot be navigated; alias it first (SELECT f(…) AS v, v.key …) or use ' +
+      `only a name can be followed by \`${tok.image}\`: the result of a call, list, parenthesised ` +
+        'expression or literal cannot be navigated; alias it first (SELECT f(…) AS v, v.key …) or use ' +
         "map_get('key', …) / nth(n, …)",
     );
   }
