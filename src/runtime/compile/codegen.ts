@@ -53,6 +53,23 @@ export function genKeyPath(root: Eval, keys: readonly string[]): Eval {
 }
 
 /**
+ * `payload.k1.k2…` read straight from the message's payload document (the common case: no alias
+ * named `payload` in scope). Integers and containers settle the payload's exactness and, if the
+ * document was replaced, are read again (see MessageContext).
+ */
+export function genPayloadKeyPath(keys: readonly string[]): Eval {
+  let body = 'for (;;) {\nlet v = st.payloadDocument();\n';
+  for (const k of keys) {
+    body += 'if (v === undefined) return undefined;\n';
+    body += `v = typeof v === 'object' && v !== null && v.constructor === Object ? v[${lit(k)}] : getKey(v, ${lit(k)});\n`;
+  }
+  body +=
+    "if ((typeof v === 'number' ? Number.isInteger(v) : typeof v === 'object' && v !== null) && st.settlePayload()) continue;\n";
+  body += 'return v;\n}';
+  return new Function('getKey', `return function payloadPath(st) {\n${body}\n};`)(getKey) as Eval;
+}
+
+/**
  * A whole SELECT/DO list whose items all write distinct plain top-level keys (no `*`, no nested
  * targets): evaluates the items left to right, writes the alias overlay where a later item reads
  * it, leaves the last value in `st.last` and returns the output built from one object literal.

@@ -12,7 +12,7 @@ import { EvalFault, fault } from '../errors.js';
 import { SluiceError } from '../../core/index.js';
 import type { Layer, PlanExpr, PlanStep } from '../plan/types.js';
 import { getIndex, getKey, getSlice } from './access.js';
-import { genColumnRead, genKeyPath, genKeyStep, plainKey } from './codegen.js';
+import { genColumnRead, genKeyPath, genKeyStep, genPayloadKeyPath, plainKey } from './codegen.js';
 import { ARITH, compare, describe, identity, negate } from './ops.js';
 import type { Eval, EvalState } from './state.js';
 
@@ -136,6 +136,9 @@ function compilePath(p: Extract<PlanExpr, { op: 'path' }>): Eval {
   if (p.steps.every((s) => s.k === 'key' && plainKey(s.key))) {
     const keys = p.steps.map((s) => (s as { key: string }).key);
     if (!p.payload) return genKeyPath(root, keys);
+    // Root `payload` read from the columns: decodePayloadValue(columns.payload) is exactly the
+    // message's payload document (MessageContext returns non-text payloads as they are).
+    if (p.layers.length === 0) return genPayloadKeyPath(keys);
     return settled(genKeyPath((st) => decodePayloadValue(st, root(st)), keys));
   }
   const steps = p.steps.map(compileStep);
