@@ -130,7 +130,7 @@ function nameProblem(name: string): string | undefined {
 
 /** Shard ids: large random uint64s, deliberately above 2^53 (§7, §12.3). */
 function newShardId(): string {
-  return ((1n << 60n) | (randomBytes(7).readBigUInt64BE(0) >> 8n)).toString();
+  return ((1n << 60n) | (randomBytes(8).readBigUInt64BE(0) >> 16n)).toString();
 }
 
 const COMPRESSION: Record<string, Compression> = { None: 'none', Gzip: 'gzip', Zstd: 'zstd' };

@@ -106,7 +106,9 @@ export class HStreamSink implements Sink {
   private readonly keyTemplate: Template | undefined;
   private readonly recordTemplate: Template | undefined;
   private readonly prepared = new WeakMap<SinkRecord, Prepared | SluiceError>();
+  /** Last discovered shards/owners; kept while stale so partitionKey() stays stable (order). */
   private topology: Topology | undefined;
+  private stale = true;
   private discovering: Promise<Topology> | undefined;
   private createdOnce = false;
   private closed = false;
@@ -205,7 +207,7 @@ export class HStreamSink implements Sink {
         );
     }
     this.createdOnce = true;
-    this.topology = undefined;
+    this.stale = true;
     await this.discover();
   }
 
@@ -236,6 +238,7 @@ export class HStreamSink implements Sink {
             ),
           );
           this.topology = { table, owners };
+          this.stale = false;
           this.log.debug(
             { stream: this.config.stream, shards: shards.length },
             'hstreamdb shards discovered',
@@ -301,8 +304,7 @@ export class HStreamSink implements Sink {
     if (this.closed)
       throw HStreamErrors.hstream_closed('sink closed', { context: { reconnect: true } });
     const rejected: NonNullable<WriteResult['rejected']> = [];
-    let topo = this.topology;
-    if (!topo) topo = await this.rediscover();
+    const topo = this.stale || !this.topology ? await this.rediscover() : this.topology;
     // Group by shard under the current topology (normally the whole batch is one shard).
     const groups = new Map<string, { indexes: number[]; records: HRecord[]; sizes: number[] }>();
     for (let i = 0; i < batch.length; i++) {
@@ -388,7 +390,7 @@ export class HStreamSink implements Sink {
         ? err
         : HStreamErrors.hstream_internal(`Append failed: ${String(err)}`, { cause: err });
     if (!e.retriable) return e;
-    this.topology = undefined;
+    this.stale = true;
     try {
       await this.rediscover();
     } catch (again) {
