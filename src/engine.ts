@@ -62,6 +62,7 @@ import type {
 } from './runtime/index.js';
 import { consoleSinkType } from './sinks/console/index.js';
 import { hstreamSinkType } from './sinks/hstream/index.js';
+import { kafkaSinkType } from './sinks/kafka/index.js';
 import { memorySinkType } from './sinks/memory/index.js';
 import { createRepublishSinkType } from './sinks/republish/index.js';
 import type { PublishPort } from './sinks/republish/index.js';
@@ -73,6 +74,7 @@ export const builtinSinkTypes: readonly SinkType<never>[] = [
   memorySinkType as SinkType<never>,
   consoleSinkType as SinkType<never>,
   hstreamSinkType as SinkType<never>,
+  kafkaSinkType as SinkType<never>,
   // Spec-only instance; each engine creates its own bound to its broker (see createEngine).
   createRepublishSinkType(() =>
     Promise.reject(new Error('not bound to a broker')),
@@ -86,8 +88,17 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
   return {
     brokerSpec: brokerConfigSpec,
     runnerSpec: runnerConfigSpec,
-    sinkTypes: [...types.values()].map((t) => ({ type: t.type, spec: t.spec })),
+    sinkTypes: [...types.values()].map((t) => ({
+      type: t.type,
+      spec: t.spec,
+      ...(runnerSpecOf(t) ? { runnerSpec: runnerSpecOf(t) } : {}),
+    })),
   };
+}
+
+/** A sink type may carry runner fields with its own defaults (e.g. Kafka's batch sizes). */
+function runnerSpecOf(t: SinkType<never>): FieldSpec | undefined {
+  return (t as { runnerSpec?: FieldSpec }).runnerSpec;
 }
 
 export interface EngineDeps {
@@ -309,6 +320,20 @@ export function createEngine(
     now,
   });
   const ruleFiles = new Map<string, string>(); // rule id → origin file ('' = API)
+  // Per-message failures: debug level only (CONVENTIONS.md #12); counted in the rule metrics.
+  const rulesLog = root.child({ component: 'rules' });
+  rules.results$.subscribe((r) => {
+    if (r.outcome.kind === 'failed')
+      rulesLog.debug(
+        {
+          rule: r.ruleId,
+          code: r.outcome.code,
+          reason: r.outcome.reason,
+          topic: r.trigger.event.matchTopic,
+        },
+        'rule failed for one event',
+      );
+  });
 
   function putEntry(entry: RuleEntry, compiled: CompiledRule): void {
     rules.put({

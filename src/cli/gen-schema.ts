@@ -31,7 +31,7 @@ function table(spec: FieldSpec, prefix = ''): string {
     '| --- | --- | --- | --- |',
     ...rows.map(
       (r) =>
-        `| \`${r.path}\` | ${esc(r.type)} | ${r.default === '' ? '' : esc(r.default.startsWith('"') || r.default === 'required' || r.default === '—' ? r.default : `\`${r.default}\``)} | ${esc(r.description)}${r.example ? ` Example: \`${esc(r.example)}\`` : ''} |`,
+        `| \`${r.path}\` | ${esc(r.type)} | ${r.default === '' ? '' : esc(r.default === 'required' || r.default === '—' ? r.default : `\`${r.default}\``)} | ${esc(r.description)}${r.example ? ` Example: \`${esc(r.example)}\`` : ''} |`,
     ),
   ].join('\n');
 }
@@ -65,6 +65,13 @@ export function renderReference(): string {
       table(t.spec, 'sinks.<name>'),
       '',
     );
+    if (t.runnerSpec)
+      out.push(
+        `Runner fields of \`${t.type}\` sinks (the same fields, with ${t.type}-specific defaults):`,
+        '',
+        table(t.runnerSpec, 'sinks.<name>'),
+        '',
+      );
   }
   out.push(END);
   return out.join('\n');

@@ -12,7 +12,12 @@ export interface ConfigParts {
   readonly brokerSpec: FieldSpec;
   /** Fields every sink gets from the shared runner (batching, retry, buffering). */
   readonly runnerSpec: FieldSpec;
-  readonly sinkTypes: readonly { readonly type: string; readonly spec: FieldSpec }[];
+  readonly sinkTypes: readonly {
+    readonly type: string;
+    readonly spec: FieldSpec;
+    /** Runner fields with this type's defaults (default: `runnerSpec`). */
+    readonly runnerSpec?: FieldSpec;
+  }[];
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -150,7 +155,7 @@ export function sinkSpec(parts: ConfigParts, type: string): FieldSpec | undefine
         example: type,
       }),
       ...objectFields(t.spec),
-      ...objectFields(parts.runnerSpec),
+      ...objectFields(t.runnerSpec ?? parts.runnerSpec),
     },
     { description: t.spec.description },
   );
