@@ -190,6 +190,14 @@ describe('jq', () => {
     expect(call('jq', ['. + 1', '1'], c)).toEqual([2]);
     expect(() => call('jq', ['.', '1', 0], c)).toThrow(/positive/);
   });
+  it('default services start the jq worker lazily and close it', async () => {
+    const services = createDefaultServices();
+    const d = { clause: 'select' as const, columns: {}, services };
+    expect(call('jq', ['.', '[1]'], d)).toEqual([[1]]);
+    await services.close?.();
+    expect(call('jq', ['length', '[1,2]'], d)).toEqual([2]); // starts again after close
+    await services.close?.();
+  });
   it('fails clearly without a jq runtime', () => {
     const services = { ...createDefaultServices(), jq: undefined };
     expect(() => call('jq', ['.', '1'], { clause: 'select', columns: {}, services })).toThrow(

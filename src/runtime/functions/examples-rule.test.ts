@@ -12,12 +12,16 @@ import { exampleContext } from './example-context.js';
 describe('built-in function examples through compileRule', () => {
   for (const def of builtinFunctions) {
     for (const ex of def.examples ?? []) {
-      it(`${def.name}: ${ex.sql}`, () => {
+      it(`${def.name}: ${ex.sql}`, async () => {
         const ctx = exampleContext(createDefaultServices);
-        const rule = compileRule(`SELECT ${ex.sql} AS r FROM "t/#"`, { services: ctx.services });
-        const outputs = rule.evaluate(ctx.columns);
-        expect(outputs).toHaveLength(1);
-        expect(encodeJson(outputs[0]?.['r'])).toBe(ex.result);
+        try {
+          const rule = compileRule(`SELECT ${ex.sql} AS r FROM "t/#"`, { services: ctx.services });
+          const outputs = rule.evaluate(ctx.columns);
+          expect(outputs).toHaveLength(1);
+          expect(encodeJson(outputs[0]?.['r'])).toBe(ex.result);
+        } finally {
+          await ctx.services.close?.();
+        }
       });
     }
   }

@@ -24,10 +24,14 @@ describe('built-in function examples', () => {
   for (const def of builtinFunctions) {
     for (const ex of def.examples ?? []) {
       for (const mode of ['impl', 'specialize'] as const) {
-        it(`${def.name}: ${ex.sql} → ${ex.result} (${mode})`, () => {
+        it(`${def.name}: ${ex.sql} → ${ex.result} (${mode})`, async () => {
           const ctx: CallContext = exampleContext(createDefaultServices);
-          const out = evalExample(parseExample(ex.sql), registry, ctx, mode);
-          expect(encodeJson(out)).toBe(ex.result);
+          try {
+            const out = evalExample(parseExample(ex.sql), registry, ctx, mode);
+            expect(encodeJson(out)).toBe(ex.result);
+          } finally {
+            await ctx.services.close?.();
+          }
         });
       }
     }

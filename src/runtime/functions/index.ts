@@ -101,6 +101,11 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     localOffsetSeconds: (ms) => -new Date(ms).getTimezoneOffset() * 60,
     procDict,
     jq,
+    close: async () => {
+      const r = jqRunner;
+      jqRunner = undefined;
+      await r?.close();
+    },
     ...overrides,
   };
 }

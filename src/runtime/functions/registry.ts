@@ -46,6 +46,11 @@ export interface FunctionServices {
    * with a clear error.
    */
   jq?(program: string, inputJson: string, timeoutMs: number): string[];
+  /**
+   * Release what the services hold (the jq worker thread). Optional (added for issue #3); the
+   * engine calls it once on shutdown. Calling functions afterwards may start resources anew.
+   */
+  close?(): Promise<void>;
 }
 
 /** Which clause a call is evaluated in: context functions answer only in SELECT/DO (§8.1). */

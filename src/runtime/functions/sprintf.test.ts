@@ -31,6 +31,9 @@ describe('sprintf / sprintf_s (Erlang io_lib:format directives)', () => {
     expect(f('[~6.2.*s]', 45, 'abcd')).toBe('[----ab]');
     expect(f('[~*s]', 4, 'a')).toBe('[   a]');
     expect(f('[~5.10.0B]', 42)).toBe('[00042]');
+    expect(f('[~3s]', 'abcdef')).toBe('[abc]'); // text is cut to the field
+    expect(f('[~3p]', 123456)).toBe('[***]'); // other output too wide → stars
+    expect(f('[~5.2c]', 120)).toBe('[   xx]');
   });
   it('integers in bases, with prefixes', () => {
     expect(f('~b ~.16b ~.16B ~.2B', 10, 255, 255, 5)).toBe('10 ff FF 101');

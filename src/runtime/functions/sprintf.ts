@@ -92,10 +92,21 @@ export function parseFormat(fmt: string): Part[] {
   return parts;
 }
 
-function justify(s: string, width: number | undefined, left: boolean, pad: string): string {
-  const len = [...s].length;
-  if (width === undefined || len >= width) return s;
-  const fill = pad.repeat(width - len);
+/**
+ * Fit `s` into the field as io_lib does: text (`~s`, `~c`) is cut to the width; any other
+ * directive whose output is wider than the field prints the field full of `*`.
+ */
+function justify(
+  s: string,
+  width: number | undefined,
+  left: boolean,
+  pad: string,
+  text: boolean,
+): string {
+  if (width === undefined) return s;
+  const chars = [...s];
+  if (chars.length > width) return text ? chars.slice(0, width).join('') : '*'.repeat(width);
+  const fill = pad.repeat(width - chars.length);
   return left ? s + fill : fill + s;
 }
 
@@ -163,8 +174,7 @@ export function renderFormat(parts: readonly Part[], args: readonly Value[]): st
       case 'c': {
         const ch = String.fromCodePoint(Number(intArg(next(), 'c')));
         text = ch.repeat(precision ?? width ?? 1);
-        out += text;
-        continue;
+        break;
       }
       case 'b':
       case 'B':
@@ -201,7 +211,7 @@ export function renderFormat(parts: readonly Part[], args: readonly Value[]): st
       default:
         return badArg(`sprintf: unsupported directive ~${p.control}`);
     }
-    out += justify(text, width, p.left, pad);
+    out += justify(text, width, p.left, pad, p.control === 's' || p.control === 'c');
   }
   if (ai < args.length) badArg('sprintf: too many arguments for the format');
   return out;
