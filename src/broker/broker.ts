@@ -11,9 +11,10 @@
  *   message.delivered                   `authorizeForward` (once per forwarded copy)
  *   message.acked                       PUBACK / PUBCOMP reaching persistence.outgoingClearMessageId
  *   client.connack / connected / disconnected   Aedes 'connackSent' / 'clientReady' / 'clientDisconnect'
+ *   client.ping                         Aedes 'ping' (PINGREQ)
  *   client.check_authn_complete / check_authz_complete   our auth chains (auth.ts)
  *   session.subscribed / unsubscribed   Aedes 'subscribe' / 'unsubscribe'
- * Not emitted with Aedes 1.x (nothing observable): delivery.dropped, client.ping — see docs/broker.md.
+ * Not emitted with Aedes 1.x (nothing observable): delivery.dropped — see docs/broker.md.
  *
  * Hot-path rules: columns are built only while someone listens; one frozen object per event;
  * payload Buffers are shared, never copied; no JSON work.
@@ -540,6 +541,23 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         connected_at: rec.connected_at,
         client_attrs: rec.client_attrs,
         ...base('client.disconnected', ts),
+      });
+    });
+    a.on('ping', (_packet, client) => {
+      const rec = records.get(client);
+      if (!rec || listeners.length === 0) return;
+      emit('client.ping', topicOf('client.ping'), {
+        clientid: rec.clientid,
+        clean_start: rec.clean_start,
+        username: rec.username,
+        peername: rec.peername,
+        sockname: rec.sockname,
+        proto_name: protoName(rec.proto_ver),
+        proto_ver: rec.proto_ver,
+        keepalive: rec.keepalive,
+        expiry_interval: rec.expiry_interval,
+        conn_props: rec.conn_props,
+        ...base('client.ping', now()),
       });
     });
     a.on('keepaliveTimeout', (client) => {

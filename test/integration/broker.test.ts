@@ -249,6 +249,18 @@ const COLUMNS: Record<string, string[]> = {
     'publish_received_at',
     'puback_props',
   ],
+  'client.ping': [
+    'clientid',
+    'clean_start',
+    'username',
+    'peername',
+    'sockname',
+    'proto_name',
+    'proto_ver',
+    'keepalive',
+    'expiry_interval',
+    'conn_props',
+  ],
   'message.dropped': [
     'id',
     'reason',
@@ -357,6 +369,25 @@ describe('broker: listeners and event columns (TCP)', () => {
     expect(connected['connected_at']).toBe(connack['connected_at']);
     expect(connected['peername']).toBe(connack['peername']);
     expect(h.broker.metrics().connections).toBeGreaterThanOrEqual(1);
+  });
+
+  it('client.ping on PINGREQ', async () => {
+    const clientId = uid('ping');
+    const c = await connect(url, { clientId, username: 'pinger', keepalive: 1 });
+    after.push(() => c.endAsync(true));
+    const e = expectColumns(await waitForEvent(h.events, byName('client.ping', clientId), 5000));
+    expect(e).toMatchObject({
+      clientid: clientId,
+      username: 'pinger',
+      clean_start: true,
+      proto_name: 'MQTT',
+      proto_ver: 4,
+      keepalive: 1,
+      expiry_interval: 0,
+      conn_props: {},
+    });
+    expect(e['peername']).toMatch(PEERNAME);
+    expect(h.events.find(byName('client.ping', clientId))?.matchTopic).toBe('$events/client/ping');
   });
 
   it('persistent session reports expiry_interval 0xFFFFFFFF', async () => {
