@@ -26,3 +26,23 @@ export type {
 // Value model and outcomes shared with sinks and embedders.
 export { EFloat, encodeJson, decodeJson, SluiceError } from './core/index.js';
 export type { Value, ValueMap, RuleOutcome } from './core/index.js';
+
+// The engine (composition root) and its configuration.
+export { createEngine, checkConfig, configParts, builtinSinkTypes } from './engine.js';
+export type {
+  Engine,
+  EngineDeps,
+  EngineMetrics,
+  ReloadReport,
+  RuleInput,
+  CheckReport,
+} from './engine.js';
+export { loadConfig, formatIssue, configJsonSchema, ConfigErrors } from './config/index.js';
+export type {
+  ConfigIssue,
+  LoadedConfig,
+  SluiceConfig,
+  SinkConfig,
+  RuleConfig,
+} from './config/index.js';
+export type { RuleInfo, RuleMetricsSnapshot, RateSnapshot } from './runtime/index.js';
