@@ -5,7 +5,7 @@
  * (payload), §6 (operators).
  */
 import { decodeJson, exactEquals } from '../../core/index.js';
-import type { Value, ValueMap } from '../../core/index.js';
+import type { Value } from '../../core/index.js';
 import { BadArg } from '../functions/registry.js';
 import type { FunctionImpl } from '../functions/registry.js';
 import { EvalFault, fault } from '../errors.js';
@@ -24,21 +24,19 @@ export function compileName(name: string, layers: readonly Layer[]): Eval {
     ? (st) => (hasOwn(st.columns, name) ? st.columns[name] : undefined)
     : genColumnRead(name);
   if (layers.length === 0) return col;
-  const pick =
-    (l: Layer) =>
-    (st: EvalState): ValueMap | null =>
-      st[l];
+  // The planner adds the `item` layer only for the element's own name, which is always bound.
+  if (layers[0] === 'item') return (st) => st.element;
   if (layers.length === 1) {
-    const get = pick(layers[0] as Layer);
+    const l = layers[0] as 'ov' | 'sel';
     return (st) => {
-      const m = get(st);
+      const m = st[l];
       return m !== null && hasOwn(m, name) ? m[name] : col(st);
     };
   }
-  const getters = layers.map(pick);
   return (st) => {
-    for (const get of getters) {
-      const m = get(st);
+    for (const l of layers) {
+      if (l === 'item') return st.element;
+      const m = st[l];
       if (m !== null && hasOwn(m, name)) return m[name];
     }
     return col(st);

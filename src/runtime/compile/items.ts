@@ -17,7 +17,9 @@ export type ListRunner = (st: EvalState) => ValueMap;
 
 /** The layers below the overlay for a list: SELECT/FOREACH see the columns, DO sees the element scope. */
 export interface ListScope {
+  /** Layers below the overlay; `item` applies only to the element's name. */
   readonly below: readonly Layer[];
+  readonly elementName?: string;
   /** Copies the whole scope below the overlay into `out` (for `*`). */
   readonly wildcard: (st: EvalState, out: ValueMap) => void;
 }
@@ -47,7 +49,10 @@ function compileWriter(target: PlanTarget, writesScope: boolean, scope: ListScop
     : (): PutStep[] => fixed;
   const isPayload = root === 'payload';
   // Current value of the root in the overlay scope: overlay, then the layers below.
-  const scopeRead = compileName(root, ['ov', ...scope.below]);
+  const scopeRead = compileName(root, [
+    'ov',
+    ...scope.below.filter((l) => l !== 'item' || root === scope.elementName),
+  ]);
   return (st, out, v) => {
     const steps = resolveSteps(st);
     // §3.2 payload special case: a selected raw payload is decoded and written into.

@@ -77,14 +77,17 @@ const columnsScope: ListScope = {
   wildcard: (st, out) => copyInto(out, st.columns),
 };
 
-const elementScope: ListScope = {
-  below: ['item', 'sel'],
-  wildcard: (st, out) => {
-    copyInto(out, st.columns);
-    if (st.sel) copyInto(out, st.sel);
-    if (st.item) copyInto(out, st.item);
-  },
-};
+function elementScope(elementName: string): ListScope {
+  return {
+    below: ['item', 'sel'],
+    elementName,
+    wildcard: (st, out) => {
+      copyInto(out, st.columns);
+      if (st.sel) copyInto(out, st.sel);
+      setProp(out, elementName, st.element);
+    },
+  };
+}
 
 function needsOverlay(items: readonly PlanItem[]): boolean {
   return items.some((i) => i.kind === 'field' && i.writesScope);
@@ -173,9 +176,9 @@ function compileForeach(
   const collect: ListRunner = compileList(fields, columnsScope);
   const overlay = needsOverlay(fields);
   const incase: Eval | undefined = plan.incase && compileCondition(plan.incase);
-  const doList: ListRunner | undefined = plan.do && compileList(plan.do, elementScope);
-  const doOverlay = plan.do !== undefined && needsOverlay(plan.do);
   const elementName = plan.elementName ?? 'item';
+  const doList: ListRunner | undefined = plan.do && compileList(plan.do, elementScope(elementName));
+  const doOverlay = plan.do !== undefined && needsOverlay(plan.do);
   return (input) => {
     const st = createEvalState(input, services);
     st.clause = 'foreach';
@@ -201,19 +204,27 @@ function compileForeach(
     st.ov = null;
     st.sel = sel;
     const outputs: ValueMap[] = [];
+    st.elementName = elementName;
     for (const element of collection) {
-      const item: ValueMap = {};
-      setProp(item, elementName, element);
-      st.item = item;
+      st.element = element;
       if (incase !== undefined) {
         st.clause = 'incase';
-        const keep = runClause('incase', () => checkBoolean(incase(st), 'INCASE'));
+        let keep: boolean;
+        try {
+          keep = checkBoolean(incase(st), 'INCASE');
+        } catch (e) {
+          throw toEvaluationError(e, 'incase');
+        }
         if (!keep) continue;
       }
       if (doList !== undefined) {
         st.clause = 'do';
         st.ov = doOverlay ? {} : null;
-        outputs.push(runClause('do', () => doList(st)));
+        try {
+          outputs.push(doList(st));
+        } catch (e) {
+          throw toEvaluationError(e, 'do');
+        }
         st.ov = null;
       } else {
         const out: ValueMap = {};

@@ -15,8 +15,10 @@ export class EvalState extends MessageContext implements CallContext {
   clause: Clause = 'select';
   /** Alias overlay of the current list, or (in WHERE) the output built by SELECT/FOREACH. */
   ov: ValueMap | null = null;
-  /** `{ <element name>: element }` while evaluating INCASE/DO. */
-  item: ValueMap | null = null;
+  /** Name the FOREACH element is bound to (alias or `item`). */
+  elementName = 'item';
+  /** The current FOREACH element while evaluating INCASE/DO (the `item` layer). */
+  element: Value = undefined;
   /** The FOREACH output while evaluating INCASE/DO. */
   sel: ValueMap | null = null;
   /** Value of the last field item of the list just run (the FOREACH collection). */
