@@ -636,6 +636,38 @@ describe('broker: listeners and event columns (TCP)', () => {
     cb.end(true);
   });
 
+  it('client.disconnected: keepalive_timeout and protocol_error (raw MQTT 3.1.1 bytes)', async () => {
+    /** A hand-made CONNECT (protocol level 4, clean session) with the given keepalive. */
+    const connectPacket = (clientId: string, keepalive: number): Buffer => {
+      const id = Buffer.from(clientId);
+      const body = Buffer.concat([
+        Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, keepalive >> 8, keepalive & 0xff]),
+        Buffer.from([id.length >> 8, id.length & 0xff]),
+        id,
+      ]);
+      return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+    };
+    const raw = async (clientId: string, keepalive: number) => {
+      const s = net.connect(h.addr('tcp').port, '127.0.0.1');
+      after.push(() => s.destroy());
+      s.on('error', () => {});
+      await new Promise((r) => s.once('connect', r));
+      s.write(connectPacket(clientId, keepalive));
+      await waitForEvent(h.events, byName('client.connected', clientId));
+      return s;
+    };
+    const idle = uid('idle');
+    await raw(idle, 1); // never pings: the broker gives up after 1.5 × keepalive [MQTT-3.1.2-24]
+    const e = await waitForEvent(h.events, byName('client.disconnected', idle), 5000);
+    expect(e.columns['reason']).toBe('keepalive_timeout');
+
+    const bad = uid('garbage');
+    const s = await raw(bad, 60);
+    s.write(Buffer.from([0xf0, 0x00])); // reserved packet type 15
+    const e2 = await waitForEvent(h.events, byName('client.disconnected', bad));
+    expect(e2.columns['reason']).toBe('protocol_error');
+  });
+
   it('session takeover: the old connection is reported as discarded (clean) / takenover', async () => {
     const id = uid('twin');
     const first = await connect(url, { clientId: id, clean: false });
