@@ -278,6 +278,24 @@ describe('retry and backoff', () => {
     expectBalanced(m);
   });
 
+  it('records asked back for retry that run out of attempts fail as sink_retries_exhausted', async () => {
+    const { sink, runner } = setup({
+      batch_size: 2,
+      retry: { initial_backoff: 10, max_backoff: 10, max_attempts: 2 },
+    });
+    await runner.start();
+    sink.respondNext({ retry: [1] });
+    sink.respondNext({ retry: [0] });
+    runner.enqueue(rec(0));
+    runner.enqueue(rec(1));
+    await tick(100);
+    expect(sink.attempts.map(ids)).toEqual([[0, 1], [1]]);
+    const m = runner.metrics();
+    expect(m.success).toBe(1);
+    expect(m.failedBy).toEqual({ sink_retries_exhausted: 1 });
+    expectBalanced(m);
+  });
+
   it('counts a thrown non-SluiceError as sink_internal_error without retrying', async () => {
     const sink: Sink = {
       connect: async () => {},

@@ -479,7 +479,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       return;
     }
     batch.records = again;
-    retryLater(batch, 'partial_retry');
+    // No error code to report: if these records run out of attempts they fail as retries exhausted.
+    retryLater(batch, 'sink_retries_exhausted');
   }
 
   function succeed(records: SinkRecord[]): void {
