@@ -19,6 +19,9 @@ export type ParseResult =
   | { readonly ast: Statement; readonly diagnostics?: undefined }
   | { readonly ast?: undefined; readonly diagnostics: readonly Diagnostic[] };
 
+/** Longest token prefix for which the "expected …" probe runs (see parser.ts `expectedAfter`). */
+const PROBE_LIMIT = 400;
+
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -74,7 +77,7 @@ export function parseRule(sql: string | Uint8Array): ParseResult {
       bad.index + 1,
     );
   }
-  const trimmed = text.replace(/[ \t\r\n]+$/, '');
+  const trimmed = trimEnd(text);
   if (/^[ \t\r\n]*$/.test(trimmed)) return simple('sql_empty', 'the rule SQL is empty', 0, 0);
 
   try {
@@ -101,7 +104,18 @@ export function parseRule(sql: string | Uint8Array): ParseResult {
       if (index < 0) index = tokens.findIndex((t) => t.startOffset >= errTok.startOffset);
       if (index < 0) index = tokens.length;
       const before = tokens.slice(0, index);
-      const { expected, endAllowed } = expectedAfter(before);
+      // The probe re-parses the prefix once per token type; on very long input fall back to
+      // what Chevrotain reported for the failing decision (less complete, but linear).
+      const { expected, endAllowed } =
+        before.length <= PROBE_LIMIT
+          ? expectedAfter(before)
+          : {
+              expected: parsed.error.raw.expected.flatMap((n) => {
+                const t = T.allTokens.find((x) => x.name === n);
+                return t === undefined ? [] : [t];
+              }),
+              endAllowed: parsed.error.raw.kind === 'notAllInput',
+            };
       return diag(
         explainSyntaxError(trimmed, tokens, { index, expected, endAllowed }, trimmed.length, (o) =>
           pos.at(o),
@@ -129,6 +143,17 @@ export function parseRule(sql: string | Uint8Array): ParseResult {
     }
     throw e;
   }
+}
+
+/** Remove trailing spaces, tabs, CR and LF (§1). A loop, not a regex: linear on any input. */
+function trimEnd(text: string): string {
+  let end = text.length;
+  while (end > 0) {
+    const c = text.charCodeAt(end - 1);
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+    end--;
+  }
+  return text.slice(0, end);
 }
 
 /** Offset of a `--` pair of adjacent minus tokens on the last line, if any. */

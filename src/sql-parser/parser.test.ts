@@ -575,6 +575,24 @@ describe('errors (§1, §2, §9)', () => {
     if (message !== undefined) expect(d.message).toMatch(message);
   });
 
+  it('the shared parser instance still works after a too-deep statement', () => {
+    expect(diag(`SELECT ${'('.repeat(20000)}1${')'.repeat(20000)} FROM t`).code).toBe(
+      'sql_too_complex',
+    );
+    expect(ast('SELECT a FROM t WHERE (a + 1) * 2 > 3')).toEqual(
+      ast('SELECT a FROM t WHERE (a + 1) * 2 > 3'),
+    );
+    expect(diag('SELECT a').message).toMatch(/expected FROM/);
+  });
+
+  it('very long statements stay linear, including their error messages', () => {
+    const items = Array.from({ length: 2000 }, (_, i) => `a${i}`).join(', ');
+    expect((ast(`SELECT ${items} FROM t`) as { fields: unknown[] }).fields).toHaveLength(2000);
+    const d = diag(`SELECT ${items} FROM t WHERE a == 1`);
+    expect(d.code).toBe('sql_unsupported_operator');
+    expect(d.column).toBeGreaterThan(2000);
+  });
+
   it('§1 invalid UTF-8 bytes are rejected', () => {
     const r = parseRule(new Uint8Array([0x53, 0x45, 0xff, 0x4c]));
     expect(r.diagnostics?.[0]?.code).toBe('sql_invalid_utf8');
