@@ -4,8 +4,9 @@
  *
  * Translated: leading inline options `(?i)`, `(?m)`, `(?s)`, `(?x)` (extended: whitespace and
  * `#` comments removed outside classes), `(?P<name>…)` → `(?<name>…)`, `(?P=name)` → `\k<name>`,
- * `\A` → `^`, `\z`/`\Z` → `$`. Rejected with a clear error: possessive quantifiers, atomic
- * groups, recursion, conditionals, `\G`, `\K` — JS has no equivalent.
+ * `\A` (start of subject), `\z` (end), `\Z` and — without `(?m)` — `$` (end or before a final
+ * newline, as in PCRE), `\h` (horizontal space). Rejected with a clear error: possessive
+ * quantifiers, atomic groups, recursion, conditionals, `\G`, `\K` — JS has no equivalent.
  */
 import { badArg } from './registry.js';
 import { show } from './util.js';
@@ -60,11 +61,7 @@ export function compilePcre(pattern: string, extraFlags = ''): RegExp {
   for (const [re, what] of UNSUPPORTED) {
     if (re.test(withoutEscapes)) badArg(`regex: ${what} are not supported: ${show(pattern)}`);
   }
-  p = p
-    .replace(/\(\?P<(\w+)>/g, '(?<$1>')
-    .replace(/\(\?P=(\w+)\)/g, '\\k<$1>')
-    .replace(/(^|[^\\])\\A/g, '$1^')
-    .replace(/(^|[^\\])\\[zZ]/g, '$1$');
+  p = translate(p, flags.has('m'));
   const f = [...flags].join('') + extraFlags;
   try {
     return new RegExp(p, f + 'u');
@@ -75,6 +72,60 @@ export function compilePcre(pattern: string, extraFlags = ''): RegExp {
       return badArg(`regex: invalid pattern ${show(pattern)}: ${(e as Error).message}`);
     }
   }
+}
+
+const END = '(?![\\s\\S])';
+
+/** Rewrite PCRE-only syntax outside character classes (see the module comment). */
+function translate(p: string, multiline: boolean): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i] as string;
+    if (c === '\\') {
+      const n = p[i + 1] ?? '';
+      i++;
+      if (inClass) out += c + n;
+      else if (n === 'A') out += '(?<![\\s\\S])';
+      else if (n === 'z') out += END;
+      else if (n === 'Z') out += `(?=\\n?${END})`;
+      else if (n === 'h') out += '[\\t \\u00a0\\u1680\\u180e\\u2000-\\u200a\\u202f\\u205f\\u3000]';
+      else out += c + n;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      out += c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      if (p[i + 1] === '^') out += p[++i];
+      if (p[i + 1] === ']') {
+        out += '\\]'; // a leading ] is literal in PCRE (JS would read an empty class)
+        i++;
+      }
+      continue;
+    }
+    if (c === '$' && !multiline) {
+      out += `(?=\\n?${END})`;
+      continue;
+    }
+    if (p.startsWith('(?P<', i)) {
+      out += '(?<';
+      i += 3;
+      continue;
+    }
+    const back = /^\(\?P=(\w+)\)/.exec(p.slice(i));
+    if (back) {
+      out += `\\k<${back[1]}>`;
+      i += back[0].length - 1;
+      continue;
+    }
+    out += c;
+  }
+  return out;
 }
 
 type RepPart = string | number; // literal text or a group number (0 = whole match)

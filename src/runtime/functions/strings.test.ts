@@ -192,6 +192,17 @@ describe('regex functions', () => {
     expect(both('regex_match', ['héllo', '^h.llo$'])).toBe(true);
     expect(both('regex_match', ['key=1', '(?P<k>\\w+)=(?P=k)?'])).toBe(true);
     expect(both('regex_match', ['a1', '\\Aa\\d\\z'])).toBe(true);
+    // PCRE `$` also matches before a final newline; \z does not; (?m) makes `$` per line
+    expect(both('regex_match', ['abc\n', 'c$'])).toBe(true);
+    expect(both('regex_match', ['abc\n', 'c\\z'])).toBe(false);
+    expect(both('regex_match', ['abc\n', 'c\\Z'])).toBe(true);
+    expect(both('regex_match', ['c\nx', 'c$'])).toBe(false);
+    expect(both('regex_match', ['c\nx', '(?m)c$'])).toBe(true);
+    expect(both('regex_match', ['x\nab', '\\Aab'])).toBe(false);
+    expect(both('regex_match', [']', '^[]a]$'])).toBe(true);
+    expect(both('regex_match', ['a\tb', 'a\\hb'])).toBe(true);
+    expect(both('regex_match', ['$5', '^[$]\\d$'])).toBe(true);
+    expect(both('regex_match', ['a b', '(?x) a \\  b # comment'])).toBe(true);
   });
   it('regex_replace: global, & and group references', () => {
     expect(both('regex_replace', ['a1b22c', '[0-9]+', '<&>'])).toBe('a<1>b<22>c');
