@@ -73,6 +73,10 @@ export function renderFunctionsDoc(defs: readonly FunctionDef[]): string {
     '',
     'Functions callable from rule SQL, grouped by family. Names are lower-case and case-sensitive; an unknown name or a wrong number of arguments is reported when the rule is created, and a wrong argument value makes that message’s evaluation fail with `bad_sql_function_argument`. Results are shown as the JSON the rule would output (undefined prints as `null`). Every example here is executed by the test suite.',
     '',
+    'When an argument that selects behaviour (a regular expression, a date or `sprintf` format, a `split`/`base64`/`subbits` option, a hash algorithm, a map path) is a literal, it is checked and prepared once when the rule is created: an invalid one makes rule creation fail with `sql_function_bad_literal` instead of failing every message.',
+    '',
+    'EMQX’s variform-only helpers (`topic_join`, `topic_split`, `topic_match`, `int2hexstr`, `hash_to_range`, `map_to_range`, `json_value`, `jwt_value`, `rand_str`, `rand_int`, `str_eq` and the other `str_*`/`num_*` comparisons) are not rule SQL functions in EMQX and are not available here either.',
+    '',
     '## Contents',
     '',
   ];

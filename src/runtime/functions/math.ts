@@ -124,7 +124,7 @@ export const mathFunctions: readonly FunctionDef[] = [
     name: '+',
     family: FAMILY,
     arity: { min: 2, max: 2 },
-    signature: "'+'(A, B)",
+    signature: 'A + B',
     description:
       'Sum of two numbers (integer when both are integers, else float); when either side is a string, text concatenation with the other side converted like `str` (undefined becomes `undefined`).',
     examples: [
@@ -139,7 +139,7 @@ export const mathFunctions: readonly FunctionDef[] = [
     name: '-',
     family: FAMILY,
     arity: { min: 2, max: 2 },
-    signature: "'-'(A, B)",
+    signature: 'A - B',
     description: 'Difference of two numbers; anything else is an error.',
     examples: [{ sql: '5 - 7.5', result: '-2.5' }],
     impl: numericOp(
@@ -153,7 +153,7 @@ export const mathFunctions: readonly FunctionDef[] = [
     name: '*',
     family: FAMILY,
     arity: { min: 2, max: 2 },
-    signature: "'*'(A, B)",
+    signature: 'A * B',
     description: 'Product of two numbers (exact for integers of any size).',
     examples: [{ sql: '3 * 4', result: '12' }],
     impl: numericOp(
@@ -167,7 +167,7 @@ export const mathFunctions: readonly FunctionDef[] = [
     name: '/',
     family: FAMILY,
     arity: { min: 2, max: 2 },
-    signature: "'/'(A, B)",
+    signature: 'A / B',
     description: 'Division of two numbers; always a float. Division by zero is an error.',
     examples: [
       { sql: '6 / 3', result: '2.0' },
