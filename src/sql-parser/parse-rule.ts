@@ -126,9 +126,9 @@ export function parseRule(sql: string | Uint8Array): ParseResult {
     const ast = builder.statement(parsed.cst as CstNode);
     if (builder.problems.length > 0) {
       return {
-        diagnostics: builder.problems.map((p) =>
-          createDiagnostic(text, p.code, p.message, pos.range(p.start, p.end)),
-        ),
+        diagnostics: [...builder.problems]
+          .sort((a, b) => a.start - b.start)
+          .map((p) => createDiagnostic(text, p.code, p.message, pos.range(p.start, p.end))),
       };
     }
     return { ast };

@@ -593,6 +593,16 @@ describe('errors (§1, §2, §9)', () => {
     expect(d.column).toBeGreaterThan(2000);
   });
 
+  it('reports every semantic problem, in source order', () => {
+    const r = parseRule('SELECT a AND b, 10e2, x[1 + 1], 1 AS y[z] FROM t');
+    expect(r.diagnostics?.map((d) => d.code)).toEqual([
+      'sql_select_item_not_allowed',
+      'sql_bad_number',
+      'sql_bad_index',
+      'sql_bad_alias',
+    ]);
+  });
+
   it('§1 invalid UTF-8 bytes are rejected', () => {
     const r = parseRule(new Uint8Array([0x53, 0x45, 0xff, 0x4c]));
     expect(r.diagnostics?.[0]?.code).toBe('sql_invalid_utf8');

@@ -83,6 +83,13 @@ describe('printer round trip', () => {
     expect(printRule(second)).toBe(printed);
   });
 
+  it('quotes a bare FROM topic of a hand-built AST when it is not a name', () => {
+    const r = parseRule('SELECT a FROM t');
+    if (r.ast === undefined) throw new Error('parse');
+    const edited = { ...r.ast, from: [{ ...r.ast.from[0]!, topic: 'a/b' }] };
+    expect(printRule(edited)).toBe('SELECT a FROM "a/b"');
+  });
+
   it('prints canonical text', () => {
     expect(roundTrip('select  a as b,c  from "t"  where a=1 and not(b or c)').printed).toBe(
       'SELECT a AS b, c FROM "t" WHERE a = 1 AND NOT (b OR c)',

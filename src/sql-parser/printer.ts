@@ -162,7 +162,8 @@ function from(f: A.FromEntry): string {
     case 'single':
       return `'${f.topic}'`;
     default:
-      return f.topic;
+      // A hand-built AST may carry a topic that is not a bare name: quote it so it reparses.
+      return BARE.test(f.topic) && !RESERVED.has(f.topic.toUpperCase()) ? f.topic : `"${f.topic}"`;
   }
 }
 
