@@ -3,13 +3,14 @@
  * `crypto` names are mapped to Node's (`sha` → sha1, `sha3_256` → sha3-256, `blake2b` →
  * blake2b512, `blake2s` → blake2s256; SHAKE with Erlang's default output length: 128/256
  * bits). Any other digest name Node's OpenSSL offers (`crypto.getHashes()`) is accepted too.
- * `md4` is not available in OpenSSL 3 without the legacy provider: asking for it is a clear
- * error, not a crash.
+ * `md4` is not available in OpenSSL 3 without the legacy provider; then a plain TypeScript
+ * MD4 (md4.ts) is used. Any other unavailable digest is a clear BadArg, not a crash.
  */
 import { createHash, getHashes } from 'node:crypto';
 import type { FunctionDef, FunctionImpl } from './registry.js';
 import { badArg } from './registry.js';
 import { needBytes, needText, show } from './util.js';
+import { md4Hex } from './md4.js';
 
 const FAMILY = 'hash';
 
@@ -39,6 +40,7 @@ export function hasher(algo: string): (data: Buffer) => string {
   try {
     createHash(node).update('').digest();
   } catch (e) {
+    if (node === 'md4') return md4Hex; // OpenSSL 3 without the legacy provider
     return badArg(
       `hash: algorithm ${show(algo)} is not available in this Node/OpenSSL build (${(e as Error).message})`,
     );
@@ -70,7 +72,7 @@ export const hashFunctions: readonly FunctionDef[] = [
     arity: { min: 2, max: 2 },
     signature: 'hash(Algorithm, Data)',
     description:
-      'Digest of Data as lower-case hex. Algorithm: `md4` (only where OpenSSL still offers it), `md5`, `sha`/`sha1`, `sha224`, `sha256`, `sha384`, `sha512`, `sha3_224`, `sha3_256`, `sha3_384`, `sha3_512`, `shake128`, `shake256`, `blake2b`, `blake2s`, or any other digest name of Node’s OpenSSL; an unknown algorithm is an error.',
+      'Digest of Data as lower-case hex. Algorithm: `md4`, `md5`, `sha`/`sha1`, `sha224`, `sha256`, `sha384`, `sha512`, `sha3_224`, `sha3_256`, `sha3_384`, `sha3_512`, `shake128`, `shake256`, `blake2b`, `blake2s`, or any other digest name of Node’s OpenSSL; an unknown algorithm is an error.',
     examples: [
       { sql: "hash('sha1', 'abc')", result: '"a9993e364706816aba3e25717850c26c9cd0d89d"' },
       {
@@ -78,6 +80,7 @@ export const hashFunctions: readonly FunctionDef[] = [
         result: '"a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"',
       },
       { sql: "hash('shake128', '')", result: '"7f9c2ba4e88f827d616045507605853e"' },
+      { sql: "hash('md4', 'abc')", result: '"a448017aaf21d8525fc10ae87aa6729d"' },
     ],
     impl: (args) => hasher(needText(args[0], 'Algorithm'))(needBytes(args[1], 'Data')),
     specialize: ([algo]): FunctionImpl | undefined => {
