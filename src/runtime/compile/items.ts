@@ -71,7 +71,13 @@ export function compileList(items: readonly PlanItem[], scope: ListScope): ListR
   const flat = compileFlatList(items);
   if (flat !== undefined) return flat;
   const steps: ((st: EvalState, out: ValueMap) => void)[] = items.map((item) => {
-    if (item.kind === 'wildcard') return scope.wildcard;
+    if (item.kind === 'wildcard') {
+      const copy = scope.wildcard;
+      return (st, out) => {
+        copy(st, out);
+        st.last = undefined; // `*` as the FOREACH collection iterates nothing
+      };
+    }
     const value = compileExpr(item.expr);
     const write = compileWriter(item.target, item.writesScope, scope);
     return (st, out) => {

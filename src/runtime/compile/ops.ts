@@ -119,8 +119,8 @@ export function negate(a: Value): Value {
   return fault(`bad operand for unary minus: ${describe(a)}`);
 }
 
+/** Unary `+` is the identity, on any value (EMQX evaluates `+x` as `x`). */
 export function identity(a: Value): Value {
-  if (!isNumber(a)) fault(`bad operand for unary plus: ${describe(a)}`);
   return a;
 }
 

@@ -137,3 +137,22 @@ describe('§4.2 FOREACH / DO / INCASE', () => {
     },
   ]);
 });
+
+describe('§4.2 FOREACH edge cases', () => {
+  runCases([
+    {
+      spec: '§4.2.2',
+      name: '`*` as the last FOREACH item iterates nothing',
+      sql: 'FOREACH payload.l AS x, * FROM "t/#"',
+      context: msg({ l: [1] }),
+      expected: [],
+    },
+    {
+      spec: '§4.2.4',
+      name: 'an element named like a FOREACH alias wins over the collection',
+      sql: 'FOREACH payload.l AS x DO x AS v FROM "t/#"',
+      context: msg({ l: ['a', 'b'] }),
+      expected: [{ v: 'a' }, { v: 'b' }],
+    },
+  ]);
+});

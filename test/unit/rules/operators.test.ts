@@ -122,6 +122,13 @@ describe('§6.2 arithmetic', () => {
     },
     {
       spec: '§6.2',
+      name: 'unary plus is the identity on any value',
+      sql: sel('+payload.s'),
+      context: ctx,
+      expected: [{ v: 'x' }],
+    },
+    {
+      spec: '§6.2',
       name: 'unary minus on a string is an error',
       sql: sel('-payload.s'),
       context: ctx,
