@@ -56,6 +56,7 @@ export type {
   Broker,
   BrokerDeps,
   BrokerMetrics,
+  EventFilter,
   PublishRequest,
   ReceivedMessage,
 } from './types.js';
@@ -106,6 +107,7 @@ type ClientInternals = Client & {
 };
 
 const SYS = '$SYS/';
+const ALL_EVENTS = ['message.publish', ...Object.keys(EVENT_TOPICS)] as EventName[];
 
 function topicOf(name: Exclude<EventName, 'message.publish'>): string {
   return EVENT_TOPICS[name][0];
@@ -128,7 +130,20 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   ];
   const noMatchAllow = config.authorization.no_match === 'allow';
 
-  let listeners: Array<(e: BrokerEvent) => void> = [];
+  /** Event listeners and, per event name, whether anyone listens (columns are built only then). */
+  let listeners: Array<{ fn: (e: BrokerEvent) => void; names: ReadonlySet<EventName> | null }> = [];
+  const wants = Object.fromEntries(ALL_EVENTS.map((n) => [n, false])) as Record<EventName, boolean>;
+  /** Publish columns are the source of publish, delivered, acked and dropped columns. */
+  let wantsMessageColumns = false;
+  function recomputeInterest(): void {
+    for (const n of ALL_EVENTS)
+      wants[n] = listeners.some((l) => l.names === null || l.names.has(n));
+    wantsMessageColumns =
+      wants['message.publish'] ||
+      wants['message.delivered'] ||
+      wants['message.acked'] ||
+      wants['message.dropped'];
+  }
   const records = new WeakMap<Client, ClientRecord>();
   const routing = new Map<number, Route>();
   const metrics: BrokerMetrics = {
@@ -150,8 +165,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   function emit(name: EventName, matchTopic: string, columns: ValueMap): void {
     const ev: BrokerEvent = Object.freeze({ name, matchTopic, columns: Object.freeze(columns) });
     for (const l of listeners) {
+      if (l.names !== null && !l.names.has(name)) continue;
       try {
-        l(ev);
+        l.fn(ev);
       } catch (err) {
         logger.error({ err, event: name }, 'event listener threw');
       }
@@ -159,10 +175,6 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   }
 
   // ---------------------------------------------------------------- column builders
-  function base(event: EventName, ts: number): ValueMap {
-    return { event, timestamp: ts, node };
-  }
-
   function publishColumns(
     packet: PublishPacket,
     rec: ClientRecord | undefined,
@@ -187,7 +199,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       pub_props: propsToColumns(packet.properties as Record<string, unknown> | undefined),
       publish_received_at: ts,
       client_attrs: rec ? rec.client_attrs : EMPTY_MAP,
-      ...base('message.publish', ts),
+      event: 'message.publish',
+      timestamp: ts,
+      node,
     };
   }
 
@@ -283,7 +297,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       config.allow_anonymous,
     ).then(
       (outcome) => {
-        if (listeners.length > 0)
+        if (wants['client.check_authn_complete'])
           emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
             clientid: rec.clientid,
             username: rec.username,
@@ -292,7 +306,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
             is_superuser: outcome.is_superuser,
             is_anonymous: outcome.is_anonymous,
             client_attrs: outcome.client_attrs,
-            ...base('client.check_authn_complete', now()),
+            event: 'client.check_authn_complete',
+            timestamp: now(),
+            node,
           });
         if (!outcome.ok) {
           const code =
@@ -334,7 +350,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     topic: string,
     outcome: AuthzOutcome,
   ): void {
-    if (listeners.length > 0)
+    if (wants['client.check_authz_complete'])
       emit('client.check_authz_complete', topicOf('client.check_authz_complete'), {
         clientid: rec.clientid,
         username: rec.username,
@@ -345,7 +361,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         authz_source: outcome.source,
         result: outcome.allow ? 'allow' : 'deny',
         client_attrs: rec.client_attrs,
-        ...base('client.check_authz_complete', now()),
+        event: 'client.check_authz_complete',
+        timestamp: now(),
+        node,
       });
   }
 
@@ -418,7 +436,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     const route = packet.brokerId === aedes?.id ? routing.get(packet.brokerCounter) : undefined;
     if (route) route.deliveries++;
     metrics.messages_out++;
-    if (listeners.length === 0) return packet;
+    if (!wants['message.delivered'] && !wants['message.acked']) return packet;
     const rec = records.get(client);
     if (!rec) return packet;
     let qos: number = packet.qos;
@@ -448,10 +466,12 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         ? src['pub_props']
         : propsToColumns(packet.properties as Record<string, unknown> | undefined),
       publish_received_at: src ? src['publish_received_at'] : ts,
-      ...base('message.delivered', ts),
+      event: 'message.delivered',
+      timestamp: ts,
+      node,
     };
-    emit('message.delivered', topicOf('message.delivered'), cols);
-    if (qos === 0) return packet;
+    if (wants['message.delivered']) emit('message.delivered', topicOf('message.delivered'), cols);
+    if (qos === 0 || !wants['message.acked']) return packet;
     // Remember the copy by its packet identifier so PUBACK/PUBCOMP can raise message.acked.
     // Aedes assigns the identifier later (QoSPacket, from client._nextId) unless the packet
     // already carries one; we assign it here, from the same counter, so we know it.
@@ -472,12 +492,14 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     const delivered = mid === undefined ? undefined : rec?.inflight?.get(mid);
     if (!rec || !delivered || mid === undefined) return;
     rec.inflight!.delete(mid);
-    if (listeners.length === 0) return;
+    if (!wants['message.acked']) return;
     const ts = now();
     emit('message.acked', topicOf('message.acked'), {
       ...delivered,
       puback_props: EMPTY_MAP,
-      ...base('message.acked', ts),
+      event: 'message.acked',
+      timestamp: ts,
+      node,
     });
   }
 
@@ -487,7 +509,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       const rec = records.get(client);
       const code = packet.returnCode ?? 0;
       if (code !== 0) metrics.connections_refused++;
-      if (!rec || listeners.length === 0) return;
+      if (!rec || !wants['client.connack']) return;
       emit('client.connack', topicOf('client.connack'), {
         reason_code: connackReason(code),
         ...clientBase(rec),
@@ -496,13 +518,15 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         expiry_interval: rec.expiry_interval,
         connected_at: rec.connected_at,
         conn_props: rec.conn_props,
-        ...base('client.connack', now()),
+        event: 'client.connack',
+        timestamp: now(),
+        node,
       });
     });
     a.on('clientReady', (client) => {
       metrics.connections_total++;
       const rec = records.get(client);
-      if (!rec || listeners.length === 0) return;
+      if (!rec || !wants['client.connected']) return;
       emit('client.connected', topicOf('client.connected'), {
         ...clientBase(rec),
         mountpoint: undefined,
@@ -515,14 +539,16 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         conn_props: rec.conn_props,
         connected_at: rec.connected_at,
         client_attrs: rec.client_attrs,
-        ...base('client.connected', now()),
+        event: 'client.connected',
+        timestamp: now(),
+        node,
       });
     });
     a.on('clientDisconnect', (client) => {
       const rec = records.get(client);
       if (!rec) return;
       rec.inflight = undefined;
-      if (listeners.length === 0) return;
+      if (!wants['client.disconnected']) return;
       const ts = now();
       const reason =
         rec.reason ??
@@ -540,12 +566,14 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         disconnected_at: ts,
         connected_at: rec.connected_at,
         client_attrs: rec.client_attrs,
-        ...base('client.disconnected', ts),
+        event: 'client.disconnected',
+        timestamp: ts,
+        node,
       });
     });
     a.on('ping', (_packet, client) => {
       const rec = records.get(client);
-      if (!rec || listeners.length === 0) return;
+      if (!rec || !wants['client.ping']) return;
       emit('client.ping', topicOf('client.ping'), {
         clientid: rec.clientid,
         clean_start: rec.clean_start,
@@ -557,7 +585,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         keepalive: rec.keepalive,
         expiry_interval: rec.expiry_interval,
         conn_props: rec.conn_props,
-        ...base('client.ping', now()),
+        event: 'client.ping',
+        timestamp: now(),
+        node,
       });
     });
     a.on('keepaliveTimeout', (client) => {
@@ -580,7 +610,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       for (const s of subs) {
         if ((s.qos as number) === 128) continue;
         rec.subs.set(s.topic, s.qos);
-        if (listeners.length > 0)
+        if (wants['session.subscribed'])
           emit('session.subscribed', topicOf('session.subscribed'), {
             clientid: rec.clientid,
             username: rec.username,
@@ -590,7 +620,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
             qos: s.qos,
             sub_props: propsToColumns((s as { properties?: Record<string, unknown> }).properties),
             client_attrs: rec.client_attrs,
-            ...base('session.subscribed', now()),
+            event: 'session.subscribed',
+            timestamp: now(),
+            node,
           });
       }
     });
@@ -603,7 +635,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       for (const t of topics) {
         const qos = rec.subs.get(t);
         rec.subs.delete(t);
-        if (explicit && qos !== undefined && listeners.length > 0)
+        if (explicit && qos !== undefined && wants['session.unsubscribed'])
           emit('session.unsubscribed', topicOf('session.unsubscribed'), {
             clientid: rec.clientid,
             username: rec.username,
@@ -613,7 +645,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
             qos,
             unsub_props: EMPTY_MAP,
             client_attrs: rec.client_attrs,
-            ...base('session.unsubscribed', now()),
+            event: 'session.unsubscribed',
+            timestamp: now(),
+            node,
           });
       }
     });
@@ -649,10 +683,10 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         return orig(packet, client ?? null, done ?? noop);
       metrics.messages_in++;
       let columns: ValueMap | null = null;
-      if (listeners.length > 0) {
+      if (wantsMessageColumns) {
         const rec = client ? records.get(client) : undefined;
         columns = publishColumns(packet, rec, from, messageId(idPrefix, counter), now());
-        emit('message.publish', packet.topic, columns);
+        if (wants['message.publish']) emit('message.publish', packet.topic, columns);
       }
       const route: Route = { deliveries: 0, columns };
       routing.set(counter, route);
@@ -660,7 +694,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         routing.delete(counter);
         if (!err && route.deliveries === 0) {
           metrics.messages_dropped++;
-          if (listeners.length > 0) {
+          if (wants['message.dropped']) {
             const src =
               route.columns ??
               publishColumns(
@@ -684,7 +718,9 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
               flags: src['flags'],
               pub_props: src['pub_props'],
               publish_received_at: src['publish_received_at'],
-              ...base('message.dropped', ts),
+              event: 'message.dropped',
+              timestamp: ts,
+              node,
             });
           }
         }
@@ -873,10 +909,13 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         ),
       );
     },
-    onEvent(listener) {
-      listeners = [...listeners, listener];
+    onEvent(listener, filter) {
+      const entry = { fn: listener, names: filter?.names ? new Set(filter.names) : null };
+      listeners = [...listeners, entry];
+      recomputeInterest();
       return () => {
-        listeners = listeners.filter((l) => l !== listener);
+        listeners = listeners.filter((l) => l !== entry);
+        recomputeInterest();
       };
     },
     metrics() {

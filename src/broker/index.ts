@@ -7,6 +7,7 @@ export type {
   Broker,
   BrokerDeps,
   BrokerMetrics,
+  EventFilter,
   PublishRequest,
   ReceivedMessage,
 } from './broker.js';

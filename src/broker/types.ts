@@ -2,7 +2,7 @@
  * Public types of the broker module: the `Broker` port, its dependencies and the shapes it
  * exchanges with callers.
  */
-import type { BrokerEvent, Logger } from '../core/index.js';
+import type { BrokerEvent, EventName, Logger } from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { BoundAddress } from './listeners.js';
 
@@ -68,9 +68,19 @@ export interface Broker {
    * Receive one frozen BrokerEvent per message publish and per client/session/message event,
    * synchronously on the broker's path — listeners must be quick and must not throw (a throw
    * is logged and swallowed). Returns the function that removes the listener.
+   *
+   * `filter.names` limits the listener to those events. The broker builds an event's columns
+   * only while at least one listener wants it, so a caller that knows which events its rules
+   * use (e.g. only `message.publish`) should say so: per-copy `message.delivered` and
+   * per-publish `client.check_authz_complete` then cost nothing.
    */
-  onEvent(listener: (e: BrokerEvent) => void): () => void;
+  onEvent(listener: (e: BrokerEvent) => void, filter?: EventFilter): () => void;
   metrics(): BrokerMetrics;
   /** Bound addresses after start(). */
   readonly addresses: readonly BoundAddress[];
+}
+
+/** Which events an `onEvent` listener receives (absent = all). */
+export interface EventFilter {
+  readonly names?: readonly EventName[];
 }

@@ -851,6 +851,46 @@ describe('broker: publish and subscribe ports', () => {
     expect(seen).toEqual([`${topic}=one`]);
   });
 
+  it('onEvent filters: a listener gets only the events it names; acked works without delivered', async () => {
+    // A broker whose only listeners are filtered: delivered columns are still built for acked.
+    const b = createBroker(
+      { logger: silentLogger },
+      { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+    );
+    const onlyPublish: BrokerEvent[] = [];
+    const onlyAcked: BrokerEvent[] = [];
+    const offPublish = b.onEvent((e) => onlyPublish.push(e), { names: ['message.publish'] });
+    b.onEvent((e) => onlyAcked.push(e), { names: ['message.acked'] });
+    const [a] = await b.start();
+    after.push(() => b.stop());
+    const burl = `mqtt://127.0.0.1:${a!.port}`;
+    const topic = `filtered/${uid('f')}`;
+    const sub = await connect(burl, { clientId: uid('fsub') });
+    const pub = await connect(burl, { clientId: uid('fpub') });
+    after.push(
+      () => sub.endAsync(true),
+      () => pub.endAsync(true),
+    );
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const got = new Promise((r) => sub.once('message', r));
+    await pub.publishAsync(topic, 'f', { qos: 1 });
+    await got;
+    const acked = await waitForEvent(onlyAcked, (x) => x.columns['topic'] === topic);
+    const published = await waitForEvent(onlyPublish, (x) => x.matchTopic === topic);
+    expect(acked.columns['id']).toBe(published.columns['id']);
+    expect(acked.columns['from_clientid']).toBe(published.columns['clientid']);
+    expect(new Set(onlyPublish.map((x) => x.name))).toEqual(new Set(['message.publish']));
+    expect(new Set(onlyAcked.map((x) => x.name))).toEqual(new Set(['message.acked']));
+    // Removing a listener stops its events.
+    offPublish();
+    const n = onlyPublish.length;
+    const got2 = new Promise((r) => sub.once('message', r));
+    await pub.publishAsync(topic, 'g', { qos: 1 });
+    await got2;
+    await waitForEvent(onlyAcked, (x) => (x.columns['payload'] as Buffer).toString() === 'g');
+    expect(onlyPublish.length).toBe(n);
+  });
+
   it('invalid publishes reject with coded errors', async () => {
     await expect(h.broker.publish({ topic: 'a/#', payload: 'x' })).rejects.toMatchObject({
       code: 'broker_publish_failed',
