@@ -263,6 +263,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       }
     }
     if (waiters.length > 0 || isFull(size)) {
+      schedulePump(); // buffer pressure: partial batches go out now instead of after linger
       switch (overflow) {
         case 'drop_newest':
           drop('queue_full', 1);
@@ -337,15 +338,19 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   }
 
   // ---- batching ----------------------------------------------------------------------------
+  /** Pump at the next microtask (coalesced). */
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    queueMicrotask(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  }
+
   function armLinger(deadline: number): void {
     if (linger === 0) {
-      if (!pumpScheduled) {
-        pumpScheduled = true;
-        queueMicrotask(() => {
-          pumpScheduled = false;
-          pump();
-        });
-      }
+      schedulePump();
       return;
     }
     if (cancelLinger && lingerAt <= deadline) return;
@@ -377,6 +382,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     const q = part.queue;
     if (q.length === 0) return false;
     if (flushing || q.length >= batchSize || q.bytes >= batchBytes) return true;
+    // A full buffer cannot take more records, so waiting for the batch to fill is pointless.
+    if (waiters.length > 0 || isFull(0)) return true;
     return now - (q.firstTime() as number) >= linger;
   }
 
