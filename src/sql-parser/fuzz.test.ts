@@ -93,6 +93,7 @@ function check(sql: string): void {
   for (const d of r.diagnostics) {
     expect(declared.has(d.code)).toBe(true);
     expect(d.message.length).toBeGreaterThan(0);
+    expect(d.message).not.toMatch(/[\r\n]/);
     expect(d.range.start.offset).toBeGreaterThanOrEqual(0);
     expect(d.range.end.offset).toBeLessThanOrEqual(sql.length);
     expect(d.range.start.offset).toBeLessThanOrEqual(d.range.end.offset);

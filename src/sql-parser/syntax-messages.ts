@@ -163,7 +163,8 @@ const isEof = (t: IToken | undefined): boolean => t === undefined || t.tokenType
 export function describeToken(t: IToken | undefined): string {
   if (isEof(t)) return 'end of input';
   const tok = t as IToken;
-  const img = tok.image.length > 40 ? `${tok.image.slice(0, 37)}...` : tok.image;
+  const oneLine = tok.image.replace(/\r\n|\r|\n/g, '⏎');
+  const img = oneLine.length > 40 ? `${oneLine.slice(0, 37)}...` : oneLine;
   if (tokenMatcher(tok, T.Keyword)) return `keyword \`${img}\``;
   switch (tok.tokenType) {
     case T.Identifier:
