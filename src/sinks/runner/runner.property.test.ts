@@ -64,7 +64,7 @@ const configArb = fc.record({
 
 async function run(
   ops: Op[],
-  c: fc.infer<typeof configArb>,
+  c: { batch_size: number; linger: number; max_inflight: number; max_records: number },
   partitioned: boolean,
 ): Promise<{ records: SinkRecord[]; matched: number }> {
   const sink = createMemorySink(partitioned ? { partition_key: '${k}' } : {});
