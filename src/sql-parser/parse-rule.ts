@@ -26,9 +26,13 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
- * Parse one rule statement. `sql` may be a string or the raw UTF-8 bytes of one (bytes are
- * decoded strictly: invalid UTF-8 yields `sql_invalid_utf8`, as EMQX rejects it).
- * Diagnostics' offsets/lines/columns refer to `sql` (the decoded text for bytes).
+ * Parse one rule statement; called once per rule create/update, never per message.
+ * `sql` may be a string or the raw UTF-8 bytes of one (bytes are decoded strictly: invalid
+ * UTF-8 yields `sql_invalid_utf8`, as EMQX rejects it).
+ *
+ * Returns `{ ast }` — hand it to the planner/compiler — or `{ diagnostics }` (at least one):
+ * the rule must not be deployed; show each with `formatDiagnostic`. Diagnostics' offsets,
+ * lines and columns refer to `sql` (the decoded text for bytes).
  */
 export function parseRule(sql: string | Uint8Array): ParseResult {
   let text: string;
