@@ -6,7 +6,7 @@
  * hit both alike); the eval/s columns are the medians of each side.
  *
  *   npm run bench:sql            # ~25 s
- *   npm run bench:sql -- --quick # ~5 s smoke run
+ *   npm run bench:sql -- --quick # ~6 s smoke run
  *
  * Each "evaluation" is one message through one rule: build the context, decode the JSON payload,
  * evaluate SELECT/WHERE (or FOREACH/INCASE/DO), produce the output maps.
@@ -17,8 +17,9 @@ import type { ValueMap } from '../../src/index.js';
 const quick = process.argv.includes('--quick');
 /** `--only=b` runs one scenario (for profiling with --cpu-prof). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-const ROUNDS = quick ? 5 : 25;
-const ROUND_MS = quick ? 100 : 150;
+const ROUNDS = quick ? 11 : 61;
+const ROUND_MS = 50;
+const WARMUP_MS = quick ? 200 : 500;
 const MESSAGES = 1024;
 
 interface Scenario {
@@ -165,8 +166,8 @@ for (const s of scenarios) {
     if (a !== b) throw new Error(`${s.name}: outputs differ\n rule: ${a}\n hand: ${b}`);
   }
   const evalRule = (c: ValueMap) => rule.evaluate(c);
-  measure(evalRule, ctxs, ROUND_MS); // warm-up
-  measure(s.hand, ctxs, ROUND_MS);
+  measure(evalRule, ctxs, WARMUP_MS); // warm-up: both sides optimised before measuring
+  measure(s.hand, ctxs, WARMUP_MS);
   const r: number[] = [];
   const h: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
