@@ -221,3 +221,41 @@ describe('mongo_date', () => {
     badArg('mongo_date', ['1']);
   });
 });
+
+describe('literal units, offsets and formats are resolved at rule creation', () => {
+  it('bad literals fail in specialize, before any message', () => {
+    expect(() => callSpecialized('format_date', ['second', '+99:00', '%Y', 0], [0, 1, 2])).toThrow(
+      /offset/,
+    );
+    expect(() => callSpecialized('format_date', ['week', 'Z', '%Y', 0], [0, 1, 2])).toThrow(
+      /time unit/,
+    );
+    expect(() =>
+      callSpecialized('date_to_unix_ts', ['second', 'bogus', '%Y', '2020'], [0, 1, 2]),
+    ).toThrow(/offset/);
+    expect(() => callSpecialized('timezone_to_offset_seconds', ['+1'], [0])).toThrow(/offset/);
+  });
+  it("'local' is still read per call (the zone's offset can change)", () => {
+    let offset = 3600;
+    const c = makeCtx({ services: { now: () => NOW, localOffsetSeconds: () => offset } });
+    expect(callSpecialized('format_date', ['second', 'local', '%H%z', 0], [0, 1, 2], c)).toBe(
+      '01+0100',
+    );
+    expect(callSpecialized('timezone_to_offset_seconds', ['local'], [0], c)).toBe(3600);
+    offset = -3600;
+    expect(callSpecialized('format_date', ['second', 'local', '%H%z', 0], [0, 1, 2], c)).toBe(
+      '23-0100',
+    );
+    expect(callSpecialized('timezone_to_offset_seconds', ['local'], [0], c)).toBe(-3600);
+  });
+  it('a non-literal offset or unit is read per call', () => {
+    expect(callSpecialized('format_date', ['second', '+02:00', '%H', 0], [2])).toBe('02');
+    expect(
+      callSpecialized(
+        'date_to_unix_ts',
+        ['millisecond', 7200, '%Y-%m-%d %H', '1970-01-01 02'],
+        [2],
+      ),
+    ).toBe(0);
+  });
+});

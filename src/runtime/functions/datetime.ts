@@ -14,7 +14,13 @@
  * Epoch arithmetic is done in bigint so nanosecond values stay exact.
  */
 import type { Value } from '../../core/index.js';
-import type { CallContext, FunctionDef, FunctionImpl, FunctionServices } from './registry.js';
+import type {
+  CallContext,
+  FunctionDef,
+  FunctionImpl,
+  FunctionServices,
+  MaybeConstant,
+} from './registry.js';
 import { badArg } from './registry.js';
 import { fromBigInt, needBigInt, needText, show } from './util.js';
 
@@ -338,6 +344,17 @@ const NO_SERVICES: FunctionServices = {
   node: '',
 };
 
+/** A literal offset resolved at rule creation; undefined when it must be read per call. */
+function literalOffset(v: MaybeConstant | undefined): number | undefined {
+  if (v === undefined || typeof v === 'symbol') return undefined;
+  if (v === 'local' || (Buffer.isBuffer(v) && v.toString() === 'local')) return undefined;
+  return offsetSeconds(v, NO_SERVICES, 0);
+}
+
+function literalUnit(v: MaybeConstant | undefined): Unit | undefined {
+  return v === undefined || typeof v === 'symbol' ? undefined : timeUnit(v);
+}
+
 /** Current time in `unit` (the clock has millisecond resolution). */
 function nowIn(services: FunctionServices, unit: Unit): bigint {
   return (BigInt(Math.trunc(services.now())) * UNITS[unit]) / 1000n;
@@ -436,11 +453,12 @@ export const dateFunctions: readonly FunctionDef[] = [
         result: '"500000|500000001|+00:00:00"',
       },
     ],
-    impl: (args, ctx) => formatDateCall(args, ctx, parseDateFormat(needText(args[2], 'Format'))),
-    specialize: ([, , fmt]) => {
+    impl: (args, ctx) =>
+      formatDateCall(parseDateFormat(needText(args[2], 'Format')), undefined, undefined, args, ctx),
+    specialize: ([unit, offset, fmt]) => {
       if (typeof fmt === 'symbol') return undefined;
       const parts = parseDateFormat(needText(fmt, 'Format'));
-      return (args, ctx) => formatDateCall(args, ctx, parts);
+      return formatDateCall.bind(null, parts, literalUnit(unit), literalOffset(offset));
     },
   },
   {
@@ -470,13 +488,16 @@ export const dateFunctions: readonly FunctionDef[] = [
     ],
     impl: (args, ctx) => {
       const four = args.length === 4;
-      return dateToUnix(args, ctx, parseDateFormat(needText(args[four ? 2 : 1], 'Format')));
+      const parts = parseDateFormat(needText(args[four ? 2 : 1], 'Format'));
+      return dateToUnix(parts, undefined, undefined, args, ctx);
     },
     specialize: (args): FunctionImpl | undefined => {
-      const fmt = args[args.length === 4 ? 2 : 1];
+      const four = args.length === 4;
+      const fmt = args[four ? 2 : 1];
       if (fmt === undefined || typeof fmt === 'symbol') return undefined;
       const parts = parseDateFormat(needText(fmt, 'Format'));
-      return (a, ctx) => dateToUnix(a, ctx, parts);
+      const offset = four ? literalOffset(args[1]) : 0;
+      return dateToUnix.bind(null, parts, literalUnit(args[0]), offset);
     },
   },
   {
@@ -492,6 +513,10 @@ export const dateFunctions: readonly FunctionDef[] = [
       { sql: "timezone_to_offset_seconds('Z')", result: '0' },
     ],
     impl: (args, ctx) => offsetSeconds(args[0], ctx.services, ctx.services.now()),
+    specialize: ([offset]) => {
+      const fixed = literalOffset(offset);
+      return fixed === undefined ? undefined : () => fixed;
+    },
   },
   {
     name: 'timezone_to_second',
@@ -501,6 +526,10 @@ export const dateFunctions: readonly FunctionDef[] = [
     description: 'The 4.x name of `timezone_to_offset_seconds`.',
     examples: [{ sql: "timezone_to_second('+01:00:30')", result: '3630' }],
     impl: (args, ctx) => offsetSeconds(args[0], ctx.services, ctx.services.now()),
+    specialize: ([offset]) => {
+      const fixed = literalOffset(offset);
+      return fixed === undefined ? undefined : () => fixed;
+    },
   },
   {
     name: 'mongo_date',
@@ -528,23 +557,31 @@ export const dateFunctions: readonly FunctionDef[] = [
 ];
 
 function formatDateCall(
+  parts: readonly FmtPart[],
+  fixedUnit: Unit | undefined,
+  fixedOffset: number | undefined,
   args: readonly Value[],
   ctx: CallContext,
-  parts: readonly FmtPart[],
 ): Value {
-  const unit = timeUnit(args[0]);
+  const unit = fixedUnit ?? timeUnit(args[0]);
   const epoch = args.length > 3 ? needBigInt(args[3], 'Epoch') : nowIn(ctx.services, unit);
-  const offset = offsetSeconds(args[1], ctx.services, epochToMs(epoch, unit));
+  const offset = fixedOffset ?? offsetSeconds(args[1], ctx.services, epochToMs(epoch, unit));
   return formatDate(epoch, unit, offset, parts);
 }
 
-function dateToUnix(args: readonly Value[], ctx: CallContext, parts: readonly FmtPart[]): Value {
-  const unit = timeUnit(args[0]);
+function dateToUnix(
+  parts: readonly FmtPart[],
+  fixedUnit: Unit | undefined,
+  fixedOffset: number | undefined,
+  args: readonly Value[],
+  ctx: CallContext,
+): Value {
+  const unit = fixedUnit ?? timeUnit(args[0]);
   const four = args.length === 4;
   const text = needText(args[four ? 3 : 2], 'Text');
   let epoch = parseDate(text, parts, unit, ctx.services);
   if (four) {
-    const off = offsetSeconds(args[1], ctx.services, epochToMs(epoch, unit));
+    const off = fixedOffset ?? offsetSeconds(args[1], ctx.services, epochToMs(epoch, unit));
     epoch -= BigInt(off) * UNITS[unit];
   }
   return fromBigInt(epoch);

@@ -40,12 +40,17 @@ function trimWith(s: string, strip: (g: string) => boolean, lead: boolean, trail
   return g.slice(a, b).join('');
 }
 
-function trimDef(name: string, lead: boolean, trail: boolean, what: string): FunctionDef {
-  const impl = (args: readonly Value[]): Value => {
-    const s = needText(args[0], 'S');
-    if (args.length === 1) return trimWith(s, (g) => WHITESPACE.has(g), lead, trail);
-    const chars = new Set(graphemes(needText(args[1], 'Chars')));
-    return trimWith(s, (g) => chars.has(g), lead, trail);
+function trimDef(
+  name: string,
+  lead: boolean,
+  trail: boolean,
+  what: string,
+  results: readonly [string, string],
+): FunctionDef {
+  const ws = (g: string): boolean => WHITESPACE.has(g);
+  const charSet = (v: Value): ((g: string) => boolean) => {
+    const chars = new Set(graphemes(needText(v, 'Chars')));
+    return (g) => chars.has(g);
   };
   return {
     name,
@@ -54,16 +59,16 @@ function trimDef(name: string, lead: boolean, trail: boolean, what: string): Fun
     signature: `${name}(S[, Chars])`,
     description: `Remove ${what} whitespace, or with Chars every character of Chars.`,
     examples: [
-      {
-        sql: `${name}('  a b  ')`,
-        result: JSON.stringify(trimWith('  a b  ', (g) => g === ' ', lead, trail)),
-      },
-      {
-        sql: `${name}('xxaxx', 'x')`,
-        result: JSON.stringify(trimWith('xxaxx', (g) => g === 'x', lead, trail)),
-      },
+      { sql: `${name}('  a b  ')`, result: results[0] },
+      { sql: `${name}('xxaxx', 'x')`, result: results[1] },
     ],
-    impl,
+    impl: (args) =>
+      trimWith(needText(args[0], 'S'), args.length === 1 ? ws : charSet(args[1]), lead, trail),
+    specialize: ([, chars]) => {
+      if (chars === undefined || typeof chars === 'symbol') return undefined;
+      const strip = charSet(chars);
+      return (args) => trimWith(needText(args[0], 'S'), strip, lead, trail);
+    },
     pure: true,
   };
 }
@@ -128,6 +133,13 @@ function replace(s: string, p: string, r: string, where: (typeof REPLACE_WHERE)[
   if (where === 'all') return s.split(p).join(r);
   const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
   return i < 0 ? s : s.slice(0, i) + r + s.slice(i + p.length);
+}
+
+const FIND_WHERE = ['leading', 'trailing'] as const;
+
+function find(s: string, p: string, where: (typeof FIND_WHERE)[number]): string {
+  const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
+  return i < 0 ? '' : s.slice(i);
 }
 
 /** `unescape`: C-like escapes; `\x` takes every following hex digit as one code point. */
@@ -228,9 +240,9 @@ export const stringFunctions: readonly FunctionDef[] = [
     examples: [{ sql: "upper('àbß')", result: '"ÀBSS"' }],
     impl: (args) => needText(args[0], 'S').toUpperCase(),
   }),
-  trimDef('trim', true, true, 'leading and trailing'),
-  trimDef('ltrim', true, false, 'leading'),
-  trimDef('rtrim', false, true, 'trailing'),
+  trimDef('trim', true, true, 'leading and trailing', ['"a b"', '"a"']),
+  trimDef('ltrim', true, false, 'leading', ['"a b  "', '"axx"']),
+  trimDef('rtrim', false, true, 'trailing', ['"  a b"', '"xxa"']),
   def({
     name: 'reverse',
     arity: { min: 1, max: 1 },
@@ -403,6 +415,11 @@ export const stringFunctions: readonly FunctionDef[] = [
         args.length > 2 ? needOption(args[2], PAD_WHERE, 'Where') : 'trailing',
         args.length > 3 ? needText(args[3], 'Char') : ' ',
       ),
+    specialize: whenLiteral([2, 3], ([where, ch]) => {
+      const w = where === undefined ? 'trailing' : needOption(where, PAD_WHERE, 'Where');
+      const c = ch === undefined ? ' ' : needText(ch, 'Char');
+      return (args) => pad(needText(args[0], 'S'), needInt(args[1], 'Len'), w, c);
+    }),
   }),
   def({
     name: 'replace',
@@ -422,6 +439,16 @@ export const stringFunctions: readonly FunctionDef[] = [
         needText(args[2], 'Replacement'),
         args.length > 3 ? needOption(args[3], REPLACE_WHERE, 'Where') : 'all',
       ),
+    specialize: whenLiteral([3], ([where]) => {
+      const w = where === undefined ? 'all' : needOption(where, REPLACE_WHERE, 'Where');
+      return (args) =>
+        replace(
+          needText(args[0], 'S'),
+          needText(args[1], 'Search'),
+          needText(args[2], 'Replacement'),
+          w,
+        );
+    }),
   }),
   def({
     name: 'regex_match',
@@ -503,14 +530,16 @@ export const stringFunctions: readonly FunctionDef[] = [
       { sql: "find('a/b/c', '/', 'trailing')", result: '"/c"' },
       { sql: "find('abc', 'x')", result: '""' },
     ],
-    impl: (args) => {
-      const s = needText(args[0], 'S');
-      const p = needText(args[1], 'Search');
-      const where =
-        args.length > 2 ? needOption(args[2], ['leading', 'trailing'], 'Where') : 'leading';
-      const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
-      return i < 0 ? '' : s.slice(i);
-    },
+    impl: (args) =>
+      find(
+        needText(args[0], 'S'),
+        needText(args[1], 'Search'),
+        args.length > 2 ? needOption(args[2], FIND_WHERE, 'Where') : 'leading',
+      ),
+    specialize: whenLiteral([2], ([where]) => {
+      const w = where === undefined ? 'leading' : needOption(where, FIND_WHERE, 'Where');
+      return (args) => find(needText(args[0], 'S'), needText(args[1], 'Search'), w);
+    }),
   }),
   def({
     name: 'join_to_string',
