@@ -13,10 +13,16 @@ import type { SluiceError } from '../../core/index.js';
 import { HStreamErrors } from './errors.js';
 import { fromGrpcError } from './grpc-errors.js';
 import { grpc, hstreamProto, type HStreamApiClient } from './proto.js';
-import { decodeBatch, decompress, type Compression, type DecodedRecord } from './record-codec.js';
+import {
+  decodeAppendAck,
+  decodeBatch,
+  decompress,
+  type AppendAck,
+  type Compression,
+  type DecodedRecord,
+} from './record-codec.js';
 import { endpointAddress, type Endpoint } from './url.js';
 import type { BatchedRecord } from './generated/hstream/server/BatchedRecord.js';
-import type { RecordId__Output } from './generated/hstream/server/RecordId.js';
 import type { Shard__Output } from './generated/hstream/server/Shard.js';
 import type { Stream__Output } from './generated/hstream/server/Stream.js';
 import type { ShardOffset } from './generated/hstream/server/ShardOffset.js';
@@ -60,6 +66,27 @@ export interface ReadRecord extends DecodedRecord {
   publishTimeMs: number;
 }
 
+let ctor:
+  | (new (
+      address: string,
+      creds: grpc.ChannelCredentials,
+      options: grpc.ChannelOptions,
+    ) => HStreamApiClient)
+  | undefined;
+
+/** HStreamApi client class whose Append decodes its response with `decodeAppendAck`. */
+function clientConstructor() {
+  if (!ctor) {
+    const svc = hstreamProto().hstream.server.HStreamApi.service;
+    const methods = { ...svc, Append: { ...svc.Append, responseDeserialize: decodeAppendAck } };
+    ctor = grpc.makeGenericClientConstructor(
+      methods as grpc.ServiceDefinition,
+      'HStreamApi',
+    ) as unknown as typeof ctor;
+  }
+  return ctor!;
+}
+
 type Unary<Req, Res> = (
   req: Req,
   meta: grpc.Metadata,
@@ -99,7 +126,7 @@ export class HStreamClient {
     if (this.closed) throw HStreamErrors.hstream_closed('HStreamDB client is closed');
     let c = this.clients.get(address);
     if (!c) {
-      const Ctor = hstreamProto().hstream.server.HStreamApi;
+      const Ctor = clientConstructor();
       const options: grpc.ChannelOptions = {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.max_send_message_length': 8 * 1024 * 1024,
@@ -250,21 +277,20 @@ export class HStreamClient {
     return endpointAddress(node);
   }
 
-  /** Append one BatchedRecord to a shard; resolves with the record ids the server assigned. */
-  async append(
+  /** Append one BatchedRecord to a shard; resolves with the server's acknowledgement. */
+  append(
     address: string,
     streamName: string,
     shardId: string,
     records: BatchedRecord,
-  ): Promise<RecordId__Output[]> {
-    const res = await this.unary<unknown, { recordIds: RecordId__Output[] }>(
+  ): Promise<AppendAck> {
+    return this.unary<unknown, AppendAck>(
       address,
       'Append',
       { streamName, shardId, records },
       this.opts.appendTimeoutMs,
       { stream: streamName, shardId },
     );
-    return res.recordIds;
   }
 
   /**

@@ -26,6 +26,8 @@ export {
   batchedRecordSize,
   encodedRecordSize,
   ProtobufDecodeError,
+  decodeAppendAck,
+  type AppendAck,
   FLAG_JSON,
   FLAG_RAW,
   type HRecord,
