@@ -132,3 +132,14 @@ describe('lookupPath', () => {
     expect(lookupPath({ a: '[1]' }, ['a', '0'])).toBeUndefined();
   });
 });
+
+describe('payload decoding', () => {
+  it('decodes a Buffer payload once per record when several fields are read', () => {
+    const t = compileTemplate('${payload.a}/${payload.b}/${payload.a}');
+    const payload = Buffer.from('{"a":1,"b":"x"}');
+    expect(t({ payload })).toBe('1/x/1');
+    expect(t({ payload })).toBe('1/x/1');
+    // another record (another Buffer) is decoded afresh
+    expect(t({ payload: Buffer.from('{"a":2,"b":"y"}') })).toBe('2/y/2');
+  });
+});

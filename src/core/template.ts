@@ -132,11 +132,27 @@ function jsonish(v: string | Buffer): Value {
   }
 }
 
-/** Walk `path` in `root`; undefined when any step is missing. */
-export function lookupPath(root: Value, path: readonly string[]): Value {
+/**
+ * Walk `path` in `root`; undefined when any step is missing. `decoded` (optional) remembers the
+ * JSON decoding of Buffers met on the way, so a template reading several fields of one payload
+ * decodes it once (payload Buffers are treated as immutable, as the broker's frozen events are).
+ */
+export function lookupPath(
+  root: Value,
+  path: readonly string[],
+  decoded?: WeakMap<Buffer, Value>,
+): Value {
   let cur: Value = root;
   for (let i = 0; i < path.length; i++) {
-    if (typeof cur === 'string' || Buffer.isBuffer(cur)) cur = jsonish(cur);
+    if (typeof cur === 'string') cur = jsonish(cur);
+    else if (Buffer.isBuffer(cur)) {
+      const buf: Buffer = cur;
+      if (decoded?.has(buf)) cur = decoded.get(buf);
+      else {
+        cur = jsonish(buf);
+        decoded?.set(buf, cur);
+      }
+    }
     if (!isMap(cur)) return undefined;
     const key = path[i] as string;
     if (!Object.prototype.hasOwnProperty.call(cur, key)) return undefined;
@@ -149,10 +165,11 @@ function lookup(
   path: readonly string[],
   data: ValueMap,
   context: Readonly<ValueMap> | undefined,
+  decoded: WeakMap<Buffer, Value> | undefined,
 ): Value {
-  const v = lookupPath(data, path);
+  const v = lookupPath(data, path, decoded);
   if (v !== undefined || context === undefined || path.length === 0) return v;
-  return lookupPath(context as ValueMap, path);
+  return lookupPath(context as ValueMap, path, decoded);
 }
 
 /** Text of one value inside a text template. */
@@ -167,6 +184,9 @@ export function compileTemplate(text: string, options: TemplateOptions = {}): Co
   const parts = parse(text);
   const undefinedText = options.undefinedText ?? 'undefined';
   const paths = parts.filter((p): p is readonly string[] => typeof p !== 'string');
+  // Only templates that read inside a value more than once benefit from remembering decodes.
+  const deep = paths.filter((p) => p.length > 1).length;
+  const decoded = deep > 1 ? new WeakMap<Buffer, Value>() : undefined;
   let fn: Template;
   if (parts.length === 0) {
     fn = () => '';
@@ -175,13 +195,14 @@ export function compileTemplate(text: string, options: TemplateOptions = {}): Co
     fn = () => constant;
   } else if (parts.length === 1) {
     const path = parts[0] as readonly string[];
-    fn = (data, context) => lookup(path, data, context);
+    fn = (data, context) => lookup(path, data, context, undefined);
   } else {
     fn = (data, context) => {
       let out = '';
       for (let i = 0; i < parts.length; i++) {
         const p = parts[i] as Part;
-        out += typeof p === 'string' ? p : valueText(lookup(p, data, context), undefinedText);
+        out +=
+          typeof p === 'string' ? p : valueText(lookup(p, data, context, decoded), undefinedText);
       }
       return out;
     };
