@@ -1,7 +1,7 @@
 /**
  * Rule output → Kafka record (EMQX Kafka producer semantics, shared spec kafka-gssapi.md §5):
  *  - topic: template rendered as text;
- *  - key/value: templates; a single placeholder that yields nothing (undefined/null) gives a
+ *  - key/value: templates; a template that yields nothing (undefined, null or '') gives a
  *    NULL key/value, a Buffer is sent as raw bytes, anything else as UTF-8 text (maps/lists as
  *    JSON — the default value `${.}` is the whole rule output as JSON);
  *  - timestamp: integer ms (number or numeric text), else the send time;
@@ -28,8 +28,9 @@ export type MessageMapper = (record: SinkRecord) => PreparedMessage;
 /** Bytes a record adds to a v2 record batch besides key/value/headers (varints, attrs). */
 const RECORD_OVERHEAD = 24;
 
+/** Key/value bytes: nothing (undefined, null, '') → NULL, as EMQX renders empty templates. */
 function bytesOf(v: Value): Buffer | null {
-  if (v === undefined || v === null) return null;
+  if (v === undefined || v === null || v === '') return null;
   if (Buffer.isBuffer(v)) return v;
   if (typeof v === 'string') return Buffer.from(v, 'utf8');
   return Buffer.from(encodeJson(v), 'utf8');

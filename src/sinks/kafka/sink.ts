@@ -71,9 +71,14 @@ const COMPRESSION = {
   snappy: CompressionTypes.Snappy,
 } as const;
 
-/** Register the pure-JS snappy codec with kafkajs once (kafkajs has gzip built in only). */
+let snappyRegistered = false;
+/**
+ * Register the pure-JS snappy codec with kafkajs once (kafkajs has gzip built in only; its
+ * Snappy slot is a stub that throws "not implemented"). kafkajs' codec table is process-wide.
+ */
 function enableSnappy(): void {
-  if (CompressionCodecs[CompressionTypes.Snappy]) return;
+  if (snappyRegistered) return;
+  snappyRegistered = true;
   const require = createRequire(import.meta.url);
   const SnappyCodec = require('kafkajs-snappy') as () => unknown;
   (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
