@@ -62,6 +62,8 @@ describe('sprintf / sprintf_s (Erlang io_lib:format directives)', () => {
     badArg('sprintf', ['~s', 12], 'string');
     badArg('sprintf', ['~f', 'x'], 'number');
     badArg('sprintf', [undefined]);
+    badArg('sprintf', ['~*s', 1e9, 'a'], 'allowed');
+    badArg('sprintf', ['~999999999c', 97], 'allowed');
   });
   it('unknown directives fail at specialisation time when the format is literal', () => {
     badArg('sprintf', ['~z', 1], 'unsupported');

@@ -11,7 +11,7 @@ import { isNumber, num } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
 import { badArg } from './registry.js';
 import { erlangTerm } from './erlang-term-text.js';
-import { show } from './util.js';
+import { checkBuiltLength, show } from './util.js';
 
 type Spec = {
   readonly kind: 'directive';
@@ -153,6 +153,7 @@ export function renderFormat(parts: readonly Part[], args: readonly Value[]): st
     }
     const width = p.width === '*' ? Number(intArg(next(), '*')) : p.width;
     const precision = p.precision === '*' ? Number(intArg(next(), '*')) : p.precision;
+    checkBuiltLength(Math.max(width ?? 0, precision ?? 0), 'sprintf field');
     const pad = p.pad === '*' ? String.fromCodePoint(Number(intArg(next(), '*'))) : p.pad;
     let text: string;
     switch (p.control) {

@@ -169,6 +169,7 @@ describe('pad: every position', () => {
     badArg('pad', ['a', 3, 'middle'], 'Where');
     badArg('pad', ['a', '3']);
     badArg('pad', ['a', 3, 'both', 1]);
+    badArg('pad', ['a', 1e9], 'allowed');
   });
 });
 

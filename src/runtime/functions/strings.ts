@@ -11,7 +11,15 @@ import { badArg } from './registry.js';
 import { applyReplacement, compilePcre, parseReplacement } from './regex.js';
 import { parseFormat, renderFormat } from './sprintf.js';
 import { floatToDecimals } from './convert.js';
-import { graphemes, needInt, needList, needMap, needOption, needText } from './util.js';
+import {
+  checkBuiltLength,
+  graphemes,
+  needInt,
+  needList,
+  needMap,
+  needOption,
+  needText,
+} from './util.js';
 
 const FAMILY = 'string';
 
@@ -120,6 +128,7 @@ const PAD_WHERE = ['trailing', 'leading', 'both'] as const;
 function pad(s: string, len: number, where: (typeof PAD_WHERE)[number], fill: string): string {
   const n = len - graphemes(s).length;
   if (n <= 0) return s;
+  checkBuiltLength(n * fill.length, 'pad');
   if (where === 'trailing') return s + fill.repeat(n);
   if (where === 'leading') return fill.repeat(n) + s;
   const pre = Math.floor(n / 2);

@@ -133,3 +133,14 @@ export function makeBitString(bytes: Buffer, bits: number): Buffer {
 export function bitLength(b: Buffer): number {
   return (b as TaggedBuffer)[BIT_LENGTH] ?? b.length * 8;
 }
+
+/**
+ * Largest text a function builds by repetition (`pad`, `sprintf` field widths): 16 Mi
+ * characters. Beyond it the call fails with BadArg instead of exhausting memory.
+ */
+export const MAX_BUILT_TEXT = 16 * 1024 * 1024;
+
+export function checkBuiltLength(n: number, what: string): void {
+  if (n > MAX_BUILT_TEXT)
+    badArg(`${what}: ${n} characters is more than the ${MAX_BUILT_TEXT} allowed`);
+}
