@@ -368,6 +368,10 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   }
 
   const SUPERUSER: AuthzOutcome = Object.freeze({ allow: true, source: 'superuser' });
+  const SYS_DENY: AuthzOutcome = Object.freeze({ allow: false, source: sysPublishAuthorizer.name });
+  const NO_MATCH: AuthzOutcome = Object.freeze({ allow: noMatchAllow, source: 'default' });
+  /** True when the chain is empty or only the built-in $SYS guard (the default config). */
+  const builtinAuthzOnly = authzChain.every((a) => a === sysPublishAuthorizer);
   const authzError = (err: unknown, source: string) =>
     logger.error({ err, source }, 'authorizer failed');
 
@@ -382,6 +386,15 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     if (rec.is_superuser) {
       authzDone(rec, action, topic, SUPERUSER);
       return cb(SUPERUSER);
+    }
+    if (builtinAuthzOnly) {
+      // Fast path for the default chain (at most the $SYS guard): no request object, no closure.
+      const o =
+        authzChain.length === 1 && action === 'publish' && topic.startsWith(SYS)
+          ? SYS_DENY
+          : NO_MATCH;
+      authzDone(rec, action, topic, o);
+      return cb(o);
     }
     runAuthzChain(
       authzChain,

@@ -990,6 +990,77 @@ describe('broker: authentication', () => {
   });
 });
 
+describe('broker: plugged-in authenticator and authorizer', () => {
+  it('a token authenticator sets client_attrs; an ACL authorizer denies a subscribe (SUBACK 0x80)', async () => {
+    const b = createBroker(
+      {
+        logger: silentLogger,
+        node: 'sluice-test@127.0.0.1',
+        authenticators: [
+          {
+            name: 'token',
+            authenticate: async (r) =>
+              r.password?.toString() === 'valid-token'
+                ? { result: 'allow', client_attrs: { tenant: 'acme' } }
+                : { result: 'ignore' },
+          },
+        ],
+        authorizers: [
+          {
+            name: 'acl',
+            authorize: (r) =>
+              r.topic.startsWith('secret/')
+                ? 'deny'
+                : r.client_attrs['tenant'] === 'acme'
+                  ? 'allow'
+                  : 'ignore',
+          },
+        ],
+      },
+      { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } }, allow_anonymous: false },
+    );
+    const events: BrokerEvent[] = [];
+    b.onEvent((e) => events.push(e));
+    const [a] = await b.start();
+    after.push(() => b.stop());
+    const burl = `mqtt://127.0.0.1:${a!.port}`;
+    expect(
+      await connectRefused(burl, { clientId: uid('tok'), username: 'x', password: 'bad' }),
+    ).toBe(5);
+    const id = uid('tok');
+    const c = await connect(burl, { clientId: id, username: 'x', password: 'valid-token' });
+    after.push(() => c.endAsync(true));
+    const connected = await waitForEvent(events, byName('client.connected', id));
+    expect(connected.columns['client_attrs']).toEqual({ tenant: 'acme' });
+    // mqtt.js turns a SUBACK return code 0x80 into an error carrying the SUBACK packet.
+    const refused = (await c
+      .subscribeAsync('secret/plans', { qos: 1 })
+      .catch((e: unknown) => e)) as {
+      packet?: { granted?: number[] };
+    };
+    expect(refused.packet?.granted).toEqual([128]);
+    const denied = await waitForEvent(
+      events,
+      (x) => x.name === 'client.check_authz_complete' && x.columns['topic'] === 'secret/plans',
+    );
+    expect(denied.columns).toMatchObject({
+      result: 'deny',
+      authz_source: 'acl',
+      client_attrs: { tenant: 'acme' },
+    });
+    const ok = await c.subscribeAsync('public/news', { qos: 1 });
+    expect(ok[0]?.qos).toBe(1);
+    const allowed = await waitForEvent(
+      events,
+      (x) => x.name === 'client.check_authz_complete' && x.columns['topic'] === 'public/news',
+    );
+    expect(allowed.columns).toMatchObject({ result: 'allow', authz_source: 'acl' });
+    expect(
+      events.some((x) => x.name === 'session.subscribed' && x.columns['topic'] === 'secret/plans'),
+    ).toBe(false);
+  });
+});
+
 const run = promisify(execFile);
 
 /** Throwaway PKI made with the openssl CLI: a CA, a server cert for 127.0.0.1, a client cert, and a rogue client. */
