@@ -5,7 +5,8 @@
  * and restarted loses nothing (at-least-once, buffer bounded, duplicates counted).
  */
 import { describe, it, expect, inject, afterEach } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -39,6 +40,15 @@ function kadmin(query: string): Promise<void> {
       (err, _out, stderr) => (err ? reject(new Error(`${err.message}${stderr}`)) : resolve()),
     ),
   );
+}
+
+/** A 127.0.0.1 port with nothing listening (bound, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 const gss = (principal: string, keytab: string, extra: Record<string, unknown> = {}) => ({
@@ -128,6 +138,32 @@ describe('kafka sink: wrong credentials', () => {
     expect(err.code).toBe('kafka_gssapi_unknown_service');
     expect(err.message).toContain('kafka/127.0.0.1');
     expect(err.message).toContain('kerberos_service_host');
+  });
+
+  it('KDC unreachable → kafka_gssapi_kdc_unreachable', async () => {
+    // A fresh principal (no cached tickets) and a krb5.conf whose KDC port is closed. MIT
+    // reads KRB5_CONFIG whenever it builds a context, so it is swapped for this test only.
+    const tmp = await mkdtemp(join(tmpdir(), 'nokdc-'));
+    const saved = process.env['KRB5_CONFIG'];
+    try {
+      const lonely = `lonely-${process.pid}-${Date.now()}@${kdc.realm}`;
+      const keytab = join(tmp, 'lonely.keytab');
+      await kadmin(`addprinc -randkey ${lonely}`);
+      await kadmin(`ktadd -k ${keytab} ${lonely}`);
+      const closed = await closedPort();
+      const conf = (await readFile(kdc.krb5Conf, 'utf8')).replaceAll(
+        `127.0.0.1:${kdc.port}`,
+        `127.0.0.1:${closed}`,
+      );
+      await writeFile(join(tmp, 'krb5.conf'), conf);
+      process.env['KRB5_CONFIG'] = join(tmp, 'krb5.conf');
+      const err = await failingSink('no-kdc', gss(lonely, keytab));
+      expect(err.code).toBe('kafka_gssapi_kdc_unreachable');
+      expect(err.retriable).toBe(true);
+    } finally {
+      process.env['KRB5_CONFIG'] = saved;
+      await rm(tmp, { recursive: true, force: true });
+    }
   });
 
   it('a healthy sink in the same process keeps delivering next to a failing one', async () => {

@@ -131,6 +131,22 @@ describe('kafka sink: every authentication mode, read back by a kafkajs consumer
   );
 });
 
+describe('kafka sink: compression', () => {
+  it.each(['gzip', 'snappy'] as const)('%s batches are read back intact', async (compression) => {
+    const topic = uniqueTopic(`comp-${compression}`);
+    await createTopic(k.plaintext, topic, 3);
+    const s = startSink(`k-${compression}`, {
+      ...connection('none'),
+      topic,
+      compression,
+      ...messageSettings,
+    });
+    started.push(s);
+    await produce(s);
+    checkReadBack(await consumeAll(k.plaintext, topic, N));
+  });
+});
+
 describe('kafka sink over GSSAPI, verified with kcat (librdkafka + Cyrus SASL)', () => {
   it('kcat reads back exactly what the sink produced, with keys, headers and partitions', async () => {
     const topic = uniqueTopic('kcat');
