@@ -90,3 +90,58 @@ export function genFlatList(
     st: EvalState,
   ) => ValueMap;
 }
+
+/**
+ * A CASE as straight-line code. Searched (`exact` undefined): the first `when` returning `true`
+ * wins. Simple: the subject is evaluated once and compared with `exact` (term equality).
+ */
+export function genCase(
+  whens: readonly Eval[],
+  thens: readonly Eval[],
+  otherwise: Eval,
+  subject?: Eval,
+  exact?: (a: Value, b: Value) => boolean,
+): Eval {
+  let body = subject ? 'const s = subject(st);\n' : '';
+  whens.forEach((_, i) => {
+    body += subject
+      ? `if (exact(s, w[${i}](st))) return t[${i}](st);\n`
+      : `if (w[${i}](st) === true) return t[${i}](st);\n`;
+  });
+  body += 'return otherwise(st);';
+  return new Function(
+    'w',
+    't',
+    'otherwise',
+    'subject',
+    'exact',
+    `return function caseExpr(st) {\n${body}\n};`,
+  )(whens, thens, otherwise, subject, exact) as Eval;
+}
+
+/**
+ * A function call site: evaluates the arguments left to right into a fresh array and calls the
+ * implementation; `fail` turns whatever it throws into the call site's evaluation failure.
+ * Generated per call site so each has its own inline caches (calls to different functions from
+ * one shared closure would be megamorphic and never inlined).
+ */
+export function genCall(
+  impl: (args: Value[], st: EvalState) => Value,
+  args: readonly Eval[],
+  fail: (args: Value[], e: unknown) => never,
+): Eval {
+  const list = args.map((_, i) => `a[${i}](st)`).join(', ');
+  return new Function(
+    'impl',
+    'a',
+    'fail',
+    `return function call(st) {
+      const args = [${list}];
+      try {
+        return impl(args, st);
+      } catch (e) {
+        return fail(args, e);
+      }
+    };`,
+  )(impl, args, fail) as Eval;
+}

@@ -12,7 +12,15 @@ import { EvalFault, fault } from '../errors.js';
 import { SluiceError } from '../../core/index.js';
 import type { Layer, PlanExpr, PlanStep } from '../plan/types.js';
 import { getIndex, getKey, getSlice } from './access.js';
-import { genColumnRead, genKeyPath, genKeyStep, genPayloadKeyPath, plainKey } from './codegen.js';
+import {
+  genCall,
+  genCase,
+  genColumnRead,
+  genKeyPath,
+  genKeyStep,
+  genPayloadKeyPath,
+  plainKey,
+} from './codegen.js';
 import { ARITH, compare, describe, identity, negate } from './ops.js';
 import type { Eval, EvalState } from './state.js';
 
@@ -185,40 +193,7 @@ function callFailure(name: string, args: readonly Value[], e: unknown): never {
 }
 
 function compileCall(name: string, impl: FunctionImpl, argPlans: readonly PlanExpr[]): Eval {
-  const args = argPlans.map(compileExpr);
-  const invoke = (vals: Value[], st: EvalState): Value => {
-    try {
-      return impl(vals, st);
-    } catch (e) {
-      return callFailure(name, vals, e);
-    }
-  };
-  switch (args.length) {
-    case 0: {
-      return (st) => invoke([], st);
-    }
-    case 1: {
-      const a = args[0] as Eval;
-      return (st) => invoke([a(st)], st);
-    }
-    case 2: {
-      const a = args[0] as Eval;
-      const b = args[1] as Eval;
-      return (st) => invoke([a(st), b(st)], st);
-    }
-    case 3: {
-      const a = args[0] as Eval;
-      const b = args[1] as Eval;
-      const c = args[2] as Eval;
-      return (st) => invoke([a(st), b(st), c(st)], st);
-    }
-    default:
-      return (st) => {
-        const vals: Value[] = new Array(args.length);
-        for (let i = 0; i < args.length; i++) vals[i] = (args[i] as Eval)(st);
-        return invoke(vals, st);
-      };
-  }
+  return genCall(impl, argPlans.map(compileExpr), (vals, e) => callFailure(name, vals, e));
 }
 
 /** Compile an expression used as a value. */
@@ -314,25 +289,14 @@ function compileCompare(p: Extract<PlanExpr, { op: 'compare' }>): Eval {
 }
 
 function compileCase(p: Extract<PlanExpr, { op: 'case' }>): Eval {
-  const branches = p.branches.map((b) => ({
-    when: p.subject ? compileExpr(b.when) : compileCondition(b.when),
-    then: compileExpr(b.then),
-  }));
-  const otherwise = p.else ? compileExpr(p.else) : () => undefined;
-  if (p.subject) {
-    // Simple CASE: exact term equality, subject evaluated once (§2).
-    const subject = compileExpr(p.subject);
-    return (st) => {
-      const s = subject(st);
-      for (const b of branches) if (exactEquals(s, b.when(st))) return b.then(st);
-      return otherwise(st);
-    };
-  }
-  // Searched CASE: the first WHEN whose condition is true; non-boolean results do not match.
-  return (st) => {
-    for (const b of branches) if (b.when(st) === true) return b.then(st);
-    return otherwise(st);
-  };
+  // Simple CASE compares with exact term equality, subject evaluated once (§2); searched CASE
+  // takes the first WHEN whose condition is true (non-boolean results do not match).
+  const whens = p.branches.map((b) => (p.subject ? compileExpr(b.when) : compileCondition(b.when)));
+  const thens = p.branches.map((b) => compileExpr(b.then));
+  const otherwise: Eval = p.else ? compileExpr(p.else) : () => undefined;
+  return p.subject
+    ? genCase(whens, thens, otherwise, compileExpr(p.subject), exactEquals)
+    : genCase(whens, thens, otherwise);
 }
 
 function notACondition(what: string): Eval {
