@@ -592,6 +592,44 @@ describe('broker: listeners and event columns (TCP)', () => {
     expect(h.broker.metrics().messages_dropped).toBeGreaterThan(before);
   });
 
+  it('QoS 1 for an offline persistent session: queued (not dropped), delivered and acked on return', async () => {
+    const id = uid('away');
+    const topic = `queued/${uid('q')}`;
+    const first = await connect(url, { clientId: id, clean: false });
+    await first.subscribeAsync(topic, { qos: 1 });
+    await first.endAsync();
+    await waitForEvent(h.events, byName('client.disconnected', id));
+    const pub = await connect(url, { clientId: uid('qpub') });
+    after.push(() => pub.endAsync(true));
+    await pub.publishAsync(topic, 'while-away', { qos: 1 });
+    const published = await waitForEvent(
+      h.events,
+      (x) => x.name === 'message.publish' && x.matchTopic === topic,
+    );
+    await sleep(50);
+    expect(h.events.some((x) => x.name === 'message.dropped' && x.columns['topic'] === topic)).toBe(
+      false,
+    );
+
+    const got = new Promise<string>((resolve) => {
+      void connect(url, { clientId: id, clean: false }).then((back) => {
+        after.push(() => back.endAsync(true));
+        back.on('message', (_t, p) => resolve(p.toString()));
+      });
+    });
+    expect(await got).toBe('while-away');
+    const delivered = await waitForEvent(
+      h.events,
+      (x) => x.name === 'message.delivered' && x.columns['topic'] === topic,
+    );
+    expect(delivered.columns).toMatchObject({ id: published.columns['id'], clientid: id, qos: 1 });
+    const acked = await waitForEvent(
+      h.events,
+      (x) => x.name === 'message.acked' && x.columns['topic'] === topic,
+    );
+    expect(acked.columns['id']).toBe(published.columns['id']);
+  });
+
   it('a message with a subscriber is not dropped', async () => {
     const topic = `kept/${uid('k')}`;
     const sub = await connect(url, { clientId: uid('keep') });
