@@ -456,7 +456,7 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
       const req = call.request;
       const sh = shards.get(req.shardId);
       if (!sh) {
-        call.destroy(fail(grpc.status.NOT_FOUND, shardNotFound(req.shardId)));
+        call.emit('error', fail(grpc.status.NOT_FOUND, shardNotFound(req.shardId)));
         return;
       }
       const tail = sh.batches.length ? sh.batches[sh.batches.length - 1]!.lsn : 0n;
@@ -464,7 +464,7 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
       try {
         from = offsetLsn(req.from, sh, tail, 'from') ?? 0n;
       } catch (err) {
-        call.destroy(err as grpc.ServiceError);
+        call.emit('error', err as grpc.ServiceError);
         return;
       }
       const untilLsn = req.until?.offset ? offsetLsn(req.until, sh, tail, 'until') : undefined;
