@@ -630,6 +630,25 @@ describe('broker: listeners and event columns (TCP)', () => {
     expect(acked.columns['id']).toBe(published.columns['id']);
   });
 
+  it('a will message is published with its owner as clientid when the socket drops', async () => {
+    const id = uid('will');
+    const topic = `wills/${uid('w')}`;
+    const c = await connect(url, {
+      clientId: id,
+      username: 'mortal',
+      will: { topic, payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    await waitForEvent(h.events, byName('client.connected', id));
+    c.stream.destroy();
+    const e = await waitForEvent(
+      h.events,
+      (x) => x.name === 'message.publish' && x.matchTopic === topic,
+    );
+    expect(e.columns).toMatchObject({ clientid: id, username: 'mortal', qos: 1, topic });
+    expect((e.columns['payload'] as Buffer).toString()).toBe('gone');
+    c.end(true);
+  });
+
   it('a message with a subscriber is not dropped', async () => {
     const topic = `kept/${uid('k')}`;
     const sub = await connect(url, { clientId: uid('keep') });
