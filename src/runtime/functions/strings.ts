@@ -3,50 +3,39 @@
  * undefined/null input with BadArg; "characters" are grapheme clusters (Erlang `string`
  * module semantics: `strlen`, `substr`, `reverse`, `pad`); `substr` is 0-based. Literal
  * options, separators, regexes and formats are prepared once per call site (`specialize`).
+ *
+ * Long only because it holds ~25 declarative definitions (docs + examples); the operations
+ * themselves live in string-ops.ts, sprintf.ts and regex.ts.
  */
-import { encodeJson, isFloat, isInt, isNumber, num, toText } from '../../core/index.js';
+import { toText } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
 import type { FunctionDef, FunctionImpl, MaybeConstant } from './registry.js';
 import { badArg } from './registry.js';
-import { applyReplacement, compilePcre, parseReplacement } from './regex.js';
+import { compilePcre, parseReplacement } from './regex.js';
 import { parseFormat, renderFormat } from './sprintf.js';
-import { floatToDecimals } from './convert.js';
 import {
-  checkBuiltLength,
-  graphemes,
-  needInt,
-  needList,
-  needMap,
-  needOption,
-  needText,
-} from './util.js';
+  FIND_WHERE,
+  PAD_WHERE,
+  REPLACE_WHERE,
+  SPLIT_OPTIONS,
+  WHITESPACE,
+  find,
+  pad,
+  redisValue,
+  regexExtract,
+  regexReplace,
+  replace,
+  split,
+  sqlLiteral,
+  tokenSeps,
+  tokens,
+  trimWith,
+  unescape,
+} from './string-ops.js';
+import type { SplitOption } from './string-ops.js';
+import { graphemes, needInt, needList, needMap, needOption, needText } from './util.js';
 
 const FAMILY = 'string';
-
-/** Whitespace as Erlang `string:trim/1` sees it. */
-const WHITESPACE = new Set([
-  ' ',
-  '\t',
-  '\n',
-  '\v',
-  '\f',
-  '\r',
-  '\r\n',
-  '\u0085',
-  '\u200e',
-  '\u200f',
-  '\u2028',
-  '\u2029',
-]);
-
-function trimWith(s: string, strip: (g: string) => boolean, lead: boolean, trail: boolean): string {
-  const g = graphemes(s);
-  let a = 0;
-  let b = g.length;
-  if (lead) while (a < b && strip(g[a] as string)) a++;
-  if (trail) while (b > a && strip(g[b - 1] as string)) b--;
-  return g.slice(a, b).join('');
-}
 
 function trimDef(
   name: string,
@@ -79,133 +68,6 @@ function trimDef(
     },
     pure: true,
   };
-}
-
-const SPLIT_OPTIONS = [
-  'notrim',
-  'leading',
-  'leading_notrim',
-  'trailing',
-  'trailing_notrim',
-] as const;
-type SplitOption = (typeof SPLIT_OPTIONS)[number] | 'all';
-
-function split(s: string, sep: string, opt: SplitOption): string[] {
-  if (sep === '') return badArg('split: the separator must not be empty');
-  let parts: string[];
-  if (opt === 'all' || opt === 'notrim') parts = s.split(sep);
-  else {
-    const i = opt.startsWith('leading') ? s.indexOf(sep) : s.lastIndexOf(sep);
-    parts = i < 0 ? [s] : [s.slice(0, i), s.slice(i + sep.length)];
-  }
-  return opt.endsWith('notrim') ? parts : parts.filter((x) => x !== '');
-}
-
-function tokens(s: string, seps: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (const ch of s) {
-    if (seps.has(ch)) {
-      if (cur) out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  if (cur) out.push(cur);
-  return out;
-}
-
-function tokenSeps(seps: string, nocrlf: boolean): Set<string> {
-  const set = new Set(seps);
-  if (nocrlf) {
-    set.add('\r');
-    set.add('\n');
-  }
-  return set;
-}
-
-const PAD_WHERE = ['trailing', 'leading', 'both'] as const;
-
-function pad(s: string, len: number, where: (typeof PAD_WHERE)[number], fill: string): string {
-  const n = len - graphemes(s).length;
-  if (n <= 0) return s;
-  checkBuiltLength(n * fill.length, 'pad');
-  if (where === 'trailing') return s + fill.repeat(n);
-  if (where === 'leading') return fill.repeat(n) + s;
-  const pre = Math.floor(n / 2);
-  return fill.repeat(pre) + s + fill.repeat(n - pre);
-}
-
-const REPLACE_WHERE = ['all', 'leading', 'trailing'] as const;
-
-function replace(s: string, p: string, r: string, where: (typeof REPLACE_WHERE)[number]): string {
-  if (p === '') return badArg('replace: the pattern must not be empty');
-  if (where === 'all') return s.split(p).join(r);
-  const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
-  return i < 0 ? s : s.slice(0, i) + r + s.slice(i + p.length);
-}
-
-const FIND_WHERE = ['leading', 'trailing'] as const;
-
-function find(s: string, p: string, where: (typeof FIND_WHERE)[number]): string {
-  const i = where === 'leading' ? s.indexOf(p) : s.lastIndexOf(p);
-  return i < 0 ? '' : s.slice(i);
-}
-
-/** `unescape`: C-like escapes; `\x` takes every following hex digit as one code point. */
-function unescape(s: string): string {
-  const simple: Record<string, string> = {
-    n: '\n',
-    t: '\t',
-    r: '\r',
-    b: '\b',
-    f: '\f',
-    v: '\v',
-    "'": "'",
-    '"': '"',
-    '?': '?',
-    a: '\x07',
-    '\\': '\\',
-  };
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i] as string;
-    if (c !== '\\' || i + 1 >= s.length) {
-      out += c;
-      continue;
-    }
-    const e = s[i + 1] as string;
-    const mapped = simple[e];
-    if (mapped !== undefined) {
-      out += mapped;
-      i++;
-      continue;
-    }
-    const hex = e === 'x' ? /^[0-9a-fA-F]+/.exec(s.slice(i + 2)) : null;
-    if (hex === null) return badArg(`unescape: unrecognized escape sequence \\${e}`);
-    const cp = parseInt(hex[0], 16);
-    if (!(cp <= 0x10ffff) || (cp >= 0xd800 && cp <= 0xdfff))
-      return badArg(`unescape: invalid Unicode code point \\x${hex[0]}`);
-    out += String.fromCodePoint(cp);
-    i += 1 + hex[0].length;
-  }
-  return out;
-}
-
-/** SQL literal of one value for `join_to_sql_values_string`. */
-function sqlLiteral(v: Value): string {
-  if (v === undefined || v === null) return 'NULL';
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return `'${v.toString().replace(/'/g, "''")}'`;
-  if (isNumber(v) || typeof v === 'boolean') return toText(v);
-  return `'${encodeJson(v).replace(/'/g, "''")}'`;
-}
-
-/** Redis HSET value text; undefined for values that are dropped (maps, lists, null). */
-function redisValue(v: Value): string | undefined {
-  if (typeof v === 'string' || Buffer.isBuffer(v)) return v.toString();
-  if (isInt(v)) return v.toString();
-  if (isFloat(v)) return floatToDecimals(num(v), 6);
-  if (typeof v === 'boolean') return String(v);
-  return undefined;
 }
 
 /** Call-site specialisation when the arguments at `literal` positions are constant text. */
@@ -615,18 +477,3 @@ export const stringFunctions: readonly FunctionDef[] = [
     impl: (args) => unescape(needText(args[0], 'S')),
   }),
 ];
-
-function regexReplace(s: string, re: RegExp, parts: ReturnType<typeof parseReplacement>): string {
-  re.lastIndex = 0;
-  return s.replace(re, (...m: unknown[]) => {
-    // replace() passes match, groups…, offset, input[, namedGroups]
-    const end = typeof m[m.length - 1] === 'object' ? m.length - 3 : m.length - 2;
-    return applyReplacement(parts, m.slice(0, end) as (string | undefined)[]);
-  });
-}
-
-function regexExtract(s: string, re: RegExp): string[] {
-  const m = re.exec(s);
-  if (m === null) return [];
-  return m.slice(1).map((g) => g ?? '');
-}
