@@ -1,7 +1,8 @@
 /**
  * The Kafka sink's settings (CONVENTIONS.md #6), named after EMQX's Kafka producer where one
  * exists (shared spec kafka-gssapi.md §5) so EMQX users recognise them. The runner's batching,
- * buffer and retry settings are separate (`kafkaRunnerSpec`, Kafka defaults).
+ * buffer, in-flight and retry settings are separate (`kafkaRunnerSpec`, Kafka defaults); the
+ * engine merges both into one `sinks.<name>` object.
  */
 import { field } from '../../core/index.js';
 import type { FieldSpec } from '../../core/index.js';
@@ -22,8 +23,6 @@ export interface KafkaSinkConfig {
   partition_count_refresh_interval: number;
   acks: Acks;
   compression: Compression;
-  max_batch_bytes: number;
-  max_inflight: number;
   connect_timeout: number;
   request_timeout: number;
   client_id: string;
@@ -62,7 +61,7 @@ export const kafkaSpec: FieldSpec = field.object(
       {
         key: field.string({
           description:
-            'Message key template. A template that renders to nothing (missing value or null) gives a NULL key. `key_dispatch` hashes this key.',
+            'Message key template. A template that renders to nothing (missing value, null or empty text) gives a NULL key. `key_dispatch` hashes this key.',
           default: '${clientid}',
         }),
         value: field.string({
@@ -122,19 +121,6 @@ export const kafkaSpec: FieldSpec = field.object(
         'Record batch compression: `none`, `gzip` or `snappy` (pure-JavaScript codec). lz4/zstd are not offered.',
       enum: ['none', 'gzip', 'snappy'],
       default: 'none',
-    }),
-    max_batch_bytes: field.bytes({
-      description:
-        'Maximum encoded size of one produce request; a larger runner batch is split into several requests (sent in order). A single larger record is still sent alone (the broker may reject it).',
-      default: 917_504,
-      example: '896KB',
-    }),
-    max_inflight: field.integer({
-      description:
-        'Maximum unanswered requests per broker connection (kafkajs maxInFlightRequests). The runner additionally keeps at most one batch in flight per topic partition, so order per partition is kept.',
-      default: 10,
-      min: 1,
-      example: 10,
     }),
     connect_timeout: field.duration({
       description: 'TCP connect timeout per broker connection (authentication has its own 10s).',
@@ -219,9 +205,12 @@ export const kafkaSpec: FieldSpec = field.object(
 );
 
 /**
- * Runner defaults for Kafka: bigger batches than the generic default (kafkajs has no linger of
- * its own, so the runner's batch is the produce request; spec §6) and batch_bytes matching
- * max_batch_bytes.
+ * Runner fields with Kafka defaults. They sit next to the Kafka fields in a sink's config and
+ * carry EMQX's `max_batch_bytes` (= `batch_bytes`, 896 KiB: one write = one produce request,
+ * under the broker's 1 MiB default message.max.bytes) and `max_inflight` (10 batches; the
+ * runner keeps one in flight per topic-partition). kafkajs has no linger of its own, so the
+ * runner's batch IS the produce request (spec §6): the batch size is larger than the generic
+ * default.
  */
 export const kafkaRunnerSpec: FieldSpec = runnerConfigSpecWith({
   batch_size: 1000,

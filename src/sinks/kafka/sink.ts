@@ -16,7 +16,7 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Message, Producer, TopicMessages } from 'kafkajs';
 import { createRequire } from 'node:module';
-import type { Sink, SinkDeps, SinkRecord, WriteResult, SluiceError } from '../../core/index.js';
+import type { Sink, SinkDeps, SinkRecord, SluiceError } from '../../core/index.js';
 import { sinkNotConnected } from '../runner/index.js';
 import type { KafkaSinkConfig } from './config.js';
 import { clientConfig, passwordSasl, parseBootstrapHosts, tlsOptions } from './client-options.js';
@@ -214,7 +214,6 @@ export function createKafkaSink(
       const p = client.producer({
         allowAutoTopicCreation: true,
         retry: { retries: 0 },
-        maxInFlightRequests: config.max_inflight,
         // The partition is chosen by the sink (prepare/write) and always set on the message.
         createPartitioner:
           () =>
@@ -243,24 +242,6 @@ export function createKafkaSink(
     );
   }
 
-  /** Split into produce requests of at most max_batch_bytes (one oversized record alone). */
-  function chunk(items: Prepared[]): Prepared[][] {
-    const out: Prepared[][] = [];
-    let cur: Prepared[] = [];
-    let bytes = 0;
-    for (const p of items) {
-      if (cur.length > 0 && bytes + p.size > config.max_batch_bytes) {
-        out.push(cur);
-        cur = [];
-        bytes = 0;
-      }
-      cur.push(p);
-      bytes += p.size;
-    }
-    if (cur.length > 0) out.push(cur);
-    return out;
-  }
-
   function toTopicMessages(items: Prepared[]): TopicMessages[] {
     const byTopic = new Map<string, Message[]>();
     for (const p of items) {
@@ -287,7 +268,7 @@ export function createKafkaSink(
     }
   }
 
-  async function write(batch: readonly SinkRecord[]): Promise<WriteResult | void> {
+  async function write(batch: readonly SinkRecord[]): Promise<void> {
     if (!connected || !producer) throw sinkNotConnected(`Kafka sink ${name} is not connected`);
     const items = batch.map(prepare);
     // Records enqueued before their topic's partition count was known get one now (stable
@@ -301,38 +282,23 @@ export function createKafkaSink(
         }
       }
     }
-    const chunks = chunk(items);
-    let done = 0;
-    for (const c of chunks) {
-      stats.requests++;
-      try {
-        await producer.sendBatch({
-          topicMessages: toTopicMessages(c),
-          acks,
-          timeout: config.request_timeout,
-          compression,
-        });
-      } catch (err) {
-        stats.requestErrors++;
-        const mapped = mapKafkaError(err, { sink: name, topic: c[0]?.topic ?? '' });
-        if (mapped.code === 'kafka_authentication_failed' || mapped.code.startsWith('kafka_gssapi'))
-          noteAuthFailure(mapped);
-        if (done === 0) throw mapped;
-        // Earlier requests of this batch were acknowledged: report only the rest.
-        const rest = Array.from({ length: batch.length - done }, (_, i) => done + i);
-        return mapped.retriable
-          ? { retry: rest }
-          : {
-              rejected: rest.map((index) => ({
-                index,
-                code: mapped.code,
-                message: mapped.message,
-              })),
-            };
-      }
-      settlePending(c);
-      done += c.length;
+    stats.requests++;
+    try {
+      // One produce request per batch: the runner caps a batch at batch_bytes (sizeOf).
+      await producer.sendBatch({
+        topicMessages: toTopicMessages(items),
+        acks,
+        timeout: config.request_timeout,
+        compression,
+      });
+    } catch (err) {
+      stats.requestErrors++;
+      const mapped = mapKafkaError(err, { sink: name, topic: items[0]?.topic ?? '' });
+      if (mapped.code === 'kafka_authentication_failed' || mapped.code.startsWith('kafka_gssapi'))
+        noteAuthFailure(mapped);
+      throw mapped;
     }
+    settlePending(items);
   }
 
   return {
