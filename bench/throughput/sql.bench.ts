@@ -50,6 +50,8 @@ function sensorPayload(i: number): Buffer {
       hum: round1(rand() * 100 + 0.1),
       delta: Math.round(rand() * 20 - 10),
       ts: 1700000000000 + i,
+      fw: '2.4.1',
+      status: i % 7 ? 'ok' : 'degraded',
     }),
   );
 }
