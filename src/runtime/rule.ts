@@ -77,8 +77,8 @@ export interface RuleManager<C> {
 
 interface Slot<C> {
   info: RuleInfo;
-  version: RuleVersion<C>;
   readonly metrics: RuleMetrics;
+  /** Holds the current version (`pipeline.version`) and is the source target. */
   readonly pipeline: RulePipeline<C>;
 }
 
@@ -109,19 +109,11 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
   function add(spec: RuleSpec<C>): void {
     if (slots.has(spec.id)) throw E.rule_already_exists(`rule ${JSON.stringify(spec.id)} exists`);
     const metrics = createRuleMetrics(deps.now);
-    const holder: { slot?: Slot<C> } = {};
     const version: RuleVersion<C> = { compiled: spec.compiled, actions: [...spec.actions] };
-    const pipeline = createRulePipeline<C>(
-      spec.id,
-      () => (holder.slot as Slot<C>).version,
-      metrics,
-      deps.router,
-      results,
-    );
-    const slot: Slot<C> = { info: infoOf(spec, deps.now()), version, metrics, pipeline };
-    holder.slot = slot;
+    const pipeline = createRulePipeline<C>(spec.id, version, metrics, deps.router, results);
+    const slot: Slot<C> = { info: infoOf(spec, deps.now()), metrics, pipeline };
     slots.set(spec.id, slot);
-    if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline.target);
+    if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline);
     log.info({ rule: spec.id, from: slot.info.from, actions: slot.info.actions }, 'rule created');
   }
 
@@ -129,9 +121,9 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     const slot = slotOf(spec.id);
     const before = slot.info;
     const after = infoOf(spec, before.createdAt);
-    const target = slot.pipeline.target;
+    const target = slot.pipeline;
     // One synchronous step: version swap + index changes.
-    slot.version = { compiled: spec.compiled, actions: [...spec.actions] };
+    slot.pipeline.version = { compiled: spec.compiled, actions: [...spec.actions] };
     slot.info = after;
     const oldFilters = before.enabled ? before.from : [];
     const newFilters = after.enabled ? after.from : [];
@@ -150,8 +142,8 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     const slot = slotOf(id);
     if (slot.info.enabled === enabled) return;
     slot.info = { ...slot.info, enabled, updatedAt: deps.now() };
-    if (enabled) deps.source.attach(slot.info.from, slot.pipeline.target);
-    else deps.source.detach(slot.info.from, slot.pipeline.target);
+    if (enabled) deps.source.attach(slot.info.from, slot.pipeline);
+    else deps.source.detach(slot.info.from, slot.pipeline);
     log.info({ rule: id }, enabled ? 'rule enabled' : 'rule disabled');
   }
 
@@ -168,7 +160,7 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     },
     remove(id) {
       const slot = slotOf(id);
-      if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline.target);
+      if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline);
       slot.pipeline.stop();
       slots.delete(id);
       log.info({ rule: id }, 'rule deleted');
@@ -188,7 +180,7 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     results$: results.asObservable(),
     close() {
       for (const [id, slot] of slots) {
-        if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline.target);
+        if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline);
         slot.pipeline.stop();
         slots.delete(id);
       }

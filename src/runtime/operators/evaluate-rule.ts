@@ -32,30 +32,40 @@ export interface RuleResult<C> {
   readonly trigger: Trigger<C>;
 }
 
+/**
+ * Evaluate one trigger with one rule version and count it. Plain function: the per-rule hot
+ * path (pipeline.ts) calls it directly; `evaluateRule` wraps it as an RxJS operator.
+ */
+export function evaluateOnce<C>(
+  ruleId: string,
+  version: RuleVersion<C>,
+  metrics: RuleMetrics,
+  trigger: Trigger<C>,
+): RuleResult<C> {
+  metrics.matched(trigger.ingestTs);
+  let outcome: RuleOutcome;
+  try {
+    outcome = version.compiled.run(trigger.ctx);
+  } catch (error) {
+    outcome = {
+      kind: 'failed',
+      code: 'rule_internal_error',
+      reason: error instanceof Error ? error.message : String(error),
+      error,
+    };
+  }
+  if (outcome.kind === 'passed') metrics.passed();
+  else if (outcome.kind === 'filtered') metrics.noResult();
+  else metrics.exception();
+  return { ruleId, outcome, actions: version.actions, trigger };
+}
+
 export function evaluateRule<C>(
   ruleId: string,
   current: () => RuleVersion<C>,
   metrics: RuleMetrics,
 ): OperatorFunction<Trigger<C>, RuleResult<C>> {
-  return map((trigger) => {
-    const version = current();
-    metrics.matched();
-    let outcome: RuleOutcome;
-    try {
-      outcome = version.compiled.run(trigger.ctx);
-    } catch (error) {
-      outcome = {
-        kind: 'failed',
-        code: 'rule_internal_error',
-        reason: error instanceof Error ? error.message : String(error),
-        error,
-      };
-    }
-    if (outcome.kind === 'passed') metrics.passed();
-    else if (outcome.kind === 'filtered') metrics.noResult();
-    else metrics.exception();
-    return { ruleId, outcome, actions: version.actions, trigger };
-  });
+  return map((trigger) => evaluateOnce(ruleId, current(), metrics, trigger));
 }
 
 /** The outputs of a result ([] unless passed). */

@@ -15,29 +15,36 @@ import type { RuleResult } from './evaluate-rule.js';
 /** Deliver one record to the named action; true = accepted. */
 export type ActionRouter = (action: string, record: SinkRecord) => boolean;
 
+/** Route one result's outputs to its actions (plain function; see `routeActions`). */
+export function routeResult<C>(
+  router: ActionRouter,
+  metrics: RuleMetrics,
+  result: RuleResult<C>,
+): void {
+  if (result.outcome.kind !== 'passed' || result.actions.length === 0) return;
+  const { trigger, ruleId } = result;
+  for (const data of result.outcome.outputs) {
+    const record: SinkRecord = {
+      data,
+      ruleId,
+      ingestTs: trigger.ingestTs,
+      context: trigger.event.columns,
+    };
+    for (const action of result.actions) {
+      let ok: boolean;
+      try {
+        ok = router(action, record);
+      } catch {
+        ok = false;
+      }
+      metrics.action(ok);
+    }
+  }
+}
+
 export function routeActions<C>(
   router: ActionRouter,
   metrics: RuleMetrics,
 ): MonoTypeOperatorFunction<RuleResult<C>> {
-  return tap((result) => {
-    if (result.outcome.kind !== 'passed' || result.actions.length === 0) return;
-    const { trigger, ruleId } = result;
-    for (const data of result.outcome.outputs) {
-      const record: SinkRecord = {
-        data,
-        ruleId,
-        ingestTs: trigger.ingestTs,
-        context: trigger.event.columns,
-      };
-      for (const action of result.actions) {
-        let ok: boolean;
-        try {
-          ok = router(action, record);
-        } catch {
-          ok = false;
-        }
-        metrics.action(ok);
-      }
-    }
-  });
+  return tap((result) => routeResult(router, metrics, result));
 }
