@@ -17,6 +17,8 @@ describe('value model', () => {
     expect(floatToText(-1.5)).toBe('-1.5');
     expect(toText(new EFloat(2))).toBe('2.0');
     expect(toText(undefined)).toBe('undefined');
+    expect(floatToText(1e22)).toBe('10000000000000000000000.0');
+    expect(floatToText(-2.5e21)).toBe('-2500000000000000000000.0');
   });
 
   it('keeps integral floats and big integers through JSON decode/encode', () => {

@@ -91,8 +91,10 @@ export function text(v: string | Buffer): string {
  */
 export function floatToText(f: number): string {
   if (!Number.isFinite(f)) return String(f);
+  // toFixed switches to exponent form at |f| >= 1e21; such doubles are integral, and EMQX
+  // prints them as plain digits.
+  if (Math.abs(f) >= 1e21) return `${BigInt(f).toString()}.0`;
   let s = f.toFixed(10);
-  if (s.includes('e')) return s; // toFixed falls back to exponent form for |f| >= 1e21
   s = s.replace(/0+$/, '');
   if (s.endsWith('.')) s += '0';
   if (s === '-0.0') return '-0.0';
