@@ -1,10 +1,15 @@
-/** The `hstreamdb` SinkType registered by engine.ts. */
-import type { SinkType } from '../../core/index.js';
+/**
+ * The `hstreamdb` SinkType registered by engine.ts. `runnerSpec` carries the runner fields with
+ * this sink's defaults (EMQX's HStreamDB action: batch 100, interval 500 ms), read by the engine.
+ */
+import type { FieldSpec, SinkType } from '../../core/index.js';
+import { runnerConfigSpecWith } from '../runner/index.js';
 import { createHStreamSink } from './sink.js';
-import { hstreamSinkSpec, type HStreamSinkConfig } from './spec.js';
+import { HSTREAM_RUNNER_DEFAULTS, hstreamSinkSpec, type HStreamSinkConfig } from './spec.js';
 
-export const hstreamSinkType: SinkType<HStreamSinkConfig> = {
+export const hstreamSinkType: SinkType<HStreamSinkConfig> & { runnerSpec: FieldSpec } = {
   type: 'hstreamdb',
   spec: hstreamSinkSpec,
+  runnerSpec: runnerConfigSpecWith(HSTREAM_RUNNER_DEFAULTS),
   create: (deps, config, name) => createHStreamSink(deps, config, name),
 };

@@ -1,0 +1,112 @@
+/**
+ * Benchmark (b): end to end — mqtt.js publishers (bench/throughput/broker-publisher.ts, a
+ * separate process) → Sluice's embedded broker → one rule → hstreamdb sink → the stand-in
+ * server (a TEST DOUBLE of the HStreamDB wire protocol, separate process, --no-strict).
+ *
+ *   npx tsx bench/throughput/hstream-e2e.bench.ts [--total 60000] [--qos 0|1]
+ *
+ * Rate = acknowledged records / (time from the first publish to the last ack). Latency = the
+ * runner's ingest (broker receive) → HStreamDB ack histogram.
+ */
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { silentLogger } from '../../src/core/index.js';
+import { createEngine } from '../../src/engine.js';
+import { spawnStandIn } from '../../test/hstream-server/process.js';
+import { uniqueStream } from '../../test/hstream-server/helpers.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+const TOTAL = Number(arg('total', '60000'));
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+function publish(port: number, qos: number, total: number): Promise<{ sent: number; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(here, 'broker-publisher.ts'),
+        String(port),
+        String(qos),
+        String(total),
+        '4',
+        '100',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim()) as { sent: number; ms: number })
+        : reject(new Error(`publisher exited ${code}`)),
+    );
+  });
+}
+
+const server = await spawnStandIn(['--port', '0', '--no-strict']);
+const rows: string[] = [];
+try {
+  for (const [qos, compression] of [
+    [0, 'none'],
+    [1, 'none'],
+    [0, 'zstd'],
+  ] as const) {
+    const engine = createEngine(
+      {
+        broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+        sinks: {
+          hs: {
+            type: 'hstreamdb',
+            url: `hstream://127.0.0.1:${server.port}`,
+            stream: uniqueStream('e2e'),
+            partition_key: '${clientid}',
+            compression,
+            auto_create: { enable: true, shard_count: 4 },
+            batch_size: 1000,
+            linger: '5ms',
+            max_inflight: 8,
+            buffer: { max_records: 100000, overflow: 'block' },
+          },
+        },
+        rules: [
+          {
+            id: 'to_hstream',
+            sql: 'SELECT clientid, topic, payload, qos FROM "bench/#"',
+            actions: ['hs'],
+          },
+        ],
+      },
+      { logger: silentLogger },
+    );
+    const [addr] = await engine.start();
+    const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
+    const pub = await publish(addr!.port, qos, TOTAL);
+    const deadline = Date.now() + 120_000;
+    while ((engine.metrics().sinks['hs']?.success ?? 0) < TOTAL && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    const ms = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const m = engine.metrics().sinks['hs']!;
+    await engine.stop({ drainMs: 2000 });
+    const row = `| ${qos} | ${compression} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${((cpu.user + cpu.system) / 1e6).toFixed(2)} | ${m.failed} | ${m.dropped} |`;
+    rows.push(row);
+    console.log(row);
+  }
+} finally {
+  await server.kill('SIGTERM');
+}
+console.log(
+  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 mqtt.js clients, 100 topics, ~100-byte payloads`,
+);
+console.log(
+  '| QoS | compression | published | acked by HStreamDB | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | failed | dropped |',
+);
+console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows) console.log(r);
