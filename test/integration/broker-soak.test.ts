@@ -1,7 +1,12 @@
 /**
- * Soak: a QoS 0 flood while subscribers disconnect mid-flood (abruptly and cleanly). With a
- * low Aedes/mqemitter concurrency this situation is known to end in "Maximum call stack size
- * exceeded"; Sluice runs with concurrency >= 1000. Bounded: a fixed message count, loopback
+ * Soak: a QoS 0 flood while subscribers disconnect mid-flood (abruptly and cleanly).
+ *
+ * The second scenario is the known Aedes crash: many publishers flood a topic whose only
+ * subscriber has stalled, so routing backs up behind mqemitter's concurrency limit; when that
+ * subscriber goes away, every queued message completes synchronously and releases the next
+ * one from inside the same call — "Maximum call stack size exceeded" (reproduced with bare
+ * Aedes 1.2.0 at concurrency 100 and at 1000). Sluice survives it through the drain guard in
+ * src/broker/broker.ts (guardSynchronousDrain) plus concurrency >= 1000. Bounded: a fixed message count, loopback
  * only, everything closed in afterAll. A paused subscriber backs the routing queue up first. The test fails on any uncaught exception (vitest
  * reports them), on a broker that stops routing, or on a subscriber that misses the end marker.
  */
@@ -105,4 +110,60 @@ describe('broker soak: QoS 0 flood with subscribers leaving mid-flood', () => {
     expect(m.messages_out).toBeGreaterThanOrEqual(2 * (MESSAGES + 1));
     expect(events).toBeGreaterThan(MESSAGES); // one message.publish per message at least
   });
+
+  it(
+    'survives the last subscriber leaving while routing is backed up',
+    { timeout: 60_000 },
+    async () => {
+      const broker = createBroker(
+        { logger: silentLogger },
+        { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+      );
+      let dropped = 0;
+      broker.onEvent((e) => void (e.name === 'message.dropped' && dropped++), {
+        names: ['message.dropped'],
+      });
+      const [addr] = await broker.start();
+      cleanup.push(() => broker.stop());
+      const url = `mqtt://127.0.0.1:${addr!.port}`;
+      const run = randomUUID().slice(0, 8);
+      const topic = `jam/${run}`;
+
+      const stalled = await connect(url, `jam-sub-${run}`);
+      cleanup.push(() => stalled.end(true));
+      await stalled.subscribeAsync(topic, { qos: 0 });
+      stalled.stream.pause(); // stops reading: deliveries wait for 'drain' and hold delivery slots
+      const pubs: MqttClient[] = [];
+      for (let i = 0; i < 48; i++) {
+        const p = await connect(url, `jam-pub-${run}-${i}`);
+        cleanup.push(() => p.end(true));
+        pubs.push(p);
+      }
+      const big = Buffer.alloc(1024, 0x62);
+      let cut = false;
+      // Bounded: at most 48 × 15 × 200 = 144,000 messages; usually the cut comes much earlier.
+      for (let round = 0; round < 15; round++) {
+        for (const p of pubs) for (let i = 0; i < 200; i++) p.publish(topic, big, { qos: 0 });
+        await new Promise((r) => setTimeout(r, 2));
+        const m = broker.metrics();
+        if (!cut && m.messages_in - m.messages_out > 2000) {
+          stalled.stream.destroy(); // the only subscriber leaves with thousands of messages queued
+          cut = true;
+        }
+        if (cut && round > 8) break;
+      }
+      expect(cut).toBe(true);
+      // Routing drains: everything left over is reported as dropped (no subscribers).
+      const deadline = Date.now() + 20_000;
+      while (dropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(dropped).toBeGreaterThan(0);
+
+      const probe = await connect(url, `jam-probe-${run}`);
+      cleanup.push(() => probe.end(true));
+      await probe.subscribeAsync(`probe/${run}`, { qos: 1 });
+      const got = new Promise<string>((r) => probe.once('message', (_t, p) => r(p.toString())));
+      await probe.publishAsync(`probe/${run}`, 'alive', { qos: 1 });
+      expect(await got).toBe('alive');
+    },
+  );
 });
