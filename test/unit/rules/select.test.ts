@@ -510,3 +510,36 @@ describe('§5 payload decoding', () => {
     },
   ]);
 });
+
+describe('§3.2 / §4.1 further shaping and scoping cases', () => {
+  runCases([
+    {
+      spec: '§3.2',
+      name: 'writing below a JSON-text key keeps the nested value found by decoding, drops the rest',
+      sql: `SELECT '{"a":{"x":1},"b":2}' AS p, 2 AS p.a.y FROM "t/#"`,
+      context: msg({}),
+      expected: [{ p: { a: { x: 1, y: 2 } } }],
+    },
+    {
+      spec: '§4.1.3',
+      name: 'WHERE sees the selected payload map, not the raw payload (alias to avoid)',
+      sql: 'SELECT payload.a FROM "t/#" WHERE payload.b = 2',
+      context: msg({ a: 1, b: 2 }),
+      expected: [],
+    },
+    {
+      spec: '§4.1.3',
+      name: 'with an alias WHERE reads the payload',
+      sql: 'SELECT payload.a AS a FROM "t/#" WHERE payload.b = 2',
+      context: msg({ a: 1, b: 2 }),
+      expected: [{ a: 1 }],
+    },
+    {
+      spec: '§4.1.1',
+      name: 'a later bare read of payload sees the decoded, updated payload',
+      sql: 'SELECT 5 AS payload.x, payload AS p FROM "t/#"',
+      context: msg({ k: 1 }),
+      expected: [{ payload: { x: 5 }, p: { k: 1, x: 5 } }],
+    },
+  ]);
+});
