@@ -85,6 +85,8 @@ interface ClientRecord {
   inflight: Map<number, Readonly<ValueMap>> | undefined;
   /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */
   reason: string | undefined;
+  /** The publish `headers` column, built once per client (it only holds connection facts). */
+  headers?: Readonly<ValueMap>;
 }
 
 /** One message being routed: counts deliveries to detect no_subscribers. */
@@ -114,6 +116,13 @@ interface MqEmitterLike {
 }
 
 const SYS = '$SYS/';
+/** The four possible `flags` maps, shared and frozen (no allocation per message). */
+const FLAGS: readonly (readonly Readonly<ValueMap>[])[] = [
+  [Object.freeze({ dup: false, retain: false }), Object.freeze({ dup: false, retain: true })],
+  [Object.freeze({ dup: true, retain: false }), Object.freeze({ dup: true, retain: true })],
+];
+const flagsOf = (dup: boolean, retain: boolean): Readonly<ValueMap> =>
+  FLAGS[dup ? 1 : 0]![retain ? 1 : 0]!;
 const ALL_EVENTS = ['message.publish', ...Object.keys(EVENT_TOPICS)] as EventName[];
 
 function topicOf(name: Exclude<EventName, 'message.publish'>): string {
@@ -201,8 +210,15 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       peername: rec?.peername,
       topic: packet.topic,
       qos: packet.qos,
-      flags: Object.freeze({ dup: packet.dup === true, retain: packet.retain === true }),
-      headers: Object.freeze({ username, peerhost, proto_ver: rec?.proto_ver, protocol: 'mqtt' }),
+      flags: flagsOf(packet.dup === true, packet.retain === true),
+      headers: rec
+        ? (rec.headers ??= Object.freeze({
+            username,
+            peerhost,
+            proto_ver: rec.proto_ver,
+            protocol: 'mqtt',
+          }))
+        : Object.freeze({ username, peerhost, proto_ver: undefined, protocol: 'mqtt' }),
       pub_props: propsToColumns(packet.properties as Record<string, unknown> | undefined),
       publish_received_at: ts,
       client_attrs: rec ? rec.client_attrs : EMPTY_MAP,
@@ -479,9 +495,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       peername: rec.peername,
       topic: packet.topic,
       qos,
-      flags: src
-        ? src['flags']
-        : Object.freeze({ dup: packet.dup === true, retain: packet.retain === true }),
+      flags: src ? src['flags'] : flagsOf(packet.dup === true, packet.retain === true),
       pub_props: src
         ? src['pub_props']
         : propsToColumns(packet.properties as Record<string, unknown> | undefined),
