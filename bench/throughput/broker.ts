@@ -43,7 +43,13 @@ const quick = process.argv.includes('--quick');
 /** `--only=spread` runs only the scenarios whose name contains the word (for profiling). */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const ROUNDS = quick ? 1 : 3;
-const TOTAL = { 0: quick ? 30_000 : 50_000, 1: quick ? 15_000 : 25_000 } as const;
+/** `--messages=N` overrides the QoS 0 message count (QoS 1 uses half). */
+const override = Number(
+  process.argv.find((a) => a.startsWith('--messages='))?.slice('--messages='.length),
+);
+const TOTAL = override
+  ? ({ 0: override, 1: Math.ceil(override / 2) } as const)
+  : ({ 0: quick ? 30_000 : 50_000, 1: quick ? 15_000 : 25_000 } as const);
 const CLIENTS = 4;
 const here = path.dirname(new URL(import.meta.url).pathname);
 const now = (): number => performance.timeOrigin + performance.now();
@@ -310,4 +316,5 @@ const lines = [
   '',
 ];
 process.stdout.write(lines.join('\n'));
-if (!quick && !only) writeFileSync(path.join(here, '../results/broker.md'), lines.join('\n'));
+if (!quick && !only && !override)
+  writeFileSync(path.join(here, '../results/broker.md'), lines.join('\n'));

@@ -86,6 +86,16 @@ describe('rule manager', () => {
     expect(Object.values(h.rules.allMetrics()).map((m) => m.passed)).toEqual([1, 1, 1, 0, 0]);
   });
 
+  it('sees rules added after a topic was looked up (match cache invalidation)', () => {
+    const h = harness();
+    h.publish('late/t', { v: 1 });
+    h.rules.add({ id: 'late', from: ['late/+'], compiled: h.gt(0), actions: ['x'] });
+    h.publish('late/t', { v: 2 });
+    h.rules.disable('late');
+    h.publish('late/t', { v: 3 });
+    expect(h.routed.map((r) => r.record.data)).toEqual([{ v: 2 }]);
+  });
+
   it('triggers a rule once even when two of its filters match', () => {
     const h = harness();
     h.rules.add({ id: 'r', from: ['a/#', 'a/b'], compiled: h.gt(0), actions: ['x'] });

@@ -4,7 +4,10 @@
  * attached rule pipelines through a topic-filter trie (topic-index.ts).
  *
  * Per event:
- *  1. the index is walked once for `event.matchTopic` (no per-rule filter checks);
+ *  1. the targets for `event.matchTopic` come from a per-topic cache, or from one walk of the
+ *     index (no per-rule filter checks). The cache holds up to `MATCH_CACHE_SIZE` topics and is
+ *     emptied whenever a target is attached or detached, so a lookup never returns a stale set
+ *     (devices publish to the same few topics over and over: most events hit the cache);
  *  2. if nothing matched, nothing else happens (the payload is never decoded);
  *  3. otherwise ONE message context is created from the event columns (`createContext`, the
  *     compiler's `createMessageContext`: payload JSON is decoded lazily, at most once, and
@@ -56,27 +59,34 @@ export interface EventSource<C> {
   close(): void;
 }
 
+/** Topics whose target lists are cached (the cache is cleared when it fills up). */
+export const MATCH_CACHE_SIZE = 10_000;
+
+const NONE: readonly never[] = Object.freeze([]);
+
 export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
   const index = createTopicIndex<SourceTarget<C>>();
   const events$ = new Subject<BrokerEvent>();
   let closed = false;
-  // Per-event scratch: targets already delivered to (dedupe multi-filter rules).
-  const seen = new Set<SourceTarget<C>>();
-  let pending: SourceTarget<C>[] = [];
-  const collect = (t: SourceTarget<C>): void => {
-    if (seen.has(t)) return;
-    seen.add(t);
-    pending.push(t);
-  };
+  const cache = new Map<string, readonly SourceTarget<C>[]>();
+
+  /** Targets matching `topic`, each once (a rule with two matching filters runs once). */
+  function lookup(topic: string): readonly SourceTarget<C>[] {
+    let targets = cache.get(topic);
+    if (targets !== undefined) return targets;
+    const found = new Set<SourceTarget<C>>();
+    index.match(topic, (t) => found.add(t));
+    targets = found.size === 0 ? NONE : [...found];
+    if (cache.size >= MATCH_CACHE_SIZE) cache.clear();
+    cache.set(topic, targets);
+    return targets;
+  }
 
   function push(event: BrokerEvent): void {
     if (closed) return;
     if (events$.observed) events$.next(event);
-    index.match(event.matchTopic, collect);
-    if (pending.length === 0) return;
-    const targets = pending;
-    pending = [];
-    seen.clear();
+    const targets = lookup(event.matchTopic);
+    if (targets.length === 0) return;
     const trigger: Trigger<C> = {
       event,
       ctx: deps.createContext(event.columns),
@@ -96,9 +106,11 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
     events$: events$.asObservable(),
     attach(filters, target) {
       for (const f of filters) index.add(f, target);
+      cache.clear();
     },
     detach(filters, target) {
       for (const f of filters) index.remove(f, target);
+      cache.clear();
     },
     get size() {
       return index.size;
