@@ -59,6 +59,8 @@ export function explainRule(sql: string, options: CompileOptions = {}): string {
   if ('diagnostics' in result) throw new SqlError(result.diagnostics);
   return explainPlan(result.plan);
 }
+
+// Rule lifecycle, shared event source, pipelines and metrics (built on CompiledRule.run).
 export { createTopicIndex, normaliseFilter, type TopicIndex } from './topic-index.js';
 export { createEventSource, type EventSource, type SourceTarget, type Trigger } from './source.js';
 export { createRuleManager, type RuleManager, type RuleSpec, type RuleInfo } from './rule.js';
