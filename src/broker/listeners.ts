@@ -205,6 +205,15 @@ export async function startListener(
   }
 
   server.on('connection', track);
+  // Handshake failures (incl. rejected client certificates under fail_if_no_peer_cert) never
+  // reach our handlers; log them so an operator can tell why a device cannot connect.
+  if (cfg.type === 'tls' || cfg.type === 'wss')
+    server.on('tlsClientError', (err: Error, s: tls.TLSSocket) =>
+      logger.info(
+        { listener: name, peer: normalizeIp(s.remoteAddress), reason: err.message },
+        'TLS handshake failed',
+      ),
+    );
   const port = cfg.port ?? DEFAULT_PORTS[cfg.type];
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { BrokerEvent } from '../../src/core/index.js';
-import { silentLogger } from '../../src/core/index.js';
+import { silentLogger, type Logger } from '../../src/core/index.js';
 import {
   createBroker,
   hashPassword,
@@ -34,9 +34,10 @@ interface Harness {
 async function startBroker(
   config: BrokerConfigInput = {},
   node = 'sluice-test@127.0.0.1',
+  logger: Logger = silentLogger,
 ): Promise<Harness> {
   const broker = createBroker(
-    { logger: silentLogger, node },
+    { logger, node },
     {
       listeners: {
         tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 },
@@ -1183,7 +1184,20 @@ async function makePki(): Promise<{ dir: string; file: (n: string) => string }> 
   return { dir, file };
 }
 
+/** A logger that keeps `info` messages (to check what operators would see). */
+function collectingLogger(into: string[]): Logger {
+  const l: Logger = {
+    debug: () => {},
+    info: (obj, msg) => void into.push(`${msg ?? ''} ${JSON.stringify(obj)}`),
+    warn: () => {},
+    error: () => {},
+    child: () => l,
+  };
+  return l;
+}
+
 describe('broker: TLS listeners', () => {
+  const infoLogs: string[] = [];
   let h: Harness;
   let pki: Awaited<ReturnType<typeof makePki>>;
   let ca: Buffer;
@@ -1192,46 +1206,50 @@ describe('broker: TLS listeners', () => {
     after.push(() => rm(pki.dir, { recursive: true, force: true }));
     ca = await readFile(pki.file('ca.crt'));
     const serverKeyPem = await readFile(pki.file('server.key'), 'utf8');
-    h = await startBroker({
-      listeners: {
-        tls: {
-          type: 'tls',
-          bind: '127.0.0.1',
-          port: 0,
-          ssl_options: { certfile: pki.file('server.crt'), keyfile: pki.file('server.key') },
-        },
-        mtls: {
-          type: 'tls',
-          bind: '127.0.0.1',
-          port: 0,
-          ssl_options: {
-            certfile: pki.file('server.crt'),
-            keyfile: pki.file('server.key'),
-            cacertfile: pki.file('ca.crt'),
-            verify: 'verify_peer',
-            fail_if_no_peer_cert: true,
+    h = await startBroker(
+      {
+        listeners: {
+          tls: {
+            type: 'tls',
+            bind: '127.0.0.1',
+            port: 0,
+            ssl_options: { certfile: pki.file('server.crt'), keyfile: pki.file('server.key') },
           },
-        },
-        optional: {
-          type: 'tls',
-          bind: '127.0.0.1',
-          port: 0,
-          // PEM strings instead of files
-          ssl_options: {
-            cert: await readFile(pki.file('server.crt'), 'utf8'),
-            key: serverKeyPem,
-            ca: ca.toString(),
-            verify: 'verify_peer',
+          mtls: {
+            type: 'tls',
+            bind: '127.0.0.1',
+            port: 0,
+            ssl_options: {
+              certfile: pki.file('server.crt'),
+              keyfile: pki.file('server.key'),
+              cacertfile: pki.file('ca.crt'),
+              verify: 'verify_peer',
+              fail_if_no_peer_cert: true,
+            },
           },
-        },
-        wss: {
-          type: 'wss',
-          bind: '127.0.0.1',
-          port: 0,
-          ssl_options: { certfile: pki.file('server.crt'), keyfile: pki.file('server.key') },
+          optional: {
+            type: 'tls',
+            bind: '127.0.0.1',
+            port: 0,
+            // PEM strings instead of files
+            ssl_options: {
+              cert: await readFile(pki.file('server.crt'), 'utf8'),
+              key: serverKeyPem,
+              ca: ca.toString(),
+              verify: 'verify_peer',
+            },
+          },
+          wss: {
+            type: 'wss',
+            bind: '127.0.0.1',
+            port: 0,
+            ssl_options: { certfile: pki.file('server.crt'), keyfile: pki.file('server.key') },
+          },
         },
       },
-    });
+      'sluice-test@127.0.0.1',
+      collectingLogger(infoLogs),
+    );
     after.push(() => h.stop());
   });
 
@@ -1265,7 +1283,10 @@ describe('broker: TLS listeners', () => {
     const ok = await connect(url, { clientId: id, ca, ...(await clientCert('device-1')) });
     after.push(() => ok.endAsync(true));
     expect(ok.connected).toBe(true);
+    const before = infoLogs.length;
     expect(await connectOutcome(url, { clientId: uid('nocert'), ca })).not.toBe('connected');
+    await waitUntil(() => infoLogs.length > before);
+    expect(infoLogs.slice(before).join('\n')).toMatch(/TLS handshake failed.*127\.0\.0\.1/);
     expect(
       await connectOutcome(url, { clientId: uid('rogue'), ca, ...(await clientCert('rogue')) }),
     ).not.toBe('connected');
