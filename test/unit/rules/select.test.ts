@@ -73,6 +73,25 @@ describe('§1 lexical structure, as seen at run time', () => {
   ]);
 });
 
+describe('§1 lexical oddities that reach the runtime', () => {
+  runCases([
+    {
+      spec: '§1',
+      name: '1e5 is 1 with the implicit alias e5',
+      sql: 'SELECT 1e5 FROM "t/#"',
+      context: msg({}),
+      expected: [{ e5: 1 }],
+    },
+    {
+      spec: '§1',
+      name: 'a -- comment followed by a newline is ignored',
+      sql: 'SELECT clientid -- the client\nFROM "t/#"',
+      context: msg({}),
+      expected: [{ clientid: 'c1' }],
+    },
+  ]);
+});
+
 describe('§2 statement forms', () => {
   runCases([
     {

@@ -90,3 +90,43 @@ describe('CompiledRule.matches (§2, §7, §11.10)', () => {
     expect(r.matches('$bridges/mqtt:b2')).toBe(false);
   });
 });
+
+describe('§7 event columns through rules', () => {
+  const connected = {
+    clientid: 'c9',
+    username: 'u9',
+    peername: '127.0.0.1:5555',
+    proto_ver: 5,
+    keepalive: 60,
+    conn_props: { 'Session-Expiry-Interval': 30 },
+    connected_at: 1700000000000,
+    timestamp: 1700000000001,
+    node: 'sluice@127.0.0.1',
+    event: 'client.connected',
+  };
+
+  it('selects event columns, including quoted property names', () => {
+    const r = compileRule(
+      'SELECT clientid, event, conn_props.\'Session-Expiry-Interval\' AS sei FROM "$events/client_connected" WHERE keepalive >= 30',
+    );
+    expect(r.matches('$events/client/connected')).toBe(true);
+    expect(r.evaluate(connected)).toStrictEqual([
+      { clientid: 'c9', event: 'client.connected', sei: 30 },
+    ]);
+  });
+
+  it('an event without payload: payload paths are undefined, no error', () => {
+    const r = compileRule('SELECT payload.x AS x, clientid FROM "$events/client/connected"');
+    expect(r.evaluate(connected)).toStrictEqual([{ x: undefined, clientid: 'c9' }]);
+  });
+
+  it('one rule over several event types distinguishes them by the event column', () => {
+    const r = compileRule(
+      "SELECT CASE event WHEN 'client.connected' THEN 'up' ELSE 'down' END AS s FROM \"$events/client/+\"",
+    );
+    expect(r.evaluate(connected)).toStrictEqual([{ s: 'up' }]);
+    expect(r.evaluate({ ...connected, event: 'client.disconnected' })).toStrictEqual([
+      { s: 'down' },
+    ]);
+  });
+});
