@@ -949,6 +949,23 @@ describe('broker: publish and subscribe ports', () => {
     expect(onlyPublish.length).toBe(n);
   });
 
+  it('ignore_sys_message: false lets $SYS messages through as message.publish', async () => {
+    const b = await startBroker({
+      listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } },
+      ignore_sys_message: false,
+    });
+    after.push(() => b.stop());
+    const id = uid('sysvisible');
+    const c = await connect(`mqtt://127.0.0.1:${b.addr('tcp').port}`, { clientId: id });
+    after.push(() => c.endAsync(true));
+    const e = await waitForEvent(
+      b.events,
+      (x) => x.name === 'message.publish' && /^\$SYS\/[^/]+\/new\/clients$/.test(x.matchTopic),
+    );
+    expect((e.columns['payload'] as Buffer).toString()).toBe(id);
+    expect(e.columns['clientid']).toBeUndefined();
+  });
+
   it('invalid publishes reject with coded errors', async () => {
     await expect(h.broker.publish({ topic: 'a/#', payload: 'x' })).rejects.toMatchObject({
       code: 'broker_publish_failed',
