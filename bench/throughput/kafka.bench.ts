@@ -12,7 +12,7 @@
  *  - paced: 10 000 records/s for 3 s → latency of a sink that keeps up.
  */
 import { cpus, loadavg } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { silentLogger, validate } from '../../src/core/index.js';
@@ -171,7 +171,7 @@ if (WRITE) {
   const plain = results.find((r) => r.scenario === 'PLAINTEXT none');
   const gss = results.find((r) => r.scenario === 'GSSAPI none');
   const ratio = plain && gss ? ((gss.perSec / plain.perSec) * 100).toFixed(0) : '?';
-  const text = `# Kafka sink benchmark
+  const text = `## Measured
 
 Machine: ${cpus().length} cores (${model}), Node ${node}; broker: Apache Kafka ${services.facts.kafka.version}
 single node (KRaft, heap 1 GiB) on the same machine, started by scripts/services.
@@ -192,9 +192,18 @@ admits; latency = ingest → broker ack per record (runner histogram). "Paced" =
 ${rows}
 GSSAPI / PLAINTEXT (no compression): ${ratio} %.
 `;
+  // Only the measured block between the markers is replaced; the hand-written analysis around
+  // it is kept.
+  const file = join(REPO_ROOT, 'bench', 'results', 'kafka.md');
+  const begin = '<!-- bench:kafka:begin -->';
+  const end = '<!-- bench:kafka:end -->';
+  const block = `${begin}\n${text}${end}`;
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const i = old.indexOf(begin);
+  const j = old.indexOf(end);
   writeFileSync(
-    join(REPO_ROOT, 'bench', 'results', 'kafka.md'),
-    text + (process.env['BENCH_NOTES'] ?? ''),
+    file,
+    i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + end.length) : `${block}\n`,
   );
   console.log('wrote bench/results/kafka.md');
 }
