@@ -4,6 +4,10 @@
  * topics and invalid filters become diagnostics pointing at the entry), folds constants,
  * specialises calls with literal arguments, resolves each name to the scope layers it may come
  * from, and derives output targets (implicit keys §3.2). Runs once per rule.
+ *
+ * Length: one recursive pass held in one `Builder`, because expression planning, call
+ * resolution and target derivation share its scope and diagnostics; FROM classification
+ * (`sources.ts`) and name analysis (`scope.ts`) live apart.
  */
 import { renderSnippet } from '../../sql-parser/index.js';
 import type {
@@ -28,7 +32,8 @@ import type {
 } from '../functions/registry.js';
 import { EvalFault } from '../errors.js';
 import { ARITH, compare, negate, identity } from '../compile/ops.js';
-import { UNSUPPORTED_EVENT_TOPICS, eventOfTopic, topicFilterProblem } from '../topic.js';
+import { classifySource } from './sources.js';
+import { collectRoots, writtenRoots } from './scope.js';
 import type {
   Layer,
   PlanExpr,
@@ -146,36 +151,7 @@ class Builder {
   }
 
   private source(f: FromEntry): PlanSource {
-    const topic = f.topic;
-    if (topic.startsWith('$bridges/')) return { topic, type: 'bridge' };
-    if (topic.startsWith('$sources/')) return { topic, type: 'source' };
-    const problem = topicFilterProblem(topic);
-    if (problem !== undefined) {
-      this.report(
-        'sql_invalid_topic_filter',
-        `invalid topic filter "${topic}": ${problem}`,
-        f.range,
-      );
-      return { topic, type: 'mqtt' };
-    }
-    if (!topic.startsWith('$events/')) return { topic, type: 'mqtt' };
-    if (topic.includes('+') || topic.includes('#')) return { topic, type: 'event' };
-    const event = eventOfTopic(topic);
-    if (event !== undefined) return { topic, type: 'event', event };
-    if (topic === '$events/message_publish' || topic === '$events/message/publish')
-      this.report(
-        'sql_unknown_event',
-        `"${topic}" is not a usable source: match published messages by their MQTT topic filter instead`,
-        f.range,
-      );
-    else if (UNSUPPORTED_EVENT_TOPICS.has(topic))
-      this.report(
-        'sql_unsupported_event',
-        `"${topic}" is an EMQX event that Sluice never emits`,
-        f.range,
-      );
-    else this.report('sql_unknown_event', `unknown event topic "${topic}"`, f.range);
-    return { topic, type: 'event' };
+    return classifySource(f, (code, message) => this.report(code, message, f.range));
   }
 
   /** Plan a SELECT/FOREACH/DO list; `base` is the scope below the list's own alias overlay. */
@@ -469,51 +445,4 @@ function aliasText(a: AliasTarget): string {
   for (const seg of a.segments)
     s += seg.kind === 'Key' ? `.${seg.key}` : `[${seg.negative ? '-' : ''}${seg.index}]`;
   return s;
-}
-
-function writtenRoots(items: readonly PlanItem[]): ReadonlySet<string> {
-  const s = new Set<string>();
-  for (const it of items) if (it.kind === 'field') s.add(it.target.root);
-  return s;
-}
-
-/** Every root name an expression reads; the value is true when it is read whole (no steps). */
-function collectRoots(e: Expr, acc: Map<string, boolean>): void {
-  switch (e.kind) {
-    case 'Path':
-      if (e.segments.length === 0) acc.set(e.root, true);
-      else if (!acc.has(e.root)) acc.set(e.root, false);
-      for (const s of e.segments) if (s.kind === 'Index') collectRoots(s.index, acc);
-      return;
-    case 'Call':
-      for (const a of e.args) collectRoots(a, acc);
-      return;
-    case 'Arithmetic':
-    case 'Compare':
-    case 'Logical':
-      collectRoots(e.left, acc);
-      collectRoots(e.right, acc);
-      return;
-    case 'Unary':
-    case 'Not':
-      collectRoots(e.operand, acc);
-      return;
-    case 'In':
-      collectRoots(e.operand, acc);
-      for (const x of e.list) collectRoots(x, acc);
-      return;
-    case 'List':
-      for (const x of e.elements) collectRoots(x, acc);
-      return;
-    case 'Case':
-      if (e.subject) collectRoots(e.subject, acc);
-      for (const br of e.branches) {
-        collectRoots(br.when, acc);
-        collectRoots(br.then, acc);
-      }
-      if (e.else) collectRoots(e.else, acc);
-      return;
-    default:
-      return;
-  }
 }
