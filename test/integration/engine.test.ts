@@ -292,6 +292,34 @@ describe('engine with real MQTT clients', () => {
     expect((await fixed).ok).toBe(true);
   });
 
+  it('hot-reloads an inline rule edited in sluice.yaml and reports sink changes as needing a restart', async () => {
+    const reloaded = nextReload(engine);
+    writeFileSync(
+      path.join(dir, 'sluice.yaml'),
+      BASE_YAML.replace('WHERE payload.temp > 30', 'WHERE payload.temp > 60').replace(
+        'other: { type: memory, linger: 0 }',
+        'other: { type: memory, linger: 1 }',
+      ),
+    );
+    const report = await reloaded;
+    expect(report).toMatchObject({
+      ok: true,
+      updated: ['hot'],
+      added: [],
+      removed: [],
+      restartRequired: ['sinks'],
+    });
+    const pub = await connect(tcpUrl, 'inline-edit');
+    const n = records('mem').length;
+    await pub.publishAsync('sensors/i/temp', JSON.stringify({ temp: 50 }), { qos: 1 });
+    await pub.publishAsync('sensors/i/temp', JSON.stringify({ temp: 70 }), { qos: 1 });
+    await waitFor(() => records('mem').length === n + 1, 'one output under the new threshold');
+    expect(records('mem')[n]!.data['t']).toBe(70);
+    const back = nextReload(engine);
+    writeFileSync(path.join(dir, 'sluice.yaml'), BASE_YAML);
+    expect(await back).toMatchObject({ ok: true, updated: ['hot'] });
+  });
+
   it('adds, disables, enables and removes rules through the API', async () => {
     engine.addRule({ id: 'api', sql: 'SELECT payload AS p FROM "api/t"', actions: ['mem'] });
     const pub = await connect(tcpUrl, 'api-client');
@@ -315,6 +343,47 @@ describe('engine with real MQTT clients', () => {
     );
     engine.removeRule('api');
     expect(engine.rules().some((r) => r.id === 'api')).toBe(false);
+  });
+});
+
+describe('engine startup with a broken rule', () => {
+  it('reports the rule with file, line and caret and runs the others', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-engine-bad-'));
+    try {
+      mkdirSync(path.join(d, 'rules'));
+      writeFileSync(
+        path.join(d, 'sluice.yaml'),
+        'broker:\n  listeners:\n    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }\nsinks:\n  mem: { type: memory, linger: 0 }\n',
+      );
+      writeFileSync(
+        path.join(d, 'rules/good.sql'),
+        '-- actions: mem\nSELECT payload AS p FROM "good"\n',
+      );
+      writeFileSync(
+        path.join(d, 'rules/bad.sql'),
+        '-- actions: mem\nSELECT nosuchfn(payload) FROM "bad"\n',
+      );
+      const engine = createEngine(path.join(d, 'sluice.yaml'), {
+        logger: silentLogger,
+        env: {},
+        watch: false,
+      });
+      expect(
+        engine.startupIssues.map((i) => [path.basename(i.file), i.line, i.column, i.code]),
+      ).toEqual([['bad.sql', 2, 8, 'sql_function_not_supported']]);
+      expect(engine.rules().map((r) => r.id)).toEqual(['good']);
+      const [a] = await engine.start();
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${a?.port}`, { reconnectPeriod: 0 });
+      await c.publishAsync('good', 'x', { qos: 1 });
+      await c.endAsync();
+      await waitFor(
+        () => (engine.sink('mem') as MemorySink).records.length === 1,
+        'good rule output',
+      );
+      await engine.stop({ drainMs: 500 });
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
