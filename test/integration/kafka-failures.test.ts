@@ -140,6 +140,20 @@ describe('kafka sink: wrong credentials', () => {
     expect(err.message).toContain('kerberos_service_host');
   });
 
+  it('broker refuses the ticket (wrong service principal) → kafka_gssapi_rejected with its text', async () => {
+    // A ticket for other/localhost is valid at the KDC, but the broker's acceptor only holds
+    // the key of kafka/localhost: the broker itself refuses the exchange.
+    await kadmin(`addprinc -randkey other/localhost@${kdc.realm}`).catch(() => {});
+    const a = kdc.clients['sluice-a']!;
+    const err = await failingSink(
+      'refused',
+      gss(a.principal, a.keytab, { kerberos_service_name: 'other' }),
+    );
+    expect(err.code).toBe('kafka_gssapi_rejected');
+    expect(err.message).toMatch(/refused the GSSAPI exchange/);
+    expect(err.message).toContain(a.principal);
+  });
+
   it('KDC unreachable → kafka_gssapi_kdc_unreachable', async () => {
     // A fresh principal (no cached tickets) and a krb5.conf whose KDC port is closed. MIT
     // reads KRB5_CONFIG whenever it builds a context, so it is swapped for this test only.
