@@ -232,14 +232,26 @@ export function createEngine(
   const env = deps.env ?? process.env;
   const sinkTypes = new Map<string, SinkType<never>>();
   // The republish action publishes into this engine's broker (bound lazily: created below).
-  const republishPort: PublishPort = (m) =>
-    broker.publish({
-      topic: m.topic,
-      payload: m.payload,
-      qos: m.qos,
-      retain: m.retain,
-      ...(m.properties ? { properties: { ...m.properties } } : {}),
-    });
+  // As in EMQX, a republished message comes `from` the rule (its clientid column is the rule
+  // id) and carries `republish_by` so the republish sink can refuse to republish a message its
+  // own rule produced (recursive_republish_detected). The broker raises message.publish
+  // synchronously inside publish(), so the marker is set around that call.
+  let republishBy: string | undefined;
+  const republishPort: PublishPort = (m) => {
+    republishBy = m.ruleId;
+    try {
+      return broker.publish({
+        topic: m.topic,
+        payload: m.payload,
+        qos: m.qos,
+        retain: m.retain,
+        from: { clientid: m.ruleId },
+        ...(m.properties ? { properties: { ...m.properties } } : {}),
+      });
+    } finally {
+      republishBy = undefined;
+    }
+  };
   for (const t of [
     ...builtinSinkTypes,
     createRepublishSinkType(republishPort) as SinkType<never>,
@@ -472,7 +484,16 @@ export function createEngine(
         runner
           .start()
           .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
-      unsubscribeEvents = broker.onEvent((e: BrokerEvent) => source.push(e));
+      unsubscribeEvents = broker.onEvent((e: BrokerEvent) =>
+        source.push(
+          republishBy !== undefined && e.name === 'message.publish'
+            ? Object.freeze({
+                ...e,
+                columns: Object.freeze({ ...e.columns, republish_by: republishBy }),
+              })
+            : e,
+        ),
+      );
       const addresses = await broker.start();
       for (const a of addresses)
         log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');

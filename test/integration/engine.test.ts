@@ -48,6 +48,7 @@ sinks:
   other: { type: memory, linger: 0 }
   swap: { type: memory, linger: 0 }
   alerts: { type: republish, topic: 'alerts/\${clientid}', payload: '', qos: 1, retain: false }
+  loopback: { type: republish, topic: loop/again, payload: '', qos: 1, retain: false }
 rules:
   - id: hot
     sql: |
@@ -58,6 +59,9 @@ rules:
   - id: alert
     sql: SELECT clientid, payload.temp AS temp FROM "sensors/+/temp" WHERE payload.temp > 40
     actions: [alerts]
+  - id: loopy
+    sql: SELECT clientid, topic FROM "loop/#"
+    actions: [loopback]
 reload: { debounce: 50ms }
 `;
 
@@ -195,6 +199,26 @@ describe('engine with real MQTT clients', () => {
       payload: '{"clientid":"boiler-7","temp":45}',
       qos: 1,
     });
+  });
+
+  it("republishes a rule's own output at most once (recursive republish is refused)", async () => {
+    const sub = await connect(tcpUrl, 'loop-listener');
+    const got: { topic: string; payload: string }[] = [];
+    sub.on('message', (topic, payload) => got.push({ topic, payload: payload.toString() }));
+    await sub.subscribeAsync('loop/#', { qos: 1 });
+    const dev = await connect(tcpUrl, 'looper');
+    await dev.publishAsync('loop/start', 'x', { qos: 1 });
+    await waitFor(
+      () => (engine.metrics().sinks['loopback']?.failed ?? 0) === 1,
+      'the refused second republish',
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([
+      { topic: 'loop/start', payload: 'x' },
+      // republished once; its clientid is the rule id (EMQX: from = RuleId)
+      { topic: 'loop/again', payload: '{"clientid":"looper","topic":"loop/start"}' },
+    ]);
+    expect(engine.metrics().sinks['loopback']).toMatchObject({ success: 1, failed: 1 });
   });
 
   it('hot-reloads a rule file without losing messages for other rules; the new rule takes over', async () => {
