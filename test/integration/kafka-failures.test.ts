@@ -6,10 +6,10 @@
  */
 import { describe, it, expect, inject, afterEach } from 'vitest';
 import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { SluiceError } from '../../src/core/index.js';
 import { restartKafka, stopKafka } from '../../scripts/services/index.js';
 import {
@@ -49,6 +49,23 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listening on 127.0.0.1:${port}`);
 }
 
 const gss = (principal: string, keytab: string, extra: Record<string, unknown> = {}) => ({
@@ -176,6 +193,53 @@ describe('kafka sink: wrong credentials', () => {
       expect(err.retriable).toBe(true);
     } finally {
       process.env['KRB5_CONFIG'] = saved;
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('clock skew with the KDC → kafka_gssapi_clock_skew', async () => {
+    // A second KDC on the same database whose clock runs 2 h ahead (libfaketime), and a client
+    // config that does not silently adopt the KDC's time (kdc_timesync = 0).
+    const tmp = await mkdtemp(join(tmpdir(), 'skew-'));
+    const saved = process.env['KRB5_CONFIG'];
+    let pid: number | undefined;
+    try {
+      const skewed = `skewed-${process.pid}-${Date.now()}@${kdc.realm}`;
+      const keytab = join(tmp, 'skewed.keytab');
+      await kadmin(`addprinc -randkey ${skewed}`);
+      await kadmin(`ktadd -k ${keytab} ${skewed}`);
+      const port = await closedPort();
+      const swap = (text: string) => text.replaceAll(`127.0.0.1:${kdc.port}`, `127.0.0.1:${port}`);
+      const kdcConf = join(tmp, 'kdc.conf');
+      const krb5Conf = join(tmp, 'krb5.conf');
+      await writeFile(kdcConf, swap(await readFile(kdc.kdcConf, 'utf8')));
+      await writeFile(
+        krb5Conf,
+        swap(await readFile(kdc.krb5Conf, 'utf8')).replace(
+          '[libdefaults]',
+          '[libdefaults]\n    kdc_timesync = 0',
+        ),
+      );
+      const child = spawn('faketime', ['-f', '+2h', '/usr/sbin/krb5kdc', '-n', '-r', kdc.realm], {
+        env: { ...process.env, KRB5_CONFIG: krb5Conf, KRB5_KDC_PROFILE: kdcConf },
+        detached: true,
+        stdio: 'ignore',
+      });
+      pid = child.pid;
+      await waitForPort(port);
+      process.env['KRB5_CONFIG'] = krb5Conf;
+      const err = await failingSink('skew', gss(skewed, keytab));
+      expect(err.code).toBe('kafka_gssapi_clock_skew');
+      expect(err.message).toMatch(/clock skew/i);
+    } finally {
+      process.env['KRB5_CONFIG'] = saved;
+      if (pid !== undefined) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       await rm(tmp, { recursive: true, force: true });
     }
   });
