@@ -8,6 +8,8 @@
  *  - `sluice` the whole engine: embedded broker → one rule `SELECT payload.ts AS ts, payload.seq
  *             AS seq FROM "bench/#"` → sink runner (linger 0) → a counting sink recording
  *             publish-to-sink latency;
+ *  - `sluice broker only` the engine with no rules, consuming through an in-process
+ *             subscription like bare Aedes (isolates the broker wrapper's cost);
  *  - `sluice-1000` 1,000 rules on distinct filters `bench/r<i>/#`, messages spread over the
  *             1,000 topics (each message matches exactly one rule), against `sluice` with one
  *             rule on the same spread topics.
@@ -261,6 +263,32 @@ function runtimeOnly(rules: number, events: number): number {
   return rate;
 }
 
+/**
+ * Where the cost goes: the engine with NO rules (the broker wrapper still builds every event's
+ * columns and the source looks the topic up), consuming like bare Aedes does — one in-process
+ * `bench/#` subscription that decodes each payload.
+ */
+async function runBrokerOnly(qos: 0 | 1, total: number): Promise<Result> {
+  const engine = createEngine(
+    {
+      broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+      log: { level: 'silent' },
+    },
+    { logger: silentLogger, watch: false },
+  );
+  const [addr] = await engine.start();
+  let c = collector(WARMUP_SINGLE);
+  const off = await engine.broker.subscribe('bench/#', (m) => {
+    record(c, (JSON.parse(m.payload.toString()) as { ts: number }).ts);
+  });
+  await measure(addr?.port as number, c, qos, 1);
+  c = collector(total);
+  const r = await measure(addr?.port as number, c, qos, 1);
+  await off();
+  await engine.stop({ drainMs: 500 });
+  return r;
+}
+
 function median(xs: Result[]): Result {
   return [...xs].sort((a, b) => a.rate - b.rate)[Math.floor(xs.length / 2)] as Result;
 }
@@ -283,6 +311,7 @@ for (let round = 0; round < ROUNDS; round++) {
     if (want(`aedes q${qos}`)) add(`aedes q${qos}`, await runAedes(qos, TOTAL[qos]));
     if (want(`sluice q${qos}`)) add(`sluice q${qos}`, await runSluice(qos, TOTAL[qos], 1, 1));
   }
+  if (want('sluice broker only q0')) add('sluice broker only q0', await runBrokerOnly(0, TOTAL[0]));
   if (want('sluice 1 rule spread'))
     add('sluice 1 rule spread', await runSluice(0, TOTAL[0], 1, 1000));
   if (want('sluice 1000 rules spread'))
