@@ -52,11 +52,12 @@ function publish(port: number, qos: number, total: number): Promise<{ sent: numb
 const server = await spawnStandIn(['--port', '0', '--no-strict']);
 const rows: string[] = [];
 try {
-  for (const [qos, compression] of [
-    [0, 'none'],
-    [1, 'none'],
-    [0, 'zstd'],
-  ] as const) {
+  // --runs "0:none,1:none,0:zstd" (QoS:compression, in order; the first run also warms up).
+  const runs = arg('runs', '0:none,1:none,0:zstd')
+    .split(',')
+    .map((r) => r.split(':') as [string, string]);
+  for (const [qosText, compression] of runs) {
+    const qos = Number(qosText);
     const engine = createEngine(
       {
         broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },

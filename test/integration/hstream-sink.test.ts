@@ -135,6 +135,29 @@ describe('hstreamdb sink behaviour', () => {
     expect(server.streams.get(stream)!.shards[3]!.shardId).toBe(empty.shardId);
   });
 
+  it('keeps per-key order for records enqueued before the first connect', async () => {
+    const stream = uniqueStream('early');
+    const { runner } = createPipeline(
+      { url, stream, partition_key: '${k}', auto_create: { enable: true, shard_count: 2 } },
+      { batch_size: 7, linger: 1, max_inflight: 16 },
+    );
+    // No start(): the first enqueue connects; these records are partitioned before the shards
+    // are known.
+    let seq = 0;
+    for (; seq < 300; seq++) runner.enqueue(record({ k: `k${seq % 5}`, seq }));
+    await runner.start();
+    for (; seq < 900; seq++) runner.enqueue(record({ k: `k${seq % 5}`, seq }));
+    await runner.drain(20_000);
+    expect(runner.metrics().success).toBe(900);
+    const last = new Map<string, number>();
+    const back = payloads(await readStream(url, stream));
+    expect(back).toHaveLength(900);
+    for (const p of back) {
+      expect(p.seq).toBeGreaterThan(last.get(p.k) ?? -1);
+      last.set(p.k, p.seq);
+    }
+  });
+
   it('retries through warm-up UNAVAILABLE answers without losing records', async () => {
     const stream = uniqueStream('warm');
     const { runner } = createPipeline(

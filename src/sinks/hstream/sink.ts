@@ -116,6 +116,13 @@ export class HStreamSink implements Sink {
   private stale = true;
   private discovering: Promise<Topology> | undefined;
   private createdOnce = false;
+  /**
+   * Sticky partitions: key → the partition its not-yet-finished records were given, and how
+   * many there are. While a key has records in flight or queued, new records of that key get the
+   * same partition, so the runner's one-batch-per-partition rule orders them even when the shard
+   * map changed in between (records queued before the first connect, a re-created stream).
+   */
+  private readonly sticky = new Map<string, { part: string; n: number }>();
   private closed = false;
   /** Counters for status pages and tests (the runner owns the record metrics). */
   readonly stats = { appends: 0, appendedRecords: 0, appendedBytes: 0, discoveries: 0 };
@@ -313,9 +320,16 @@ export class HStreamSink implements Sink {
   partitionKey(record: SinkRecord): string {
     const p = this.prepare(record);
     if (p instanceof SluiceError) return '!rejected';
+    const e = this.sticky.get(p.key);
+    if (e) {
+      e.n++;
+      return e.part;
+    }
     const shard = this.topology?.table.shardFor(p.key) ?? '?';
     const lanes = this.config.max_inflight_per_shard;
-    return lanes > 1 ? `${shard}/${laneOf(p.key, lanes)}` : shard;
+    const part = lanes > 1 ? `${shard}/${laneOf(p.key, lanes)}` : shard;
+    this.sticky.set(p.key, { part, n: 1 });
+    return part;
   }
 
   sizeOf(record: SinkRecord): number {
@@ -328,8 +342,12 @@ export class HStreamSink implements Sink {
       throw HStreamErrors.hstream_closed('sink closed', { context: { reconnect: true } });
     const rejected: NonNullable<WriteResult['rejected']> = [];
     const topo = this.stale || !this.topology ? await this.rediscover() : this.topology;
-    // Group by shard under the current topology (normally the whole batch is one shard).
-    const groups = new Map<string, { indexes: number[]; records: HRecord[]; sizes: number[] }>();
+    // Group by shard (lane) under the current topology (normally the whole batch is one group).
+    const lanes = this.config.max_inflight_per_shard;
+    const groups = new Map<
+      string,
+      { shard: string; indexes: number[]; records: HRecord[]; sizes: number[] }
+    >();
     for (let i = 0; i < batch.length; i++) {
       const p = this.prepare(batch[i]!);
       if (p instanceof SluiceError) {
@@ -345,8 +363,9 @@ export class HStreamSink implements Sink {
         });
         continue;
       }
-      let g = groups.get(shard);
-      if (!g) groups.set(shard, (g = { indexes: [], records: [], sizes: [] }));
+      const gk = lanes > 1 ? `${shard}/${laneOf(p.key, lanes)}` : shard;
+      let g = groups.get(gk);
+      if (!g) groups.set(gk, (g = { shard, indexes: [], records: [], sizes: [] }));
       g.indexes.push(i);
       g.records.push({ key: p.key, payload: p.payload, flag: FLAG_RAW });
       g.sizes.push(p.size);
@@ -354,21 +373,40 @@ export class HStreamSink implements Sink {
     const pending: number[] = [];
     for (const g of groups.values()) pending.push(...g.indexes);
     const done = new Set<number>();
-    for (const [shard, g] of groups) {
+    for (const g of groups.values()) {
       for (const [from, to] of this.chunks(g.sizes)) {
         try {
-          await this.appendChunk(topo, shard, g.records.slice(from, to));
+          await this.appendChunk(topo, g.shard, g.records.slice(from, to));
         } catch (err) {
           const failure = await this.onAppendError(err);
-          if (done.size === 0) throw failure;
+          if (done.size === 0) {
+            // Retriable: the runner sends the same batch again, records stay in flight.
+            if (!failure.retriable) this.release(batch);
+            throw failure;
+          }
           // Part of the batch is acknowledged: ask the runner to retry only the rest.
           this.log.debug({ err: failure.message }, 'partial append failure; retrying the rest');
-          return { retry: pending.filter((i) => !done.has(i)), rejected };
+          const retry = pending.filter((i) => !done.has(i));
+          const again = new Set(retry);
+          this.release(batch.filter((_, i) => !again.has(i)));
+          return { retry, rejected };
         }
         for (let k = from; k < to; k++) done.add(g.indexes[k]!);
       }
     }
+    this.release(batch);
     return rejected.length ? { rejected } : undefined;
+  }
+
+  /** Records finished (acknowledged, rejected or failed for good): unpin their keys. */
+  private release(records: readonly SinkRecord[]): void {
+    for (const r of records) {
+      const p = this.prepare(r);
+      const key = p instanceof SluiceError ? undefined : p.key;
+      if (key === undefined) continue;
+      const e = this.sticky.get(key);
+      if (e && --e.n <= 0) this.sticky.delete(key);
+    }
   }
 
   /** Split a shard's records into runs whose encoded batch stays under max_batch_bytes. */
