@@ -81,6 +81,8 @@ export interface StandInOptions {
   /** What LookupShard returns; default: the address the server listens on. */
   lookupNode?: { host: string; port: number };
   maxRecordSize?: number;
+  /** Serve TLS with this PEM certificate/key; with `clientCa`, require client certificates (mTLS). */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer };
 }
 
 export interface StandInStats {
@@ -563,7 +565,13 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
   listenPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(
       `${host}:${opts.port ?? 0}`,
-      grpc.ServerCredentials.createInsecure(),
+      opts.tls
+        ? grpc.ServerCredentials.createSsl(
+            opts.tls.clientCa ?? null,
+            [{ cert_chain: opts.tls.cert, private_key: opts.tls.key }],
+            opts.tls.clientCa !== undefined,
+          )
+        : grpc.ServerCredentials.createInsecure(),
       (err, port) => (err ? reject(err) : resolve(port)),
     ),
   );
