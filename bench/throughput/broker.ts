@@ -351,6 +351,7 @@ const lines = [
   '',
   `- Sluice / bare Aedes at QoS 0: **${ratio('sluice q0', 'aedes q0')}×** wall-clock msg/s, **${cpuRatio('sluice q0', 'aedes q0')}×** by server CPU per message (target ≥ 0.75×); at QoS 1: ${ratio('sluice q1', 'aedes q1')}× wall, ${cpuRatio('sluice q1', 'aedes q1')}× CPU.`,
   `- 1,000 rules on distinct filters vs 1 rule (same spread topics, QoS 0): cost **${(m('sluice 1 rule spread').rate / m('sluice 1000 rules spread').rate).toFixed(2)}×** wall-clock, **${(medCpu('sluice 1000 rules spread') / medCpu('sluice 1 rule spread')).toFixed(2)}×** server CPU per message (target < 2×).`,
+  `- Cost split at QoS 0 (server CPU µs per message): bare Aedes ${medCpu('aedes q0').toFixed(1)}; + Sluice's broker layer (event columns, auth hooks; engine with no rules) ${(medCpu('sluice broker only q0') - medCpu('aedes q0')).toFixed(1)}; + one rule, sink runner and sink ${(medCpu('sluice q0') - medCpu('sluice broker only q0')).toFixed(1)}.`,
   `- Rule runtime alone (source → topic index → rule pipelines → router, no broker; warmed up; per CPU-second): 1 rule ${Math.round(med(runtime[1])).toLocaleString('en-US')} events/s, 1,000 rules ${Math.round(med(runtime[1000])).toLocaleString('en-US')} events/s — cost **${(med(runtime[1]) / med(runtime[1000])).toFixed(2)}×**.`,
   '',
 ];
