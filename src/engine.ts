@@ -221,7 +221,7 @@ function configInvalid(issues: readonly ConfigIssue[]): SluiceError {
 
 /**
  * Create an engine from a sluice.yaml path or a config object (same shape as the file;
- * `rule_files` then resolve against the current directory).
+ * `rule_files` then default to none and resolve against the current directory).
  * @throws SluiceError `config_invalid` with `context.issues` when the configuration is unusable.
  */
 export function createEngine(
@@ -267,7 +267,8 @@ export function createEngine(
       : loadConfigText(
           '<config>',
           path.join(process.cwd(), '<config>'),
-          yamlStringify(config),
+          // An object config loads no rule files unless it names some (no surprise `rules/`).
+          yamlStringify({ rule_files: [], ...config }),
           parts,
           { env },
         );
