@@ -22,6 +22,7 @@
  * bumps the LSN epoch like a real store.
  *
  * Fault knobs: `faults.unavailableAppends` (next N appends → UNAVAILABLE, warm-up),
+ * `faults.wrongServerAppends` (next N appends → FAILED_PRECONDITION 800 WrongServer),
  * `faults.appendDelayMs` (slow server), `lookupNode` (what LookupShard answers), `deleteStream`.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
@@ -90,6 +91,7 @@ export interface StandInStats {
   appendedRecords: number;
   rejectedAppends: number;
   strictViolations: number;
+  lookups: number;
 }
 
 export interface StandInServer {
@@ -97,7 +99,11 @@ export interface StandInServer {
   readonly address: string;
   readonly streams: Map<string, StreamState>;
   readonly stats: StandInStats;
-  readonly faults: { unavailableAppends: number; appendDelayMs: number };
+  readonly faults: {
+    unavailableAppends: number;
+    appendDelayMs: number;
+    wrongServerAppends: number;
+  };
   lookupNode: { host: string; port: number } | undefined;
   /** Delete a stream as if an operator did (its shards vanish; appends → UNAVAILABLE). */
   deleteStream(name: string): boolean;
@@ -157,8 +163,9 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
     appendedRecords: 0,
     rejectedAppends: 0,
     strictViolations: 0,
+    lookups: 0,
   };
-  const faults = { unavailableAppends: 0, appendDelayMs: 0 };
+  const faults = { unavailableAppends: 0, appendDelayMs: 0, wrongServerAppends: 0 };
   const waiters = new Set<() => void>();
   let epoch = 2;
 
@@ -355,6 +362,7 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
 
     LookupShard: (call, cb) => {
       // §8: no existence check; answers the configured (or own) node.
+      stats.lookups++;
       const node = api.lookupNode ?? { host, port: listenPort };
       cb(null, {
         shardId: call.request.shardId,
@@ -389,6 +397,15 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
               ENVELOPE(207, 'Record size exceeds the maximum size limit', size),
             ),
           );
+        if (faults.wrongServerAppends > 0) {
+          faults.wrongServerAppends--;
+          return reject(
+            fail(
+              grpc.status.FAILED_PRECONDITION,
+              ENVELOPE(800, 'WrongServer', 'Shard is bound to a different node (injected)'),
+            ),
+          );
+        }
         if (faults.unavailableAppends > 0) {
           faults.unavailableAppends--;
           return reject(

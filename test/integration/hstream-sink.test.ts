@@ -176,6 +176,47 @@ describe('hstreamdb sink behaviour', () => {
     expect(new Set(seqs).size).toBe(100);
   });
 
+  it('WrongServer: looks the shard owner up again and retries there', async () => {
+    const stream = uniqueStream('owner');
+    const { runner, sink } = createPipeline(
+      { url, stream, auto_create: { enable: true } },
+      { batch_size: 10, linger: 1, retry: { initial_backoff: 5, max_backoff: 20 } },
+    );
+    await runner.start();
+    const lookups = server.stats.lookups;
+    const discoveries = sink.stats.discoveries;
+    server.faults.wrongServerAppends = 2;
+    for (let i = 0; i < 50; i++) runner.enqueue(record({ seq: i }));
+    await runner.drain(10_000);
+    expect(server.faults.wrongServerAppends).toBe(0);
+    expect(runner.metrics()).toMatchObject({ success: 50, failed: 0 });
+    expect(sink.stats.discoveries).toBeGreaterThanOrEqual(discoveries + 2);
+    expect(server.stats.lookups).toBeGreaterThanOrEqual(lookups + 2);
+    expect(new Set(payloads(await readStream(url, stream)).map((p) => p.seq)).size).toBe(50);
+  });
+
+  it('append deadline exceeded: retried, every record present at least once', async () => {
+    const stream = uniqueStream('deadline');
+    const { runner } = createPipeline(
+      { url, stream, auto_create: { enable: true }, append_timeout: '100ms' },
+      { batch_size: 10, linger: 1, retry: { initial_backoff: 20, max_backoff: 50 } },
+    );
+    await runner.start();
+    server.faults.appendDelayMs = 300;
+    for (let i = 0; i < 30; i++) runner.enqueue(record({ seq: i }));
+    runner.flush();
+    await waitFor(() => runner.metrics().retried > 0);
+    server.faults.appendDelayMs = 0;
+    await runner.drain(20_000);
+    const m = runner.metrics();
+    expect(m).toMatchObject({ success: 30, failed: 0, dropped: 0 });
+    expect(runner.lastError()).toMatchObject({ code: 'hstream_timeout' });
+    // The slow appends were stored after their deadline: duplicates, never gaps.
+    const seqs = payloads(await readStream(url, stream)).map((p) => p.seq);
+    expect(new Set(seqs)).toEqual(new Set(range(0, 30)));
+    expect(seqs.length).toBeGreaterThanOrEqual(30);
+  });
+
   it('follows LookupShard through host_mapping', async () => {
     const stream = uniqueStream('remap');
     server.lookupNode = { host: 'hserver.invalid', port: 6570 };
