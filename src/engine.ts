@@ -55,6 +55,7 @@ import {
 } from './runtime/index.js';
 import type {
   CompiledRule,
+  ExecutableRule,
   MessageContext,
   RuleInfo,
   RuleMetricsSnapshot,
@@ -205,6 +206,29 @@ function rootLogger(level: string): Logger {
   return pino({ level, base: { component: 'sluice' } }) as unknown as Logger;
 }
 
+/** True when the statement reads the `metadata` column anywhere (a Path rooted at it). */
+function readsMetadata(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(readsMetadata);
+  if (typeof node !== 'object' || node === null) return false;
+  const n = node as { kind?: unknown; root?: unknown };
+  if (n.kind === 'Path' && n.root === 'metadata') return true;
+  for (const k in node)
+    if (k !== 'range' && readsMetadata((node as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/**
+ * The `metadata` column (spec rule-sql §7: `{rule_id}`) differs per rule while the message
+ * context is shared by all rules of a message. Rules that read it get their own context with
+ * the column added (only they pay for a second payload decode); the others run on the shared
+ * context untouched. `SELECT *` does not include metadata (§4.1.4), so only explicit reads count.
+ */
+function withMetadata(compiled: CompiledRule, ruleId: string): ExecutableRule<MessageContext> {
+  if (!readsMetadata(compiled.statement)) return compiled;
+  const metadata = Object.freeze({ rule_id: ruleId });
+  return { run: (ctx) => compiled.run(createMessageContext({ ...ctx.columns, metadata })) };
+}
+
 function pick(obj: Record<string, unknown>, spec: FieldSpec): Record<string, unknown> {
   if (spec.kind !== 'object') return {};
   const out: Record<string, unknown> = {};
@@ -352,7 +376,7 @@ export function createEngine(
     rules.put({
       id: entry.id,
       from: compiled.sources,
-      compiled,
+      compiled: withMetadata(compiled, entry.id),
       actions: entry.actions,
       enabled: entry.enabled,
       description: entry.description,
@@ -541,7 +565,7 @@ export function createEngine(
       rules.add({
         id: entry.id,
         from: compiled.sources,
-        compiled,
+        compiled: withMetadata(compiled, entry.id),
         actions: entry.actions,
         enabled: entry.enabled,
         description: entry.description,
@@ -556,7 +580,7 @@ export function createEngine(
       rules.update({
         id: entry.id,
         from: compiled.sources,
-        compiled,
+        compiled: withMetadata(compiled, entry.id),
         actions: entry.actions,
         enabled: entry.enabled,
         description: entry.description,

@@ -345,7 +345,11 @@ describe('engine with real MQTT clients', () => {
   });
 
   it('adds, disables, enables and removes rules through the API', async () => {
-    engine.addRule({ id: 'api', sql: 'SELECT payload AS p FROM "api/t"', actions: ['mem'] });
+    engine.addRule({
+      id: 'api',
+      sql: 'SELECT payload AS p, metadata.rule_id AS rid FROM "api/t"',
+      actions: ['mem'],
+    });
     const pub = await connect(tcpUrl, 'api-client');
     const n = records('mem').length;
     await pub.publishAsync('api/t', 'x', { qos: 1 });
