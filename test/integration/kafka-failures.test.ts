@@ -36,7 +36,15 @@ function kadmin(query: string): Promise<void> {
     execFile(
       '/usr/sbin/kadmin.local',
       ['-r', kdc.realm, '-q', query],
-      { env: { ...process.env, KRB5_CONFIG: kdc.krb5Conf, KRB5_KDC_PROFILE: kdc.kdcConf } },
+      // kadmin.local needs no ticket cache; don't hand it the sinks' private one.
+      {
+        env: {
+          ...process.env,
+          KRB5_CONFIG: kdc.krb5Conf,
+          KRB5_KDC_PROFILE: kdc.kdcConf,
+          KRB5CCNAME: 'MEMORY:kadmin',
+        },
+      },
       (err, _out, stderr) => (err ? reject(new Error(`${err.message}${stderr}`)) : resolve()),
     ),
   );

@@ -28,15 +28,39 @@ export interface CredentialStore {
    */
   register(id: string, principal: string, keytab: string): Promise<string>;
   unregister(id: string): Promise<void>;
-  /** The private directory (ccache collection + merged keytab). */
+  /** The private directory (ccache collection + merged keytab); created on demand. */
   readonly dir: string;
+  /** Remove the private directory now (it is re-created by the next register). */
+  dispose(): void;
 }
 
 export function createCredentialStore(env: NodeJS.ProcessEnv = process.env): CredentialStore {
-  const dir = mkdtempSync(join(tmpdir(), 'sluice-krb5-'));
-  const ccdir = join(dir, 'ccache');
-  mkdirSync(ccdir, { mode: 0o700 });
-  const merged = join(dir, 'client.keytab');
+  // The private dir exists while at least one sink is registered; it is removed when the last
+  // one leaves (and at process exit), so no ticket cache or keytab copy outlives its sinks.
+  let dir: string | undefined;
+  const paths = () => {
+    if (!dir) {
+      dir = mkdtempSync(join(tmpdir(), 'sluice-krb5-'));
+      mkdirSync(join(dir, 'ccache'), { mode: 0o700 });
+    }
+    return { dir, ccdir: join(dir, 'ccache'), merged: join(dir, 'client.keytab') };
+  };
+  // The caller's own values, restored when the last sink leaves.
+  let saved: { ccname: string | undefined; ktname: string | undefined } | undefined;
+  const dispose = () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+    if (saved) {
+      for (const [k, v] of [
+        ['KRB5CCNAME', saved.ccname],
+        ['KRB5_CLIENT_KTNAME', saved.ktname],
+      ] as const) {
+        if (v === undefined) delete env[k];
+        else env[k] = v;
+      }
+      saved = undefined;
+    }
+  };
   const sinks = new Map<string, { principal: string; keytab: string }>();
   let chain: Promise<unknown> = Promise.resolve();
 
@@ -72,12 +96,14 @@ export function createCredentialStore(env: NodeJS.ProcessEnv = process.env): Cre
   }
 
   async function rebuild(): Promise<void> {
+    const { ccdir, merged } = paths();
     const bufs: Buffer[] = [];
     for (const { principal, keytab } of sinks.values())
       bufs.push((await readChecked(principal, keytab))[0]);
     const tmp = `${merged}.${process.pid}.tmp`;
     await writeFile(tmp, mergeKeytabs(bufs), { mode: 0o600 });
     await rename(tmp, merged);
+    saved ??= { ccname: env['KRB5CCNAME'], ktname: env['KRB5_CLIENT_KTNAME'] };
     env['KRB5_CLIENT_KTNAME'] = `FILE:${merged}`;
     env['KRB5CCNAME'] = `DIR:${ccdir}`;
   }
@@ -90,7 +116,10 @@ export function createCredentialStore(env: NodeJS.ProcessEnv = process.env): Cre
   };
 
   return {
-    dir,
+    get dir() {
+      return paths().dir;
+    },
+    dispose,
     register: (id, principal, keytab) =>
       serial(async () => {
         const [, full] = await readChecked(principal, keytab);
@@ -100,7 +129,9 @@ export function createCredentialStore(env: NodeJS.ProcessEnv = process.env): Cre
       }),
     unregister: (id) =>
       serial(async () => {
-        if (sinks.delete(id) && sinks.size > 0) await rebuild().catch(() => {});
+        if (!sinks.delete(id)) return;
+        if (sinks.size > 0) await rebuild().catch(() => {});
+        else dispose();
       }),
   };
 }
@@ -112,7 +143,7 @@ export function defaultCredentialStore(): CredentialStore {
   if (!shared) {
     const store = createCredentialStore();
     shared = store;
-    process.once('exit', () => rmSync(store.dir, { recursive: true, force: true }));
+    process.once('exit', () => store.dispose());
   }
   return shared;
 }
