@@ -3,7 +3,7 @@
  * embedded broker on 127.0.0.1, ephemeral ports: rule columns, events, exact metrics,
  * republish, hot reload without loss, reload errors, auth refusals.
  */
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/core/index.js';
 import type { SinkRecord } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine.js';
 import type { Engine, ReloadReport } from '../../src/engine.js';
+import { memorySinkType } from '../../src/sinks/memory/index.js';
 import type { MemorySink } from '../../src/sinks/memory/index.js';
 
 async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -371,6 +372,75 @@ describe('engine with real MQTT clients', () => {
     );
     engine.removeRule('api');
     expect(engine.rules().some((r) => r.id === 'api')).toBe(false);
+  });
+});
+
+describe('the quickstart example', () => {
+  it('runs its rules end to end (console outputs, overheat republished to alerts/<clientid>)', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-quickstart-'));
+    const qs = path.resolve(import.meta.dirname, '../../examples/quickstart');
+    cpSync(path.join(qs, 'rules'), path.join(d, 'rules'), { recursive: true });
+    // Same file with ephemeral ports on 127.0.0.1.
+    writeFileSync(
+      path.join(d, 'sluice.yaml'),
+      readFileSync(path.join(qs, 'sluice.yaml'), 'utf8')
+        .replace('bind: 0.0.0.0, port: 1883', 'bind: 127.0.0.1, port: 0')
+        .replace('bind: 0.0.0.0, port: 8083', 'bind: 127.0.0.1, port: 0'),
+    );
+    // The console sink is swapped for a collecting one (same config: no fields).
+    const engine = createEngine(path.join(d, 'sluice.yaml'), {
+      logger: silentLogger,
+      env: {},
+      watch: false,
+      sinkTypes: [{ ...memorySinkType, type: 'console' } as never],
+    });
+    try {
+      expect(engine.startupIssues).toEqual([]);
+      const addrs = await engine.start();
+      const ws = addrs.find((a) => a.type === 'ws');
+      const listener = await mqtt.connectAsync(`ws://127.0.0.1:${ws?.port}/mqtt`, {
+        reconnectPeriod: 0,
+      });
+      const alerts: string[] = [];
+      listener.on('message', (t, p) => alerts.push(`${t} ${p.toString()}`));
+      await listener.subscribeAsync('alerts/#', { qos: 1 });
+      const tcp = addrs.find((a) => a.type === 'tcp');
+      const dev = await mqtt.connectAsync(`mqtt://127.0.0.1:${tcp?.port}`, {
+        clientId: 'room1',
+        reconnectPeriod: 0,
+      });
+      await dev.publishAsync('sensors/room1/temperature', JSON.stringify({ temp: 25 }), { qos: 1 });
+      await dev.publishAsync('sensors/room1/temperature', JSON.stringify({ temp: 42.5 }), {
+        qos: 1,
+      });
+      await waitFor(() => alerts.length === 1, 'overheat alert');
+      expect(alerts).toEqual([
+        'alerts/room1 {"clientid":"room1","temp":42.5,"source_topic":"sensors/room1/temperature","alert":"overheat"}',
+      ]);
+      const printed = engine.sink('console') as MemorySink;
+      await waitFor(
+        () => printed.records.some((r) => r.ruleId === 'high_temp'),
+        'high_temp output',
+      );
+      const hot = printed.records.filter((r) => r.ruleId === 'high_temp').map((r) => r.data);
+      expect(hot).toEqual([
+        {
+          clientid: 'room1',
+          topic: 'sensors/room1/temperature',
+          temp: 42.5,
+          timestamp: expect.any(Number),
+        },
+      ]);
+      expect(
+        printed.records
+          .filter((r) => r.ruleId === 'client_events')
+          .map((r) => [r.data['event'], r.data['clientid']]),
+      ).toEqual(expect.arrayContaining([['client.connected', 'room1']]));
+      await Promise.all([listener.endAsync(), dev.endAsync()]);
+    } finally {
+      await engine.stop({ drainMs: 500 });
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
