@@ -75,6 +75,9 @@ describe('hstreamdb sink: server killed and restarted mid-stream', () => {
       const seq = (JSON.parse(r.payload.toString()) as { seq: number }).seq;
       count.set(seq, (count.get(seq) ?? 0) + 1);
     }
+    // A restart bumps the LSN epoch (batchId >> 32), like a real store (hstream-protocol.md §7).
+    const epochs = new Set(back.map((r) => Number(BigInt(r.batchId) >> 32n)));
+    expect([...epochs].sort()).toEqual([2, 3]);
     const missing = [...Array(N).keys()].filter((s) => !count.has(s));
     const duplicates = back.length - count.size;
     console.log(

@@ -173,6 +173,20 @@ describe('append and read back', () => {
     expect(fromSecond.map((r) => r.payload.toString())).toEqual(['three']);
     const firstBatch = await client.readShard(shard.shardId, { maxReadBatches: 1 });
     expect(firstBatch.map((r) => r.payload.toString())).toEqual(['one', 'two']);
+    // until unset = follow the shard: the read waits for new appends (here: stop after 3 batches).
+    const following = client.readShard(shard.shardId, { until: {}, maxReadBatches: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    await client.append(addr, name, shard.shardId, {
+      compressionType: 'None',
+      batchSize: 1,
+      payload: encodeBatch([{ key: 'k', payload: Buffer.from('four') }]),
+    });
+    expect((await following).map((r) => r.payload.toString())).toEqual([
+      'one',
+      'two',
+      'three',
+      'four',
+    ]);
     const wrongShard = await failure(client.readShard('987654321'));
     expect(wrongShard.context['grpcStatus']).toBe('NOT_FOUND');
   });
