@@ -6,6 +6,8 @@
  *
  * Facts are also exported as SLUICE_SERVICES_JSON for tools spawned by tests.
  */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startServices, type ServiceFacts } from '../../scripts/services/index.js';
 
@@ -26,13 +28,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env['SLUICE_SERVICES_JSON'] = JSON.stringify(services.facts);
   const onExit = (): void => {
     // Last resort if vitest dies without running the teardown: kill the groups synchronously.
-    for (const pid of [services.facts.kafka.pid, services.facts.kdc.pid]) {
+    // (The broker pid file is re-read: a test may have restarted the broker.)
+    const pids = [services.facts.kdc.pid, services.facts.kafka.pid];
+    try {
+      pids.push(Number(readFileSync(join(services.facts.kafka.dir, 'broker.pid'), 'utf8')));
+    } catch {
+      /* no pid file */
+    }
+    for (const pid of pids) {
       try {
-        process.kill(-pid, 'SIGKILL');
+        if (pid > 0) process.kill(-pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
     }
+    rmSync(services.facts.dir, { recursive: true, force: true });
   };
   process.once('exit', onExit);
   return async () => {
