@@ -39,7 +39,7 @@ function boundary(self, forbiddenModules) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.generated.ts', '.services/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.generated.ts', '.services/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,4 +11,9 @@ export type RuleOutcome =
   /** WHERE was false, or FOREACH/INCASE left nothing (EMQX `failed.no_result`). */
   | { readonly kind: 'filtered' }
   /** An evaluation error (EMQX `failed.exception`); `code` is the EMQX-like error code. */
-  | { readonly kind: 'failed'; readonly code: string; readonly reason: string; readonly error?: unknown };
+  | {
+      readonly kind: 'failed';
+      readonly code: string;
+      readonly reason: string;
+      readonly error?: unknown;
+    };
