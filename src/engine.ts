@@ -415,6 +415,20 @@ export function createEngine(
       };
     } else {
       const c = compileRules(r.loaded.rules, compile);
+      // A new sink only exists after a restart: rules naming one keep their old version.
+      const notYet = c.compiled.filter((x) => x.entry.actions.some((a) => !runners.has(a)));
+      for (const { entry } of notYet) {
+        c.failed.push(entry);
+        c.issues.push({
+          code: 'rule_unknown_action',
+          file: entry.origin.file,
+          line: entry.at.line,
+          column: entry.at.column,
+          path: entry.at.path,
+          reason: `actions ${entry.actions.filter((a) => !runners.has(a)).join(', ')} name sinks that start only after a restart`,
+        });
+      }
+      c.compiled = c.compiled.filter((x) => !notYet.includes(x));
       const running = rules.list().map((i) => ({
         id: i.id,
         sql: i.sql,
