@@ -13,6 +13,11 @@
  * resolves with the bound listener addresses. `stop({ drainMs })` first detaches the broker's
  * event stream (no new rule input), drains every sink runner within `drainMs` (the republish
  * sink still has the broker to publish to), then stops the broker and closes the runtime.
+ *
+ * Length: longer than most files on purpose — it is the one place where modules meet (sinks
+ * and runners, broker and its republish port, runtime, config reload, the rule API). Logic
+ * that is not wiring lives elsewhere: loading/validation/reload planning in src/config, rule
+ * lifecycle and metrics in src/runtime/rule.ts.
  */
 import { hostname } from 'node:os';
 import path from 'node:path';
