@@ -18,7 +18,7 @@ Services are up (facts in .services/env.json). For Kerberos clients:
   client keytabs: ${Object.values(facts.kdc.clients)
     .map((c) => `${c.principal} → ${c.keytab}`)
     .join(', ')}
-Kafka: PLAINTEXT ${facts.kafka.plaintext} | GSSAPI ${facts.kafka.gssapi} | PLAIN/SCRAM ${facts.kafka.sasl} (user ${facts.kafka.scram.username})
+Kafka: PLAINTEXT ${facts.kafka.plaintext} | GSSAPI ${facts.kafka.gssapi} | PLAIN/SCRAM ${facts.kafka.sasl} (user ${facts.kafka.scram.username}) | SSL ${facts.kafka.ssl} (CA ${facts.kafka.caFile})
 Press Ctrl-C to stop.`);
 
 let stopping = false;

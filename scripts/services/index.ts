@@ -52,7 +52,7 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
     });
     log(
       `Kafka ${kafka.version} ready in ${Date.now() - t1} ms: PLAINTEXT ${kafka.plaintext}, ` +
-        `GSSAPI ${kafka.gssapi}, PLAIN/SCRAM ${kafka.sasl}`,
+        `GSSAPI ${kafka.gssapi}, PLAIN/SCRAM ${kafka.sasl}, SSL ${kafka.ssl}`,
     );
     const facts: ServiceFacts = { dir, kdc, kafka };
     let stopped = false;

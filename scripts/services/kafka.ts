@@ -12,6 +12,8 @@
  *                   for `kafka/localhost@REALM` (spec §2.3 — never 127.0.0.1).
  *  - SASL_USERS   — SASL_PLAINTEXT with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (SCRAM users are
  *                   created by `kafka-storage format --add-scram`).
+ *  - SSL          — TLS without client auth; a throwaway self-signed certificate for `localhost`
+ *                   (made with the JDK's keytool), advertised as `localhost`; its PEM is `caFile`.
  *  - CONTROLLER   — KRaft controller, PLAINTEXT.
  */
 import { mkdir, writeFile, readFile, rename, rm, access } from 'node:fs/promises';
@@ -37,6 +39,10 @@ export interface KafkaFacts {
   gssapi: string;
   /** `127.0.0.1:port` — SASL_PLAINTEXT with PLAIN / SCRAM-SHA-256 / SCRAM-SHA-512. */
   sasl: string;
+  /** `localhost:port` — TLS (server certificate for `localhost`, trusted via `caFile`). */
+  ssl: string;
+  /** PEM of the broker's self-signed certificate (the CA to trust for `ssl`). */
+  caFile: string;
   plain: { username: string; password: string };
   scram: { username: string; password: string };
   /** Broker log (stdout/stderr of the JVM). */
@@ -140,12 +146,14 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
   );
   const cp = `${libs}/*`;
   const logOpt = `-Dlog4j.configuration=file:${log4j}`;
+  const tls = await makeTlsMaterial(join(dir, 'tls'));
 
   // Ports are picked free now; if another process grabs one before the JVM binds it, the
   // broker exits with "Address already in use" and we retry with fresh ports.
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [pPlain, pCtl, pGss, pUsers] = (await freeTcpPorts(4)) as [
+    const [pPlain, pCtl, pGss, pUsers, pSsl] = (await freeTcpPorts(5)) as [
+      number,
       number,
       number,
       number,
@@ -159,9 +167,13 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${pCtl}`,
       'controller.listener.names=CONTROLLER',
-      `listeners=PLAINTEXT://127.0.0.1:${pPlain},CONTROLLER://127.0.0.1:${pCtl},SASL_GSSAPI://127.0.0.1:${pGss},SASL_USERS://127.0.0.1:${pUsers}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${pPlain},SASL_GSSAPI://localhost:${pGss},SASL_USERS://127.0.0.1:${pUsers}`,
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_GSSAPI:SASL_PLAINTEXT,SASL_USERS:SASL_PLAINTEXT',
+      `listeners=PLAINTEXT://127.0.0.1:${pPlain},CONTROLLER://127.0.0.1:${pCtl},SASL_GSSAPI://127.0.0.1:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://127.0.0.1:${pSsl}`,
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${pPlain},SASL_GSSAPI://localhost:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://localhost:${pSsl}`,
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_GSSAPI:SASL_PLAINTEXT,SASL_USERS:SASL_PLAINTEXT,SSL:SSL',
+      `listener.name.ssl.ssl.keystore.location=${tls.keystore}`,
+      `listener.name.ssl.ssl.keystore.password=${tls.password}`,
+      `listener.name.ssl.ssl.key.password=${tls.password}`,
+      'listener.name.ssl.ssl.keystore.type=PKCS12',
       'inter.broker.listener.name=PLAINTEXT',
       'sasl.enabled.mechanisms=GSSAPI',
       'sasl.kerberos.service.name=kafka',
@@ -241,6 +253,8 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
         plaintext: `127.0.0.1:${pPlain}`,
         gssapi: `localhost:${pGss}`,
         sasl: `127.0.0.1:${pUsers}`,
+        ssl: `localhost:${pSsl}`,
+        caFile: tls.caFile,
         plain: PLAIN,
         scram: SCRAM,
         logFile: state.logFile,
@@ -252,6 +266,57 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
     }
   }
   throw lastErr;
+}
+
+/** A self-signed `localhost` certificate in a PKCS12 keystore + its PEM (JDK keytool). */
+async function makeTlsMaterial(
+  dir: string,
+): Promise<{ keystore: string; password: string; caFile: string }> {
+  const keytool = requireTool(
+    'keytool',
+    'install a Java 17 runtime (scripts/install-system-deps.sh)',
+  );
+  await mkdir(dir, { recursive: true });
+  const keystore = join(dir, 'broker.p12');
+  const caFile = join(dir, 'ca.pem');
+  const password = randomBytes(12).toString('hex');
+  await rm(keystore, { force: true });
+  await run(keytool, [
+    '-genkeypair',
+    '-alias',
+    'broker',
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-validity',
+    '7',
+    '-dname',
+    'CN=localhost',
+    '-ext',
+    'SAN=dns:localhost,ip:127.0.0.1',
+    '-keystore',
+    keystore,
+    '-storetype',
+    'PKCS12',
+    '-storepass',
+    password,
+    '-keypass',
+    password,
+  ]);
+  await run(keytool, [
+    '-exportcert',
+    '-rfc',
+    '-alias',
+    'broker',
+    '-keystore',
+    keystore,
+    '-storepass',
+    password,
+    '-file',
+    caFile,
+  ]);
+  return { keystore, password, caFile };
 }
 
 /** Start the JVM described by `state` and wait until it answers metadata requests. */

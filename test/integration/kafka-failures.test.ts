@@ -117,6 +117,19 @@ describe('kafka sink: wrong credentials', () => {
     expect(err.message).toMatch(/SASL authentication failed/i);
   });
 
+  it('TLS with an untrusted broker certificate → kafka_connect_failed naming the TLS error', async () => {
+    const topic = uniqueTopic('tls-untrusted');
+    const s = startSink('tls-untrusted', { bootstrap_hosts: k.ssl, topic, ssl: { enable: true } });
+    started.push(s);
+    s.runner.enqueue(record({ i: 1 }));
+    await waitFor(() => s.runner.lastError() !== undefined, 30_000, 'a connect error');
+    const err = s.runner.lastError() as SluiceError;
+    expect(err.code).toBe('kafka_connect_failed');
+    expect(err.message).toMatch(/self[- ]signed|certificate/i);
+    expect(s.runner.metrics()).toMatchObject({ success: 0, failed: 0 });
+    expect(s.runner.status()).toBe('connecting');
+  });
+
   it('wrong PLAIN user → kafka_authentication_failed', async () => {
     const err = await failingSink('bad-plain', {
       bootstrap_hosts: k.sasl,

@@ -33,11 +33,13 @@ afterEach(async () => {
 const N = 300;
 const KEYS = 10;
 
-type Mode = 'none' | 'plain' | 'scram_sha_256' | 'scram_sha_512' | 'gssapi';
+type Mode = 'none' | 'tls' | 'plain' | 'scram_sha_256' | 'scram_sha_512' | 'gssapi';
 function connection(mode: Mode, client = 'sluice-a'): Record<string, unknown> {
   switch (mode) {
     case 'none':
       return { bootstrap_hosts: k.plaintext };
+    case 'tls':
+      return { bootstrap_hosts: k.ssl, ssl: { enable: true, ca_file: k.caFile } };
     case 'plain':
       return {
         bootstrap_hosts: k.sasl,
@@ -110,7 +112,7 @@ const messageSettings = {
 };
 
 describe('kafka sink: every authentication mode, read back by a kafkajs consumer', () => {
-  it.each(['none', 'plain', 'scram_sha_256', 'scram_sha_512', 'gssapi'] as const)(
+  it.each(['none', 'tls', 'plain', 'scram_sha_256', 'scram_sha_512', 'gssapi'] as const)(
     'delivers keys, values, headers and per-partition order with auth %s',
     async (mode) => {
       const topic = uniqueTopic(`auth-${mode}`);
