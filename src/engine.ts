@@ -305,6 +305,8 @@ export function createEngine(
   const first = load();
   if (!first.ok) throw configInvalid(first.issues);
   let loaded = first.loaded;
+  const runningBroker = JSON.stringify(loaded.config.broker);
+  const runningSinks = JSON.stringify(loaded.sinks);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const root = deps.logger ?? rootLogger(cfg.log.level);
@@ -452,10 +454,9 @@ export function createEngine(
         ruleFiles.delete(id);
       }
       const restartRequired: string[] = [];
-      if (JSON.stringify(r.loaded.config.broker) !== JSON.stringify(loaded.config.broker))
-        restartRequired.push('broker');
-      if (JSON.stringify(r.loaded.sinks) !== JSON.stringify(loaded.sinks))
-        restartRequired.push('sinks');
+      // Compared with what is running (the config at start), not with the previous reload.
+      if (JSON.stringify(r.loaded.config.broker) !== runningBroker) restartRequired.push('broker');
+      if (JSON.stringify(r.loaded.sinks) !== runningSinks) restartRequired.push('sinks');
       loaded = r.loaded;
       watcher?.update(loaded.watchDirs);
       report = {

@@ -27,10 +27,19 @@ async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<
   }
 }
 
-function nextReload(engine: Engine, ms = 10_000): Promise<ReloadReport> {
+/**
+ * The next reload report satisfying `until` (a late watcher event from an earlier edit may
+ * cause an extra reload; it is skipped rather than mistaken for the one this edit causes).
+ */
+function nextReload(
+  engine: Engine,
+  until: (r: ReloadReport) => boolean,
+  ms = 10_000,
+): Promise<ReloadReport> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no reload')), ms);
+    const t = setTimeout(() => reject(new Error('no matching reload')), ms);
     const off = engine.onReload((r) => {
+      if (!until(r)) return;
       clearTimeout(t);
       off();
       resolve(r);
@@ -237,7 +246,7 @@ describe('engine with real MQTT clients', () => {
       }
     })();
     await waitFor(() => records('swap').length > 20, 'traffic before the edit');
-    const reloaded = nextReload(engine);
+    const reloaded = nextReload(engine, (r) => r.updated.includes('swap'));
     writeFileSync(
       path.join(dir, 'rules/swap.sql'),
       '-- actions: swap\nSELECT payload.n AS new FROM "load/swap"\n',
@@ -274,7 +283,7 @@ describe('engine with real MQTT clients', () => {
   });
 
   it('reports an invalid rule edit with file, line and caret and keeps the old version running', async () => {
-    const reloaded = nextReload(engine);
+    const reloaded = nextReload(engine, (r) => r.kept.includes('swap'));
     writeFileSync(
       path.join(dir, 'rules/swap.sql'),
       '-- actions: swap\nSELECT payload.n AS broken\nFORM "load/swap"\n',
@@ -297,7 +306,7 @@ describe('engine with real MQTT clients', () => {
   });
 
   it('reports a broken sluice.yaml (file, line, path, reason) and keeps running', async () => {
-    const reloaded = nextReload(engine);
+    const reloaded = nextReload(engine, (r) => !r.ok);
     writeFileSync(
       path.join(dir, 'sluice.yaml'),
       BASE_YAML.replace('linger: 0 }\n  events', 'linger: -5 }\n  events'),
@@ -312,13 +321,13 @@ describe('engine with real MQTT clients', () => {
     const n = records('mem').length;
     await pub.publishAsync('sensors/x/temp', JSON.stringify({ temp: 99 }), { qos: 1 });
     await waitFor(() => records('mem').length === n + 1, 'rules still running');
-    const fixed = nextReload(engine);
+    const fixed = nextReload(engine, (r) => r.ok);
     writeFileSync(path.join(dir, 'sluice.yaml'), BASE_YAML);
     expect((await fixed).ok).toBe(true);
   });
 
   it('hot-reloads an inline rule edited in sluice.yaml and reports sink changes as needing a restart', async () => {
-    const reloaded = nextReload(engine);
+    const reloaded = nextReload(engine, (r) => r.updated.includes('hot'));
     writeFileSync(
       path.join(dir, 'sluice.yaml'),
       BASE_YAML.replace('WHERE payload.temp > 30', 'WHERE payload.temp > 60').replace(
@@ -340,13 +349,15 @@ describe('engine with real MQTT clients', () => {
     await pub.publishAsync('sensors/i/temp', JSON.stringify({ temp: 70 }), { qos: 1 });
     await waitFor(() => records('mem').length === n + 1, 'one output under the new threshold');
     expect(records('mem')[n]!.data['t']).toBe(70);
-    const back = nextReload(engine);
+    const back = nextReload(engine, (r) => r.updated.includes('hot'));
     writeFileSync(path.join(dir, 'sluice.yaml'), BASE_YAML);
     expect(await back).toMatchObject({ ok: true, updated: ['hot'] });
   });
 
   it('does not start a rule whose action is a sink that only exists after a restart', async () => {
-    const reloaded = nextReload(engine);
+    const reloaded = nextReload(engine, (r) =>
+      r.issues.some((i) => i.file.endsWith('needs_later.sql')),
+    );
     writeFileSync(
       path.join(dir, 'sluice.yaml'),
       BASE_YAML.replace(
@@ -365,7 +376,13 @@ describe('engine with real MQTT clients', () => {
       report.issues.filter((i) => i.file.endsWith('needs_later.sql')).map((i) => [i.code, i.line]),
     ).toEqual([['rule_unknown_action', 1]]);
     expect(engine.rules().some((r) => r.id === 'needs_later')).toBe(false);
-    const back = nextReload(engine);
+    const back = nextReload(
+      engine,
+      (r) =>
+        r.ok &&
+        r.restartRequired.length === 0 &&
+        !r.issues.some((i) => i.file.endsWith('needs_later.sql')),
+    );
     rmSync(path.join(dir, 'rules/needs_later.sql'));
     writeFileSync(path.join(dir, 'sluice.yaml'), BASE_YAML);
     await back;
