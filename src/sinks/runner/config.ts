@@ -138,7 +138,7 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
       ),
       request_ttl: field.duration({
         description:
-          'Maximum age of a record (since its event entered Sluice) at the moment it is written or retried; older records are dropped as expired. 0 disables the limit.',
+          'Maximum age of a record (since its event entered Sluice) when it is written or retried, and while the sink cannot connect (checked at every failed connect attempt); older records are dropped as expired. 0 disables the limit.',
         default: d.request_ttl,
         example: '45s',
       }),

@@ -640,6 +640,27 @@ describe('request_ttl', () => {
     expectBalanced(m);
   });
 
+  it('expires buffered records while the sink cannot connect at all', async () => {
+    const { sink, runner } = setup({
+      batch_size: 10,
+      linger: 1,
+      request_ttl: 1000,
+      retry: { initial_backoff: 100, max_backoff: 200, max_attempts: 0 },
+    });
+    await runner.start();
+    sink.disconnect();
+    sink.failConnect(1_000_000); // the sink never comes back
+    for (let i = 0; i < 6; i++) runner.enqueue(rec(i));
+    await tick(500);
+    expect(runner.metrics().dropped).toBe(0); // younger than the ttl: still buffered
+    await tick(1000);
+    const m = runner.metrics();
+    expect(m.droppedBy).toEqual({ expired: 6 });
+    expect(m.queued + m.inflightRecords).toBe(0);
+    expect(sink.records).toHaveLength(0);
+    expectBalanced(m);
+  });
+
   it('drops expired records of a batch that is being retried', async () => {
     const { sink, runner } = setup({
       batch_size: 10,

@@ -209,6 +209,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     } catch (err) {
       if (state !== 'connecting' || signal.aborted) return;
       lastErr = err;
+      expireWhileDisconnected();
       const delay = backoffDelay(connectAttempt++, backoff, random);
       log.warn(
         { err: describe(err), attempt: connectAttempt, retryInMs: delay },
@@ -228,6 +229,45 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     parked = [];
     for (const b of resume) resend(b);
     pump();
+  }
+
+  /**
+   * While the sink cannot connect nothing is dispatched, so `request_ttl` would never be checked:
+   * on every failed connect attempt, queued and parked records older than the ttl leave as
+   * `expired` (freeing buffer space for blocked producers).
+   */
+  function expireWhileDisconnected(): void {
+    if (ttl <= 0) return;
+    const now = wallNow();
+    let expired = 0;
+    for (const part of [...parts.values()]) {
+      const q = part.queue;
+      // Queues are FIFO by arrival, so expired records sit at the head.
+      while (q.length > 0 && now - (q.peek() as SinkRecord).ingestTs > ttl) {
+        const size = q.peekSize();
+        q.shift();
+        queued--;
+        queuedBytes -= size;
+        expired++;
+      }
+      if (partitioned && part.busy === 0 && q.length === 0) parts.delete(part.key);
+    }
+    drop('expired', expired);
+    const stillParked: Batch[] = [];
+    for (const batch of parked) {
+      const keep = batch.records.filter((r) => now - r.ingestTs <= ttl);
+      const gone = batch.records.length - keep.length;
+      if (gone > 0) {
+        drop('expired', gone);
+        inflightRecords -= gone;
+        batch.records = keep;
+      }
+      if (keep.length === 0) finish(batch);
+      else stillParked.push(batch);
+    }
+    parked = stillParked;
+    if (waiters.length > 0) admitWaiters();
+    checkDrained();
   }
 
   function lostConnection(err: unknown): void {
