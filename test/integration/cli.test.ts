@@ -193,12 +193,15 @@ describe('sluice CLI', () => {
 
   it('every example config checks clean', () => {
     const examples = path.join(root, 'examples');
-    const files = [
-      path.join(examples, 'quickstart/sluice.yaml'),
-      ...readdirSync(examples)
-        .filter((f) => f.endsWith('.yaml'))
-        .map((f) => path.join(examples, f)),
-    ];
+    // Every examples/*.yaml and examples/<name>/sluice.yaml.
+    const files = readdirSync(examples, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? [path.join(examples, e.name, 'sluice.yaml')]
+        : e.name.endsWith('.yaml')
+          ? [path.join(examples, e.name)]
+          : [],
+    );
+    expect(files.length).toBeGreaterThanOrEqual(3);
     for (const f of files) {
       const r = checkConfig(f, {
         env: { KAFKA_PASSWORD: 'x', HSTREAM_URL: 'hstream://127.0.0.1:6570' },
