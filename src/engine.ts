@@ -347,10 +347,16 @@ export function createEngine(
     { ...cfg.broker, node },
   );
 
+  /** Removes the engine's broker event listener; set while running (see listenForEvents). */
+  let unsubscribeEvents: (() => void) | undefined;
   const source = createEventSource<MessageContext>({
     createContext: createMessageContext,
     logger: root.child({ component: 'source' }),
     now,
+    // Rules changed which events they can match: while running, listen for just those.
+    onInterestChange: () => {
+      if (unsubscribeEvents) listenForEvents();
+    },
   });
   const rules = createRuleManager<MessageContext>({
     source,
@@ -405,7 +411,26 @@ export function createEngine(
   let watcher: ConfigWatcher | undefined;
   let running = false;
   let stopped = false;
-  let unsubscribeEvents: (() => void) | undefined;
+  const onBrokerEvent = (e: BrokerEvent): void =>
+    source.push(
+      republishBy !== undefined && e.name === 'message.publish'
+        ? Object.freeze({
+            ...e,
+            columns: Object.freeze({ ...e.columns, republish_by: republishBy }),
+          })
+        : e,
+    );
+  /**
+   * (Re)subscribe to exactly the events the current rules can match (`source.interest()`), so
+   * the broker builds no columns for the rest (per-copy message.delivered, per-publish
+   * check_authz_complete, per-message message.dropped). The new listener is added before the
+   * old one is removed, in one synchronous step: no event is missed or seen twice.
+   */
+  function listenForEvents(): void {
+    const off = broker.onEvent(onBrokerEvent, { names: source.interest() });
+    unsubscribeEvents?.();
+    unsubscribeEvents = off;
+  }
 
   function reload(): ReloadReport {
     const r = load();
@@ -529,16 +554,7 @@ export function createEngine(
         runner
           .start()
           .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
-      unsubscribeEvents = broker.onEvent((e: BrokerEvent) =>
-        source.push(
-          republishBy !== undefined && e.name === 'message.publish'
-            ? Object.freeze({
-                ...e,
-                columns: Object.freeze({ ...e.columns, republish_by: republishBy }),
-              })
-            : e,
-        ),
-      );
+      listenForEvents();
       const addresses = await broker.start();
       for (const a of addresses)
         log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
@@ -560,6 +576,7 @@ export function createEngine(
       const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
       watcher?.close();
       unsubscribeEvents?.();
+      unsubscribeEvents = undefined;
       const results = await Promise.all(
         [...runners].map(async ([name, r]) => {
           try {
@@ -575,6 +592,8 @@ export function createEngine(
       running = false;
       rules.close();
       source.close();
+      // Function services own resources (the jq worker thread); release them last.
+      await services.close?.();
       log.info({ dropped }, 'stopped');
       return { dropped };
     },

@@ -327,8 +327,8 @@ if (want('runtime')) {
       process.stderr.write(`  runtime only, ${n} rule(s): ${Math.round(r)} events/s\n`);
     }
 }
-const med = (xs: number[] = [NaN]): number =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const med = (xs: number[] = []): number =>
+  xs.length === 0 ? NaN : ([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number);
 
 const m = (k: string): Result =>
   median(results[k] ?? [{ msgs: 0, rate: NaN, cpuUs: NaN, p50: NaN, p99: NaN }]);

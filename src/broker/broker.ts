@@ -37,7 +37,7 @@ import {
 import {
   EMPTY_MAP,
   connackReason,
-  messageId,
+  messageIdFormatter,
   peername,
   propsToColumns,
   protoName,
@@ -135,7 +135,8 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   const now = deps.now ?? Date.now;
   const node = config.node ?? deps.node ?? 'sluice@127.0.0.1';
   const ignoreSys = config.ignore_sys_message;
-  const idPrefix = randomBytes(8).toString('hex');
+  /** Message id = random 64-bit prefix (once per broker) + Aedes counter (columns.ts). */
+  const idOf = messageIdFormatter(randomBytes(8).toString('hex'));
   const authnChain: Authenticator[] = [
     createBuiltinAuthenticator(config.users),
     ...(deps.authenticators ?? []),
@@ -450,6 +451,12 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
     // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
     // EMQX's authorization.deny_action = disconnect).
+    if (builtinAuthzOnly && !rec.is_superuser) {
+      // Per-publish fast path for the default chain: same outcome as authorize(), no closure.
+      const o = authzChain.length === 1 && packet.topic.startsWith(SYS) ? SYS_DENY : NO_MATCH;
+      if (wants['client.check_authz_complete']) authzDone(rec, 'publish', packet.topic, o);
+      return cb(o.allow ? null : new Error('not authorized'));
+    }
     authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
       cb(o.allow ? null : new Error('not authorized')),
     );
@@ -485,7 +492,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     const src = route?.columns;
     const ts = now();
     const cols: ValueMap = {
-      id: src ? src['id'] : messageId(idPrefix, packet.brokerCounter),
+      id: src ? src['id'] : idOf(packet.brokerCounter),
       from_clientid: src ? src['clientid'] : (packet as { clientId?: string }).clientId,
       from_username: src ? src['username'] : undefined,
       clientid: rec.clientid,
@@ -719,7 +726,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       let columns: ValueMap | null = null;
       if (wantsMessageColumns) {
         const rec = client ? records.get(client) : undefined;
-        columns = publishColumns(packet, rec, from, messageId(idPrefix, counter), now());
+        columns = publishColumns(packet, rec, from, idOf(counter), now());
         if (wants['message.publish']) emit('message.publish', packet.topic, columns);
       }
       const route: Route = { deliveries: 0, columns };
@@ -735,7 +742,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
                 packet,
                 client ? records.get(client as Client) : undefined,
                 from,
-                messageId(idPrefix, counter),
+                idOf(counter),
                 now(),
               );
             const ts = now();

@@ -3,6 +3,7 @@ import {
   EMPTY_MAP,
   connackReason,
   messageId,
+  messageIdFormatter,
   peername,
   propsToColumns,
   protoName,
@@ -40,6 +41,9 @@ describe('column helpers', () => {
     expect(a).toMatch(/^[0-9a-f]{32}$/);
     expect(a).not.toBe(b);
     expect(messageId('0123456789abcdef', 2 ** 52)).toMatch(/^[0-9a-f]{32}$/);
+    const fast = messageIdFormatter('0123456789abcdef');
+    for (const n of [0, 1, 15, 16, 255, 2 ** 32 + 7, 2 ** 52, Number.MAX_SAFE_INTEGER])
+      expect(fast(n)).toBe(messageId('0123456789abcdef', n));
   });
 
   it('connack codes, peername, proto names', () => {

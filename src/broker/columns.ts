@@ -107,3 +107,16 @@ export function protoName(level: number | undefined): string {
 export function messageId(prefix: string, counter: number): string {
   return prefix + counter.toString(16).padStart(16, '0');
 }
+
+/**
+ * `messageId` bound to one prefix, for the hot path: the prefix and its zero padding are
+ * formatted once per hex length, so each id costs one `toString(16)` and one concatenation.
+ * Same output as `messageId(prefix, counter)`.
+ */
+export function messageIdFormatter(prefix: string): (counter: number) => string {
+  const heads = Array.from({ length: 17 }, (_, n) => prefix + '0'.repeat(16 - n));
+  return (counter) => {
+    const hex = counter.toString(16);
+    return heads[hex.length]! + hex;
+  };
+}

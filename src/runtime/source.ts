@@ -20,8 +20,9 @@
 import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
 
-import type { BrokerEvent, Logger } from '../core/index.js';
-import { createTopicIndex } from './topic-index.js';
+import { EVENT_TOPICS } from '../core/index.js';
+import type { BrokerEvent, EventName, Logger } from '../core/index.js';
+import { createTopicIndex, normaliseFilter } from './topic-index.js';
 
 /** What a rule pipeline receives for one matching event. */
 export interface Trigger<C> {
@@ -43,6 +44,12 @@ export interface SourceDeps<C> {
   createContext(columns: BrokerEvent['columns']): C;
   logger: Logger;
   now(): number;
+  /**
+   * Called (synchronously, inside `attach`/`detach`) whenever `interest()` changes, so the feeder
+   * can subscribe to just those events (the broker's `onEvent(fn, { names })`) and skip building
+   * the others' columns.
+   */
+  onInterestChange?(names: readonly EventName[]): void;
 }
 
 export interface EventSource<C> {
@@ -53,6 +60,13 @@ export interface EventSource<C> {
   /** Attach `target` under each filter (legacy event topics are normalised). */
   attach(filters: readonly string[], target: SourceTarget<C>): void;
   detach(filters: readonly string[], target: SourceTarget<C>): void;
+  /**
+   * The event names some attached filter can match — the only events whose `push` can reach a
+   * target. `message.publish` is included while any filter is not exactly one of the event
+   * topics of spec §7.2 (an event-topic filter such as `$events/client/connected` is an event
+   * rule); every other event is included when its slash topic matches an attached filter.
+   */
+  interest(): readonly EventName[];
   /** Number of (filter, target) pairs attached. */
   readonly size: number;
   /** Complete `events$`; later pushes are ignored. */
@@ -64,11 +78,37 @@ export const MATCH_CACHE_SIZE = 10_000;
 
 const NONE: readonly never[] = Object.freeze([]);
 
+/** Non-publish event names with their slash match topic (what the broker uses as `matchTopic`). */
+const EVENTS = Object.entries(EVENT_TOPICS).map(
+  ([name, [topic]]) => [name as EventName, topic] as const,
+);
+const EVENT_TOPIC_SET: ReadonlySet<string> = new Set(EVENTS.map(([, t]) => t));
+
 export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
   const index = createTopicIndex<SourceTarget<C>>();
   const events$ = new Subject<BrokerEvent>();
   let closed = false;
   const cache = new Map<string, readonly SourceTarget<C>[]>();
+  /** (filter, target) pairs whose filter is not exactly an event topic (they can match publishes). */
+  let publishPairs = 0;
+  let interest: readonly EventName[] = NONE;
+
+  function computeInterest(): readonly EventName[] {
+    const names: EventName[] = publishPairs > 0 ? ['message.publish'] : [];
+    for (const [name, topic] of EVENTS) {
+      let hit = false;
+      index.match(topic, () => (hit = true));
+      if (hit) names.push(name);
+    }
+    return names;
+  }
+
+  function refreshInterest(): void {
+    const next = computeInterest();
+    if (next.length === interest.length && next.every((n, i) => interest[i] === n)) return;
+    interest = Object.freeze(next);
+    deps.onInterestChange?.(interest);
+  }
 
   /** Targets matching `topic`, each once (a rule with two matching filters runs once). */
   function lookup(topic: string): readonly SourceTarget<C>[] {
@@ -105,13 +145,24 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
     push,
     events$: events$.asObservable(),
     attach(filters, target) {
-      for (const f of filters) index.add(f, target);
+      for (const f of filters) {
+        const before = index.size;
+        index.add(f, target);
+        if (index.size !== before && !EVENT_TOPIC_SET.has(normaliseFilter(f))) publishPairs++;
+      }
       cache.clear();
+      refreshInterest();
     },
     detach(filters, target) {
-      for (const f of filters) index.remove(f, target);
+      for (const f of filters) {
+        const before = index.size;
+        index.remove(f, target);
+        if (index.size !== before && !EVENT_TOPIC_SET.has(normaliseFilter(f))) publishPairs--;
+      }
       cache.clear();
+      refreshInterest();
     },
+    interest: () => interest,
     get size() {
       return index.size;
     },
