@@ -9,7 +9,7 @@
  * resolution and target derivation share its scope and diagnostics; FROM classification
  * (`sources.ts`) and name analysis (`scope.ts`) live apart.
  */
-import { renderSnippet } from '../../sql-parser/index.js';
+import { createDiagnostic } from '../../sql-parser/index.js';
 import type {
   AliasTarget,
   Diagnostic,
@@ -65,14 +65,7 @@ export function diagnostic(
   message: string,
   range: SourceRange,
 ): Diagnostic {
-  return {
-    code,
-    message,
-    line: range.start.line,
-    column: range.start.column,
-    range,
-    snippet: renderSnippet(sql, range),
-  };
+  return createDiagnostic(sql, code, message, range);
 }
 
 export function buildPlan(
