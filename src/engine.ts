@@ -358,8 +358,22 @@ export function createEngine(
       if (unsubscribeEvents) listenForEvents();
     },
   });
+  // Per-message failures: debug level only (CONVENTIONS.md #12); counted in the rule metrics.
+  const rulesLog = root.child({ component: 'rules' });
   const rules = createRuleManager<MessageContext>({
     source,
+    onFailed: (r) => {
+      if (r.outcome.kind === 'failed')
+        rulesLog.debug(
+          {
+            rule: r.ruleId,
+            code: r.outcome.code,
+            reason: r.outcome.reason,
+            topic: r.trigger.event.matchTopic,
+          },
+          'rule failed for one event',
+        );
+    },
     router: (action, record) => {
       const runner = runners.get(action);
       if (!runner) return false;
@@ -370,20 +384,6 @@ export function createEngine(
     now,
   });
   const ruleFiles = new Map<string, string>(); // rule id → origin file ('' = API)
-  // Per-message failures: debug level only (CONVENTIONS.md #12); counted in the rule metrics.
-  const rulesLog = root.child({ component: 'rules' });
-  rules.results$.subscribe((r) => {
-    if (r.outcome.kind === 'failed')
-      rulesLog.debug(
-        {
-          rule: r.ruleId,
-          code: r.outcome.code,
-          reason: r.outcome.reason,
-          topic: r.trigger.event.matchTopic,
-        },
-        'rule failed for one event',
-      );
-  });
 
   function putEntry(entry: RuleEntry, compiled: CompiledRule): void {
     rules.put({

@@ -43,6 +43,7 @@ import {
   protoName,
 } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { RouteTable } from './routes.js';
 import { BrokerErrors } from './errors.js';
 import {
   startListener,
@@ -87,12 +88,6 @@ interface ClientRecord {
   reason: string | undefined;
   /** The publish `headers` column, built once per client (it only holds connection facts). */
   headers?: Readonly<ValueMap>;
-}
-
-/** One message being routed: counts deliveries to detect no_subscribers. */
-interface Route {
-  deliveries: number;
-  readonly columns: Readonly<ValueMap> | null;
 }
 
 type AedesInternals = Aedes & {
@@ -162,7 +157,8 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       wants['message.dropped'];
   }
   const records = new WeakMap<Client, ClientRecord>();
-  const routing = new Map<number, Route>();
+  /** Messages being routed: copies reached (no_subscribers detection) and publish columns. */
+  const routing = new RouteTable();
   const metrics: BrokerMetrics = {
     connections: 0,
     connections_total: 0,
@@ -476,8 +472,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   /** Called by Aedes for every copy it is about to forward to a subscribed client. */
   function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const c = client as ClientInternals;
-    const route = packet.brokerId === aedes?.id ? routing.get(packet.brokerCounter) : undefined;
-    if (route) route.deliveries++;
+    const ours = packet.brokerId === aedes?.id && routing.hit(packet.brokerCounter, 1);
     metrics.messages_out++;
     if (!wants['message.delivered'] && !wants['message.acked']) return packet;
     const rec = records.get(client);
@@ -489,7 +484,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       const sub = c.subscriptions[packet.topic];
       if (sub && sub.qos < qos) qos = sub.qos;
     }
-    const src = route?.columns;
+    const src = ours ? routing.columns(packet.brokerCounter) : undefined;
     const ts = now();
     const cols: ValueMap = {
       id: src ? src['id'] : idOf(packet.brokerCounter),
@@ -729,15 +724,14 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         columns = publishColumns(packet, rec, from, idOf(counter), now());
         if (wants['message.publish']) emit('message.publish', packet.topic, columns);
       }
-      const route: Route = { deliveries: 0, columns };
-      routing.set(counter, route);
+      routing.open(counter, columns);
       orig(packet, client ?? null, (err) => {
-        routing.delete(counter);
-        if (!err && route.deliveries === 0) {
+        const deliveries = routing.close(counter);
+        if (!err && deliveries === 0) {
           metrics.messages_dropped++;
           if (wants['message.dropped']) {
             const src =
-              route.columns ??
+              columns ??
               publishColumns(
                 packet,
                 client ? records.get(client as Client) : undefined,
@@ -791,8 +785,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     const enqueue = p.outgoingEnqueueCombi.bind(p);
     p.outgoingEnqueueCombi = (subs, packet) => {
       if (subs.length > 0 && packet.brokerId === a.id && packet.brokerCounter !== undefined) {
-        const route = routing.get(packet.brokerCounter);
-        if (route) route.deliveries += subs.length;
+        routing.hit(packet.brokerCounter, subs.length);
       }
       return enqueue(subs, packet);
     };
@@ -942,8 +935,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       const deliver = (packet: AedesPublishPacket, cb: () => void) => {
         // [MQTT-4.7.2-1]: wildcard-first filters do not match $-topics.
         if (dollarGuard && packet.topic.startsWith('$')) return cb();
-        const route = packet.brokerId === a.id ? routing.get(packet.brokerCounter) : undefined;
-        if (route) route.deliveries++;
+        if (packet.brokerId === a.id) routing.hit(packet.brokerCounter, 1);
         try {
           handler({
             topic: packet.topic,

@@ -39,12 +39,14 @@ class Pipeline<C> implements RulePipeline<C> {
     private readonly metrics: RuleMetrics,
     private readonly router: ActionRouter,
     private readonly results: Subject<RuleResult<C>>,
+    private readonly onFailed: ((result: RuleResult<C>) => void) | undefined,
   ) {}
 
   deliver(trigger: Trigger<C>): void {
     if (this.stopped) return;
     const result = evaluateOnce(this.ruleId, this.version, this.metrics, trigger);
     routeResult(this.router, this.metrics, result);
+    if (this.onFailed !== undefined && result.outcome.kind === 'failed') this.onFailed(result);
     if (this.results.observed) this.results.next(result);
   }
 
@@ -59,6 +61,7 @@ export function createRulePipeline<C>(
   metrics: RuleMetrics,
   router: ActionRouter,
   results: Subject<RuleResult<C>>,
+  onFailed?: (result: RuleResult<C>) => void,
 ): RulePipeline<C> {
-  return new Pipeline(ruleId, version, metrics, router, results);
+  return new Pipeline(ruleId, version, metrics, router, results, onFailed);
 }

@@ -173,3 +173,36 @@ describe('rule manager', () => {
     expect(h.rules.metrics('r').rate).toMatchObject({ current: 0, max: 20, last5m: 10 });
   });
 });
+
+describe('onFailed', () => {
+  it('receives exactly the failed results, synchronously', () => {
+    const source = createEventSource<{ v: unknown }>({
+      createContext: (columns) => ({ v: columns['v'] }),
+      logger: silentLogger,
+      now: () => 0,
+    });
+    const failed: string[] = [];
+    const rules = createRuleManager<{ v: unknown }>({
+      source,
+      router: () => true,
+      logger: silentLogger,
+      now: () => 0,
+      onFailed: (r) => failed.push(`${r.ruleId}:${r.outcome.kind}`),
+    });
+    rules.add({
+      id: 'r1',
+      from: ['t'],
+      actions: ['a'],
+      compiled: {
+        run: (ctx): RuleOutcome =>
+          typeof ctx.v === 'number'
+            ? { kind: 'passed', outputs: [{ v: ctx.v }] }
+            : { kind: 'failed', code: 'x', reason: 'no v' },
+      },
+    });
+    for (const v of [1, 'bad', 2, undefined])
+      source.push({ name: 'message.publish', matchTopic: 't', columns: { v } });
+    expect(failed).toEqual(['r1:failed', 'r1:failed']);
+    rules.close();
+  });
+});

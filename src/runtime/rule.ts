@@ -53,6 +53,12 @@ export interface RuleManagerDeps<C> {
   router: ActionRouter;
   logger: Logger;
   now(): number;
+  /**
+   * Called synchronously with every `failed` result (before `results$` sees it). A plain
+   * callback, so a consumer that only cares about failures (the engine's debug log) costs
+   * nothing per passed message — unlike a `results$` subscription, which every result visits.
+   */
+  onFailed?(result: RuleResult<C>): void;
 }
 
 export interface RuleManager<C> {
@@ -110,7 +116,14 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     if (slots.has(spec.id)) throw E.rule_already_exists(`rule ${JSON.stringify(spec.id)} exists`);
     const metrics = createRuleMetrics(deps.now);
     const version: RuleVersion<C> = { compiled: spec.compiled, actions: [...spec.actions] };
-    const pipeline = createRulePipeline<C>(spec.id, version, metrics, deps.router, results);
+    const pipeline = createRulePipeline<C>(
+      spec.id,
+      version,
+      metrics,
+      deps.router,
+      results,
+      deps.onFailed,
+    );
     const slot: Slot<C> = { info: infoOf(spec, deps.now()), metrics, pipeline };
     slots.set(spec.id, slot);
     if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline);
