@@ -4,6 +4,7 @@
  *   sluice run [-c sluice.yaml]        run the broker, rules and sinks until SIGINT/SIGTERM
  *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
+ *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
  *   sluice --help | --version
  *
  * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
@@ -13,9 +14,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { pino } from 'pino';
+
+import { createApiServer } from '../api/index.js';
+import type { ApiAddress, ApiServer } from '../api/index.js';
 import { formatIssue } from '../config/index.js';
+import type { Logger } from '../core/index.js';
 import { checkConfig, createEngine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import type { BoundAddress } from '../broker/index.js';
+import { hashPasswordCommand, readProcessStdin, terminalPrompt } from './hash-password.js';
 import { testRule } from './test-rule.js';
 
 /** Where output goes (tests capture it). */
@@ -24,6 +32,10 @@ export interface CliIo {
   err(line: string): void;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM by default). */
   stopSignal?: Promise<string>;
+  /** All of stdin (default: process.stdin). */
+  readStdin?: () => Promise<string>;
+  /** No-echo terminal prompt (default: one on the process's TTY, if it has one). */
+  prompt?: ((question: string) => Promise<string>) | undefined;
 }
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -51,6 +63,9 @@ Usage:
   sluice test-rule --sql SQL [--context JSON]
                                        Run one rule on one sample event and print its outputs
                                        (exit 0 output, 2 no result, 1 error)
+  sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
+                                       Print the password_hash for broker.users; the password
+                                       comes from stdin (or a no-echo prompt on a terminal)
   sluice --help | --version
 
 Options:
@@ -58,7 +73,10 @@ Options:
   -h, --help           show this help
   -v, --version        print the version
 
-Docs: docs/cli.md, docs/config.md`;
+\`sluice run\` also serves the management HTTP API (default http://127.0.0.1:18083; \`api\` in
+sluice.yaml): status, rules, rule metrics, rule test, sinks, Prometheus /metrics.
+
+Docs: docs/cli.md, docs/config.md, docs/api.md`;
 
 const defaultIo: CliIo = {
   out: (l) => process.stdout.write(l + '\n'),
@@ -106,6 +124,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         config: { type: 'string', short: 'c' },
         sql: { type: 'string' },
         context: { type: 'string' },
+        'password-stdin': { type: 'boolean' },
+        algorithm: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -139,6 +159,18 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return 64;
       }
       const r = testRule(values.sql, values.context);
+      r.stdout.forEach((l) => io.out(l));
+      r.stderr.forEach((l) => io.err(l));
+      return r.exitCode;
+    }
+    case 'hash-password': {
+      const r = await hashPasswordCommand(
+        { passwordStdin: values['password-stdin'] === true, algorithm: values.algorithm },
+        {
+          readStdin: io.readStdin ?? readProcessStdin,
+          prompt: 'prompt' in io ? io.prompt : terminalPrompt(),
+        },
+      );
       r.stdout.forEach((l) => io.out(l));
       r.stderr.forEach((l) => io.err(l));
       return r.exitCode;
@@ -190,6 +222,7 @@ async function run(file: string, io: CliIo): Promise<number> {
     io.err(
       `  MQTT ${a.type.padEnd(3)} listener ${a.name}: ${connectHint(a)}${a.type.startsWith('ws') ? ((engine.config.config.broker['listeners'] as Record<string, { path?: string }>)[a.name]?.path ?? '/mqtt') : ''}`,
     );
+  const api = await startApi(engine, io);
   const rules = engine.rules();
   io.err(`  ${rules.length} rule(s): ${rules.map((r) => r.id).join(', ') || '(none)'}`);
   if (engine.startupIssues.length)
@@ -197,9 +230,50 @@ async function run(file: string, io: CliIo): Promise<number> {
   io.err('  press Ctrl+C to stop');
   const sig = await stop;
   io.err(`sluice: ${sig} received, draining sinks…`);
+  await api?.stop();
   const { dropped } = await engine.stop();
   io.err(
     `sluice: stopped${dropped ? ` (${dropped} record(s) not delivered before the deadline)` : ''}`,
   );
   return 0;
+}
+
+function apiHint(a: ApiAddress): string {
+  return a.host === '0.0.0.0' || a.host === '::' ? `http://localhost:${a.port}` : a.url;
+}
+
+/**
+ * Start the management API when `api.enabled` (docs/api.md). A failure to listen (port in
+ * use, …) is reported and Sluice keeps running without it: the API observes the engine, and
+ * MQTT traffic and rules do not depend on it. `api` settings changed by a hot reload are
+ * reported as needing a restart.
+ */
+async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefined> {
+  const cfg = engine.config.config.api;
+  const running = JSON.stringify(cfg);
+  engine.onReload((r) => {
+    if (r.ok && JSON.stringify(engine.config.config.api) !== running)
+      io.err('sluice: api settings changed; they take effect after a restart');
+  });
+  if (!cfg.enabled) return undefined;
+  const logger = pino({
+    level: engine.config.config.log.level,
+    base: { component: 'sluice' },
+  }) as unknown as Logger;
+  const api = createApiServer(
+    { engine, logger, version: version() },
+    { bind: cfg.bind, port: cfg.port, token: cfg.token },
+  );
+  try {
+    const a = await api.start();
+    io.err(
+      `  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${cfg.token ? ', bearer token required' : ''}`,
+    );
+    return api;
+  } catch (err) {
+    io.err(
+      `sluice: ${(err as Error).message}; running without it (set api.port, or api.enabled: false)`,
+    );
+    return undefined;
+  }
 }

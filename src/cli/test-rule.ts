@@ -1,21 +1,12 @@
 /**
  * `sluice test-rule`: run one rule against one sample event, like EMQX's rule test
- * (`emqx_rule_sqltester`). The context is the event's column map; missing columns get sample
- * values for the event the rule's FROM names (a message publish unless FROM is an `$events/…`
- * topic). A `payload` given as a JSON object or list is encoded as JSON text, as a device
- * would send it.
- *
- * Result: `passed` prints each output as one JSON line; `filtered` and `failed` are explained.
+ * (`emqx_rule_sqltester`). The evaluation is the API's `runRuleTest` (the same as
+ * `POST /api/v5/rule_test`); this file parses `--context` and renders the result:
+ * `passed` prints each output as one JSON line; no result and errors are explained on stderr.
  */
+import { runRuleTest } from '../api/index.js';
 import { encodeJson } from '../core/index.js';
-import type { RuleOutcome, Value, ValueMap } from '../core/index.js';
-import {
-  compileRule,
-  createDefaultServices,
-  eventOfTopic,
-  SqlError,
-  topicMatchesAny,
-} from '../runtime/index.js';
+import { createDefaultServices } from '../runtime/index.js';
 import { formatDiagnostic } from '../sql-parser/index.js';
 
 export interface TestRuleResult {
@@ -30,7 +21,7 @@ export function testRule(
   contextJson: string | undefined,
   now = Date.now(),
 ): TestRuleResult {
-  let given: ValueMap = {};
+  let given: Record<string, unknown> = {};
   if (contextJson !== undefined) {
     let parsed: unknown;
     try {
@@ -40,67 +31,30 @@ export function testRule(
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
       return fail('--context must be a JSON object of columns, e.g. {"payload": {"temp": 31}}');
-    given = parsed as ValueMap;
+    given = parsed as Record<string, unknown>;
   }
   const services = createDefaultServices({ node: 'sluice@test', now: () => now });
-  let rule;
-  try {
-    rule = compileRule(sql, { services });
-  } catch (err) {
-    if (err instanceof SqlError)
-      return {
-        exitCode: 1,
-        stdout: [],
-        stderr: err.diagnostics.map((d) => formatDiagnostic(d, '<sql>')),
-      };
-    throw err;
-  }
-  const from = rule.sources;
-  const eventTopic = from.map((f) => ({ f, e: eventOfTopic(f) })).find((x) => x.e !== undefined);
-  const event = eventTopic?.e ?? 'message.publish';
-  const literal = from.find((f) => !/[+#]/.test(f) && !f.startsWith('$'));
-  const columns: ValueMap = {
-    event,
-    timestamp: now,
-    node: 'sluice@test',
-    clientid: 'c_sluice',
-    username: 'u_sluice',
-    peerhost: '127.0.0.1',
-    ...(event === 'message.publish'
-      ? {
-          id: '0006126A8B3C2F0AF4432100000A0000',
-          topic: literal ?? 't/1',
-          qos: 1,
-          flags: { dup: false, retain: false },
-          pub_props: {},
-          payload: '{}',
-          publish_received_at: now,
-        }
-      : {}),
-    ...given,
-  };
-  const p: Value = columns['payload'];
-  if (p !== undefined && p !== null && typeof p === 'object' && !Buffer.isBuffer(p))
-    columns['payload'] = encodeJson(p);
-  if (event === 'message.publish') {
-    const topic = columns['topic'];
-    if (typeof topic !== 'string' || !topicMatchesAny(topic, from))
-      return fail(
-        `the context topic ${JSON.stringify(topic)} does not match FROM ${from.map((f) => JSON.stringify(f)).join(', ')}`,
-      );
-  }
-  const outcome: RuleOutcome = rule.run(columns);
-  switch (outcome.kind) {
+  const r = runRuleTest(sql, given, { services, now, node: 'sluice@test' });
+  switch (r.kind) {
     case 'passed':
-      return { exitCode: 0, stdout: outcome.outputs.map((o) => encodeJson(o)), stderr: [] };
-    case 'filtered':
+      return { exitCode: 0, stdout: r.outputs.map((o) => encodeJson(o)), stderr: [] };
+    case 'no_result':
       return {
         exitCode: 2,
         stdout: [],
         stderr: ['no result: WHERE was false or FOREACH produced nothing'],
       };
+    case 'no_match':
+    case 'bad_context':
+      return fail(r.message);
+    case 'sql_error':
+      return {
+        exitCode: 1,
+        stdout: [],
+        stderr: r.diagnostics.map((d) => formatDiagnostic(d, '<sql>')),
+      };
     case 'failed':
-      return { exitCode: 1, stdout: [], stderr: [`error[${outcome.code}]: ${outcome.reason}`] };
+      return { exitCode: 1, stdout: [], stderr: [`error[${r.code}]: ${r.reason}`] };
   }
 }
 

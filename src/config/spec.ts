@@ -44,7 +44,48 @@ export interface SluiceConfig {
   rule_files: string[];
   reload: { enabled: boolean; debounce: number };
   shutdown: { drain_timeout: number };
+  api: ApiConfig;
 }
+
+/** The management HTTP API (`sluice run` starts it; see docs/api.md). */
+export interface ApiConfig {
+  enabled: boolean;
+  bind: string;
+  port: number;
+  /** Bearer token required on every request when set. */
+  token?: string;
+}
+
+export const apiSpec: FieldSpec = field.object(
+  {
+    enabled: field.boolean({
+      description:
+        'Start the management HTTP API (status, rules, rule metrics, rule test, sinks, Prometheus `/metrics`) with `sluice run`.',
+      default: true,
+    }),
+    bind: field.string({
+      description:
+        'Address the API listens on. The default accepts local connections only; set `0.0.0.0` (with a `token`) to expose it.',
+      default: '127.0.0.1',
+      example: '127.0.0.1',
+    }),
+    port: field.integer({
+      description: 'TCP port of the API (EMQX dashboard port). 0 picks a free ephemeral port.',
+      default: 18083,
+      min: 0,
+      max: 65535,
+      example: 18083,
+    }),
+    token: field.string({
+      description:
+        'Bearer token every request must send (`Authorization: Bearer <token>`); unset = no authentication. Keep it in the environment: `${SLUICE_API_TOKEN}`.',
+      optional: true,
+      secret: true,
+      example: '${SLUICE_API_TOKEN}',
+    }),
+  },
+  { description: 'Management HTTP API (docs/api.md).' },
+);
 
 export const ruleSpec: FieldSpec = field.object(
   {
@@ -134,6 +175,7 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         },
         { description: 'Graceful shutdown.' },
       ),
+      api: apiSpec,
     },
     { description: 'Sluice configuration (sluice.yaml).' },
   );

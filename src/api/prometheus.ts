@@ -1,0 +1,245 @@
+/**
+ * Prometheus text exposition format 0.0.4 for `GET /metrics`
+ * (https://prometheus.io/docs/instrumenting/exposition_formats/): one `# HELP` and `# TYPE`
+ * line per metric family, then its samples. Label values escape `\`, `"` and line feed
+ * (`\\`, `\"`, `\n`); HELP text escapes `\` and line feed.
+ *
+ * Families: `sluice_rule_*` (label `rule`), `sluice_sink_*` (label `sink`, plus `reason` for
+ * failed/dropped), `sluice_broker_*`, `sluice_uptime_seconds`.
+ */
+import type { RuleMetricsSnapshot } from '../runtime/index.js';
+import type { ApiBrokerMetrics, ApiSinkMetrics } from './types.js';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A number as Prometheus writes it (`+Inf`, `-Inf`, `NaN`). */
+function num(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return '+Inf';
+  if (n === -Infinity) return '-Inf';
+  return String(n);
+}
+
+type Labels = Readonly<Record<string, string>>;
+
+class Exposition {
+  private readonly lines: string[] = [];
+  family(
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    samples: readonly (readonly [Labels, number])[],
+  ): void {
+    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+        .join(',');
+      this.lines.push(`${name}${l ? `{${l}}` : ''} ${num(value)}`);
+    }
+  }
+  text(): string {
+    return this.lines.join('\n') + '\n';
+  }
+}
+
+export interface PrometheusInput {
+  readonly rules: Readonly<Record<string, RuleMetricsSnapshot>>;
+  /** Rule id → enabled. */
+  readonly enabled: Readonly<Record<string, boolean>>;
+  readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;
+  readonly broker: ApiBrokerMetrics;
+  readonly uptimeSeconds: number;
+}
+
+export function renderPrometheus(m: PrometheusInput): string {
+  const e = new Exposition();
+  const rules = Object.entries(m.rules);
+  const rule = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    pick: (r: RuleMetricsSnapshot) => number,
+  ): void =>
+    e.family(
+      name,
+      type,
+      help,
+      rules.map(([id, r]) => [{ rule: id }, pick(r)] as const),
+    );
+  rule(
+    'sluice_rule_matched_total',
+    'counter',
+    'Events whose topic matched the rule (the rule ran).',
+    (r) => r.matched,
+  );
+  rule('sluice_rule_passed_total', 'counter', 'Events that produced output.', (r) => r.passed);
+  rule(
+    'sluice_rule_failed_total',
+    'counter',
+    'failed.exception + failed.no_result.',
+    (r) => r.failed,
+  );
+  rule(
+    'sluice_rule_failed_exception_total',
+    'counter',
+    'Evaluation errors.',
+    (r) => r['failed.exception'],
+  );
+  rule(
+    'sluice_rule_failed_no_result_total',
+    'counter',
+    'WHERE false or FOREACH empty.',
+    (r) => r['failed.no_result'],
+  );
+  rule(
+    'sluice_rule_actions_total',
+    'counter',
+    'Outputs x actions handed to sinks.',
+    (r) => r['actions.total'],
+  );
+  rule(
+    'sluice_rule_actions_success_total',
+    'counter',
+    'Actions accepted by the sink queue.',
+    (r) => r['actions.success'],
+  );
+  rule(
+    'sluice_rule_actions_failed_total',
+    'counter',
+    'Actions refused by the sink queue.',
+    (r) => r['actions.failed'],
+  );
+  rule(
+    'sluice_rule_matched_rate',
+    'gauge',
+    'matched per second over the last 5 s.',
+    (r) => r.rate.current,
+  );
+  e.family(
+    'sluice_rule_enabled',
+    'gauge',
+    '1 when the rule is enabled, 0 when disabled.',
+    Object.entries(m.enabled).map(([id, on]) => [{ rule: id }, on ? 1 : 0] as const),
+  );
+
+  const sinks = Object.entries(m.sinks);
+  const sink = (
+    name: string,
+    type: 'counter' | 'gauge',
+    help: string,
+    pick: (s: ApiSinkMetrics) => number,
+  ): void =>
+    e.family(
+      name,
+      type,
+      help,
+      sinks.map(([n, s]) => [{ sink: n }, pick(s)] as const),
+    );
+  const byReason = (
+    name: string,
+    help: string,
+    pick: (s: ApiSinkMetrics) => Readonly<Record<string, number>>,
+  ): void =>
+    e.family(
+      name,
+      'counter',
+      help,
+      sinks.flatMap(([n, s]) =>
+        Object.entries(pick(s)).map(([reason, v]) => [{ sink: n, reason }, v] as const),
+      ),
+    );
+  sink(
+    'sluice_sink_matched_total',
+    'counter',
+    'Records handed to the sink runner.',
+    (s) => s.matched,
+  );
+  sink(
+    'sluice_sink_success_total',
+    'counter',
+    'Records the external system acknowledged.',
+    (s) => s.success,
+  );
+  byReason('sluice_sink_failed_total', 'Records refused for good, by reason.', (s) => s.failedBy);
+  byReason(
+    'sluice_sink_dropped_total',
+    'Records never written (queue_full, expired, shutdown), by reason.',
+    (s) => s.droppedBy,
+  );
+  sink(
+    'sluice_sink_retried_total',
+    'counter',
+    'Record re-sends after a retriable error or reconnect.',
+    (s) => s.retried,
+  );
+  sink('sluice_sink_queued', 'gauge', 'Records waiting in the buffer.', (s) => s.queued);
+  sink(
+    'sluice_sink_queued_bytes',
+    'gauge',
+    'Encoded bytes waiting in the buffer.',
+    (s) => s.queuedBytes,
+  );
+  sink(
+    'sluice_sink_inflight',
+    'gauge',
+    'Batches being written, backing off or awaiting reconnect.',
+    (s) => s.inflight,
+  );
+  sink(
+    'sluice_sink_inflight_records',
+    'gauge',
+    'Records in in-flight batches.',
+    (s) => s.inflightRecords,
+  );
+  e.family(
+    'sluice_sink_latency_milliseconds',
+    'gauge',
+    'Ingest to acknowledgement latency of successful records (histogram bucket upper bound).',
+    sinks.flatMap(([n, s]) => [
+      [{ sink: n, quantile: '0.5' }, s.latency.p50] as const,
+      [{ sink: n, quantile: '0.99' }, s.latency.p99] as const,
+    ]),
+  );
+
+  const b = m.broker;
+  e.family('sluice_broker_connections', 'gauge', 'MQTT clients connected now.', [
+    [{}, b.connections],
+  ]);
+  e.family('sluice_broker_connections_total', 'counter', 'MQTT connections accepted.', [
+    [{}, b.connections_total],
+  ]);
+  e.family('sluice_broker_connections_refused_total', 'counter', 'CONNECTs refused.', [
+    [{}, b.connections_refused],
+  ]);
+  e.family('sluice_broker_messages_in_total', 'counter', 'Messages published into the broker.', [
+    [{}, b.messages_in],
+  ]);
+  e.family('sluice_broker_messages_out_total', 'counter', 'Copies forwarded to subscribers.', [
+    [{}, b.messages_out],
+  ]);
+  e.family(
+    'sluice_broker_messages_dropped_total',
+    'counter',
+    'Messages that reached no subscriber.',
+    [[{}, b.messages_dropped]],
+  );
+  e.family(
+    'sluice_broker_messages_acked_total',
+    'counter',
+    'PUBACK/PUBCOMP received for forwarded QoS 1/2 copies.',
+    [[{}, b.messages_acked]],
+  );
+  e.family('sluice_uptime_seconds', 'gauge', 'Seconds since the API started with the engine.', [
+    [{}, m.uptimeSeconds],
+  ]);
+  return e.text();
+}

@@ -1,0 +1,384 @@
+/**
+ * The endpoints (docs/api.md). Each handler returns a `Reply` or throws an `HttpError`;
+ * errors thrown by the engine are mapped by `engineError` (rule_not_found → 404, …).
+ * Shapes follow EMQX's REST API v5 where one exists (`/api/v5/rules`, `…/metrics`,
+ * `/api/v5/rule_test`, `/api/v5/status`), with Sluice's names where EMQX has none (sinks).
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+import { encodeJson, SluiceError } from '../core/index.js';
+import { SqlError } from '../runtime/index.js';
+import type { Diagnostic, FunctionServices, RuleInfo } from '../runtime/index.js';
+import { ApiErrors } from './errors.js';
+import { badRequest, HttpError, json, readJsonObject } from './http.js';
+import type { Reply } from './http.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
+import { runRuleTest } from './rule-test.js';
+import type { ApiDeps, ApiRuleInput, ApiSinkMetrics } from './types.js';
+
+/** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
+const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
+
+export interface RouteContext {
+  readonly deps: Required<Pick<ApiDeps, 'engine' | 'logger' | 'now'>> & { version: string };
+  readonly startedAt: number;
+  /** Function services for rule_test (created on first use, closed with the server). */
+  services(): FunctionServices;
+  readonly node: string;
+}
+
+type Handler = (
+  req: IncomingMessage,
+  params: readonly string[],
+  ctx: RouteContext,
+) => Promise<Reply> | Reply;
+
+export interface Route {
+  /** Path segments; `*` captures one (URL-decoded) segment into params. */
+  readonly path: readonly string[];
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Handler>>>;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function ruleJson(r: RuleInfo): Record<string, unknown> {
+  return {
+    id: r.id,
+    sql: r.sql,
+    enable: r.enabled,
+    enabled: r.enabled,
+    actions: r.actions,
+    description: r.description,
+    from: r.from,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt),
+  };
+}
+
+function findRule(ctx: RouteContext, id: string): RuleInfo {
+  const r = ctx.deps.engine.rules().find((x) => x.id === id);
+  if (!r) throw new HttpError(404, ruleNotFound(id));
+  return r;
+}
+
+function ruleNotFound(id: string): SluiceError {
+  // The runtime's code for an unknown rule id (docs/errors.md).
+  return new SluiceError('rule_not_found', `rule ${JSON.stringify(id)} does not exist`);
+}
+
+function diagnosticJson(d: Diagnostic): Record<string, unknown> {
+  return {
+    code: d.code,
+    message: d.message,
+    line: d.line,
+    column: d.column,
+    end_line: d.range.end.line,
+    end_column: d.range.end.column,
+    ...(d.expected ? { expected: d.expected } : {}),
+    snippet: d.snippet,
+  };
+}
+
+/** Map an engine error to an HTTP error (unknown throws are re-thrown → 500). */
+function engineError(err: unknown): never {
+  if (err instanceof SqlError)
+    throw new HttpError(400, err, {}, { diagnostics: err.diagnostics.map(diagnosticJson) });
+  if (err instanceof SluiceError) {
+    const status =
+      err.code === 'rule_not_found' ? 404 : err.code === 'rule_already_exists' ? 409 : 400;
+    throw new HttpError(status, err);
+  }
+  throw err;
+}
+
+function optString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw badRequest(`${key} must be a string`);
+  return v;
+}
+
+function optBool(body: Record<string, unknown>, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw badRequest(`${key} must be true or false`);
+  return v;
+}
+
+function optActions(body: Record<string, unknown>): string[] | undefined {
+  const v = body['actions'];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((a) => typeof a !== 'string'))
+    throw badRequest('actions must be a list of sink names');
+  return v as string[];
+}
+
+/** `enable` (EMQX) or `enabled` (sluice.yaml); both given must agree. */
+function enableOf(body: Record<string, unknown>): boolean | undefined {
+  const a = optBool(body, 'enable');
+  const b = optBool(body, 'enabled');
+  if (a !== undefined && b !== undefined && a !== b)
+    throw badRequest('enable and enabled disagree');
+  return a ?? b;
+}
+
+function ruleMetricsJson(ctx: RouteContext, id: string): Record<string, unknown> {
+  const m = ctx.deps.engine.metrics().rules[id];
+  if (!m) throw new HttpError(404, ruleNotFound(id));
+  const metrics = {
+    matched: m.matched,
+    passed: m.passed,
+    failed: m.failed,
+    'failed.exception': m['failed.exception'],
+    'failed.no_result': m['failed.no_result'],
+    'actions.total': m['actions.total'],
+    'actions.success': m['actions.success'],
+    'actions.failed': m['actions.failed'],
+    'matched.rate': m.rate.current,
+    'matched.rate.max': m.rate.max,
+    'matched.rate.last5m': m.rate.last5m,
+  };
+  return { id, metrics, node_metrics: [{ node: ctx.node, metrics }] };
+}
+
+function sinkMetricsJson(m: ApiSinkMetrics): Record<string, unknown> {
+  return {
+    matched: m.matched,
+    queued: m.queued,
+    queued_bytes: m.queuedBytes,
+    blocked: m.blocked,
+    inflight: m.inflight,
+    inflight_records: m.inflightRecords,
+    success: m.success,
+    failed: m.failed,
+    failed_by: m.failedBy,
+    dropped: m.dropped,
+    dropped_by: m.droppedBy,
+    retried: m.retried,
+    latency_ms: {
+      count: m.latency.count,
+      p50: m.latency.p50,
+      p99: m.latency.p99,
+      max: m.latency.max,
+    },
+  };
+}
+
+function sinkOr404(ctx: RouteContext, name: string): { type: string; metrics: ApiSinkMetrics } {
+  const metrics = ctx.deps.engine.metrics().sinks[name];
+  const type = ctx.deps.engine.config.sinks[name]?.type;
+  if (!metrics || type === undefined)
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found(`sink ${JSON.stringify(name)} does not exist`),
+    );
+  return { type, metrics };
+}
+
+const status: Handler = (_req, _p, ctx) => {
+  const e = ctx.deps.engine;
+  const listeners = e.addresses.map((a) => ({
+    name: a.name,
+    type: a.type,
+    host: a.host,
+    port: a.port,
+  }));
+  const running = listeners.length > 0;
+  const b = e.metrics().broker;
+  return json(running ? 200 : 503, {
+    node_name: ctx.node,
+    rel_vsn: ctx.deps.version,
+    status: running ? 'running' : 'stopped',
+    uptime: Math.max(0, Math.floor((ctx.deps.now() - ctx.startedAt) / 1000)),
+    broker: { running, listeners, connections: b.connections },
+    rules: e.rules().length,
+    sinks: Object.keys(e.config.sinks).length,
+  });
+};
+
+const listRules: Handler = (_req, _p, ctx) => {
+  const data = ctx.deps.engine.rules().map(ruleJson);
+  return json(200, {
+    data,
+    meta: { page: 1, limit: data.length, count: data.length, hasnext: false },
+  });
+};
+
+const createRule: Handler = async (req, _p, ctx) => {
+  const body = await readJsonObject(req);
+  const id = optString(body, 'id') ?? `rule_${randomBytes(4).toString('hex')}`;
+  if (!RULE_ID.test(id)) throw badRequest(`id ${JSON.stringify(id)} must match ${RULE_ID.source}`);
+  const sql = optString(body, 'sql');
+  if (sql === undefined) throw badRequest('sql is required');
+  const rule: ApiRuleInput = {
+    id,
+    sql,
+    actions: optActions(body) ?? [],
+    enabled: enableOf(body) ?? true,
+    description: optString(body, 'description') ?? '',
+  };
+  try {
+    ctx.deps.engine.addRule(rule);
+  } catch (err) {
+    engineError(err);
+  }
+  return json(201, ruleJson(findRule(ctx, id)));
+};
+
+const getRule: Handler = (_req, [id], ctx) => json(200, ruleJson(findRule(ctx, id as string)));
+
+/**
+ * EMQX's PUT takes the rule's fields; only those given change. `{enable}` alone enables or
+ * disables the running rule without recompiling it.
+ */
+const putRule: Handler = async (req, [id], ctx) => {
+  const body = await readJsonObject(req);
+  const cur = findRule(ctx, id as string);
+  const sql = optString(body, 'sql');
+  const actions = optActions(body);
+  const description = optString(body, 'description');
+  const enable = enableOf(body);
+  try {
+    if (sql !== undefined || actions !== undefined || description !== undefined) {
+      ctx.deps.engine.updateRule({
+        id: cur.id,
+        sql: sql ?? cur.sql,
+        actions: actions ?? cur.actions,
+        description: description ?? cur.description,
+        enabled: enable ?? cur.enabled,
+      });
+    } else if (enable === true) ctx.deps.engine.enableRule(cur.id);
+    else if (enable === false) ctx.deps.engine.disableRule(cur.id);
+  } catch (err) {
+    engineError(err);
+  }
+  return json(200, ruleJson(findRule(ctx, cur.id)));
+};
+
+const deleteRule: Handler = (_req, [id], ctx) => {
+  findRule(ctx, id as string);
+  try {
+    ctx.deps.engine.removeRule(id as string);
+  } catch (err) {
+    engineError(err);
+  }
+  return { status: 204 };
+};
+
+const ruleMetrics: Handler = (_req, [id], ctx) => {
+  findRule(ctx, id as string);
+  return json(200, ruleMetricsJson(ctx, id as string));
+};
+
+const ruleTest: Handler = async (req, _p, ctx) => {
+  const body = await readJsonObject(req);
+  const sql = body['sql'];
+  if (typeof sql !== 'string') throw badRequest('sql is required (a string)');
+  const context = body['context'] ?? {};
+  if (typeof context !== 'object' || context === null || Array.isArray(context))
+    throw badRequest('context must be a JSON object of the event columns');
+  const r = runRuleTest(sql, context as Record<string, unknown>, {
+    services: ctx.services(),
+    now: ctx.deps.now(),
+    node: ctx.node,
+  });
+  switch (r.kind) {
+    case 'passed':
+      // EMQX answers a SELECT with its output object and a FOREACH with the list of outputs.
+      return {
+        status: 200,
+        raw:
+          (r.foreach
+            ? `[${r.outputs.map((o) => encodeJson(o)).join(',')}]`
+            : encodeJson(r.outputs[0] ?? {})) + '\n',
+      };
+    case 'no_result':
+      throw new HttpError(
+        412,
+        ApiErrors.api_rule_test_no_result(
+          'SQL Not Match: WHERE was false or FOREACH produced nothing',
+        ),
+      );
+    case 'no_match':
+      throw new HttpError(412, ApiErrors.api_rule_test_no_result(`SQL Not Match: ${r.message}`));
+    case 'sql_error': {
+      const e = new SqlError(r.diagnostics);
+      throw new HttpError(400, e, {}, { diagnostics: r.diagnostics.map(diagnosticJson) });
+    }
+    case 'failed':
+      throw new HttpError(400, new SluiceError(r.code, r.reason));
+    case 'bad_context':
+      throw badRequest(r.message);
+  }
+};
+
+const listSinks: Handler = (_req, _p, ctx) => {
+  const m = ctx.deps.engine.metrics().sinks;
+  return json(
+    200,
+    Object.entries(ctx.deps.engine.config.sinks).map(([name, s]) => ({
+      name,
+      type: s.type,
+      ...(m[name] ? { metrics: sinkMetricsJson(m[name]) } : {}),
+    })),
+  );
+};
+
+const sinkMetrics: Handler = (_req, [name], ctx) => {
+  const s = sinkOr404(ctx, name as string);
+  return json(200, { name, type: s.type, metrics: sinkMetricsJson(s.metrics) });
+};
+
+const prometheus: Handler = (_req, _p, ctx) => {
+  const e = ctx.deps.engine;
+  const m = e.metrics();
+  const enabled: Record<string, boolean> = {};
+  for (const r of e.rules()) enabled[r.id] = r.enabled;
+  return {
+    status: 200,
+    contentType: PROMETHEUS_CONTENT_TYPE,
+    raw: renderPrometheus({
+      rules: m.rules,
+      enabled,
+      sinks: m.sinks,
+      broker: m.broker,
+      uptimeSeconds: Math.max(0, Math.floor((ctx.deps.now() - ctx.startedAt) / 1000)),
+    }),
+  };
+};
+
+export const ROUTES: readonly Route[] = [
+  { path: ['api', 'v5', 'status'], methods: { GET: status } },
+  { path: ['api', 'v5', 'rules'], methods: { GET: listRules, POST: createRule } },
+  {
+    path: ['api', 'v5', 'rules', '*'],
+    methods: { GET: getRule, PUT: putRule, DELETE: deleteRule },
+  },
+  { path: ['api', 'v5', 'rules', '*', 'metrics'], methods: { GET: ruleMetrics } },
+  { path: ['api', 'v5', 'rule_test'], methods: { POST: ruleTest } },
+  { path: ['api', 'v5', 'sinks'], methods: { GET: listSinks } },
+  { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
+  { path: ['metrics'], methods: { GET: prometheus } },
+];
+
+/** The route matching `segments` and its captured params, if any. */
+export function matchRoute(
+  segments: readonly string[],
+): { route: Route; params: string[] } | undefined {
+  for (const route of ROUTES) {
+    if (route.path.length !== segments.length) continue;
+    const params: string[] = [];
+    let ok = true;
+    for (let i = 0; i < segments.length && ok; i++) {
+      const want = route.path[i] as string;
+      const got = segments[i] as string;
+      if (want === '*') params.push(got);
+      else ok = want === got;
+    }
+    if (ok) return { route, params };
+  }
+  return undefined;
+}

@@ -1,0 +1,132 @@
+/**
+ * One rule, one sample event — EMQX's rule test (`emqx_rule_sqltester`), shared by
+ * `POST /api/v5/rule_test` and `sluice test-rule`.
+ *
+ * The context is the event's column map. Which event it is: EMQX's `event_type`
+ * (`message_publish`, `client_connected`, … — the dotted names `client.connected` work too)
+ * when given, otherwise the event the rule's FROM names (a message publish unless FROM is only
+ * `$events/…` topics). Missing columns get sample values (`clientid` `c_sluice`, `topic` the
+ * FROM topic when it has no wildcards, …). A `payload` given as a JSON object or list is encoded
+ * as JSON text, as a device would send it. As in EMQX the trigger must match FROM: the context
+ * `topic` for a message, the event's topic for other events; otherwise the result is `no_match`.
+ */
+import { EVENT_TOPICS, encodeJson } from '../core/index.js';
+import type { EventName, RuleOutcome, Value, ValueMap } from '../core/index.js';
+import {
+  compileRule,
+  eventOfTopic,
+  SqlError,
+  topicMatchesAny,
+  type Diagnostic,
+  type FunctionServices,
+} from '../runtime/index.js';
+
+export type RuleTestResult =
+  | { readonly kind: 'passed'; readonly outputs: readonly ValueMap[]; readonly foreach: boolean }
+  /** WHERE false or FOREACH empty. */
+  | { readonly kind: 'no_result' }
+  /** The context's topic/event does not match FROM. */
+  | { readonly kind: 'no_match'; readonly message: string }
+  | { readonly kind: 'failed'; readonly code: string; readonly reason: string }
+  | { readonly kind: 'sql_error'; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly kind: 'bad_context'; readonly message: string };
+
+const EVENT_NAMES: ReadonlySet<string> = new Set(['message.publish', ...Object.keys(EVENT_TOPICS)]);
+
+/** `message_publish` / `client_check_authz_complete` (EMQX) or the dotted name → EventName. */
+export function eventNameOf(eventType: string): EventName | undefined {
+  const dotted = eventType.includes('.') ? eventType : eventType.replace('_', '.');
+  return EVENT_NAMES.has(dotted) ? (dotted as EventName) : undefined;
+}
+
+export interface RuleTestOptions {
+  /** Function services for the compiled rule (a fresh set per test run is fine). */
+  services: FunctionServices;
+  /** Timestamp of the sample event (ms). */
+  now: number;
+  /** `node` column. */
+  node?: string;
+}
+
+export function runRuleTest(
+  sql: string,
+  context: Readonly<Record<string, unknown>>,
+  opts: RuleTestOptions,
+): RuleTestResult {
+  let rule;
+  try {
+    rule = compileRule(sql, { services: opts.services });
+  } catch (err) {
+    if (err instanceof SqlError) return { kind: 'sql_error', diagnostics: err.diagnostics };
+    throw err;
+  }
+  const from = rule.sources;
+  const { event_type: eventType, ...given } = context as Record<string, Value>;
+  let event: EventName;
+  if (eventType !== undefined) {
+    const e = typeof eventType === 'string' ? eventNameOf(eventType) : undefined;
+    if (!e)
+      return {
+        kind: 'bad_context',
+        message: `unknown event_type ${JSON.stringify(eventType)} (e.g. message_publish, client_connected)`,
+      };
+    event = e;
+  } else {
+    event = from.map((f) => eventOfTopic(f)).find((e) => e !== undefined) ?? 'message.publish';
+  }
+  const now = opts.now;
+  const node = opts.node ?? 'sluice@test';
+  const literal = from.find((f) => !/[+#]/.test(f) && !f.startsWith('$'));
+  const columns: ValueMap = {
+    event,
+    timestamp: now,
+    node,
+    clientid: 'c_sluice',
+    username: 'u_sluice',
+    peerhost: '127.0.0.1',
+    ...(event === 'message.publish'
+      ? {
+          id: '0006126A8B3C2F0AF4432100000A0000',
+          topic: literal ?? 't/1',
+          qos: 1,
+          flags: { dup: false, retain: false },
+          pub_props: {},
+          payload: '{}',
+          publish_received_at: now,
+        }
+      : {}),
+    ...given,
+  };
+  const p: Value = columns['payload'];
+  if (p !== undefined && p !== null && typeof p === 'object' && !Buffer.isBuffer(p))
+    columns['payload'] = encodeJson(p);
+  const shown = from.map((f) => JSON.stringify(f)).join(', ');
+  if (event === 'message.publish') {
+    const topic = columns['topic'];
+    if (typeof topic !== 'string' || !topicMatchesAny(topic, from))
+      return {
+        kind: 'no_match',
+        message: `the context topic ${JSON.stringify(topic)} does not match FROM ${shown}`,
+      };
+  } else {
+    const topics = EVENT_TOPICS[event as Exclude<EventName, 'message.publish'>];
+    if (!from.some((f) => eventOfTopic(f) === event))
+      return {
+        kind: 'no_match',
+        message: `event ${event} (${topics[0]}) is not in FROM ${shown}`,
+      };
+  }
+  const outcome: RuleOutcome = rule.run(columns);
+  switch (outcome.kind) {
+    case 'passed':
+      return {
+        kind: 'passed',
+        outputs: outcome.outputs as readonly ValueMap[],
+        foreach: rule.kind === 'foreach',
+      };
+    case 'filtered':
+      return { kind: 'no_result' };
+    case 'failed':
+      return { kind: 'failed', code: outcome.code, reason: outcome.reason };
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * What the API needs from the engine, as a small structural interface: the real `Engine`
+ * (src/engine.ts) satisfies it, and tests can pass a double. Metrics shapes are declared here
+ * (the fields the API reads) so this module does not depend on the sink runner or the broker.
+ */
+import type { Logger } from '../core/index.js';
+import type { RuleInfo, RuleMetricsSnapshot } from '../runtime/index.js';
+
+export interface ApiSinkMetrics {
+  readonly matched: number;
+  readonly queued: number;
+  readonly queuedBytes: number;
+  readonly blocked: number;
+  readonly inflight: number;
+  readonly inflightRecords: number;
+  readonly success: number;
+  readonly failed: number;
+  readonly failedBy: Readonly<Record<string, number>>;
+  readonly dropped: number;
+  readonly droppedBy: Readonly<Record<string, number>>;
+  readonly retried: number;
+  readonly latency: {
+    readonly count: number;
+    readonly p50: number;
+    readonly p99: number;
+    readonly max: number;
+  };
+}
+
+export interface ApiBrokerMetrics {
+  readonly connections: number;
+  readonly connections_total: number;
+  readonly connections_refused: number;
+  readonly messages_in: number;
+  readonly messages_out: number;
+  readonly messages_dropped: number;
+  readonly messages_acked: number;
+}
+
+export interface ApiRuleInput {
+  id: string;
+  sql: string;
+  actions?: readonly string[];
+  enabled?: boolean;
+  description?: string;
+}
+
+/** The engine as the API sees it. Methods throw `SluiceError`s (codes mapped to HTTP statuses). */
+export interface ApiEngine {
+  rules(): readonly RuleInfo[];
+  metrics(): {
+    readonly rules: Readonly<Record<string, RuleMetricsSnapshot>>;
+    readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;
+    readonly broker: ApiBrokerMetrics;
+  };
+  enableRule(id: string): void;
+  disableRule(id: string): void;
+  addRule(rule: ApiRuleInput): void;
+  updateRule(rule: ApiRuleInput): void;
+  removeRule(id: string): void;
+  /** Bound MQTT listeners (empty before start / after stop). */
+  readonly addresses: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly host: string;
+    readonly port: number;
+  }[];
+  /** The loaded configuration (sink types for `GET /sinks`, node name). */
+  readonly config: {
+    readonly config: { readonly node?: string; readonly broker: Readonly<Record<string, unknown>> };
+    readonly sinks: Readonly<Record<string, { readonly type: string }>>;
+  };
+}
+
+export interface ApiDeps {
+  engine: ApiEngine;
+  logger: Logger;
+  /** Reported by `GET /api/v5/status` (default `unknown`). */
+  version?: string;
+  /** Wall clock in ms (uptime, rule_test timestamps). Default Date.now. */
+  now?: () => number;
+}
+
+export interface ApiServerConfig {
+  /** Address to listen on (tests: 127.0.0.1). */
+  bind: string;
+  /** 0 = ephemeral; the bound port is returned by start(). */
+  port: number;
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+}
+
+export interface ApiAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port` (IPv6 hosts in brackets). */
+  readonly url: string;
+}
+
+export interface ApiServer {
+  /** Listen; resolves with the bound address. Rejects with `api_listen_failed`. */
+  start(): Promise<ApiAddress>;
+  /** Stop listening and close every open connection (idle keep-alive ones too). */
+  stop(): Promise<void>;
+  readonly address: ApiAddress | undefined;
+}
