@@ -18,9 +18,9 @@
 import type { Subject } from 'rxjs';
 
 import type { RuleMetrics } from './metrics.js';
-import { evaluateOnce } from './operators/evaluate-rule.js';
+import { runOnce } from './operators/evaluate-rule.js';
 import type { RuleResult, RuleVersion } from './operators/evaluate-rule.js';
-import { routeResult } from './operators/route-actions.js';
+import { routeOutputs } from './operators/route-actions.js';
 import type { ActionRouter } from './operators/route-actions.js';
 import type { SourceTarget, Trigger } from './source.js';
 
@@ -44,9 +44,27 @@ class Pipeline<C> implements RulePipeline<C> {
 
   deliver(trigger: Trigger<C>): void {
     if (this.stopped) return;
-    const result = evaluateOnce(this.ruleId, this.version, this.metrics, trigger);
-    routeResult(this.router, this.metrics, result);
-    if (this.onFailed !== undefined && result.outcome.kind === 'failed') this.onFailed(result);
+    // evaluateOnce + routeResult, with the RuleResult built only when someone reads it.
+    const version = this.version;
+    const outcome = runOnce(version, this.metrics, trigger);
+    if (outcome.kind === 'passed' && version.actions.length > 0)
+      routeOutputs(
+        this.router,
+        this.metrics,
+        this.ruleId,
+        trigger,
+        outcome.outputs,
+        version.actions,
+      );
+    const failed = outcome.kind === 'failed' && this.onFailed !== undefined;
+    if (!failed && !this.results.observed) return;
+    const result: RuleResult<C> = {
+      ruleId: this.ruleId,
+      outcome,
+      actions: version.actions,
+      trigger,
+    };
+    if (failed) this.onFailed!(result);
     if (this.results.observed) this.results.next(result);
   }
 

@@ -42,6 +42,15 @@ export function evaluateOnce<C>(
   metrics: RuleMetrics,
   trigger: Trigger<C>,
 ): RuleResult<C> {
+  return { ruleId, outcome: runOnce(version, metrics, trigger), actions: version.actions, trigger };
+}
+
+/** `evaluateOnce` without the result wrapper (the per-rule hot path needs only the outcome). */
+export function runOnce<C>(
+  version: RuleVersion<C>,
+  metrics: RuleMetrics,
+  trigger: Trigger<C>,
+): RuleOutcome {
   metrics.matched(trigger.ingestTs);
   let outcome: RuleOutcome;
   try {
@@ -57,7 +66,7 @@ export function evaluateOnce<C>(
   if (outcome.kind === 'passed') metrics.passed();
   else if (outcome.kind === 'filtered') metrics.noResult();
   else metrics.exception();
-  return { ruleId, outcome, actions: version.actions, trigger };
+  return outcome;
 }
 
 export function evaluateRule<C>(

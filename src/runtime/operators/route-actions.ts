@@ -8,7 +8,8 @@
 import { tap } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 
-import type { SinkRecord } from '../../core/index.js';
+import type { SinkRecord, ValueMap } from '../../core/index.js';
+import type { Trigger } from '../source.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { RuleResult } from './evaluate-rule.js';
 
@@ -22,15 +23,33 @@ export function routeResult<C>(
   result: RuleResult<C>,
 ): void {
   if (result.outcome.kind !== 'passed' || result.actions.length === 0) return;
-  const { trigger, ruleId } = result;
-  for (const data of result.outcome.outputs) {
+  routeOutputs(
+    router,
+    metrics,
+    result.ruleId,
+    result.trigger,
+    result.outcome.outputs,
+    result.actions,
+  );
+}
+
+/** `routeResult` for a passed outcome's outputs, without a RuleResult (the per-rule hot path). */
+export function routeOutputs(
+  router: ActionRouter,
+  metrics: RuleMetrics,
+  ruleId: string,
+  trigger: Trigger<unknown>,
+  outputs: readonly ValueMap[],
+  actions: readonly string[],
+): void {
+  for (const data of outputs) {
     const record: SinkRecord = {
       data,
       ruleId,
       ingestTs: trigger.ingestTs,
       context: trigger.event.columns,
     };
-    for (const action of result.actions) {
+    for (const action of actions) {
       let ok: boolean;
       try {
         ok = router(action, record);
