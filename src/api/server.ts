@@ -1,9 +1,10 @@
 /**
  * `createApiServer(deps, config)`: the management HTTP API on `node:http`.
  *
- * Request path: method/route lookup (404 `api_not_found`, 405 `api_method_not_allowed` with
- * `Allow`) → bearer token when `config.token` is set (401 `api_unauthorized`, checked before
- * any route so unauthenticated callers learn nothing) → handler (bodies ≤ 1 MiB, else 413).
+ * Request path: bearer token when `config.token` is set (401 `api_unauthorized`, checked
+ * first so unauthenticated callers learn nothing, not even which paths exist) → route lookup
+ * (404 `api_not_found`, 405 `api_method_not_allowed` with `Allow`) → handler (bodies
+ * ≤ 1 MiB, else 413).
  * Every error is JSON `{ code, message }`. A handler bug answers 500 `api_internal_error`
  * and is logged; it never takes the server down.
  *
@@ -42,6 +43,12 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
   let address: ApiAddress | undefined;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (config.token !== undefined && config.token !== '' && !bearerOk(req, config.token))
+      throw new HttpError(
+        401,
+        ApiErrors.api_unauthorized('missing or wrong bearer token (Authorization: Bearer <token>)'),
+        { 'WWW-Authenticate': 'Bearer realm="sluice"' },
+      );
     const url = new URL(req.url ?? '/', 'http://localhost');
     let segments: string[];
     try {
@@ -54,12 +61,6 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
     }
     const found = matchRoute(segments);
     if (!found) throw new HttpError(404, ApiErrors.api_not_found(`no endpoint ${url.pathname}`));
-    if (config.token !== undefined && config.token !== '' && !bearerOk(req, config.token))
-      throw new HttpError(
-        401,
-        ApiErrors.api_unauthorized('missing or wrong bearer token (Authorization: Bearer <token>)'),
-        { 'WWW-Authenticate': 'Bearer realm="sluice"' },
-      );
     const method = req.method as keyof typeof found.route.methods;
     const handler = found.route.methods[method];
     if (!handler) {

@@ -78,8 +78,9 @@ export const apiSpec: FieldSpec = field.object(
     }),
     token: field.string({
       description:
-        'Bearer token every request must send (`Authorization: Bearer <token>`); unset = no authentication. Keep it in the environment: `${SLUICE_API_TOKEN}`.',
+        'Bearer token every request must send (`Authorization: Bearer <token>`); leave it out for no authentication (an empty token is an error). Keep it in the environment: `${SLUICE_API_TOKEN}`.',
       optional: true,
+      pattern: '^.+$',
       secret: true,
       example: '${SLUICE_API_TOKEN}',
     }),

@@ -169,6 +169,18 @@ describe('sluice run with the management API', () => {
     expect(r.stderr).not.toContain('tok-123');
   });
 
+  it('an empty api.token is a configuration error', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-api-cli-'));
+    dirs.push(d);
+    writeFileSync(
+      path.join(d, 'sluice.yaml'),
+      'rule_files: []\napi: { port: 0, token: "${API_TOKEN:-}" }\n',
+    );
+    const r = await sluice(['check', '-c', path.join(d, 'sluice.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/sluice\.yaml:2:\d+: error\[config_invalid_field\]: api\.token/);
+  });
+
   it('keeps running without the API when its port is taken', async () => {
     const d = mkdtempSync(path.join(tmpdir(), 'sluice-api-cli-'));
     dirs.push(d);

@@ -492,6 +492,8 @@ describe('management API with a real engine and MQTT clients', () => {
         })
       ).status,
     ).toBe(401);
+    // Paths are not discoverable without the token.
+    expect((await call(securedBase, 'GET', '/api/v5/nothing')).status).toBe(401);
     // A refused request changes nothing.
     const put = await call(securedBase, 'PUT', '/api/v5/rules/hot', { body: '{"enable": false}' });
     expect(put.status).toBe(401);
