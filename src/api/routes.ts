@@ -116,6 +116,17 @@ function optActions(body: Record<string, unknown>): string[] | undefined {
   return v as string[];
 }
 
+const WRITABLE = ['id', 'sql', 'actions', 'enable', 'enabled', 'description'];
+/** Fields of a GET answer (and EMQX's `name`/`metadata`): accepted back and ignored. */
+const READ_ONLY = ['from', 'created_at', 'updated_at', 'name', 'metadata'];
+
+/** Refuse unknown fields: a typo such as `{"enabel": false}` must not silently do nothing. */
+function checkFields(body: Record<string, unknown>): void {
+  for (const k of Object.keys(body))
+    if (!WRITABLE.includes(k) && !READ_ONLY.includes(k))
+      throw badRequest(`unknown field ${JSON.stringify(k)} (known: ${WRITABLE.join(', ')})`);
+}
+
 /** `enable` (EMQX) or `enabled` (sluice.yaml); both given must agree. */
 function enableOf(body: Record<string, unknown>): boolean | undefined {
   const a = optBool(body, 'enable');
@@ -209,6 +220,7 @@ const listRules: Handler = (_req, _p, ctx) => {
 
 const createRule: Handler = async (req, _p, ctx) => {
   const body = await readJsonObject(req);
+  checkFields(body);
   const id = optString(body, 'id') ?? `rule_${randomBytes(4).toString('hex')}`;
   if (!RULE_ID.test(id)) throw badRequest(`id ${JSON.stringify(id)} must match ${RULE_ID.source}`);
   const sql = optString(body, 'sql');
@@ -236,7 +248,13 @@ const getRule: Handler = (_req, [id], ctx) => json(200, ruleJson(findRule(ctx, i
  */
 const putRule: Handler = async (req, [id], ctx) => {
   const body = await readJsonObject(req);
+  checkFields(body);
   const cur = findRule(ctx, id as string);
+  const bodyId = optString(body, 'id');
+  if (bodyId !== undefined && bodyId !== cur.id)
+    throw badRequest(
+      `id ${JSON.stringify(bodyId)} differs from the path's ${JSON.stringify(cur.id)}`,
+    );
   const sql = optString(body, 'sql');
   const actions = optActions(body);
   const description = optString(body, 'description');

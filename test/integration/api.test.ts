@@ -516,6 +516,14 @@ describe('management API with a real engine and MQTT clients', () => {
     expect(badJson.json.code).toBe('api_bad_request');
     const badType = await call(base, 'PUT', '/api/v5/rules/hot', { body: '{"enable": "no"}' });
     expect(badType.status).toBe(400);
+    const typo = await call(base, 'PUT', '/api/v5/rules/hot', { body: '{"enabel": false}' });
+    expect(typo.status).toBe(400);
+    expect(typo.json.message).toMatch(/unknown field "enabel"/);
+    // A GET answer can be sent back as is (read-only fields are ignored).
+    const got = (await call(base, 'GET', '/api/v5/rules/hot')).json;
+    const back = await call(base, 'PUT', '/api/v5/rules/hot', { body: JSON.stringify(got) });
+    expect(back.status).toBe(200);
+    expect(back.json.sql).toBe(got.sql);
     expect(engine.rules().find((r) => r.id === 'hot')?.enabled).toBe(true);
 
     const big = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);

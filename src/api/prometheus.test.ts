@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+
+import { escapeLabelValue, renderPrometheus } from './prometheus.js';
+
+const rule = {
+  matched: 3,
+  passed: 2,
+  failed: 1,
+  'failed.exception': 0,
+  'failed.no_result': 1,
+  'actions.total': 2,
+  'actions.success': 2,
+  'actions.failed': 0,
+  rate: { current: 0.5, max: 1, last5m: 0.01 },
+};
+const broker = {
+  connections: 1,
+  connections_total: 2,
+  connections_refused: 0,
+  messages_in: 3,
+  messages_out: 0,
+  messages_dropped: 0,
+  messages_acked: 0,
+};
+
+describe('Prometheus exposition', () => {
+  it('escapes backslash, double quote and line feed in label values', () => {
+    expect(escapeLabelValue('plain')).toBe('plain');
+    expect(escapeLabelValue('a\\b')).toBe('a\\\\b');
+    expect(escapeLabelValue('say "hi"')).toBe('say \\"hi\\"');
+    expect(escapeLabelValue('two\nlines')).toBe('two\\nlines');
+  });
+
+  it('writes HELP and TYPE before the samples of each family, one line per sample', () => {
+    const text = renderPrometheus({
+      rules: { 'r.1': rule },
+      enabled: { 'r.1': true },
+      sinks: {
+        's"1': {
+          matched: 5,
+          queued: 1,
+          queuedBytes: 10,
+          blocked: 0,
+          inflight: 1,
+          inflightRecords: 2,
+          success: 2,
+          failed: 1,
+          failedBy: { bad_record: 1 },
+          dropped: 1,
+          droppedBy: { expired: 1 },
+          retried: 4,
+          latency: { count: 2, p50: 3, p99: 9, max: 9 },
+        },
+      },
+      broker,
+      uptimeSeconds: 12,
+    });
+    expect(text.endsWith('\n')).toBe(true);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toContain('sluice_rule_matched_total{rule="r.1"} 3');
+    expect(lines).toContain('sluice_rule_matched_rate{rule="r.1"} 0.5');
+    expect(lines).toContain('sluice_sink_failed_total{sink="s\\"1",reason="bad_record"} 1');
+    expect(lines).toContain('sluice_sink_dropped_total{sink="s\\"1",reason="expired"} 1');
+    expect(lines).toContain('sluice_sink_latency_milliseconds{sink="s\\"1",quantile="0.99"} 9');
+    expect(lines).toContain('sluice_broker_connections 1');
+    expect(lines).toContain('sluice_uptime_seconds 12');
+    // Every sample's family was declared just before (HELP, TYPE, then samples).
+    let family = '';
+    for (const l of lines) {
+      const t = /^# TYPE (\S+) (counter|gauge)$/.exec(l);
+      if (t) family = t[1] as string;
+      else if (!l.startsWith('# HELP ')) expect(l.split(/[{ ]/)[0]).toBe(family);
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+
+import { createDefaultServices } from '../runtime/index.js';
+import { eventNameOf, runRuleTest } from './rule-test.js';
+
+const opts = { services: createDefaultServices({ node: 'n@h' }), now: 1_700_000_000_000 };
+
+describe('runRuleTest (rule_test / sluice test-rule)', () => {
+  it('maps EMQX event_type names to events', () => {
+    expect(eventNameOf('message_publish')).toBe('message.publish');
+    expect(eventNameOf('client_check_authz_complete')).toBe('client.check_authz_complete');
+    expect(eventNameOf('delivery_dropped')).toBe('delivery.dropped');
+    expect(eventNameOf('client.connected')).toBe('client.connected');
+    expect(eventNameOf('client_exploded')).toBeUndefined();
+  });
+
+  it('fills sample columns and runs SELECT and FOREACH', () => {
+    expect(runRuleTest('SELECT clientid, topic, qos FROM "a/b"', {}, opts)).toEqual({
+      kind: 'passed',
+      outputs: [{ clientid: 'c_sluice', topic: 'a/b', qos: 1 }],
+      foreach: false,
+    });
+    const r = runRuleTest('FOREACH payload.xs AS x FROM "t/#"', { payload: { xs: [1, 2] } }, opts);
+    expect(r).toMatchObject({ kind: 'passed', foreach: true });
+  });
+
+  it('needs the event to match FROM', () => {
+    expect(runRuleTest('SELECT 1 AS x FROM "t/#"', { topic: 'u/1' }, opts).kind).toBe('no_match');
+    expect(
+      runRuleTest('SELECT 1 AS x FROM "t/#"', { event_type: 'client_connected' }, opts).kind,
+    ).toBe('no_match');
+    expect(
+      runRuleTest(
+        'SELECT clientid FROM "$events/client/connected"',
+        { event_type: 'client_connected', clientid: 'z' },
+        opts,
+      ),
+    ).toMatchObject({ kind: 'passed', outputs: [{ clientid: 'z' }] });
+    expect(runRuleTest('SELECT 1 AS x FROM "t/#"', { event_type: 7 }, opts).kind).toBe(
+      'bad_context',
+    );
+  });
+
+  it('reports no result, evaluation failures and SQL diagnostics', () => {
+    expect(runRuleTest('SELECT 1 AS x FROM "t/1" WHERE 1 = 2', {}, opts)).toEqual({
+      kind: 'no_result',
+    });
+    expect(runRuleTest('SELECT payload.a FROM "t/1"', { payload: '{' }, opts)).toMatchObject({
+      kind: 'failed',
+      code: 'decode_json_failed',
+    });
+    const bad = runRuleTest('SELECT FROM "t/1"', {}, opts);
+    expect(bad.kind).toBe('sql_error');
+    if (bad.kind === 'sql_error') expect(bad.diagnostics[0]).toMatchObject({ line: 1 });
+  });
+});
