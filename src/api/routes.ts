@@ -3,6 +3,9 @@
  * errors thrown by the engine are mapped by `engineError` (rule_not_found → 404, …).
  * Shapes follow EMQX's REST API v5 where one exists (`/api/v5/rules`, `…/metrics`,
  * `/api/v5/rule_test`, `/api/v5/status`), with Sluice's names where EMQX has none (sinks).
+ *
+ * Length: every endpoint lives here on purpose, next to the route table at the bottom, so
+ * the whole HTTP surface can be read in one place; plumbing is in http.ts.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

@@ -49,10 +49,11 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         ApiErrors.api_unauthorized('missing or wrong bearer token (Authorization: Bearer <token>)'),
         { 'WWW-Authenticate': 'Bearer realm="sluice"' },
       );
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // The path as sent (origin-form); the query string is ignored.
+    const pathname = (req.url ?? '/').split('?')[0] as string;
     let segments: string[];
     try {
-      segments = url.pathname
+      segments = pathname
         .split('/')
         .filter((s) => s !== '')
         .map((s) => decodeURIComponent(s));
@@ -60,7 +61,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
       throw new HttpError(400, ApiErrors.api_bad_request('malformed percent-encoding in the path'));
     }
     const found = matchRoute(segments);
-    if (!found) throw new HttpError(404, ApiErrors.api_not_found(`no endpoint ${url.pathname}`));
+    if (!found) throw new HttpError(404, ApiErrors.api_not_found(`no endpoint ${pathname}`));
     const method = req.method as keyof typeof found.route.methods;
     const handler = found.route.methods[method];
     if (!handler) {
@@ -68,7 +69,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
       throw new HttpError(
         405,
         ApiErrors.api_method_not_allowed(
-          `${req.method} is not allowed on ${url.pathname} (allowed: ${allow})`,
+          `${req.method} is not allowed on ${pathname} (allowed: ${allow})`,
         ),
         { Allow: allow },
       );

@@ -232,6 +232,11 @@ describe('management API with a real engine and MQTT clients', () => {
       description: 'readings above 30',
       from: ['api/+/temp'],
     });
+    const paged = await call(base, 'GET', '/api/v5/rules?page=1&limit=100');
+    expect(paged.json.meta.count).toBe(3);
+    const badPath = await call(base, 'GET', '/api/v5/rules/%E0%A4%A');
+    expect(badPath.status).toBe(400);
+    expect(badPath.json.code).toBe('api_bad_request');
     const missing = await call(base, 'GET', '/api/v5/rules/nope');
     expect(missing.status).toBe(404);
     expect(missing.json.code).toBe('rule_not_found');
