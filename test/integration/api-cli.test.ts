@@ -51,8 +51,13 @@ function sluice(
       stderr += d.toString();
       opts.onStderr?.(stderr, () => child.kill('SIGTERM'));
     });
+    // A run whose expected output never comes is killed, so the assertion fails instead of hanging.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(opts.stdin ?? '');
   });
 }
@@ -167,6 +172,45 @@ describe('sluice run with the management API', () => {
     expect(seen).toEqual({ unauth: 401, auth: 200, rules: ['r1'] });
     expect(r.code).toBe(0);
     expect(r.stderr).not.toContain('tok-123');
+  });
+
+  it('a hot reload that changes api settings says they need a restart', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-api-cli-'));
+    dirs.push(d);
+    const yaml = (port: number): string =>
+      [
+        'broker:',
+        '  listeners:',
+        '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
+        'rule_files: []',
+        `api: { bind: 127.0.0.1, port: ${port} }`,
+        'reload: { debounce: 50ms }',
+        'log: { level: silent }',
+      ].join('\n');
+    writeFileSync(path.join(d, 'sluice.yaml'), yaml(0));
+    let edited = false;
+    let url = '';
+    const r = await sluice(['run', '-c', path.join(d, 'sluice.yaml')], {
+      onStderr: (err, kill) => {
+        const m = /management API: (http:\/\/127\.0\.0\.1:\d+)\/api\/v5/.exec(err);
+        if (m && /press Ctrl\+C/.test(err) && !edited) {
+          edited = true;
+          url = m[1] as string;
+          writeFileSync(path.join(d, 'sluice.yaml'), yaml(1));
+        }
+        if (/api settings changed/.test(err)) {
+          // Still served on the old address until a restart.
+          void fetch(`${url}/api/v5/status`).then(
+            (res) => {
+              if (res.status === 200) kill();
+            },
+            () => undefined,
+          );
+        }
+      },
+    });
+    expect(r.stderr).toMatch(/api settings changed; they take effect after a restart/);
+    expect(r.code).toBe(0);
   });
 
   it('an empty api.token is a configuration error', async () => {
