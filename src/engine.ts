@@ -411,7 +411,10 @@ export function createEngine(
   let watcher: ConfigWatcher | undefined;
   let running = false;
   let stopped = false;
-  const onBrokerEvent = (e: BrokerEvent): void =>
+  // The broker stamps every event's `timestamp` column with the engine's `now` just before
+  // emitting it: that reading is the ingest time too (one clock read per event, not two).
+  const onBrokerEvent = (e: BrokerEvent): void => {
+    const ts = e.columns['timestamp'];
     source.push(
       republishBy !== undefined && e.name === 'message.publish'
         ? Object.freeze({
@@ -419,7 +422,9 @@ export function createEngine(
             columns: Object.freeze({ ...e.columns, republish_by: republishBy }),
           })
         : e,
+      typeof ts === 'number' ? ts : undefined,
     );
+  };
   /**
    * (Re)subscribe to exactly the events the current rules can match (`source.interest()`), so
    * the broker builds no columns for the rest (per-copy message.delivered, per-publish

@@ -156,7 +156,17 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       wants['message.acked'] ||
       wants['message.dropped'];
   }
-  const records = new WeakMap<Client, ClientRecord>();
+  /**
+   * Per-connection records, kept on the Aedes client object under a private symbol (they live
+   * and die with it, like a WeakMap entry, but a property read costs less than a WeakMap lookup
+   * on the per-publish path).
+   */
+  const records = {
+    get: (c: Client): ClientRecord | undefined => (c as RecordHolder)[RECORD],
+    set: (c: Client, rec: ClientRecord): void => {
+      (c as RecordHolder)[RECORD] = rec;
+    },
+  };
   /** Messages being routed: copies reached (no_subscribers detection) and publish columns. */
   const routing = new RouteTable();
   const metrics: BrokerMetrics = {
@@ -975,6 +985,10 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     },
   };
 }
+
+/** Symbol holding a client's ClientRecord on the Aedes client object. */
+const RECORD = Symbol('sluice.record');
+type RecordHolder = { [RECORD]?: ClientRecord };
 
 /** Symbol carrying publish() caller identity through the wrapped aedes.publish. */
 const FROM = Symbol('sluice.from');

@@ -42,7 +42,11 @@ describe('column helpers', () => {
     expect(a).not.toBe(b);
     expect(messageId('0123456789abcdef', 2 ** 52)).toMatch(/^[0-9a-f]{32}$/);
     const fast = messageIdFormatter('0123456789abcdef');
-    for (const n of [0, 1, 15, 16, 255, 2 ** 32 + 7, 2 ** 52, Number.MAX_SAFE_INTEGER])
+    for (const n of [0, 1, 15, 16, 255, 4095, 4096, 2 ** 32 + 7, 2 ** 52, Number.MAX_SAFE_INTEGER])
+      expect(fast(n)).toBe(messageId('0123456789abcdef', n));
+    // Sequential counters across several 4,096 boundaries, then going back (cache changes).
+    for (let n = 4000; n < 13_000; n++) expect(fast(n)).toBe(messageId('0123456789abcdef', n));
+    for (const n of [5, 2 ** 40 + 4095, 2 ** 40 + 4096, 7])
       expect(fast(n)).toBe(messageId('0123456789abcdef', n));
   });
 

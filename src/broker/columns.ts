@@ -115,8 +115,27 @@ export function messageId(prefix: string, counter: number): string {
  */
 export function messageIdFormatter(prefix: string): (counter: number) => string {
   const heads = Array.from({ length: 17 }, (_, n) => prefix + '0'.repeat(16 - n));
-  return (counter) => {
+  const full = (counter: number): string => {
     const hex = counter.toString(16);
     return heads[hex.length]! + hex;
   };
+  // Counters arrive in increasing order: the id of counter c is the cached text of its high
+  // part (all but the last 3 hex digits, recomputed once per 4,096 counters) + a table entry.
+  let high = -1;
+  let head = '';
+  return (counter) => {
+    if (!(counter >= 0 && counter <= Number.MAX_SAFE_INTEGER && Number.isInteger(counter)))
+      return full(counter);
+    const h = Math.floor(counter / 4096);
+    if (h !== high) {
+      high = h;
+      head = full(h * 4096).slice(0, -3);
+    }
+    return head + LOW_HEX[counter - h * 4096]!;
+  };
 }
+
+/** '000' … 'fff': the last three hex digits of a message id. */
+const LOW_HEX: readonly string[] = Array.from({ length: 4096 }, (_, i) =>
+  i.toString(16).padStart(3, '0'),
+);

@@ -53,8 +53,12 @@ export interface SourceDeps<C> {
 }
 
 export interface EventSource<C> {
-  /** Feed one event (the broker's `onEvent` listener calls this). */
-  push(event: BrokerEvent): void;
+  /**
+   * Feed one event (the broker's `onEvent` listener calls this). `ingestTs` is the wall-clock ms
+   * the event entered the source when the caller already read the clock for it (the broker's
+   * `timestamp` column, taken with the same clock just before); default `deps.now()`.
+   */
+  push(event: BrokerEvent, ingestTs?: number): void;
   /** Every event pushed, as one hot stream (for taps such as `$events` counters or tests). */
   readonly events$: Observable<BrokerEvent>;
   /** Attach `target` under each filter (legacy event topics are normalised). */
@@ -122,7 +126,7 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
     return targets;
   }
 
-  function push(event: BrokerEvent): void {
+  function push(event: BrokerEvent, ingestTs?: number): void {
     if (closed) return;
     if (events$.observed) events$.next(event);
     const targets = lookup(event.matchTopic);
@@ -130,7 +134,7 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
     const trigger: Trigger<C> = {
       event,
       ctx: deps.createContext(event.columns),
-      ingestTs: deps.now(),
+      ingestTs: ingestTs ?? deps.now(),
     };
     for (const t of targets) {
       try {
