@@ -28,7 +28,7 @@ function boundary(self, forbiddenModules) {
       group: [`**/${m}`, `**/${m}/*`, `**/${m}/**`],
       message: `src/${self} may not import src/${m} (see CONVENTIONS.md "Who may import whom").`,
     })),
-    ...['core', 'sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/runner']
+    ...['core', 'sql-parser', 'runtime', 'broker', 'ocpp', 'api', 'sinks/runner']
       .filter((m) => m !== self && !forbiddenModules.includes(m))
       .map(deepImport),
   ];
@@ -69,6 +69,7 @@ export default tseslint.config(
   boundary('runtime', ['broker', 'ocpp', 'sinks']),
   boundary('broker', ['sql-parser', 'runtime', 'ocpp', 'sinks']),
   boundary('ocpp', ['sql-parser', 'runtime', 'broker', 'sinks']),
+  boundary('api', ['sql-parser', 'broker', 'ocpp', 'sinks']),
   boundary('sinks/runner', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/kafka', 'sinks/hstream']),
   boundary('sinks/kafka', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/hstream']),
   boundary('sinks/hstream', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/kafka']),

@@ -46,3 +46,7 @@ export type {
   RuleConfig,
 } from './config/index.js';
 export type { RuleInfo, RuleMetricsSnapshot, RateSnapshot } from './runtime/index.js';
+
+// The management HTTP API (docs/api.md), for embedders that run their own engine.
+export { createApiServer } from './api/index.js';
+export type { ApiConfig } from './config/index.js';

@@ -160,6 +160,7 @@ describe('sluice CLI', () => {
         '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
         'sinks:',
         '  out: { type: console, linger: 1s, batch_size: 1000 }',
+        'api: { bind: 127.0.0.1, port: 0 }', // never a fixed port in tests
         'log: { level: warn }',
       ].join('\n'),
       'rules/echo.sql': '-- actions: out\nSELECT payload.n AS n FROM "cli/t"\n',
