@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import './kafkajs-patch.js'; // must run before kafkajs loads
 import { logLevel } from 'kafkajs';
 import type { KafkaConfig, LogEntry, SASLOptions, Mechanism } from 'kafkajs';
 import type { Logger } from '../../core/index.js';

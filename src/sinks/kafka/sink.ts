@@ -13,6 +13,7 @@
  * their partition at write time; the topic switches to per-partition groups only once every
  * pending record was acknowledged, so the switch cannot reorder a key.
  */
+import './kafkajs-patch.js'; // must run before kafkajs loads
 import kafkajs from 'kafkajs';
 import type { Admin, Message, Producer, TopicMessages } from 'kafkajs';
 import { createRequire } from 'node:module';
