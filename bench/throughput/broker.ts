@@ -17,10 +17,8 @@
  * Each server first receives a warm-up load (10,000 messages; 100 per rule with 1,000 rules)
  * that is not reported, so JIT warm-up of per-rule generated code does not count.
  * msg/s = steady-state receive rate (arrivals between the 10th and 90th percentile). Latency = receive time − the
- * send time carried in the payload. Server CPU = process.cpuUsage() of this process over the run
- * (every thread: GC and JIT included), after a forced full GC so no scenario pays for the
- * previous one's garbage. Scenarios are interleaved over `ROUNDS` rounds and the median round
- * is reported, so machine noise (2 shared cores) hits every side alike.
+ * send time carried in the payload. Scenarios are interleaved over `ROUNDS` rounds and the
+ * median round is reported, so machine noise (2 shared cores) hits every side alike.
  *
  *   npm run bench:broker              # ~50 s, writes bench/results/broker.md
  *   npm run bench:broker -- --quick   # ~15 s smoke run, prints only
@@ -31,8 +29,6 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 import { Aedes } from 'aedes';
 
@@ -62,10 +58,6 @@ const CLIENTS = 4;
 /** Messages sent (and not reported) before each measured run, per server. */
 const WARMUP_SINGLE = 10_000;
 const here = path.dirname(new URL(import.meta.url).pathname);
-// A full GC before each run (outside the CPU measurement), so one scenario's garbage is not
-// collected — and charged — during the next scenario's run.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const now = (): number => performance.timeOrigin + performance.now();
 
 interface Collector {
@@ -127,7 +119,6 @@ interface Result {
 
 async function measure(port: number, c: Collector, qos: 0 | 1, topics: number): Promise<Result> {
   const arrived = new Promise<void>((resolve) => (c.done = resolve));
-  gc();
   const cpu0 = process.cpuUsage();
   await publish(port, qos, c.expect, topics);
   await Promise.race([arrived, new Promise((r) => setTimeout(r, 5000))]);
