@@ -1,13 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   EFloat,
   compareTerms,
   decodeJson,
   encodeJson,
+  encodeJsonGeneric,
   exactEquals,
   floatToText,
   toText,
 } from './values.js';
+import type { Value } from './values.js';
 
 describe('value model', () => {
   it('formats floats like float_to_binary(F, [{decimals,10}, compact]) (rule-sql §6.2)', () => {
@@ -40,5 +43,48 @@ describe('value model', () => {
     expect(compareTerms(1, new EFloat(1))).toBe(0);
     expect(exactEquals('ab', Buffer.from('ab'))).toBe(true);
     expect(compareTerms(1, 'a')).toBeLessThan(0);
+  });
+});
+
+describe('encodeJson fast path', () => {
+  const leaf = fc.oneof(
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.double(), // includes NaN, ±Infinity, -0
+    fc.constantFrom(1e21, -3e25, 2 ** 53 + 2, 123456789012345680000),
+    fc.bigInt(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => new EFloat(Math.trunc(d))),
+    fc.string({ unit: 'grapheme' }),
+    fc.string({ unit: 'binary' }), // lone surrogates
+    fc.uint8Array({ maxLength: 8 }).map((a) => Buffer.from(a)),
+  );
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('v'), { maxLength: 4 }),
+      fc.dictionary(fc.string(), tie('v'), { maxKeys: 4 }),
+    ),
+  })).v;
+
+  it('gives exactly the generic encoder text for every value of the model', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(encodeJson(v as Value)).toBe(encodeJsonGeneric(v as Value));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('keeps the EMQX-visible differences from plain JSON.stringify', () => {
+    expect(encodeJson({ a: undefined, b: new EFloat(2), c: 10n ** 22n })).toBe(
+      '{"a":null,"b":2.0,"c":10000000000000000000000}',
+    );
+    expect(encodeJson({ big: 1e21, buf: Buffer.from('hi') })).toBe(
+      '{"big":1000000000000000000000,"buf":"hi"}',
+    );
+    expect(encodeJson([undefined, NaN, -0])).toBe('[null,null,0]');
   });
 });
