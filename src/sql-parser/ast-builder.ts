@@ -187,29 +187,30 @@ export class AstBuilder {
 
   private aliasTarget(n: CstNode): A.AliasTarget {
     const root = token(n, 'root') as IToken;
-    const segments: { start: number; seg: A.AliasSegment }[] = [];
-    for (const k of nodes(n, 'pathKey')) {
-      const t = firstTokenOf(k) as IToken;
-      for (const key of this.keyText(t))
-        segments.push({ start: t.startOffset, seg: { kind: 'Key', key } });
-    }
-    for (const idx of nodes(n, 'index')) {
-      const e = this.expression(idx);
-      const v = this.intLiteral(e);
-      if (v === undefined) {
-        this.problem(
-          'sql_bad_alias',
-          'an alias index must be an integer such as [1], [-1], [0] (prepend) or [-0] (append)',
-          e.range.start.offset,
-          e.range.end.offset,
-        );
+    const segments: A.AliasSegment[] = [];
+    for (const seg of nodes(n, 'pathSegment')) {
+      const k = node(seg, 'pathKey');
+      if (k !== undefined) {
+        for (const key of this.keyText(firstTokenOf(k) as IToken))
+          segments.push({ kind: 'Key', key });
+        continue;
       }
-      segments.push({
-        start: nodeStart(idx),
-        seg: { kind: 'Index', index: v?.index ?? 0, negative: v?.negative ?? false },
-      });
-    }
-    for (const r of tokens(n, 'RangeTok')) {
+      const idx = node(seg, 'index');
+      if (idx !== undefined) {
+        const e = this.expression(idx);
+        const v = this.intLiteral(e);
+        if (v === undefined) {
+          this.problem(
+            'sql_bad_alias',
+            'an alias index must be an integer such as [1], [-1], [0] (prepend) or [-0] (append)',
+            e.range.start.offset,
+            e.range.end.offset,
+          );
+        }
+        segments.push({ kind: 'Index', index: v?.index ?? 0, negative: v?.negative ?? false });
+        continue;
+      }
+      const r = token(seg, 'RangeTok') as IToken;
       this.problem(
         'sql_bad_alias',
         'a range cannot be used in an alias target',
@@ -217,11 +218,10 @@ export class AstBuilder {
         tokEnd(r),
       );
     }
-    segments.sort((a, b) => a.start - b.start);
     return {
       kind: 'AliasTarget',
       root: root.tokenType === T.QuotedIdent ? stripQuotes(root.image, '"') : root.image,
-      segments: segments.map((s) => s.seg),
+      segments,
       range: this.range(nodeStart(n), nodeEnd(n)),
     };
   }

@@ -128,24 +128,9 @@ class RuleSqlParser extends CstParser {
       { ALT: () => this.CONSUME(T.True, { LABEL: 'root' }) },
       { ALT: () => this.CONSUME(T.False, { LABEL: 'root' }) },
     ]);
-    this.MANY(() => {
-      this.OR2([
-        {
-          ALT: () => {
-            this.CONSUME(T.Dot);
-            this.SUBRULE(this.pathKey);
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(T.LBracket);
-            this.SUBRULE(this.expression, { LABEL: 'index' });
-            this.CONSUME(T.RBracket);
-          },
-        },
-        { ALT: () => this.CONSUME(T.RangeTok) },
-      ]);
-    });
+    // Same segments as a path; the AST builder rejects what an alias cannot hold (ranges,
+    // non-integer indexes).
+    this.MANY(() => this.SUBRULE(this.pathSegment));
   });
 
   private fromClause = this.RULE('fromClause', () => {
