@@ -2,6 +2,9 @@
  * Sluice public API. Keep this file to re-exports only (CONVENTIONS.md "The shape of the code").
  */
 
+// First: a clear error on an unsupported Node.js instead of a crash inside a dependency.
+import './node-version.js';
+
 // Rule SQL: compile once, evaluate per message.
 export {
   compileRule,

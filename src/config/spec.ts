@@ -222,7 +222,7 @@ export function configJsonSchema(parts: ConfigParts): Record<string, unknown> {
   };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'sluice.schema.json',
+    $id: 'urn:sluice:schema:sluice.yaml:v1',
     title: 'sluice.yaml',
     ...schema,
   };

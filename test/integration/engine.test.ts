@@ -423,12 +423,16 @@ describe('the quickstart example', () => {
     const d = mkdtempSync(path.join(tmpdir(), 'sluice-quickstart-'));
     const qs = path.resolve(import.meta.dirname, '../../examples/quickstart');
     cpSync(path.join(qs, 'rules'), path.join(d, 'rules'), { recursive: true });
-    // Same file with ephemeral ports on 127.0.0.1.
+    // Same file with ephemeral ports (the quickstart binds loopback only: anonymous broker).
+    const original = readFileSync(path.join(qs, 'sluice.yaml'), 'utf8');
+    expect(original).toContain('bind: 127.0.0.1, port: 1883');
+    expect(original).toContain('bind: 127.0.0.1, port: 8083');
+    expect(original).not.toContain('0.0.0.0');
     writeFileSync(
       path.join(d, 'sluice.yaml'),
-      readFileSync(path.join(qs, 'sluice.yaml'), 'utf8')
-        .replace('bind: 0.0.0.0, port: 1883', 'bind: 127.0.0.1, port: 0')
-        .replace('bind: 0.0.0.0, port: 8083', 'bind: 127.0.0.1, port: 0'),
+      original
+        .replace('bind: 127.0.0.1, port: 1883', 'bind: 127.0.0.1, port: 0')
+        .replace('bind: 127.0.0.1, port: 8083', 'bind: 127.0.0.1, port: 0'),
     );
     // The console sink is swapped for a collecting one (same config: no fields).
     const engine = createEngine(path.join(d, 'sluice.yaml'), {
