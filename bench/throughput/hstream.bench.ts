@@ -102,8 +102,8 @@ async function run(
   if (mode === 'max') {
     while (Date.now() < end) {
       for (let k = 0; k < 1000; k++) {
-        const r = runner.enqueue({ data: output(i++), ruleId: 'bench', ingestTs: Date.now() });
-        if (r !== true && r !== false) await r;
+        if (runner.pressured) await runner.whenWritable();
+        runner.enqueue({ data: output(i++), ruleId: 'bench', ingestTs: Date.now() });
       }
       await new Promise((r) => setImmediate(r));
     }
@@ -112,8 +112,8 @@ async function run(
     while (Date.now() < end) {
       const due = Math.floor(((Date.now() - t0) / 1000) * RATE);
       while (i < due) {
-        const r = runner.enqueue({ data: output(i++), ruleId: 'bench', ingestTs: Date.now() });
-        if (r !== true && r !== false) await r;
+        if (runner.pressured) await runner.whenWritable();
+        runner.enqueue({ data: output(i++), ruleId: 'bench', ingestTs: Date.now() });
       }
       await new Promise((r) => setTimeout(r, tick));
     }

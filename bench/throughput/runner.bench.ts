@@ -81,12 +81,13 @@ async function viaRunner(
   for (let i = 0; i < N;) {
     const now = Date.now();
     for (const end = Math.min(N, i + CHUNK); i < end; i++) {
-      const r = runner.enqueue({
+      if (runner.pressured) await runner.whenWritable();
+      const ok = runner.enqueue({
         data: outputs[i % 1000] as ValueMap,
         ruleId: 'bench',
         ingestTs: now,
       });
-      if (r !== true && !(await r)) throw new Error('record not admitted');
+      if (!ok) throw new Error('record not admitted');
     }
     if (sink.records.length > 100_000) sink.reset();
     await yieldLoop();

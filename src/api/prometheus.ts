@@ -183,6 +183,24 @@ export function renderPrometheus(m: PrometheusInput): string {
   );
   sink('sluice_sink_queued', 'gauge', 'Records waiting in the buffer.', (s) => s.queued);
   sink(
+    'sluice_sink_pressure',
+    'gauge',
+    '1 while the buffer is full and the publishers feeding it are paused (overflow block).',
+    (s) => (s.pressure ? 1 : 0),
+  );
+  sink(
+    'sluice_sink_pressure_events_total',
+    'counter',
+    'Times the buffer filled up and back-pressure was raised.',
+    (s) => s.pressureEvents,
+  );
+  sink(
+    'sluice_sink_paused_clients',
+    'gauge',
+    'MQTT clients whose reading is paused because this sink is full.',
+    (s) => s.pausedClients ?? 0,
+  );
+  sink(
     'sluice_sink_queued_bytes',
     'gauge',
     'Encoded bytes waiting in the buffer.',

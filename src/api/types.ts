@@ -10,7 +10,11 @@ export interface ApiSinkMetrics {
   readonly matched: number;
   readonly queued: number;
   readonly queuedBytes: number;
-  readonly blocked: number;
+  /** True while the buffer is full and publishers feeding it are paused (overflow `block`). */
+  readonly pressure: boolean;
+  readonly pressureEvents: number;
+  /** MQTT clients paused now because this sink is full (set by the engine). */
+  readonly pausedClients?: number;
   readonly inflight: number;
   readonly inflightRecords: number;
   readonly success: number;

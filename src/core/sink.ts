@@ -12,6 +12,9 @@
  *    `retriable: false` → the batch is dropped and counted as `failed` (reason = error code).
  *    A write may also resolve with a `WriteResult` naming records that must be retried or
  *    were rejected individually.
+ *    The runner aborts a write that has not settled within `write_timeout` (the `signal`
+ *    argument fires) and retries the batch: a write that never settles cannot pin an in-flight
+ *    slot.
  *  - `close()` releases connections; called once at shutdown or when the sink is replaced.
  *
  * The runner may call `write` concurrently up to its `max_inflight` setting; sinks that need
@@ -43,7 +46,11 @@ export interface WriteResult {
 
 export interface Sink {
   connect(signal?: AbortSignal): Promise<void>;
-  write(batch: readonly SinkRecord[]): Promise<WriteResult | void>;
+  /**
+   * `signal` fires when the runner gives up on this write (`write_timeout`, shutdown): stop
+   * waiting, release what the write holds; the runner ignores how the promise settles after.
+   */
+  write(batch: readonly SinkRecord[], signal?: AbortSignal): Promise<WriteResult | void>;
   close(): Promise<void>;
   /** Optional: records with different keys may be written in parallel, same key in order. */
   partitionKey?(record: SinkRecord): string;

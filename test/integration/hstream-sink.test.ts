@@ -339,8 +339,11 @@ describe('hstreamdb sink behaviour', () => {
     );
     try {
       const heapBefore = process.memoryUsage().heapUsed;
-      for (let i = 0; i < 2000; i++)
-        await runner.enqueue(record({ k: `k${i % 5}`, seq: i, pad: 'p'.repeat(200) }));
+      // A producer that honours back-pressure: it waits while the runner is under pressure.
+      for (let i = 0; i < 2000; i++) {
+        if (runner.pressured) await runner.whenWritable();
+        expect(runner.enqueue(record({ k: `k${i % 5}`, seq: i, pad: 'p'.repeat(200) }))).toBe(true);
+      }
       await runner.drain(60_000);
       const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
       expect(runner.metrics().success).toBe(2000);

@@ -49,6 +49,8 @@ describe('runner config spec', () => {
         max_records: 100_000,
         max_bytes: 64 * 1024 * 1024,
         overflow: 'block',
+        low_watermark: 0.5,
+        headroom: 10_000,
       });
       expect(ok.value.retry.max_backoff).toBe(60_000);
       expect(ok.value.request_ttl).toBe(0);

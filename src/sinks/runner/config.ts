@@ -22,6 +22,10 @@ export interface RunnerConfig {
     max_records: number;
     max_bytes: number;
     overflow: OverflowPolicy;
+    /** `block` only: pressure is lifted once the buffer is at or below this fraction of its limits. */
+    low_watermark: number;
+    /** `block` only: records taken above max_records while producers are being paused. */
+    headroom: number;
   };
   retry: {
     initial_backoff: number;
@@ -31,6 +35,8 @@ export interface RunnerConfig {
   };
   /** Max age (ms since the event entered Sluice) a record may reach before it is written; 0 = none. */
   request_ttl: number;
+  /** Max ms one `Sink.write` may take before it is aborted and retried; 0 = no limit. */
+  write_timeout: number;
 }
 
 export const RUNNER_DEFAULTS: RunnerConfig = {
@@ -38,9 +44,16 @@ export const RUNNER_DEFAULTS: RunnerConfig = {
   batch_bytes: 917_504, // 896 KiB, EMQX Kafka max_batch_bytes; stays under 1 MiB server caps
   linger: 5,
   max_inflight: 10,
-  buffer: { max_records: 100_000, max_bytes: 256 * 1024 * 1024, overflow: 'drop_oldest' },
+  buffer: {
+    max_records: 100_000,
+    max_bytes: 256 * 1024 * 1024,
+    overflow: 'drop_oldest',
+    low_watermark: 0.5,
+    headroom: 10_000,
+  },
   retry: { initial_backoff: 100, max_backoff: 30_000, max_attempts: 0 },
   request_ttl: 45_000,
+  write_timeout: 30_000,
 };
 
 export interface RunnerDefaults {
@@ -51,6 +64,7 @@ export interface RunnerDefaults {
   buffer?: Partial<RunnerConfig['buffer']>;
   retry?: Partial<RunnerConfig['retry']>;
   request_ttl?: number;
+  write_timeout?: number;
 }
 
 /** The runner spec with other defaults (e.g. HStreamDB: batch_size 100, linger 500ms). */
@@ -106,9 +120,24 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
           }),
           overflow: field.string({
             description:
-              'What happens to a new record when the buffer is full: drop_oldest evicts the oldest waiting record (EMQX behaviour), drop_newest refuses the new one, block makes the producer wait until there is room (back-pressure; records are never dropped for space).',
+              'What happens when the buffer is full: drop_oldest evicts the oldest waiting record (EMQX behaviour), drop_newest refuses the new one, block pushes back on the producers instead: Sluice stops reading from the MQTT connections whose messages feed this sink (TCP flow control; QoS 1/2 acknowledgements are withheld) until the buffer is below low_watermark. Every drop is counted.',
             enum: ['drop_oldest', 'drop_newest', 'block'],
             default: d.buffer.overflow,
+          }),
+          low_watermark: field.number({
+            description:
+              'overflow block only: paused publishers are resumed once the buffer holds at most this fraction of max_records and max_bytes.',
+            default: d.buffer.low_watermark,
+            min: 0,
+            max: 1,
+            example: 0.5,
+          }),
+          headroom: field.integer({
+            description:
+              'overflow block only: records still taken above max_records while producers are being paused (messages already read from a socket, API and republish publishes, which cannot be paused). Past max_records + headroom records are dropped as queue_full, and counted.',
+            default: d.buffer.headroom,
+            min: 0,
+            example: 10000,
           }),
         },
         { description: 'The in-memory buffer in front of the sink.' },
@@ -141,6 +170,12 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
           'Maximum age of a record (since its event entered Sluice) when it is written or retried, and while the sink cannot connect (checked at every failed connect attempt); older records are dropped as expired. 0 disables the limit.',
         default: d.request_ttl,
         example: '45s',
+      }),
+      write_timeout: field.duration({
+        description:
+          'Maximum time one write to the sink may take. A write still unsettled then is aborted (its AbortSignal fires), counted as a retriable sink_write_timeout and retried with backoff. 0 disables the limit.',
+        default: d.write_timeout,
+        example: '30s',
       }),
     },
     { description: 'Batching, buffering, retry and in-flight settings of the sink runner.' },

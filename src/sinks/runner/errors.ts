@@ -19,7 +19,7 @@ export const RunnerErrors = defineErrors('sinks', {
   },
   queue_full: {
     description:
-      'A record was dropped because the sink buffer reached buffer.max_records or buffer.max_bytes (overflow policy drop_oldest or drop_newest).',
+      'A record was dropped because the sink buffer reached buffer.max_records or buffer.max_bytes (overflow drop_oldest or drop_newest), or buffer.max_records + buffer.headroom with overflow block.',
     retriable: false,
   },
   expired: {
@@ -31,6 +31,11 @@ export const RunnerErrors = defineErrors('sinks', {
     description:
       'A record was dropped because the sink runner stopped (or its drain deadline passed) before the record was written.',
     retriable: false,
+  },
+  sink_write_timeout: {
+    description:
+      'A write to the sink did not settle within write_timeout; the runner aborted it (the sink sees its AbortSignal fire) and retries the batch with backoff.',
+    retriable: true,
   },
   sink_retries_exhausted: {
     description:

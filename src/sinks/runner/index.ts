@@ -1,6 +1,7 @@
 /**
- * The shared sink runner: batching, buffering, retry/backoff, reconnect, in-flight limits and
- * metrics for every sink (CONVENTIONS.md #5). Sinks import it (and nothing deeper) from here.
+ * The shared sink runner: batching, buffering, retry/backoff, reconnect, in-flight limits,
+ * write deadlines, back-pressure and metrics for every sink (CONVENTIONS.md #5). Sinks import it
+ * (and nothing deeper) from here.
  */
 export { createSinkRunner } from './runner.js';
 export type { DrainResult, RunnerDeps, RunnerMetrics, RunnerStatus, SinkRunner } from './runner.js';

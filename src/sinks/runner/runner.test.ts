@@ -23,11 +23,9 @@ const rec = (i: number, data: ValueMap = {}): SinkRecord => ({
   ingestTs: Date.now(),
 });
 
-/** matched = queued + blocked + in flight + success + failed + dropped, always. */
+/** matched = queued + in flight + success + failed + dropped, always. */
 function expectBalanced(m: RunnerMetrics): void {
-  expect(m.matched).toBe(
-    m.queued + m.blocked + m.inflightRecords + m.success + m.failed + m.dropped,
-  );
+  expect(m.matched).toBe(m.queued + m.inflightRecords + m.success + m.failed + m.dropped);
 }
 
 const ids = (records: readonly SinkRecord[]): number[] => records.map((r) => r.data['i'] as number);
@@ -189,7 +187,8 @@ describe('batching', () => {
     const runner = createSinkRunner(
       { logger: silentLogger, now: () => vts.now(), scheduler: vts },
       sink,
-      cfg({ batch_size: 100, linger: 250 }),
+      // No write deadline: flush() would run it at once, before the write's promise settles.
+      cfg({ batch_size: 100, linger: 250, write_timeout: 0 }),
     );
     await runner.start();
     runner.enqueue({ data: { i: 0 }, ruleId: 'r', ingestTs: 0 });
@@ -519,12 +518,12 @@ describe('in-flight limits', () => {
 
 describe('buffer overflow', () => {
   /** Record 0 held in flight (max_inflight 1), then records 1..8 into a 5-record buffer. */
-  async function filled(overflow: 'drop_oldest' | 'drop_newest' | 'block') {
+  async function filled(overflow: 'drop_oldest' | 'drop_newest' | 'block', headroom = 10) {
     const ctx = setup({
       batch_size: 100,
       linger: 1000,
       max_inflight: 1,
-      buffer: { max_records: 5, overflow },
+      buffer: { max_records: 5, overflow, headroom, low_watermark: 0.4 },
     });
     await ctx.runner.start();
     ctx.sink.hold();
@@ -558,25 +557,87 @@ describe('buffer overflow', () => {
     expectBalanced(runner.metrics());
   });
 
-  it('block makes the producer wait until there is room, dropping nothing', async () => {
-    const { sink, runner, results } = await filled('block');
-    expect(results.slice(0, 5)).toEqual([true, true, true, true, true]);
-    const pending = results.slice(5) as Promise<boolean>[];
-    for (const p of pending) expect(p).toBeInstanceOf(Promise);
-    let settled = 0;
-    for (const p of pending) void p.then(() => settled++);
-    expect(runner.metrics().blocked).toBe(3);
+  it('block raises pressure when full, takes late records into the headroom, and lifts it below the low watermark', async () => {
+    const ctx = setup({
+      batch_size: 100,
+      linger: 1000,
+      max_inflight: 1,
+      buffer: { max_records: 5, overflow: 'block', headroom: 10, low_watermark: 0.4 },
+    });
+    const { sink, runner } = ctx;
+    await runner.start();
+    const changes: boolean[] = [];
+    runner.onPressure((p) => changes.push(p));
+    sink.hold();
+    runner.enqueue(rec(0));
+    runner.flush(); // record 0 in flight, held
+    const r = range(4, 1).map((i) => runner.enqueue(rec(i)));
+    expect(r).toEqual([true, true, true, true]);
+    expect(runner.pressured).toBe(false);
+    expect(runner.enqueue(rec(5))).toBe(true); // the 5th queued record fills the buffer
+    expect(runner.pressured).toBe(true);
+    expect(changes).toEqual([true]);
+    let writable = false;
+    void runner.whenWritable().then(() => (writable = true));
+    // A producer that cannot be paused at once still gets its records in (headroom).
+    expect(range(3, 6).map((i) => runner.enqueue(rec(i)))).toEqual([true, true, true]);
+    expect(runner.metrics()).toMatchObject({
+      queued: 8,
+      dropped: 0,
+      pressure: true,
+      pressureEvents: 1,
+    });
     expectBalanced(runner.metrics());
     await tick(5000);
-    expect(settled).toBe(0); // nothing moves while the sink holds the batch
+    expect(writable).toBe(false); // nothing moves while the sink holds the batch
     sink.release();
     await tick();
-    expect(await Promise.all(pending)).toEqual([true, true, true]);
+    // The full buffer went out at once (no linger); 8 records → 0 queued ≤ 40 %: pressure lifted.
+    expect(runner.pressured).toBe(false);
+    expect(changes).toEqual([true, false]);
+    expect(writable).toBe(true);
     await tick();
-    expect(ids(sink.records)).toEqual(range(6)); // 1..5 went out at once: the buffer was full
-    await tick(1000); // 6..8 were admitted into a buffer with room again: they wait for linger
     expect(ids(sink.records)).toEqual(range(9));
     expect(runner.metrics().dropped).toBe(0);
+  });
+
+  it('block drops past max_records + headroom, counted as queue_full', async () => {
+    const { sink, runner, results } = await filled('block', 2);
+    expect(results).toEqual([true, true, true, true, true, true, true, false]);
+    expect(runner.pressured).toBe(true);
+    expect(runner.metrics().droppedBy).toEqual({ queue_full: 1 });
+    expectBalanced(runner.metrics());
+    sink.release();
+    await tick();
+    expect(ids(sink.records)).toEqual(range(8));
+    expect(runner.pressured).toBe(false);
+  });
+
+  it('block pressure stays up until the buffer is under the low watermark', async () => {
+    const { sink, runner } = setup({
+      batch_size: 2,
+      linger: 1000,
+      max_inflight: 1,
+      buffer: { max_records: 10, overflow: 'block', headroom: 0, low_watermark: 0.5 },
+    });
+    await runner.start();
+    sink.hold();
+    for (const i of range(12)) runner.enqueue(rec(i)); // 2 in flight, 10 queued
+    expect(runner.metrics().queued).toBe(10);
+    expect(runner.pressured).toBe(true);
+    const seen: number[] = [];
+    runner.onPressure((p) => {
+      if (!p) seen.push(runner.metrics().queued);
+    });
+    // Each released batch of 2 lets the next one out: 8, 6 queued (still above 5) … then 4.
+    sink.release();
+    sink.hold();
+    await tick();
+    expect(runner.metrics().queued).toBe(8);
+    expect(runner.pressured).toBe(true);
+    sink.release();
+    await tick();
+    expect(seen).toEqual([4]);
   });
 
   it('a full buffer sends its partial batches without waiting for linger', async () => {
@@ -732,7 +793,7 @@ describe('shutdown', () => {
     expect(runner.metrics().success).toBe(0); // a late ack of an abandoned batch is ignored
   });
 
-  it('drain admits blocked producers and flushes them too', async () => {
+  it('drain flushes a buffer that is under pressure and lifts the pressure', async () => {
     const { sink, runner } = setup({
       batch_size: 100,
       linger: 60_000,
@@ -740,26 +801,31 @@ describe('shutdown', () => {
     });
     await runner.start();
     const r = range(4).map((i) => runner.enqueue(rec(i)));
+    expect(r).toEqual([true, true, true, true]);
+    expect(runner.pressured).toBe(true);
     const done = runner.drain(1000);
-    expect(await Promise.all(r)).toEqual([true, true, true, true]);
     await tick();
     expect(await done).toEqual({ dropped: 0 });
     expect(ids(sink.records)).toEqual(range(4));
+    expect(runner.pressured).toBe(false);
   });
 
-  it('stop drops everything at once, resolves blocked producers false, and is idempotent', async () => {
+  it('stop drops everything at once, lifts the pressure, and is idempotent', async () => {
     const { sink, runner } = setup({
       batch_size: 100,
       linger: 60_000,
       buffer: { max_records: 2, overflow: 'block' },
     });
     await runner.start();
-    const r = range(3).map((i) => runner.enqueue(rec(i)));
+    range(3).map((i) => runner.enqueue(rec(i)));
+    const writable = runner.whenWritable();
     await runner.stop();
-    expect(await r[2]).toBe(false);
+    await writable;
+    expect(runner.pressured).toBe(false);
+    expect(runner.enqueue(rec(9))).toBe(false);
     await runner.stop();
     const m = runner.metrics();
-    expect(m.droppedBy).toEqual({ shutdown: 3 });
+    expect(m.droppedBy).toEqual({ shutdown: 4 });
     expect(sink.stats.closes).toBe(1);
     expectBalanced(m);
     await expect(runner.start()).rejects.toMatchObject({ code: 'shutdown' });
@@ -775,6 +841,57 @@ describe('shutdown', () => {
     const connects = sink.stats.connects;
     await tick(60_000);
     expect(sink.stats.connects).toBe(connects);
+  });
+});
+
+describe('write deadline', () => {
+  it('aborts a write that never settles, retries the batch, and ignores the late answer', async () => {
+    const signals: AbortSignal[] = [];
+    let calls = 0;
+    const settle: (() => void)[] = [];
+    const hung: Sink = {
+      connect: async () => {},
+      write(_batch, signal) {
+        calls++;
+        if (signal) signals.push(signal);
+        // The first write never settles on its own; later ones succeed at once.
+        if (calls === 1) return new Promise((resolve) => settle.push(() => resolve()));
+        return Promise.resolve();
+      },
+      close: async () => {},
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now(), random: () => 0 },
+      hung,
+      cfg({ batch_size: 2, write_timeout: 1000, retry: { initial_backoff: 10 } }),
+    );
+    runners.push(runner);
+    await runner.start();
+    runner.enqueue(rec(0));
+    runner.enqueue(rec(1));
+    await tick(999);
+    expect([calls, signals[0]!.aborted]).toEqual([1, false]);
+    await tick(1);
+    expect(signals[0]!.aborted).toBe(true);
+    await tick(20);
+    expect(calls).toBe(2);
+    settle[0]!(); // the aborted write answers late: not counted twice
+    await tick();
+    const m = runner.metrics();
+    expect([m.success, m.retried, m.inflight]).toEqual([2, 2, 0]);
+    expectBalanced(m);
+  });
+
+  it('write_timeout 0 waits as long as the write takes', async () => {
+    const { sink, runner } = setup({ batch_size: 1, write_timeout: 0 });
+    await runner.start();
+    sink.hold();
+    runner.enqueue(rec(0));
+    await tick(3_600_000);
+    expect(runner.metrics().inflight).toBe(1);
+    sink.release();
+    await tick();
+    expect(runner.metrics().success).toBe(1);
   });
 });
 

@@ -1,33 +1,44 @@
 /**
  * The shared sink runner (CONVENTIONS.md #5): everything between "a rule produced an output for
- * this sink" and "the external system acknowledged it" that is not specific to one system —
- * buffering with an overflow policy, batching by count/bytes/time, max in-flight batches
- * (global, and one per partition for sinks that declare `partitionKey`), retry of retriable
- * failures with jittered exponential backoff, reconnect after `sink_not_connected`, per-record
- * TTL, graceful drain, and the metrics EMQX users read per action.
+ * this sink" and "the external system acknowledged it" that is not specific to one system.
+ * This file is the dispatch loop; its parts live next to it, each unit-tested on its own:
+ *
+ *   connection.ts    connect / reconnect state machine with backoff
+ *   buffer.ts        the memory buffer: per-partition FIFOs, eviction, expiry, take/ack
+ *   write-result.ts  splitting a batch by the sink's per-record answer; TTL filtering
+ *   accounting.ts    the books (matched, success, failed, dropped, retried, latency)
+ *   config.ts        the settings and their defaults
  *
  * Record accounting invariant (tested): every record handed to `enqueue` is, at any moment,
- * exactly one of: queued, waiting to be admitted (overflow `block`), in flight, success,
- * failed, dropped. So `matched = queued + blocked + inflightRecords + success + failed + dropped`.
+ * exactly one of: queued, in flight, success, failed, dropped. So
+ * `matched = queued + inflightRecords + success + failed + dropped`.
  *
- * This file is longer than most because the pieces share one small state machine; splitting
- * it would spread the invariant over several files.
+ * Back-pressure (overflow `block`): `enqueue` never waits. When the buffer reaches
+ * `buffer.max_records` or `buffer.max_bytes` the runner raises *pressure*; producers that can
+ * slow down (the engine pauses the MQTT connections feeding this sink) are told through
+ * `onPressure`, and told again when the buffer is back under `buffer.low_watermark`. Records
+ * that still arrive under pressure (already read from a socket, API publishes) are taken into
+ * `buffer.headroom` above the limit; only past that are they dropped, as `queue_full`.
  */
 import { asyncScheduler } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
 import { backoffDelay, isRetriable, SluiceError } from '../../core/index.js';
 import type { Logger, SinkRecord, Sink, WriteResult } from '../../core/index.js';
+import { Accounting } from './accounting.js';
+import { MemoryBuffer, SINGLE_PARTITION } from './buffer.js';
+import type { Partition } from './buffer.js';
 import type { RunnerConfig } from './config.js';
-import { createLatencyHistogram } from './histogram.js';
+import { Connection } from './connection.js';
+import { describeError } from './describe.js';
+import { isNotConnected, RunnerErrors } from './errors.js';
 import type { LatencySummary } from './histogram.js';
-import { isNotConnected } from './errors.js';
-import { RecordQueue } from './record-queue.js';
+import { isWholeSuccess, splitWriteResult, unexpired } from './write-result.js';
 
 export interface RunnerDeps {
   logger: Logger;
   /** Wall clock in ms, the clock of `SinkRecord.ingestTs` (TTL and latency). */
   now: () => number;
-  /** Timers for linger, backoff and drain deadlines (default: RxJS `asyncScheduler`). */
+  /** Timers for linger, backoff, write timeouts and drain deadlines (default: RxJS `asyncScheduler`). */
   scheduler?: SchedulerLike;
   /** Jitter source in [0, 1) (default `Math.random`). */
   random?: () => number;
@@ -41,8 +52,10 @@ export interface RunnerMetrics {
   /** Records waiting in the buffer to be batched (EMQX `queuing`). */
   queued: number;
   queuedBytes: number;
-  /** Producers waiting for room (overflow `block`). */
-  blocked: number;
+  /** True while the buffer is full and producers are asked to wait (overflow `block`). */
+  pressure: boolean;
+  /** Times the runner raised pressure. */
+  pressureEvents: number;
   /** Batches being written, backing off or waiting for a reconnect. */
   inflight: number;
   inflightRecords: number;
@@ -54,7 +67,7 @@ export interface RunnerMetrics {
   /** Records never written: `queue_full`, `expired`, `shutdown`. */
   dropped: number;
   droppedBy: Record<string, number>;
-  /** Record re-sends (after a retriable error or a reconnect). */
+  /** Record re-sends (after a retriable error, a write timeout or a reconnect). */
   retried: number;
   /** Ingest → acknowledgement latency of successful records. */
   latency: LatencySummary;
@@ -69,12 +82,20 @@ export interface SinkRunner {
   /** Connect the sink (retrying with backoff); resolves once connected. Called by the first enqueue too. */
   start(): Promise<void>;
   /**
-   * Hand one record to the sink. Synchronous fast path: `true` = buffered, `false` = dropped
-   * (buffer full with `drop_newest`, or the runner is draining/stopped; see metrics). With
-   * overflow `block` and a full buffer it returns a promise that resolves `true` once the record
-   * is admitted, or `false` if the runner stops first. Never throws for a bad record.
+   * Hand one record to the sink: `true` = buffered, `false` = dropped (buffer full with
+   * `drop_newest`, or past the headroom with `block`; the runner is draining or stopped; see
+   * metrics). Never waits and never throws for a bad record.
    */
-  enqueue(record: SinkRecord): boolean | Promise<boolean>;
+  enqueue(record: SinkRecord): boolean;
+  /** True while the buffer is full and producers should hold back (overflow `block` only). */
+  readonly pressured: boolean;
+  /**
+   * Listen for pressure changes: `true` when the buffer fills up, `false` once it is below the
+   * low watermark again (or the runner stops). Returns an unsubscribe function.
+   */
+  onPressure(listener: (pressured: boolean) => void): () => void;
+  /** Resolves when the runner is not under pressure (at once if it is not). */
+  whenWritable(): Promise<void>;
   /** Send partly filled batches now instead of waiting for `linger`. */
   flush(): void;
   /**
@@ -91,29 +112,16 @@ export interface SinkRunner {
   lastError(): unknown;
 }
 
-interface Part {
-  readonly key: string;
-  readonly queue: RecordQueue;
-  /** In-flight batches of this partition. */
-  busy: number;
-}
-
 interface Batch {
-  readonly part: Part;
+  readonly part: Partition;
   records: SinkRecord[];
   /** Failed attempts so far (not counting waits for a reconnect). */
   failures: number;
+  /** Incremented per write; a settlement from an older write (timed out) is ignored. */
+  attempt: number;
   abandoned: boolean;
   cancelTimer?: () => void;
 }
-
-interface Waiter {
-  record: SinkRecord;
-  size: number;
-  resolve: (admitted: boolean) => void;
-}
-
-const SINGLE = '';
 
 export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerConfig): SinkRunner {
   const log = deps.logger;
@@ -132,187 +140,115 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   const maxRecords = Math.max(1, config.buffer.max_records);
   const maxBytes = config.buffer.max_bytes > 0 ? config.buffer.max_bytes : Infinity;
   const overflow = config.buffer.overflow;
+  const lowWatermark = Math.min(1, Math.max(0, config.buffer.low_watermark ?? 0.5));
+  const lowRecords = Math.floor(maxRecords * lowWatermark);
+  const lowBytes = maxBytes * lowWatermark;
+  const ceiling = maxRecords + Math.max(0, config.buffer.headroom ?? 10_000);
   const backoff = { initialMs: config.retry.initial_backoff, maxMs: config.retry.max_backoff };
   const maxAttempts = config.retry.max_attempts;
   const ttl = config.request_ttl;
+  const writeTimeout = Math.max(0, config.write_timeout ?? 0);
   const partitioned = typeof sink.partitionKey === 'function';
   const perPartInflight = partitioned ? 1 : maxInflight;
   const sizeOf = sink.sizeOf?.bind(sink);
   const keyOf = sink.partitionKey?.bind(sink);
 
   // ---- state -------------------------------------------------------------------------------
-  let state: 'idle' | 'connecting' | 'connected' | 'stopped' = 'idle';
-  let draining = false;
-  let flushing = false;
-  let lastErr: unknown;
-  const parts = new Map<string, Part>();
+  const books = new Accounting();
+  const buffer = new MemoryBuffer(partitioned);
   const batches = new Set<Batch>();
   let parked: Batch[] = [];
-  const waiters: Waiter[] = [];
-  let queued = 0;
-  let queuedBytes = 0;
+  let draining = false;
+  let flushing = false;
   let inflightRecords = 0;
   let cancelLinger: (() => void) | undefined;
   let lingerAt = Infinity;
   let pumpScheduled = false;
-  let cancelConnectTimer: (() => void) | undefined;
-  let connectAttempt = 0;
-  let abort = new AbortController();
-  let startWaiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   let drainDone: (() => void) | undefined;
   let closing: Promise<void> | undefined;
+  let pressured = false;
+  let pressureEvents = 0;
+  const pressureListeners = new Set<(p: boolean) => void>();
+  let writableWaiters: (() => void)[] = [];
 
-  const m = {
-    matched: 0,
-    success: 0,
-    failed: 0,
-    dropped: 0,
-    retried: 0,
-    failedBy: {} as Record<string, number>,
-    droppedBy: {} as Record<string, number>,
-  };
-  const latency = createLatencyHistogram();
+  const connection = new Connection(
+    sink,
+    { backoff, random, schedule, logger: log },
+    {
+      connected() {
+        const resume = parked;
+        parked = [];
+        for (const b of resume) resend(b);
+        pump();
+      },
+      attemptFailed: expireWhileDisconnected,
+    },
+  );
 
-  const drop = (reason: string, n: number): void => {
-    if (n <= 0) return;
-    m.dropped += n;
-    m.droppedBy[reason] = (m.droppedBy[reason] ?? 0) + n;
-  };
-  const fail = (reason: string, n: number): void => {
-    if (n <= 0) return;
-    m.failed += n;
-    m.failedBy[reason] = (m.failedBy[reason] ?? 0) + n;
-  };
-
-  // ---- connection --------------------------------------------------------------------------
-  function start(): Promise<void> {
-    if (state === 'connected') return Promise.resolve();
-    if (state === 'stopped') return Promise.reject(stoppedError());
-    const p = new Promise<void>((resolve, reject) => startWaiters.push({ resolve, reject }));
-    if (state === 'idle') {
-      state = 'connecting';
-      void tryConnect();
+  // ---- pressure ----------------------------------------------------------------------------
+  function setPressure(p: boolean): void {
+    if (p === pressured) return;
+    pressured = p;
+    if (p) pressureEvents++;
+    else {
+      const w = writableWaiters;
+      writableWaiters = [];
+      for (const f of w) f();
     }
-    return p;
-  }
-
-  function stoppedError(): SluiceError {
-    return new SluiceError('shutdown', 'sink runner stopped before the sink connected');
-  }
-
-  async function tryConnect(): Promise<void> {
-    cancelConnectTimer = undefined;
-    if (state !== 'connecting') return;
-    const signal = abort.signal;
-    try {
-      await sink.connect(signal);
-    } catch (err) {
-      if (state !== 'connecting' || signal.aborted) return;
-      lastErr = err;
-      expireWhileDisconnected();
-      const delay = backoffDelay(connectAttempt++, backoff, random);
-      log.warn(
-        { err: describe(err), attempt: connectAttempt, retryInMs: delay },
-        'sink connect failed',
-      );
-      cancelConnectTimer = schedule(() => void tryConnect(), delay);
-      return;
-    }
-    if (state !== 'connecting' || signal.aborted) return;
-    state = 'connected';
-    if (connectAttempt > 0) log.info({ attempts: connectAttempt }, 'sink connected');
-    connectAttempt = 0;
-    const w = startWaiters;
-    startWaiters = [];
-    for (const s of w) s.resolve();
-    const resume = parked;
-    parked = [];
-    for (const b of resume) resend(b);
-    pump();
-  }
-
-  /**
-   * While the sink cannot connect nothing is dispatched, so `request_ttl` would never be checked:
-   * on every failed connect attempt, queued and parked records older than the ttl leave as
-   * `expired` (freeing buffer space for blocked producers).
-   */
-  function expireWhileDisconnected(): void {
-    if (ttl <= 0) return;
-    const now = wallNow();
-    let expired = 0;
-    for (const part of [...parts.values()]) {
-      const q = part.queue;
-      // Queues are FIFO by arrival, so expired records sit at the head.
-      while (q.length > 0 && now - (q.peek() as SinkRecord).ingestTs > ttl) {
-        const size = q.peekSize();
-        q.shift();
-        queued--;
-        queuedBytes -= size;
-        expired++;
+    for (const l of pressureListeners) {
+      try {
+        l(p);
+      } catch (err) {
+        log.error({ err: describeError(err) }, 'pressure listener threw');
       }
-      if (partitioned && part.busy === 0 && q.length === 0) parts.delete(part.key);
     }
-    drop('expired', expired);
-    const stillParked: Batch[] = [];
-    for (const batch of parked) {
-      const keep = batch.records.filter((r) => now - r.ingestTs <= ttl);
-      const gone = batch.records.length - keep.length;
-      if (gone > 0) {
-        drop('expired', gone);
-        inflightRecords -= gone;
-        batch.records = keep;
-      }
-      if (keep.length === 0) finish(batch);
-      else stillParked.push(batch);
-    }
-    parked = stillParked;
-    if (waiters.length > 0) admitWaiters();
-    checkDrained();
   }
 
-  function lostConnection(err: unknown): void {
-    lastErr = err;
-    if (state !== 'connected') return;
-    log.warn({ err: describe(err) }, 'sink reported not connected; reconnecting');
-    state = 'connecting';
-    connectAttempt = 0;
-    // First reconnect after a backoff step, so a flapping peer is not hammered.
-    const delay = backoffDelay(connectAttempt++, backoff, random);
-    cancelConnectTimer = schedule(() => void tryConnect(), delay);
+  /** Lower the pressure once the buffer is under the low watermark (called whenever it shrinks). */
+  function relieve(): void {
+    if (pressured && buffer.records <= lowRecords && buffer.bytes <= lowBytes) setPressure(false);
   }
 
   // ---- buffering ---------------------------------------------------------------------------
   const isFull = (size: number): boolean =>
-    queued >= maxRecords || (queued > 0 && queuedBytes + size > maxBytes);
+    buffer.records >= maxRecords || (buffer.records > 0 && buffer.bytes + size > maxBytes);
 
-  function enqueue(record: SinkRecord): boolean | Promise<boolean> {
-    m.matched++;
-    if (draining || state === 'stopped') {
-      drop('shutdown', 1);
+  function enqueue(record: SinkRecord): boolean {
+    books.matched++;
+    if (draining || connection.state === 'stopped') {
+      books.drop('shutdown', 1);
       return false;
     }
-    if (state === 'idle') start().catch(() => {});
+    if (connection.state === 'idle') connection.start().catch(() => {});
     let size = 0;
     if (sizeOf) {
       try {
         size = sizeOf(record);
       } catch (err) {
-        log.error({ err: describe(err) }, 'sink sizeOf threw; record failed');
-        fail('sink_internal_error', 1);
+        log.error({ err: describeError(err) }, 'sink sizeOf threw; record failed');
+        books.fail('sink_internal_error', 1);
         return false;
       }
     }
-    if (waiters.length > 0 || isFull(size)) {
+    if (isFull(size)) {
       schedulePump(); // buffer pressure: partial batches go out now instead of after linger
       switch (overflow) {
         case 'drop_newest':
-          drop('queue_full', 1);
+          books.drop('queue_full', 1);
           return false;
         case 'drop_oldest':
-          while (queued > 0 && isFull(size)) evictOldest();
+          while (buffer.records > 0 && isFull(size)) {
+            buffer.evictOldest();
+            books.drop('queue_full', 1);
+          }
           break;
         case 'block':
-          return new Promise<boolean>((resolve) => waiters.push({ record, size, resolve }));
+          setPressure(true);
+          if (buffer.records >= ceiling) {
+            books.drop('queue_full', 1);
+            return false;
+          }
+          break;
       }
     }
     return admit(record, size);
@@ -320,61 +256,52 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   /** Put a record into its partition queue; dispatch at once if that completes a batch. */
   function admit(record: SinkRecord, size: number): boolean {
-    let key = SINGLE;
+    let key = SINGLE_PARTITION;
     if (keyOf) {
       try {
         key = keyOf(record);
       } catch (err) {
-        log.error({ err: describe(err) }, 'sink partitionKey threw; record failed');
-        fail('sink_internal_error', 1);
+        log.error({ err: describeError(err) }, 'sink partitionKey threw; record failed');
+        books.fail('sink_internal_error', 1);
         return false;
       }
     }
-    let part = parts.get(key);
-    if (!part) {
-      part = { key, queue: new RecordQueue(), busy: 0 };
-      parts.set(key, part);
-    }
-    const q = part.queue;
-    const wasEmpty = q.length === 0;
     const t = scheduler.now();
-    q.push(record, size, t);
-    queued++;
-    queuedBytes += size;
+    const part = buffer.push(key, record, size, t);
+    const q = part.queue;
+    if (overflow === 'block' && isFull(0)) setPressure(true);
     if (q.length >= batchSize || q.bytes >= batchBytes) {
       if (canDispatch(part)) dispatch(part);
-    } else if (wasEmpty) {
+    } else if (q.length === 1) {
       armLinger(t + linger);
     }
     return true;
   }
 
-  function evictOldest(): void {
-    let oldest: Part | undefined;
-    let oldestT = Infinity;
-    for (const p of parts.values()) {
-      const t = p.queue.firstTime();
-      if (t !== undefined && t < oldestT) {
-        oldestT = t;
-        oldest = p;
+  /**
+   * While the sink cannot connect nothing is dispatched, so `request_ttl` would never be checked:
+   * on every failed connect attempt, queued and parked records older than the ttl leave as
+   * `expired` (freeing buffer space, which may lift the pressure).
+   */
+  function expireWhileDisconnected(): void {
+    if (ttl <= 0) return;
+    const now = wallNow();
+    books.drop('expired', buffer.expire(now, ttl));
+    const stillParked: Batch[] = [];
+    for (const batch of parked) {
+      const keep = unexpired(batch.records, now, ttl);
+      const gone = batch.records.length - keep.length;
+      if (gone > 0) {
+        books.drop('expired', gone);
+        inflightRecords -= gone;
+        batch.records = keep;
       }
+      if (keep.length === 0) finish(batch);
+      else stillParked.push(batch);
     }
-    if (!oldest) return;
-    const size = oldest.queue.peekSize();
-    oldest.queue.shift();
-    queued--;
-    queuedBytes -= size;
-    drop('queue_full', 1);
-    if (partitioned && oldest.busy === 0 && oldest.queue.length === 0) parts.delete(oldest.key);
-  }
-
-  function admitWaiters(): void {
-    while (waiters.length > 0) {
-      const w = waiters[0] as Waiter;
-      if (isFull(w.size) && !draining) return;
-      waiters.shift();
-      w.resolve(admit(w.record, w.size));
-    }
+    parked = stillParked;
+    relieve();
+    checkDrained();
   }
 
   // ---- batching ----------------------------------------------------------------------------
@@ -407,164 +334,150 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     // held by an in-flight limit and is pumped again when a batch finishes.
     const now = scheduler.now();
     pump(now);
-    let next = Infinity;
-    for (const p of parts.values()) {
-      const t = p.queue.firstTime();
-      if (t !== undefined && t + linger > now && t + linger < next) next = t + linger;
-    }
-    if (next !== Infinity && state !== 'stopped') armLinger(next);
+    const next = buffer.nextHeadTimeAfter(now - linger);
+    if (next !== Infinity && connection.state !== 'stopped') armLinger(next + linger);
   }
 
-  const canDispatch = (part: Part): boolean =>
-    state === 'connected' && batches.size < maxInflight && part.busy < perPartInflight;
+  const canDispatch = (part: Partition): boolean =>
+    connection.state === 'connected' && batches.size < maxInflight && part.busy < perPartInflight;
 
-  function isReady(part: Part, now: number): boolean {
+  function isReady(part: Partition, now: number): boolean {
     const q = part.queue;
     if (q.length === 0) return false;
     if (flushing || q.length >= batchSize || q.bytes >= batchBytes) return true;
     // A full buffer cannot take more records, so waiting for the batch to fill is pointless.
-    if (waiters.length > 0 || isFull(0)) return true;
+    if (pressured || isFull(0)) return true;
     return now - (q.firstTime() as number) >= linger;
   }
 
   /** Start every batch that is ready and allowed by the in-flight limits. */
   function pump(now = scheduler.now()): void {
-    if (state !== 'connected') return;
+    if (connection.state !== 'connected') return;
     // Iterate over a snapshot: dispatching moves a partition to the back (round-robin).
-    for (const part of [...parts.values()]) {
+    for (const part of [...buffer.parts.values()]) {
       if (batches.size >= maxInflight) break;
       while (canDispatch(part) && isReady(part, now)) dispatch(part);
     }
-    admitWaiters();
     checkDrained();
   }
 
   /** Take one batch from the partition's queue and write it. */
-  function dispatch(part: Part): void {
-    const q = part.queue;
-    const records: SinkRecord[] = [];
-    let bytes = 0;
-    const now = ttl > 0 ? wallNow() : 0;
-    let expired = 0;
-    while (q.length > 0 && records.length < batchSize) {
-      const size = q.peekSize();
-      if (records.length > 0 && bytes + size > batchBytes) break;
-      const r = q.shift() as SinkRecord;
-      queued--;
-      queuedBytes -= size;
-      if (ttl > 0 && now - r.ingestTs > ttl) {
-        expired++;
-        continue;
-      }
-      records.push(r);
-      bytes += size;
-    }
-    drop('expired', expired);
+  function dispatch(part: Partition): void {
+    const taken = buffer.take(part, batchSize, batchBytes, ttl > 0 ? wallNow() : 0, ttl);
+    books.drop('expired', taken.expired);
     // The rest of the queue may be younger than the linger timer's current deadline (or no timer
     // may be armed any more): make sure its own deadline is covered, or it could wait forever.
-    const rest = q.firstTime();
+    const rest = part.queue.firstTime();
     if (rest !== undefined) armLinger(rest + linger);
-    if (partitioned) {
-      // Round-robin across partitions; forget empty idle partitions.
-      parts.delete(part.key);
-      if (q.length > 0 || records.length > 0) parts.set(part.key, part);
-    }
-    if (records.length === 0) return;
-    const batch: Batch = { part, records, failures: 0, abandoned: false };
-    part.busy++;
+    relieve();
+    if (taken.records.length === 0) return;
+    const batch: Batch = {
+      part,
+      records: taken.records,
+      failures: 0,
+      attempt: 0,
+      abandoned: false,
+    };
     batches.add(batch);
-    inflightRecords += records.length;
+    inflightRecords += batch.records.length;
     write(batch);
-    if (waiters.length > 0) admitWaiters();
   }
 
   function write(batch: Batch): void {
-    if (state !== 'connected') {
+    if (connection.state !== 'connected') {
       parked.push(batch);
       return;
     }
+    const attempt = ++batch.attempt;
+    const ctl = writeTimeout > 0 ? new AbortController() : undefined;
     let p: Promise<WriteResult | void>;
     try {
-      p = sink.write(batch.records);
+      p = sink.write(batch.records, ctl?.signal);
     } catch (err) {
       p = Promise.reject(err);
     }
+    if (ctl) {
+      const cancel = schedule(() => {
+        if (batch.abandoned || batch.attempt !== attempt) return;
+        batch.attempt++; // the write's own settlement is ignored from now on
+        ctl.abort();
+        onWriteError(
+          batch,
+          RunnerErrors.sink_write_timeout(
+            `sink write of ${batch.records.length} records did not settle within ${writeTimeout} ms`,
+          ),
+        );
+      }, writeTimeout);
+      batch.cancelTimer = cancel;
+    }
     p.then(
-      (res) => onWritten(batch, res),
-      (err: unknown) => onWriteError(batch, err),
+      (res) => {
+        if (batch.attempt !== attempt) return;
+        batch.cancelTimer?.();
+        batch.cancelTimer = undefined;
+        onWritten(batch, res);
+      },
+      (err: unknown) => {
+        if (batch.attempt !== attempt) return;
+        batch.cancelTimer?.();
+        batch.cancelTimer = undefined;
+        onWriteError(batch, err);
+      },
     );
   }
 
   function onWritten(batch: Batch, res: WriteResult | void): void {
     if (batch.abandoned) return;
-    const records = batch.records;
-    const retry = res?.retry;
-    const rejected = res?.rejected;
-    if ((!retry || retry.length === 0) && (!rejected || rejected.length === 0)) {
-      succeed(records);
+    if (isWholeSuccess(res)) {
+      succeed(batch.records);
       finish(batch);
       return;
     }
-    const outcome = new Uint8Array(records.length); // 0 success, 1 retry, 2 rejected
-    for (const i of retry ?? []) if (i >= 0 && i < records.length) outcome[i] = 1;
-    for (const rej of rejected ?? []) {
-      if (rej.index >= 0 && rej.index < records.length) {
-        outcome[rej.index] = 2;
-        fail(rej.code, 1);
-      }
-    }
-    const ok: SinkRecord[] = [];
-    const again: SinkRecord[] = [];
-    for (let i = 0; i < records.length; i++) {
-      if (outcome[i] === 0) ok.push(records[i] as SinkRecord);
-      else if (outcome[i] === 1) again.push(records[i] as SinkRecord);
-    }
-    succeed(ok);
-    inflightRecords -= records.length - ok.length - again.length;
-    if (again.length === 0) {
+    const split = splitWriteResult(batch.records, res as WriteResult);
+    for (const code of split.rejected) books.fail(code, 1);
+    inflightRecords -= split.rejected.length;
+    succeed(split.ok);
+    if (split.again.length === 0) {
       finish(batch);
       return;
     }
-    batch.records = again;
+    batch.records = split.again;
     // No error code to report: if these records run out of attempts they fail as retries exhausted.
     retryLater(batch, 'sink_retries_exhausted');
   }
 
   function succeed(records: SinkRecord[]): void {
     if (records.length === 0) return;
-    const now = wallNow();
-    for (let i = 0; i < records.length; i++)
-      latency.record(now - (records[i] as SinkRecord).ingestTs);
-    m.success += records.length;
+    books.succeed(records, wallNow());
     inflightRecords -= records.length;
   }
 
   function onWriteError(batch: Batch, err: unknown): void {
     if (batch.abandoned) return;
-    lastErr = err;
+    connection.lastError = err;
     if (isNotConnected(err)) {
-      m.retried += batch.records.length;
+      books.retried += batch.records.length;
       // Waiting for the reconnect does not use up an attempt: only request_ttl bounds it.
-      lostConnection(err);
+      connection.lost(err);
       parked.push(batch);
       return;
     }
     const code = err instanceof SluiceError ? err.code : 'sink_internal_error';
     if (!(err instanceof SluiceError))
-      log.error({ err: describe(err) }, 'sink write threw a non-SluiceError; batch failed');
+      log.error({ err: describeError(err) }, 'sink write threw a non-SluiceError; batch failed');
     if (isRetriable(err)) {
       retryLater(batch, code);
       return;
     }
     log.warn(
-      { err: describe(err), records: batch.records.length },
+      { err: describeError(err), records: batch.records.length },
       'sink write failed; batch dropped',
     );
     failBatch(batch, code);
   }
 
   function failBatch(batch: Batch, code: string): void {
-    fail(code, batch.records.length);
+    books.fail(code, batch.records.length);
     inflightRecords -= batch.records.length;
     finish(batch);
   }
@@ -579,7 +492,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       failBatch(batch, code);
       return;
     }
-    m.retried += batch.records.length;
+    books.retried += batch.records.length;
     const delay = backoffDelay(batch.failures - 1, backoff, random);
     log.debug({ code, attempt: batch.failures, retryInMs: delay }, 'sink write will be retried');
     batch.cancelTimer = schedule(() => {
@@ -592,11 +505,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function resend(batch: Batch): void {
     if (batch.abandoned) return;
     if (ttl > 0) {
-      const now = wallNow();
-      const keep = batch.records.filter((r) => now - r.ingestTs <= ttl);
+      const keep = unexpired(batch.records, wallNow(), ttl);
       const expired = batch.records.length - keep.length;
       if (expired > 0) {
-        drop('expired', expired);
+        books.drop('expired', expired);
         inflightRecords -= expired;
         batch.records = keep;
       }
@@ -610,15 +522,13 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   function finish(batch: Batch): void {
     batches.delete(batch);
-    batch.part.busy--;
-    const part = batch.part;
-    if (partitioned && part.busy === 0 && part.queue.length === 0) parts.delete(part.key);
+    buffer.ack(batch.part);
     pump();
   }
 
   // ---- shutdown ----------------------------------------------------------------------------
   function checkDrained(): void {
-    if (drainDone && queued === 0 && batches.size === 0 && waiters.length === 0) {
+    if (drainDone && buffer.records === 0 && batches.size === 0) {
       const done = drainDone;
       drainDone = undefined;
       done();
@@ -627,17 +537,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   /** Drop everything not yet acknowledged as `shutdown`; returns how many records. */
   function abandonAll(): number {
-    let n = 0;
     cancelLinger?.();
     cancelLinger = undefined;
-    cancelConnectTimer?.();
-    cancelConnectTimer = undefined;
-    abort.abort();
-    abort = new AbortController();
-    for (const p of parts.values()) n += p.queue.clear().length;
-    parts.clear();
-    queued = 0;
-    queuedBytes = 0;
+    connection.cancel();
+    let n = buffer.clear();
     for (const b of batches) {
       b.abandoned = true;
       b.cancelTimer?.();
@@ -646,11 +549,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     batches.clear();
     parked = [];
     inflightRecords = 0;
-    for (const w of waiters.splice(0)) {
-      n++;
-      w.resolve(false);
-    }
-    drop('shutdown', n);
+    books.drop('shutdown', n);
+    setPressure(false);
     return n;
   }
 
@@ -660,32 +560,20 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         try {
           await sink.close();
         } catch (err) {
-          log.warn({ err: describe(err) }, 'sink close failed');
+          log.warn({ err: describeError(err) }, 'sink close failed');
         }
       })();
     }
     return closing;
   }
 
-  function becomeStopped(): void {
-    const wasConnecting = state !== 'connected';
-    state = 'stopped';
-    if (wasConnecting) {
-      const w = startWaiters;
-      startWaiters = [];
-      for (const s of w) s.reject(stoppedError());
-    }
-  }
-
   async function drain(timeoutMs: number): Promise<DrainResult> {
-    if (state === 'stopped' || draining) {
+    if (connection.state === 'stopped' || draining) {
       if (closing) await closing;
       return { dropped: 0 };
     }
     draining = true;
     flushing = true;
-    // Producers blocked on a full buffer are let in: their records get flushed too.
-    admitWaiters();
     pump();
     let left = 0;
     await new Promise<void>((resolve) => {
@@ -704,27 +592,38 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       }
     });
     left += abandonAll(); // nothing normally; covers records that raced in
-    becomeStopped();
+    connection.stop();
     await closeSink();
     log.info({ dropped: left }, 'sink runner drained');
     return { dropped: left };
   }
 
   async function stop(): Promise<void> {
-    if (state !== 'stopped') {
+    if (connection.state !== 'stopped') {
       draining = true;
       const d = drainDone;
       drainDone = undefined;
       abandonAll();
-      becomeStopped();
+      connection.stop();
       d?.();
     }
     await closeSink();
   }
 
   return {
-    start,
+    start: () => connection.start(),
     enqueue,
+    get pressured() {
+      return pressured;
+    },
+    onPressure(listener) {
+      pressureListeners.add(listener);
+      return () => pressureListeners.delete(listener);
+    },
+    whenWritable() {
+      if (!pressured) return Promise.resolve();
+      return new Promise<void>((resolve) => writableWaiters.push(resolve));
+    },
     flush() {
       flushing = true;
       pump();
@@ -733,28 +632,23 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     drain,
     stop,
     metrics: () => ({
-      matched: m.matched,
-      queued,
-      queuedBytes,
-      blocked: waiters.length,
+      matched: books.matched,
+      queued: buffer.records,
+      queuedBytes: buffer.bytes,
+      pressure: pressured,
+      pressureEvents,
       inflight: batches.size,
       inflightRecords,
-      success: m.success,
-      failed: m.failed,
-      failedBy: { ...m.failedBy },
-      dropped: m.dropped,
-      droppedBy: { ...m.droppedBy },
-      retried: m.retried,
-      latency: latency.summary(),
+      success: books.success,
+      failed: books.failed,
+      failedBy: { ...books.failedBy },
+      dropped: books.dropped,
+      droppedBy: { ...books.droppedBy },
+      retried: books.retried,
+      latency: books.latency.summary(),
     }),
-    status: () => (state === 'stopped' ? 'stopped' : draining ? 'draining' : state),
-    lastError: () => lastErr,
+    status: () =>
+      connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
+    lastError: () => connection.lastError,
   };
-}
-
-function describe(err: unknown): Record<string, unknown> {
-  if (err instanceof SluiceError)
-    return { code: err.code, message: err.message, retriable: err.retriable };
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { value: String(err) };
 }
