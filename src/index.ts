@@ -31,7 +31,7 @@ export { EFloat, encodeJson, decodeJson, SluiceError } from './core/index.js';
 export type { Value, ValueMap, RuleOutcome } from './core/index.js';
 
 // The engine (composition root) and its configuration.
-export { createEngine, checkConfig, configParts, builtinSinkTypes } from './engine.js';
+export { createEngine, checkConfig, configParts, builtinSinkTypes } from './engine/index.js';
 export type {
   Engine,
   EngineDeps,
@@ -39,7 +39,7 @@ export type {
   ReloadReport,
   RuleInput,
   CheckReport,
-} from './engine.js';
+} from './engine/index.js';
 export { loadConfig, formatIssue, configJsonSchema, ConfigErrors } from './config/index.js';
 export type {
   ConfigIssue,

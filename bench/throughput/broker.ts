@@ -34,7 +34,7 @@ import { Aedes } from 'aedes';
 
 import { field, num, silentLogger } from '../../src/core/index.js';
 import type { EFloat, Sink, SinkRecord, SinkType } from '../../src/core/index.js';
-import { createEngine } from '../../src/engine.js';
+import { createEngine } from '../../src/engine/index.js';
 import {
   compileRule,
   createEventSource,

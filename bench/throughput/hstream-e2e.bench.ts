@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/core/index.js';
-import { createEngine } from '../../src/engine.js';
+import { createEngine } from '../../src/engine/index.js';
 import { spawnStandIn } from '../../test/hstream-server/process.js';
 import { uniqueStream } from '../../test/hstream-server/helpers.js';
 

@@ -39,6 +39,8 @@ export interface ApiBrokerMetrics {
   readonly messages_out: number;
   readonly messages_dropped: number;
   readonly messages_acked: number;
+  readonly clients_paused?: number;
+  readonly publishes_held?: number;
 }
 
 export interface ApiRuleInput {

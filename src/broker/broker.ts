@@ -43,6 +43,7 @@ import {
   protoName,
 } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { PublishGate } from './publish-gate.js';
 import { RouteTable } from './routes.js';
 import { BrokerErrors } from './errors.js';
 import {
@@ -88,6 +89,8 @@ interface ClientRecord {
   reason: string | undefined;
   /** The publish `headers` column, built once per client (it only holds connection facts). */
   headers?: Readonly<ValueMap>;
+  /** Back-pressure gate, created the first time the client is paused. */
+  gate?: PublishGate;
 }
 
 type AedesInternals = Aedes & {
@@ -177,6 +180,8 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
     messages_out: 0,
     messages_dropped: 0,
     messages_acked: 0,
+    clients_paused: 0,
+    publishes_held: 0,
   };
   let aedes: AedesInternals | undefined;
   let running: RunningListener[] = [];
@@ -184,6 +189,10 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
   let state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   /** True while Aedes runs a subscriber's QoS 0 delivery function (see authorizeForward). */
   let deliveringQos0 = false;
+  /** Connections paused by back-pressure now. */
+  const pausedClients = new Set<ClientRecord>();
+  /** Held messages of paused clients that disconnected, by client id (released on resume). */
+  const orphans = new Map<string, PublishGate[]>();
 
   function emit(name: EventName, matchTopic: string, columns: ValueMap): void {
     const ev: BrokerEvent = Object.freeze({ name, matchTopic, columns: Object.freeze(columns) });
@@ -199,6 +208,18 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
 
   // ---------------------------------------------------------------- column builders
   function publishColumns(
+    packet: PublishPacket,
+    rec: ClientRecord | undefined,
+    from: PublishRequest['from'],
+    id: string,
+    ts: number,
+  ): ValueMap {
+    const cols = publishColumnsOf(packet, rec, from, id, ts);
+    const extra = (packet as { [EXTRA]?: Readonly<ValueMap> })[EXTRA];
+    return extra ? Object.assign(cols, extra) : cols;
+  }
+
+  function publishColumnsOf(
     packet: PublishPacket,
     rec: ClientRecord | undefined,
     from: PublishRequest['from'],
@@ -594,6 +615,16 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
       const rec = records.get(client);
       if (!rec) return;
       rec.inflight = undefined;
+      // Messages the broker read before the close are not lost: a paused gate keeps them
+      // until the pressure that paused the client lifts (resumeClient with its id).
+      if (rec.gate?.paused) {
+        pausedClients.delete(rec);
+        if (rec.gate.size > 0) {
+          const list = orphans.get(rec.clientid) ?? [];
+          list.push(rec.gate);
+          orphans.set(rec.clientid, list);
+        }
+      } else rec.gate?.flush();
       if (!wants['client.disconnected']) return;
       const ts = now();
       const reason =
@@ -722,6 +753,22 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         done = client;
         client = null;
       }
+      // Back-pressure: a paused connection's messages wait here, before routing. Aedes calls
+      // publish after authorization (and, at QoS 1, after writing the PUBACK); until `done`
+      // runs it reads nothing more from that socket.
+      const gate = client ? records.get(client)?.gate : undefined;
+      if (gate !== undefined && (gate.paused || gate.size > 0)) {
+        const c = client as Client;
+        gate.pass(() => route(packet, c, done));
+        return;
+      }
+      route(packet, client ?? null, done);
+    };
+    const route = (
+      packet: PublishPacket & { brokerCounter?: number },
+      client: Client | null,
+      done: ((err?: Error) => void) | undefined,
+    ): void => {
       const from = (packet as { [FROM]?: PublishRequest['from'] })[FROM];
       if (packet.brokerCounter === undefined) packet.brokerCounter = ++a.counter;
       const counter = packet.brokerCounter;
@@ -924,6 +971,7 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         ...(msg.properties ? { properties: msg.properties } : {}),
       };
       if (msg.from) packet[FROM] = msg.from;
+      if (msg.columns) (packet as { [EXTRA]?: unknown })[EXTRA] = msg.columns;
       return new Promise<void>((resolve, reject) =>
         a.publish(packet, (err?: Error) =>
           err
@@ -979,9 +1027,43 @@ export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | Broker
         recomputeInterest();
       };
     },
+    pauseClient(clientid) {
+      const c = aedes?.clients[clientid];
+      const rec = c && !c.closed ? records.get(c) : undefined;
+      if (!rec) return false;
+      const gate = (rec.gate ??= new PublishGate());
+      if (!gate.paused) {
+        gate.pause();
+        pausedClients.add(rec);
+        logger.debug({ clientid }, 'client paused (back-pressure)');
+      }
+      return true;
+    },
+    resumeClient(clientid) {
+      const left = orphans.get(clientid);
+      if (left) {
+        orphans.delete(clientid);
+        for (const g of left) g.flush();
+      }
+      const c = aedes?.clients[clientid];
+      const rec = c ? records.get(c) : undefined;
+      if (!rec?.gate?.paused) return;
+      pausedClients.delete(rec);
+      logger.debug({ clientid, held: rec.gate.size }, 'client resumed');
+      rec.gate.resume();
+      if (rec.gate.paused) pausedClients.add(rec); // a released message paused it again
+    },
     metrics() {
+      let held = 0;
+      for (const r of pausedClients) held += r.gate?.size ?? 0;
+      for (const list of orphans.values()) for (const g of list) held += g.size;
       // Aedes counts registered (CONNACKed) clients itself; it is exact across takeovers.
-      return { ...metrics, connections: state === 'running' ? (aedes?.connectedClients ?? 0) : 0 };
+      return {
+        ...metrics,
+        connections: state === 'running' ? (aedes?.connectedClients ?? 0) : 0,
+        clients_paused: pausedClients.size,
+        publishes_held: held,
+      };
     },
   };
 }
@@ -992,5 +1074,7 @@ type RecordHolder = { [RECORD]?: ClientRecord };
 
 /** Symbol carrying publish() caller identity through the wrapped aedes.publish. */
 const FROM = Symbol('sluice.from');
+/** Symbol carrying publish() callers' extra event columns through the wrapped aedes.publish. */
+const EXTRA = Symbol('sluice.columns');
 
 function noop(): void {}

@@ -28,6 +28,11 @@ export interface PublishRequest {
   properties?: Record<string, unknown>;
   /** Publisher identity for the event columns (default: clientid/username undefined). */
   from?: { clientid?: string; username?: string };
+  /**
+   * Extra columns for this message's `message.publish` event (e.g. `republish_by`, which the
+   * republish action uses to detect a rule republishing its own output).
+   */
+  columns?: Readonly<Record<string, unknown>>;
 }
 
 /** What `broker.subscribe` handlers receive. */
@@ -53,6 +58,10 @@ export interface BrokerMetrics {
   messages_dropped: number;
   /** PUBACK/PUBCOMP received for forwarded QoS 1/2 copies. */
   messages_acked: number;
+  /** Connections whose PUBLISH packets are held now (back-pressure, `pauseClient`). */
+  clients_paused: number;
+  /** PUBLISH packets held by paused connections now. */
+  publishes_held: number;
 }
 
 export interface Broker {
@@ -75,6 +84,14 @@ export interface Broker {
    * per-publish `client.check_authz_complete` then cost nothing.
    */
   onEvent(listener: (e: BrokerEvent) => void, filter?: EventFilter): () => void;
+  /**
+   * Back-pressure: stop routing PUBLISH packets from the connected client `clientid` (they are
+   * held, its socket is not read, TCP slows it; QoS 1/2 acknowledgements wait). Idempotent.
+   * Returns false when no client with that id is connected.
+   */
+  pauseClient(clientid: string): boolean;
+  /** Route the held packets of `clientid` in order and read its socket again. Idempotent. */
+  resumeClient(clientid: string): void;
   metrics(): BrokerMetrics;
   /** Bound addresses after start(). */
   readonly addresses: readonly BoundAddress[];

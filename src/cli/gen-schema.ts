@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { configJsonSchema, configSpec, ruleSpec } from '../config/index.js';
 import { describeFields } from '../core/index.js';
 import type { FieldSpec } from '../core/index.js';
-import { configParts } from '../engine.js';
+import { configParts } from '../engine/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCHEMA_FILE = path.join(root, 'schema/sluice.schema.json');

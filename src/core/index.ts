@@ -7,3 +7,4 @@ export * from './sink.js';
 export * from './logger.js';
 export * from './outcome.js';
 export * from './template.js';
+export * from './ports.js';

@@ -24,6 +24,7 @@
 import type { Value, ValueMap } from './values.js';
 import type { FieldSpec } from './spec.js';
 import type { Logger } from './logger.js';
+import type { MessagePublisher } from './ports.js';
 
 /** One rule output routed to a sink. */
 export interface SinkRecord {
@@ -62,6 +63,8 @@ export interface SinkDeps {
   logger: Logger;
   /** Wall clock in ms (injectable). */
   now: () => number;
+  /** Publishing into the message stream, for sinks that produce MQTT messages (republish). */
+  publish?: MessagePublisher;
 }
 
 /** A sink type: its config spec and a factory. Registered once in engine.ts. */

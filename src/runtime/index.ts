@@ -67,5 +67,7 @@ export { createRuleManager, type RuleManager, type RuleSpec, type RuleInfo } fro
 export { createRuleMetrics, type RuleMetricsSnapshot, type RateSnapshot } from './metrics.js';
 export { createRulePipeline, type RulePipeline } from './pipeline.js';
 export { RuntimeRuleErrors } from './operators/errors.js';
+export { bindRule } from './bind-rule.js';
+export { columnsRead } from './plan/columns.js';
 export { evaluateRule, type ExecutableRule, type RuleResult } from './operators/evaluate-rule.js';
 export { routeActions, type ActionRouter } from './operators/route-actions.js';

@@ -13,8 +13,8 @@ import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../../src/core/index.js';
-import { createEngine } from '../../src/engine.js';
-import type { Engine } from '../../src/engine.js';
+import { createEngine } from '../../src/engine/index.js';
+import type { Engine } from '../../src/engine/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(root, 'src/cli/main.ts');

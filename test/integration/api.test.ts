@@ -16,8 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, escapeLabelValue, MAX_BODY_BYTES } from '../../src/api/index.js';
 import type { ApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/index.js';
-import { createEngine } from '../../src/engine.js';
-import type { Engine } from '../../src/engine.js';
+import { createEngine } from '../../src/engine/index.js';
+import type { Engine } from '../../src/engine/index.js';
 import type { MemorySink } from '../../src/sinks/memory/index.js';
 
 async function waitFor(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000) {

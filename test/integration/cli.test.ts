@@ -11,7 +11,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { checkConfig } from '../../src/engine.js';
+import { checkConfig } from '../../src/engine/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(root, 'src/cli/main.ts');

@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import type { SinkRecord } from '../../src/core/index.js';
-import { createEngine } from '../../src/engine.js';
-import type { Engine, ReloadReport } from '../../src/engine.js';
+import { createEngine } from '../../src/engine/index.js';
+import type { Engine, ReloadReport } from '../../src/engine/index.js';
 import { memorySinkType } from '../../src/sinks/memory/index.js';
 import type { MemorySink } from '../../src/sinks/memory/index.js';
 

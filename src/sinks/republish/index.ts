@@ -3,6 +3,8 @@ export {
   checkRepublishConfig,
   createRepublishSink,
   createRepublishSinkType,
+  republishSinkType,
+  republishVia,
   MQTT_PROPERTY_NAMES,
   republishSinkSpec,
 } from './republish-sink.js';

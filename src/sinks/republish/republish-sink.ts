@@ -32,6 +32,7 @@ import {
 import type {
   CompiledTemplate,
   Logger,
+  MessagePublisher,
   Sink,
   SinkDeps,
   SinkRecord,
@@ -397,7 +398,39 @@ export function createRepublishSink(
   };
 }
 
-/** The `republish` sink type, bound to the broker's publish port (engine.ts wires it). */
+/**
+ * The republish port over the generic message publisher (`SinkDeps.publish`): as in EMQX a
+ * republished message comes `from` the rule (its clientid column is the rule id) and its
+ * `message.publish` event carries `republish_by`, so the sink can refuse to republish a message
+ * its own rule produced.
+ */
+export function republishVia(publish: MessagePublisher): PublishPort {
+  return (m) =>
+    publish({
+      topic: m.topic,
+      payload: m.payload,
+      qos: m.qos,
+      retain: m.retain,
+      from: { clientid: m.ruleId },
+      columns: { republish_by: m.ruleId },
+      ...(m.properties ? { properties: { ...m.properties } } : {}),
+    });
+}
+
+/** The `republish` sink type: publishes through `SinkDeps.publish` (the engine's broker). */
+export const republishSinkType: SinkType<RepublishConfig> = {
+  type: 'republish',
+  spec: republishSinkSpec,
+  create(deps, config) {
+    if (!deps.publish)
+      throw RepublishErrors.republish_invalid_config(
+        'the republish sink needs a message publisher (SinkDeps.publish); none was given',
+      );
+    return createRepublishSink(deps, config, republishVia(deps.publish));
+  },
+};
+
+/** A `republish` sink type bound to a given publish port (tests, embedders). */
 export function createRepublishSinkType(publish: PublishPort): SinkType<RepublishConfig> {
   return {
     type: 'republish',

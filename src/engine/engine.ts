@@ -1,0 +1,322 @@
+/**
+ * `createEngine`: wiring and lifecycle only (the parts live next to this file, see index.ts).
+ *
+ *   producers (broker, gateways) → event bus → source (topic trie, one shared message context
+ *     per event) → per-rule pipelines → router → sink runners → sinks
+ *                                          ↑ pressure: flow control pauses the feeding clients
+ *
+ * `createEngine(config, deps?)` takes either a path to sluice.yaml (rule files, hot reload) or
+ * a config object of the same shape. It validates everything up front and throws a
+ * `config_invalid` SluiceError listing every located issue; once running, configuration
+ * problems are reported (logs + `onReload` listeners) and never stop the engine.
+ *
+ * Lifecycle: `start()` starts the sink runners (connecting in the background), then the broker;
+ * resolves with the bound listener addresses. `stop({ drainMs })` first detaches the event
+ * producers (no new rule input), drains every sink runner within `drainMs` (the republish sink
+ * still has the broker to publish to), then stops the broker and closes the runtime.
+ */
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+import { pino } from 'pino';
+import { stringify as yamlStringify } from 'yaml';
+
+import { createBroker } from '../broker/index.js';
+import type { Broker } from '../broker/index.js';
+import {
+  ConfigErrors,
+  compileRules,
+  formatIssue,
+  loadConfig,
+  loadConfigText,
+  watchDirs,
+} from '../config/index.js';
+import type { ConfigIssue, ConfigWatcher, LoadedConfig, LoadResult } from '../config/index.js';
+import type { EventProducer, Logger, MessagePublisher, SluiceError } from '../core/index.js';
+import {
+  createDefaultServices,
+  createEventSource,
+  createMessageContext,
+  createRuleManager,
+  RuntimeRuleErrors,
+} from '../runtime/index.js';
+import type { MessageContext } from '../runtime/index.js';
+import { EventBus } from './event-bus.js';
+import { FlowControl } from './flow-control.js';
+import { reloadRules } from './reload.js';
+import { createCompiler, RulesService } from './rules.js';
+import { configParts, createSinks, sinkTypeMap } from './sinks.js';
+import type { Engine, EngineDeps, EngineSinkMetrics, ReloadReport } from './types.js';
+
+/**
+ * A config object for `createEngine`: the shape of sluice.yaml (docs/config.md; validated, so
+ * anything else is reported as a located issue). `rule_files` default to none here.
+ */
+export interface EngineConfigInput {
+  node?: string;
+  broker?: Record<string, unknown>;
+  sinks?: Record<string, { type: string } & Record<string, unknown>>;
+  rules?: readonly {
+    id: string;
+    sql: string;
+    actions?: readonly string[];
+    enabled?: boolean;
+    description?: string;
+  }[];
+  rule_files?: readonly string[];
+  [section: string]: unknown;
+}
+
+function rootLogger(level: string): Logger {
+  return pino({ level, base: { component: 'sluice' } }) as unknown as Logger;
+}
+
+function configInvalid(issues: readonly ConfigIssue[]): SluiceError {
+  return ConfigErrors.config_invalid(
+    `invalid configuration:\n${issues.map((i) => formatIssue(i)).join('\n')}`,
+    { context: { issues } },
+  );
+}
+
+/**
+ * Create an engine from a sluice.yaml path or a config object (same shape as the file;
+ * `rule_files` then default to none and resolve against the current directory).
+ * @throws SluiceError `config_invalid` with `context.issues` when the configuration is unusable.
+ */
+export function createEngine(config: string | EngineConfigInput, deps: EngineDeps = {}): Engine {
+  const now = deps.now ?? Date.now;
+  const env = deps.env ?? process.env;
+  const sinkTypes = sinkTypeMap(deps.sinkTypes);
+  const parts = configParts(deps.sinkTypes);
+
+  const fromFile = typeof config === 'string';
+  const load = (): LoadResult =>
+    fromFile
+      ? loadConfig(config, parts, { env })
+      : loadConfigText(
+          '<config>',
+          path.join(process.cwd(), '<config>'),
+          // An object config loads no rule files unless it names some (no surprise `rules/`).
+          yamlStringify({ rule_files: [], ...config }),
+          parts,
+          { env },
+        );
+
+  const first = load();
+  if (!first.ok) throw configInvalid(first.issues);
+  let loaded: LoadedConfig = first.loaded;
+  const runningBroker = JSON.stringify(loaded.config.broker);
+  const runningSinks = JSON.stringify(loaded.sinks);
+  const cfg = loaded.config;
+  const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
+  const root = deps.logger ?? rootLogger(cfg.log.level);
+  const log = root.child({ component: 'engine' });
+
+  // The broker is created after the sinks (their publisher is bound lazily to it).
+  const publish: MessagePublisher = (m) => b.publish(m);
+  const sinks = createSinks(loaded.sinks, { types: sinkTypes, root, now, publish });
+  const b: Broker = createBroker(
+    { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
+    { ...cfg.broker, node },
+  );
+
+  // Back-pressure: a sink under pressure pauses the clients whose messages reach it.
+  const flow = new FlowControl(b);
+  for (const [name, s] of sinks)
+    s.runner.onPressure((pressured) => {
+      if (!pressured) flow.release(name);
+    });
+
+  const services = createDefaultServices({ node });
+  const compile = createCompiler(services);
+  const producers: EventProducer[] = [
+    { name: 'broker', listen: (push, names) => b.onEvent(push, names ? { names } : undefined) },
+    ...(deps.producers ?? []),
+  ];
+  const source = createEventSource<MessageContext>({
+    createContext: createMessageContext,
+    logger: root.child({ component: 'source' }),
+    now,
+    // Rules changed which events they can match: while running, listen for just those.
+    onInterestChange: () => bus.refresh(),
+  });
+  const bus = new EventBus(producers, source, log);
+
+  // Per-message failures: debug level only (CONVENTIONS.md #12); counted in the rule metrics.
+  const rulesLog = root.child({ component: 'rules' });
+  const manager = createRuleManager<MessageContext>({
+    source,
+    onFailed: (r) => {
+      if (r.outcome.kind === 'failed')
+        rulesLog.debug(
+          {
+            rule: r.ruleId,
+            code: r.outcome.code,
+            reason: r.outcome.reason,
+            topic: r.trigger.event.matchTopic,
+          },
+          'rule failed for one event',
+        );
+    },
+    router: (action, record) => {
+      const s = sinks.get(action);
+      if (!s) return false;
+      const ok = s.runner.enqueue(record);
+      if (s.runner.pressured) {
+        const clientid = record.context?.['clientid'];
+        if (typeof clientid === 'string') flow.hold(action, clientid);
+      }
+      return ok;
+    },
+    logger: rulesLog,
+    now,
+  });
+  const rules = new RulesService(manager, services, (name) => sinks.has(name));
+
+  // Initial rules: broken rules are reported and skipped; the rest run.
+  const startupIssues: ConfigIssue[] = [...first.ruleIssues];
+  {
+    const c = compileRules(loaded.rules, compile);
+    startupIssues.push(...c.issues);
+    for (const { entry, rule } of c.compiled) rules.put(entry, rule);
+  }
+  for (const issue of startupIssues) log.error({ issue: formatIssue(issue) }, 'rule not loaded');
+
+  const reloadListeners = new Set<(r: ReloadReport) => void>();
+  let watcher: ConfigWatcher | undefined;
+  let running = false;
+  let stopped = false;
+
+  function reload(): ReloadReport {
+    const { report, loaded: next } = reloadRules({
+      load,
+      compile,
+      rules,
+      hasSink: (name) => sinks.has(name),
+      runningBroker,
+      runningSinks,
+    });
+    if (next) {
+      loaded = next;
+      watcher?.update(loaded.watchDirs);
+    }
+    for (const issue of report.issues)
+      log.error(
+        { issue: formatIssue(issue) },
+        report.ok ? 'rule not reloaded; previous version kept' : 'config not reloaded',
+      );
+    if (report.restartRequired.length)
+      log.warn(
+        { sections: report.restartRequired },
+        'changed settings take effect after a restart',
+      );
+    if (report.added.length || report.updated.length || report.removed.length)
+      log.info(
+        { added: report.added, updated: report.updated, removed: report.removed },
+        'rules reloaded',
+      );
+    for (const l of reloadListeners) {
+      try {
+        l(report);
+      } catch (err) {
+        log.error({ err }, 'reload listener threw');
+      }
+    }
+    return report;
+  }
+
+  const engine: Engine = {
+    async start() {
+      if (running || stopped) throw ConfigErrors.engine_not_running('start() may be called once');
+      running = true;
+      for (const [name, s] of sinks)
+        s.runner
+          .start()
+          .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
+      bus.attach();
+      const addresses = await b.start();
+      for (const a of addresses)
+        log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
+      const watch = deps.watch ?? (fromFile && loaded.config.reload.enabled);
+      if (watch && fromFile)
+        watcher = watchDirs(
+          loaded.watchDirs,
+          loaded.config.reload.debounce,
+          () => {
+            if (running) reload();
+          },
+          (err, dir) => log.warn({ err, dir }, 'cannot watch directory'),
+        );
+      return addresses;
+    },
+    async stop(opts = {}) {
+      if (stopped) return { dropped: 0 };
+      stopped = true;
+      const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
+      watcher?.close();
+      bus.detach();
+      const results = await Promise.all(
+        [...sinks.values()].map(async (s) => {
+          try {
+            return (await s.runner.drain(drainMs)).dropped;
+          } catch (err) {
+            log.error({ err, sink: s.name }, 'sink drain failed');
+            return 0;
+          }
+        }),
+      );
+      const dropped = results.reduce((a, c) => a + c, 0);
+      const held = b.metrics().publishes_held;
+      if (held > 0)
+        log.warn(
+          { held },
+          'messages held by back-pressure at shutdown are not routed (QoS 1/2 publishers without an acknowledgement resend them)',
+        );
+      flow.releaseAll();
+      if (running) await b.stop();
+      running = false;
+      manager.close();
+      source.close();
+      // Function services own resources (the jq worker thread); release them last.
+      await services.close?.();
+      log.info({ dropped }, 'stopped');
+      return { dropped };
+    },
+    addRule(rule) {
+      if (rules.has(rule.id))
+        throw RuntimeRuleErrors.rule_already_exists(`rule ${JSON.stringify(rule.id)} exists`);
+      rules.add(rule);
+    },
+    updateRule(rule) {
+      if (!rules.has(rule.id))
+        throw RuntimeRuleErrors.rule_not_found(`rule ${JSON.stringify(rule.id)} does not exist`);
+      rules.update(rule);
+    },
+    removeRule: (id) => rules.remove(id),
+    enableRule: (id) => manager.enable(id),
+    disableRule: (id) => manager.disable(id),
+    rules: () => rules.list(),
+    metrics() {
+      const sinkMetrics: Record<string, EngineSinkMetrics> = {};
+      for (const [name, s] of sinks)
+        sinkMetrics[name] = { ...s.runner.metrics(), pausedClients: flow.pausedBy(name) };
+      return { rules: manager.allMetrics(), sinks: sinkMetrics, broker: b.metrics() };
+    },
+    reload,
+    onReload(listener) {
+      reloadListeners.add(listener);
+      return () => reloadListeners.delete(listener);
+    },
+    results$: manager.results$,
+    get addresses() {
+      return b.addresses;
+    },
+    broker: b,
+    sink: (name) => sinks.get(name)?.sink,
+    startupIssues,
+    get config() {
+      return loaded;
+    },
+  };
+  return engine;
+}

@@ -1,0 +1,95 @@
+/**
+ * The sink registry: every sink type Sluice ships, the config specs they contribute, and the
+ * configured sinks with their runners. A sink type that needs to publish into the message
+ * stream gets the engine's publisher through `SinkDeps.publish` like any other dependency.
+ */
+import { brokerConfigSpec } from '../broker/index.js';
+import type { ConfigParts, SinkConfig } from '../config/index.js';
+import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
+import { consoleSinkType } from '../sinks/console/index.js';
+import { hstreamSinkType } from '../sinks/hstream/index.js';
+import { kafkaSinkType } from '../sinks/kafka/index.js';
+import { memorySinkType } from '../sinks/memory/index.js';
+import { republishSinkType } from '../sinks/republish/index.js';
+import { createSinkRunner, runnerConfigSpec } from '../sinks/runner/index.js';
+import type { RunnerConfig, SinkRunner } from '../sinks/runner/index.js';
+
+/** Every sink type Sluice ships, registered once here. */
+export const builtinSinkTypes: readonly SinkType<never>[] = [
+  memorySinkType as SinkType<never>,
+  consoleSinkType as SinkType<never>,
+  hstreamSinkType as SinkType<never>,
+  kafkaSinkType as SinkType<never>,
+  republishSinkType as SinkType<never>,
+];
+
+/** Built-in types, then extra ones (an extra type replaces a built-in one of the same name). */
+export function sinkTypeMap(extra: readonly SinkType<never>[] = []): Map<string, SinkType<never>> {
+  const types = new Map<string, SinkType<never>>();
+  for (const t of [...builtinSinkTypes, ...extra]) types.set(t.type, t);
+  return types;
+}
+
+/** The specs the config module validates against (also used by `gen:schema` and the docs). */
+export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): ConfigParts {
+  return {
+    brokerSpec: brokerConfigSpec,
+    runnerSpec: runnerConfigSpec,
+    sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
+      type: t.type,
+      spec: t.spec,
+      ...(runnerSpecOf(t) ? { runnerSpec: runnerSpecOf(t) } : {}),
+    })),
+  };
+}
+
+/** A sink type may carry runner fields with its own defaults (e.g. Kafka's batch sizes). */
+function runnerSpecOf(t: SinkType<never>): FieldSpec | undefined {
+  return (t as { runnerSpec?: FieldSpec }).runnerSpec;
+}
+
+/** The fields of `obj` the spec declares (a sink's own fields, or the runner's). */
+function pick(obj: Record<string, unknown>, spec: FieldSpec): Record<string, unknown> {
+  if (spec.kind !== 'object') return {};
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(spec.fields)) if (k in obj) out[k] = obj[k];
+  return out;
+}
+
+export interface ConfiguredSink {
+  readonly name: string;
+  readonly type: string;
+  readonly sink: Sink;
+  readonly runner: SinkRunner;
+}
+
+export interface SinkRegistryDeps {
+  types: Map<string, SinkType<never>>;
+  root: Logger;
+  now: () => number;
+  publish: MessagePublisher;
+}
+
+/** Create every configured sink and its runner (validated config: every type exists). */
+export function createSinks(
+  configs: Readonly<Record<string, SinkConfig>>,
+  deps: SinkRegistryDeps,
+): Map<string, ConfiguredSink> {
+  const out = new Map<string, ConfiguredSink>();
+  for (const [name, sc] of Object.entries(configs)) {
+    const type = deps.types.get(sc.type) as SinkType<never>;
+    const logger = deps.root.child({ component: 'sink', sink: name });
+    const sink = type.create(
+      { logger, now: deps.now, publish: deps.publish },
+      pick(sc, type.spec) as never,
+      name,
+    );
+    const runner = createSinkRunner(
+      { logger, now: deps.now },
+      sink,
+      pick(sc, runnerConfigSpec) as unknown as RunnerConfig,
+    );
+    out.set(name, { name, type: sc.type, sink, runner });
+  }
+  return out;
+}

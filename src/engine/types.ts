@@ -1,0 +1,98 @@
+/** Public types of the engine: what `createEngine` returns and takes. */
+import type { Observable } from 'rxjs';
+import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
+import type { ConfigIssue, LoadedConfig } from '../config/index.js';
+import type { EventProducer, Logger, Sink, SinkType } from '../core/index.js';
+import type {
+  MessageContext,
+  RuleInfo,
+  RuleMetricsSnapshot,
+  RuleResult,
+} from '../runtime/index.js';
+import type { RunnerMetrics } from '../sinks/runner/index.js';
+
+export interface EngineDeps {
+  /** Root logger (default: pino at the configured level, JSON on stdout). */
+  logger?: Logger;
+  /** Wall clock in ms. */
+  now?: () => number;
+  /** Environment for `${NAME}` substitution (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Extra sink types (or replacements of built-in ones with the same `type`). */
+  sinkTypes?: readonly SinkType<never>[];
+  /** Extra broker authenticators/authorizers. */
+  broker?: Pick<BrokerDeps, 'authenticators' | 'authorizers'>;
+  /** Event producers besides the embedded broker (e.g. a protocol gateway). */
+  producers?: readonly EventProducer[];
+  /** Watch the config file and rule files (default: the config's `reload.enabled`). */
+  watch?: boolean;
+}
+
+/** A rule as given to the API. */
+export interface RuleInput {
+  id: string;
+  sql: string;
+  actions?: readonly string[];
+  enabled?: boolean;
+  description?: string;
+}
+
+export interface ReloadReport {
+  /** False when the configuration file itself was unusable (nothing changed). */
+  readonly ok: boolean;
+  readonly added: string[];
+  readonly updated: string[];
+  readonly removed: string[];
+  /** Rules whose new version is broken: the old version keeps running. */
+  readonly kept: string[];
+  readonly issues: ConfigIssue[];
+  /** Top-level sections that changed but need a restart (broker, sinks). */
+  readonly restartRequired: string[];
+}
+
+/** A sink's runner metrics plus the engine's back-pressure view of it. */
+export interface EngineSinkMetrics extends RunnerMetrics {
+  /** MQTT clients paused now because this sink is under pressure (overflow `block`). */
+  readonly pausedClients: number;
+}
+
+export interface EngineMetrics {
+  readonly rules: Record<string, RuleMetricsSnapshot>;
+  readonly sinks: Record<string, EngineSinkMetrics>;
+  readonly broker: BrokerMetrics;
+}
+
+export interface Engine {
+  start(): Promise<BoundAddress[]>;
+  stop(opts?: { drainMs?: number }): Promise<{ dropped: number }>;
+  addRule(rule: RuleInput): void;
+  updateRule(rule: RuleInput): void;
+  removeRule(id: string): void;
+  enableRule(id: string): void;
+  disableRule(id: string): void;
+  rules(): RuleInfo[];
+  metrics(): EngineMetrics;
+  /** Re-read the config file now (what the watcher does after a change). */
+  reload(): ReloadReport;
+  /** Called after every reload (watcher-triggered or explicit). */
+  onReload(listener: (report: ReloadReport) => void): () => void;
+  /** Every rule outcome (taps, tests, the CLI's verbose mode). */
+  readonly results$: Observable<RuleResult<MessageContext>>;
+  /** Bound listener addresses after start(). */
+  readonly addresses: readonly BoundAddress[];
+  /** The embedded broker (publish/subscribe in-process). */
+  readonly broker: Broker;
+  /** A configured sink instance by name (tests read collecting sinks through this). */
+  sink(name: string): Sink | undefined;
+  /** Issues of rules that failed at startup (the engine runs without them). */
+  readonly startupIssues: readonly ConfigIssue[];
+  /** The loaded configuration. */
+  readonly config: LoadedConfig;
+}
+
+export interface CheckReport {
+  /** Every problem found: config file issues, rule-file issues, SQL diagnostics. */
+  readonly issues: ConfigIssue[];
+  readonly rules: number;
+  readonly sinks: number;
+}
