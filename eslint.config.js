@@ -18,19 +18,49 @@ const owned = {
   '@grpc/proto-loader': 'sinks/hstream',
 };
 
+/** Every module of src/ (CONVENTIONS.md "Who may import whom"). */
+const MODULES = [
+  'core',
+  'sql-parser',
+  'runtime',
+  'broker',
+  'ocpp',
+  'api',
+  'config',
+  'cli',
+  'engine',
+  'sinks/runner',
+  'sinks/kafka',
+  'sinks/hstream',
+  'sinks/republish',
+  'sinks/console',
+  'sinks/memory',
+];
+
+/** Import patterns naming module `m` (from anywhere, and from a sibling sink folder). */
+function patternsFor(m) {
+  const group = [`**/${m}`, `**/${m}/*`, `**/${m}/**`];
+  if (m.startsWith('sinks/')) {
+    const leaf = m.slice('sinks/'.length);
+    group.push(`../${leaf}`, `../${leaf}/**`);
+  }
+  return group;
+}
+
 /** Build the restricted-import rule for files of one module. */
 function boundary(self, forbiddenModules) {
   const paths = Object.entries(owned)
     .filter(([, owner]) => owner !== self)
     .map(([name, owner]) => ({ name, message: `${name} may only be imported in src/${owner}.` }));
+  const forbidden = forbiddenModules.flatMap((m) =>
+    m === 'sinks' ? MODULES.filter((x) => x.startsWith('sinks/') && x !== self) : [m],
+  );
   const patterns = [
-    ...forbiddenModules.map((m) => ({
-      group: [`**/${m}`, `**/${m}/*`, `**/${m}/**`],
+    ...forbidden.map((m) => ({
+      group: patternsFor(m),
       message: `src/${self} may not import src/${m} (see CONVENTIONS.md "Who may import whom").`,
     })),
-    ...['core', 'sql-parser', 'runtime', 'broker', 'ocpp', 'api', 'sinks/runner']
-      .filter((m) => m !== self && !forbiddenModules.includes(m))
-      .map(deepImport),
+    ...MODULES.filter((m) => m !== self && !forbidden.includes(m)).map(deepImport),
   ];
   return {
     files: [`src/${self}/**/*.ts`],
@@ -38,8 +68,24 @@ function boundary(self, forbiddenModules) {
   };
 }
 
+/** Modules nothing below the composition root may import. */
+const TOP = ['api', 'config', 'cli', 'engine'];
+/** What a sink folder may not import besides the other sinks (it may use sinks/runner). */
+const SINK_FORBIDS = ['sql-parser', 'runtime', 'broker', 'ocpp', ...TOP];
+const otherSinks = (self) =>
+  MODULES.filter((m) => m.startsWith('sinks/') && m !== self && m !== 'sinks/runner');
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.generated.ts', '.services/**', '.cache/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '**/*.generated.ts',
+      '.services/**',
+      '.cache/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -59,18 +105,28 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  boundary('core', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks']),
-  boundary('sql-parser', ['runtime', 'broker', 'ocpp', 'sinks']),
-  boundary('runtime', ['broker', 'ocpp', 'sinks']),
-  boundary('broker', ['sql-parser', 'runtime', 'ocpp', 'sinks']),
-  boundary('ocpp', ['sql-parser', 'runtime', 'broker', 'sinks']),
-  boundary('api', ['sql-parser', 'broker', 'ocpp', 'sinks']),
-  boundary('sinks/runner', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/kafka', 'sinks/hstream']),
-  boundary('sinks/kafka', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/hstream']),
-  boundary('sinks/hstream', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks/kafka']),
+  boundary('core', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('sql-parser', ['runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('runtime', ['broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('broker', ['sql-parser', 'runtime', 'ocpp', 'sinks', ...TOP]),
+  boundary('ocpp', ['sql-parser', 'runtime', 'broker', 'sinks', ...TOP]),
+  boundary('config', ['runtime', 'broker', 'ocpp', 'sinks', 'api', 'cli', 'engine']),
+  boundary('api', ['sql-parser', 'broker', 'ocpp', 'sinks', 'config', 'cli', 'engine']),
+  boundary('engine', ['cli', 'api']),
+  boundary('cli', ['sinks', 'ocpp']),
+  boundary('sinks/runner', [
+    ...SINK_FORBIDS,
+    ...otherSinks('sinks/runner').filter((m) => m !== 'sinks/memory'),
+  ]),
+  ...['sinks/kafka', 'sinks/hstream', 'sinks/republish', 'sinks/console', 'sinks/memory'].map((s) =>
+    boundary(s, [...SINK_FORBIDS, ...otherSinks(s)]),
+  ),
 );

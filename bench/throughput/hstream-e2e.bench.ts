@@ -3,7 +3,13 @@
  * separate process) → Sluice's embedded broker → one rule → hstreamdb sink → the stand-in
  * server (a TEST DOUBLE of the HStreamDB wire protocol, separate process, --no-strict).
  *
- *   npx tsx bench/throughput/hstream-e2e.bench.ts [--total 60000] [--qos 0|1]
+ *   npx tsx bench/throughput/hstream-e2e.bench.ts [--total 60000] [--cases 0:none,1:none]
+ *       [--runs 1] [--sweep 10000,100000,1000000]
+ *
+ * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
+ * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
+ * it grows with the burst. Every run prints one JSON line (records, acked, rate, p50/p99, CPU
+ * seconds and µs per record, failed, dropped, peak RSS), then a markdown table at the end.
  *
  * Rate = acknowledged records / (time from the first publish to the last ack). Latency = the
  * runner's ingest (broker receive) → HStreamDB ack histogram.
@@ -21,6 +27,10 @@ function arg(name: string, def: string): string {
   return i >= 0 ? process.argv[i + 1]! : def;
 }
 const TOTAL = Number(arg('total', '60000'));
+const RUNS = Number(arg('runs', '1'));
+const TOTALS = process.argv.includes('--sweep')
+  ? arg('sweep', '10000,100000,1000000').split(',').map(Number)
+  : [TOTAL];
 const here = path.dirname(new URL(import.meta.url).pathname);
 
 function publish(port: number, qos: number, total: number): Promise<{ sent: number; ms: number }> {
@@ -53,11 +63,14 @@ const server = await spawnStandIn(['--port', '0', '--no-strict']);
 const rows: string[] = [];
 try {
   // --runs "0:none,1:none,0:zstd" (QoS:compression, in order; the first run also warms up).
-  const runs = arg('runs', '0:none,1:none,0:zstd')
+  const cases = arg('cases', '0:none,1:none,0:zstd')
     .split(',')
     .map((r) => r.split(':') as [string, string]);
-  for (const [qosText, compression] of runs) {
-    const qos = Number(qosText);
+  const plan: [number, string, number][] = [];
+  for (const total of TOTALS)
+    for (const [qosText, compression] of cases)
+      for (let k = 0; k < RUNS; k++) plan.push([Number(qosText), compression, total]);
+  for (const [qos, compression, TOTAL] of plan) {
     const engine = createEngine(
       {
         broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
@@ -86,19 +99,45 @@ try {
       { logger: silentLogger },
     );
     const [addr] = await engine.start();
+    let peakRss = process.memoryUsage().rss;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 50);
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
     const pub = await publish(addr!.port, qos, TOTAL);
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 120_000 + TOTAL / 10;
     while ((engine.metrics().sinks['hs']?.success ?? 0) < TOTAL && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
     const ms = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    clearInterval(sampler);
     const m = engine.metrics().sinks['hs']!;
+    const paused = engine.metrics().sinks['hs']!.pressureEvents;
     await engine.stop({ drainMs: 2000 });
-    const row = `| ${qos} | ${compression} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${((cpu.user + cpu.system) / 1e6).toFixed(2)} | ${m.failed} | ${m.dropped} |`;
-    rows.push(row);
-    console.log(row);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    console.log(
+      JSON.stringify({
+        bench: 'hstream-e2e',
+        qos,
+        compression,
+        records: TOTAL,
+        acked: m.success,
+        rate: Math.round((m.success / ms) * 1000),
+        publish_rate: Math.round((TOTAL / pub.ms) * 1000),
+        p50_ms: m.latency.p50,
+        p99_ms: m.latency.p99,
+        cpu_s: Number(cpuS.toFixed(2)),
+        cpu_us_per_record: Number(((cpuS * 1e6) / Math.max(1, m.success)).toFixed(2)),
+        failed: m.failed,
+        dropped: m.dropped,
+        pressure_events: paused,
+        peak_rss_mb: Math.round(peakRss / 1048576),
+      }),
+    );
+    rows.push(
+      `| ${qos} | ${compression} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${cpuS.toFixed(2)} | ${((cpuS * 1e6) / Math.max(1, m.success)).toFixed(1)} | ${m.failed} | ${m.dropped} | ${Math.round(peakRss / 1048576)} |`,
+    );
   }
 } finally {
   await server.kill('SIGTERM');
@@ -107,7 +146,9 @@ console.log(
   `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 mqtt.js clients, 100 topics, ~100-byte payloads`,
 );
 console.log(
-  '| QoS | compression | published | acked by HStreamDB | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | failed | dropped |',
+  '| QoS | compression | published | acked by HStreamDB | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',
 );
-console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+console.log(
+  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+);
 for (const r of rows) console.log(r);

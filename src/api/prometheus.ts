@@ -262,12 +262,9 @@ export function renderPrometheus(m: PrometheusInput): string {
     'MQTT connections not being read because a sink they feed is full (back-pressure).',
     [[{}, b.clients_paused ?? 0]],
   );
-  e.family(
-    'sluice_broker_publishes_held',
-    'gauge',
-    'PUBLISH packets held by paused connections.',
-    [[{}, b.publishes_held ?? 0]],
-  );
+  e.family('sluice_broker_publishes_held', 'gauge', 'PUBLISH packets held by paused connections.', [
+    [{}, b.publishes_held ?? 0],
+  ]);
   e.family('sluice_uptime_seconds', 'gauge', 'Seconds since the API started with the engine.', [
     [{}, m.uptimeSeconds],
   ]);

@@ -1,29 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeFields, validate } from '../../core/index.js';
-import type { FieldSpec } from '../../core/index.js';
-import { consoleSinkSpec } from '../console/index.js';
-import { memorySinkSpec } from '../memory/index.js';
-import { republishSinkSpec } from '../republish/index.js';
 import { RUNNER_DEFAULTS, runnerConfigSpec, runnerConfigSpecWith } from './index.js';
 import type { RunnerConfig } from './index.js';
-
-const doc = (name: string): string =>
-  readFileSync(new URL(`../../../docs/sinks/${name}`, import.meta.url), 'utf8');
-
-/** Every leaf field of `spec` has a row in the page's table, showing its default. */
-function expectDocumented(spec: FieldSpec, page: string): void {
-  const lines = page.split('\n');
-  for (const row of describeFields(spec)) {
-    if (row.type === 'object') continue;
-    const line = lines.find((l) => l.startsWith(`| \`${row.path}\` |`));
-    expect(line, `${row.path} documented`).toBeDefined();
-    if (row.default !== '—' && row.default !== 'required') {
-      const text = row.default.replace(/^"|"$/g, '');
-      expect(line, `${row.path} default`).toContain(text);
-    }
-  }
-}
 
 describe('runner config spec', () => {
   it('applies the defaults', () => {
@@ -78,20 +56,5 @@ describe('runner config spec', () => {
 
   it('every field has a description', () => {
     for (const row of describeFields(runnerConfigSpec)) expect(row.description).not.toBe('');
-  });
-});
-
-describe('sink docs match the specs', () => {
-  it('docs/sinks/README.md lists every runner and memory field', () => {
-    expectDocumented(runnerConfigSpec, doc('README.md'));
-    expectDocumented(memorySinkSpec, doc('README.md'));
-  });
-  it('docs/sinks/republish.md lists every republish field', () => {
-    const page = doc('republish.md');
-    for (const row of describeFields(republishSinkSpec))
-      if (!row.path.startsWith('mqtt_properties.')) expect(page).toContain(`| \`${row.path}\` |`);
-  });
-  it('docs/sinks/console.md lists every console field', () => {
-    expectDocumented(consoleSinkSpec, doc('console.md'));
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * The module boundaries of eslint.config.js hold: a forbidden import fails lint, an allowed one
+ * passes. Linted as text under a path inside each module (nothing is written to src/).
+ */
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const eslint = new ESLint({ cwd: new URL('../..', import.meta.url).pathname });
+
+async function restricted(file: string, specifier: string): Promise<string[]> {
+  const code = `import { x } from '${specifier}';\nexport const y = x;\n`;
+  const [r] = await eslint.lintText(code, { filePath: file });
+  return r!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('lint boundaries', () => {
+  it.each([
+    ['src/sinks/republish/probe.ts', 'aedes'],
+    ['src/sinks/republish/probe.ts', 'chevrotain'],
+    ['src/sinks/republish/probe.ts', '../../config/spec.js'],
+    ['src/sinks/republish/probe.ts', '../../broker/index.js'],
+    ['src/sinks/console/probe.ts', '../kafka/index.js'],
+    ['src/sinks/memory/probe.ts', '../hstream/index.js'],
+    ['src/sinks/hstream/probe.ts', '../kafka/index.js'],
+    ['src/sinks/kafka/probe.ts', '../republish/index.js'],
+    ['src/sinks/runner/probe.ts', '../republish/index.js'],
+    ['src/config/probe.ts', '../runtime/index.js'],
+    ['src/config/probe.ts', '../engine/index.js'],
+    ['src/core/probe.ts', '../engine/index.js'],
+    ['src/runtime/probe.ts', '../config/index.js'],
+    ['src/runtime/probe.ts', '../sinks/kafka/index.js'],
+    ['src/broker/probe.ts', '../runtime/index.js'],
+    ['src/api/probe.ts', '../engine/index.js'],
+    ['src/engine/probe.ts', '../broker/broker.js'],
+    ['src/engine/probe.ts', '../cli/main.js'],
+    ['src/cli/probe.ts', '../sinks/kafka/index.js'],
+    ['src/runtime/probe.ts', 'aedes'],
+    ['src/broker/probe.ts', 'kafkajs'],
+  ])('%s may not import %s', async (file, specifier) => {
+    expect((await restricted(file, specifier)).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['src/sinks/republish/probe.ts', '../runner/index.js'],
+    ['src/sinks/republish/probe.ts', '../../core/index.js'],
+    ['src/sinks/kafka/probe.ts', 'kafkajs'],
+    ['src/sinks/hstream/probe.ts', '@grpc/grpc-js'],
+    ['src/broker/probe.ts', 'aedes'],
+    ['src/config/probe.ts', '../sql-parser/index.js'],
+    ['src/engine/probe.ts', '../broker/index.js'],
+    ['src/engine/probe.ts', '../sinks/republish/index.js'],
+    ['src/cli/probe.ts', '../engine/index.js'],
+    ['src/api/probe.ts', '../runtime/index.js'],
+  ])('%s may import %s', async (file, specifier) => {
+    expect(await restricted(file, specifier)).toEqual([]);
+  });
+});
