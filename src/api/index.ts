@@ -7,8 +7,6 @@ export { createApiServer } from './server.js';
 export { ApiErrors } from './errors.js';
 export { MAX_BODY_BYTES } from './http.js';
 export { renderPrometheus, escapeLabelValue, PROMETHEUS_CONTENT_TYPE } from './prometheus.js';
-export { runRuleTest, eventNameOf } from './rule-test.js';
-export type { RuleTestResult, RuleTestOptions } from './rule-test.js';
 export type {
   ApiAddress,
   ApiBrokerMetrics,

@@ -11,13 +11,12 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 import { encodeJson, SluiceError } from '../core/index.js';
-import { SqlError } from '../runtime/index.js';
+import { runRuleTest, SqlError } from '../runtime/index.js';
 import type { Diagnostic, FunctionServices, RuleInfo } from '../runtime/index.js';
 import { ApiErrors } from './errors.js';
 import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
-import { runRuleTest } from './rule-test.js';
 import type { ApiDeps, ApiRuleInput, ApiSinkMetrics } from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */

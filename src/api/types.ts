@@ -1,6 +1,6 @@
 /**
  * What the API needs from the engine, as a small structural interface: the real `Engine`
- * (src/engine.ts) satisfies it, and tests can pass a double. Metrics shapes are declared here
+ * (src/engine) satisfies it, and tests can pass a double. Metrics shapes are declared here
  * (the fields the API reads) so this module does not depend on the sink runner or the broker.
  */
 import type { Logger } from '../core/index.js';

@@ -1,10 +1,10 @@
 /**
  * `sluice test-rule`: run one rule against one sample event, like EMQX's rule test
- * (`emqx_rule_sqltester`). The evaluation is the API's `runRuleTest` (the same as
+ * (`emqx_rule_sqltester`). The evaluation is the runtime's `runRuleTest` (the same as
  * `POST /api/v5/rule_test`); this file parses `--context` and renders the result:
  * `passed` prints each output as one JSON line; no result and errors are explained on stderr.
  */
-import { runRuleTest } from '../api/index.js';
+import { runRuleTest } from '../runtime/index.js';
 import { encodeJson } from '../core/index.js';
 import { createDefaultServices } from '../runtime/index.js';
 import { formatDiagnostic } from '../sql-parser/index.js';

@@ -1,7 +1,7 @@
 /**
  * Coded errors. Every error Sluice raises on purpose is a `SluiceError` with a stable `code`
- * (documented in docs/errors.md; a test keeps the two in sync), a `retriable` flag that the one
- * `retry()` helper reads, an optional `cause` and free-form context fields.
+ * (documented in docs/errors.md; a test keeps the two in sync), a `retriable` flag that the sink
+ * runner's retry reads, an optional `cause` and free-form context fields.
  *
  * Modules declare their codes with `defineErrors()` in their own `errors.ts` so that the full
  * catalogue can be enumerated (`allErrorCodes()`) for the docs check.

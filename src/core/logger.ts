@@ -1,5 +1,5 @@
 /**
- * The logging contract. engine.ts creates one pino root and passes child loggers down; modules
+ * The logging contract. src/engine creates one pino root and passes child loggers down; modules
  * only see this interface, so tests can pass `silentLogger` or a collecting logger.
  * Never log payloads at info; nothing per message above debug (CONVENTIONS.md #12).
  */

@@ -67,7 +67,7 @@ export interface SinkDeps {
   publish?: MessagePublisher;
 }
 
-/** A sink type: its config spec and a factory. Registered once in engine.ts. */
+/** A sink type: its config spec and a factory. Registered once in src/engine/sinks.ts. */
 export interface SinkType<Config = Record<string, unknown>> {
   /** Config `type:` value, e.g. `kafka`, `hstreamdb`. */
   readonly type: string;

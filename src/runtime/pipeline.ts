@@ -7,8 +7,8 @@
  * (per-rule ordering is the event order). It never errors: every per-message failure is a
  * `failed` outcome.
  *
- * Why a class and not a per-rule RxJS chain (`Subject.pipe(evaluateRule, routeActions)`, which
- * the operators still offer for composing custom pipelines): with 1,000 rules every event
+ * Why a class and not a per-rule RxJS chain (`Subject.pipe(map(evaluate), tap(route))`): with
+ * 1,000 rules every event
  * walks a different rule's Subject → subscriber → operator-subscriber objects, and those
  * shared RxJS call sites turn megamorphic; measured with bench/throughput/broker.ts
  * ("runtime only"), the per-rule chains made 1,000 rules several times slower than one rule.
@@ -44,7 +44,7 @@ class Pipeline<C> implements RulePipeline<C> {
 
   deliver(trigger: Trigger<C>): void {
     if (this.stopped) return;
-    // evaluateOnce + routeResult, with the RuleResult built only when someone reads it.
+    // runOnce + routeOutputs, with the RuleResult built only when someone reads it.
     const version = this.version;
     const outcome = runOnce(version, this.metrics, trigger);
     if (outcome.kind === 'passed' && version.actions.length > 0)

@@ -21,7 +21,7 @@ import {
   genPayloadKeyPath,
   plainKey,
 } from './codegen.js';
-import { ARITH, compare, describe, identity, negate } from './ops.js';
+import { ARITH, compare, describe, identity, negate } from '../value-ops.js';
 import type { Eval, EvalState } from './state.js';
 
 const hasOwn = Object.hasOwn;

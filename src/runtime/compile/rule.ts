@@ -23,7 +23,7 @@ import { setProp } from './access.js';
 import { compileCondition, decodePayloadExact } from './expr.js';
 import { compileList } from './items.js';
 import type { ListRunner, ListScope } from './items.js';
-import { describe } from './ops.js';
+import { describe } from '../value-ops.js';
 import { createEvalState } from './state.js';
 import type { Eval } from './state.js';
 

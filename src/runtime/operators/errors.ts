@@ -19,12 +19,4 @@ export const RuntimeRuleErrors = defineErrors('runtime.rules', {
       'A compiled rule threw instead of returning a failed outcome; counted as failed.exception.',
     retriable: false,
   },
-  action_not_found: {
-    description: 'A rule output was routed to an action (sink) name that is not configured.',
-    retriable: false,
-  },
-  action_rejected: {
-    description: 'The sink runner refused a rule output (stopped, or its buffer is full).',
-    retriable: true,
-  },
 });

@@ -1,14 +1,11 @@
 /**
- * `evaluateRule`: Trigger → RuleResult. Runs the rule version current at the moment the event
- * arrives (so an update swaps atomically between two events, never within one) and counts the
- * EMQX rule metrics. A compiled rule reports per-message failures as `failed` outcomes; should
- * one throw anyway, the throw is turned into a `failed` outcome with code `rule_internal_error`
- * — the stream never errors (CONVENTIONS.md #4).
+ * `runOnce`: run one trigger through the rule version current at the moment the event arrives
+ * (so an update swaps atomically between two events, never within one) and count the EMQX rule
+ * metrics. A compiled rule reports per-message failures as `failed` outcomes; should one throw
+ * anyway, the throw is turned into a `failed` outcome with code `rule_internal_error` — the
+ * stream never errors (CONVENTIONS.md #4).
  */
-import { map } from 'rxjs';
-import type { OperatorFunction } from 'rxjs';
-
-import type { RuleOutcome, ValueMap } from '../../core/index.js';
+import type { RuleOutcome } from '../../core/index.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { Trigger } from '../source.js';
 
@@ -32,20 +29,7 @@ export interface RuleResult<C> {
   readonly trigger: Trigger<C>;
 }
 
-/**
- * Evaluate one trigger with one rule version and count it. Plain function: the per-rule hot
- * path (pipeline.ts) calls it directly; `evaluateRule` wraps it as an RxJS operator.
- */
-export function evaluateOnce<C>(
-  ruleId: string,
-  version: RuleVersion<C>,
-  metrics: RuleMetrics,
-  trigger: Trigger<C>,
-): RuleResult<C> {
-  return { ruleId, outcome: runOnce(version, metrics, trigger), actions: version.actions, trigger };
-}
-
-/** `evaluateOnce` without the result wrapper (the per-rule hot path needs only the outcome). */
+/** Evaluate one trigger with one rule version and count it (the per-rule hot path). */
 export function runOnce<C>(
   version: RuleVersion<C>,
   metrics: RuleMetrics,
@@ -67,17 +51,4 @@ export function runOnce<C>(
   else if (outcome.kind === 'filtered') metrics.noResult();
   else metrics.exception();
   return outcome;
-}
-
-export function evaluateRule<C>(
-  ruleId: string,
-  current: () => RuleVersion<C>,
-  metrics: RuleMetrics,
-): OperatorFunction<Trigger<C>, RuleResult<C>> {
-  return map((trigger) => evaluateOnce(ruleId, current(), metrics, trigger));
-}
-
-/** The outputs of a result ([] unless passed). */
-export function outputsOf(result: RuleResult<unknown>): readonly ValueMap[] {
-  return result.outcome.kind === 'passed' ? result.outcome.outputs : [];
 }

@@ -31,7 +31,7 @@ import type {
   MaybeConstant,
 } from '../functions/registry.js';
 import { EvalFault } from '../errors.js';
-import { ARITH, compare, negate, identity } from '../compile/ops.js';
+import { ARITH, compare, negate, identity } from '../value-ops.js';
 import { classifySource } from './sources.js';
 import { collectRoots, writtenRoots } from './scope.js';
 import type {

@@ -1,6 +1,6 @@
 /**
  * HStreamDB sink (src/sinks/hstream). Public surface:
- *  - `hstreamSinkType`: the `SinkType` registered by engine.ts as `type: hstreamdb`;
+ *  - `hstreamSinkType`: the `SinkType` registered by src/engine (sinks.ts) as `type: hstreamdb`;
  *  - `HStreamClient` and the wire helpers below: used by tests, the stand-in server in
  *    test/hstream-server and the benchmarks, so that protobuf/gRPC tooling is imported only here
  *    (CONVENTIONS.md "Who may import whom").

@@ -1,5 +1,5 @@
 /**
- * The `hstreamdb` SinkType registered by engine.ts. `runnerSpec` carries the runner fields with
+ * The `hstreamdb` SinkType registered by src/engine (sinks.ts). `runnerSpec` carries the runner fields with
  * this sink's defaults (EMQX's HStreamDB action: batch 100, interval 500 ms), read by the engine.
  */
 import type { FieldSpec, SinkType } from '../../core/index.js';

@@ -1,6 +1,6 @@
 /**
  * Kafka sink (src/sinks/kafka) — the only code importing kafkajs and kerberos.
- *  - `kafkaSinkType`: the `SinkType` registered by engine.ts as `type: kafka`; its `spec` is the
+ *  - `kafkaSinkType`: the `SinkType` registered by src/engine (sinks.ts) as `type: kafka`; its `spec` is the
  *    Kafka settings, `runnerSpec` the runner settings with Kafka defaults;
  *  - `createKafkaSink`: the sink itself (for tests and benchmarks);
  *  - `KafkaErrors`: the error codes.

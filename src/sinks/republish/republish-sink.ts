@@ -1,7 +1,7 @@
 /**
  * The republish sink: EMQX's `republish` rule action. Each rule output becomes an MQTT message
  * published back into the embedded broker through an injected publish port (this module never
- * imports the broker; engine.ts wires the port).
+ * imports the broker; src/engine wires the port).
  *
  * Semantics follow EMQX 5 `emqx_rule_actions:republish/3`:
  *  - `topic` and `payload` are `${path}` text templates; a missing value renders as `undefined`.

@@ -1,6 +1,6 @@
 /**
  * The shared sink conformance suite against the republish sink over an in-process publish port
- * (the real broker is wired in engine.ts; its own tests cover the port).
+ * (the real broker is wired in src/engine; its own tests cover the port).
  */
 import { silentLogger } from '../../core/index.js';
 import { runSinkConformance } from '../../../test/integration/sink-conformance.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { createDefaultServices } from '../runtime/index.js';
-import { eventNameOf, runRuleTest } from './rule-test.js';
+import { createDefaultServices } from './functions/index.js';
+import { eventNameOf, runRuleTest } from './rule-tester.js';
 
 const opts = { services: createDefaultServices({ node: 'n@h' }), now: 1_700_000_000_000 };
 

@@ -1,6 +1,6 @@
 /**
  * One rule, one sample event — EMQX's rule test (`emqx_rule_sqltester`), shared by
- * `POST /api/v5/rule_test` and `sluice test-rule`.
+ * `POST /api/v5/rule_test` and `sluice test-rule` (both import it from the runtime).
  *
  * The context is the event's column map. Which event it is: EMQX's `event_type`
  * (`message_publish`, `client_connected`, … — the dotted names `client.connected` work too)
@@ -12,14 +12,11 @@
  */
 import { EVENT_TOPICS, encodeJson } from '../core/index.js';
 import type { EventName, RuleOutcome, Value, ValueMap } from '../core/index.js';
-import {
-  compileRule,
-  eventOfTopic,
-  SqlError,
-  topicMatchesAny,
-  type Diagnostic,
-  type FunctionServices,
-} from '../runtime/index.js';
+import type { Diagnostic } from '../sql-parser/index.js';
+import { compileRule } from './compile-rule.js';
+import { SqlError } from './errors.js';
+import type { FunctionServices } from './functions/index.js';
+import { eventOfTopic, topicMatchesAny } from './topic.js';
 
 export type RuleTestResult =
   | { readonly kind: 'passed'; readonly outputs: readonly ValueMap[]; readonly foreach: boolean }

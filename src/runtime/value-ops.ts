@@ -3,10 +3,10 @@
  * exact membership. Pure functions over the core value model; failures raise the internal
  * `EvalFault` (converted to the clause's error code by the evaluator).
  */
-import { EFloat, compareTerms, isNumber, mkFloat, num, toText } from '../../core/index.js';
-import type { Value } from '../../core/index.js';
-import { fault } from '../errors.js';
-import { topicMatches } from '../topic.js';
+import { EFloat, compareTerms, isNumber, mkFloat, num, toText } from '../core/index.js';
+import type { Value } from '../core/index.js';
+import { fault } from './errors.js';
+import { topicMatches } from './topic.js';
 
 export type ArithOp = '+' | '-' | '*' | '/' | 'div' | 'mod';
 export type CompareOp = '=' | '!=' | '<>' | '<' | '>' | '<=' | '>=' | '=~';

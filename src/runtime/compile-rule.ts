@@ -1,0 +1,29 @@
+/** SQL text → compiled rule or plan text (parse → plan → closures, once per rule). */
+import { parseRule } from '../sql-parser/index.js';
+import { compileStatement, planStatement, resolveOptions } from './compile/index.js';
+import type { CompileOptions, CompiledRule } from './compile/index.js';
+import { SqlError } from './errors.js';
+import { explainPlan } from './plan/explain.js';
+
+/**
+ * Compile rule SQL into a `CompiledRule` (parse → plan → closures, once).
+ * @throws SqlError listing every diagnostic (rendered with carets in `.message`).
+ */
+export function compileRule(sql: string, options: CompileOptions = {}): CompiledRule {
+  const parsed = parseRule(sql);
+  if (parsed.ast === undefined) throw new SqlError(parsed.diagnostics);
+  return compileStatement(sql, parsed.ast, options);
+}
+
+/**
+ * The plan of a rule as readable text: sources, each item with its output target, conditions,
+ * folded constants and specialised calls.
+ * @throws SqlError when the SQL does not compile.
+ */
+export function explainRule(sql: string, options: CompileOptions = {}): string {
+  const parsed = parseRule(sql);
+  if (parsed.ast === undefined) throw new SqlError(parsed.diagnostics);
+  const result = planStatement(sql, parsed.ast, resolveOptions(options));
+  if ('diagnostics' in result) throw new SqlError(result.diagnostics);
+  return explainPlan(result.plan);
+}
