@@ -26,8 +26,15 @@ const FAMILY_NOTES: Readonly<Record<string, string>> = {
   context:
     'These read the trigger’s columns only in SELECT and DO fields; in WHERE, FOREACH and INCASE they return undefined (`flags()` returns `{}`). Plain columns (`topic`, `clientid`, …) work everywhere and are preferred.',
   math: 'The operator entries (`+ - * /`) document the infix operators, which share these semantics. Integer arithmetic is exact at any size; a float result that is not finite is an error.',
-  string:
+  string: [
     'Every string function fails on undefined or JSON null input. “Characters” are grapheme clusters (what a reader sees as one character). Literal separators, options, patterns and formats are prepared once when the rule is created.',
+    '',
+    '**Regular expressions** (`regex_match`, `regex_replace`, `regex_extract`) take PCRE syntax, as EMQX does, but run on a linear-time engine (RE2): the time grows with the length of S whatever the pattern, so a pattern such as `^(a+)+$` cannot stall the broker. Matching is by Unicode code point. What RE2 cannot express is refused with the reason — when the rule is created if the pattern is a literal (`sql_function_bad_literal`), otherwise for that message (`bad_sql_function_argument`):',
+    '- backreferences (`\\1`, `\\g{1}`, `\\k<name>`, `(?P=name)`), lookahead `(?=…)` `(?!…)` and lookbehind `(?<=…)` `(?<!…)`, atomic groups `(?>…)`, possessive quantifiers (`a++`, `a*+`), recursion and subroutine calls, conditionals `(?(…)…)`, branch reset `(?|…)`, callouts, backtracking verbs `(*…)`, `\\G`, `\\K`, `\\X`, `\\C`, inline options other than `i m s x U`;',
+    '- repeat counts above 1000 (`a{1001}`); literal patterns longer than 32 768 characters, and patterns computed per message longer than 4096.',
+    '',
+    'Other PCRE differences, all rare: what follows a `$` (without `(?m)`) or `\\Z` that matched before a final newline is matched after that newline (`a$\\n` or `a$\\b` on `"a\\n"` differ); a repeated group that can match the empty string may capture, and exceptionally match, differently (`(a|b?)+` on `ab` captures `b`, PCRE an empty last repetition); `(?m)^` also matches after a final newline; after an empty match `regex_replace` resumes one character later instead of first trying a non-empty match at the same place (`a??`, `(?:)|a`). Patterns computed per message are compiled once and kept in a cache of the last 256.',
+  ].join('\n'),
   map: 'Wherever a map is expected, JSON object text is decoded first.',
   date: 'Units: `second` (default), `millisecond`, `microsecond`, `nanosecond`. Offsets: `Z`/`z`, `+HH:MM`, `+HH:MM:SS`, `+HHMM`, `local`, an integer number of seconds, or undefined (= UTC). Examples run with a clock frozen at 2023-11-14T22:13:20.123Z on a server in UTC.',
   misc: '`getenv` examples assume `EMQXVAR_GREETING=hello`.',

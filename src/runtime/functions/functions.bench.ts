@@ -38,6 +38,18 @@ const cases: Case[] = [
     args: ['a1b22c333', '[0-9]+', '<&>'],
     literal: [1, 2],
   },
+  {
+    name: "regex_extract(s, '(\\d{4})-(\\d{2})-(\\d{2})')",
+    fn: 'regex_extract',
+    args: ['Date: 2021-05-20', '(\\d{4})-(\\d{2})-(\\d{2})'],
+    literal: [1],
+  },
+  {
+    name: "regex_match(1 KB text, '(?i)error|warn')",
+    fn: 'regex_match',
+    args: ['x'.repeat(1000) + ' Warn', '(?i)error|warn'],
+    literal: [1],
+  },
   { name: "sprintf('~s=~p', k, v)", fn: 'sprintf', args: ['~s=~p', 'temp', 21.5], literal: [0] },
   {
     name: "format_date('millisecond', '+08:00', '%Y-%m-%d %H:%M:%S.%3N', ts)",

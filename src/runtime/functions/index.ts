@@ -22,6 +22,7 @@ import { dateFunctions } from './datetime.js';
 import { miscFunctions } from './misc.js';
 import { jqFunctions } from './jq.js';
 import { createJqRunner } from './jq-runner.js';
+import { createRegexCache } from './regex.js';
 
 export type {
   CallContext,
@@ -37,6 +38,8 @@ export { plus } from './math.js';
 export { topicMatches } from './context.js';
 export { createJqRunner } from './jq-runner.js';
 export type { JqRunner } from './jq-runner.js';
+export { createRegexCache } from './regex.js';
+export type { PcreRegex } from './regex.js';
 
 /** How many clients' `proc_dict_*` state the default services keep (oldest evicted first). */
 export const PROC_DICT_MAX_CLIENTS = 10_000;
@@ -68,8 +71,9 @@ export function createBuiltinRegistry(): FunctionRegistry {
  * Default services: wall clock, a fresh node-global kv table, OS environment restricted to
  * `EMQXVAR_`-prefixed names (each name read once, then cached), node name `sluice@127.0.0.1`,
  * the process time zone, per-client `proc_dict` maps (at most PROC_DICT_MAX_CLIENTS clients,
- * least recently used evicted — EMQX loses them when the connection process ends), and a jq
- * runner whose worker thread starts on the first `jq()` call.
+ * least recently used evicted — EMQX loses them when the connection process ends), a jq
+ * runner whose worker thread starts on the first `jq()` call, and a cache of the last
+ * REGEX_CACHE_MAX regex patterns compiled at run time.
  */
 export function createDefaultServices(overrides: Partial<FunctionServices> = {}): FunctionServices {
   const envCache = new Map<string, string | undefined>();
@@ -101,6 +105,7 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     localOffsetSeconds: (ms) => -new Date(ms).getTimezoneOffset() * 60,
     procDict,
     jq,
+    regex: createRegexCache(),
     close: async () => {
       const r = jqRunner;
       jqRunner = undefined;

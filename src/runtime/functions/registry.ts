@@ -18,6 +18,7 @@
  * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
  */
 import type { Value, ValueMap } from '../../core/index.js';
+import type { PcreRegex } from './regex.js';
 
 /** Services a function may need; injected per engine (no module-level state). */
 export interface FunctionServices {
@@ -46,6 +47,12 @@ export interface FunctionServices {
    * with a clear error.
    */
   jq?(program: string, inputJson: string, timeoutMs: number): string[];
+  /**
+   * Compiles a regex pattern that reaches `regex_*` at run time (not a literal), through a
+   * bounded cache (`createRegexCache`); throws BadArg for an invalid or unsupported pattern.
+   * Optional (added for issue #19); when absent each call compiles its pattern.
+   */
+  regex?(pattern: string): PcreRegex;
   /**
    * Release what the services hold (the jq worker thread). Optional (added for issue #3); the
    * engine calls it once on shutdown. Calling functions afterwards may start resources anew.

@@ -1,13 +1,11 @@
 /**
  * The string operations behind strings.ts, on plain JS strings (arguments already checked):
  * Erlang `string` module semantics for trim/split/pad/replace/find, `unescape`, the SQL and
- * Redis value renderings, and regex replace/extract with Erlang replacement syntax.
+ * Redis value renderings (the regex operations are in regex.ts).
  */
 import { encodeJson, isFloat, isInt, isNumber, num, toText } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
 import { badArg } from './registry.js';
-import { applyReplacement } from './regex.js';
-import type { parseReplacement } from './regex.js';
 import { floatToDecimals } from './convert.js';
 import { checkBuiltLength, graphemes } from './util.js';
 
@@ -176,23 +174,4 @@ export function redisValue(v: Value): string | undefined {
   if (isFloat(v)) return floatToDecimals(num(v), 6);
   if (typeof v === 'boolean') return String(v);
   return undefined;
-}
-
-export function regexReplace(
-  s: string,
-  re: RegExp,
-  parts: ReturnType<typeof parseReplacement>,
-): string {
-  re.lastIndex = 0;
-  return s.replace(re, (...m: unknown[]) => {
-    // replace() passes match, groups…, offset, input[, namedGroups]
-    const end = typeof m[m.length - 1] === 'object' ? m.length - 3 : m.length - 2;
-    return applyReplacement(parts, m.slice(0, end) as (string | undefined)[]);
-  });
-}
-
-export function regexExtract(s: string, re: RegExp): string[] {
-  const m = re.exec(s);
-  if (m === null) return [];
-  return m.slice(1).map((g) => g ?? '');
 }

@@ -191,7 +191,7 @@ describe('regex functions', () => {
     expect(both('regex_match', ['abc', '^b'])).toBe(false);
     expect(both('regex_match', ['ABC', '(?i)b'])).toBe(true);
     expect(both('regex_match', ['héllo', '^h.llo$'])).toBe(true);
-    expect(both('regex_match', ['key=1', '(?P<k>\\w+)=(?P=k)?'])).toBe(true);
+    expect(both('regex_match', ['key=1', '(?P<k>\\w+)=(?<v>\\d)'])).toBe(true);
     expect(both('regex_match', ['a1', '\\Aa\\d\\z'])).toBe(true);
     // PCRE `$` also matches before a final newline; \z does not; (?m) makes `$` per line
     expect(both('regex_match', ['abc\n', 'c$'])).toBe(true);
@@ -227,6 +227,7 @@ describe('regex functions', () => {
     badArg('regex_match', ['a', '('], 'invalid pattern');
     badArg('regex_match', ['a', 'a++'], 'possessive');
     badArg('regex_match', ['a', '(?>a)'], 'atomic');
+    badArg('regex_match', ['key=key', '(?P<k>\\w+)=(?P=k)'], 'backreferences');
     expect(() => callSpecialized('regex_replace', ['a', '[', 'b'], [1, 2])).toThrow(/invalid/);
   });
 });

@@ -9,9 +9,10 @@
  */
 import { toText } from '../../core/index.js';
 import type { Value } from '../../core/index.js';
-import type { FunctionDef, FunctionImpl, MaybeConstant } from './registry.js';
+import type { CallContext, FunctionDef, FunctionImpl, MaybeConstant } from './registry.js';
 import { badArg } from './registry.js';
-import { compilePcre, parseReplacement } from './regex.js';
+import { compilePcre, compileRuntimePattern, parseReplacement, regexExtract } from './regex.js';
+import type { PcreRegex } from './regex.js';
 import { parseFormat, renderFormat } from './sprintf.js';
 import {
   FIND_WHERE,
@@ -22,8 +23,6 @@ import {
   find,
   pad,
   redisValue,
-  regexExtract,
-  regexReplace,
   replace,
   split,
   sqlLiteral,
@@ -88,6 +87,17 @@ function whenLiteral(
     }
     return make(lits);
   };
+}
+
+/** A literal pattern, compiled once at rule creation (BadArg → `sql_function_bad_literal`). */
+function literalRegex(re: Value): PcreRegex {
+  return compilePcre(needText(re, 'Regex'));
+}
+
+/** A pattern computed per message, through the engine's bounded cache when it has one. */
+function runtimeRegex(re: Value, ctx: CallContext): PcreRegex {
+  const pattern = needText(re, 'Regex');
+  return ctx.services.regex ? ctx.services.regex(pattern) : compileRuntimePattern(pattern);
 }
 
 function def(d: Omit<FunctionDef, 'family' | 'pure'> & { pure?: boolean }): FunctionDef {
@@ -325,14 +335,16 @@ export const stringFunctions: readonly FunctionDef[] = [
     name: 'regex_match',
     arity: { min: 2, max: 2 },
     signature: 'regex_match(S, Regex)',
-    description: 'True when the PCRE-style Regex matches anywhere in S.',
+    description:
+      'True when the PCRE-style Regex matches anywhere in S. Linear time in S whatever the pattern (see the regex notes above).',
     examples: [
       { sql: "regex_match('abc123', '\\d+')", result: 'true' },
       { sql: "regex_match('abc', '^b')", result: 'false' },
+      { sql: "regex_match('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!', '^(a+)+$')", result: 'false' },
     ],
-    impl: (args) => compilePcre(needText(args[1], 'Regex')).test(needText(args[0], 'S')),
+    impl: (args, ctx) => runtimeRegex(args[1], ctx).test(needText(args[0], 'S')),
     specialize: whenLiteral([1], ([re]) => {
-      const r = compilePcre(needText(re, 'Regex'));
+      const r = literalRegex(re);
       return (args) => r.test(needText(args[0], 'S'));
     }),
   }),
@@ -346,17 +358,20 @@ export const stringFunctions: readonly FunctionDef[] = [
       { sql: "regex_replace('a1b22', '\\d+', '#')", result: '"a#b#"' },
       { sql: "regex_replace('ab', '(a)(b)', '\\2\\1&')", result: '"baab"' },
     ],
-    impl: (args) =>
-      regexReplace(
+    impl: (args, ctx) =>
+      runtimeRegex(args[1], ctx).replace(
         needText(args[0], 'S'),
-        compilePcre(needText(args[1], 'Regex'), 'g'),
         parseReplacement(needText(args[2], 'Replacement')),
       ),
-    specialize: whenLiteral([1, 2], ([re, rep]) => {
-      const r = compilePcre(needText(re, 'Regex'), 'g');
+    specialize: ([, re, rep]) => {
+      if (typeof re === 'symbol') return undefined;
+      const r = literalRegex(re);
+      if (typeof rep === 'symbol')
+        return (args) =>
+          r.replace(needText(args[0], 'S'), parseReplacement(needText(args[2], 'Replacement')));
       const parts = parseReplacement(needText(rep, 'Replacement'));
-      return (args) => regexReplace(needText(args[0], 'S'), r, parts);
-    }),
+      return (args) => r.replace(needText(args[0], 'S'), parts);
+    },
   }),
   def({
     name: 'regex_extract',
@@ -371,9 +386,9 @@ export const stringFunctions: readonly FunctionDef[] = [
       },
       { sql: "regex_extract('none', '(\\d+)')", result: '[]' },
     ],
-    impl: (args) => regexExtract(needText(args[0], 'S'), compilePcre(needText(args[1], 'Regex'))),
+    impl: (args, ctx) => regexExtract(needText(args[0], 'S'), runtimeRegex(args[1], ctx)),
     specialize: whenLiteral([1], ([re]) => {
-      const r = compilePcre(needText(re, 'Regex'));
+      const r = literalRegex(re);
       return (args) => regexExtract(needText(args[0], 'S'), r);
     }),
   }),
