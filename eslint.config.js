@@ -16,6 +16,7 @@ const owned = {
   kerberos: 'sinks/kafka',
   '@grpc/grpc-js': 'sinks/hstream',
   '@grpc/proto-loader': 'sinks/hstream',
+  re2js: 'runtime',
 };
 
 /** Every module of src/ (CONVENTIONS.md "Who may import whom"). */
