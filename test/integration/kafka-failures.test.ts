@@ -334,9 +334,10 @@ describe('kafka sink: broker stopped mid-stream and restarted', () => {
     const produce = (async () => {
       while (running) {
         for (let j = 0; j < 20; j++) {
-          const r = s.runner.enqueue(record({ seq: total, dev: `d${total % 7}` }));
+          // A producer that honours back-pressure, as the engine's MQTT path does.
+          if (s.runner.pressured) await s.runner.whenWritable();
+          expect(s.runner.enqueue(record({ seq: total, dev: `d${total % 7}` }))).toBe(true);
           total++;
-          if (r !== true) expect(await r).toBe(true);
         }
         maxQueued = Math.max(maxQueued, s.runner.metrics().queued);
         await new Promise((r2) => setTimeout(r2, 10));
@@ -374,7 +375,7 @@ describe('kafka sink: broker stopped mid-stream and restarted', () => {
       `[kafka restart] ${total} records, ${got.length} read back, ${duplicates} duplicates, ` +
         `${m.retried} record re-sends, max queued ${maxQueued}`,
     );
-    expect(duplicates).toBeGreaterThanOrEqual(0);
+    // Every duplicate comes from a re-send: at most one extra copy per record re-sent.
     expect(duplicates).toBeLessThanOrEqual(m.retried);
   });
 });
