@@ -5,7 +5,7 @@
  *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
  *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
- *   sluice --help | --version
+ *   sluice help COMMAND | COMMAND --help | --help | -V/--version
  *
  * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
  */
@@ -58,25 +58,92 @@ const HELP = `sluice — EMQX-compatible rule engine with an embedded MQTT broke
 
 Usage:
   sluice run [-c FILE]                 Run Sluice. Without -c: ./sluice.yaml if present, else the
-                                       built-in quickstart (broker on 1883/tcp and 8083/ws, example rules)
+                                       built-in quickstart (broker on 127.0.0.1:1883/tcp and 8083/ws)
   sluice check [-c FILE]               Validate the config and every rule; exit 1 on any error
   sluice test-rule --sql SQL [--context JSON]
                                        Run one rule on one sample event and print its outputs
-                                       (exit 0 output, 2 no result, 1 error)
   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
-                                       Print the password_hash for broker.users; the password
-                                       comes from stdin (or a no-echo prompt on a terminal)
-  sluice --help | --version
-
-Options:
-  -c, --config FILE    sluice.yaml to use
-  -h, --help           show this help
-  -v, --version        print the version
+                                       Print the password_hash for broker.users
+  sluice help COMMAND | sluice COMMAND --help
+                                       Help for one command
+  sluice -V | --version                Print the version
 
 \`sluice run\` also serves the management HTTP API (default http://127.0.0.1:18083; \`api\` in
 sluice.yaml): status, rules, rule metrics, rule test, sinks, Prometheus /metrics.
 
 Docs: docs/cli.md, docs/config.md, docs/api.md`;
+
+/** Per-command help and the options each command takes. */
+const COMMANDS: Record<string, { options: readonly string[]; help: string }> = {
+  run: {
+    options: ['config'],
+    help: `Usage: sluice run [-c FILE]
+
+Run the broker, the rules and the sinks until SIGINT/SIGTERM, then drain the sinks.
+Without -c: ./sluice.yaml if present, else the built-in quickstart (anonymous broker on
+127.0.0.1: 1883/tcp, 8083/ws; example rules to the console).
+
+Options:
+  -c, --config FILE    sluice.yaml to use
+
+Exit status: 0 after a clean stop; 1 invalid configuration or a listener that cannot start;
+3 stopped, but records were abandoned (not delivered before shutdown.drain_timeout).`,
+  },
+  check: {
+    options: ['config'],
+    help: `Usage: sluice check [-c FILE]
+
+Validate sluice.yaml and every rule it loads without starting anything. Every problem is
+printed as file:line:column: error[code]: reason, with the line and a caret.
+
+Options:
+  -c, --config FILE    sluice.yaml to check (default ./sluice.yaml, else the quickstart)
+
+Exit status: 0 valid; 1 at least one error.`,
+  },
+  'test-rule': {
+    options: ['sql', 'context'],
+    help: `Usage: sluice test-rule --sql SQL [--context JSON]
+
+Run one rule on one sample event (EMQX's rule test) and print each output as a JSON line.
+The context is the event's columns; missing columns get sample values; a payload given as
+a JSON object is sent as JSON text.
+
+Options:
+  --sql SQL            the rule
+  --context JSON       columns of the sample event, e.g. '{"topic":"sensors/1","payload":{"temp":31}}'
+
+Exit status: 0 outputs; 2 no result (WHERE false, FOREACH empty, or the context does not
+match FROM); 1 error (bad SQL, bad context, evaluation failure).`,
+  },
+  'hash-password': {
+    options: ['password-stdin', 'algorithm'],
+    help: `Usage: sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
+
+Print the password_hash to put under broker.users in sluice.yaml. The password is read from
+stdin with --password-stdin, else from a no-echo prompt on a terminal.
+
+Options:
+  --password-stdin     read the password from stdin (trailing newline removed)
+  --algorithm NAME     scrypt (default) or pbkdf2
+
+Exit status: 0 printed; 1 no password; 64 usage error.`,
+  },
+};
+
+/** Readable text for node:util parseArgs errors (its own messages are about positionals). */
+function usageError(err: unknown): string {
+  const e = err as { code?: string; message: string };
+  const opt = /'([^']+)'/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${opt ?? ''}`.trim();
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return opt ? `option ${opt} needs a value` : e.message;
+    default:
+      return e.message;
+  }
+}
 
 const defaultIo: CliIo = {
   out: (l) => process.stdout.write(l + '\n'),
@@ -128,25 +195,50 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         algorithm: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        'version-V': { type: 'boolean', short: 'V' },
       },
     });
   } catch (err) {
-    io.err(`sluice: ${(err as Error).message}\n\n${HELP}`);
+    const cmd = argv.find((a) => !a.startsWith('-'));
+    const more = cmd && COMMANDS[cmd] ? `sluice ${cmd} --help` : 'sluice --help';
+    io.err(`sluice: ${usageError(err)} (see ${more})`);
     return 64;
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
-  if (values.version) {
+  if (values.version || values['version-V']) {
     io.out(version());
     return 0;
   }
-  if (values.help || command === 'help') {
-    io.out(HELP);
+  if (command === 'help') {
+    const topic = positionals[1];
+    if (topic === undefined) io.out(HELP);
+    else if (COMMANDS[topic]) io.out(COMMANDS[topic].help);
+    else {
+      io.err(`sluice: no help for ${JSON.stringify(topic)}: not a command (see sluice --help)`);
+      return 64;
+    }
+    return 0;
+  }
+  if (values.help) {
+    io.out(command && COMMANDS[command] ? COMMANDS[command].help : HELP);
     return 0;
   }
   if (positionals.length > 1) {
-    io.err(`sluice: unexpected argument ${JSON.stringify(positionals[1])}\n\n${HELP}`);
+    io.err(
+      `sluice: unexpected argument ${JSON.stringify(positionals[1])} (see sluice ${command} --help)`,
+    );
     return 64;
+  }
+  if (command !== undefined && COMMANDS[command]) {
+    const allowed = COMMANDS[command].options;
+    const wrong = Object.keys(values).filter((k) => !allowed.includes(k));
+    if (wrong.length > 0) {
+      io.err(
+        `sluice ${command}: option --${wrong[0]} does not apply to ${command} (see sluice ${command} --help)`,
+      );
+      return 64;
+    }
   }
   switch (command) {
     case 'run':
@@ -232,9 +324,13 @@ async function run(file: string, io: CliIo): Promise<number> {
   io.err(`sluice: ${sig} received, draining sinks…`);
   await api?.stop();
   const { dropped } = await engine.stop();
-  io.err(
-    `sluice: stopped${dropped ? ` (${dropped} record(s) not delivered before the deadline)` : ''}`,
-  );
+  if (dropped > 0) {
+    io.err(
+      `sluice: stopped; ${dropped} record(s) were not delivered before shutdown.drain_timeout (exit 3)`,
+    );
+    return 3;
+  }
+  io.err('sluice: stopped');
   return 0;
 }
 

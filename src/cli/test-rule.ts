@@ -10,7 +10,7 @@ import { createDefaultServices } from '../runtime/index.js';
 import { formatDiagnostic } from '../sql-parser/index.js';
 
 export interface TestRuleResult {
-  /** 0 passed, 1 error (bad SQL, bad context, evaluation failure), 2 no result. */
+  /** 0 passed, 1 error (bad SQL, bad context, evaluation failure), 2 no result (or no match). */
   readonly exitCode: number;
   readonly stdout: string[];
   readonly stderr: string[];
@@ -45,6 +45,8 @@ export function testRule(
         stderr: ['no result: WHERE was false or FOREACH produced nothing'],
       };
     case 'no_match':
+      // The API answers this case 412 "no result" too (EMQX's rule test does the same).
+      return { exitCode: 2, stdout: [], stderr: [`no result: ${r.message}`] };
     case 'bad_context':
       return fail(r.message);
     case 'sql_error':

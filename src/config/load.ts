@@ -20,6 +20,8 @@ import type { RuleEntry } from './rule-file.js';
 import { configSpec, sinkSpec } from './spec.js';
 import type { ConfigParts, SinkConfig, SluiceConfig } from './spec.js';
 import { parseYamlSource } from './yaml-source.js';
+import { globName } from './watch.js';
+import type { WatchTarget } from './watch.js';
 import type { YamlSource } from './yaml-source.js';
 
 export interface LoadOptions {
@@ -40,7 +42,8 @@ export interface LoadedConfig {
   /** Rule ids (inline) that could not be used. */
   readonly brokenRuleIds: readonly string[];
   /** Directories to watch for hot reload. */
-  readonly watchDirs: readonly string[];
+  /** What hot reload watches: sluice.yaml and the rule-file patterns, by directory. */
+  readonly watchTargets: readonly WatchTarget[];
 }
 
 export type LoadResult =
@@ -56,14 +59,7 @@ export function expandRuleFiles(
   const dir = path.dirname(abs);
   const base = path.basename(abs);
   if (!/[*?]/.test(base)) return { dir, files: existsFile(abs) ? [abs] : [] };
-  const re = new RegExp(
-    '^' +
-      base
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '[^/]*')
-        .replace(/\?/g, '[^/]') +
-      '$',
-  );
+  const re = globName(base);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -237,10 +233,10 @@ export function loadConfigText(
   });
 
   // Rule files.
-  const watchDirs = new Set<string>([baseDir]);
+  const watchTargets: WatchTarget[] = [{ dir: path.dirname(abs), names: [path.basename(abs)] }];
   for (const pattern of config.rule_files) {
     const { dir, files } = expandRuleFiles(baseDir, pattern);
-    watchDirs.add(dir);
+    watchTargets.push({ dir, names: [path.basename(path.resolve(baseDir, pattern))] });
     for (const f of files) {
       const shown = path.relative(process.cwd(), f) || f;
       let body: string;
@@ -268,7 +264,7 @@ export function loadConfigText(
       rules,
       brokenRuleFiles,
       brokenRuleIds,
-      watchDirs: [...watchDirs],
+      watchTargets,
     },
   };
 }

@@ -198,7 +198,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     });
     if (next) {
       loaded = next;
-      watcher?.update(loaded.watchDirs);
+      watcher?.update(loaded.watchTargets);
     }
     for (const issue of report.issues)
       log.error(
@@ -240,7 +240,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const watch = deps.watch ?? (fromFile && loaded.config.reload.enabled);
       if (watch && fromFile)
         watcher = watchDirs(
-          loaded.watchDirs,
+          loaded.watchTargets,
           loaded.config.reload.debounce,
           () => {
             if (running) reload();
