@@ -50,27 +50,58 @@ describe('Prometheus exposition', () => {
           dropped: 1,
           droppedBy: { expired: 1 },
           retried: 4,
-          latency: { count: 2, p50: 3, p99: 9, max: 9 },
+          latency: {
+            count: 2,
+            p50: 3,
+            p99: 9,
+            max: 9,
+            sum: 12,
+            buckets: [0, 0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2],
+          },
         },
       },
       broker,
       uptimeSeconds: 12,
+      version: '1.2.3',
+      process: {
+        cpuUserSeconds: 1.5,
+        cpuSystemSeconds: 0.5,
+        residentMemoryBytes: 1000,
+        heapTotalBytes: 500,
+        heapUsedBytes: 400,
+        externalMemoryBytes: 10,
+        startTimeSeconds: 1_700_000_000,
+        openFds: 12,
+        eventLoopLag: { meanSeconds: 0.011, p50Seconds: 0.01, p99Seconds: 0.02, maxSeconds: 0.05 },
+        nodeVersion: 'v24.0.0',
+      },
     });
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trimEnd().split('\n');
     expect(lines).toContain('sluice_rule_matched_total{rule="r.1"} 3');
-    expect(lines).toContain('sluice_rule_matched_rate{rule="r.1"} 0.5');
+    expect(lines.some((l) => l.includes('_rate'))).toBe(false); // rates are PromQL's job
     expect(lines).toContain('sluice_sink_failed_total{sink="s\\"1",reason="bad_record"} 1');
     expect(lines).toContain('sluice_sink_dropped_total{sink="s\\"1",reason="expired"} 1');
-    expect(lines).toContain('sluice_sink_latency_milliseconds{sink="s\\"1",quantile="0.99"} 9');
+    expect(lines).toContain('# TYPE sluice_sink_latency_seconds histogram');
+    expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="0.005"} 1');
+    expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="0.01"} 2');
+    expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="+Inf"} 2');
+    expect(lines).toContain('sluice_sink_latency_seconds_sum{sink="s\\"1"} 0.012');
+    expect(lines).toContain('sluice_sink_latency_seconds_count{sink="s\\"1"} 2');
+    expect(lines).toContain('sluice_build_info{version="1.2.3",nodejs="' + process.version + '"} 1');
+    expect(lines).toContain('process_cpu_seconds_total 2');
+    expect(lines).toContain('process_open_fds 12');
+    expect(lines).toContain('nodejs_eventloop_lag_p99_seconds 0.02');
+    expect(lines).toContain('nodejs_version_info{version="v24.0.0"} 1');
     expect(lines).toContain('sluice_broker_connections 1');
     expect(lines).toContain('sluice_uptime_seconds 12');
     // Every sample's family was declared just before (HELP, TYPE, then samples).
     let family = '';
     for (const l of lines) {
-      const t = /^# TYPE (\S+) (counter|gauge)$/.exec(l);
+      const t = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(l);
       if (t) family = t[1] as string;
-      else if (!l.startsWith('# HELP ')) expect(l.split(/[{ ]/)[0]).toBe(family);
+      else if (!l.startsWith('# HELP '))
+        expect(l.split(/[{ ]/)[0]!.replace(/_(bucket|sum|count)$/, '')).toBe(family);
     }
   });
 });

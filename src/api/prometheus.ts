@@ -5,9 +5,14 @@
  * (`\\`, `\"`, `\n`); HELP text escapes `\` and line feed.
  *
  * Families: `sluice_rule_*` (label `rule`), `sluice_sink_*` (label `sink`, plus `reason` for
- * failed/dropped), `sluice_broker_*`, `sluice_uptime_seconds`.
+ * failed/dropped; latency as a histogram in seconds), `sluice_broker_*`, `sluice_uptime_seconds`,
+ * `sluice_build_info`, and the usual `process_*` / `nodejs_*` runtime families. Rates are left
+ * to PromQL (`rate(sluice_rule_matched_total[1m])`). Names pass `promtool check metrics`
+ * (scripts/promlint, run by the API tests).
  */
+import { LATENCY_BOUNDS_MS } from '../core/index.js';
 import type { RuleMetricsSnapshot } from '../runtime/index.js';
+import type { ProcessSnapshot } from './process-metrics.js';
 import type { ApiBrokerMetrics, ApiSinkMetrics } from './types.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -46,6 +51,31 @@ class Exposition {
       this.lines.push(`${name}${l ? `{${l}}` : ''} ${num(value)}`);
     }
   }
+  histogram(
+    name: string,
+    help: string,
+    series: readonly (readonly [
+      Labels,
+      { bounds: readonly number[]; cumulative: readonly number[]; sum: number; count: number },
+    ])[],
+  ): void {
+    this.lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} histogram`);
+    const fmt = (labels: Labels): string =>
+      Object.entries(labels)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+        .join(',');
+    for (const [labels, h] of series) {
+      h.bounds.forEach((b, i) =>
+        this.lines.push(
+          `${name}_bucket{${fmt({ ...labels, le: num(b) })}} ${num(h.cumulative[i] ?? 0)}`,
+        ),
+      );
+      this.lines.push(`${name}_bucket{${fmt({ ...labels, le: '+Inf' })}} ${num(h.count)}`);
+      const l = fmt(labels);
+      this.lines.push(`${name}_sum${l ? `{${l}}` : ''} ${num(h.sum)}`);
+      this.lines.push(`${name}_count${l ? `{${l}}` : ''} ${num(h.count)}`);
+    }
+  }
   text(): string {
     return this.lines.join('\n') + '\n';
   }
@@ -58,6 +88,9 @@ export interface PrometheusInput {
   readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;
   readonly broker: ApiBrokerMetrics;
   readonly uptimeSeconds: number;
+  /** Sluice's version (`sluice_build_info`). */
+  readonly version?: string;
+  readonly process?: ProcessSnapshot;
 }
 
 export function renderPrometheus(m: PrometheusInput): string {
@@ -117,12 +150,6 @@ export function renderPrometheus(m: PrometheusInput): string {
     'counter',
     'Actions refused by the sink queue.',
     (r) => r['actions.failed'],
-  );
-  rule(
-    'sluice_rule_matched_rate',
-    'gauge',
-    'matched per second over the last 5 s.',
-    (r) => r.rate.current,
   );
   e.family(
     'sluice_rule_enabled',
@@ -218,14 +245,21 @@ export function renderPrometheus(m: PrometheusInput): string {
     'Records in in-flight batches.',
     (s) => s.inflightRecords,
   );
-  e.family(
-    'sluice_sink_latency_milliseconds',
-    'gauge',
-    'Ingest to acknowledgement latency of successful records (histogram bucket upper bound).',
-    sinks.flatMap(([n, s]) => [
-      [{ sink: n, quantile: '0.5' }, s.latency.p50] as const,
-      [{ sink: n, quantile: '0.99' }, s.latency.p99] as const,
-    ]),
+  e.histogram(
+    'sluice_sink_latency_seconds',
+    'Ingest to acknowledgement latency of successful records.',
+    sinks.map(
+      ([n, s]) =>
+        [
+          { sink: n },
+          {
+            bounds: LATENCY_BOUNDS_MS.map((ms) => ms / 1000),
+            cumulative: s.latency.buckets ?? LATENCY_BOUNDS_MS.map(() => 0),
+            sum: (s.latency.sum ?? 0) / 1000,
+            count: s.latency.count,
+          },
+        ] as const,
+    ),
   );
 
   const b = m.broker;
@@ -268,5 +302,71 @@ export function renderPrometheus(m: PrometheusInput): string {
   e.family('sluice_uptime_seconds', 'gauge', 'Seconds since the API started with the engine.', [
     [{}, m.uptimeSeconds],
   ]);
+  e.family('sluice_build_info', 'gauge', 'Always 1; labels carry the build facts.', [
+    [{ version: m.version ?? 'unknown', nodejs: process.version }, 1],
+  ]);
+  const p = m.process;
+  if (p) {
+    e.family('process_cpu_user_seconds_total', 'counter', 'User CPU time spent in seconds.', [
+      [{}, p.cpuUserSeconds],
+    ]);
+    e.family('process_cpu_system_seconds_total', 'counter', 'System CPU time spent in seconds.', [
+      [{}, p.cpuSystemSeconds],
+    ]);
+    e.family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time in seconds.', [
+      [{}, p.cpuUserSeconds + p.cpuSystemSeconds],
+    ]);
+    e.family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', [
+      [{}, p.residentMemoryBytes],
+    ]);
+    e.family(
+      'process_start_time_seconds',
+      'gauge',
+      'Start time of the process since unix epoch in seconds.',
+      [[{}, p.startTimeSeconds]],
+    );
+    if (p.openFds !== undefined)
+      e.family('process_open_fds', 'gauge', 'Number of open file descriptors.', [[{}, p.openFds]]);
+    e.family('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.', [
+      [{}, p.heapTotalBytes],
+    ]);
+    e.family(
+      'nodejs_heap_size_used_bytes',
+      'gauge',
+      'Process heap size used from Node.js in bytes.',
+      [[{}, p.heapUsedBytes]],
+    );
+    e.family('nodejs_external_memory_bytes', 'gauge', 'Node.js external memory size in bytes.', [
+      [{}, p.externalMemoryBytes],
+    ]);
+    const lag = p.eventLoopLag;
+    e.family(
+      'nodejs_eventloop_lag_mean_seconds',
+      'gauge',
+      'The mean of the recorded event loop delays.',
+      [[{}, lag.meanSeconds]],
+    );
+    e.family(
+      'nodejs_eventloop_lag_p50_seconds',
+      'gauge',
+      'The 50th percentile of the recorded event loop delays.',
+      [[{}, lag.p50Seconds]],
+    );
+    e.family(
+      'nodejs_eventloop_lag_p99_seconds',
+      'gauge',
+      'The 99th percentile of the recorded event loop delays.',
+      [[{}, lag.p99Seconds]],
+    );
+    e.family(
+      'nodejs_eventloop_lag_max_seconds',
+      'gauge',
+      'The maximum recorded event loop delay.',
+      [[{}, lag.maxSeconds]],
+    );
+    e.family('nodejs_version_info', 'gauge', 'Node.js version info.', [
+      [{ version: p.nodeVersion }, 1],
+    ]);
+  }
   return e.text();
 }

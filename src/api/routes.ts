@@ -17,6 +17,7 @@ import { ApiErrors } from './errors.js';
 import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
+import type { ProcessMetrics } from './process-metrics.js';
 import type { ApiDeps, ApiRuleInput, ApiSinkMetrics } from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
@@ -25,6 +26,8 @@ const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
 export interface RouteContext {
   readonly deps: Required<Pick<ApiDeps, 'engine' | 'logger' | 'now'>> & { version: string };
   readonly startedAt: number;
+  /** Process and Node.js runtime metrics (sampled while the server runs). */
+  readonly process: ProcessMetrics;
   /** Function services for rule_test (created on first use, closed with the server). */
   services(): FunctionServices;
   readonly node: string;
@@ -368,6 +371,8 @@ const prometheus: Handler = (_req, _p, ctx) => {
       sinks: m.sinks,
       broker: m.broker,
       uptimeSeconds: Math.max(0, Math.floor((ctx.deps.now() - ctx.startedAt) / 1000)),
+      version: ctx.deps.version,
+      process: ctx.process.snapshot(),
     }),
   };
 };

@@ -19,6 +19,7 @@ import { createDefaultServices } from '../runtime/index.js';
 import type { FunctionServices } from '../runtime/index.js';
 import { ApiErrors } from './errors.js';
 import { bearerOk, errorReply, HttpError, send } from './http.js';
+import { createProcessMetrics } from './process-metrics.js';
 import { matchRoute } from './routes.js';
 import type { RouteContext } from './routes.js';
 import type { ApiAddress, ApiDeps, ApiServer, ApiServerConfig } from './types.js';
@@ -35,6 +36,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
   const ctx: RouteContext = {
     deps: { engine: deps.engine, logger: log, now, version: deps.version ?? 'unknown' },
     startedAt: now(),
+    process: createProcessMetrics(),
     node: nodeName(deps),
     services: () => (services ??= createDefaultServices({ node: nodeName(deps), now })),
   };
@@ -140,6 +142,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         sockets.clear();
         await closed;
       }
+      ctx.process.stop();
       const sv = services;
       services = undefined;
       await sv?.close?.();

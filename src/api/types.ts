@@ -28,6 +28,10 @@ export interface ApiSinkMetrics {
     readonly p50: number;
     readonly p99: number;
     readonly max: number;
+    /** Sum of the latencies (ms), for the Prometheus histogram. */
+    readonly sum?: number;
+    /** Cumulative counts per bound of `LATENCY_BOUNDS_MS` (prometheus.ts). */
+    readonly buckets?: readonly number[];
   };
 }
 

@@ -8,3 +8,4 @@ export * from './logger.js';
 export * from './outcome.js';
 export * from './template.js';
 export * from './ports.js';
+export * from './latency.js';

@@ -9,6 +9,8 @@ import { request as httpRequest, Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { execFile, spawn } from 'node:child_process';
+
 import mqtt from 'mqtt';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,7 +89,7 @@ function parseProm(text: string): { samples: Map<string, number>; types: Map<str
   const types = new Map<string, string>();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ')) continue;
-    const t = /^# TYPE (\S+) (counter|gauge)$/.exec(line);
+    const t = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(line);
     if (t) {
       types.set(t[1] as string, t[2] as string);
       continue;
@@ -114,7 +116,9 @@ function parseProm(text: string): { samples: Map<string, number>; types: Map<str
       labels.push([k[1] as string, v]);
       if (body[i] === ',') i++;
     }
-    if (!types.has(m[1] as string)) throw new Error(`sample before its TYPE: ${line}`);
+    const family = (m[1] as string).replace(/_(bucket|sum|count)$/, '');
+    if (!types.has(m[1] as string) && types.get(family) !== 'histogram')
+      throw new Error(`sample before its TYPE: ${line}`);
     const key = `${m[1]}${labels.length ? JSON.stringify(Object.fromEntries(labels.sort())) : ''}`;
     samples.set(key, Number(m[3]));
   }
@@ -287,6 +291,16 @@ describe('management API with a real engine and MQTT clients', () => {
     );
     expect(samples.get(key('sluice_broker_connections'))).toBe(engine.metrics().broker.connections);
     expect(samples.get(key('sluice_broker_connections'))).toBeGreaterThanOrEqual(1);
+    expect(types.get('sluice_sink_latency_seconds')).toBe('histogram');
+    expect(samples.get(key('sluice_sink_latency_seconds_count', { sink: 'mem' }))).toBe(2);
+    expect(
+      samples.get(key('sluice_sink_latency_seconds_bucket', { sink: 'mem', le: '+Inf' })),
+    ).toBe(2);
+    expect(samples.get(key('process_resident_memory_bytes'))).toBeGreaterThan(1_000_000);
+    expect(samples.get(key('nodejs_eventloop_lag_p99_seconds'))).toBeGreaterThanOrEqual(0);
+    // The naming and type rules of `promtool check metrics` (client_golang's promlint).
+    const lint = await promlint(prom.text);
+    expect(lint).toEqual({ code: 0, out: '' });
   });
 
   it('PUT {enable} disables and re-enables a running rule', async () => {
@@ -471,9 +485,20 @@ describe('management API with a real engine and MQTT clients', () => {
       samples.get(key('sluice_sink_dropped_total', { sink: ODD_SINK, reason: 'queue_full' })),
     ).toBe(metrics.dropped_by.queue_full);
     expect(samples.get(key('sluice_sink_success_total', { sink: ODD_SINK }))).toBe(metrics.success);
-    expect(
-      samples.get(key('sluice_sink_latency_milliseconds', { sink: ODD_SINK, quantile: '0.99' })),
-    ).toBe(metrics.latency_ms.p99);
+    expect(samples.get(key('sluice_sink_latency_seconds_count', { sink: ODD_SINK }))).toBe(
+      metrics.latency_ms.count,
+    );
+    // The histogram agrees with the API's p99: the +Inf bucket holds everything, and the
+    // smallest bound at or above p99 (in seconds) holds at least 99 % of the records.
+    const bound = [
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ].find((b) => b * 1000 >= metrics.latency_ms.p99 * (1 + 1 / 16));
+    if (bound !== undefined)
+      expect(
+        samples.get(
+          key('sluice_sink_latency_seconds_bucket', { sink: ODD_SINK, le: String(bound) }),
+        ),
+      ).toBeGreaterThanOrEqual(Math.floor(metrics.latency_ms.count * 0.99));
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
 
     const missing = await call(base, 'GET', '/api/v5/sinks/nope/metrics');
@@ -555,3 +580,32 @@ describe('management API with a real engine and MQTT clients', () => {
     agent.destroy();
   });
 });
+
+/**
+ * Run scripts/promlint (Go; `promtool check metrics`' rules) over an exposition. Built once into
+ * .cache/promlint with the machine's Go toolchain and modules from the Go module proxy.
+ */
+async function promlint(text: string): Promise<{ code: number | null; out: string }> {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const bin = path.join(root, '.cache/promlint/promlint');
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      'go',
+      ['build', '-o', bin, '.'],
+      { cwd: path.join(root, 'scripts/promlint'), timeout: 300_000 },
+      (err, _o, stderr) =>
+        err
+          ? reject(new Error(`building scripts/promlint failed: ${err.message}\n${stderr}`))
+          : resolve(),
+    ),
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+    child.stdin.end(text);
+  });
+}

@@ -4,6 +4,9 @@
  * Recording is O(1) with no allocation so it can sit on the per-record ack path.
  */
 
+import { LATENCY_BOUNDS_MS } from '../../core/index.js';
+export { LATENCY_BOUNDS_MS };
+
 const LINEAR = 16;
 const SUB = 16;
 const MAX_EXP = 40; // 2^40 ms ≈ 35 years: anything above is clamped
@@ -15,6 +18,13 @@ export interface LatencySummary {
   p50: number;
   p99: number;
   max: number;
+  /** Sum of all recorded values (ms). */
+  sum: number;
+  /**
+   * Cumulative counts per `LATENCY_BOUNDS_MS` bound: records whose fine bucket lies wholly at
+   * or below the bound (≈6 % resolution; a value just under a bound may count in the next).
+   */
+  buckets: number[];
 }
 
 export interface LatencyHistogram {
@@ -42,6 +52,18 @@ export function createLatencyHistogram(): LatencyHistogram {
   const counts = new Float64Array(SIZE);
   let count = 0;
   let max = 0;
+  let sum = 0;
+  const cumulative = (): number[] => {
+    const out = new Array<number>(LATENCY_BOUNDS_MS.length).fill(0);
+    let seen = 0;
+    let k = 0;
+    for (let i = 0; i < SIZE && k < out.length; i++) {
+      while (k < out.length && upperBound(i) > (LATENCY_BOUNDS_MS[k] as number)) out[k++] = seen;
+      seen += counts[i] as number;
+    }
+    while (k < out.length) out[k++] = seen;
+    return out;
+  };
   const quantile = (q: number): number => {
     if (count === 0) return 0;
     const rank = Math.ceil(q * count);
@@ -57,13 +79,22 @@ export function createLatencyHistogram(): LatencyHistogram {
       const b = bucketOf(ms);
       counts[b] = (counts[b] as number) + 1;
       count++;
+      if (ms > 0) sum += ms;
       if (ms > max) max = ms;
     },
-    summary: () => ({ count, p50: quantile(0.5), p99: quantile(0.99), max }),
+    summary: () => ({
+      count,
+      p50: quantile(0.5),
+      p99: quantile(0.99),
+      max,
+      sum,
+      buckets: cumulative(),
+    }),
     reset() {
       counts.fill(0);
       count = 0;
       max = 0;
+      sum = 0;
     },
   };
 }
