@@ -88,7 +88,9 @@ describe('Prometheus exposition', () => {
     expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="+Inf"} 2');
     expect(lines).toContain('sluice_sink_latency_seconds_sum{sink="s\\"1"} 0.012');
     expect(lines).toContain('sluice_sink_latency_seconds_count{sink="s\\"1"} 2');
-    expect(lines).toContain('sluice_build_info{version="1.2.3",nodejs="' + process.version + '"} 1');
+    expect(lines).toContain(
+      'sluice_build_info{version="1.2.3",nodejs="' + process.version + '"} 1',
+    );
     expect(lines).toContain('process_cpu_seconds_total 2');
     expect(lines).toContain('process_open_fds 12');
     expect(lines).toContain('nodejs_eventloop_lag_p99_seconds 0.02');
