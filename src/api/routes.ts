@@ -60,6 +60,11 @@ export function ruleJson(r: RuleInfo): Record<string, unknown> {
     from: r.from,
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
+    // EMQX-style status, plus why a rule was suspended by its evaluation budget.
+    status: r.suspended ? 'suspended' : r.enabled ? 'enabled' : 'disabled',
+    ...(r.suspended
+      ? { suspended_at: iso(r.suspended.at), suspended_reason: r.suspended.reason }
+      : {}),
   };
 }
 
@@ -123,7 +128,16 @@ function optActions(body: Record<string, unknown>): string[] | undefined {
 
 const WRITABLE = ['id', 'sql', 'actions', 'enable', 'enabled', 'description'];
 /** Fields of a GET answer (and EMQX's `name`/`metadata`): accepted back and ignored. */
-const READ_ONLY = ['from', 'created_at', 'updated_at', 'name', 'metadata'];
+const READ_ONLY = [
+  'from',
+  'created_at',
+  'updated_at',
+  'name',
+  'metadata',
+  'status',
+  'suspended_at',
+  'suspended_reason',
+];
 
 /** Refuse unknown fields: a typo such as `{"enabel": false}` must not silently do nothing. */
 function checkFields(body: Record<string, unknown>): void {

@@ -44,6 +44,7 @@ export interface SluiceConfig {
   rule_files: string[];
   reload: { enabled: boolean; debounce: number };
   shutdown: { drain_timeout: number };
+  rule_limits: { eval_budget: number; suspend_after: number; suspend_window: number };
   api: ApiConfig;
 }
 
@@ -175,6 +176,32 @@ export function configSpec(parts: ConfigParts): FieldSpec {
           }),
         },
         { description: 'Graceful shutdown.' },
+      ),
+      rule_limits: field.object(
+        {
+          eval_budget: field.duration({
+            description:
+              'Maximum time one rule may take on one message. An evaluation over it fails for that message (rule_budget_exceeded, counted as failed.exception; its outputs are discarded), and jq calls never wait past it. 0 disables the budget.',
+            default: 100,
+            example: '100ms',
+          }),
+          suspend_after: field.integer({
+            description:
+              'Over-budget evaluations within suspend_window that suspend the rule (circuit breaker): it stops matching, its status says why, and enabling it again (API or config) resumes it. 0 never suspends.',
+            default: 5,
+            min: 0,
+            example: 5,
+          }),
+          suspend_window: field.duration({
+            description: 'The window in which suspend_after over-budget evaluations are counted.',
+            default: 60_000,
+            example: '1m',
+          }),
+        },
+        {
+          description:
+            'Isolation: a rule that is slow on a message (a pathological payload, a looping jq program) cannot hold up the broker and the other rules for long.',
+        },
       ),
       api: apiSpec,
     },

@@ -40,7 +40,7 @@ import {
   createRuleManager,
   RuntimeRuleErrors,
 } from '../runtime/index.js';
-import type { MessageContext } from '../runtime/index.js';
+import type { EvalClock, MessageContext } from '../runtime/index.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
 import { reloadRules } from './reload.js';
@@ -127,7 +127,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       if (!pressured) flow.release(name);
     });
 
-  const services = createDefaultServices({ node });
+  // Rule budget (runtime/guard.ts): one clock shared by the rule manager and jq.
+  const evalClock: EvalClock = { deadline: Infinity };
+  const limits = cfg.rule_limits;
+  const services = createDefaultServices({ node, deadline: () => evalClock.deadline });
   const compile = createCompiler(services);
   const producers: EventProducer[] = [
     { name: 'broker', listen: (push, names) => b.onEvent(push, names ? { names } : undefined) },
@@ -170,6 +173,14 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     },
     logger: rulesLog,
     now,
+    guard: {
+      config: {
+        budgetMs: limits.eval_budget,
+        suspendAfter: limits.suspend_after,
+        windowMs: limits.suspend_window,
+      },
+      clock: evalClock,
+    },
   });
   const rules = new RulesService(manager, services, (name) => sinks.has(name));
 

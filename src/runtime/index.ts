@@ -41,6 +41,8 @@ export { createRuleMetrics, type RuleMetricsSnapshot, type RateSnapshot } from '
 export { createRulePipeline, type RulePipeline } from './pipeline.js';
 export { RuntimeRuleErrors } from './operators/errors.js';
 export { bindRule } from './bind-rule.js';
+export { RuleGuard, DEFAULT_GUARD } from './guard.js';
+export type { EvalClock, RuleGuardConfig } from './guard.js';
 export { columnsRead } from './plan/columns.js';
 export type { ExecutableRule, RuleResult } from './operators/evaluate-rule.js';
 export type { ActionRouter } from './operators/route-actions.js';

@@ -17,6 +17,7 @@
  */
 import type { Subject } from 'rxjs';
 
+import type { RuleGuard } from './guard.js';
 import type { RuleMetrics } from './metrics.js';
 import { runOnce } from './operators/evaluate-rule.js';
 import type { RuleResult, RuleVersion } from './operators/evaluate-rule.js';
@@ -40,13 +41,14 @@ class Pipeline<C> implements RulePipeline<C> {
     private readonly router: ActionRouter,
     private readonly results: Subject<RuleResult<C>>,
     private readonly onFailed: ((result: RuleResult<C>) => void) | undefined,
+    private readonly guard: RuleGuard | undefined,
   ) {}
 
   deliver(trigger: Trigger<C>): void {
     if (this.stopped) return;
     // runOnce + routeOutputs, with the RuleResult built only when someone reads it.
     const version = this.version;
-    const outcome = runOnce(version, this.metrics, trigger);
+    const outcome = runOnce(version, this.metrics, trigger, this.guard);
     if (outcome.kind === 'passed' && version.actions.length > 0)
       routeOutputs(
         this.router,
@@ -80,6 +82,7 @@ export function createRulePipeline<C>(
   router: ActionRouter,
   results: Subject<RuleResult<C>>,
   onFailed?: (result: RuleResult<C>) => void,
+  guard?: RuleGuard,
 ): RulePipeline<C> {
-  return new Pipeline(ruleId, version, metrics, router, results, onFailed);
+  return new Pipeline(ruleId, version, metrics, router, results, onFailed, guard);
 }

@@ -15,6 +15,8 @@ import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
 
 import type { Logger } from '../core/index.js';
+import { RuleGuard } from './guard.js';
+import type { EvalClock, RuleGuardConfig } from './guard.js';
 import { createRuleMetrics } from './metrics.js';
 import type { RuleMetrics, RuleMetricsSnapshot } from './metrics.js';
 import { RuntimeRuleErrors as E } from './operators/errors.js';
@@ -45,6 +47,8 @@ export interface RuleInfo {
   readonly sql: string;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** Why the rule is suspended (over its evaluation budget too often); absent when it is not. */
+  readonly suspended?: { readonly at: number; readonly reason: string };
 }
 
 export interface RuleManagerDeps<C> {
@@ -59,6 +63,10 @@ export interface RuleManagerDeps<C> {
    * nothing per passed message — unlike a `results$` subscription, which every result visits.
    */
   onFailed?(result: RuleResult<C>): void;
+  /** Evaluation budget and circuit breaker for every rule (guard.ts); absent = none. */
+  guard?: { readonly config: RuleGuardConfig; readonly clock: EvalClock };
+  /** Called when a rule is suspended by its circuit breaker. */
+  onSuspended?(id: string, reason: string): void;
 }
 
 export interface RuleManager<C> {
@@ -86,6 +94,7 @@ interface Slot<C> {
   readonly metrics: RuleMetrics;
   /** Holds the current version (`pipeline.version`) and is the source target. */
   readonly pipeline: RulePipeline<C>;
+  readonly guard: RuleGuard | undefined;
 }
 
 export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
@@ -116,6 +125,13 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     if (slots.has(spec.id)) throw E.rule_already_exists(`rule ${JSON.stringify(spec.id)} exists`);
     const metrics = createRuleMetrics(deps.now);
     const version: RuleVersion<C> = { compiled: spec.compiled, actions: [...spec.actions] };
+    const id = spec.id;
+    const guard = deps.guard
+      ? new RuleGuard(deps.guard.config, deps.guard.clock, (strikes, lastMs) =>
+          // Not inside the delivery that tripped it: the source is iterating its targets.
+          queueMicrotask(() => suspend(id, strikes, lastMs)),
+        )
+      : undefined;
     const pipeline = createRulePipeline<C>(
       spec.id,
       version,
@@ -123,8 +139,9 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
       deps.router,
       results,
       deps.onFailed,
+      guard,
     );
-    const slot: Slot<C> = { info: infoOf(spec, deps.now()), metrics, pipeline };
+    const slot: Slot<C> = { info: infoOf(spec, deps.now()), metrics, pipeline, guard };
     slots.set(spec.id, slot);
     if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline);
     log.info({ rule: spec.id, from: slot.info.from, actions: slot.info.actions }, 'rule created');
@@ -151,10 +168,23 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     log.info({ rule: spec.id, from: after.from, actions: after.actions }, 'rule updated');
   }
 
+  function suspend(id: string, strikes: number, lastMs: number): void {
+    const slot = slots.get(id);
+    if (!slot || !slot.info.enabled) return;
+    const g = deps.guard!.config;
+    const reason = `rule_suspended: ${strikes} evaluations over the ${g.budgetMs} ms budget within ${g.windowMs} ms (last took ${Math.round(lastMs)} ms); enable the rule to resume it`;
+    setEnabled(id, false);
+    slot.info = { ...slot.info, suspended: { at: deps.now(), reason } };
+    log.error({ rule: id, code: 'rule_suspended', reason }, 'rule suspended');
+    deps.onSuspended?.(id, reason);
+  }
+
   function setEnabled(id: string, enabled: boolean): void {
     const slot = slotOf(id);
     if (slot.info.enabled === enabled) return;
-    slot.info = { ...slot.info, enabled, updatedAt: deps.now() };
+    const { suspended: _gone, ...rest } = slot.info;
+    slot.info = { ...(enabled ? rest : slot.info), enabled, updatedAt: deps.now() };
+    if (enabled) slot.guard?.reset();
     if (enabled) deps.source.attach(slot.info.from, slot.pipeline);
     else deps.source.detach(slot.info.from, slot.pipeline);
     log.info({ rule: id }, enabled ? 'rule enabled' : 'rule disabled');

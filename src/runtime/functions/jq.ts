@@ -34,9 +34,12 @@ export const jqFunctions: readonly FunctionDef[] = [
       if (timeout <= 0) return badArg(`jq: TimeoutMs must be positive, got ${timeout}`);
       const run = ctx.services.jq;
       if (!run) return badArg('jq: no jq runtime is configured for this engine');
+      // Never wait past the rule's evaluation budget (the main thread waits for the worker).
+      const left = ctx.services.deadline ? ctx.services.deadline() - performance.now() : Infinity;
+      const wait = Math.max(1, Math.min(timeout, Math.ceil(left)));
       let outputs: string[];
       try {
-        outputs = run(program, json, timeout);
+        outputs = run(program, json, wait);
       } catch (e) {
         return badArg(
           `jq: ${(e as Error).message.replace(/^jq: /, '')} (program ${show(program)})`,

@@ -48,6 +48,11 @@ export interface FunctionServices {
    */
   jq?(program: string, inputJson: string, timeoutMs: number): string[];
   /**
+   * The running evaluation's deadline on the `performance.now()` clock (the rule budget,
+   * guard.ts), or Infinity. Functions that wait (jq) never wait past it. Optional.
+   */
+  deadline?(): number;
+  /**
    * Compiles a regex pattern that reaches `regex_*` at run time (not a literal), through a
    * bounded cache (`createRegexCache`); throws BadArg for an invalid or unsupported pattern.
    * Optional (added for issue #19); when absent each call compiles its pattern.

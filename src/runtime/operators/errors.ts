@@ -14,6 +14,16 @@ export const RuntimeRuleErrors = defineErrors('runtime.rules', {
     description: 'No rule with this id is deployed.',
     retriable: false,
   },
+  rule_budget_exceeded: {
+    description:
+      'One evaluation of the rule took longer than rule_limits.eval_budget; that message fails for this rule (failed.exception) and its outputs are discarded. Repeated, it suspends the rule.',
+    retriable: false,
+  },
+  rule_suspended: {
+    description:
+      'The rule exceeded its evaluation budget rule_limits.suspend_after times within rule_limits.suspend_window and was suspended (it matches nothing until enabled again).',
+    retriable: false,
+  },
   rule_internal_error: {
     description:
       'A compiled rule threw instead of returning a failed outcome; counted as failed.exception.',

@@ -6,6 +6,7 @@
  * stream never errors (CONVENTIONS.md #4).
  */
 import type { RuleOutcome } from '../../core/index.js';
+import type { RuleGuard } from '../guard.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { Trigger } from '../source.js';
 
@@ -34,11 +35,26 @@ export function runOnce<C>(
   version: RuleVersion<C>,
   metrics: RuleMetrics,
   trigger: Trigger<C>,
+  guard?: RuleGuard,
 ): RuleOutcome {
   metrics.matched(trigger.ingestTs);
   let outcome: RuleOutcome;
+  const budget = guard ? guard.config.budgetMs : 0;
+  const t0 = budget > 0 ? performance.now() : 0;
+  if (budget > 0) (guard as RuleGuard).clock.deadline = t0 + budget;
   try {
     outcome = version.compiled.run(trigger.ctx);
+    if (budget > 0) {
+      const ms = performance.now() - t0;
+      if (ms > budget) {
+        outcome = {
+          kind: 'failed',
+          code: 'rule_budget_exceeded',
+          reason: `evaluation took ${Math.round(ms)} ms, over the rule budget of ${budget} ms; outputs discarded`,
+        };
+        (guard as RuleGuard).strike(trigger.ingestTs, ms);
+      }
+    }
   } catch (error) {
     outcome = {
       kind: 'failed',
@@ -47,6 +63,7 @@ export function runOnce<C>(
       error,
     };
   }
+  if (budget > 0) (guard as RuleGuard).clock.deadline = Infinity;
   if (outcome.kind === 'passed') metrics.passed();
   else if (outcome.kind === 'filtered') metrics.noResult();
   else metrics.exception();

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../core/index.js';
+import type { RuleOutcome, SinkRecord } from '../core/index.js';
+import { createEventSource } from './source.js';
+import { createRuleManager } from './rule.js';
+import { RuleGuard } from './guard.js';
+import type { EvalClock } from './guard.js';
+
+/** A "compiled rule" that busy-waits `ms` for payload `slow`, else passes at once. */
+function slowRule(clock: EvalClock, seenDeadlines: number[]) {
+  return {
+    run(ctx: { slow: number }): RuleOutcome {
+      seenDeadlines.push(clock.deadline);
+      const until = performance.now() + ctx.slow;
+      while (performance.now() < until);
+      return { kind: 'passed', outputs: [{ ok: true }] };
+    },
+  };
+}
+
+describe('rule guard', () => {
+  it('counts strikes within the window and trips once', () => {
+    const trips: number[] = [];
+    const g = new RuleGuard(
+      { budgetMs: 10, suspendAfter: 3, windowMs: 1000 },
+      { deadline: Infinity },
+      (n) => trips.push(n),
+    );
+    g.strike(0, 20);
+    g.strike(500, 20);
+    g.strike(1600, 20); // the first two are outside the window now
+    expect(trips).toEqual([]);
+    g.strike(1700, 20);
+    g.strike(1800, 20);
+    expect(trips).toEqual([3]);
+  });
+
+  it('fails an over-budget evaluation, discards its outputs, suspends the rule, and resumes on enable', async () => {
+    const clock: EvalClock = { deadline: Infinity };
+    const deadlines: number[] = [];
+    const source = createEventSource<{ slow: number }>({
+      createContext: (cols) => ({ slow: cols['slow'] as number }),
+      logger: silentLogger,
+      now: Date.now,
+    });
+    const routed: SinkRecord[] = [];
+    const suspended: string[] = [];
+    const rules = createRuleManager<{ slow: number }>({
+      source,
+      router: (_a, r) => {
+        routed.push(r);
+        return true;
+      },
+      logger: silentLogger,
+      now: Date.now,
+      guard: { config: { budgetMs: 20, suspendAfter: 2, windowMs: 60_000 }, clock },
+      onSuspended: (id) => suspended.push(id),
+    });
+    rules.add({ id: 'r', from: ['t/#'], compiled: slowRule(clock, deadlines), actions: ['out'] });
+    const push = (slow: number) =>
+      source.push(
+        Object.freeze({ name: 'message.publish', matchTopic: 't/1', columns: { slow } }),
+        Date.now(),
+      );
+    push(0);
+    expect(routed).toHaveLength(1);
+    expect(deadlines[0]).toBeLessThan(Infinity); // the evaluation ran with a deadline
+    expect(clock.deadline).toBe(Infinity); // and it is cleared afterwards
+    push(40);
+    expect(routed).toHaveLength(1); // over budget: outputs discarded
+    expect(rules.metrics('r')['failed.exception']).toBe(1);
+    push(40);
+    await Promise.resolve();
+    expect(suspended).toEqual(['r']);
+    const info = rules.get('r')!;
+    expect(info.enabled).toBe(false);
+    expect(info.suspended?.reason).toMatch(/^rule_suspended: 2 evaluations over the 20 ms budget/);
+    push(0);
+    expect(rules.metrics('r').matched).toBe(3); // suspended: not evaluated
+    rules.enable('r');
+    expect(rules.get('r')!.suspended).toBeUndefined();
+    push(0);
+    expect(routed).toHaveLength(2);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Per-rule evaluation budget and circuit breaker (issue #19). JavaScript cannot interrupt a
+ * synchronous evaluation, so the budget works in two ways:
+ *
+ * - **Functions that can wait** (jq, which runs in a worker behind `Atomics.wait`) never wait
+ *   past the evaluation's deadline: `EvalClock.deadline` caps their own timeout, so a looping
+ *   jq program costs the budget, not jq's 10 s default.
+ * - **After the fact**: an evaluation that took longer than the budget fails for that message
+ *   (`rule_budget_exceeded`, counted as `failed.exception`; its outputs are discarded, as EMQX
+ *   discards a timed-out rule), and counts a strike. `suspendAfter` strikes within `windowMs`
+ *   trip the breaker: the rule is suspended (detached, like disabled) with an error log and a
+ *   reason on its status, until someone enables it again (API `PUT /rules/{id}` `enable: true`).
+ */
+
+/** The running evaluation's deadline, on the `performance.now()` clock (Infinity = none). */
+export interface EvalClock {
+  deadline: number;
+}
+
+export interface RuleGuardConfig {
+  /** Max ms one evaluation may take; 0 disables the budget. */
+  readonly budgetMs: number;
+  /** Over-budget evaluations within `windowMs` that suspend the rule; 0 = never suspend. */
+  readonly suspendAfter: number;
+  readonly windowMs: number;
+}
+
+export const DEFAULT_GUARD: RuleGuardConfig = { budgetMs: 100, suspendAfter: 5, windowMs: 60_000 };
+
+export class RuleGuard {
+  /** Strike times (ms) within the window, oldest first (at most `suspendAfter`). */
+  private strikes: number[] = [];
+
+  constructor(
+    readonly config: RuleGuardConfig,
+    readonly clock: EvalClock,
+    /** Called once when the breaker trips (the rule manager suspends the rule). */
+    private readonly onTrip: (strikes: number, lastMs: number) => void,
+  ) {}
+
+  /** Record an over-budget evaluation of `ms` at time `now`; trips the breaker when due. */
+  strike(now: number, ms: number): void {
+    const { suspendAfter, windowMs } = this.config;
+    if (suspendAfter <= 0) return;
+    const from = now - windowMs;
+    while (this.strikes.length > 0 && (this.strikes[0] as number) < from) this.strikes.shift();
+    this.strikes.push(now);
+    if (this.strikes.length >= suspendAfter) {
+      const n = this.strikes.length;
+      this.strikes = [];
+      this.onTrip(n, ms);
+    }
+  }
+
+  reset(): void {
+    this.strikes = [];
+  }
+}
