@@ -113,10 +113,13 @@ describe('config loading', () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     const out = r.issues.map(formatIssue).map((s) => s.split('\n')[0]);
+    // Every error in one run, in file order (the sink's too, though the top level is invalid).
     expect(out).toEqual([
       expect.stringMatching(
         /sluice\.yaml:2:9: error\[config_invalid_field\]: broker\.port: must be >= 0$/,
       ),
+      expect.stringMatching(/sluice\.yaml:7:17: .*sinks\.k\.batch_size: must be a number/),
+      expect.stringMatching(/sluice\.yaml:8:5: .*sinks\.k\.bogus: unknown field "bogus"/),
     ]);
     const r2 = loadConfig(path.join(d, 'sluice.yaml'), parts, { env: {} });
     expect(r2.ok).toBe(false);
@@ -127,10 +130,10 @@ describe('config loading', () => {
     const r3 = loadConfig(path.join(d, 'sluice.yaml'), parts, { env: {} });
     if (r3.ok) throw new Error('expected errors');
     expect(r3.issues.map((i) => [i.line, i.column, i.path, i.code])).toEqual([
-      [6, 12, 'sinks.k.bogus', 'config_invalid_field'],
       [5, 17, 'sinks.k.batch_size', 'config_invalid_field'],
+      [6, 5, 'sinks.k.bogus', 'config_invalid_field'],
     ]);
-    expect(r3.issues[0]?.reason).toMatch(/unknown field/);
+    expect(r3.issues[1]?.reason).toMatch(/unknown field/);
   });
 
   it('reports YAML syntax errors, missing env vars and unknown sink types', () => {
@@ -201,5 +204,44 @@ describe('config loading', () => {
     expect(parseRuleFile('x.sql', '-- enabled: yes\nSELECT 1 FROM "t"').issues[0]?.reason).toBe(
       'must be true or false, got "yes"',
     );
+  });
+});
+
+describe('check reports every config error in one run', () => {
+  it('top-level, sink fields and required fields together, in file order, caret on the key, with did-you-mean', () => {
+    const d = dir({
+      'sluice.yaml': [
+        'sinks:',
+        '  k:',
+        '    type: kafka',
+        '    batch_sise: 5',
+        '  c:',
+        '    type: console',
+        'brokr:',
+        '  port: 1',
+        'reload:',
+        '  enabeld: true',
+        '',
+      ].join('\n'),
+    });
+    const r = loadConfig(path.join(d, 'sluice.yaml'), parts);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    const got = r.issues.map((i) => [i.line, i.column, i.path, i.reason.split(' (known')[0]]);
+    expect(got).toEqual([
+      [2, 3, 'sinks.k.topic', 'is required'],
+      [4, 5, 'sinks.k.batch_sise', 'unknown field "batch_sise"; did you mean "batch_size"?'],
+      [7, 1, 'brokr', 'unknown field "brokr"; did you mean "broker"?'],
+      [10, 3, 'reload.enabeld', 'unknown field "enabeld"; did you mean "enabled"?'],
+    ]);
+    // The caret sits under the misspelt key.
+    expect(formatIssue(r.issues[1]!)).toMatch(/ 4 \|     batch_sise: 5\n\s+\|     \^{10}$/);
+  });
+
+  it('a missing file names the path and the reason in words', () => {
+    const r = loadConfig('/nonexistent/dir/sluice.yaml', parts);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.issues[0]!.reason).toMatch(/^cannot read .*sluice\.yaml: no such file \(ENOENT\)$/);
   });
 });

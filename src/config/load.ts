@@ -91,8 +91,23 @@ function unreadable(file: string, err: unknown): ConfigIssue {
     line: 0,
     column: 0,
     path: '',
-    reason: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    reason: `cannot read ${file}: ${readError(err)}`,
   };
+}
+
+/** An fs error in words, with its code (`no such file (ENOENT)`). */
+function readError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'it is a directory, not a file',
+    ENOTDIR: 'a part of the path is not a directory',
+    EMFILE: 'too many open files',
+  };
+  if (code && words[code]) return `${words[code]} (${code})`;
+  return code ?? (err as Error).message;
 }
 
 export function loadConfig(file: string, parts: ConfigParts, opts: LoadOptions = {}): LoadResult {
@@ -119,18 +134,23 @@ export function loadConfigText(
   const src: YamlSource = parseYamlSource(display, text, env);
   if (src.issues.length) return { ok: false, issues: [...src.issues] };
   const checked = validate<SluiceConfig>(configSpec(parts), src.value ?? {});
-  if (!checked.ok) {
-    return {
-      ok: false,
-      issues: checked.issues.map((i) => src.issueAt('config_invalid_field', i.path, i.reason)),
-    };
-  }
-  const config = checked.value;
-  const issues: ConfigIssue[] = [];
+  // Every problem in one run: the sinks are checked even when the top level has errors.
+  const issues: ConfigIssue[] = checked.ok
+    ? []
+    : checked.issues.map((i) =>
+        src.issueAt('config_invalid_field', i.path, i.reason, i.onKey === true),
+      );
+  const rawSinks = checked.ok
+    ? checked.value.sinks
+    : ((src.value as { sinks?: unknown } | null)?.sinks ?? {});
 
   // Sinks: each validated against its type's spec + the runner spec.
   const sinks: Record<string, SinkConfig> = {};
-  for (const [name, raw] of Object.entries(config.sinks)) {
+  const sinkEntries =
+    typeof rawSinks === 'object' && rawSinks !== null && !Array.isArray(rawSinks)
+      ? Object.entries(rawSinks as Record<string, unknown>)
+      : [];
+  for (const [name, raw] of sinkEntries) {
     const p = `sinks.${name}`;
     const type = (raw as { type?: unknown } | null)?.type;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -160,10 +180,29 @@ export function loadConfigText(
     }
     const v = validate<SinkConfig>(spec, raw, p);
     if (!v.ok)
-      issues.push(...v.issues.map((i) => src.issueAt('config_invalid_field', i.path, i.reason)));
+      issues.push(
+        ...v.issues.map((i) =>
+          src.issueAt('config_invalid_field', i.path, i.reason, i.onKey === true),
+        ),
+      );
     else sinks[name] = v.value;
   }
-  if (issues.length) return { ok: false, issues };
+  if (issues.length || !checked.ok) {
+    // In file order, as a reader fixes them.
+    issues.sort((a, b) => a.line - b.line || a.column - b.column);
+    // A duplicate (same place, same reason) from the two passes is reported once.
+    const seen = new Set<string>();
+    return {
+      ok: false,
+      issues: issues.filter((i) => {
+        const k = `${i.line}:${i.column}:${i.reason}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      }),
+    };
+  }
+  const config = checked.value;
 
   const baseDir = path.dirname(abs);
   const ruleIssues: ConfigIssue[] = [];

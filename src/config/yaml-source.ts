@@ -31,7 +31,8 @@ export interface YamlSource {
   readonly issues: readonly ConfigIssue[];
   locate(path: string): { line: number; column: number; node?: YamlNode };
   /** An issue at `path` (with line, column and snippet). */
-  issueAt(code: string, path: string, reason: string): ConfigIssue;
+  /** `onKey`: point at the key of the last path segment (unknown fields), not at its value. */
+  issueAt(code: string, path: string, reason: string, onKey?: boolean): ConfigIssue;
 }
 
 /** `a.b[0].c` → ['a', 'b', 0, 'c']. */
@@ -71,16 +72,28 @@ export function parseYamlSource(
     });
   }
 
-  function locate(path: string): { line: number; column: number; node?: YamlNode } {
+  function locate(path: string, onKey = false): { line: number; column: number; node?: YamlNode } {
     let node: unknown = doc.contents;
     let best: YamlNode | undefined = (doc.contents as YamlNode | null) ?? undefined;
-    for (const seg of splitPath(path)) {
+    const segs = splitPath(path);
+    let lastKey: YamlNode | undefined;
+    for (let k = 0; k < segs.length; k++) {
+      const seg = segs[k] as string | number;
       if (isMap(node)) {
         const pair = node.items.find(
           (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
         );
-        if (!pair) break;
+        if (!pair) {
+          // A missing field: point at the key of the mapping that lacks it.
+          if (lastKey) best = lastKey;
+          break;
+        }
+        lastKey = pair.key as YamlNode;
         best = (pair.value as YamlNode | null) ?? (pair.key as YamlNode);
+        if (onKey && k === segs.length - 1) {
+          best = pair.key as YamlNode;
+          break;
+        }
         if (!pair.value) break;
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {
@@ -94,8 +107,8 @@ export function parseYamlSource(
     return { ...posOf(offset), ...(best ? { node: best } : {}) };
   }
 
-  function issueAt(code: string, path: string, reason: string): ConfigIssue {
-    const { line, column, node } = locate(path);
+  function issueAt(code: string, path: string, reason: string, onKey = false): ConfigIssue {
+    const { line, column, node } = locate(path, onKey);
     const width = node?.range
       ? Math.max(1, Math.min(node.range[1], text.length) - node.range[0])
       : 1;

@@ -9,3 +9,4 @@ export * from './outcome.js';
 export * from './template.js';
 export * from './ports.js';
 export * from './latency.js';
+export * from './suggest.js';

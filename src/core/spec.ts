@@ -6,6 +6,7 @@
  *  - the JSON Schema for editors (`toJsonSchema`);
  *  - the rows of its docs page (`describeFields`).
  */
+import { closestMatch } from './suggest.js';
 
 export interface FieldDoc {
   description: string;
@@ -76,6 +77,8 @@ export interface ValidationIssue {
   /** Dotted path from the component root, e.g. `sinks.kafka1.batch.max_bytes`. */
   path: string;
   reason: string;
+  /** The problem is the key itself (an unknown field): point at the key, not its value. */
+  onKey?: boolean;
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; issues: ValidationIssue[] };
@@ -168,9 +171,13 @@ function check(spec: FieldSpec, input: unknown, path: string, issues: Validation
       for (const key of Object.keys(obj)) {
         if (!(key in spec.fields)) {
           const known = Object.keys(spec.fields);
+          const hint = closestMatch(key, known);
           issues.push({
             path: join(path, key),
-            reason: `unknown field (known: ${known.join(', ')})`,
+            reason: hint
+              ? `unknown field ${JSON.stringify(key)}; did you mean ${JSON.stringify(hint)}? (known: ${known.join(', ')})`
+              : `unknown field ${JSON.stringify(key)} (known: ${known.join(', ')})`,
+            onKey: true,
           });
         }
       }

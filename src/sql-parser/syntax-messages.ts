@@ -8,6 +8,7 @@
  * a trailing comma, an unclosed parenthesis) to the generic "expected X, found Y".
  */
 import { EOF, tokenMatcher, type IToken, type TokenType } from 'chevrotain';
+import { editDistance } from '../core/index.js';
 import type { SqlParserErrorCode } from './errors.js';
 import * as T from './lexer.js';
 
@@ -218,24 +219,6 @@ export function summariseExpected(
 function joinOr(items: readonly string[]): string {
   if (items.length <= 1) return items[0] ?? 'something else';
   return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prevDiag = d[0] as number;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j] as number;
-      d[j] = Math.min(
-        (d[j] as number) + 1,
-        (d[j - 1] as number) + 1,
-        prevDiag + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      prevDiag = tmp;
-    }
-  }
-  return d[b.length] as number;
 }
 
 /** `did you mean WHERE?` when an identifier is a near-miss of an expected keyword. */
