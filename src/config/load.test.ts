@@ -235,7 +235,7 @@ describe('check reports every config error in one run', () => {
       [10, 3, 'reload.enabeld', 'unknown field "enabeld"; did you mean "enabled"?'],
     ]);
     // The caret sits under the misspelt key.
-    expect(formatIssue(r.issues[1]!)).toMatch(/ 4 \|     batch_sise: 5\n\s+\|     \^{10}$/);
+    expect(formatIssue(r.issues[1]!)).toMatch(/ 4 \| {5}batch_sise: 5\n\s+\| {5}\^{10}$/);
   });
 
   it('a missing file names the path and the reason in words', () => {
