@@ -1,0 +1,415 @@
+/**
+ * Broker unit tests over in-memory duplex streams, as Aedes tests itself (its test/helper.js):
+ * raw MQTT 3.1.1 packets (mqtt-packet generate / parser) go through a pair of `Duplex` ends
+ * wired back to back into `createBrokerInternals(...).connect`, the same entry a listener uses.
+ * No socket is opened (`listeners: {}`), so these run in the unit project without TCP, ports or
+ * the Kafka / KDC global setup. Real-socket behaviour (TLS, WebSocket, keepalive timers) stays
+ * in test/integration/broker.test.ts.
+ */
+import { Duplex } from 'node:stream';
+import { generate, parser, type IConnectPacket, type Packet } from 'mqtt-packet';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger, type BrokerEvent, type EventName } from '../core/index.js';
+import { createBrokerInternals } from './broker.js';
+import type { BrokerConfigInput } from './config.js';
+import type { ConnMeta } from './listeners.js';
+import { hashPassword } from './password.js';
+import type { Broker } from './types.js';
+
+const NOW = 1_700_000_000_000;
+const NODE = 'sluice@unit';
+
+/** Two Duplex ends wired back to back: what one end writes the other reads (a socket pair). */
+function memoryPipe(): [Duplex, Duplex] {
+  const ends: Duplex[] = [];
+  const end = (peer: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        if (!peer().destroyed) peer().push(chunk);
+        cb();
+      },
+      final(cb) {
+        if (!peer().destroyed) peer().push(null);
+        cb();
+      },
+      destroy(err, cb) {
+        // Closing one end closes the other, as a TCP close does.
+        if (!peer().destroyed) peer().destroy();
+        cb(err);
+      },
+    });
+  ends.push(
+    end(() => ends[1]!),
+    end(() => ends[0]!),
+  );
+  return [ends[0]!, ends[1]!];
+}
+
+/** The client end of a connection: sends packets, collects what the broker writes back. */
+class TestClient {
+  private readonly inbox: Packet[] = [];
+  private readonly waiting: { cmd: Packet['cmd']; resolve: (p: Packet) => void }[] = [];
+  readonly closed: Promise<void>;
+
+  constructor(readonly stream: Duplex) {
+    const p = parser();
+    p.on('packet', (packet: Packet) => {
+      const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
+      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
+      else this.inbox.push(packet);
+    });
+    stream.on('data', (b: Buffer) => p.parse(b));
+    this.closed = new Promise((resolve) => stream.once('close', () => resolve()));
+  }
+
+  /** Write the packets in one chunk (so the broker reads them in one batch). */
+  send(...packets: Packet[]): void {
+    this.stream.write(Buffer.concat(packets.map((p) => generate(p))));
+  }
+
+  /** The next packet of kind `cmd` the broker sent (waits up to 2 s). */
+  next<C extends Packet['cmd']>(cmd: C): Promise<Extract<Packet, { cmd: C }>> {
+    const i = this.inbox.findIndex((p) => p.cmd === cmd);
+    if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<Packet, { cmd: C }>);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${cmd} within 2 s`)), 2000);
+      this.waiting.push({
+        cmd,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p as Extract<Packet, { cmd: C }>);
+        },
+      });
+    });
+  }
+
+  /** Packets of kind `cmd` received and not yet taken by `next`. */
+  pending(cmd: Packet['cmd']): Packet[] {
+    return this.inbox.filter((p) => p.cmd === cmd);
+  }
+}
+
+const started: Broker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((b) => b.stop()));
+});
+
+/** A started broker with no listeners, an event log and in-memory clients. */
+async function harness(config: BrokerConfigInput = {}) {
+  const { broker, connect } = createBrokerInternals(
+    { logger: silentLogger, now: () => NOW, node: NODE },
+    { listeners: {}, ...config },
+  );
+  started.push(broker);
+  const addresses = await broker.start();
+  const events: BrokerEvent[] = [];
+  broker.onEvent((e) => events.push(e));
+  let port = 50_000;
+
+  const open = (): TestClient => {
+    const [client, server] = memoryPipe();
+    const meta: ConnMeta = {
+      listener: 'memory',
+      transport: 'tcp',
+      peerhost: '127.0.0.1',
+      peerport: port++,
+      sockhost: '127.0.0.1',
+      sockport: 1883,
+    };
+    connect(server, meta);
+    return new TestClient(client);
+  };
+
+  const connectClient = async (clientId: string, extra: Partial<IConnectPacket> = {}) => {
+    const client = open();
+    client.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId,
+      keepalive: 0,
+      ...extra,
+    });
+    const connack = await client.next('connack');
+    return { client, connack };
+  };
+
+  const of = (name: EventName) => events.filter((e) => e.name === name).map((e) => e.columns);
+  return { broker, addresses, events, open, connectClient, of };
+}
+
+const publish = (topic: string, payload: string, qos: 0 | 1 = 0, messageId?: number): Packet => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from(payload),
+  qos,
+  retain: false,
+  dup: false,
+  ...(messageId === undefined ? {} : { messageId }),
+});
+
+describe('broker over in-memory streams', () => {
+  it('starts with no listeners and accepts a CONNECT (CONNACK 0, connack/connected events)', async () => {
+    const h = await harness();
+    expect(h.addresses).toEqual([]);
+    const { connack } = await h.connectClient('c1', { username: 'u1' });
+    expect(connack.returnCode).toBe(0);
+    await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(1));
+    expect(h.of('client.connack')[0]).toMatchObject({
+      reason_code: 'success',
+      clientid: 'c1',
+      username: 'u1',
+      peername: '127.0.0.1:50000',
+      sockname: '127.0.0.1:1883',
+      proto_name: 'MQTT',
+      proto_ver: 4,
+      clean_start: true,
+      connected_at: NOW,
+      node: NODE,
+    });
+    expect(h.of('client.connected')[0]).toMatchObject({ clientid: 'c1', keepalive: 0 });
+    expect(h.broker.metrics()).toMatchObject({ connections: 1, connections_total: 1 });
+  });
+
+  describe('credentials from broker.users', () => {
+    const users = [{ username: 'alice', password_hash: hashPassword('secret', { N: 1024 }) }];
+
+    it('accepts the right password and refuses a wrong one with CONNACK 4', async () => {
+      const h = await harness({ users, allow_anonymous: false });
+      expect(
+        (await h.connectClient('ok', { username: 'alice', password: Buffer.from('secret') }))
+          .connack.returnCode,
+      ).toBe(0);
+      const bad = await h.connectClient('bad', {
+        username: 'alice',
+        password: Buffer.from('wrong'),
+      });
+      expect(bad.connack.returnCode).toBe(4);
+      await bad.client.closed;
+      expect(h.broker.metrics()).toMatchObject({ connections: 1, connections_refused: 1 });
+      expect(h.of('client.connack').map((c) => [c['clientid'], c['reason_code']])).toEqual([
+        ['ok', 'success'],
+        ['bad', 'bad_username_or_password'],
+      ]);
+      expect(h.of('client.check_authn_complete')).toEqual([
+        expect.objectContaining({ clientid: 'ok', reason_code: 'success', is_anonymous: false }),
+        expect.objectContaining({ clientid: 'bad', reason_code: 'bad_username_or_password' }),
+      ]);
+    });
+
+    it('refuses an anonymous client with CONNACK 5 when allow_anonymous is false', async () => {
+      const h = await harness({ users, allow_anonymous: false });
+      const anon = await h.connectClient('anon');
+      expect(anon.connack.returnCode).toBe(5);
+      await anon.client.closed;
+      expect(h.of('client.connack')[0]).toMatchObject({ reason_code: 'not_authorized' });
+    });
+  });
+
+  it('a QoS 0 publish reaches onEvent with its columns', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('pub0', { username: 'u' });
+    client.send(publish('sensors/1', '{"t":21}'));
+    await vi.waitFor(() => expect(h.of('message.publish')).toHaveLength(1));
+    const e = h.events.find((x) => x.name === 'message.publish')!;
+    expect(e.matchTopic).toBe('sensors/1');
+    expect(Object.isFrozen(e) && Object.isFrozen(e.columns)).toBe(true);
+    expect(e.columns).toMatchObject({
+      clientid: 'pub0',
+      username: 'u',
+      topic: 'sensors/1',
+      qos: 0,
+      peerhost: '127.0.0.1',
+      flags: { dup: false, retain: false },
+      publish_received_at: NOW,
+      timestamp: NOW,
+      event: 'message.publish',
+      node: NODE,
+    });
+    expect(e.columns['id']).toMatch(/^[0-9a-f]{32}$/);
+    expect((e.columns['payload'] as Buffer).toString()).toBe('{"t":21}');
+    expect(h.broker.metrics().messages_in).toBe(1);
+  });
+
+  it('a QoS 1 publish is acknowledged with PUBACK and raises message.publish at qos 1', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('pub1');
+    client.send(publish('sensors/2', 'x', 1, 42));
+    const puback = await client.next('puback');
+    expect(puback.messageId).toBe(42);
+    await vi.waitFor(() => expect(h.of('message.publish')).toHaveLength(1));
+    expect(h.of('message.publish')[0]).toMatchObject({
+      clientid: 'pub1',
+      topic: 'sensors/2',
+      qos: 1,
+    });
+  });
+
+  it('a message with no subscriber raises message.dropped no_subscribers (same id)', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('lonely');
+    client.send(publish('nobody/listens', 'p'));
+    await vi.waitFor(() => expect(h.of('message.dropped')).toHaveLength(1));
+    const [pub] = h.of('message.publish');
+    expect(h.of('message.dropped')[0]).toMatchObject({
+      id: pub!['id'],
+      reason: 'no_subscribers',
+      clientid: 'lonely',
+      topic: 'nobody/listens',
+      qos: 0,
+      event: 'message.dropped',
+    });
+    expect(h.broker.metrics()).toMatchObject({ messages_in: 1, messages_dropped: 1 });
+  });
+
+  it('subscribe, delivery, PUBACK from the subscriber → subscribed, delivered and acked', async () => {
+    const h = await harness();
+    const sub = (await h.connectClient('sub')).client;
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'room/+', qos: 1 }] });
+    expect((await sub.next('suback')).granted).toEqual([1]);
+    expect(h.of('session.subscribed')[0]).toMatchObject({
+      clientid: 'sub',
+      topic: 'room/+',
+      qos: 1,
+    });
+
+    const pub = (await h.connectClient('pub')).client;
+    pub.send(publish('room/7', 'hello', 1, 9));
+    await pub.next('puback');
+    const got = await sub.next('publish');
+    expect(got).toMatchObject({ topic: 'room/7', qos: 1 });
+    expect(got.payload.toString()).toBe('hello');
+    await vi.waitFor(() => expect(h.of('message.delivered')).toHaveLength(1));
+    const [published] = h.of('message.publish');
+    expect(h.of('message.delivered')[0]).toMatchObject({
+      id: published!['id'],
+      from_clientid: 'pub',
+      clientid: 'sub',
+      topic: 'room/7',
+      qos: 1,
+    });
+
+    sub.send({ cmd: 'puback', messageId: got.messageId! });
+    await vi.waitFor(() => expect(h.of('message.acked')).toHaveLength(1));
+    expect(h.of('message.acked')[0]).toMatchObject({
+      id: published!['id'],
+      clientid: 'sub',
+      event: 'message.acked',
+    });
+    expect(h.of('message.dropped')).toEqual([]);
+    expect(h.broker.metrics()).toMatchObject({
+      messages_in: 1,
+      messages_out: 1,
+      messages_acked: 1,
+      messages_dropped: 0,
+    });
+
+    sub.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['room/+'] });
+    await sub.next('unsuback');
+    expect(h.of('session.unsubscribed')[0]).toMatchObject({ topic: 'room/+', qos: 1 });
+  });
+
+  it('pauseClient holds a client’s publishes; resumeClient releases them in order', async () => {
+    const h = await harness();
+    const sub = (await h.connectClient('sub')).client;
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'seq/#', qos: 0 }] });
+    await sub.next('suback');
+    const pub = (await h.connectClient('slow')).client;
+
+    expect(h.broker.pauseClient('slow')).toBe(true);
+    expect(h.broker.pauseClient('slow')).toBe(true); // idempotent
+    expect(h.broker.pauseClient('nobody')).toBe(false);
+    pub.send(publish('seq/a', '1'), publish('seq/a', '2'), publish('seq/a', '3'));
+    await vi.waitFor(() => expect(h.broker.metrics().publishes_held).toBe(3));
+    expect(h.broker.metrics().clients_paused).toBe(1);
+    expect(h.of('message.publish')).toEqual([]);
+    expect(sub.pending('publish')).toEqual([]);
+
+    h.broker.resumeClient('slow');
+    const order = [await sub.next('publish'), await sub.next('publish'), await sub.next('publish')];
+    expect(order.map((p) => p.payload.toString())).toEqual(['1', '2', '3']);
+    expect(h.of('message.publish').map((c) => (c['payload'] as Buffer).toString())).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+    expect(h.broker.metrics()).toMatchObject({ clients_paused: 0, publishes_held: 0 });
+
+    // The socket is read again: a later publish goes straight through.
+    pub.send(publish('seq/a', '4'));
+    expect((await sub.next('publish')).payload.toString()).toBe('4');
+    h.broker.resumeClient('slow'); // idempotent
+  });
+
+  it('keeps a paused client’s held publishes after it disconnects and routes them on resume', async () => {
+    const h = await harness();
+    const received: string[] = [];
+    await h.broker.subscribe('left/#', (m) => received.push(m.payload.toString()));
+    const pub = (await h.connectClient('gone')).client;
+    h.broker.pauseClient('gone');
+    pub.send(publish('left/x', 'a'), publish('left/x', 'b'));
+    await vi.waitFor(() => expect(h.broker.metrics().publishes_held).toBe(2));
+    pub.stream.destroy();
+    await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(1));
+    expect(h.broker.metrics()).toMatchObject({ clients_paused: 0, publishes_held: 2 });
+    expect(received).toEqual([]);
+    h.broker.resumeClient('gone');
+    await vi.waitFor(() => expect(received).toEqual(['a', 'b']));
+    expect(h.broker.metrics().publishes_held).toBe(0);
+  });
+
+  describe('client.disconnected reason', () => {
+    it('normal after DISCONNECT, tcp_closed when the stream closes', async () => {
+      const h = await harness();
+      const polite = (await h.connectClient('polite')).client;
+      polite.send({ cmd: 'disconnect' });
+      await polite.closed;
+      const rude = (await h.connectClient('rude')).client;
+      rude.stream.destroy();
+      await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(2));
+      expect(h.of('client.disconnected').map((c) => [c['clientid'], c['reason']])).toEqual([
+        ['polite', 'normal'],
+        ['rude', 'tcp_closed'],
+      ]);
+      expect(h.of('client.disconnected')[0]).toMatchObject({
+        disconnected_at: NOW,
+        connected_at: NOW,
+        proto_name: 'MQTT',
+      });
+      await vi.waitFor(() => expect(h.broker.metrics().connections).toBe(0));
+    });
+
+    it('takenover for the connection a persistent session replaces, shutdown on stop', async () => {
+      const h = await harness();
+      const first = (await h.connectClient('dup', { clean: false })).client;
+      const second = (await h.connectClient('dup', { clean: false })).client;
+      await first.closed;
+      await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(1));
+      expect(h.of('client.disconnected')[0]).toMatchObject({
+        clientid: 'dup',
+        reason: 'takenover',
+      });
+      await h.broker.stop();
+      await second.closed;
+      expect(h.of('client.disconnected')[1]).toMatchObject({ clientid: 'dup', reason: 'shutdown' });
+    });
+  });
+
+  it('a connection handed over before start() or after stop() is closed', async () => {
+    const { broker, connect } = createBrokerInternals({ logger: silentLogger }, { listeners: {} });
+    const [client, server] = memoryPipe();
+    const closed = new Promise((r) => client.once('close', r));
+    connect(server, {
+      listener: 'memory',
+      transport: 'tcp',
+      peerhost: undefined,
+      peerport: undefined,
+      sockhost: undefined,
+      sockport: undefined,
+    });
+    await closed;
+    expect(broker.metrics().connections).toBe(0);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Per-connection state: the facts copied from CONNECT and the listener, read by every column
+ * builder, plus the bookkeeping that lives and dies with one connection (subscriptions,
+ * in-flight copies, the decided disconnect reason, the back-pressure gate).
+ *
+ * A record sits on the Aedes client object under a private symbol: it lives and dies with the
+ * client, like a WeakMap entry, but a property read costs less than a WeakMap lookup on the
+ * per-publish path.
+ */
+import type { Client } from 'aedes';
+import type { ValueMap } from '../core/index.js';
+import { EMPTY_MAP, peername } from './columns.js';
+import type { ConnMeta } from './listeners.js';
+import type { PublishGate } from './publish-gate.js';
+
+/** Per-connection facts, filled on CONNECT and read by every column builder. */
+export interface ClientRecord {
+  meta: ConnMeta;
+  clientid: string;
+  username: string | undefined;
+  peerhost: string | undefined;
+  peername: string | undefined;
+  sockname: string | undefined;
+  proto_ver: number;
+  keepalive: number;
+  clean_start: boolean;
+  is_bridge: boolean;
+  expiry_interval: number;
+  conn_props: Readonly<ValueMap>;
+  connected_at: number;
+  is_superuser: boolean;
+  client_attrs: Readonly<ValueMap>;
+  /** Granted QoS by filter (for session.unsubscribed's qos column). */
+  subs: Map<string, number>;
+  /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
+  inflight: Map<number, Readonly<ValueMap>> | undefined;
+  /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */
+  reason: string | undefined;
+  /** The publish `headers` column, built once per client (it only holds connection facts). */
+  headers?: Readonly<ValueMap>;
+  /** Back-pressure gate, created the first time the client is paused. */
+  gate?: PublishGate;
+}
+
+/** Symbol holding a client's ClientRecord on the Aedes client object. */
+const RECORD = Symbol('sluice.record');
+type RecordHolder = { [RECORD]?: ClientRecord };
+
+/** The record of an Aedes client (undefined for clients we did not accept, e.g. restored wills). */
+export function recordOf(c: Client): ClientRecord | undefined {
+  return (c as RecordHolder)[RECORD];
+}
+
+/** Attach `rec` to the Aedes client made for an accepted connection. */
+export function attachRecord(c: Client, rec: ClientRecord): void {
+  (c as RecordHolder)[RECORD] = rec;
+}
+
+/** A fresh record for an accepted connection; CONNECT fills the rest (hooks.ts preConnect). */
+export function newRecord(meta: ConnMeta): ClientRecord {
+  return {
+    meta,
+    clientid: '',
+    username: undefined,
+    peerhost: meta.peerhost,
+    peername: peername(meta.peerhost, meta.peerport),
+    sockname: peername(meta.sockhost, meta.sockport),
+    proto_ver: 4,
+    keepalive: 0,
+    clean_start: true,
+    is_bridge: false,
+    expiry_interval: 0,
+    conn_props: EMPTY_MAP,
+    connected_at: 0,
+    is_superuser: false,
+    client_attrs: EMPTY_MAP,
+    subs: new Map(),
+    inflight: undefined,
+    reason: undefined,
+  };
+}

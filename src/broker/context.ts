@@ -1,0 +1,62 @@
+/**
+ * The state one broker shares between its parts (hooks, event wiring, publish path,
+ * persistence wrapper), in one object made by `createBroker` and passed to each part's
+ * installer. Nothing here is module-level: two brokers in one process share nothing.
+ *
+ * Installers run once per broker and copy the fields that never change (`feed`, `routing`,
+ * `metrics`, `idOf`, `now`, `node`) into their closures, so the per-message path reads closure
+ * variables as it did when everything lived in one function. Only `aedes`, `state` and
+ * `deliveringQos0` change during a broker's life and are read from the context.
+ *
+ * The Aedes internals we touch are named here (README invariant 7): re-check them on every
+ * Aedes upgrade.
+ */
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
+import type { Logger } from '../core/index.js';
+import type { ClientRecord } from './client-records.js';
+import type { BrokerConfig } from './config.js';
+import type { EventFeed } from './event-feed.js';
+import type { PublishGate } from './publish-gate.js';
+import type { RouteTable } from './routes.js';
+import type { BrokerMetrics } from './types.js';
+
+export type AedesInternals = Aedes & {
+  counter: number;
+  persistence: Record<string, unknown>;
+  clients: Record<string, Client | undefined>;
+};
+
+export type ClientInternals = Client & {
+  _nextId: number;
+  _disconnected: boolean;
+  subscriptions: Record<string, { qos: number }>;
+  deliver0: (p: AedesPublishPacket, cb: () => void) => void;
+  deliverQoS: (p: AedesPublishPacket, cb: () => void) => void;
+};
+
+export type BrokerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface BrokerContext {
+  readonly config: BrokerConfig;
+  readonly logger: Logger;
+  /** Clock in ms. */
+  readonly now: () => number;
+  /** The `node` column of every event. */
+  readonly node: string;
+  /** Message id = random 64-bit prefix (once per broker) + Aedes counter (columns.ts). */
+  readonly idOf: (counter: number) => string;
+  readonly feed: EventFeed;
+  /** Messages being routed: copies reached (no_subscribers detection) and publish columns. */
+  readonly routing: RouteTable;
+  /** Counters; `connections`, `clients_paused` and `publishes_held` are computed on read. */
+  readonly metrics: BrokerMetrics;
+  /** Connections paused by back-pressure now. */
+  readonly pausedClients: Set<ClientRecord>;
+  /** Held messages of paused clients that disconnected, by client id (released on resume). */
+  readonly orphans: Map<string, PublishGate[]>;
+  /** The Aedes instance, from start() on. */
+  aedes: AedesInternals | undefined;
+  state: BrokerState;
+  /** True while Aedes runs a subscriber's QoS 0 delivery function (see authorizeForward). */
+  deliveringQos0: boolean;
+}

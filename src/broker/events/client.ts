@@ -1,0 +1,136 @@
+/**
+ * Client-family events from Aedes' event emitter (spec rule-sql §7.2):
+ *
+ *   client.connack        'connackSent' (also counts refused CONNECTs)
+ *   client.connected      'clientReady'
+ *   client.disconnected   'clientDisconnect' (reason decided earlier when known: takenover,
+ *                         discarded, keepalive_timeout, protocol_error; else from the close)
+ *   client.ping           'ping' (PINGREQ)
+ *
+ * A disconnect also releases the client's back-pressure gate (publish-path.ts).
+ */
+import type { ValueMap } from '../../core/index.js';
+import { recordOf, type ClientRecord } from '../client-records.js';
+import { EMPTY_MAP, connackReason, protoName } from '../columns.js';
+import type { AedesInternals, BrokerContext, ClientInternals } from '../context.js';
+import { topicOf } from '../event-feed.js';
+import { releaseOnDisconnect } from '../publish-path.js';
+
+/** The columns every client.connack / connected / disconnected event starts with. */
+export function clientBase(rec: ClientRecord): ValueMap {
+  return {
+    clientid: rec.clientid,
+    username: rec.username,
+    peername: rec.peername,
+    sockname: rec.sockname,
+    proto_name: protoName(rec.proto_ver),
+    proto_ver: rec.proto_ver,
+  };
+}
+
+export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
+  const { logger, now, node, feed, metrics } = ctx;
+  const wants = feed.wants;
+  const emit = feed.emit;
+
+  a.on('connackSent', (packet, client) => {
+    const rec = recordOf(client);
+    const code = packet.returnCode ?? 0;
+    if (code !== 0) metrics.connections_refused++;
+    if (!rec || !wants['client.connack']) return;
+    emit('client.connack', topicOf('client.connack'), {
+      reason_code: connackReason(code),
+      ...clientBase(rec),
+      clean_start: rec.clean_start,
+      keepalive: rec.keepalive,
+      expiry_interval: rec.expiry_interval,
+      connected_at: rec.connected_at,
+      conn_props: rec.conn_props,
+      event: 'client.connack',
+      timestamp: now(),
+      node,
+    });
+  });
+  a.on('clientReady', (client) => {
+    metrics.connections_total++;
+    const rec = recordOf(client);
+    if (!rec || !wants['client.connected']) return;
+    emit('client.connected', topicOf('client.connected'), {
+      ...clientBase(rec),
+      mountpoint: undefined,
+      keepalive: rec.keepalive,
+      clean_start: rec.clean_start,
+      // MQTT 5 default when the client sets none: 65535 [MQTT-3.1.2.11.3]; Aedes 1.x has no limit.
+      receive_maximum: (rec.conn_props['Receive-Maximum'] as number | undefined) ?? 65535,
+      expiry_interval: rec.expiry_interval,
+      is_bridge: rec.is_bridge,
+      conn_props: rec.conn_props,
+      connected_at: rec.connected_at,
+      client_attrs: rec.client_attrs,
+      event: 'client.connected',
+      timestamp: now(),
+      node,
+    });
+  });
+  a.on('clientDisconnect', (client) => {
+    const rec = recordOf(client);
+    if (!rec) return;
+    rec.inflight = undefined;
+    releaseOnDisconnect(ctx, rec);
+    if (!wants['client.disconnected']) return;
+    const ts = now();
+    const reason =
+      rec.reason ??
+      ((client as ClientInternals)._disconnected
+        ? 'normal'
+        : ctx.state === 'stopping'
+          ? 'shutdown'
+          : rec.meta.transport === 'tls' || rec.meta.transport === 'wss'
+            ? 'ssl_closed'
+            : 'tcp_closed');
+    emit('client.disconnected', topicOf('client.disconnected'), {
+      reason,
+      ...clientBase(rec),
+      disconn_props: EMPTY_MAP,
+      disconnected_at: ts,
+      connected_at: rec.connected_at,
+      client_attrs: rec.client_attrs,
+      event: 'client.disconnected',
+      timestamp: ts,
+      node,
+    });
+  });
+  a.on('ping', (_packet, client) => {
+    const rec = recordOf(client);
+    if (!rec || !wants['client.ping']) return;
+    emit('client.ping', topicOf('client.ping'), {
+      clientid: rec.clientid,
+      clean_start: rec.clean_start,
+      username: rec.username,
+      peername: rec.peername,
+      sockname: rec.sockname,
+      proto_name: protoName(rec.proto_ver),
+      proto_ver: rec.proto_ver,
+      keepalive: rec.keepalive,
+      expiry_interval: rec.expiry_interval,
+      conn_props: rec.conn_props,
+      event: 'client.ping',
+      timestamp: now(),
+      node,
+    });
+  });
+  a.on('keepaliveTimeout', (client) => {
+    const rec = recordOf(client);
+    if (rec) rec.reason ??= 'keepalive_timeout';
+  });
+  a.on('clientError', (client, err) => {
+    const rec = recordOf(client);
+    // Socket errors (ECONNRESET, EPIPE, …) carry a code: the default *_closed reason fits.
+    if (rec && !(err as NodeJS.ErrnoException).code && !client.closed)
+      rec.reason ??= 'protocol_error';
+    logger.debug({ clientid: client.id, err: err.message }, 'client error');
+  });
+  a.on('connectionError', (_client, err) =>
+    logger.debug({ err: err.message }, 'connection error before CONNECT'),
+  );
+}

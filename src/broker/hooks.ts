@@ -1,0 +1,322 @@
+/**
+ * The Aedes hooks (AedesOptions): connect, authentication, authorization and forwarding.
+ *
+ *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
+ *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
+ *                       takeover / discard reason of the connection being replaced
+ *   authorizePublish    authz chain → client.check_authz_complete; a deny closes the connection
+ *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80
+ *   authorizeForward    once per forwarded copy: messages_out, message.delivered, and the packet
+ *                       id of QoS 1/2 copies so PUBACK/PUBCOMP can raise message.acked
+ *
+ * Per-publish fast path: with the default chain (at most the built-in $SYS guard) and no
+ * superuser, authorizePublish builds no request object and no closure.
+ */
+import type { AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
+import {
+  createBuiltinAuthenticator,
+  runAuthnChain,
+  runAuthzChain,
+  sysPublishAuthorizer,
+  type Authenticator,
+  type Authorizer,
+  type AuthzOutcome,
+} from './auth.js';
+import { recordOf, type ClientRecord } from './client-records.js';
+import { propsToColumns } from './columns.js';
+import type { BrokerContext, ClientInternals } from './context.js';
+import { BrokerErrors } from './errors.js';
+import { topicOf } from './event-feed.js';
+import { deliveredColumns } from './events/message.js';
+import type { BrokerDeps } from './types.js';
+
+const SYS = '$SYS/';
+
+export interface BrokerHooks {
+  preConnect(
+    client: Client,
+    packet: ConnectPacket,
+    cb: (err: Error | null, ok: boolean) => void,
+  ): void;
+  authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void;
+  authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    cb: (err?: Error | null) => void,
+  ): void;
+  authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (err: Error | null, sub?: Subscription | null) => void,
+  ): void;
+  authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null;
+}
+
+/** Build the hooks of one broker (once; they are handed to `new Aedes(...)`). */
+export function createHooks(
+  ctx: BrokerContext,
+  deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
+): BrokerHooks {
+  const { config, logger, now, node, idOf, feed, routing, metrics } = ctx;
+  const wants = feed.wants;
+  const emit = feed.emit;
+  const authnChain: Authenticator[] = [
+    createBuiltinAuthenticator(config.users),
+    ...(deps.authenticators ?? []),
+  ];
+  const authzChain: Authorizer[] = [
+    ...(config.authorization.deny_sys_publish ? [sysPublishAuthorizer] : []),
+    ...(deps.authorizers ?? []),
+  ];
+  const noMatchAllow = config.authorization.no_match === 'allow';
+
+  function preConnect(
+    client: Client,
+    packet: ConnectPacket,
+    cb: (err: Error | null, ok: boolean) => void,
+  ): void {
+    const rec = recordOf(client);
+    if (!rec) return cb(null, true);
+    rec.clientid = packet.clientId;
+    rec.username = packet.username;
+    rec.proto_ver = packet.protocolVersion ?? 4;
+    rec.keepalive = packet.keepalive ?? 0;
+    rec.clean_start = packet.clean !== false;
+    rec.is_bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
+    rec.conn_props = propsToColumns(packet.properties as Record<string, unknown> | undefined);
+    // expiry_interval in seconds (spec §10). MQTT 3.1.1: clean → 0; persistent sessions are kept
+    // by Aedes until the client returns, reported as 0xFFFFFFFF ("never expires" in MQTT 5 terms).
+    const sei = (packet.properties as { sessionExpiryInterval?: number } | undefined)
+      ?.sessionExpiryInterval;
+    rec.expiry_interval = sei ?? (rec.clean_start ? 0 : 0xffffffff);
+    rec.connected_at = now();
+    // Wrap the per-client delivery functions before any subscription captures them, so
+    // authorizeForward can tell a QoS 0 delivery (Aedes picks deliver0 for QoS 0 subscriptions).
+    const c = client as ClientInternals;
+    const d0 = c.deliver0;
+    c.deliver0 = (p, done) => {
+      ctx.deliveringQos0 = true;
+      try {
+        d0(p, done);
+      } finally {
+        ctx.deliveringQos0 = false;
+      }
+    };
+    cb(null, true);
+  }
+
+  function authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (err: (Error & { returnCode: number }) | null, ok: boolean | null) => void,
+  ): void {
+    const rec = recordOf(client);
+    if (!rec) return done(null, true);
+    rec.clientid = client.id;
+    runAuthnChain(
+      authnChain,
+      {
+        clientid: client.id,
+        username,
+        password,
+        peerhost: rec.peerhost,
+        listener: rec.meta.listener,
+        peerCertCN: rec.meta.peerCertCN,
+      },
+      config.allow_anonymous,
+    ).then(
+      (outcome) => {
+        if (wants['client.check_authn_complete'])
+          emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
+            clientid: rec.clientid,
+            username: rec.username,
+            peername: rec.peername,
+            reason_code: outcome.reason_code,
+            is_superuser: outcome.is_superuser,
+            is_anonymous: outcome.is_anonymous,
+            client_attrs: outcome.client_attrs,
+            event: 'client.check_authn_complete',
+            timestamp: now(),
+            node,
+          });
+        if (!outcome.ok) {
+          const code =
+            outcome.reason_code === 'bad_username_or_password'
+              ? 4
+              : outcome.reason_code === 'server_unavailable'
+                ? 3
+                : 5;
+          return done(Object.assign(new Error(outcome.reason_code), { returnCode: code }), false);
+        }
+        rec.is_superuser = outcome.is_superuser;
+        rec.client_attrs = outcome.client_attrs;
+        // Session takeover [MQTT-3.1.4-2]: Aedes closes the previous connection with this id.
+        const prev = ctx.aedes?.clients[client.id];
+        if (prev && prev !== client) {
+          const prevRec = recordOf(prev);
+          if (prevRec) prevRec.reason = rec.clean_start ? 'discarded' : 'takenover';
+        }
+        done(null, true);
+      },
+      (err: unknown) => {
+        logger.error({ err, clientid: client.id }, 'authentication backend failed');
+        done(
+          Object.assign(
+            BrokerErrors.broker_auth_backend_failed('authentication backend failed', {
+              cause: err,
+            }),
+            { returnCode: 3 },
+          ),
+          false,
+        );
+      },
+    );
+  }
+
+  function authzDone(
+    rec: ClientRecord,
+    action: 'publish' | 'subscribe',
+    topic: string,
+    outcome: AuthzOutcome,
+  ): void {
+    if (wants['client.check_authz_complete'])
+      emit('client.check_authz_complete', topicOf('client.check_authz_complete'), {
+        clientid: rec.clientid,
+        username: rec.username,
+        peerhost: rec.peerhost,
+        peername: rec.peername,
+        topic,
+        action,
+        authz_source: outcome.source,
+        result: outcome.allow ? 'allow' : 'deny',
+        client_attrs: rec.client_attrs,
+        event: 'client.check_authz_complete',
+        timestamp: now(),
+        node,
+      });
+  }
+
+  const SUPERUSER: AuthzOutcome = Object.freeze({ allow: true, source: 'superuser' });
+  const SYS_DENY: AuthzOutcome = Object.freeze({ allow: false, source: sysPublishAuthorizer.name });
+  const NO_MATCH: AuthzOutcome = Object.freeze({ allow: noMatchAllow, source: 'default' });
+  /** True when the chain is empty or only the built-in $SYS guard (the default config). */
+  const builtinAuthzOnly = authzChain.every((a) => a === sysPublishAuthorizer);
+  const authzError = (err: unknown, source: string) =>
+    logger.error({ err, source }, 'authorizer failed');
+
+  function authorize(
+    rec: ClientRecord,
+    action: 'publish' | 'subscribe',
+    topic: string,
+    qos: number,
+    retain: boolean,
+    cb: (o: AuthzOutcome) => void,
+  ): void {
+    if (rec.is_superuser) {
+      authzDone(rec, action, topic, SUPERUSER);
+      return cb(SUPERUSER);
+    }
+    if (builtinAuthzOnly) {
+      // Fast path for the default chain (at most the $SYS guard): no request object, no closure.
+      const o =
+        authzChain.length === 1 && action === 'publish' && topic.startsWith(SYS)
+          ? SYS_DENY
+          : NO_MATCH;
+      authzDone(rec, action, topic, o);
+      return cb(o);
+    }
+    runAuthzChain(
+      authzChain,
+      {
+        clientid: rec.clientid,
+        username: rec.username,
+        peerhost: rec.peerhost,
+        client_attrs: rec.client_attrs as Record<string, string>,
+        action,
+        topic,
+        qos,
+        retain,
+      },
+      noMatchAllow,
+      (o) => {
+        authzDone(rec, action, topic, o);
+        cb(o);
+      },
+      authzError,
+    );
+  }
+
+  function authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    cb: (err?: Error | null) => void,
+  ): void {
+    const rec = client ? recordOf(client) : undefined;
+    // Wills re-published by Aedes after a restart may come without a live client.
+    if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
+    // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
+    // EMQX's authorization.deny_action = disconnect).
+    if (builtinAuthzOnly && !rec.is_superuser) {
+      // Per-publish fast path for the default chain: same outcome as authorize(), no closure.
+      const o = authzChain.length === 1 && packet.topic.startsWith(SYS) ? SYS_DENY : NO_MATCH;
+      if (wants['client.check_authz_complete']) authzDone(rec, 'publish', packet.topic, o);
+      return cb(o.allow ? null : new Error('not authorized'));
+    }
+    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
+      cb(o.allow ? null : new Error('not authorized')),
+    );
+  }
+
+  function authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    cb: (err: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    const rec = recordOf(client);
+    if (!rec) return cb(null, sub);
+    // Denied → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays up.
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => cb(null, o.allow ? sub : null));
+  }
+
+  /** Called by Aedes for every copy it is about to forward to a subscribed client. */
+  function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const c = client as ClientInternals;
+    const ours = packet.brokerId === ctx.aedes?.id && routing.hit(packet.brokerCounter, 1);
+    metrics.messages_out++;
+    if (!wants['message.delivered'] && !wants['message.acked']) return packet;
+    const rec = recordOf(client);
+    if (!rec) return packet;
+    let qos: number = packet.qos;
+    if (ctx.deliveringQos0) qos = 0;
+    else {
+      // Aedes downgrades to the subscription's QoS only for an exact-topic subscription.
+      const sub = c.subscriptions[packet.topic];
+      if (sub && sub.qos < qos) qos = sub.qos;
+    }
+    const src = ours ? routing.columns(packet.brokerCounter) : undefined;
+    const id = src ? src['id'] : idOf(packet.brokerCounter);
+    const cols = deliveredColumns(rec, packet, qos, src, id, now(), node);
+    if (wants['message.delivered']) emit('message.delivered', topicOf('message.delivered'), cols);
+    if (qos === 0 || !wants['message.acked']) return packet;
+    // Remember the copy by its packet identifier so PUBACK/PUBCOMP can raise message.acked.
+    // Aedes assigns the identifier later (QoSPacket, from client._nextId) unless the packet
+    // already carries one; we assign it here, from the same counter, so we know it.
+    let out = packet;
+    let mid = packet.messageId;
+    if (mid === undefined) {
+      mid = c._nextId;
+      c._nextId = mid >= 65535 ? 1 : mid + 1;
+      out = { ...packet, messageId: mid };
+    }
+    (rec.inflight ??= new Map()).set(mid, cols);
+    return out;
+  }
+
+  return { preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward };
+}

@@ -1,0 +1,54 @@
+/**
+ * Wrappers around two Aedes persistence calls (installed after `aedes.listen()`, when the
+ * persistence is ready):
+ *
+ *  - `outgoingClearMessageId`: a PUBACK / PUBCOMP for a forwarded QoS 1/2 copy → messages_acked
+ *    and message.acked, matched by packet id to the delivered columns authorizeForward kept
+ *    (README invariant 6);
+ *  - `outgoingEnqueueCombi`: copies queued for offline sessions count as deliveries, so such a
+ *    message is not reported as dropped (invariant 5).
+ */
+import type { Client } from 'aedes';
+import { recordOf } from './client-records.js';
+import type { AedesInternals, BrokerContext } from './context.js';
+import { topicOf } from './event-feed.js';
+import { ackedColumns } from './events/message.js';
+
+export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
+  const { now, node, feed, routing, metrics } = ctx;
+  const wants = feed.wants;
+  const emit = feed.emit;
+
+  function onAck(client: Client, mid: number | undefined): void {
+    metrics.messages_acked++;
+    const rec = recordOf(client);
+    const delivered = mid === undefined ? undefined : rec?.inflight?.get(mid);
+    if (!rec || !delivered || mid === undefined) return;
+    rec.inflight!.delete(mid);
+    if (!wants['message.acked']) return;
+    emit('message.acked', topicOf('message.acked'), ackedColumns(delivered, now(), node));
+  }
+
+  const p = a.persistence as {
+    outgoingClearMessageId: (
+      c: Client,
+      packet: { cmd?: string; messageId?: number },
+    ) => Promise<unknown>;
+    outgoingEnqueueCombi: (
+      subs: unknown[],
+      packet: { brokerId?: string; brokerCounter?: number },
+    ) => Promise<void>;
+  };
+  const clear = p.outgoingClearMessageId.bind(p);
+  p.outgoingClearMessageId = (c, packet) => {
+    if (packet.cmd === 'puback' || packet.cmd === 'pubcomp') onAck(c, packet.messageId);
+    return clear(c, packet);
+  };
+  const enqueue = p.outgoingEnqueueCombi.bind(p);
+  p.outgoingEnqueueCombi = (subs, packet) => {
+    if (subs.length > 0 && packet.brokerId === a.id && packet.brokerCounter !== undefined) {
+      routing.hit(packet.brokerCounter, subs.length);
+    }
+    return enqueue(subs, packet);
+  };
+}
