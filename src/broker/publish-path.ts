@@ -149,9 +149,12 @@ export function packetOf(msg: PublishRequest): TaggedPublishPacket | Error {
 
 /** `Broker.pauseClient`: hold the connected client's PUBLISHes; false when it is not connected. */
 export function pauseClient(ctx: BrokerContext, clientid: string): boolean {
+  // Messages of a departed client being released count as its own: they pause too.
+  const left = ctx.orphans.get(clientid);
+  if (left) for (const g of left) g.pause();
   const c = ctx.aedes?.clients[clientid];
   const rec = c && !c.closed ? recordOf(c) : undefined;
-  if (!rec) return false;
+  if (!rec) return left !== undefined;
   const gate = (rec.gate ??= new PublishGate());
   if (!gate.paused) {
     gate.pause();
@@ -165,8 +168,14 @@ export function pauseClient(ctx: BrokerContext, clientid: string): boolean {
 export function resumeClient(ctx: BrokerContext, clientid: string): void {
   const left = ctx.orphans.get(clientid);
   if (left) {
-    ctx.orphans.delete(clientid);
-    for (const g of left) g.flush();
+    // In order, until a released message finds a full sink again (which pauses the rest).
+    for (const g of left) {
+      g.resume();
+      if (g.paused) break;
+    }
+    const rest = left.filter((g) => g.size > 0);
+    if (rest.length > 0) ctx.orphans.set(clientid, rest);
+    else ctx.orphans.delete(clientid);
   }
   const c = ctx.aedes?.clients[clientid];
   const rec = c ? recordOf(c) : undefined;

@@ -6,7 +6,7 @@
  * subscriber goes away, every queued message completes synchronously and releases the next
  * one from inside the same call — "Maximum call stack size exceeded" (reproduced with bare
  * Aedes 1.2.0 at concurrency 100 and at 1000). Sluice survives it through the drain guard in
- * src/broker/broker.ts (guardSynchronousDrain) plus concurrency >= 1000. Bounded: a fixed message count, loopback
+ * src/broker/drain-guard.ts (guardSynchronousDrain) plus concurrency >= 1000. Bounded: a fixed message count, loopback
  * only, everything closed in afterAll. A paused subscriber backs the routing queue up first. The test fails on any uncaught exception (vitest
  * reports them), on a broker that stops routing, or on a subscriber that misses the end marker.
  */
