@@ -324,12 +324,27 @@ function atomText(v: Value): string {
   return v === undefined ? 'undefined' : v === null ? 'null' : String(v);
 }
 
+/**
+ * Set `key` on a map as an own data property, even `__proto__` (a plain assignment would set
+ * the object's prototype instead: data from a payload must never do that).
+ */
+export function setOwn(o: ValueMap, key: string, v: Value): void {
+  if (key === '__proto__')
+    Object.defineProperty(o, key, {
+      value: v,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  else o[key] = v;
+}
+
 /** Deep-freeze-free structural clone for values (maps, lists); scalars returned as is. */
 export function cloneValue(v: Value): Value {
   if (Array.isArray(v)) return v.map(cloneValue);
   if (isMap(v)) {
     const out: ValueMap = {};
-    for (const k in v) out[k] = cloneValue(v[k]);
+    for (const k in v) if (Object.hasOwn(v, k)) setOwn(out, k, cloneValue(v[k]));
     return out;
   }
   return v;

@@ -9,7 +9,7 @@
  * - writes never mutate what they write into: containers along the path are copied, so decoded
  *   payloads shared between rules stay intact (§3.2 shaping rules documented on `putIn`).
  */
-import { EFloat, decodeJson, isMap } from '../../core/index.js';
+import { EFloat, decodeJson, isMap, setOwn } from '../../core/index.js';
 import type { Value, ValueMap } from '../../core/index.js';
 import { fault } from '../errors.js';
 
@@ -70,16 +70,7 @@ export function getSlice(c: Value, from: number, to: number): Value {
 }
 
 /** Set a property, even one named `__proto__`, as an own data property. */
-export function setProp(o: ValueMap, key: string, v: Value): void {
-  if (key === '__proto__')
-    Object.defineProperty(o, key, {
-      value: v,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  else o[key] = v;
-}
+export const setProp = setOwn;
 
 /** One step of an output target (§3.2). */
 export type PutStep =

@@ -211,3 +211,24 @@ describe('term_encode / term_decode (Erlang external term format)', () => {
     badArg('term_decode', [undefined]);
   });
 });
+
+describe('__proto__ keys stay data', () => {
+  it('term_decode keeps a "__proto__" map key as an own property and pollutes nothing', () => {
+    // The fast-check counterexample {["__proto__"]: []}: MAP_EXT with one binary key.
+    const v = { ['__proto__']: [] } as Record<string, unknown>;
+    Object.defineProperty(v, '__proto__', {
+      value: [],
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    const back = call('term_decode', [call('term_encode', [v as never])]) as Record<
+      string,
+      unknown
+    >;
+    expect(Object.keys(back)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    expect(back).toEqual(v);
+    expect(({} as Record<string, unknown>)['x']).toBeUndefined();
+  });
+});

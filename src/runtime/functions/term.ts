@@ -16,7 +16,7 @@
  * keys (as text). Tuples, pids, refs, funs, compressed terms and improper lists are rejected
  * with a clear BadArg.
  */
-import { EFloat, isMap, mkFloat } from '../../core/index.js';
+import { EFloat, isMap, mkFloat, setOwn } from '../../core/index.js';
 import type { Value, ValueMap } from '../../core/index.js';
 import { badArg } from './registry.js';
 import { show } from './util.js';
@@ -255,7 +255,7 @@ function decode(r: Reader): Value {
           ks = String(key);
         else if (key === undefined || key === null) ks = String(key);
         else return badArg('term_decode: map keys must be binaries, atoms or integers');
-        out[ks] = decode(r);
+        setOwn(out, ks, decode(r));
       }
       return out;
     }
