@@ -209,6 +209,15 @@ export function renderPrometheus(m: PrometheusInput): string {
     (s) => s.retried,
   );
   sink('sluice_sink_queued', 'gauge', 'Records waiting in the buffer.', (s) => s.queued);
+  sink('sluice_sink_connected', 'gauge', '1 while the sink is connected to its system.', (s) =>
+    s.status === 'connected' ? 1 : 0,
+  );
+  sink(
+    'sluice_sink_given_up',
+    'gauge',
+    '1 when connect failed with a non-retriable error and the sink is no longer retried.',
+    (s) => (s.status === 'failed' ? 1 : 0),
+  );
   sink(
     'sluice_sink_pressure',
     'gauge',

@@ -176,6 +176,8 @@ function ruleMetricsJson(ctx: RouteContext, id: string): Record<string, unknown>
 
 function sinkMetricsJson(m: ApiSinkMetrics): Record<string, unknown> {
   return {
+    ...(m.status ? { status: m.status } : {}),
+    ...(m.lastError ? { last_error: m.lastError } : {}),
     matched: m.matched,
     queued: m.queued,
     queued_bytes: m.queuedBytes,

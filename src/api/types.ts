@@ -7,6 +7,9 @@ import type { Logger } from '../core/index.js';
 import type { RuleInfo, RuleMetricsSnapshot } from '../runtime/index.js';
 
 export interface ApiSinkMetrics {
+  /** Runner state: idle, connecting, connected, failed (non-retriable connect error), draining, stopped. */
+  readonly status?: string;
+  readonly lastError?: { readonly code: string; readonly message: string } | undefined;
   readonly matched: number;
   readonly queued: number;
   readonly queuedBytes: number;

@@ -74,6 +74,12 @@ export interface SinkType<Config = Record<string, unknown>> {
   /** Declares the sink-specific fields (the runner adds batching/retry/buffer fields). */
   readonly spec: FieldSpec;
   create(deps: SinkDeps, config: Config, name: string): Sink;
+  /**
+   * Optional: what `sluice check` should know before `run` — problems a valid config still has
+   * on this machine (a missing native addon, an unreadable key file). Paths are relative to the
+   * sink's config; each problem is reported as an error with its code.
+   */
+  preflight?(config: Config): readonly { code: string; path: string; reason: string }[];
 }
 
 /** Render `${path}` templates against a value map: shared by every sink with templates. */

@@ -1,8 +1,12 @@
 /** `sluice check`: validate a sluice.yaml and its rules without starting anything. */
-import { compileRules, loadConfig } from '../config/index.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { compileRules, loadConfig, parseYamlSource } from '../config/index.js';
+import type { ConfigIssue } from '../config/index.js';
 import { createDefaultServices } from '../runtime/index.js';
 import { createCompiler } from './rules.js';
-import { configParts } from './sinks.js';
+import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
 
 export function checkConfig(
@@ -13,8 +17,27 @@ export function checkConfig(
   if (!r.ok) return { issues: r.issues, rules: 0, sinks: 0 };
   const services = createDefaultServices({ node: r.loaded.config.node ?? 'sluice@check' });
   const c = compileRules(r.loaded.rules, createCompiler(services));
-  const issues = [...r.ruleIssues, ...c.issues].sort(
+  const issues = [...r.ruleIssues, ...c.issues, ...preflight(file, r.loaded.sinks, deps)].sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
   return { issues, rules: c.compiled.length, sinks: Object.keys(r.loaded.sinks).length };
+}
+
+/** What a valid config still lacks on this machine (SinkType.preflight), located in the file. */
+function preflight(
+  file: string,
+  sinks: Readonly<Record<string, { type: string }>>,
+  deps: Pick<EngineDeps, 'env' | 'sinkTypes'>,
+): ConfigIssue[] {
+  const types = sinkTypeMap(deps.sinkTypes);
+  const found: { code: string; path: string; reason: string }[] = [];
+  for (const [name, sc] of Object.entries(sinks)) {
+    const t = types.get(sc.type);
+    for (const p of t?.preflight?.(sc as never) ?? [])
+      found.push({ ...p, path: `sinks.${name}.${p.path}` });
+  }
+  if (found.length === 0) return [];
+  const display = path.relative(process.cwd(), path.resolve(file)) || file;
+  const src = parseYamlSource(display, readFileSync(file, 'utf8'), deps.env ?? process.env);
+  return found.map((p) => src.issueAt(p.code, p.path, p.reason));
 }

@@ -5,7 +5,8 @@
  *  - `createKafkaSink`: the sink itself (for tests and benchmarks);
  *  - `KafkaErrors`: the error codes.
  */
-import type { SinkType } from '../../core/index.js';
+import type { SinkType, SluiceError } from '../../core/index.js';
+import { loadKerberos } from './gssapi/kerberos-module.js';
 import { kafkaSpec, kafkaRunnerSpec } from './config.js';
 import type { KafkaSinkConfig } from './config.js';
 import { createKafkaSink } from './sink.js';
@@ -27,4 +28,19 @@ export const kafkaSinkType: SinkType<KafkaSinkConfig> & {
   spec: kafkaSpec,
   runnerSpec: kafkaRunnerSpec,
   create: (deps, config, name) => createKafkaSink(deps, config, name),
+  preflight(config) {
+    if (config.authentication?.mechanism !== 'gssapi') return [];
+    try {
+      loadKerberos();
+      return [];
+    } catch (err) {
+      return [
+        {
+          code: (err as SluiceError).code ?? 'kafka_gssapi_unavailable',
+          path: 'authentication.mechanism',
+          reason: (err as Error).message,
+        },
+      ];
+    }
+  },
 };

@@ -7,13 +7,15 @@ import { backoffDelay, SluiceError } from '../../core/index.js';
 import type { Logger, Sink } from '../../core/index.js';
 import { describeError } from './describe.js';
 
-export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'stopped';
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'failed' | 'stopped';
 
 export interface ConnectionEvents {
   /** The sink connected (first time or again). */
   connected(): void;
   /** A connect attempt failed (the next one is scheduled). */
   attemptFailed(err: unknown): void;
+  /** `connect()` failed with a non-retriable error: no more attempts (state `failed`). */
+  gaveUp(err: SluiceError): void;
 }
 
 export interface ConnectionOptions {
@@ -41,6 +43,7 @@ export class Connection {
   start(): Promise<void> {
     if (this.state === 'connected') return Promise.resolve();
     if (this.state === 'stopped') return Promise.reject(stoppedError());
+    if (this.state === 'failed') return Promise.reject(this.lastError);
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (this.state === 'idle') {
       this.state = 'connecting';
@@ -89,6 +92,20 @@ export class Connection {
     } catch (err) {
       if (this.state !== 'connecting' || signal.aborted) return;
       this.lastError = err;
+      if (err instanceof SluiceError && !err.retriable) {
+        // Retrying cannot help (bad credentials format, a missing native addon, …): stop and
+        // say so once, until the configuration changes.
+        this.state = 'failed';
+        this.opts.logger.error(
+          { err: describeError(err) },
+          'sink connect failed with a non-retriable error; the sink is marked failed and not retried',
+        );
+        const w = this.waiters;
+        this.waiters = [];
+        for (const s of w) s.reject(err);
+        this.events.gaveUp(err);
+        return;
+      }
       const delay = backoffDelay(this.attempt++, this.opts.backoff, this.opts.random);
       this.opts.logger.warn(
         { err: describeError(err), attempt: this.attempt, retryInMs: delay },

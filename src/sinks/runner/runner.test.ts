@@ -914,3 +914,52 @@ describe('metrics', () => {
     expect(e.retriable).toBe(true);
   });
 });
+
+describe('non-retriable connect errors', () => {
+  it('mark the runner failed: no more attempts, queued and new records fail with the code', async () => {
+    let connects = 0;
+    const broken: Sink = {
+      connect: async () => {
+        connects++;
+        throw new SluiceError('addon_missing', 'the native addon is not installed', {
+          retriable: false,
+        });
+      },
+      write: async () => {},
+      close: async () => {},
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now(), random: () => 0 },
+      broken,
+      cfg({ batch_size: 100, linger: 1000 }),
+    );
+    runners.push(runner);
+    expect(runner.enqueue(rec(0))).toBe(true); // queued while the first connect runs
+    await tick();
+    await expect(runner.start()).rejects.toMatchObject({ code: 'addon_missing' });
+    expect(runner.status()).toBe('failed');
+    expect(runner.enqueue(rec(1))).toBe(false);
+    await tick(600_000);
+    expect(connects).toBe(1);
+    const m = runner.metrics();
+    expect(m).toMatchObject({
+      status: 'failed',
+      failed: 2,
+      failedBy: { addon_missing: 2 },
+      queued: 0,
+      lastError: { code: 'addon_missing' },
+    });
+    expectBalanced(m);
+    expect(await runner.drain(100)).toEqual({ dropped: 0 });
+  });
+
+  it('retriable connect errors keep retrying', async () => {
+    const { sink, runner } = setup();
+    sink.failConnect(3);
+    const started = runner.start();
+    await tick(10_000);
+    await started;
+    expect(runner.status()).toBe('connected');
+    expect(sink.stats.connects).toBeGreaterThanOrEqual(4);
+  });
+});

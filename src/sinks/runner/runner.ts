@@ -44,9 +44,17 @@ export interface RunnerDeps {
   random?: () => number;
 }
 
-export type RunnerStatus = 'idle' | 'connecting' | 'connected' | 'draining' | 'stopped';
+/**
+ * `failed`: `connect()` failed with a non-retriable error (e.g. a missing native addon); the
+ * runner does not retry, and every queued and new record fails with that error's code.
+ */
+export type RunnerStatus = 'idle' | 'connecting' | 'connected' | 'failed' | 'draining' | 'stopped';
 
 export interface RunnerMetrics {
+  /** Connection state (see RunnerStatus). */
+  status: RunnerStatus;
+  /** The last connect/write error, if any (code and message). */
+  lastError?: { code: string; message: string };
   /** Records handed to `enqueue` (EMQX `matched`). */
   matched: number;
   /** Records waiting in the buffer to be batched (EMQX `queuing`). */
@@ -182,6 +190,21 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         pump();
       },
       attemptFailed: expireWhileDisconnected,
+      gaveUp(err) {
+        // Nothing queued can be written: fail it with the reason, and lift any pressure.
+        cancelLinger?.();
+        cancelLinger = undefined;
+        let n = buffer.clear();
+        for (const b of parked) {
+          batches.delete(b);
+          n += b.records.length;
+          inflightRecords -= b.records.length;
+        }
+        parked = [];
+        books.fail(err.code, n);
+        setPressure(false);
+        checkDrained();
+      },
     },
   );
 
@@ -217,6 +240,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     books.matched++;
     if (draining || connection.state === 'stopped') {
       books.drop('shutdown', 1);
+      return false;
+    }
+    if (connection.state === 'failed') {
+      books.fail((connection.lastError as SluiceError).code, 1);
       return false;
     }
     if (connection.state === 'idle') connection.start().catch(() => {});
@@ -632,6 +659,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     drain,
     stop,
     metrics: () => ({
+      status: connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
+      lastError: errorSummary(connection.lastError),
       matched: books.matched,
       queued: buffer.records,
       queuedBytes: buffer.bytes,
@@ -651,4 +680,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
     lastError: () => connection.lastError,
   };
+}
+
+function errorSummary(err: unknown): { code: string; message: string } | undefined {
+  if (err === undefined) return undefined;
+  if (err instanceof SluiceError) return { code: err.code, message: err.message };
+  return { code: 'sink_internal_error', message: err instanceof Error ? err.message : String(err) };
 }

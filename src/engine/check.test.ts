@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { field } from '../core/index.js';
+import type { SinkType } from '../core/index.js';
+import { kafkaSinkType } from '../sinks/kafka/index.js';
+import { checkConfig } from './check.js';
+
+let dir = '';
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const probeType: SinkType<{ needs?: string }> = {
+  type: 'probe',
+  spec: field.object(
+    { needs: field.string({ description: 'what it needs', optional: true }) },
+    { description: 'a sink whose preflight fails' },
+  ),
+  create: () => ({ connect: async () => {}, write: async () => {}, close: async () => {} }),
+  preflight: (c) =>
+    c.needs
+      ? [{ code: 'probe_missing', path: 'needs', reason: `${c.needs} is not installed` }]
+      : [],
+};
+
+describe('sluice check preflight', () => {
+  it('reports what a valid config still lacks on this machine, at the field, with its code', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-check-'));
+    const file = path.join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      'sinks:\n  ok: { type: probe }\n  bad:\n    type: probe\n    needs: libfoo\nrule_files: []\n',
+    );
+    const r = checkConfig(file, { sinkTypes: [probeType as SinkType<never>] });
+    expect(r.issues.map((i) => [i.code, i.line, i.column, i.path, i.reason])).toEqual([
+      ['probe_missing', 5, 12, 'sinks.bad.needs', 'libfoo is not installed'],
+    ]);
+  });
+
+  it('the Kafka sink checks that GSSAPI can load the kerberos addon', () => {
+    let loadable = true;
+    try {
+      createRequire(import.meta.url)('kerberos');
+    } catch {
+      loadable = false;
+    }
+    const issues = kafkaSinkType.preflight!({ authentication: { mechanism: 'gssapi' } } as never);
+    if (loadable) expect(issues).toEqual([]);
+    else
+      expect(issues).toEqual([
+        expect.objectContaining({
+          code: 'kafka_gssapi_unavailable',
+          path: 'authentication.mechanism',
+        }),
+      ]);
+    expect(kafkaSinkType.preflight!({ authentication: { mechanism: 'plain' } } as never)).toEqual(
+      [],
+    );
+  });
+});
