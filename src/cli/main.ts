@@ -14,12 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { pino } from 'pino';
-
 import { createApiServer } from '../api/index.js';
 import type { ApiAddress, ApiServer } from '../api/index.js';
 import { formatIssue } from '../config/index.js';
-import type { Logger } from '../core/index.js';
+import type { LogFormat } from '../core/index.js';
 import { checkConfig, createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/index.js';
 import type { BoundAddress } from '../broker/index.js';
@@ -76,15 +74,17 @@ Docs: docs/cli.md, docs/config.md, docs/api.md`;
 /** Per-command help and the options each command takes. */
 const COMMANDS: Record<string, { options: readonly string[]; help: string }> = {
   run: {
-    options: ['config'],
-    help: `Usage: sluice run [-c FILE]
+    options: ['config', 'log-format'],
+    help: `Usage: sluice run [-c FILE] [--log-format text|json|auto]
 
 Run the broker, the rules and the sinks until SIGINT/SIGTERM, then drain the sinks.
 Without -c: ./sluice.yaml if present, else the built-in quickstart (anonymous broker on
 127.0.0.1: 1883/tcp, 8083/ws; example rules to the console).
 
 Options:
-  -c, --config FILE    sluice.yaml to use
+  -c, --config FILE        sluice.yaml to use
+  --log-format FORMAT      text (readable lines), json (one object per line) or auto
+                           (text on a terminal, JSON otherwise; default: log.format)
 
 Exit status: 0 after a clean stop; 1 invalid configuration or a listener that cannot start;
 3 stopped, but records were abandoned (not delivered before shutdown.drain_timeout).`,
@@ -193,6 +193,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         context: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         algorithm: { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'version-V': { type: 'boolean', short: 'V' },
@@ -241,8 +242,14 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
   }
   switch (command) {
-    case 'run':
-      return run(resolveConfig(values.config), io);
+    case 'run': {
+      const f = values['log-format'];
+      if (f !== undefined && f !== 'text' && f !== 'json' && f !== 'auto') {
+        io.err(`sluice run: --log-format must be text, json or auto, got ${JSON.stringify(f)}`);
+        return 64;
+      }
+      return run(resolveConfig(values.config), io, f);
+    }
     case 'check':
       return check(resolveConfig(values.config), io);
     case 'test-rule': {
@@ -289,10 +296,10 @@ function check(file: string, io: CliIo): number {
   return 0;
 }
 
-async function run(file: string, io: CliIo): Promise<number> {
+async function run(file: string, io: CliIo, logFormat?: LogFormat): Promise<number> {
   let engine;
   try {
-    engine = createEngine(file);
+    engine = createEngine(file, logFormat ? { logFormat } : {});
   } catch (err) {
     const issues = (err as { context?: { issues?: Parameters<typeof formatIssue>[0][] } }).context
       ?.issues;
@@ -352,12 +359,8 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
       io.err('sluice: api settings changed; they take effect after a restart');
   });
   if (!cfg.enabled) return undefined;
-  const logger = pino({
-    level: engine.config.config.log.level,
-    base: { component: 'sluice' },
-  }) as unknown as Logger;
   const api = createApiServer(
-    { engine, logger, version: version() },
+    { engine, logger: engine.logger, version: version() },
     { bind: cfg.bind, port: cfg.port, token: cfg.token },
   );
   try {

@@ -37,7 +37,11 @@ export interface SinkConfig {
 
 export interface SluiceConfig {
   node?: string;
-  log: { level: (typeof LOG_LEVELS)[number] };
+  log: {
+    level: (typeof LOG_LEVELS)[number];
+    format: 'auto' | 'text' | 'json';
+    levels: Record<string, (typeof LOG_LEVELS)[number]>;
+  };
   broker: Record<string, unknown>;
   sinks: Record<string, SinkConfig>;
   rules: RuleConfig[];
@@ -127,12 +131,27 @@ export function configSpec(parts: ConfigParts): FieldSpec {
       log: field.object(
         {
           level: field.string({
-            description: 'pino log level of the root logger.',
+            description: 'Log level of everything not named in `levels`.',
             enum: LOG_LEVELS,
             default: 'info',
           }),
+          format: field.string({
+            description:
+              'text: one readable line per event (time, level, component, message, key=value fields), coloured on a terminal; json: one JSON object per line (pino shape, every key once); auto: text on a terminal, JSON otherwise. `sluice run --log-format` overrides it.',
+            enum: ['auto', 'text', 'json'],
+            default: 'auto',
+          }),
+          levels: field.map(
+            field.string({ description: 'Level for this component.', enum: LOG_LEVELS }),
+            {
+              description:
+                'Per-component levels by dotted component path (`broker`, `sink`, `rules`, `engine`, `api`, …); a path covers its children, the longest match wins.',
+              default: {},
+              example: { broker: 'debug' },
+            },
+          ),
         },
-        { description: 'Logging (one pino root logger, JSON lines on stdout).' },
+        { description: 'Logging: lines on stdout.' },
       ),
       broker: {
         ...parts.brokerSpec,

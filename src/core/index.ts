@@ -10,3 +10,4 @@ export * from './template.js';
 export * from './ports.js';
 export * from './latency.js';
 export * from './suggest.js';
+export * from './log.js';

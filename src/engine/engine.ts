@@ -18,7 +18,6 @@
 import { hostname } from 'node:os';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { stringify as yamlStringify } from 'yaml';
 
 import { createBroker } from '../broker/index.js';
@@ -32,7 +31,14 @@ import {
   watchDirs,
 } from '../config/index.js';
 import type { ConfigIssue, ConfigWatcher, LoadedConfig, LoadResult } from '../config/index.js';
-import type { EventProducer, Logger, MessagePublisher, SluiceError } from '../core/index.js';
+import { createProcessLogger } from '../core/index.js';
+import type {
+  EventProducer,
+  LogFormat,
+  MessagePublisher,
+  ProcessLogger,
+  SluiceError,
+} from '../core/index.js';
 import {
   createDefaultServices,
   createEventSource,
@@ -67,8 +73,15 @@ export interface EngineConfigInput {
   [section: string]: unknown;
 }
 
-function rootLogger(level: string): Logger {
-  return pino({ level, base: { component: 'sluice' } }) as unknown as Logger;
+function rootLogger(
+  log: LoadedConfig['config']['log'],
+  format: LogFormat | undefined,
+): ProcessLogger {
+  return createProcessLogger({
+    level: log.level,
+    format: format ?? log.format,
+    levels: log.levels,
+  });
 }
 
 function configInvalid(issues: readonly ConfigIssue[]): SluiceError {
@@ -109,7 +122,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const runningSinks = JSON.stringify(loaded.sinks);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
-  const root = deps.logger ?? rootLogger(cfg.log.level);
+  const root = deps.logger ?? rootLogger(cfg.log, deps.logFormat);
   const log = root.child({ component: 'engine' });
 
   // The broker is created after the sinks (their publisher is bound lazily to it).
@@ -323,6 +336,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       return b.addresses;
     },
     broker: b,
+    logger: root,
     sink: (name) => sinks.get(name)?.sink,
     startupIssues,
     get config() {

@@ -2,7 +2,7 @@
 import type { Observable } from 'rxjs';
 import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
-import type { EventProducer, Logger, Sink, SinkType } from '../core/index.js';
+import type { EventProducer, Logger, LogFormat, Sink, SinkType } from '../core/index.js';
 import type {
   MessageContext,
   RuleInfo,
@@ -26,6 +26,8 @@ export interface EngineDeps {
   producers?: readonly EventProducer[];
   /** Watch the config file and rule files (default: the config's `reload.enabled`). */
   watch?: boolean;
+  /** Overrides `log.format` (the CLI's `--log-format`). */
+  logFormat?: LogFormat;
 }
 
 /** A rule as given to the API. */
@@ -82,6 +84,8 @@ export interface Engine {
   readonly addresses: readonly BoundAddress[];
   /** The embedded broker (publish/subscribe in-process). */
   readonly broker: Broker;
+  /** The root logger (the engine's own unless `deps.logger` was given). */
+  readonly logger: Logger;
   /** A configured sink instance by name (tests read collecting sinks through this). */
   sink(name: string): Sink | undefined;
   /** Issues of rules that failed at startup (the engine runs without them). */
