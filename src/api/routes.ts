@@ -356,6 +356,38 @@ const ruleTest: Handler = async (req, _p, ctx) => {
   }
 };
 
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function levelsOf(ctx: RouteContext): Record<string, string> {
+  const get = ctx.deps.engine.logLevels;
+  if (!get)
+    throw new HttpError(404, ApiErrors.api_not_found('log levels are not managed by this engine'));
+  return get.call(ctx.deps.engine);
+}
+
+/** `GET /api/v5/log_levels`: the root level (key "") and per-component levels. */
+const logLevels: Handler = (_req, _p, ctx) => json(200, levelsOf(ctx));
+
+/** `PUT /api/v5/log_levels` `{"component": "broker", "level": "debug"}` (component "" = root). */
+const putLogLevel: Handler = async (req, _p, ctx) => {
+  levelsOf(ctx);
+  const body = await readJsonObject(req);
+  for (const k of Object.keys(body))
+    if (k !== 'component' && k !== 'level')
+      throw badRequest(`unknown field ${JSON.stringify(k)} (known: component, level)`);
+  const component = body['component'];
+  const level = body['level'];
+  if (typeof component !== 'string' || !/^([a-z0-9_]+(\.[a-z0-9_]+)*)?$/.test(component))
+    throw badRequest(
+      'component must be a dotted component path such as "broker" or "sink.kafka" ("" = root)',
+    );
+  if (typeof level !== 'string' || !LEVELS.includes(level))
+    throw badRequest(`level must be one of ${LEVELS.join(', ')}`);
+  ctx.deps.engine.setLogLevel!(component, level);
+  ctx.deps.logger.info({ component_changed: component, level }, 'log level changed over the API');
+  return json(200, levelsOf(ctx));
+};
+
 const listSinks: Handler = (_req, _p, ctx) => {
   const m = ctx.deps.engine.metrics().sinks;
   return json(
@@ -403,6 +435,7 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'rules', '*', 'metrics'], methods: { GET: ruleMetrics } },
   { path: ['api', 'v5', 'rule_test'], methods: { POST: ruleTest } },
   { path: ['api', 'v5', 'sinks'], methods: { GET: listSinks } },
+  { path: ['api', 'v5', 'log_levels'], methods: { GET: logLevels, PUT: putLogLevel } },
   { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
   { path: ['metrics'], methods: { GET: prometheus } },
 ];

@@ -66,6 +66,10 @@ export interface ApiEngine {
     readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;
     readonly broker: ApiBrokerMetrics;
   };
+  /** Log levels by component path ('' = everything else); absent when the logger is external. */
+  logLevels?(): Record<string, string>;
+  /** Change one component's log level at run time. */
+  setLogLevel?(component: string, level: string): void;
   enableRule(id: string): void;
   disableRule(id: string): void;
   addRule(rule: ApiRuleInput): void;

@@ -35,6 +35,8 @@ import { createProcessLogger } from '../core/index.js';
 import type {
   EventProducer,
   LogFormat,
+  LogLevel,
+  Logger,
   MessagePublisher,
   ProcessLogger,
   SluiceError,
@@ -122,7 +124,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const runningSinks = JSON.stringify(loaded.sinks);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
-  const root = deps.logger ?? rootLogger(cfg.log, deps.logFormat);
+  const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
+  const root: Logger = deps.logger ?? (ownLogger as ProcessLogger);
   const log = root.child({ component: 'engine' });
 
   // The broker is created after the sinks (their publisher is bound lazily to it).
@@ -337,6 +340,12 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     },
     broker: b,
     logger: root,
+    ...(ownLogger
+      ? {
+          logLevels: () => ownLogger.levels(),
+          setLogLevel: (c: string, l: string) => ownLogger.setLevel(c, l as LogLevel),
+        }
+      : {}),
     sink: (name) => sinks.get(name)?.sink,
     startupIssues,
     get config() {

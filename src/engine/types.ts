@@ -86,6 +86,9 @@ export interface Engine {
   readonly broker: Broker;
   /** The root logger (the engine's own unless `deps.logger` was given). */
   readonly logger: Logger;
+  /** Log levels by component path ('' = root); only with the engine's own logger. */
+  logLevels?(): Record<string, string>;
+  setLogLevel?(component: string, level: string): void;
   /** A configured sink instance by name (tests read collecting sinks through this). */
   sink(name: string): Sink | undefined;
   /** Issues of rules that failed at startup (the engine runs without them). */

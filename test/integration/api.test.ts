@@ -581,6 +581,54 @@ describe('management API with a real engine and MQTT clients', () => {
   });
 });
 
+describe('log levels over the API', () => {
+  it('GET shows the levels, PUT changes one component at run time, bad input is a 400', async () => {
+    // The engine's own logger (no deps.logger), kept silent so the test output stays clean.
+    const own = createEngine({
+      broker: { listeners: {} },
+      log: { level: 'silent', levels: { rules: 'silent' } },
+    });
+    const srv = createApiServer(
+      { engine: own, logger: silentLogger },
+      { bind: '127.0.0.1', port: 0 },
+    );
+    const { url } = await srv.start();
+    try {
+      const got = await call(url, 'GET', '/api/v5/log_levels');
+      expect(got.json).toEqual({ '': 'silent', rules: 'silent' });
+      const put = await call(url, 'PUT', '/api/v5/log_levels', {
+        body: JSON.stringify({ component: 'broker', level: 'error' }),
+      });
+      expect(put.status).toBe(200);
+      expect(put.json).toEqual({ '': 'silent', rules: 'silent', broker: 'error' });
+      expect(own.logLevels!()).toMatchObject({ broker: 'error' });
+      const bad = await call(url, 'PUT', '/api/v5/log_levels', {
+        body: JSON.stringify({ component: 'broker', level: 'loud' }),
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.json.message).toMatch(/level must be one of/);
+    } finally {
+      await srv.stop();
+      await own.stop({ drainMs: 0 });
+    }
+  });
+
+  it('an engine with an injected logger has no managed levels: 404', async () => {
+    const ext = createEngine({ broker: { listeners: {} } }, { logger: silentLogger });
+    const srv = createApiServer(
+      { engine: ext, logger: silentLogger },
+      { bind: '127.0.0.1', port: 0 },
+    );
+    const { url } = await srv.start();
+    try {
+      expect((await call(url, 'GET', '/api/v5/log_levels')).status).toBe(404);
+    } finally {
+      await srv.stop();
+      await ext.stop({ drainMs: 0 });
+    }
+  });
+});
+
 /**
  * Run scripts/promlint (Go; `promtool check metrics`' rules) over an exposition. Built once into
  * .cache/promlint with the machine's Go toolchain and modules from the Go module proxy.
