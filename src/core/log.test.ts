@@ -109,4 +109,30 @@ describe('process logger', () => {
     expect(c.lines.map((l) => JSON.parse(l).msg)).toEqual(['a', 'c', 'd']);
     expect(root.levels()).toEqual({ '': 'warn', broker: 'error', rules: 'debug' });
   });
+
+  it('rate-limits repeated warnings and reports how many were suppressed', () => {
+    const c = capture();
+    let t = 0;
+    const log = createProcessLogger({
+      level: 'info',
+      format: 'json',
+      stream: c.stream,
+      now: () => t,
+    });
+    const sink = log.child({ component: 'sink' });
+    for (let i = 0; i < 5; i++) sink.warn({ code: 'sink_x' }, 'write failed');
+    sink.warn({ code: 'sink_y' }, 'write failed'); // another code: its own line
+    sink.info({}, 'info lines are never limited');
+    sink.info({}, 'info lines are never limited');
+    t = 10_000;
+    sink.warn({ code: 'sink_x' }, 'write failed');
+    const got = c.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(got.map((g) => [g['msg'], g['code'], g['suppressed']])).toEqual([
+      ['write failed', 'sink_x', undefined],
+      ['write failed', 'sink_y', undefined],
+      ['info lines are never limited', undefined, undefined],
+      ['info lines are never limited', undefined, undefined],
+      ['write failed', 'sink_x', 4],
+    ]);
+  });
 });

@@ -11,6 +11,9 @@
  *   fields — coloured when written to a terminal. `auto` picks text on a TTY, JSON otherwise.
  * - **Per-component levels**: `levels: { broker: 'debug' }` applies to `broker` and everything
  *   under it (the longest matching prefix wins); `setLevel` changes them at run time.
+ * - **Repeats are rate-limited**: a warning or error with the same component, message and code
+ *   as one logged less than `repeatWindowMs` ago (default 10 s) is counted, not written; the
+ *   next one written says how many were suppressed (`suppressed: N`).
  */
 import { pino } from 'pino';
 import type { Logger } from './logger.js';
@@ -37,6 +40,8 @@ export interface LogOptions {
   stream?: { write(line: string): unknown; isTTY?: boolean };
   /** Clock for the `time` field (default Date.now). */
   now?: () => number;
+  /** Window for suppressing repeated warnings/errors (default 10 000 ms; 0 = never). */
+  repeatWindowMs?: number;
 }
 
 export interface ProcessLogger extends Logger {
@@ -89,6 +94,9 @@ export function createProcessLogger(opts: LogOptions): ProcessLogger {
     ...Object.entries(opts.levels ?? {}),
   ]);
   let version = 0; // bumped by setLevel: children re-resolve their threshold lazily
+  const repeatWindow = opts.repeatWindowMs ?? 10_000;
+  /** key → last time written and how many were suppressed since (bounded: oldest evicted). */
+  const repeats = new Map<string, { at: number; suppressed: number }>();
   const json =
     format === 'json'
       ? pino(
@@ -117,6 +125,21 @@ export function createProcessLogger(opts: LogOptions): ProcessLogger {
       if (RANK[level] < threshold) return;
       // Call fields override bindings of the same name: every key appears once.
       const fields: Record<string, unknown> = { ...bindings, ...(obj as Record<string, unknown>) };
+      if (repeatWindow > 0 && RANK[level] >= RANK.warn) {
+        const code = (fields['code'] ??
+          (fields['err'] as { code?: unknown } | undefined)?.code) as unknown;
+        const key = `${component}\0${msg ?? ''}\0${String(code ?? '')}`;
+        const t = now();
+        const r = repeats.get(key);
+        if (r && t - r.at < repeatWindow) {
+          r.suppressed++;
+          return;
+        }
+        if (r?.suppressed) fields['suppressed'] = r.suppressed;
+        repeats.delete(key);
+        repeats.set(key, { at: t, suppressed: 0 });
+        if (repeats.size > 1000) repeats.delete(repeats.keys().next().value as string);
+      }
       if (json) {
         json[level](fields, msg);
         return;
