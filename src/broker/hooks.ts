@@ -28,6 +28,7 @@ import type { BrokerContext, ClientInternals } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
+import { deliveryQos } from './granted-qos.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -289,16 +290,20 @@ export function createHooks(
     const c = client as ClientInternals;
     const ours = packet.brokerId === ctx.aedes?.id && routing.hit(packet.brokerCounter, 1);
     metrics.messages_out++;
+    // [MQTT-3.8.4-6] min(published, granted) for every filter kind. Aedes downgrades only for an
+    // exact-topic subscription, so the copy is downgraded here: live copies (a fresh Packet per
+    // subscription), retained copies and queued ones (a fresh QoSPacket each) are ours to change,
+    // and Aedes builds the outgoing packet (and its stored in-flight copy) from this one.
+    // deliver0 sets QoS 0 itself.
+    let qos: number = packet.qos;
+    if (ctx.deliveringQos0) qos = 0;
+    else if (qos > 0) {
+      qos = deliveryQos(c.subscriptions, packet.topic, qos);
+      if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
+    }
     if (!wants['message.delivered'] && !wants['message.acked']) return packet;
     const rec = recordOf(client);
     if (!rec) return packet;
-    let qos: number = packet.qos;
-    if (ctx.deliveringQos0) qos = 0;
-    else {
-      // Aedes downgrades to the subscription's QoS only for an exact-topic subscription.
-      const sub = c.subscriptions[packet.topic];
-      if (sub && sub.qos < qos) qos = sub.qos;
-    }
     const src = ours ? routing.columns(packet.brokerCounter) : undefined;
     const id = src ? src['id'] : idOf(packet.brokerCounter);
     const cols = deliveredColumns(rec, packet, qos, src, id, now(), node);
