@@ -500,6 +500,52 @@ describe('broker over in-memory streams', () => {
     });
   });
 
+  describe('zero-length client ids', () => {
+    it('[MQTT-3.1.3-8] an empty client id with clean session false is refused with CONNACK 2 and closed', async () => {
+      const h = await harness();
+      // mqtt-packet will not generate this CONNECT; clear the clean-session flag of a clean one.
+      const bytes = Buffer.from(
+        generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: '',
+          keepalive: 0,
+        }),
+      );
+      expect(bytes[9]).toBe(0x02); // fixed header (2) + "MQTT" (6) + level (1) → connect flags
+      bytes[9] = 0x00;
+      const client = h.open();
+      client.stream.write(bytes);
+      const connack = await client.next('connack');
+      expect(connack.returnCode).toBe(2);
+      await client.closed;
+      expect(h.of('client.connack')[0]).toMatchObject({
+        reason_code: 'client_identifier_not_valid',
+      });
+      expect(h.of('client.connected')).toEqual([]);
+      expect(h.broker.metrics()).toMatchObject({ connections: 0, connections_refused: 1 });
+    });
+
+    it('[MQTT-3.1.3-6] [MQTT-3.1.3-7] an empty client id with clean session true gets a unique assigned id', async () => {
+      const h = await harness();
+      const a = await h.connectClient('', { clean: true });
+      const b = await h.connectClient('', { clean: true });
+      expect([a.connack.returnCode, b.connack.returnCode]).toEqual([0, 0]);
+      await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(2));
+      const ids = h.of('client.connected').map((c) => c['clientid'] as string);
+      expect(ids[0]).not.toBe('');
+      expect(ids[0]).not.toBe(ids[1]);
+      // Both stay connected (no takeover between two assigned ids) and can use the session.
+      expect(h.broker.metrics().connections).toBe(2);
+      a.client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'z/1', qos: 0 }] });
+      await a.client.next('suback');
+      b.client.send(publish('z/1', 'hi'));
+      expect((await a.client.next('publish')).payload.toString()).toBe('hi');
+    });
+  });
+
   it('a connection handed over before start() or after stop() is closed', async () => {
     const { broker, connect } = createBrokerInternals({ logger: silentLogger }, { listeners: {} });
     const [client, server] = memoryPipe();

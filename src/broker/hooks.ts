@@ -119,6 +119,14 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return done(null, true);
+    // preConnect kept the client id as sent. A zero-length id is allowed only with clean
+    // session [MQTT-3.1.3-7]; the server then assigns a unique id (Aedes: `aedes_<uuid>`)
+    // [MQTT-3.1.3-6]. With clean session false it answers CONNACK 2 (identifier rejected) and
+    // closes the connection [MQTT-3.1.3-8]. Aedes 1.x accepted both.
+    if (rec.clientid === '' && !rec.clean_start) {
+      logger.info({ peer: rec.peername }, 'zero-length client id without clean session refused');
+      return done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
+    }
     rec.clientid = client.id;
     runAuthnChain(
       authnChain,
