@@ -32,6 +32,8 @@ export interface ClientRecord {
   client_attrs: Readonly<ValueMap>;
   /** Granted QoS by filter (for session.unsubscribed's qos column). */
   subs: Map<string, number>;
+  /** Filters counted against max_subscriptions (granted by authorizeSubscribe, incl. restored). */
+  counted?: Set<string>;
   /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
   inflight: Map<number, Readonly<ValueMap>> | undefined;
   /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */

@@ -29,6 +29,7 @@ import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
 import { deliveryQos } from './granted-qos.js';
+import { topicLevels } from './limits.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -63,7 +64,7 @@ export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
 ): BrokerHooks {
-  const { config, logger, now, node, idOf, feed, routing, metrics } = ctx;
+  const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
   const emit = feed.emit;
   const authnChain: Authenticator[] = [
@@ -75,6 +76,8 @@ export function createHooks(
     ...(deps.authorizers ?? []),
   ];
   const noMatchAllow = config.authorization.no_match === 'allow';
+  // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
+  const aedesMaxLevels = 100;
 
   function preConnect(
     client: Client,
@@ -83,6 +86,7 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return cb(null, true);
+    limits.connected(rec);
     rec.clientid = packet.clientId;
     rec.username = packet.username;
     rec.proto_ver = packet.protocolVersion ?? 4;
@@ -270,7 +274,17 @@ export function createHooks(
     // Wills re-published by Aedes after a restart may come without a live client.
     if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
     // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
-    // EMQX's authorization.deny_action = disconnect).
+    // EMQX's authorization.deny_action = disconnect). So does one over max_topic_levels (Aedes
+    // checks its ceiling of 100; a stricter listener's limit is checked here).
+    const maxLevels = limits.of(rec.meta.listener).max_topic_levels;
+    if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
+      metrics.refused_topic_levels++;
+      logger.info(
+        { clientid: rec.clientid, listener: rec.meta.listener, max_topic_levels: maxLevels },
+        'connection closed: PUBLISH topic over max_topic_levels',
+      );
+      return cb(new Error('topic has too many levels'));
+    }
     if (builtinAuthzOnly && !rec.is_superuser) {
       // Per-publish fast path for the default chain: same outcome as authorize(), no closure.
       const o = authzChain.length === 1 && packet.topic.startsWith(SYS) ? SYS_DENY : NO_MATCH;
@@ -289,8 +303,39 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return cb(null, sub);
-    // Denied → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays up.
-    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => cb(null, o.allow ? sub : null));
+    // Denied or over a limit → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays.
+    const lim = limits.of(rec.meta.listener);
+    if (topicLevels(sub.topic) > lim.max_topic_levels) {
+      metrics.refused_topic_levels++;
+      logger.info(
+        {
+          clientid: rec.clientid,
+          listener: rec.meta.listener,
+          max_topic_levels: lim.max_topic_levels,
+        },
+        'SUBSCRIBE filter over max_topic_levels refused',
+      );
+      return cb(null, null);
+    }
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => {
+      if (!o.allow) return cb(null, null);
+      const max = lim.max_subscriptions;
+      if (max > 0) {
+        const counted = (rec.counted ??= new Set());
+        if (!counted.has(sub.topic)) {
+          if (counted.size >= max) {
+            metrics.refused_max_subscriptions++;
+            logger.info(
+              { clientid: rec.clientid, listener: rec.meta.listener, max_subscriptions: max },
+              'SUBSCRIBE refused: client holds max_subscriptions',
+            );
+            return cb(null, null);
+          }
+          counted.add(sub.topic);
+        }
+      }
+      cb(null, sub);
+    });
   }
 
   /** Called by Aedes for every copy it is about to forward to a subscribed client. */
