@@ -276,7 +276,7 @@ export function createHooks(
     // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
     // EMQX's authorization.deny_action = disconnect). So does one over max_topic_levels (Aedes
     // checks its ceiling of 100; a stricter listener's limit is checked here).
-    const maxLevels = limits.of(rec.meta.listener).max_topic_levels;
+    const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
       logger.info(
@@ -304,7 +304,7 @@ export function createHooks(
     const rec = recordOf(client);
     if (!rec) return cb(null, sub);
     // Denied or over a limit → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays.
-    const lim = limits.of(rec.meta.listener);
+    const lim = rec.limits ?? limits.of(rec.meta.listener);
     if (topicLevels(sub.topic) > lim.max_topic_levels) {
       metrics.refused_topic_levels++;
       logger.info(

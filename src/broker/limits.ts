@@ -85,6 +85,7 @@ export function createLimits(config: BrokerConfig, metrics: BrokerMetrics, logge
     },
     guard(client, rec) {
       const lim = of(rec.meta.listener);
+      rec.limits = lim;
       const max = lim.max_packet_size;
       const parser = (client as unknown as { _parser: ParserInternals })._parser;
       const parseLength = parser._parseLength;

@@ -138,10 +138,13 @@ describe('broker limits (per listener)', () => {
     // 1024 bytes in all: fixed header 3 + topic (2 + 5) + payload 1014.
     await pub.publishAsync('big/1', Buffer.alloc(1014));
     await expect.poll(() => got).toEqual([1014]);
+    const reasons: unknown[] = [];
+    broker.onEvent((e) => reasons.push(e.columns['reason']), { names: ['client.disconnected'] });
     const closed = new Promise<void>((r) => pub.once('close', () => r()));
     pub.publish('big/1', Buffer.alloc(1015));
     await closed;
     expect(broker.metrics().refused_packet_too_large).toBe(1);
+    await expect.poll(() => reasons).toEqual(['frame_too_large']);
     expect(got).toEqual([1014]);
   });
 
