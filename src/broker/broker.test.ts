@@ -397,6 +397,155 @@ describe('broker over in-memory streams', () => {
     });
   });
 
+  describe('QoS of a forwarded copy [MQTT-3.8.4-6]', () => {
+    /** Publish at QoS 2 and finish the exchange (Aedes routes a QoS 2 message on PUBREL). */
+    const publish2 = async (c: TestClient, topic: string, payload: string, messageId: number) => {
+      c.send({ ...publish(topic, payload), qos: 2, messageId } as Packet);
+      await c.next('pubrec');
+      c.send({ cmd: 'pubrel', messageId });
+      await c.next('pubcomp');
+    };
+
+    it('[MQTT-3.8.4-6] a/# granted QoS 1 receives a QoS 2 publish at QoS 1 (delivered column agrees)', async () => {
+      const h = await harness();
+      const sub = (await h.connectClient('wild1')).client;
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/#', qos: 1 }] });
+      expect((await sub.next('suback')).granted).toEqual([1]);
+      const pub = (await h.connectClient('p2')).client;
+      await publish2(pub, 'a/b', 'two', 5);
+      const got = await sub.next('publish');
+      expect(got).toMatchObject({ topic: 'a/b', qos: 1 });
+      expect(got.payload.toString()).toBe('two');
+      await vi.waitFor(() => expect(h.of('message.delivered')).toHaveLength(1));
+      expect(h.of('message.delivered')[0]).toMatchObject({ clientid: 'wild1', qos: 1 });
+      // A QoS 1 copy is acknowledged with PUBACK (not PUBREC) and raises message.acked.
+      sub.send({ cmd: 'puback', messageId: got.messageId! });
+      await vi.waitFor(() => expect(h.of('message.acked')).toHaveLength(1));
+    });
+
+    it('[MQTT-3.8.4-6] a/+ granted QoS 0 receives a QoS 2 publish at QoS 0', async () => {
+      const h = await harness();
+      const sub = (await h.connectClient('wild0')).client;
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+', qos: 0 }] });
+      expect((await sub.next('suback')).granted).toEqual([0]);
+      const pub = (await h.connectClient('p2')).client;
+      await publish2(pub, 'a/b', 'zero', 6);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'a/b', qos: 0 });
+    });
+
+    it('[MQTT-3.8.4-6] the downgrade holds with no event listener (delivery, not only columns)', async () => {
+      const { broker, connect } = createBrokerInternals(
+        { logger: silentLogger },
+        { listeners: {} },
+      );
+      started.push(broker);
+      await broker.start();
+      const open = () => {
+        const [client, server] = memoryPipe();
+        connect(server, {
+          listener: 'memory',
+          transport: 'tcp',
+          peerhost: undefined,
+          peerport: undefined,
+          sockhost: undefined,
+          sockport: undefined,
+        });
+        return new TestClient(client);
+      };
+      const conn = async (clientId: string) => {
+        const c = open();
+        c.send({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId,
+          keepalive: 0,
+        });
+        await c.next('connack');
+        return c;
+      };
+      const sub = await conn('quiet');
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'q/#', qos: 1 }] });
+      await sub.next('suback');
+      await publish2(await conn('p'), 'q/x', 'y', 7);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'q/x', qos: 1 });
+    });
+
+    it('[MQTT-3.3.5-1] overlapping filters: delivered at the maximum QoS of the matching subscriptions', async () => {
+      const h = await harness();
+      const sub = (await h.connectClient('overlap')).client;
+      sub.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [
+          { topic: 'o/#', qos: 1 },
+          { topic: 'o/+', qos: 2 },
+        ],
+      });
+      expect((await sub.next('suback')).granted).toEqual([1, 2]);
+      await publish2((await h.connectClient('p')).client, 'o/k', 'v', 8);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'o/k', qos: 2 });
+    });
+
+    it('[MQTT-3.8.4-6] a retained QoS 1 message is sent at QoS 0 to a new r/# QoS 0 subscription', async () => {
+      const h = await harness();
+      const pub = (await h.connectClient('keeper')).client;
+      pub.send({ ...publish('r/1', 'kept', 1, 3), retain: true } as Packet);
+      await pub.next('puback');
+      const sub = (await h.connectClient('late')).client;
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r/#', qos: 0 }] });
+      await sub.next('suback');
+      expect(await sub.next('publish')).toMatchObject({ topic: 'r/1', qos: 0, retain: true });
+    });
+  });
+
+  describe('zero-length client ids', () => {
+    it('[MQTT-3.1.3-8] an empty client id with clean session false is refused with CONNACK 2 and closed', async () => {
+      const h = await harness();
+      // mqtt-packet will not generate this CONNECT; clear the clean-session flag of a clean one.
+      const bytes = Buffer.from(
+        generate({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion: 4,
+          clean: true,
+          clientId: '',
+          keepalive: 0,
+        }),
+      );
+      expect(bytes[9]).toBe(0x02); // fixed header (2) + "MQTT" (6) + level (1) → connect flags
+      bytes[9] = 0x00;
+      const client = h.open();
+      client.stream.write(bytes);
+      const connack = await client.next('connack');
+      expect(connack.returnCode).toBe(2);
+      await client.closed;
+      expect(h.of('client.connack')[0]).toMatchObject({
+        reason_code: 'client_identifier_not_valid',
+      });
+      expect(h.of('client.connected')).toEqual([]);
+      expect(h.broker.metrics()).toMatchObject({ connections: 0, connections_refused: 1 });
+    });
+
+    it('[MQTT-3.1.3-6] [MQTT-3.1.3-7] an empty client id with clean session true gets a unique assigned id', async () => {
+      const h = await harness();
+      const a = await h.connectClient('', { clean: true });
+      const b = await h.connectClient('', { clean: true });
+      expect([a.connack.returnCode, b.connack.returnCode]).toEqual([0, 0]);
+      await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(2));
+      const ids = h.of('client.connected').map((c) => c['clientid'] as string);
+      expect(ids[0]).not.toBe('');
+      expect(ids[0]).not.toBe(ids[1]);
+      // Both stay connected (no takeover between two assigned ids) and can use the session.
+      expect(h.broker.metrics().connections).toBe(2);
+      a.client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'z/1', qos: 0 }] });
+      await a.client.next('suback');
+      b.client.send(publish('z/1', 'hi'));
+      expect((await a.client.next('publish')).payload.toString()).toBe('hi');
+    });
+  });
+
   it('a connection handed over before start() or after stop() is closed', async () => {
     const { broker, connect } = createBrokerInternals({ logger: silentLogger }, { listeners: {} });
     const [client, server] = memoryPipe();

@@ -48,6 +48,7 @@ import {
   type ConnMeta,
   type RunningListener,
 } from './listeners.js';
+import { createLimits } from './limits.js';
 import { wrapPersistence } from './persistence-wrap.js';
 import {
   heldCount,
@@ -90,6 +91,22 @@ export function createBrokerInternals(
 ): BrokerInternals {
   const config = resolveBrokerConfig(input);
   const logger = deps.logger.child({ component: 'broker' });
+  const metrics = {
+    connections: 0,
+    connections_total: 0,
+    connections_refused: 0,
+    messages_in: 0,
+    messages_out: 0,
+    messages_dropped: 0,
+    messages_acked: 0,
+    clients_paused: 0,
+    publishes_held: 0,
+    refused_packet_too_large: 0,
+    refused_max_connections: 0,
+    refused_topic_levels: 0,
+    refused_max_subscriptions: 0,
+    refused_idle_timeout: 0,
+  };
   const ctx: BrokerContext = {
     config,
     logger,
@@ -98,17 +115,8 @@ export function createBrokerInternals(
     idOf: messageIdFormatter(randomBytes(8).toString('hex')),
     feed: createEventFeed(logger),
     routing: new RouteTable(),
-    metrics: {
-      connections: 0,
-      connections_total: 0,
-      connections_refused: 0,
-      messages_in: 0,
-      messages_out: 0,
-      messages_dropped: 0,
-      messages_acked: 0,
-      clients_paused: 0,
-      publishes_held: 0,
-    },
+    metrics,
+    limits: createLimits(config, metrics, logger),
     pausedClients: new Set(),
     orphans: new Map(),
     aedes: undefined,
@@ -116,6 +124,8 @@ export function createBrokerInternals(
     deliveringQos0: false,
   };
   const hooks = createHooks(ctx, deps);
+  const listenerValues = (k: 'idle_timeout'): number[] =>
+    Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
   let addresses: BoundAddress[] = [];
 
@@ -124,8 +134,11 @@ export function createBrokerInternals(
       stream.destroy();
       return;
     }
+    if (!ctx.limits.admit(stream, meta.listener, meta.peerhost)) return;
     const client = ctx.aedes.handle(stream, req);
-    attachRecord(client, newRecord(meta));
+    const rec = newRecord(meta);
+    attachRecord(client, rec);
+    ctx.limits.guard(client, rec);
   }
 
   async function closeAedes(): Promise<void> {
@@ -144,7 +157,10 @@ export function createBrokerInternals(
       ctx.state = 'starting';
       const a = new Aedes({
         concurrency: config.concurrency,
-        connectTimeout: config.connect_timeout,
+        // Per-listener idle_timeout is enforced by limits.ts; Aedes' own timer is the backstop.
+        connectTimeout: Math.max(config.connect_timeout, ...listenerValues('idle_timeout')),
+        // Aedes' ceiling (its matcher's); each listener's max_topic_levels is checked in hooks.ts.
+        maxTopicLevels: 100,
         maxClientsIdLength: config.max_clientid_len,
         preConnect: hooks.preConnect,
         authenticate: hooks.authenticate,

@@ -10,6 +10,7 @@
 import type { Client } from 'aedes';
 import type { ValueMap } from '../core/index.js';
 import { EMPTY_MAP, peername } from './columns.js';
+import type { ListenerLimits } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import type { PublishGate } from './publish-gate.js';
 
@@ -32,6 +33,10 @@ export interface ClientRecord {
   client_attrs: Readonly<ValueMap>;
   /** Granted QoS by filter (for session.unsubscribed's qos column). */
   subs: Map<string, number>;
+  /** The limits of the listener that accepted the connection (limits.ts). */
+  limits?: ListenerLimits;
+  /** Filters counted against max_subscriptions (granted by authorizeSubscribe, incl. restored). */
+  counted?: Set<string>;
   /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
   inflight: Map<number, Readonly<ValueMap>> | undefined;
   /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */

@@ -30,7 +30,29 @@ export interface TlsOptionsConfig {
   fail_if_no_peer_cert: boolean;
 }
 
-export interface ListenerConfig {
+/** Per-listener limits (limits.ts; EMQX names). */
+export interface ListenerLimits {
+  /** Largest accepted MQTT packet in bytes (fixed header included). */
+  max_packet_size: number;
+  /** Open sockets on this listener (incl. those that have not sent CONNECT yet). */
+  max_connections: number;
+  /** Most levels in a PUBLISH topic or SUBSCRIBE filter (Aedes' ceiling is 100). */
+  max_topic_levels: number;
+  /** Most subscriptions one client may hold; 0 = unlimited. */
+  max_subscriptions: number;
+  /** ms a socket may take to deliver CONNECT. */
+  idle_timeout: number;
+}
+
+/** Limit defaults (idle_timeout defaults to the broker's connect_timeout). */
+export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeout'>> = {
+  max_packet_size: 1024 * 1024,
+  max_connections: 1_024_000,
+  max_topic_levels: 100,
+  max_subscriptions: 1000,
+};
+
+export interface ListenerConfig extends ListenerLimits {
   type: ListenerType;
   enabled: boolean;
   bind: string;
@@ -64,7 +86,9 @@ export type BrokerConfigInput = {
   node?: string;
   listeners?: Record<
     string,
-    Partial<Omit<ListenerConfig, 'ssl_options'>> & {
+    Partial<Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout'>> & {
+      max_packet_size?: number | string;
+      idle_timeout?: number | string;
       type: ListenerType;
       ssl_options?: Partial<TlsOptionsConfig>;
     }
@@ -165,6 +189,37 @@ export const listenerSpec: FieldSpec = field.object(
       pattern: '^/',
     }),
     ssl_options: tlsSpec,
+    max_packet_size: field.bytes({
+      description:
+        'Largest MQTT packet accepted, fixed header included (EMQX `max_packet_size`). A client announcing a larger packet is disconnected as soon as its fixed header is read, before the packet is buffered.',
+      default: LISTENER_LIMIT_DEFAULTS.max_packet_size,
+      example: '1MB',
+    }),
+    max_connections: field.integer({
+      description:
+        'Most open sockets on this listener, counted from accept (also before CONNECT). A socket past the limit is closed at once.',
+      default: LISTENER_LIMIT_DEFAULTS.max_connections,
+      min: 1,
+    }),
+    max_topic_levels: field.integer({
+      description:
+        'Most levels in a PUBLISH topic (a longer one closes the connection) or a SUBSCRIBE filter (SUBACK 0x80). At most 100, the ceiling of the Aedes matcher.',
+      default: LISTENER_LIMIT_DEFAULTS.max_topic_levels,
+      min: 1,
+      max: 100,
+    }),
+    max_subscriptions: field.integer({
+      description:
+        'Most subscriptions one client may hold; each filter past it gets SUBACK 0x80. 0 means unlimited.',
+      default: LISTENER_LIMIT_DEFAULTS.max_subscriptions,
+      min: 0,
+    }),
+    idle_timeout: field.duration({
+      description:
+        'Time a new socket has to deliver its whole CONNECT packet before it is closed (EMQX `idle_timeout`). Defaults to the broker-wide `connect_timeout`.',
+      optional: true,
+      example: '15s',
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -242,7 +297,8 @@ export const brokerConfigSpec: FieldSpec = field.object(
       min: 1000,
     }),
     connect_timeout: field.duration({
-      description: 'Time a new connection has to send CONNECT before it is closed.',
+      description:
+        'Time a new connection has to send CONNECT before it is closed; the default of every listener’s `idle_timeout`.',
       default: 30_000,
     }),
     max_clientid_len: field.integer({
@@ -268,6 +324,11 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.enabled ??= true;
     l.bind ??= '0.0.0.0';
     l.path ??= '/mqtt';
+    l.max_packet_size ??= LISTENER_LIMIT_DEFAULTS.max_packet_size;
+    l.max_connections ??= LISTENER_LIMIT_DEFAULTS.max_connections;
+    l.max_topic_levels ??= LISTENER_LIMIT_DEFAULTS.max_topic_levels;
+    l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
+    l.idle_timeout ??= r.value.connect_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(
         `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,

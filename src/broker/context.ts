@@ -16,6 +16,7 @@ import type { Logger } from '../core/index.js';
 import type { ClientRecord } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import type { EventFeed } from './event-feed.js';
+import type { Limits } from './limits.js';
 import type { PublishGate } from './publish-gate.js';
 import type { RouteTable } from './routes.js';
 import type { BrokerMetrics } from './types.js';
@@ -50,6 +51,8 @@ export interface BrokerContext {
   readonly routing: RouteTable;
   /** Counters; `connections`, `clients_paused` and `publishes_held` are computed on read. */
   readonly metrics: BrokerMetrics;
+  /** Per-listener limits (limits.ts). */
+  readonly limits: Limits;
   /** Connections paused by back-pressure now. */
   readonly pausedClients: Set<ClientRecord>;
   /** Held messages of paused clients that disconnected, by client id (released on resume). */

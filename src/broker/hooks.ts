@@ -28,6 +28,8 @@ import type { BrokerContext, ClientInternals } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
+import { deliveryQos } from './granted-qos.js';
+import { topicLevels } from './limits.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -62,7 +64,7 @@ export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
 ): BrokerHooks {
-  const { config, logger, now, node, idOf, feed, routing, metrics } = ctx;
+  const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
   const emit = feed.emit;
   const authnChain: Authenticator[] = [
@@ -74,6 +76,8 @@ export function createHooks(
     ...(deps.authorizers ?? []),
   ];
   const noMatchAllow = config.authorization.no_match === 'allow';
+  // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
+  const aedesMaxLevels = 100;
 
   function preConnect(
     client: Client,
@@ -82,6 +86,7 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return cb(null, true);
+    limits.connected(rec);
     rec.clientid = packet.clientId;
     rec.username = packet.username;
     rec.proto_ver = packet.protocolVersion ?? 4;
@@ -118,6 +123,14 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return done(null, true);
+    // preConnect kept the client id as sent. A zero-length id is allowed only with clean
+    // session [MQTT-3.1.3-7]; the server then assigns a unique id (Aedes: `aedes_<uuid>`)
+    // [MQTT-3.1.3-6]. With clean session false it answers CONNACK 2 (identifier rejected) and
+    // closes the connection [MQTT-3.1.3-8]. Aedes 1.x accepted both.
+    if (rec.clientid === '' && !rec.clean_start) {
+      logger.info({ peer: rec.peername }, 'zero-length client id without clean session refused');
+      return done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
+    }
     rec.clientid = client.id;
     runAuthnChain(
       authnChain,
@@ -261,7 +274,17 @@ export function createHooks(
     // Wills re-published by Aedes after a restart may come without a live client.
     if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
     // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
-    // EMQX's authorization.deny_action = disconnect).
+    // EMQX's authorization.deny_action = disconnect). So does one over max_topic_levels (Aedes
+    // checks its ceiling of 100; a stricter listener's limit is checked here).
+    const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
+    if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
+      metrics.refused_topic_levels++;
+      logger.info(
+        { clientid: rec.clientid, listener: rec.meta.listener, max_topic_levels: maxLevels },
+        'connection closed: PUBLISH topic over max_topic_levels',
+      );
+      return cb(new Error('topic has too many levels'));
+    }
     if (builtinAuthzOnly && !rec.is_superuser) {
       // Per-publish fast path for the default chain: same outcome as authorize(), no closure.
       const o = authzChain.length === 1 && packet.topic.startsWith(SYS) ? SYS_DENY : NO_MATCH;
@@ -280,8 +303,39 @@ export function createHooks(
   ): void {
     const rec = recordOf(client);
     if (!rec) return cb(null, sub);
-    // Denied → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays up.
-    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => cb(null, o.allow ? sub : null));
+    // Denied or over a limit → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays.
+    const lim = rec.limits ?? limits.of(rec.meta.listener);
+    if (topicLevels(sub.topic) > lim.max_topic_levels) {
+      metrics.refused_topic_levels++;
+      logger.info(
+        {
+          clientid: rec.clientid,
+          listener: rec.meta.listener,
+          max_topic_levels: lim.max_topic_levels,
+        },
+        'SUBSCRIBE filter over max_topic_levels refused',
+      );
+      return cb(null, null);
+    }
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => {
+      if (!o.allow) return cb(null, null);
+      const max = lim.max_subscriptions;
+      if (max > 0) {
+        const counted = (rec.counted ??= new Set());
+        if (!counted.has(sub.topic)) {
+          if (counted.size >= max) {
+            metrics.refused_max_subscriptions++;
+            logger.info(
+              { clientid: rec.clientid, listener: rec.meta.listener, max_subscriptions: max },
+              'SUBSCRIBE refused: client holds max_subscriptions',
+            );
+            return cb(null, null);
+          }
+          counted.add(sub.topic);
+        }
+      }
+      cb(null, sub);
+    });
   }
 
   /** Called by Aedes for every copy it is about to forward to a subscribed client. */
@@ -289,16 +343,20 @@ export function createHooks(
     const c = client as ClientInternals;
     const ours = packet.brokerId === ctx.aedes?.id && routing.hit(packet.brokerCounter, 1);
     metrics.messages_out++;
+    // [MQTT-3.8.4-6] min(published, granted) for every filter kind. Aedes downgrades only for an
+    // exact-topic subscription, so the copy is downgraded here: live copies (a fresh Packet per
+    // subscription), retained copies and queued ones (a fresh QoSPacket each) are ours to change,
+    // and Aedes builds the outgoing packet (and its stored in-flight copy) from this one.
+    // deliver0 sets QoS 0 itself.
+    let qos: number = packet.qos;
+    if (ctx.deliveringQos0) qos = 0;
+    else if (qos > 0) {
+      qos = deliveryQos(c.subscriptions, packet.topic, qos);
+      if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
+    }
     if (!wants['message.delivered'] && !wants['message.acked']) return packet;
     const rec = recordOf(client);
     if (!rec) return packet;
-    let qos: number = packet.qos;
-    if (ctx.deliveringQos0) qos = 0;
-    else {
-      // Aedes downgrades to the subscription's QoS only for an exact-topic subscription.
-      const sub = c.subscriptions[packet.topic];
-      if (sub && sub.qos < qos) qos = sub.qos;
-    }
     const src = ours ? routing.columns(packet.brokerCounter) : undefined;
     const id = src ? src['id'] : idOf(packet.brokerCounter);
     const cols = deliveredColumns(rec, packet, qos, src, id, now(), node);

@@ -62,6 +62,16 @@ export interface BrokerMetrics {
   clients_paused: number;
   /** PUBLISH packets held by paused connections now. */
   publishes_held: number;
+  /** Connections closed for announcing a packet larger than max_packet_size. */
+  refused_packet_too_large: number;
+  /** Sockets closed at accept because their listener had max_connections open. */
+  refused_max_connections: number;
+  /** PUBLISHes (connection closed) and SUBSCRIBE filters (0x80) over max_topic_levels. */
+  refused_topic_levels: number;
+  /** SUBSCRIBE filters refused (0x80) because the client held max_subscriptions. */
+  refused_max_subscriptions: number;
+  /** Sockets closed for not delivering CONNECT within idle_timeout. */
+  refused_idle_timeout: number;
 }
 
 export interface Broker {

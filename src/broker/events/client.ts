@@ -4,7 +4,8 @@
  *   client.connack        'connackSent' (also counts refused CONNECTs)
  *   client.connected      'clientReady'
  *   client.disconnected   'clientDisconnect' (reason decided earlier when known: takenover,
- *                         discarded, keepalive_timeout, protocol_error; else from the close)
+ *                         discarded, keepalive_timeout, protocol_error, frame_too_large (limits.ts);
+ *                         else from the close)
  *   client.ping           'ping' (PINGREQ)
  *
  * A disconnect also releases the client's back-pressure gate (publish-path.ts).

@@ -44,6 +44,7 @@ export function wireSessionEvents(ctx: BrokerContext, a: AedesInternals): void {
     for (const t of topics) {
       const qos = rec.subs.get(t);
       rec.subs.delete(t);
+      rec.counted?.delete(t);
       if (explicit && qos !== undefined && wants['session.unsubscribed'])
         emit('session.unsubscribed', topicOf('session.unsubscribed'), {
           clientid: rec.clientid,

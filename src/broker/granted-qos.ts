@@ -1,0 +1,63 @@
+/**
+ * The QoS a forwarded copy goes out at [MQTT-3.8.4-6]: min(published QoS, granted QoS), where
+ * the granted QoS is the maximum over every subscription of the client whose filter matches the
+ * topic [MQTT-3.3.5-1]. Aedes 1.x downgrades only when the client holds an exact-topic
+ * subscription (`client.subscriptions[packet.topic]`), so `a/#` granted QoS 1 received QoS 2
+ * copies; authorizeForward (hooks.ts) applies this to every copy, live, retained and queued.
+ */
+
+/** True when `filter` matches `topic` (MQTT 3.1.1 §4.7; `$…` topics never match a leading wildcard [MQTT-4.7.2-1]). */
+export function filterMatches(filter: string, topic: string): boolean {
+  if (filter === topic) return true;
+  const f0 = filter.charCodeAt(0);
+  if (topic.charCodeAt(0) === 36 /* $ */ && (f0 === 43 /* + */ || f0 === 35) /* # */) return false;
+  let fi = 0;
+  let ti = 0;
+  const fl = filter.length;
+  const tl = topic.length;
+  for (;;) {
+    // One level of each: [fi, fEnd) and [ti, tEnd).
+    let fEnd = filter.indexOf('/', fi);
+    if (fEnd < 0) fEnd = fl;
+    let tEnd = topic.indexOf('/', ti);
+    if (tEnd < 0) tEnd = tl;
+    const single = fEnd - fi === 1;
+    if (single && filter.charCodeAt(fi) === 35) return true; // '#' matches the rest, incl. the parent
+    if (!(single && filter.charCodeAt(fi) === 43)) {
+      if (fEnd - fi !== tEnd - ti || filter.slice(fi, fEnd) !== topic.slice(ti, tEnd)) return false;
+    }
+    const fDone = fEnd >= fl;
+    const tDone = tEnd >= tl;
+    if (fDone && tDone) return true;
+    if (fDone) return false;
+    if (tDone) {
+      // Only a trailing '/#' can still match ('a/#' matches 'a').
+      return filter.length - (fEnd + 1) === 1 && filter.charCodeAt(fEnd + 1) === 35;
+    }
+    fi = fEnd + 1;
+    ti = tEnd + 1;
+  }
+}
+
+/**
+ * The QoS a copy of a `qos` message on `topic` is delivered at to a client holding `subs`
+ * (filter → granted). Returns `qos` itself when any matching subscription grants at least it.
+ */
+export function deliveryQos(
+  subs: Record<string, { qos: number }>,
+  topic: string,
+  qos: number,
+): number {
+  if (qos === 0) return 0;
+  const exact = subs[topic];
+  if (exact && exact.qos >= qos) return qos;
+  let granted = -1;
+  for (const filter in subs) {
+    const g = subs[filter]!.qos;
+    if (g <= granted || !filterMatches(filter, topic)) continue;
+    if (g >= qos) return qos;
+    granted = g;
+  }
+  // No matching subscription (a copy Aedes forwards for some other reason): leave it alone.
+  return granted < 0 ? qos : granted;
+}

@@ -1,0 +1,254 @@
+/**
+ * Per-listener limits over real TCP sockets on 127.0.0.1 (port 0): max_packet_size,
+ * max_connections, max_topic_levels, max_subscriptions, idle_timeout. Each refusal is counted in
+ * broker.metrics(). The memory case replays issue #11: four authenticated clients announce
+ * 200 MB PUBLISHes and send them slowly; with the default 1 MB limit each is disconnected on
+ * its fixed header and the process RSS stays within +50 MB (it grew by ~840 MB before).
+ */
+import net from 'node:net';
+import mqtt, { type MqttClient } from 'mqtt';
+import { generate, parser, type ISubackPacket, type Packet } from 'mqtt-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/index.js';
+import { createBroker, type Broker, type BrokerConfigInput } from '../../src/broker/index.js';
+
+const brokers: Broker[] = [];
+const sockets: net.Socket[] = [];
+const clients: MqttClient[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+  await Promise.all(brokers.splice(0).map((b) => b.stop()));
+});
+
+type TcpListener = NonNullable<BrokerConfigInput['listeners']>[string];
+
+async function start(
+  listener: Partial<TcpListener> = {},
+): Promise<{ broker: Broker; port: number }> {
+  const broker = createBroker(
+    { logger: silentLogger },
+    { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener } } },
+  );
+  brokers.push(broker);
+  const [addr] = await broker.start();
+  return { broker, port: addr!.port };
+}
+
+/** A raw TCP socket; `closed` resolves when the broker closes it. */
+async function raw(
+  port: number,
+): Promise<{ s: net.Socket; closed: Promise<void>; data: Buffer[] }> {
+  const s = net.connect(port, '127.0.0.1');
+  sockets.push(s);
+  const data: Buffer[] = [];
+  s.on('data', (b) => data.push(b));
+  s.on('error', () => {});
+  const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  return { s, closed, data };
+}
+
+const connectBytes = (clientId: string) =>
+  generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId,
+    keepalive: 0,
+  });
+
+/** Fixed header of a QoS 0 PUBLISH to `t` whose Remaining Length announces `payload` bytes. */
+function publishHeader(topic: string, payload: number): Buffer {
+  const remaining = 2 + Buffer.byteLength(topic) + payload;
+  const len: number[] = [];
+  let n = remaining;
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    len.push(b);
+  } while (n > 0);
+  const t = Buffer.from(topic);
+  return Buffer.concat([Buffer.from([0x30, ...len, t.length >> 8, t.length & 0xff]), t]);
+}
+
+/** Resolves true when `p` settles within `ms`. */
+const within = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+/** SUBSCRIBE over a raw socket (mqtt.js rejects a SUBACK with 0x80); resolves the granted codes. */
+async function rawSubscribe(port: number, clientId: string) {
+  const c = await raw(port);
+  const p = parser();
+  const packets: Packet[] = [];
+  c.s.on('data', (b) => p.parse(b));
+  p.on('packet', (x: Packet) => packets.push(x));
+  c.s.write(connectBytes(clientId));
+  await expect.poll(() => packets.some((x) => x.cmd === 'connack')).toBe(true);
+  let id = 0;
+  const subscribe = async (topics: string[], qos: 0 | 1 = 0) => {
+    const messageId = ++id;
+    c.s.write(
+      generate({
+        cmd: 'subscribe',
+        messageId,
+        subscriptions: topics.map((topic) => ({ topic, qos })),
+      }),
+    );
+    await expect
+      .poll(() => packets.some((x) => x.cmd === 'suback' && x.messageId === messageId))
+      .toBe(true);
+    return (packets.find((x) => x.cmd === 'suback' && x.messageId === messageId) as ISubackPacket)
+      .granted;
+  };
+  const unsubscribe = async (topic: string) => {
+    const messageId = ++id;
+    c.s.write(generate({ cmd: 'unsubscribe', messageId, unsubscriptions: [topic] }));
+    await expect
+      .poll(() => packets.some((x) => x.cmd === 'unsuback' && x.messageId === messageId))
+      .toBe(true);
+  };
+  return { ...c, subscribe, unsubscribe };
+}
+
+const url = (port: number) => `mqtt://127.0.0.1:${port}`;
+async function client(port: number, clientId: string): Promise<MqttClient> {
+  const c = await mqtt.connectAsync(url(port), {
+    clientId,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  });
+  clients.push(c);
+  return c;
+}
+
+describe('broker limits (per listener)', () => {
+  it('max_packet_size: a PUBLISH up to the limit passes, a larger one closes the connection', async () => {
+    const { broker, port } = await start({ max_packet_size: 1024 });
+    const sub = await client(port, 'sizes-sub');
+    await sub.subscribeAsync('big/#');
+    const got: number[] = [];
+    sub.on('message', (_t, p) => got.push(p.length));
+    const pub = await client(port, 'sizes-pub');
+    // 1024 bytes in all: fixed header 3 + topic (2 + 5) + payload 1014.
+    await pub.publishAsync('big/1', Buffer.alloc(1014));
+    await expect.poll(() => got).toEqual([1014]);
+    const reasons: unknown[] = [];
+    broker.onEvent((e) => reasons.push(e.columns['reason']), { names: ['client.disconnected'] });
+    const closed = new Promise<void>((r) => pub.once('close', () => r()));
+    pub.publish('big/1', Buffer.alloc(1015));
+    await closed;
+    expect(broker.metrics().refused_packet_too_large).toBe(1);
+    await expect.poll(() => reasons).toEqual(['frame_too_large']);
+    expect(got).toEqual([1014]);
+  });
+
+  it('max_packet_size applies before CONNECT too (an oversized CONNECT header closes the socket)', async () => {
+    const { broker, port } = await start({ max_packet_size: '1KB' });
+    const c = await raw(port);
+    c.s.write(Buffer.from([0x10, 0x80, 0x80, 0x40])); // CONNECT announcing 1 MB
+    expect(await within(c.closed, 2000)).toBe(true);
+    expect(broker.metrics().refused_packet_too_large).toBe(1);
+  });
+
+  it('max_connections: the socket past the limit is closed at accept; a slot frees on close', async () => {
+    const { broker, port } = await start({ max_connections: 2 });
+    const a = await raw(port);
+    const b = await raw(port);
+    const c = await raw(port);
+    expect(await within(c.closed, 2000)).toBe(true);
+    expect(broker.metrics().refused_max_connections).toBe(1);
+    // The two admitted sockets still work.
+    a.s.write(connectBytes('mc-a'));
+    await expect.poll(() => a.data.length).toBeGreaterThan(0);
+    expect(a.data[0]![0]).toBe(0x20); // CONNACK
+    b.s.destroy();
+    await b.closed;
+    await new Promise((r) => setTimeout(r, 50));
+    const d = await raw(port);
+    d.s.write(connectBytes('mc-d'));
+    await expect.poll(() => d.data.length).toBeGreaterThan(0);
+    expect(broker.metrics().refused_max_connections).toBe(1);
+  });
+
+  it('max_topic_levels: a deeper filter gets SUBACK 0x80, a deeper PUBLISH closes the connection', async () => {
+    const { broker, port } = await start({ max_topic_levels: 3 });
+    const r = await rawSubscribe(port, 'levels-sub');
+    expect(await r.subscribe(['a/b/c', 'a/b/c/d'])).toEqual([0, 128]);
+    const c = await client(port, 'levels');
+    await c.publishAsync('a/b/c', 'ok');
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
+    c.publish('a/b/c/d', 'too deep');
+    await closed;
+    expect(broker.metrics().refused_topic_levels).toBe(2);
+  });
+
+  it('max_subscriptions: the filter past the limit gets 0x80; resubscribing or after unsubscribe is fine', async () => {
+    const { broker, port } = await start({ max_subscriptions: 2 });
+    const c = await rawSubscribe(port, 'subs');
+    expect(await c.subscribe(['s/1', 's/2', 's/3'])).toEqual([0, 0, 128]);
+    expect(await c.subscribe(['s/2'], 1)).toEqual([1]);
+    await c.unsubscribe('s/1');
+    expect(await c.subscribe(['s/3'])).toEqual([0]);
+    expect(broker.metrics().refused_max_subscriptions).toBe(1);
+  });
+
+  it('idle_timeout: a socket that never sends CONNECT, or dribbles it, is closed', async () => {
+    const { broker, port } = await start({ idle_timeout: '300ms' });
+    const silent = await raw(port);
+    const slow = await raw(port);
+    const bytes = connectBytes('dribble');
+    slow.s.write(bytes.subarray(0, 3)); // a partial CONNECT is not a CONNECT
+    const t0 = Date.now();
+    expect(await within(Promise.all([silent.closed, slow.closed]), 3000)).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(broker.metrics().refused_idle_timeout).toBe(2);
+    // A client that connects in time is unaffected.
+    const ok = await client(port, 'in-time');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ok.connected).toBe(true);
+  });
+
+  it('memory: four clients announcing 200 MB PUBLISHes and sending slowly are closed; RSS within +50 MB', async () => {
+    const { broker, port } = await start(); // default max_packet_size 1 MB
+    const rss = () => process.memoryUsage().rss;
+    const before = rss();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 20);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const conns = await Promise.all([0, 1, 2, 3].map(() => raw(port)));
+    let sent = 0;
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      for (const [i, c] of conns.entries()) {
+        c.s.write(connectBytes(`hog-${i}`));
+        await expect.poll(() => c.data.length).toBeGreaterThan(0); // CONNACK: authenticated client
+        c.s.write(publishHeader('hog/x', 200 * 1024 * 1024));
+        // Then the payload, slowly: 64 KB every 10 ms until the broker hangs up.
+        timers.push(
+          setInterval(() => {
+            if (c.s.destroyed || !c.s.writable) return;
+            c.s.write(chunk);
+            sent += chunk.length;
+          }, 10),
+        );
+      }
+      expect(await within(Promise.all(conns.map((c) => c.closed)), 5000)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      timers.forEach(clearInterval);
+      clearInterval(sampler);
+    }
+    const grew = (peak - before) / 1024 / 1024;
+    console.log(
+      `broker-limits memory: rss before ${(before / 2 ** 20).toFixed(1)} MB, peak +${grew.toFixed(1)} MB, payload bytes written by clients ${(sent / 2 ** 20).toFixed(2)} MB`,
+    );
+    expect(broker.metrics().refused_packet_too_large).toBe(4);
+    expect(grew).toBeLessThan(50);
+  });
+});
