@@ -300,6 +300,20 @@ export function renderPrometheus(m: PrometheusInput): string {
     [[{}, b.messages_acked]],
   );
   e.family(
+    'sluice_broker_limit_refusals_total',
+    'counter',
+    'Connections, packets and subscriptions refused by a listener limit, by limit.',
+    (
+      [
+        ['max_packet_size', b.refused_packet_too_large],
+        ['max_connections', b.refused_max_connections],
+        ['max_topic_levels', b.refused_topic_levels],
+        ['max_subscriptions', b.refused_max_subscriptions],
+        ['idle_timeout', b.refused_idle_timeout],
+      ] as const
+    ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
+  );
+  e.family(
     'sluice_broker_clients_paused',
     'gauge',
     'MQTT connections not being read because a sink they feed is full (back-pressure).',

@@ -47,6 +47,11 @@ export interface ApiBrokerMetrics {
   readonly messages_dropped: number;
   readonly messages_acked: number;
   readonly clients_paused?: number;
+  readonly refused_packet_too_large?: number;
+  readonly refused_max_connections?: number;
+  readonly refused_topic_levels?: number;
+  readonly refused_max_subscriptions?: number;
+  readonly refused_idle_timeout?: number;
   readonly publishes_held?: number;
 }
 
