@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 import { encodeJson, SluiceError } from '../core/index.js';
-import { runRuleTest, SqlError } from '../runtime/index.js';
-import type { Diagnostic, FunctionServices, RuleInfo } from '../runtime/index.js';
+import { DEFAULT_GUARD, runRuleTest, SqlError } from '../runtime/index.js';
+import type { Diagnostic, EvalClock, FunctionServices, RuleInfo } from '../runtime/index.js';
 import { ApiErrors } from './errors.js';
 import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
@@ -30,6 +30,8 @@ export interface RouteContext {
   readonly process: ProcessMetrics;
   /** Function services for rule_test (created on first use, closed with the server). */
   services(): FunctionServices;
+  /** The deadline clock `services()` reads (rule_test's budget). */
+  readonly testClock: EvalClock;
   readonly node: string;
 }
 
@@ -325,6 +327,9 @@ const ruleTest: Handler = async (req, _p, ctx) => {
     services: ctx.services(),
     now: ctx.deps.now(),
     node: ctx.node,
+    // The running rules' budget (docs/rules.md), so a test cannot hold the loop longer.
+    budgetMs: ctx.deps.engine.config.config.rule_limits?.eval_budget ?? DEFAULT_GUARD.budgetMs,
+    clock: ctx.testClock,
   });
   switch (r.kind) {
     case 'passed':

@@ -16,7 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 import { createDefaultServices } from '../runtime/index.js';
-import type { FunctionServices } from '../runtime/index.js';
+import type { EvalClock, FunctionServices } from '../runtime/index.js';
 import { ApiErrors } from './errors.js';
 import { bearerOk, errorReply, HttpError, send } from './http.js';
 import { createProcessMetrics } from './process-metrics.js';
@@ -33,12 +33,20 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
   const log = deps.logger.child({ component: 'api' });
   const now = deps.now ?? Date.now;
   let services: FunctionServices | undefined;
+  /** rule_test's evaluation deadline (jq never waits past it), as in the running engine. */
+  const testClock: EvalClock = { deadline: Infinity };
   const ctx: RouteContext = {
     deps: { engine: deps.engine, logger: log, now, version: deps.version ?? 'unknown' },
     startedAt: now(),
     process: createProcessMetrics(),
     node: nodeName(deps),
-    services: () => (services ??= createDefaultServices({ node: nodeName(deps), now })),
+    services: () =>
+      (services ??= createDefaultServices({
+        node: nodeName(deps),
+        now,
+        deadline: () => testClock.deadline,
+      })),
+    testClock,
   };
   const sockets = new Set<Socket>();
   let server: Server | undefined;

@@ -89,7 +89,12 @@ export interface ApiEngine {
   }[];
   /** The loaded configuration (sink types for `GET /sinks`, node name). */
   readonly config: {
-    readonly config: { readonly node?: string; readonly broker: Readonly<Record<string, unknown>> };
+    readonly config: {
+      readonly node?: string;
+      readonly broker: Readonly<Record<string, unknown>>;
+      /** The rule budget rule_test applies (docs/rules.md). */
+      readonly rule_limits?: { readonly eval_budget: number };
+    };
     readonly sinks: Readonly<Record<string, { readonly type: string }>>;
   };
 }

@@ -6,7 +6,7 @@
  */
 import { runRuleTest } from '../runtime/index.js';
 import { encodeJson } from '../core/index.js';
-import { createDefaultServices } from '../runtime/index.js';
+import { createDefaultServices, DEFAULT_GUARD } from '../runtime/index.js';
 import { formatDiagnostic } from '../sql-parser/index.js';
 
 export interface TestRuleResult {
@@ -33,8 +33,21 @@ export function testRule(
       return fail('--context must be a JSON object of columns, e.g. {"payload": {"temp": 31}}');
     given = parsed as Record<string, unknown>;
   }
-  const services = createDefaultServices({ node: 'sluice@test', now: () => now });
-  const r = runRuleTest(sql, given, { services, now, node: 'sluice@test' });
+  const clock = { deadline: Infinity };
+  const services = createDefaultServices({
+    node: 'sluice@test',
+    now: () => now,
+    deadline: () => clock.deadline,
+  });
+  // The engine's default rule budget: a test behaves as the running rule would.
+  const r = runRuleTest(sql, given, {
+    services,
+    now,
+    node: 'sluice@test',
+    budgetMs: DEFAULT_GUARD.budgetMs,
+    clock,
+  });
+  void services.close?.();
   switch (r.kind) {
     case 'passed':
       return { exitCode: 0, stdout: r.outputs.map((o) => encodeJson(o)), stderr: [] };

@@ -54,3 +54,32 @@ describe('runRuleTest (rule_test / sluice test-rule)', () => {
     if (bad.kind === 'sql_error') expect(bad.diagnostics[0]).toMatchObject({ line: 1 });
   });
 });
+
+describe('rule test budget', () => {
+  it('a looping jq program fails fast under the budget instead of waiting for jq’s 10 s timeout', async () => {
+    const clock = { deadline: Infinity };
+    const services = createDefaultServices({ node: 'n', deadline: () => clock.deadline });
+    try {
+      // Load jq's WebAssembly first (not part of the budget question).
+      runRuleTest(
+        `SELECT jq('.', payload) AS x FROM "t"`,
+        { topic: 't', payload: '1' },
+        {
+          services,
+          now: 0,
+        },
+      );
+      const t0 = Date.now();
+      const r = runRuleTest(
+        `SELECT jq('def f: f; f', payload) AS x FROM "t"`,
+        { topic: 't', payload: '1' },
+        { services, now: 0, budgetMs: 100, clock },
+      );
+      expect(Date.now() - t0).toBeLessThan(2_000);
+      expect(r.kind).toBe('failed');
+      expect(clock.deadline).toBe(Infinity);
+    } finally {
+      await services.close?.();
+    }
+  });
+});

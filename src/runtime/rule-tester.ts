@@ -16,6 +16,7 @@ import type { Diagnostic } from '../sql-parser/index.js';
 import { compileRule } from './compile-rule.js';
 import { SqlError } from './errors.js';
 import type { FunctionServices } from './functions/index.js';
+import type { EvalClock } from './guard.js';
 import { eventOfTopic, topicMatchesAny } from './topic.js';
 
 export type RuleTestResult =
@@ -43,6 +44,12 @@ export interface RuleTestOptions {
   now: number;
   /** `node` column. */
   node?: string;
+  /**
+   * The engine's evaluation budget (ms; 0 or absent = none) and the clock its services' jq
+   * reads: a test over budget fails as `rule_budget_exceeded`, as the running rule would.
+   */
+  budgetMs?: number;
+  clock?: EvalClock;
 }
 
 export function runRuleTest(
@@ -113,7 +120,22 @@ export function runRuleTest(
         message: `event ${event} (${topics[0]}) is not in FROM ${shown}`,
       };
   }
-  const outcome: RuleOutcome = rule.run(columns);
+  const budget = opts.budgetMs ?? 0;
+  const t0 = performance.now();
+  if (budget > 0 && opts.clock) opts.clock.deadline = t0 + budget;
+  let outcome: RuleOutcome;
+  try {
+    outcome = rule.run(columns);
+  } finally {
+    if (opts.clock) opts.clock.deadline = Infinity;
+  }
+  const ms = performance.now() - t0;
+  if (budget > 0 && ms > budget)
+    return {
+      kind: 'failed',
+      code: 'rule_budget_exceeded',
+      reason: `evaluation took ${Math.round(ms)} ms, over the rule budget of ${budget} ms`,
+    };
   switch (outcome.kind) {
     case 'passed':
       return {
