@@ -2,7 +2,7 @@
  * Public types of the broker module: the `Broker` port, its dependencies and the shapes it
  * exchanges with callers.
  */
-import type { BrokerEvent, EventName, Logger } from '../core/index.js';
+import type { BrokerEvent, EventName, Logger, PublishMessage } from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { BoundAddress } from './listeners.js';
 
@@ -18,22 +18,11 @@ export interface BrokerDeps {
   authorizers?: readonly Authorizer[];
 }
 
-/** A message for `broker.publish` (the port used by the republish action and the OCPP gateway). */
-export interface PublishRequest {
-  topic: string;
-  payload: Buffer | string | Uint8Array;
-  qos?: 0 | 1 | 2;
-  retain?: boolean;
-  /** MQTT 5 properties in mqtt-packet form (`userProperties`, `contentType`, …). */
-  properties?: Record<string, unknown>;
-  /** Publisher identity for the event columns (default: clientid/username undefined). */
-  from?: { clientid?: string; username?: string };
-  /**
-   * Extra columns for this message's `message.publish` event (e.g. `republish_by`, which the
-   * republish action uses to detect a rule republishing its own output).
-   */
-  columns?: Readonly<Record<string, unknown>>;
-}
+/**
+ * A message for `broker.publish`: the core `MessagePublisher` port's message (used by the
+ * republish action and the OCPP gateway).
+ */
+export type PublishRequest = PublishMessage;
 
 /** What `broker.subscribe` handlers receive. */
 export interface ReceivedMessage {

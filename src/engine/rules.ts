@@ -4,7 +4,7 @@
  * files or the API) and the runtime's rule manager.
  */
 import { ConfigErrors } from '../config/index.js';
-import type { RuleCompiler, RuleEntry } from '../config/index.js';
+import type { RuleCompiler, RuleEntry, RunningRule } from '../config/index.js';
 import { bindRule, compileRule, SqlError } from '../runtime/index.js';
 import type {
   CompiledRule,
@@ -29,16 +29,6 @@ export function createCompiler(services: Services): RuleCompiler<CompiledRule> {
       throw err;
     }
   };
-}
-
-/** A running rule as the reload planner compares it (src/config/reconcile.ts). */
-export interface RunningRule {
-  id: string;
-  sql: string;
-  actions: readonly string[];
-  enabled: boolean;
-  description: string;
-  file: string;
 }
 
 export class RulesService {

@@ -643,7 +643,13 @@ async function promlint(text: string): Promise<{ code: number | null; out: strin
       { cwd: path.join(root, 'scripts/promlint'), timeout: 300_000 },
       (err, _o, stderr) =>
         err
-          ? reject(new Error(`building scripts/promlint failed: ${err.message}\n${stderr}`))
+          ? reject(
+              new Error(
+                (err as NodeJS.ErrnoException).code === 'ENOENT'
+                  ? 'the /metrics naming check needs a Go toolchain (go >= 1.21) on PATH to build scripts/promlint (promtool check metrics rules); install Go, then npm test'
+                  : `building scripts/promlint failed: ${err.message}\n${stderr}`,
+              ),
+            )
           : resolve(),
     ),
   );

@@ -41,23 +41,10 @@ export function publishColumns(
   ts: number,
   node: string,
 ): ValueMap {
-  const cols = publishColumnsOf(packet, rec, from, id, ts, node);
-  const extra = (packet as TaggedPublishPacket)[EXTRA];
-  return extra ? Object.assign(cols, extra) : cols;
-}
-
-function publishColumnsOf(
-  packet: PublishPacket,
-  rec: ClientRecord | undefined,
-  from: PublishRequest['from'],
-  id: string,
-  ts: number,
-  node: string,
-): ValueMap {
   const clientid = rec ? rec.clientid : from?.clientid;
   const username = rec ? rec.username : from?.username;
   const peerhost = rec?.peerhost;
-  return {
+  const cols: ValueMap = {
     id,
     clientid,
     username,
@@ -82,6 +69,8 @@ function publishColumnsOf(
     timestamp: ts,
     node,
   };
+  const extra = (packet as TaggedPublishPacket)[EXTRA];
+  return extra ? Object.assign(cols, extra) : cols;
 }
 
 /** message.dropped columns from the message's publish columns (`src`). */
