@@ -9,7 +9,8 @@
  *   tsx broker-publisher.ts <port> <qos> <total> <clients> <topics>
  *
  * `topics` = 1 publishes everything to bench/r0/x; N spreads messages over bench/r<i % N>/x.
- * Prints one JSON line `{"sent": n, "ms": publish duration}` when done.
+ * Prints one JSON line `{"sent": n, "t0": start (ms since the epoch), "ms": publish duration}`
+ * when done.
  */
 import mqtt from 'mqtt';
 
@@ -55,4 +56,4 @@ const per = Math.ceil(total / clients);
 await Promise.all(
   Array.from({ length: clients }, (_, i) => run(i, Math.min(per, total - i * per), i * per)),
 );
-process.stdout.write(JSON.stringify({ sent: total, ms: now() - t0 }) + '\n');
+process.stdout.write(JSON.stringify({ sent: total, t0, ms: now() - t0 }) + '\n');

@@ -1,15 +1,19 @@
 /**
- * Benchmark (b): end to end — mqtt.js publishers (bench/throughput/broker-publisher.ts, a
- * separate process) → Sluice's embedded broker → one rule → hstreamdb sink → the stand-in
- * server (a TEST DOUBLE of the HStreamDB wire protocol, separate process, --no-strict).
+ * Benchmark (b): end to end — MQTT publishers (a separate process) → Sluice's embedded
+ * broker → one rule → hstreamdb sink → the stand-in server (a TEST DOUBLE of the HStreamDB
+ * wire protocol, separate process, --no-strict).
  *
  *   npx tsx bench/throughput/hstream-e2e.bench.ts [--total 60000] [--cases 0:none,1:none]
- *       [--runs 1] [--sweep 10000,100000,1000000]
+ *       [--runs 1] [--sweep 10000,100000,1000000] [--publisher raw|mqttjs] [--rate 0]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
- * it grows with the burst. Every run prints one JSON line (records, acked, rate, p50/p99, CPU
- * seconds and µs per record, failed, dropped, peak RSS), then a markdown table at the end.
+ * it grows with the burst. `--publisher raw` (default) is the lean load generator
+ * (raw-publisher.ts, < 1 µs per message); `mqttjs` uses mqtt.js (broker-publisher.ts,
+ * ~7 µs per message, which on 2 cores takes CPU from Sluice). `--rate` paces the publishers
+ * (messages/s in total; 0 = as fast as Sluice takes them) for latency below saturation.
+ * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
+ * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
  * Rate = acknowledged records / (time from the first publish to the last ack). Latency = the
  * runner's ingest (broker receive) → HStreamDB ack histogram.
@@ -31,29 +35,33 @@ const RUNS = Number(arg('runs', '1'));
 const TOTALS = process.argv.includes('--sweep')
   ? arg('sweep', '10000,100000,1000000').split(',').map(Number)
   : [TOTAL];
+const PUBLISHER = arg('publisher', 'raw');
+const RATE = Number(arg('rate', '0'));
+const THREAD = arg('thread', 'main');
+if (PUBLISHER !== 'raw' && PUBLISHER !== 'mqttjs') throw new Error('--publisher raw|mqttjs');
 const here = path.dirname(new URL(import.meta.url).pathname);
 
-function publish(port: number, qos: number, total: number): Promise<{ sent: number; ms: number }> {
+interface Published {
+  sent: number;
+  /** First publish, ms since the epoch (the publisher's clock: same machine). */
+  t0: number;
+  ms: number;
+}
+
+function publish(port: number, qos: number, total: number): Promise<Published> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        path.join(here, 'broker-publisher.ts'),
-        String(port),
-        String(qos),
-        String(total),
-        '4',
-        '100',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const script = PUBLISHER === 'raw' ? 'raw-publisher.ts' : 'broker-publisher.ts';
+    const args = [String(port), String(qos), String(total), '4', '100'];
+    if (PUBLISHER === 'raw') args.push(String(RATE));
+    else if (RATE > 0) throw new Error('--rate needs --publisher raw');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, script), ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) =>
       code === 0
-        ? resolve(JSON.parse(out.trim()) as { sent: number; ms: number })
+        ? resolve(JSON.parse(out.trim()) as Published)
         : reject(new Error(`publisher exited ${code}`)),
     );
   });
@@ -86,6 +94,7 @@ try {
             linger: '5ms',
             max_inflight: 8,
             buffer: { max_records: 100000, overflow: 'block' },
+            thread: THREAD,
           },
         },
         rules: [
@@ -103,16 +112,20 @@ try {
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
-    const t0 = Date.now();
     const cpu0 = process.cpuUsage();
     const pub = await publish(addr!.port, qos, TOTAL);
     const deadline = Date.now() + 120_000 + TOTAL / 10;
     while ((engine.metrics().sinks['hs']?.success ?? 0) < TOTAL && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
-    const ms = Date.now() - t0;
+    const ms = Date.now() - pub.t0;
     const cpu = process.cpuUsage(cpu0);
     clearInterval(sampler);
     const m = engine.metrics().sinks['hs']!;
+    if (m.success < TOTAL)
+      console.error(
+        'not all records acknowledged:',
+        JSON.stringify(engine.metrics()).slice(0, 3000),
+      );
     const paused = engine.metrics().sinks['hs']!.pressureEvents;
     await engine.stop({ drainMs: 2000 });
     const cpuS = (cpu.user + cpu.system) / 1e6;
@@ -121,6 +134,9 @@ try {
         bench: 'hstream-e2e',
         qos,
         compression,
+        publisher: PUBLISHER,
+        thread: THREAD,
+        offered_rate: RATE,
         records: TOTAL,
         acked: m.success,
         rate: Math.round((m.success / ms) * 1000),
@@ -143,7 +159,7 @@ try {
   await server.kill('SIGTERM');
 }
 console.log(
-  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 mqtt.js clients, 100 topics, ~100-byte payloads`,
+  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 ${PUBLISHER === 'raw' ? 'raw-socket' : 'mqtt.js'} clients${RATE > 0 ? ` paced at ${RATE}/s` : ''}, 100 topics, ~100-byte payloads`,
 );
 console.log(
   '| QoS | compression | published | acked by HStreamDB | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',

@@ -6,22 +6,15 @@
 import { brokerConfigSpec } from '../broker/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
-import { consoleSinkType } from '../sinks/console/index.js';
-import { hstreamSinkType } from '../sinks/hstream/index.js';
-import { kafkaSinkType } from '../sinks/kafka/index.js';
-import { memorySinkType } from '../sinks/memory/index.js';
-import { republishSinkType } from '../sinks/republish/index.js';
 import { createSinkRunner, runnerConfigSpec } from '../sinks/runner/index.js';
 import type { RunnerConfig, SinkRunner } from '../sinks/runner/index.js';
+import { createThreadedRunner } from './sink-thread.js';
+import { builtinSinkTypes, THREADABLE_SINK_TYPES } from './sink-types.js';
 
-/** Every sink type Sluice ships, registered once here. */
-export const builtinSinkTypes: readonly SinkType<never>[] = [
-  memorySinkType as SinkType<never>,
-  consoleSinkType as SinkType<never>,
-  hstreamSinkType as SinkType<never>,
-  kafkaSinkType as SinkType<never>,
-  republishSinkType as SinkType<never>,
-];
+/** A sink thread loads the built-in type of that name; a type given in EngineDeps cannot move. */
+const builtin = (t: SinkType<never>): boolean => builtinSinkTypes.includes(t);
+
+export { builtinSinkTypes } from './sink-types.js';
 
 /** Built-in types, then extra ones (an extra type replaces a built-in one of the same name). */
 export function sinkTypeMap(extra: readonly SinkType<never>[] = []): Map<string, SinkType<never>> {
@@ -59,7 +52,8 @@ function pick(obj: Record<string, unknown>, spec: FieldSpec): Record<string, unk
 export interface ConfiguredSink {
   readonly name: string;
   readonly type: string;
-  readonly sink: Sink;
+  /** The sink, when it runs on the main thread (`thread: main`). */
+  readonly sink: Sink | undefined;
   readonly runner: SinkRunner;
 }
 
@@ -79,16 +73,23 @@ export function createSinks(
   for (const [name, sc] of Object.entries(configs)) {
     const type = deps.types.get(sc.type) as SinkType<never>;
     const logger = deps.root.child({ component: 'sink', sink: name });
+    const runnerConfig = pick(sc, runnerConfigSpec) as unknown as RunnerConfig;
+    if (runnerConfig.thread === 'worker' && THREADABLE_SINK_TYPES.has(sc.type) && builtin(type)) {
+      const runner = createThreadedRunner(logger, name, sc.type, pick(sc, type.spec), runnerConfig);
+      out.set(name, { name, type: sc.type, sink: undefined, runner });
+      continue;
+    }
+    if (runnerConfig.thread === 'worker')
+      logger.warn(
+        { code: 'sink_thread_unsupported', type: sc.type },
+        `sink type ${sc.type} cannot run in a worker thread; it runs on the main thread`,
+      );
     const sink = type.create(
       { logger, now: deps.now, publish: deps.publish },
       pick(sc, type.spec) as never,
       name,
     );
-    const runner = createSinkRunner(
-      { logger, now: deps.now },
-      sink,
-      pick(sc, runnerConfigSpec) as unknown as RunnerConfig,
-    );
+    const runner = createSinkRunner({ logger, now: deps.now }, sink, runnerConfig);
     out.set(name, { name, type: sc.type, sink, runner });
   }
   return out;

@@ -37,6 +37,8 @@ export interface RunnerConfig {
   request_ttl: number;
   /** Max ms one `Sink.write` may take before it is aborted and retried; 0 = no limit. */
   write_timeout: number;
+  /** Where the sink and this runner run: the main thread, or a worker thread of their own. */
+  thread: 'main' | 'worker';
 }
 
 export const RUNNER_DEFAULTS: RunnerConfig = {
@@ -54,6 +56,7 @@ export const RUNNER_DEFAULTS: RunnerConfig = {
   retry: { initial_backoff: 100, max_backoff: 30_000, max_attempts: 0 },
   request_ttl: 45_000,
   write_timeout: 30_000,
+  thread: 'main',
 };
 
 export interface RunnerDefaults {
@@ -176,6 +179,13 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
           'Maximum time one write to the sink may take. A write still unsettled then is aborted (its AbortSignal fires), counted as a retriable sink_write_timeout and retried with backoff. 0 disables the limit.',
         default: d.write_timeout,
         example: '30s',
+      }),
+      thread: field.string({
+        enum: ['main', 'worker'],
+        description:
+          'main runs the sink and its runner on the main thread with the broker and the rules. worker gives them a worker thread of their own, so encoding, compression and network I/O use another core (hstreamdb, kafka and console sinks). Records cross in batches; metrics are at most ~20 ms old; back-pressure works the same.',
+        default: d.thread,
+        example: 'worker',
       }),
     },
     { description: 'Batching, buffering, retry and in-flight settings of the sink runner.' },

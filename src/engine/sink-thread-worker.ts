@@ -1,0 +1,106 @@
+/**
+ * A sink thread: one sink and its runner, off the main thread (`thread: worker`). The main
+ * side is sink-thread.ts; the message protocol is declared there. Records arrive in batches
+ * and go to the runner's `enqueue`; every batch is answered with how many were taken and
+ * whether the runner is under pressure, so the main thread knows what is in transit. Metrics
+ * go back every SNAPSHOT_MS while they change, and with every reply.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+
+import type { Logger, SinkType } from '../core/index.js';
+import { createSinkRunner } from '../sinks/runner/index.js';
+import type { RunnerConfig } from '../sinks/runner/index.js';
+import type { FromThread, SinkThreadData, ToThread } from './sink-thread.js';
+import { decodeRecord } from './sink-thread-wire.js';
+import { builtinSinkTypes } from './sink-types.js';
+
+const SNAPSHOT_MS = 20;
+
+const port = parentPort!;
+const data = workerData as SinkThreadData;
+const post = (m: FromThread): void => port.postMessage(m);
+
+/** Plain data for a log field (Errors lose their own properties when cloned). */
+function plain(v: unknown): unknown {
+  if (v instanceof Error) {
+    const e = v as Error & { code?: unknown; cause?: unknown };
+    return { type: e.name, message: e.message, code: e.code, stack: e.stack };
+  }
+  return v;
+}
+
+function threadLogger(bindings: Record<string, unknown>): Logger {
+  const at =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (obj: object, msg?: string): void => {
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(obj)) o[k] = plain(v);
+      post({ t: 'log', level, bindings, obj: o, msg });
+    };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (more) => threadLogger({ ...bindings, ...more }),
+  };
+}
+
+const type = builtinSinkTypes.find((t) => t.type === data.type) as SinkType<never>;
+const logger = threadLogger({});
+const sink = type.create({ logger, now: Date.now }, data.sinkConfig as never, data.name);
+const runner = createSinkRunner(
+  { logger, now: Date.now },
+  sink,
+  data.runnerConfig as unknown as RunnerConfig,
+);
+
+/** Counters of the last snapshot posted: a snapshot goes out only when one moved. */
+let last = '';
+const timer = setInterval(() => {
+  const m = runner.metrics();
+  const key = `${m.status} ${m.matched} ${m.success} ${m.failed} ${m.dropped} ${m.retried} ${m.queued} ${m.inflight}`;
+  if (key === last) return;
+  last = key;
+  post({ t: 'metrics', metrics: m });
+}, SNAPSHOT_MS);
+runner.onPressure((p) => post({ t: 'pressure', pressured: p }));
+
+async function reply(id: number, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    const value = await fn();
+    post({ t: 'reply', id, value, metrics: runner.metrics() });
+  } catch (err) {
+    post({ t: 'reply', id, error: plain(err), metrics: runner.metrics() });
+  }
+}
+
+port.on('message', (m: ToThread) => {
+  switch (m.t) {
+    case 'records': {
+      let refused = 0;
+      for (const w of m.records) if (!runner.enqueue(decodeRecord(w))) refused++;
+      post({ t: 'took', n: m.records.length, refused, pressured: runner.pressured });
+      return;
+    }
+    case 'flush':
+      runner.flush();
+      return;
+    case 'start':
+      void reply(m.id, () => runner.start());
+      return;
+    case 'drain':
+      void reply(m.id, async () => {
+        const r = await runner.drain(m.timeoutMs);
+        clearInterval(timer);
+        return r;
+      });
+      return;
+    case 'stop':
+      void reply(m.id, async () => {
+        await runner.stop();
+        clearInterval(timer);
+      });
+      return;
+  }
+});
