@@ -30,9 +30,9 @@ import {
   grpc,
   type HStreamApiHandlers,
   type ReceivedRecord,
+  type StreamingFetchRequest__Output,
+  type StreamingFetchResponse,
 } from '../../src/sinks/hstream/index.js';
-import type { StreamingFetchRequest__Output } from '../../src/sinks/hstream/generated/hstream/server/StreamingFetchRequest.js';
-import type { StreamingFetchResponse } from '../../src/sinks/hstream/generated/hstream/server/StreamingFetchResponse.js';
 import {
   COMPRESSION,
   decodeStored,
