@@ -24,6 +24,12 @@
  * Fault knobs: `faults.unavailableAppends` (next N appends → UNAVAILABLE, warm-up),
  * `faults.wrongServerAppends` (next N appends → FAILED_PRECONDITION 800 WrongServer),
  * `faults.appendDelayMs` (slow server), `lookupNode` (what LookupShard answers), `deleteStream`.
+ *
+ * Read side for HStreamDB's own clients (issue #21): DescribeCluster (this one node, v0.15.2+
+ * numbering), LookupResource (resource-id rules of §9.3, any type, no existence check), named
+ * shard readers (readers.ts) and subscriptions with StreamingFetch (subscriptions.ts). Every
+ * read path hands out batches exactly as stored. DeleteStream refuses a stream that still has
+ * subscriptions unless `force` (FAILED_PRECONDITION 202), as the server does.
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -38,39 +44,32 @@ import {
   zstdFrameHasContentSize,
   batchedRecordSize,
   type BatchedRecord__Output,
-  type Compression,
   type HStreamApiHandlers,
   type ReceivedRecord,
-  type ShardOffset__Output,
 } from '../../src/sinks/hstream/index.js';
+import {
+  batchIndexAt,
+  COMPRESSION,
+  decodeStored,
+  ENVELOPE,
+  fail,
+  nameProblem,
+  offsetLsn,
+  receivedRecord,
+  resourceIdProblem,
+  shardNotFound,
+  toTimestamp,
+  type ShardState,
+  type StandInCore,
+  type StoredBatch,
+  type StreamState,
+} from './common.js';
+import { createReaderHandlers } from './readers.js';
+import { createSubscriptionHandlers, type SubscriptionState } from './subscriptions.js';
+
+export type { ShardState, StoredBatch, StreamState, SubscriptionState };
 
 export const MAX_RECORD_SIZE = 1024 * 1024;
-
-export interface StoredBatch {
-  lsn: bigint;
-  publishTimeMs: number;
-  compressionType: string;
-  batchSize: number;
-  payload: Buffer;
-}
-
-export interface ShardState {
-  shardId: string;
-  stream: string;
-  start: bigint;
-  end: bigint;
-  seq: number;
-  batches: StoredBatch[];
-}
-
-export interface StreamState {
-  name: string;
-  replicationFactor: number;
-  backlogDuration: number;
-  shardCount: number;
-  creationTimeMs: number;
-  shards: ShardState[];
-}
 
 export interface StandInOptions {
   host?: string;
@@ -99,6 +98,10 @@ export interface StandInServer {
   readonly address: string;
   readonly streams: Map<string, StreamState>;
   readonly stats: StandInStats;
+  /** Subscriptions and their delivery state (tests inspect redelivery counters). */
+  readonly subscriptions: Map<string, SubscriptionState>;
+  /** Named shard readers by id. */
+  readonly shardReaders: ReadonlyMap<string, unknown>;
   readonly faults: {
     unavailableAppends: number;
     appendDelayMs: number;
@@ -114,42 +117,14 @@ export interface StandInServer {
   stop(): Promise<void>;
 }
 
-const ENVELOPE = (error: number, message: string, extra: unknown) =>
-  JSON.stringify({ error, message, extra });
-
-function fail(code: grpc.status, details: string): grpc.ServiceError {
-  return Object.assign(new Error(details), {
-    code,
-    details,
-    metadata: new grpc.Metadata(),
-  }) as grpc.ServiceError;
-}
-
-/** §9.3 name rules: 1..255 chars, first a letter, then letters/digits/-/_ ; not "zookeeper". */
-function nameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'Empty stream name';
-  if ([...name].length > 255) return 'Name is too long';
-  if (!/^\p{L}/u.test(name)) return 'The first character of a name must be a letter';
-  if (!/^[\p{L}\p{N}_-]+$/u.test(name))
-    return 'Illegal characters in name, only letters, digits, "-" and "_" are allowed';
-  if (name === 'zookeeper') return 'Reserved name "zookeeper"';
-  return undefined;
-}
-
 /** Shard ids: large random uint64s, deliberately above 2^53 (§7, §12.3). */
 function newShardId(): string {
   return ((1n << 60n) | (randomBytes(8).readBigUInt64BE(0) >> 16n)).toString();
 }
 
-const COMPRESSION: Record<string, Compression> = { None: 'none', Gzip: 'gzip', Zstd: 'zstd' };
-
 function longWords(v: bigint): string {
   const words = { low: Number(v & 0xffffffffn) | 0, high: Number(v >> 32n) | 0, unsigned: true };
   return words as unknown as string; // the generated type says string; protobufjs takes Long-likes
-}
-
-function toTimestamp(ms: number) {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1e6 };
 }
 
 export async function startStandInServer(opts: StandInOptions = {}): Promise<StandInServer> {
@@ -257,6 +232,16 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
 
   const server = new grpc.Server();
   let listenPort = 0;
+  const startedAt = Date.now();
+  const ownNode = () => ({ host, port: listenPort });
+  const core: StandInCore = {
+    streams,
+    shards,
+    waiters,
+    lookupNode: () => api.lookupNode ?? ownNode(),
+  };
+  const readers = createReaderHandlers(core);
+  const subscriptions = createSubscriptionHandlers(core);
 
   const handlers: HStreamApiHandlers = {
     Echo: (call, cb) => cb(null, { msg: call.request.msg }),
@@ -325,11 +310,22 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
     },
 
     DeleteStream: (call, cb) => {
-      const { streamName, ignoreNonExist } = call.request;
+      const { streamName, ignoreNonExist, force } = call.request;
       if (!streams.has(streamName)) {
         if (ignoreNonExist) return cb(null, {});
         return cb(fail(grpc.status.NOT_FOUND, ENVELOPE(200, 'StreamNotFound', streamName)));
       }
+      // §9.3: subscriptions block a delete unless forced (they then read the archived copy).
+      const subscribed = [...subscriptions.subscriptions.values()].some(
+        (x) => x.stream === streamName && x.shards[0]?.shard === streams.get(streamName)!.shards[0],
+      );
+      if (subscribed && !force)
+        return cb(
+          fail(
+            grpc.status.FAILED_PRECONDITION,
+            ENVELOPE(202, 'Stream still has subscription', null),
+          ),
+        );
       removeStream(streamName);
       persist({ t: 'delete', name: streamName });
       cb(null, {});
@@ -359,6 +355,47 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
         })),
       });
     },
+
+    DescribeCluster: (_call, cb) => {
+      // One node; v0.15.2+ field numbering (§11). The version names the protocol generation
+      // this double follows; the commit says what it is.
+      const node = {
+        id: 100,
+        ...ownNode(),
+        version: { version: '0.20.3', commit: 'sluice-stand-in' },
+      };
+      cb(null, {
+        protocolVersion: '0.1.0',
+        serverNodes: [node],
+        serverNodesStatus: [{ node, state: 'Running' }],
+        clusterUpTime: String(Math.floor((Date.now() - startedAt) / 1000)),
+      });
+    },
+
+    LookupResource: (call, cb) => {
+      // §8: no existence check; resource-id rules only (error code per resource type).
+      const { resType, resId } = call.request;
+      const problem = resourceIdProblem(resId);
+      if (problem) {
+        const code =
+          {
+            ResStream: 204,
+            ResSubscription: 304,
+            ResShardReader: 900,
+            ResConnector: 603,
+            ResQuery: 404,
+            ResView: 503,
+          }[resType as string] ?? 0;
+        return cb(
+          fail(grpc.status.INVALID_ARGUMENT, ENVELOPE(code, 'InvalidObjectIdentifier', problem)),
+        );
+      }
+      stats.lookups++;
+      cb(null, { id: 100, ...core.lookupNode() });
+    },
+
+    ...readers.handlers,
+    ...subscriptions.handlers,
 
     LookupShard: (call, cb) => {
       // §8: no existence check; answers the configured (or own) node.
@@ -478,19 +515,18 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
         call.emit('error', fail(grpc.status.NOT_FOUND, shardNotFound(req.shardId)));
         return;
       }
-      const tail = sh.batches.length ? sh.batches[sh.batches.length - 1]!.lsn : 0n;
       let from: bigint;
+      let untilLsn: bigint | undefined;
       try {
-        from = offsetLsn(req.from, sh, tail, 'from') ?? 0n;
+        from = offsetLsn(req.from, sh, 'from') ?? 0n;
+        untilLsn = offsetLsn(req.until, sh, 'until');
       } catch (err) {
         call.emit('error', err as grpc.ServiceError);
         return;
       }
-      const untilLsn = req.until?.offset ? offsetLsn(req.until, sh, tail, 'until') : undefined;
       const max = Number(req.maxReadBatches);
       let sent = 0;
-      let cursor = sh.batches.findIndex((b) => b.lsn >= from);
-      if (cursor < 0) cursor = sh.batches.length;
+      let cursor = batchIndexAt(sh, from);
       const pump = (): boolean => {
         while (true) {
           const chunk: ReceivedRecord[] = [];
@@ -498,20 +534,7 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
             if (max > 0 && sent >= max) break;
             const b = sh.batches[cursor]!;
             if (untilLsn !== undefined && b.lsn > untilLsn) break;
-            const batchId = b.lsn.toString();
-            chunk.push({
-              recordIds: Array.from({ length: b.batchSize }, (_, i) => ({
-                shardId: sh.shardId,
-                batchId,
-                batchIndex: i,
-              })),
-              record: {
-                compressionType: b.compressionType as 'None',
-                publishTime: toTimestamp(b.publishTimeMs),
-                batchSize: b.batchSize,
-                payload: b.payload,
-              },
-            });
+            chunk.push(receivedRecord(sh, b));
             cursor++;
             sent++;
           }
@@ -537,36 +560,6 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
       call.on('close', () => waiters.delete(waiter));
     },
   };
-
-  function shardNotFound(id: string) {
-    return ENVELOPE(0, 'ShardNotFound', `Shard with id ${id} is not found.`);
-  }
-
-  /** LSN an offset denotes; `from = LATEST` is tail + 1, `until = LATEST` is the tail (§10). */
-  function offsetLsn(
-    o: ShardOffset__Output | null,
-    sh: ShardState,
-    tail: bigint,
-    which: 'from' | 'until',
-  ): bigint | undefined {
-    if (!o || !o.offset) return undefined;
-    if (o.offset === 'specialOffset') {
-      if (o.specialOffset === 'LATEST') return which === 'from' ? tail + 1n : tail;
-      return 0n;
-    }
-    if (o.offset === 'recordOffset') {
-      const r = o.recordOffset!;
-      if (r.shardId !== sh.shardId)
-        throw fail(
-          grpc.status.INVALID_ARGUMENT,
-          ENVELOPE(901, 'ConflictShardReaderOffset', 'record offset names another shard'),
-        );
-      return BigInt(r.batchId);
-    }
-    const ms = Number(o.timestampOffset!.timestampInMs);
-    const b = sh.batches.find((x) => x.publishTimeMs >= ms);
-    return b ? b.lsn : tail + 1n;
-  }
 
   function streamMessage(s: StreamState) {
     return {
@@ -599,6 +592,8 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
     streams,
     stats,
     faults,
+    subscriptions: subscriptions.subscriptions,
+    shardReaders: readers.readers,
     lookupNode: opts.lookupNode,
     deleteStream: (name) => {
       const ok = removeStream(name);
@@ -617,14 +612,15 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
       }> = [];
       for (const sh of s.shards)
         for (const b of sh.batches)
-          decodeBatch(decompress(b.payload, COMPRESSION[b.compressionType] ?? 'none')).forEach(
-            (r, index) =>
-              out.push({ shardId: sh.shardId, key: r.key, payload: r.payload, lsn: b.lsn, index }),
+          decodeStored(b).forEach((r, index) =>
+            out.push({ shardId: sh.shardId, key: r.key, payload: r.payload, lsn: b.lsn, index }),
           );
       return out;
     },
     stop: () =>
       new Promise<void>((resolve) => {
+        readers.stop();
+        subscriptions.stop();
         for (const w of waiters) waiters.delete(w);
         server.tryShutdown(() => resolve());
         setTimeout(() => {

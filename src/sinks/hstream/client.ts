@@ -13,20 +13,16 @@ import type { SluiceError } from '../../core/index.js';
 import { HStreamErrors } from './errors.js';
 import { fromGrpcError } from './grpc-errors.js';
 import { grpc, hstreamProto, type HStreamApiClient } from './proto.js';
-import {
-  decodeAppendAck,
-  decodeBatch,
-  decompress,
-  type AppendAck,
-  type Compression,
-  type DecodedRecord,
-} from './record-codec.js';
+import { decodeAppendAck, type AppendAck } from './record-codec.js';
 import { endpointAddress, type Endpoint } from './url.js';
 import type { BatchedRecord } from './generated/hstream/server/BatchedRecord.js';
 import type { Shard__Output } from './generated/hstream/server/Shard.js';
 import type { Stream__Output } from './generated/hstream/server/Stream.js';
 import type { ShardOffset } from './generated/hstream/server/ShardOffset.js';
 import type { ReadShardStreamResponse__Output } from './generated/hstream/server/ReadShardStreamResponse.js';
+import type { StreamingFetchRequest } from './generated/hstream/server/StreamingFetchRequest.js';
+import type { StreamingFetchResponse__Output } from './generated/hstream/server/StreamingFetchResponse.js';
+import { decodeReceivedRecord } from './received.js';
 
 export interface TlsFiles {
   ca?: Buffer;
@@ -58,13 +54,8 @@ export interface CreateStreamOptions {
   backlogDuration: number;
 }
 
-/** One record read back, with its id in text form pieces (uint64 as decimal strings). */
-export interface ReadRecord extends DecodedRecord {
-  shardId: string;
-  batchId: string;
-  batchIndex: number;
-  publishTimeMs: number;
-}
+export type { ReadRecord } from './received.js';
+import type { ReadRecord } from './received.js';
 
 let ctor:
   | (new (
@@ -93,12 +84,6 @@ type Unary<Req, Res> = (
   opts: grpc.CallOptions,
   cb: (err: grpc.ServiceError | null, res?: Res) => void,
 ) => grpc.ClientUnaryCall;
-
-const COMPRESSION_FROM_ENUM: Record<string, Compression> = {
-  None: 'none',
-  Gzip: 'gzip',
-  Zstd: 'zstd',
-};
 
 export class HStreamClient {
   private readonly clients = new Map<string, HStreamApiClient>();
@@ -140,6 +125,24 @@ export class HStreamClient {
       this.clients.set(address, c);
     }
     return c;
+  }
+
+  /**
+   * Any unary RPC on the bootstrap server (the read API in read-api.ts is built on it); errors are
+   * coded SluiceErrors like every other call.
+   */
+  call<Res>(method: string, req: unknown, context?: Record<string, unknown>): Promise<Res> {
+    return this.unary<unknown, Res>(this.boot, method, req, this.opts.timeoutMs, context);
+  }
+
+  /** Open a StreamingFetch call (bidi, no deadline: it lives as long as the consumer). */
+  openStreamingFetch(): grpc.ClientDuplexStream<
+    StreamingFetchRequest,
+    StreamingFetchResponse__Output
+  > {
+    const meta = new grpc.Metadata();
+    if (this.opts.authorization) meta.set('authorization', this.opts.authorization);
+    return this.clientFor(this.boot).StreamingFetch(meta);
   }
 
   private unary<Req, Res>(
@@ -321,26 +324,7 @@ export class HStreamClient {
     const out: ReadRecord[] = [];
     return new Promise<ReadRecord[]>((resolve, reject) => {
       call.on('data', (msg: ReadShardStreamResponse__Output) => {
-        for (const rr of msg.receivedRecords) {
-          const b = rr.record;
-          if (!b) continue;
-          const recs = decodeBatch(
-            decompress(b.payload, COMPRESSION_FROM_ENUM[b.compressionType] ?? 'none'),
-          );
-          const ts = b.publishTime
-            ? Number(b.publishTime.seconds) * 1000 + Math.floor(b.publishTime.nanos / 1e6)
-            : 0;
-          recs.forEach((r, i) => {
-            const id = rr.recordIds[i];
-            out.push({
-              ...r,
-              shardId: id?.shardId ?? shardId,
-              batchId: id?.batchId ?? '0',
-              batchIndex: id?.batchIndex ?? i,
-              publishTimeMs: ts,
-            });
-          });
-        }
+        for (const rr of msg.receivedRecords) out.push(...decodeReceivedRecord(rr, shardId));
       });
       call.on('error', (err) => reject(fromGrpcError(err, 'ReadShardStream', { shardId })));
       call.on('end', () => resolve(out));

@@ -62,6 +62,11 @@ export const HStreamErrors = defineErrors('sinks/hstream', {
       'Rendering the record or partition-key template failed for one record; that record is rejected.',
     retriable: false,
   },
+  hstream_hrecord_invalid: {
+    description:
+      'record_type hrecord: the rendered record is not a JSON object, so it cannot be written as an HRecord (protobuf Struct); that record is rejected.',
+    retriable: false,
+  },
   hstream_request_failed: {
     description:
       'HStreamDB answered with a non-retriable gRPC status not covered by a more specific code.',

@@ -46,3 +46,14 @@ export type { ServerNode } from './generated/hstream/server/ServerNode.js';
 export { hstreamSinkType } from './sink-type.js';
 export { HStreamSink, createHStreamSink, checkTemplate, type HStreamSinkOptions } from './sink.js';
 export { hstreamSinkSpec, HSTREAM_RUNNER_DEFAULTS, type HStreamSinkConfig } from './spec.js';
+export {
+  HStreamReadApi,
+  type Consumer,
+  type Delivery,
+  type ResourceType,
+  type SubscriptionOptions,
+} from './read-api.js';
+export { decodeReceivedRecord } from './received.js';
+export { encodeStruct, decodeStruct } from './struct-codec.js';
+export type { StreamingFetchRequest__Output } from './generated/hstream/server/StreamingFetchRequest.js';
+export type { StreamingFetchResponse } from './generated/hstream/server/StreamingFetchResponse.js';

@@ -7,8 +7,9 @@
  *    (hstream-protocol.md §6) and returns the shard id (or shard lane when
  *    `max_inflight_per_shard` > 1), so the runner keeps one batch in flight per shard (lane) —
  *    per-key order, like hstreamdb_erl's one in-flight batch per (aggregator, shard) (§4.1).
- *  - `write(batch)`: encodes `BatchHStreamRecords` with RAW records (what EMQX writes, §3.2),
- *    compresses, splits at `max_batch_bytes` (server cap 1 MiB, §1) and appends, resolving only
+ *  - `write(batch)`: encodes `BatchHStreamRecords` with RAW records (what EMQX writes, §3.2) or,
+ *    with `record_type: hrecord`, JSON-flagged records whose payload is a protobuf Struct
+ *    (struct-codec.ts, §4), compresses, splits at `max_batch_bytes` (server cap 1 MiB, §1) and appends, resolving only
  *    after the server acknowledged every record (at-least-once).
  *  - Failures: a retriable Append error makes the sink re-discover shards and owners at once
  *    (hstreamdb_erl re-discovers on every transient error, §4.2). If the stream is gone →
@@ -43,17 +44,20 @@ import {
   COMPRESSION_ENUM,
   encodeBatch,
   encodedRecordSize,
+  FLAG_JSON,
   FLAG_RAW,
   zstdAvailable,
   type HRecord,
 } from './record-codec.js';
 import type { HStreamSinkConfig } from './spec.js';
+import { encodeStruct } from './struct-codec.js';
 import { parseServerUrls } from './url.js';
 
 interface Prepared {
   key: string;
   /** Text payloads stay strings until encodeBatch writes them (one copy fewer). */
   payload: Buffer | string;
+  flag: number;
   size: number;
 }
 
@@ -280,10 +284,14 @@ export class HStreamSink implements Sink {
     let out: Prepared | SluiceError;
     try {
       const key = this.keyTemplate ? renderText(this.keyTemplate, record.data, record.context) : '';
-      const payload = this.recordTemplate
-        ? this.renderPayload(this.recordTemplate, record)
-        : encodeJson(record.data);
-      const size = encodedRecordSize({ key, payload });
+      const hrecord = this.config.record_type === 'hrecord';
+      const flag = hrecord ? FLAG_JSON : FLAG_RAW;
+      const payload = hrecord
+        ? this.renderStruct(record)
+        : this.recordTemplate
+          ? this.renderPayload(this.recordTemplate, record)
+          : encodeJson(record.data);
+      const size = encodedRecordSize({ key, payload, flag });
       const max =
         this.config.max_batch_bytes - batchedRecordSize(this.config.compression, 1, size + 8);
       out =
@@ -292,7 +300,7 @@ export class HStreamSink implements Sink {
               `rendered record is ${size} bytes; one append may carry at most ${this.config.max_batch_bytes}`,
               { context: { size } },
             )
-          : { key, payload, size };
+          : { key, payload, flag, size };
     } catch (err) {
       out =
         err instanceof SluiceError
@@ -315,6 +323,32 @@ export class HStreamSink implements Sink {
     const v = t(record.data, record.context);
     if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
     return valueText(v, t.undefinedText);
+  }
+
+  /**
+   * HRecord payload: the rule output, or the rendered template parsed as JSON, as a protobuf
+   * Struct. Anything but a JSON object is the record's own failure (hstream_hrecord_invalid).
+   */
+  private renderStruct(record: SinkRecord): Buffer {
+    let v: unknown = record.data;
+    if (this.recordTemplate) {
+      v = this.recordTemplate(record.data, record.context);
+      if (typeof v === 'string' || Buffer.isBuffer(v)) {
+        const text = v.toString();
+        try {
+          v = JSON.parse(text);
+        } catch {
+          throw HStreamErrors.hstream_hrecord_invalid(
+            `record_type hrecord: the rendered record is not JSON: ${JSON.stringify(text.slice(0, 80))}`,
+          );
+        }
+      }
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v))
+      throw HStreamErrors.hstream_hrecord_invalid(
+        `record_type hrecord: the record must be a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`,
+      );
+    return encodeStruct(v as Record<string, unknown>);
   }
 
   partitionKey(record: SinkRecord): string {
@@ -367,7 +401,7 @@ export class HStreamSink implements Sink {
       let g = groups.get(gk);
       if (!g) groups.set(gk, (g = { shard, indexes: [], records: [], sizes: [] }));
       g.indexes.push(i);
-      g.records.push({ key: p.key, payload: p.payload, flag: FLAG_RAW });
+      g.records.push({ key: p.key, payload: p.payload, flag: p.flag });
       g.sizes.push(p.size);
     }
     const pending: number[] = [];

@@ -11,6 +11,7 @@ export interface HStreamSinkConfig {
   stream: string;
   partition_key?: string;
   record_template?: string;
+  record_type: 'raw' | 'hrecord';
   compression: 'none' | 'gzip' | 'zstd';
   grpc_timeout: number;
   append_timeout: number;
@@ -62,13 +63,19 @@ export const hstreamSinkSpec: FieldSpec = field.object(
     }),
     record_template: field.string({
       description:
-        'Template of the record payload, written as a RAW record (as EMQX does), e.g. ${payload}. Unset = the whole rule output encoded as JSON.',
+        'Template of the record payload, e.g. ${payload}. Unset = the whole rule output. With record_type raw it is written as text (as EMQX does; unset = the rule output encoded as JSON); with record_type hrecord the rendered text must be a JSON object.',
       optional: true,
       example: '{"id": "${id}", "temp": ${payload.temp}}',
     }),
+    record_type: field.string({
+      description:
+        'raw = RAW records, payload bytes as rendered (what EMQX writes; consumers get bytes). hrecord = HRecords: flag JSON, payload the rule output (or the rendered record_template, which must be a JSON object) as a protobuf google.protobuf.Struct, read by the Java and Go clients with typed accessors (getHRecord) and by the Python client as a dict. A record that is not a JSON object is rejected (hstream_hrecord_invalid).',
+      enum: ['raw', 'hrecord'],
+      default: 'raw',
+    }),
     compression: field.string({
       description:
-        'Compression of each appended batch: none, gzip (one gzip member) or zstd (a frame with content size; needs Node.js >= 22.15).',
+        "Compression of each appended batch: none, gzip (one gzip member) or zstd (a frame with content size; needs Node.js >= 22.15). WARNING: HStreamDB's official Java client (0.17.0) cannot read zstd batches and the Python client (0.5.0) refuses them (NotImplementedError); use none or gzip when such clients consume the stream.",
       enum: ['none', 'gzip', 'zstd'],
       default: 'none',
     }),

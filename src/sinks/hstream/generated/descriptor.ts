@@ -36,6 +36,54 @@ export const hstreamDescriptor = {
                   responseType: 'ReadShardStreamResponse',
                   responseStream: true,
                 },
+                DescribeCluster: {
+                  requestType: 'google.protobuf.Empty',
+                  responseType: 'DescribeClusterResponse',
+                },
+                LookupResource: {
+                  requestType: 'LookupResourceRequest',
+                  responseType: 'ServerNode',
+                },
+                CreateShardReader: {
+                  requestType: 'CreateShardReaderRequest',
+                  responseType: 'CreateShardReaderResponse',
+                },
+                LookupShardReader: {
+                  requestType: 'LookupShardReaderRequest',
+                  responseType: 'LookupShardReaderResponse',
+                },
+                ReadShard: { requestType: 'ReadShardRequest', responseType: 'ReadShardResponse' },
+                DeleteShardReader: {
+                  requestType: 'DeleteShardReaderRequest',
+                  responseType: 'google.protobuf.Empty',
+                },
+                ListShardReaders: {
+                  requestType: 'ListShardReadersRequest',
+                  responseType: 'ListShardReadersResponse',
+                },
+                CreateSubscription: { requestType: 'Subscription', responseType: 'Subscription' },
+                ListSubscriptions: {
+                  requestType: 'ListSubscriptionsRequest',
+                  responseType: 'ListSubscriptionsResponse',
+                },
+                CheckSubscriptionExist: {
+                  requestType: 'CheckSubscriptionExistRequest',
+                  responseType: 'CheckSubscriptionExistResponse',
+                },
+                DeleteSubscription: {
+                  requestType: 'DeleteSubscriptionRequest',
+                  responseType: 'google.protobuf.Empty',
+                },
+                LookupSubscription: {
+                  requestType: 'LookupSubscriptionRequest',
+                  responseType: 'LookupSubscriptionResponse',
+                },
+                StreamingFetch: {
+                  requestType: 'StreamingFetchRequest',
+                  requestStream: true,
+                  responseType: 'StreamingFetchResponse',
+                  responseStream: true,
+                },
               },
             },
             EchoRequest: { fields: { msg: { type: 'string', id: 1 } } },
@@ -49,6 +97,35 @@ export const hstreamDescriptor = {
                 host: { type: 'string', id: 2 },
                 port: { type: 'uint32', id: 3 },
                 version: { type: 'HStreamVersion', id: 4 },
+              },
+            },
+            DescribeClusterResponse: {
+              fields: {
+                protocolVersion: { type: 'string', id: 1 },
+                serverNodes: { rule: 'repeated', type: 'ServerNode', id: 2 },
+                serverNodesStatus: { rule: 'repeated', type: 'ServerNodeStatus', id: 3 },
+                clusterUpTime: { type: 'uint64', id: 4 },
+              },
+            },
+            NodeState: { values: { Starting: 0, Running: 1, Unavailable: 2, Dead: 3 } },
+            ServerNodeStatus: {
+              fields: { node: { type: 'ServerNode', id: 1 }, state: { type: 'NodeState', id: 2 } },
+            },
+            ResourceType: {
+              values: {
+                ResStream: 0,
+                ResSubscription: 1,
+                ResShard: 2,
+                ResShardReader: 3,
+                ResConnector: 4,
+                ResQuery: 5,
+                ResView: 6,
+              },
+            },
+            LookupResourceRequest: {
+              fields: {
+                resType: { type: 'ResourceType', id: 1 },
+                resId: { type: 'string', id: 2 },
               },
             },
             LookupShardRequest: { fields: { shardId: { type: 'uint64', id: 1 } } },
@@ -177,6 +254,84 @@ export const hstreamDescriptor = {
                 record: { type: 'BatchedRecord', id: 2 },
               },
             },
+            CreateShardReaderRequest: {
+              fields: {
+                streamName: { type: 'string', id: 1 },
+                shardId: { type: 'uint64', id: 2 },
+                shardOffset: { type: 'ShardOffset', id: 3 },
+                readerId: { type: 'string', id: 4 },
+                timeout: { type: 'uint32', id: 5 },
+              },
+            },
+            CreateShardReaderResponse: {
+              fields: {
+                streamName: { type: 'string', id: 1 },
+                shardId: { type: 'uint64', id: 2 },
+                shardOffset: { type: 'ShardOffset', id: 3 },
+                readerId: { type: 'string', id: 4 },
+                timeout: { type: 'uint32', id: 5 },
+              },
+            },
+            LookupShardReaderRequest: { fields: { readerId: { type: 'string', id: 1 } } },
+            LookupShardReaderResponse: {
+              fields: {
+                readerId: { type: 'string', id: 1 },
+                serverNode: { type: 'ServerNode', id: 2 },
+              },
+            },
+            ReadShardRequest: {
+              fields: {
+                readerId: { type: 'string', id: 1 },
+                maxRecords: { type: 'uint32', id: 2 },
+              },
+            },
+            ReadShardResponse: {
+              fields: { receivedRecords: { rule: 'repeated', type: 'ReceivedRecord', id: 1 } },
+            },
+            DeleteShardReaderRequest: { fields: { readerId: { type: 'string', id: 1 } } },
+            ListShardReadersRequest: { fields: {} },
+            ListShardReadersResponse: {
+              fields: { readerId: { rule: 'repeated', type: 'string', id: 1 } },
+            },
+            Subscription: {
+              fields: {
+                subscriptionId: { type: 'string', id: 1 },
+                streamName: { type: 'string', id: 2 },
+                ackTimeoutSeconds: { type: 'int32', id: 3 },
+                maxUnackedRecords: { type: 'int32', id: 4 },
+                offset: { type: 'SpecialOffset', id: 5 },
+                creationTime: { type: 'google.protobuf.Timestamp', id: 6 },
+              },
+            },
+            ListSubscriptionsRequest: { fields: {} },
+            ListSubscriptionsResponse: {
+              fields: { subscription: { rule: 'repeated', type: 'Subscription', id: 1 } },
+            },
+            CheckSubscriptionExistRequest: {
+              fields: { subscriptionId: { type: 'string', id: 1 } },
+            },
+            CheckSubscriptionExistResponse: { fields: { exists: { type: 'bool', id: 1 } } },
+            DeleteSubscriptionRequest: {
+              fields: { subscriptionId: { type: 'string', id: 1 }, force: { type: 'bool', id: 2 } },
+            },
+            LookupSubscriptionRequest: { fields: { subscriptionId: { type: 'string', id: 1 } } },
+            LookupSubscriptionResponse: {
+              fields: {
+                subscriptionId: { type: 'string', id: 1 },
+                serverNode: { type: 'ServerNode', id: 2 },
+              },
+            },
+            StreamingFetchRequest: {
+              fields: {
+                subscriptionId: { type: 'string', id: 1 },
+                consumerName: { type: 'string', id: 2 },
+                ackIds: { rule: 'repeated', type: 'RecordId', id: 3 },
+              },
+            },
+            StreamingFetchResponse: {
+              fields: { receivedRecords: { type: 'ReceivedRecord', id: 1 } },
+            },
+            HRecordPayload: { fields: { value: { type: 'google.protobuf.Struct', id: 1 } } },
           },
         },
       },
@@ -186,6 +341,31 @@ export const hstreamDescriptor = {
         protobuf: {
           nested: {
             Empty: { fields: {} },
+            Struct: { fields: { fields: { keyType: 'string', type: 'Value', id: 1 } } },
+            Value: {
+              oneofs: {
+                kind: {
+                  oneof: [
+                    'nullValue',
+                    'numberValue',
+                    'stringValue',
+                    'boolValue',
+                    'structValue',
+                    'listValue',
+                  ],
+                },
+              },
+              fields: {
+                nullValue: { type: 'NullValue', id: 1 },
+                numberValue: { type: 'double', id: 2 },
+                stringValue: { type: 'string', id: 3 },
+                boolValue: { type: 'bool', id: 4 },
+                structValue: { type: 'Struct', id: 5 },
+                listValue: { type: 'ListValue', id: 6 },
+              },
+            },
+            NullValue: { values: { NULL_VALUE: 0 } },
+            ListValue: { fields: { values: { rule: 'repeated', type: 'Value', id: 1 } } },
             Timestamp: {
               fields: { seconds: { type: 'int64', id: 1 }, nanos: { type: 'int32', id: 2 } },
             },

@@ -8,9 +8,21 @@ import type {
   Empty__Output as _google_protobuf_Empty__Output,
 } from './google/protobuf/Empty.js';
 import type {
+  ListValue as _google_protobuf_ListValue,
+  ListValue__Output as _google_protobuf_ListValue__Output,
+} from './google/protobuf/ListValue.js';
+import type {
+  Struct as _google_protobuf_Struct,
+  Struct__Output as _google_protobuf_Struct__Output,
+} from './google/protobuf/Struct.js';
+import type {
   Timestamp as _google_protobuf_Timestamp,
   Timestamp__Output as _google_protobuf_Timestamp__Output,
 } from './google/protobuf/Timestamp.js';
+import type {
+  Value as _google_protobuf_Value,
+  Value__Output as _google_protobuf_Value__Output,
+} from './google/protobuf/Value.js';
 import type {
   AppendRequest as _hstream_server_AppendRequest,
   AppendRequest__Output as _hstream_server_AppendRequest__Output,
@@ -28,9 +40,37 @@ import type {
   BatchedRecord__Output as _hstream_server_BatchedRecord__Output,
 } from './hstream/server/BatchedRecord.js';
 import type {
+  CheckSubscriptionExistRequest as _hstream_server_CheckSubscriptionExistRequest,
+  CheckSubscriptionExistRequest__Output as _hstream_server_CheckSubscriptionExistRequest__Output,
+} from './hstream/server/CheckSubscriptionExistRequest.js';
+import type {
+  CheckSubscriptionExistResponse as _hstream_server_CheckSubscriptionExistResponse,
+  CheckSubscriptionExistResponse__Output as _hstream_server_CheckSubscriptionExistResponse__Output,
+} from './hstream/server/CheckSubscriptionExistResponse.js';
+import type {
+  CreateShardReaderRequest as _hstream_server_CreateShardReaderRequest,
+  CreateShardReaderRequest__Output as _hstream_server_CreateShardReaderRequest__Output,
+} from './hstream/server/CreateShardReaderRequest.js';
+import type {
+  CreateShardReaderResponse as _hstream_server_CreateShardReaderResponse,
+  CreateShardReaderResponse__Output as _hstream_server_CreateShardReaderResponse__Output,
+} from './hstream/server/CreateShardReaderResponse.js';
+import type {
+  DeleteShardReaderRequest as _hstream_server_DeleteShardReaderRequest,
+  DeleteShardReaderRequest__Output as _hstream_server_DeleteShardReaderRequest__Output,
+} from './hstream/server/DeleteShardReaderRequest.js';
+import type {
   DeleteStreamRequest as _hstream_server_DeleteStreamRequest,
   DeleteStreamRequest__Output as _hstream_server_DeleteStreamRequest__Output,
 } from './hstream/server/DeleteStreamRequest.js';
+import type {
+  DeleteSubscriptionRequest as _hstream_server_DeleteSubscriptionRequest,
+  DeleteSubscriptionRequest__Output as _hstream_server_DeleteSubscriptionRequest__Output,
+} from './hstream/server/DeleteSubscriptionRequest.js';
+import type {
+  DescribeClusterResponse as _hstream_server_DescribeClusterResponse,
+  DescribeClusterResponse__Output as _hstream_server_DescribeClusterResponse__Output,
+} from './hstream/server/DescribeClusterResponse.js';
 import type {
   EchoRequest as _hstream_server_EchoRequest,
   EchoRequest__Output as _hstream_server_EchoRequest__Output,
@@ -56,6 +96,10 @@ import type {
   GetTailRecordIdResponse__Output as _hstream_server_GetTailRecordIdResponse__Output,
 } from './hstream/server/GetTailRecordIdResponse.js';
 import type {
+  HRecordPayload as _hstream_server_HRecordPayload,
+  HRecordPayload__Output as _hstream_server_HRecordPayload__Output,
+} from './hstream/server/HRecordPayload.js';
+import type {
   HStreamApiClient as _hstream_server_HStreamApiClient,
   HStreamApiDefinition as _hstream_server_HStreamApiDefinition,
 } from './hstream/server/HStreamApi.js';
@@ -71,6 +115,14 @@ import type {
   HStreamVersion as _hstream_server_HStreamVersion,
   HStreamVersion__Output as _hstream_server_HStreamVersion__Output,
 } from './hstream/server/HStreamVersion.js';
+import type {
+  ListShardReadersRequest as _hstream_server_ListShardReadersRequest,
+  ListShardReadersRequest__Output as _hstream_server_ListShardReadersRequest__Output,
+} from './hstream/server/ListShardReadersRequest.js';
+import type {
+  ListShardReadersResponse as _hstream_server_ListShardReadersResponse,
+  ListShardReadersResponse__Output as _hstream_server_ListShardReadersResponse__Output,
+} from './hstream/server/ListShardReadersResponse.js';
 import type {
   ListShardsRequest as _hstream_server_ListShardsRequest,
   ListShardsRequest__Output as _hstream_server_ListShardsRequest__Output,
@@ -88,6 +140,26 @@ import type {
   ListStreamsResponse__Output as _hstream_server_ListStreamsResponse__Output,
 } from './hstream/server/ListStreamsResponse.js';
 import type {
+  ListSubscriptionsRequest as _hstream_server_ListSubscriptionsRequest,
+  ListSubscriptionsRequest__Output as _hstream_server_ListSubscriptionsRequest__Output,
+} from './hstream/server/ListSubscriptionsRequest.js';
+import type {
+  ListSubscriptionsResponse as _hstream_server_ListSubscriptionsResponse,
+  ListSubscriptionsResponse__Output as _hstream_server_ListSubscriptionsResponse__Output,
+} from './hstream/server/ListSubscriptionsResponse.js';
+import type {
+  LookupResourceRequest as _hstream_server_LookupResourceRequest,
+  LookupResourceRequest__Output as _hstream_server_LookupResourceRequest__Output,
+} from './hstream/server/LookupResourceRequest.js';
+import type {
+  LookupShardReaderRequest as _hstream_server_LookupShardReaderRequest,
+  LookupShardReaderRequest__Output as _hstream_server_LookupShardReaderRequest__Output,
+} from './hstream/server/LookupShardReaderRequest.js';
+import type {
+  LookupShardReaderResponse as _hstream_server_LookupShardReaderResponse,
+  LookupShardReaderResponse__Output as _hstream_server_LookupShardReaderResponse__Output,
+} from './hstream/server/LookupShardReaderResponse.js';
+import type {
   LookupShardRequest as _hstream_server_LookupShardRequest,
   LookupShardRequest__Output as _hstream_server_LookupShardRequest__Output,
 } from './hstream/server/LookupShardRequest.js';
@@ -95,6 +167,22 @@ import type {
   LookupShardResponse as _hstream_server_LookupShardResponse,
   LookupShardResponse__Output as _hstream_server_LookupShardResponse__Output,
 } from './hstream/server/LookupShardResponse.js';
+import type {
+  LookupSubscriptionRequest as _hstream_server_LookupSubscriptionRequest,
+  LookupSubscriptionRequest__Output as _hstream_server_LookupSubscriptionRequest__Output,
+} from './hstream/server/LookupSubscriptionRequest.js';
+import type {
+  LookupSubscriptionResponse as _hstream_server_LookupSubscriptionResponse,
+  LookupSubscriptionResponse__Output as _hstream_server_LookupSubscriptionResponse__Output,
+} from './hstream/server/LookupSubscriptionResponse.js';
+import type {
+  ReadShardRequest as _hstream_server_ReadShardRequest,
+  ReadShardRequest__Output as _hstream_server_ReadShardRequest__Output,
+} from './hstream/server/ReadShardRequest.js';
+import type {
+  ReadShardResponse as _hstream_server_ReadShardResponse,
+  ReadShardResponse__Output as _hstream_server_ReadShardResponse__Output,
+} from './hstream/server/ReadShardResponse.js';
 import type {
   ReadShardStreamRequest as _hstream_server_ReadShardStreamRequest,
   ReadShardStreamRequest__Output as _hstream_server_ReadShardStreamRequest__Output,
@@ -116,6 +204,10 @@ import type {
   ServerNode__Output as _hstream_server_ServerNode__Output,
 } from './hstream/server/ServerNode.js';
 import type {
+  ServerNodeStatus as _hstream_server_ServerNodeStatus,
+  ServerNodeStatus__Output as _hstream_server_ServerNodeStatus__Output,
+} from './hstream/server/ServerNodeStatus.js';
+import type {
   Shard as _hstream_server_Shard,
   Shard__Output as _hstream_server_Shard__Output,
 } from './hstream/server/Shard.js';
@@ -127,6 +219,18 @@ import type {
   Stream as _hstream_server_Stream,
   Stream__Output as _hstream_server_Stream__Output,
 } from './hstream/server/Stream.js';
+import type {
+  StreamingFetchRequest as _hstream_server_StreamingFetchRequest,
+  StreamingFetchRequest__Output as _hstream_server_StreamingFetchRequest__Output,
+} from './hstream/server/StreamingFetchRequest.js';
+import type {
+  StreamingFetchResponse as _hstream_server_StreamingFetchResponse,
+  StreamingFetchResponse__Output as _hstream_server_StreamingFetchResponse__Output,
+} from './hstream/server/StreamingFetchResponse.js';
+import type {
+  Subscription as _hstream_server_Subscription,
+  Subscription__Output as _hstream_server_Subscription__Output,
+} from './hstream/server/Subscription.js';
 import type {
   TimestampOffset as _hstream_server_TimestampOffset,
   TimestampOffset__Output as _hstream_server_TimestampOffset__Output,
@@ -140,10 +244,17 @@ export interface ProtoGrpcType {
   google: {
     protobuf: {
       Empty: MessageTypeDefinition<_google_protobuf_Empty, _google_protobuf_Empty__Output>;
+      ListValue: MessageTypeDefinition<
+        _google_protobuf_ListValue,
+        _google_protobuf_ListValue__Output
+      >;
+      NullValue: EnumTypeDefinition;
+      Struct: MessageTypeDefinition<_google_protobuf_Struct, _google_protobuf_Struct__Output>;
       Timestamp: MessageTypeDefinition<
         _google_protobuf_Timestamp,
         _google_protobuf_Timestamp__Output
       >;
+      Value: MessageTypeDefinition<_google_protobuf_Value, _google_protobuf_Value__Output>;
     };
   };
   hstream: {
@@ -164,10 +275,38 @@ export interface ProtoGrpcType {
         _hstream_server_BatchedRecord,
         _hstream_server_BatchedRecord__Output
       >;
+      CheckSubscriptionExistRequest: MessageTypeDefinition<
+        _hstream_server_CheckSubscriptionExistRequest,
+        _hstream_server_CheckSubscriptionExistRequest__Output
+      >;
+      CheckSubscriptionExistResponse: MessageTypeDefinition<
+        _hstream_server_CheckSubscriptionExistResponse,
+        _hstream_server_CheckSubscriptionExistResponse__Output
+      >;
       CompressionType: EnumTypeDefinition;
+      CreateShardReaderRequest: MessageTypeDefinition<
+        _hstream_server_CreateShardReaderRequest,
+        _hstream_server_CreateShardReaderRequest__Output
+      >;
+      CreateShardReaderResponse: MessageTypeDefinition<
+        _hstream_server_CreateShardReaderResponse,
+        _hstream_server_CreateShardReaderResponse__Output
+      >;
+      DeleteShardReaderRequest: MessageTypeDefinition<
+        _hstream_server_DeleteShardReaderRequest,
+        _hstream_server_DeleteShardReaderRequest__Output
+      >;
       DeleteStreamRequest: MessageTypeDefinition<
         _hstream_server_DeleteStreamRequest,
         _hstream_server_DeleteStreamRequest__Output
+      >;
+      DeleteSubscriptionRequest: MessageTypeDefinition<
+        _hstream_server_DeleteSubscriptionRequest,
+        _hstream_server_DeleteSubscriptionRequest__Output
+      >;
+      DescribeClusterResponse: MessageTypeDefinition<
+        _hstream_server_DescribeClusterResponse,
+        _hstream_server_DescribeClusterResponse__Output
       >;
       EchoRequest: MessageTypeDefinition<
         _hstream_server_EchoRequest,
@@ -193,6 +332,10 @@ export interface ProtoGrpcType {
         _hstream_server_GetTailRecordIdResponse,
         _hstream_server_GetTailRecordIdResponse__Output
       >;
+      HRecordPayload: MessageTypeDefinition<
+        _hstream_server_HRecordPayload,
+        _hstream_server_HRecordPayload__Output
+      >;
       HStreamApi: SubtypeConstructor<typeof grpc.Client, _hstream_server_HStreamApiClient> & {
         service: _hstream_server_HStreamApiDefinition;
       };
@@ -207,6 +350,14 @@ export interface ProtoGrpcType {
       HStreamVersion: MessageTypeDefinition<
         _hstream_server_HStreamVersion,
         _hstream_server_HStreamVersion__Output
+      >;
+      ListShardReadersRequest: MessageTypeDefinition<
+        _hstream_server_ListShardReadersRequest,
+        _hstream_server_ListShardReadersRequest__Output
+      >;
+      ListShardReadersResponse: MessageTypeDefinition<
+        _hstream_server_ListShardReadersResponse,
+        _hstream_server_ListShardReadersResponse__Output
       >;
       ListShardsRequest: MessageTypeDefinition<
         _hstream_server_ListShardsRequest,
@@ -224,6 +375,26 @@ export interface ProtoGrpcType {
         _hstream_server_ListStreamsResponse,
         _hstream_server_ListStreamsResponse__Output
       >;
+      ListSubscriptionsRequest: MessageTypeDefinition<
+        _hstream_server_ListSubscriptionsRequest,
+        _hstream_server_ListSubscriptionsRequest__Output
+      >;
+      ListSubscriptionsResponse: MessageTypeDefinition<
+        _hstream_server_ListSubscriptionsResponse,
+        _hstream_server_ListSubscriptionsResponse__Output
+      >;
+      LookupResourceRequest: MessageTypeDefinition<
+        _hstream_server_LookupResourceRequest,
+        _hstream_server_LookupResourceRequest__Output
+      >;
+      LookupShardReaderRequest: MessageTypeDefinition<
+        _hstream_server_LookupShardReaderRequest,
+        _hstream_server_LookupShardReaderRequest__Output
+      >;
+      LookupShardReaderResponse: MessageTypeDefinition<
+        _hstream_server_LookupShardReaderResponse,
+        _hstream_server_LookupShardReaderResponse__Output
+      >;
       LookupShardRequest: MessageTypeDefinition<
         _hstream_server_LookupShardRequest,
         _hstream_server_LookupShardRequest__Output
@@ -231,6 +402,23 @@ export interface ProtoGrpcType {
       LookupShardResponse: MessageTypeDefinition<
         _hstream_server_LookupShardResponse,
         _hstream_server_LookupShardResponse__Output
+      >;
+      LookupSubscriptionRequest: MessageTypeDefinition<
+        _hstream_server_LookupSubscriptionRequest,
+        _hstream_server_LookupSubscriptionRequest__Output
+      >;
+      LookupSubscriptionResponse: MessageTypeDefinition<
+        _hstream_server_LookupSubscriptionResponse,
+        _hstream_server_LookupSubscriptionResponse__Output
+      >;
+      NodeState: EnumTypeDefinition;
+      ReadShardRequest: MessageTypeDefinition<
+        _hstream_server_ReadShardRequest,
+        _hstream_server_ReadShardRequest__Output
+      >;
+      ReadShardResponse: MessageTypeDefinition<
+        _hstream_server_ReadShardResponse,
+        _hstream_server_ReadShardResponse__Output
       >;
       ReadShardStreamRequest: MessageTypeDefinition<
         _hstream_server_ReadShardStreamRequest,
@@ -245,9 +433,14 @@ export interface ProtoGrpcType {
         _hstream_server_ReceivedRecord__Output
       >;
       RecordId: MessageTypeDefinition<_hstream_server_RecordId, _hstream_server_RecordId__Output>;
+      ResourceType: EnumTypeDefinition;
       ServerNode: MessageTypeDefinition<
         _hstream_server_ServerNode,
         _hstream_server_ServerNode__Output
+      >;
+      ServerNodeStatus: MessageTypeDefinition<
+        _hstream_server_ServerNodeStatus,
+        _hstream_server_ServerNodeStatus__Output
       >;
       Shard: MessageTypeDefinition<_hstream_server_Shard, _hstream_server_Shard__Output>;
       ShardOffset: MessageTypeDefinition<
@@ -256,6 +449,18 @@ export interface ProtoGrpcType {
       >;
       SpecialOffset: EnumTypeDefinition;
       Stream: MessageTypeDefinition<_hstream_server_Stream, _hstream_server_Stream__Output>;
+      StreamingFetchRequest: MessageTypeDefinition<
+        _hstream_server_StreamingFetchRequest,
+        _hstream_server_StreamingFetchRequest__Output
+      >;
+      StreamingFetchResponse: MessageTypeDefinition<
+        _hstream_server_StreamingFetchResponse,
+        _hstream_server_StreamingFetchResponse__Output
+      >;
+      Subscription: MessageTypeDefinition<
+        _hstream_server_Subscription,
+        _hstream_server_Subscription__Output
+      >;
       TimestampOffset: MessageTypeDefinition<
         _hstream_server_TimestampOffset,
         _hstream_server_TimestampOffset__Output

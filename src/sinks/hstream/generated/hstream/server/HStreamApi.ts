@@ -11,9 +11,37 @@ import type {
   AppendResponse__Output as _hstream_server_AppendResponse__Output,
 } from '../../hstream/server/AppendResponse.js';
 import type {
+  CheckSubscriptionExistRequest as _hstream_server_CheckSubscriptionExistRequest,
+  CheckSubscriptionExistRequest__Output as _hstream_server_CheckSubscriptionExistRequest__Output,
+} from '../../hstream/server/CheckSubscriptionExistRequest.js';
+import type {
+  CheckSubscriptionExistResponse as _hstream_server_CheckSubscriptionExistResponse,
+  CheckSubscriptionExistResponse__Output as _hstream_server_CheckSubscriptionExistResponse__Output,
+} from '../../hstream/server/CheckSubscriptionExistResponse.js';
+import type {
+  CreateShardReaderRequest as _hstream_server_CreateShardReaderRequest,
+  CreateShardReaderRequest__Output as _hstream_server_CreateShardReaderRequest__Output,
+} from '../../hstream/server/CreateShardReaderRequest.js';
+import type {
+  CreateShardReaderResponse as _hstream_server_CreateShardReaderResponse,
+  CreateShardReaderResponse__Output as _hstream_server_CreateShardReaderResponse__Output,
+} from '../../hstream/server/CreateShardReaderResponse.js';
+import type {
+  DeleteShardReaderRequest as _hstream_server_DeleteShardReaderRequest,
+  DeleteShardReaderRequest__Output as _hstream_server_DeleteShardReaderRequest__Output,
+} from '../../hstream/server/DeleteShardReaderRequest.js';
+import type {
   DeleteStreamRequest as _hstream_server_DeleteStreamRequest,
   DeleteStreamRequest__Output as _hstream_server_DeleteStreamRequest__Output,
 } from '../../hstream/server/DeleteStreamRequest.js';
+import type {
+  DeleteSubscriptionRequest as _hstream_server_DeleteSubscriptionRequest,
+  DeleteSubscriptionRequest__Output as _hstream_server_DeleteSubscriptionRequest__Output,
+} from '../../hstream/server/DeleteSubscriptionRequest.js';
+import type {
+  DescribeClusterResponse as _hstream_server_DescribeClusterResponse,
+  DescribeClusterResponse__Output as _hstream_server_DescribeClusterResponse__Output,
+} from '../../hstream/server/DescribeClusterResponse.js';
 import type {
   EchoRequest as _hstream_server_EchoRequest,
   EchoRequest__Output as _hstream_server_EchoRequest__Output,
@@ -43,6 +71,14 @@ import type {
   GetTailRecordIdResponse__Output as _hstream_server_GetTailRecordIdResponse__Output,
 } from '../../hstream/server/GetTailRecordIdResponse.js';
 import type {
+  ListShardReadersRequest as _hstream_server_ListShardReadersRequest,
+  ListShardReadersRequest__Output as _hstream_server_ListShardReadersRequest__Output,
+} from '../../hstream/server/ListShardReadersRequest.js';
+import type {
+  ListShardReadersResponse as _hstream_server_ListShardReadersResponse,
+  ListShardReadersResponse__Output as _hstream_server_ListShardReadersResponse__Output,
+} from '../../hstream/server/ListShardReadersResponse.js';
+import type {
   ListShardsRequest as _hstream_server_ListShardsRequest,
   ListShardsRequest__Output as _hstream_server_ListShardsRequest__Output,
 } from '../../hstream/server/ListShardsRequest.js';
@@ -59,6 +95,26 @@ import type {
   ListStreamsResponse__Output as _hstream_server_ListStreamsResponse__Output,
 } from '../../hstream/server/ListStreamsResponse.js';
 import type {
+  ListSubscriptionsRequest as _hstream_server_ListSubscriptionsRequest,
+  ListSubscriptionsRequest__Output as _hstream_server_ListSubscriptionsRequest__Output,
+} from '../../hstream/server/ListSubscriptionsRequest.js';
+import type {
+  ListSubscriptionsResponse as _hstream_server_ListSubscriptionsResponse,
+  ListSubscriptionsResponse__Output as _hstream_server_ListSubscriptionsResponse__Output,
+} from '../../hstream/server/ListSubscriptionsResponse.js';
+import type {
+  LookupResourceRequest as _hstream_server_LookupResourceRequest,
+  LookupResourceRequest__Output as _hstream_server_LookupResourceRequest__Output,
+} from '../../hstream/server/LookupResourceRequest.js';
+import type {
+  LookupShardReaderRequest as _hstream_server_LookupShardReaderRequest,
+  LookupShardReaderRequest__Output as _hstream_server_LookupShardReaderRequest__Output,
+} from '../../hstream/server/LookupShardReaderRequest.js';
+import type {
+  LookupShardReaderResponse as _hstream_server_LookupShardReaderResponse,
+  LookupShardReaderResponse__Output as _hstream_server_LookupShardReaderResponse__Output,
+} from '../../hstream/server/LookupShardReaderResponse.js';
+import type {
   LookupShardRequest as _hstream_server_LookupShardRequest,
   LookupShardRequest__Output as _hstream_server_LookupShardRequest__Output,
 } from '../../hstream/server/LookupShardRequest.js';
@@ -66,6 +122,22 @@ import type {
   LookupShardResponse as _hstream_server_LookupShardResponse,
   LookupShardResponse__Output as _hstream_server_LookupShardResponse__Output,
 } from '../../hstream/server/LookupShardResponse.js';
+import type {
+  LookupSubscriptionRequest as _hstream_server_LookupSubscriptionRequest,
+  LookupSubscriptionRequest__Output as _hstream_server_LookupSubscriptionRequest__Output,
+} from '../../hstream/server/LookupSubscriptionRequest.js';
+import type {
+  LookupSubscriptionResponse as _hstream_server_LookupSubscriptionResponse,
+  LookupSubscriptionResponse__Output as _hstream_server_LookupSubscriptionResponse__Output,
+} from '../../hstream/server/LookupSubscriptionResponse.js';
+import type {
+  ReadShardRequest as _hstream_server_ReadShardRequest,
+  ReadShardRequest__Output as _hstream_server_ReadShardRequest__Output,
+} from '../../hstream/server/ReadShardRequest.js';
+import type {
+  ReadShardResponse as _hstream_server_ReadShardResponse,
+  ReadShardResponse__Output as _hstream_server_ReadShardResponse__Output,
+} from '../../hstream/server/ReadShardResponse.js';
 import type {
   ReadShardStreamRequest as _hstream_server_ReadShardStreamRequest,
   ReadShardStreamRequest__Output as _hstream_server_ReadShardStreamRequest__Output,
@@ -75,9 +147,25 @@ import type {
   ReadShardStreamResponse__Output as _hstream_server_ReadShardStreamResponse__Output,
 } from '../../hstream/server/ReadShardStreamResponse.js';
 import type {
+  ServerNode as _hstream_server_ServerNode,
+  ServerNode__Output as _hstream_server_ServerNode__Output,
+} from '../../hstream/server/ServerNode.js';
+import type {
   Stream as _hstream_server_Stream,
   Stream__Output as _hstream_server_Stream__Output,
 } from '../../hstream/server/Stream.js';
+import type {
+  StreamingFetchRequest as _hstream_server_StreamingFetchRequest,
+  StreamingFetchRequest__Output as _hstream_server_StreamingFetchRequest__Output,
+} from '../../hstream/server/StreamingFetchRequest.js';
+import type {
+  StreamingFetchResponse as _hstream_server_StreamingFetchResponse,
+  StreamingFetchResponse__Output as _hstream_server_StreamingFetchResponse__Output,
+} from '../../hstream/server/StreamingFetchResponse.js';
+import type {
+  Subscription as _hstream_server_Subscription,
+  Subscription__Output as _hstream_server_Subscription__Output,
+} from '../../hstream/server/Subscription.js';
 
 export interface HStreamApiClient extends grpc.Client {
   Append(
@@ -121,6 +209,88 @@ export interface HStreamApiClient extends grpc.Client {
     callback: grpc.requestCallback<_hstream_server_AppendResponse__Output>,
   ): grpc.ClientUnaryCall;
 
+  CheckSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CheckSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CheckSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CheckSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  checkSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  checkSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  checkSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  checkSubscriptionExist(
+    argument: _hstream_server_CheckSubscriptionExistRequest,
+    callback: grpc.requestCallback<_hstream_server_CheckSubscriptionExistResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  CreateShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  createShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  createShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  createShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  createShardReader(
+    argument: _hstream_server_CreateShardReaderRequest,
+    callback: grpc.requestCallback<_hstream_server_CreateShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
   CreateStream(
     argument: _hstream_server_Stream,
     metadata: grpc.Metadata,
@@ -162,6 +332,88 @@ export interface HStreamApiClient extends grpc.Client {
     callback: grpc.requestCallback<_hstream_server_Stream__Output>,
   ): grpc.ClientUnaryCall;
 
+  CreateSubscription(
+    argument: _hstream_server_Subscription,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateSubscription(
+    argument: _hstream_server_Subscription,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateSubscription(
+    argument: _hstream_server_Subscription,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  CreateSubscription(
+    argument: _hstream_server_Subscription,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  createSubscription(
+    argument: _hstream_server_Subscription,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  createSubscription(
+    argument: _hstream_server_Subscription,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  createSubscription(
+    argument: _hstream_server_Subscription,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+  createSubscription(
+    argument: _hstream_server_Subscription,
+    callback: grpc.requestCallback<_hstream_server_Subscription__Output>,
+  ): grpc.ClientUnaryCall;
+
+  DeleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteShardReader(
+    argument: _hstream_server_DeleteShardReaderRequest,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+
   DeleteStream(
     argument: _hstream_server_DeleteStreamRequest,
     metadata: grpc.Metadata,
@@ -201,6 +453,88 @@ export interface HStreamApiClient extends grpc.Client {
   deleteStream(
     argument: _hstream_server_DeleteStreamRequest,
     callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+
+  DeleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  DeleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+  deleteSubscription(
+    argument: _hstream_server_DeleteSubscriptionRequest,
+    callback: grpc.requestCallback<_google_protobuf_Empty__Output>,
+  ): grpc.ClientUnaryCall;
+
+  DescribeCluster(
+    argument: _google_protobuf_Empty,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  DescribeCluster(
+    argument: _google_protobuf_Empty,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  DescribeCluster(
+    argument: _google_protobuf_Empty,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  DescribeCluster(
+    argument: _google_protobuf_Empty,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  describeCluster(
+    argument: _google_protobuf_Empty,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  describeCluster(
+    argument: _google_protobuf_Empty,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  describeCluster(
+    argument: _google_protobuf_Empty,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  describeCluster(
+    argument: _google_protobuf_Empty,
+    callback: grpc.requestCallback<_hstream_server_DescribeClusterResponse__Output>,
   ): grpc.ClientUnaryCall;
 
   Echo(
@@ -326,6 +660,47 @@ export interface HStreamApiClient extends grpc.Client {
     callback: grpc.requestCallback<_hstream_server_GetTailRecordIdResponse__Output>,
   ): grpc.ClientUnaryCall;
 
+  ListShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listShardReaders(
+    argument: _hstream_server_ListShardReadersRequest,
+    callback: grpc.requestCallback<_hstream_server_ListShardReadersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
   ListShards(
     argument: _hstream_server_ListShardsRequest,
     metadata: grpc.Metadata,
@@ -408,6 +783,88 @@ export interface HStreamApiClient extends grpc.Client {
     callback: grpc.requestCallback<_hstream_server_ListStreamsResponse__Output>,
   ): grpc.ClientUnaryCall;
 
+  ListSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listSubscriptions(
+    argument: _hstream_server_ListSubscriptionsRequest,
+    callback: grpc.requestCallback<_hstream_server_ListSubscriptionsResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  LookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupResource(
+    argument: _hstream_server_LookupResourceRequest,
+    callback: grpc.requestCallback<_hstream_server_ServerNode__Output>,
+  ): grpc.ClientUnaryCall;
+
   LookupShard(
     argument: _hstream_server_LookupShardRequest,
     metadata: grpc.Metadata,
@@ -447,6 +904,129 @@ export interface HStreamApiClient extends grpc.Client {
   lookupShard(
     argument: _hstream_server_LookupShardRequest,
     callback: grpc.requestCallback<_hstream_server_LookupShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  LookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupShardReader(
+    argument: _hstream_server_LookupShardReaderRequest,
+    callback: grpc.requestCallback<_hstream_server_LookupShardReaderResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  LookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  LookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  lookupSubscription(
+    argument: _hstream_server_LookupSubscriptionRequest,
+    callback: grpc.requestCallback<_hstream_server_LookupSubscriptionResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  ReadShard(
+    argument: _hstream_server_ReadShardRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReadShard(
+    argument: _hstream_server_ReadShardRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReadShard(
+    argument: _hstream_server_ReadShardRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReadShard(
+    argument: _hstream_server_ReadShardRequest,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  readShard(
+    argument: _hstream_server_ReadShardRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  readShard(
+    argument: _hstream_server_ReadShardRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  readShard(
+    argument: _hstream_server_ReadShardRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  readShard(
+    argument: _hstream_server_ReadShardRequest,
+    callback: grpc.requestCallback<_hstream_server_ReadShardResponse__Output>,
   ): grpc.ClientUnaryCall;
 
   ReadShardStream(
@@ -467,6 +1047,33 @@ export interface HStreamApiClient extends grpc.Client {
     argument: _hstream_server_ReadShardStreamRequest,
     options?: grpc.CallOptions,
   ): grpc.ClientReadableStream<_hstream_server_ReadShardStreamResponse__Output>;
+
+  StreamingFetch(
+    metadata: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<
+    _hstream_server_StreamingFetchRequest,
+    _hstream_server_StreamingFetchResponse__Output
+  >;
+  StreamingFetch(
+    options?: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<
+    _hstream_server_StreamingFetchRequest,
+    _hstream_server_StreamingFetchResponse__Output
+  >;
+  streamingFetch(
+    metadata: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<
+    _hstream_server_StreamingFetchRequest,
+    _hstream_server_StreamingFetchResponse__Output
+  >;
+  streamingFetch(
+    options?: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<
+    _hstream_server_StreamingFetchRequest,
+    _hstream_server_StreamingFetchResponse__Output
+  >;
 }
 
 export interface HStreamApiHandlers extends grpc.UntypedServiceImplementation {
@@ -475,11 +1082,41 @@ export interface HStreamApiHandlers extends grpc.UntypedServiceImplementation {
     _hstream_server_AppendResponse
   >;
 
+  CheckSubscriptionExist: grpc.handleUnaryCall<
+    _hstream_server_CheckSubscriptionExistRequest__Output,
+    _hstream_server_CheckSubscriptionExistResponse
+  >;
+
+  CreateShardReader: grpc.handleUnaryCall<
+    _hstream_server_CreateShardReaderRequest__Output,
+    _hstream_server_CreateShardReaderResponse
+  >;
+
   CreateStream: grpc.handleUnaryCall<_hstream_server_Stream__Output, _hstream_server_Stream>;
+
+  CreateSubscription: grpc.handleUnaryCall<
+    _hstream_server_Subscription__Output,
+    _hstream_server_Subscription
+  >;
+
+  DeleteShardReader: grpc.handleUnaryCall<
+    _hstream_server_DeleteShardReaderRequest__Output,
+    _google_protobuf_Empty
+  >;
 
   DeleteStream: grpc.handleUnaryCall<
     _hstream_server_DeleteStreamRequest__Output,
     _google_protobuf_Empty
+  >;
+
+  DeleteSubscription: grpc.handleUnaryCall<
+    _hstream_server_DeleteSubscriptionRequest__Output,
+    _google_protobuf_Empty
+  >;
+
+  DescribeCluster: grpc.handleUnaryCall<
+    _google_protobuf_Empty__Output,
+    _hstream_server_DescribeClusterResponse
   >;
 
   Echo: grpc.handleUnaryCall<_hstream_server_EchoRequest__Output, _hstream_server_EchoResponse>;
@@ -494,6 +1131,11 @@ export interface HStreamApiHandlers extends grpc.UntypedServiceImplementation {
     _hstream_server_GetTailRecordIdResponse
   >;
 
+  ListShardReaders: grpc.handleUnaryCall<
+    _hstream_server_ListShardReadersRequest__Output,
+    _hstream_server_ListShardReadersResponse
+  >;
+
   ListShards: grpc.handleUnaryCall<
     _hstream_server_ListShardsRequest__Output,
     _hstream_server_ListShardsResponse
@@ -504,14 +1146,44 @@ export interface HStreamApiHandlers extends grpc.UntypedServiceImplementation {
     _hstream_server_ListStreamsResponse
   >;
 
+  ListSubscriptions: grpc.handleUnaryCall<
+    _hstream_server_ListSubscriptionsRequest__Output,
+    _hstream_server_ListSubscriptionsResponse
+  >;
+
+  LookupResource: grpc.handleUnaryCall<
+    _hstream_server_LookupResourceRequest__Output,
+    _hstream_server_ServerNode
+  >;
+
   LookupShard: grpc.handleUnaryCall<
     _hstream_server_LookupShardRequest__Output,
     _hstream_server_LookupShardResponse
   >;
 
+  LookupShardReader: grpc.handleUnaryCall<
+    _hstream_server_LookupShardReaderRequest__Output,
+    _hstream_server_LookupShardReaderResponse
+  >;
+
+  LookupSubscription: grpc.handleUnaryCall<
+    _hstream_server_LookupSubscriptionRequest__Output,
+    _hstream_server_LookupSubscriptionResponse
+  >;
+
+  ReadShard: grpc.handleUnaryCall<
+    _hstream_server_ReadShardRequest__Output,
+    _hstream_server_ReadShardResponse
+  >;
+
   ReadShardStream: grpc.handleServerStreamingCall<
     _hstream_server_ReadShardStreamRequest__Output,
     _hstream_server_ReadShardStreamResponse
+  >;
+
+  StreamingFetch: grpc.handleBidiStreamingCall<
+    _hstream_server_StreamingFetchRequest__Output,
+    _hstream_server_StreamingFetchResponse
   >;
 }
 
@@ -522,17 +1194,53 @@ export interface HStreamApiDefinition extends grpc.ServiceDefinition {
     _hstream_server_AppendRequest__Output,
     _hstream_server_AppendResponse__Output
   >;
+  CheckSubscriptionExist: MethodDefinition<
+    _hstream_server_CheckSubscriptionExistRequest,
+    _hstream_server_CheckSubscriptionExistResponse,
+    _hstream_server_CheckSubscriptionExistRequest__Output,
+    _hstream_server_CheckSubscriptionExistResponse__Output
+  >;
+  CreateShardReader: MethodDefinition<
+    _hstream_server_CreateShardReaderRequest,
+    _hstream_server_CreateShardReaderResponse,
+    _hstream_server_CreateShardReaderRequest__Output,
+    _hstream_server_CreateShardReaderResponse__Output
+  >;
   CreateStream: MethodDefinition<
     _hstream_server_Stream,
     _hstream_server_Stream,
     _hstream_server_Stream__Output,
     _hstream_server_Stream__Output
   >;
+  CreateSubscription: MethodDefinition<
+    _hstream_server_Subscription,
+    _hstream_server_Subscription,
+    _hstream_server_Subscription__Output,
+    _hstream_server_Subscription__Output
+  >;
+  DeleteShardReader: MethodDefinition<
+    _hstream_server_DeleteShardReaderRequest,
+    _google_protobuf_Empty,
+    _hstream_server_DeleteShardReaderRequest__Output,
+    _google_protobuf_Empty__Output
+  >;
   DeleteStream: MethodDefinition<
     _hstream_server_DeleteStreamRequest,
     _google_protobuf_Empty,
     _hstream_server_DeleteStreamRequest__Output,
     _google_protobuf_Empty__Output
+  >;
+  DeleteSubscription: MethodDefinition<
+    _hstream_server_DeleteSubscriptionRequest,
+    _google_protobuf_Empty,
+    _hstream_server_DeleteSubscriptionRequest__Output,
+    _google_protobuf_Empty__Output
+  >;
+  DescribeCluster: MethodDefinition<
+    _google_protobuf_Empty,
+    _hstream_server_DescribeClusterResponse,
+    _google_protobuf_Empty__Output,
+    _hstream_server_DescribeClusterResponse__Output
   >;
   Echo: MethodDefinition<
     _hstream_server_EchoRequest,
@@ -552,6 +1260,12 @@ export interface HStreamApiDefinition extends grpc.ServiceDefinition {
     _hstream_server_GetTailRecordIdRequest__Output,
     _hstream_server_GetTailRecordIdResponse__Output
   >;
+  ListShardReaders: MethodDefinition<
+    _hstream_server_ListShardReadersRequest,
+    _hstream_server_ListShardReadersResponse,
+    _hstream_server_ListShardReadersRequest__Output,
+    _hstream_server_ListShardReadersResponse__Output
+  >;
   ListShards: MethodDefinition<
     _hstream_server_ListShardsRequest,
     _hstream_server_ListShardsResponse,
@@ -564,16 +1278,52 @@ export interface HStreamApiDefinition extends grpc.ServiceDefinition {
     _hstream_server_ListStreamsRequest__Output,
     _hstream_server_ListStreamsResponse__Output
   >;
+  ListSubscriptions: MethodDefinition<
+    _hstream_server_ListSubscriptionsRequest,
+    _hstream_server_ListSubscriptionsResponse,
+    _hstream_server_ListSubscriptionsRequest__Output,
+    _hstream_server_ListSubscriptionsResponse__Output
+  >;
+  LookupResource: MethodDefinition<
+    _hstream_server_LookupResourceRequest,
+    _hstream_server_ServerNode,
+    _hstream_server_LookupResourceRequest__Output,
+    _hstream_server_ServerNode__Output
+  >;
   LookupShard: MethodDefinition<
     _hstream_server_LookupShardRequest,
     _hstream_server_LookupShardResponse,
     _hstream_server_LookupShardRequest__Output,
     _hstream_server_LookupShardResponse__Output
   >;
+  LookupShardReader: MethodDefinition<
+    _hstream_server_LookupShardReaderRequest,
+    _hstream_server_LookupShardReaderResponse,
+    _hstream_server_LookupShardReaderRequest__Output,
+    _hstream_server_LookupShardReaderResponse__Output
+  >;
+  LookupSubscription: MethodDefinition<
+    _hstream_server_LookupSubscriptionRequest,
+    _hstream_server_LookupSubscriptionResponse,
+    _hstream_server_LookupSubscriptionRequest__Output,
+    _hstream_server_LookupSubscriptionResponse__Output
+  >;
+  ReadShard: MethodDefinition<
+    _hstream_server_ReadShardRequest,
+    _hstream_server_ReadShardResponse,
+    _hstream_server_ReadShardRequest__Output,
+    _hstream_server_ReadShardResponse__Output
+  >;
   ReadShardStream: MethodDefinition<
     _hstream_server_ReadShardStreamRequest,
     _hstream_server_ReadShardStreamResponse,
     _hstream_server_ReadShardStreamRequest__Output,
     _hstream_server_ReadShardStreamResponse__Output
+  >;
+  StreamingFetch: MethodDefinition<
+    _hstream_server_StreamingFetchRequest,
+    _hstream_server_StreamingFetchResponse,
+    _hstream_server_StreamingFetchRequest__Output,
+    _hstream_server_StreamingFetchResponse__Output
   >;
 }
