@@ -85,7 +85,7 @@ export function createSinks(
       name,
     );
     const runner = createSinkRunner(
-      { logger, now: deps.now },
+      { logger, now: deps.now, name },
       sink,
       pick(sc, runnerConfigSpec) as unknown as RunnerConfig,
     );

@@ -72,7 +72,27 @@ export class Writer {
   /** u32 byte length, then the UTF-8 bytes. */
   str(s: string): void {
     this.ensure(4 + s.length * 3);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    const buf = this.buf;
+    if (s.length <= 64) {
+      // Short ASCII strings (keys, client ids, topics) byte by byte: Buffer#write costs more
+      // than the copy at this size.
+      const start = this.pos + 4;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === s.length) {
+        buf[this.pos] = i;
+        buf[this.pos + 1] = 0;
+        buf[this.pos + 2] = 0;
+        buf[this.pos + 3] = 0;
+        this.pos = start + i;
+        return;
+      }
+    }
+    const n = buf.write(s, this.pos + 4, 'utf8');
     this.buf.writeUInt32LE(n, this.pos);
     this.pos += 4 + n;
   }
@@ -189,7 +209,21 @@ class Reader {
   str(): string {
     const n = this.u32();
     this.need(n);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    const buf = this.buf;
+    if (n <= 64) {
+      let s = '';
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[this.pos + i] as number;
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === n) {
+        this.pos += n;
+        return s;
+      }
+    }
+    const s = buf.toString('utf8', this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
