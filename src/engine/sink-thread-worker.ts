@@ -50,7 +50,7 @@ const type = builtinSinkTypes.find((t) => t.type === data.type) as SinkType<neve
 const logger = threadLogger({});
 const sink = type.create({ logger, now: Date.now }, data.sinkConfig as never, data.name);
 const runner = createSinkRunner(
-  { logger, now: Date.now },
+  { logger, now: Date.now, name: data.name },
   sink,
   data.runnerConfig as unknown as RunnerConfig,
 );

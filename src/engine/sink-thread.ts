@@ -64,9 +64,13 @@ export type FromThread =
 /** Records per posted batch at most (a batch is also posted at the next event-loop turn). */
 const BATCH = 2048;
 
-function emptyMetrics(status: RunnerStatus): RunnerMetrics {
+function emptyMetrics(status: RunnerStatus, config: RunnerConfig): RunnerMetrics {
   return {
     status,
+    bufferMode: config.buffer.mode ?? 'memory',
+    replayed: 0,
+    corruptRecords: 0,
+    diskBytes: 0,
     matched: 0,
     queued: 0,
     queuedBytes: 0,
@@ -125,7 +129,7 @@ export function createThreadedRunner(
   let closing = false;
   let gone: Error | undefined;
   let lostOnExit = 0;
-  let snapshot = emptyMetrics('idle');
+  let snapshot = emptyMetrics('idle', runnerConfig);
   const listeners = new Set<(p: boolean) => void>();
   const writable: (() => void)[] = [];
   let nextId = 1;

@@ -89,7 +89,7 @@ export function createSinks(
       pick(sc, type.spec) as never,
       name,
     );
-    const runner = createSinkRunner({ logger, now: deps.now }, sink, runnerConfig);
+    const runner = createSinkRunner({ logger, now: deps.now, name }, sink, runnerConfig);
     out.set(name, { name, type: sc.type, sink, runner });
   }
   return out;

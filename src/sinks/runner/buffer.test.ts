@@ -73,7 +73,7 @@ describe('MemoryBuffer', () => {
     expect(b.nextHeadTimeAfter(9)).toBe(Infinity);
     expect(b.clear()).toBe(2);
     expect([b.records, b.bytes, b.parts.size]).toEqual([0, 0, 0]);
-    expect(b.replay()).toEqual([]);
+    expect(b.replay()).toBe(0);
   });
 
   it('takes a million records in and out (O(1) per record; an O(n) shift would time out)', () => {

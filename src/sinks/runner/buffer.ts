@@ -13,9 +13,18 @@
 import type { SinkRecord } from '../../core/index.js';
 import { RecordQueue } from './record-queue.js';
 
-export interface Partition {
+/** What the runner reads of a partition's queue. */
+export interface PartitionQueue {
+  readonly length: number;
+  /** Sum of the records' `sizeOf` sizes (batch_bytes). */
+  readonly bytes: number;
+  /** Scheduler time the oldest record entered; undefined when empty. */
+  firstTime(): number | undefined;
+}
+
+export interface Partition<Q extends PartitionQueue = PartitionQueue> {
   readonly key: string;
-  readonly queue: RecordQueue;
+  readonly queue: Q;
   /** In-flight batches taken from this partition and not yet acknowledged. */
   busy: number;
 }
@@ -24,20 +33,75 @@ export interface Taken {
   readonly records: SinkRecord[];
   /** Records found past the TTL while taking (not in `records`). */
   readonly expired: number;
+  /** Records that could not be read back (disk damage; not in `records`). */
+  readonly corrupt?: number;
+  /** Buffer-private: what `ack` must release (the disk buffer's entries). */
+  readonly ticket?: unknown;
+}
+
+export interface Inflight {
+  readonly taken: Taken;
+  /** Records of the batch not yet settled. */
+  readonly records: number;
+}
+
+/**
+ * The surface the runner drives (memory-buffer, disk-buffer, hybrid). `records` and `bytes`
+ * are the totals the limits apply to: the memory buffer counts `sizeOf` sizes, the disk buffer
+ * framed bytes on disk (so `max_bytes` bounds the disk for every sink).
+ */
+export interface RecordBuffer {
+  /** True when records survive a restart (unacknowledged ones are replayed). */
+  readonly durable: boolean;
+  /** Partitions in dispatch order (round-robin). */
+  readonly parts: Map<string, Partition>;
+  readonly records: number;
+  readonly bytes: number;
+  /** Damaged records or regions found (at startup or when reading back). */
+  readonly corrupt: number;
+  /** Bytes of the buffer's files (0 for the memory buffer). */
+  readonly diskBytes: number;
+  /** What `push` of this record would add to `bytes` (the disk buffer encodes it once, here). */
+  measure(key: string, record: SinkRecord, size: number): number;
+  /** Append; throws a coded error when the record cannot be stored (disk write failed). */
+  push(key: string, record: SinkRecord, size: number, time: number): Partition;
+  take(part: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken;
+  /** A batch taken from `part` is finished (acknowledged, failed or dropped): forget it for good. */
+  ack(part: Partition, taken: Taken): void;
+  /** How many records a previous run left unacknowledged (queued again, at startup). */
+  replay(): number;
+  evictOldest(): boolean;
+  expire(now: number, ttl: number): number;
+  nextHeadTimeAfter(after: number): number;
+  /** Remove every queued record for good; returns how many. */
+  clear(): number;
+  /**
+   * Shut down: `inflight` lists the unfinished batches (what was taken, how many records are
+   * still unsettled). Returns how many queued and unsettled records are lost; a durable buffer
+   * keeps the others for the next start and counts them in `records` from then on.
+   */
+  close(inflight: readonly Inflight[]): number;
 }
 
 export const SINGLE_PARTITION = '';
 
-export class MemoryBuffer {
+export class MemoryBuffer implements RecordBuffer {
+  readonly durable = false;
+  readonly corrupt = 0;
+  readonly diskBytes = 0;
   /** Partitions in dispatch order (round-robin: a partition moves to the back when taken from). */
-  readonly parts = new Map<string, Partition>();
+  readonly parts = new Map<string, Partition<RecordQueue>>();
   records = 0;
   bytes = 0;
 
   /** `partitioned` = partitions are forgotten once empty and idle (many keys come and go). */
   constructor(private readonly partitioned: boolean) {}
 
-  push(key: string, record: SinkRecord, size: number, time: number): Partition {
+  measure(_key: string, _record: SinkRecord, size: number): number {
+    return size;
+  }
+
+  push(key: string, record: SinkRecord, size: number, time: number): Partition<RecordQueue> {
     let part = this.parts.get(key);
     if (!part) {
       part = { key, queue: new RecordQueue(), busy: 0 };
@@ -49,15 +113,12 @@ export class MemoryBuffer {
     return part;
   }
 
-  peek(part: Partition): SinkRecord | undefined {
-    return part.queue.peek();
-  }
-
   /**
    * Take up to `maxRecords` records (and `maxBytes`, at least one record) from the head of the
    * partition, skipping records older than `ttl` ms at wall-clock `now` (ttl 0 = none).
    */
-  take(part: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken {
+  take(p: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken {
+    const part = p as Partition<RecordQueue>;
     const q = part.queue;
     const records: SinkRecord[] = [];
     let bytes = 0;
@@ -85,19 +146,27 @@ export class MemoryBuffer {
   }
 
   /** A batch taken from `part` is finished (acknowledged, failed or dropped). */
-  ack(part: Partition): void {
+  ack(p: Partition): void {
+    const part = p as Partition<RecordQueue>;
     part.busy--;
     this.forgetIfIdle(part);
   }
 
   /** Records a previous run left unacknowledged: none survive in memory. */
-  replay(): SinkRecord[] {
-    return [];
+  replay(): number {
+    return 0;
+  }
+
+  /** Everything queued or in flight is lost. */
+  close(inflight: readonly Inflight[]): number {
+    let n = this.clear();
+    for (const b of inflight) n += b.records;
+    return n;
   }
 
   /** Remove the record that entered first across all partitions; false when empty. */
   evictOldest(): boolean {
-    let oldest: Partition | undefined;
+    let oldest: Partition<RecordQueue> | undefined;
     let oldestT = Infinity;
     for (const p of this.parts.values()) {
       const t = p.queue.firstTime();
@@ -146,14 +215,14 @@ export class MemoryBuffer {
     return n;
   }
 
-  private shiftHead(part: Partition): void {
+  private shiftHead(part: Partition<RecordQueue>): void {
     const size = part.queue.peekSize();
     part.queue.shift();
     this.records--;
     this.bytes -= size;
   }
 
-  private forgetIfIdle(part: Partition): void {
+  private forgetIfIdle(part: Partition<RecordQueue>): void {
     if (this.partitioned && part.busy === 0 && part.queue.length === 0) this.parts.delete(part.key);
   }
 }

@@ -24,12 +24,11 @@ describe('runner config spec', () => {
       expect(ok.value.linger).toBe(20);
       expect(ok.value.batch_bytes).toBe(1024 * 1024);
       expect(ok.value.buffer).toEqual({
-        max_records: 100_000,
+        ...RUNNER_DEFAULTS.buffer,
         max_bytes: 64 * 1024 * 1024,
         overflow: 'block',
-        low_watermark: 0.5,
-        headroom: 10_000,
       });
+      expect(ok.value.buffer.mode).toBe('memory');
       expect(ok.value.retry.max_backoff).toBe(60_000);
       expect(ok.value.request_ttl).toBe(0);
     }

@@ -8,6 +8,8 @@ import { field } from '../../core/index.js';
 import type { FieldSpec } from '../../core/index.js';
 
 export type OverflowPolicy = 'drop_oldest' | 'drop_newest' | 'block';
+export type BufferMode = 'memory' | 'disk' | 'hybrid';
+export type FsyncMode = 'always' | 'interval' | 'never';
 
 export interface RunnerConfig {
   /** Max records per batch (>= 1). */
@@ -18,7 +20,22 @@ export interface RunnerConfig {
   linger: number;
   /** Max batches being written (or retried) at once, across all partitions. */
   max_inflight: number;
+  /** Base directory for files the runner keeps (disk buffers under `<data_dir>/buffers/<sink>`). */
+  data_dir?: string;
   buffer: {
+    /** memory (default), disk (every record written before enqueue returns), hybrid (memory, spilling to disk). */
+    mode?: BufferMode;
+    /** disk/hybrid: the directory of this sink's segments; '' = `<data_dir>/buffers/<sink name>`. */
+    dir?: string;
+    /** disk/hybrid: size at which a segment file is closed and a new one started. */
+    segment_bytes?: number;
+    fsync?: FsyncMode;
+    /** fsync interval only: ms between fsyncs of the active segment. */
+    fsync_interval?: number;
+    /** hybrid only: records held in memory before new ones spill to disk. */
+    memory_records?: number;
+    /** hybrid only: `sizeOf` bytes held in memory before new records spill to disk. */
+    memory_bytes?: number;
     max_records: number;
     max_bytes: number;
     overflow: OverflowPolicy;
@@ -46,7 +63,15 @@ export const RUNNER_DEFAULTS: RunnerConfig = {
   batch_bytes: 917_504, // 896 KiB, EMQX Kafka max_batch_bytes; stays under 1 MiB server caps
   linger: 5,
   max_inflight: 10,
+  data_dir: './data',
   buffer: {
+    mode: 'memory',
+    dir: '',
+    segment_bytes: 64 * 1024 * 1024,
+    fsync: 'interval',
+    fsync_interval: 1000,
+    memory_records: 10_000,
+    memory_bytes: 64 * 1024 * 1024,
     max_records: 100_000,
     max_bytes: 256 * 1024 * 1024,
     overflow: 'drop_oldest',
@@ -64,6 +89,7 @@ export interface RunnerDefaults {
   batch_bytes?: number;
   linger?: number;
   max_inflight?: number;
+  data_dir?: string;
   buffer?: Partial<RunnerConfig['buffer']>;
   retry?: Partial<RunnerConfig['retry']>;
   request_ttl?: number;
@@ -106,18 +132,67 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
         min: 1,
         example: 10,
       }),
+      data_dir: field.string({
+        description:
+          'Directory for the files the runner keeps (relative paths are resolved against the working directory). Disk and hybrid buffers live in <data_dir>/buffers/<sink name> unless buffer.dir says otherwise.',
+        default: d.data_dir,
+        example: '/var/lib/sluice',
+      }),
       buffer: field.object(
         {
+          mode: field.string({
+            description:
+              'Where waiting records are kept. memory: in RAM only (lost on a crash or restart). disk: every record is appended to a segment file before the rule engine is told it was accepted, kept there until the sink acknowledges it, and replayed after a restart (in order per partition key). hybrid: in RAM up to memory_records / memory_bytes, then spilled to disk (order kept); records in the RAM part are lost on a crash, records on disk are not. See docs/sinks/README.md, Buffers.',
+            enum: ['memory', 'disk', 'hybrid'],
+            default: d.buffer.mode,
+          }),
+          dir: field.string({
+            description:
+              "disk/hybrid: the directory holding this sink's segment files (one directory per sink; a second process using it is refused). Empty: <data_dir>/buffers/<sink name>.",
+            default: d.buffer.dir,
+            example: '/var/lib/sluice/buffers/kafka1',
+          }),
+          segment_bytes: field.bytes({
+            description:
+              'disk/hybrid: a segment file is closed and a new one started when the next record would pass this size. A segment is deleted once every record in it is acknowledged (or dropped).',
+            default: d.buffer.segment_bytes,
+            example: '64MB',
+          }),
+          fsync: field.string({
+            description:
+              'disk/hybrid: when the segment file is flushed to stable storage. Every accepted record is written to the file (the OS page cache) before enqueue returns, so a killed Sluice process loses nothing either way; fsync decides what a power loss or kernel crash may take. always: fsync after each record (nothing; slowest), interval: at most fsync_interval of records, never: whatever the OS had not written back. Measured cost: bench/RESULTS.md.',
+            enum: ['always', 'interval', 'never'],
+            default: d.buffer.fsync,
+          }),
+          fsync_interval: field.duration({
+            description:
+              'fsync interval only: time between two fsyncs of the segment being written (only when something was written).',
+            default: d.buffer.fsync_interval,
+            example: '1s',
+          }),
+          memory_records: field.integer({
+            description:
+              'hybrid only: records kept in memory before new records spill to disk. A partition with records on disk sends its new records to disk too until that part is written out, which keeps the order.',
+            default: d.buffer.memory_records,
+            min: 1,
+            example: 10000,
+          }),
+          memory_bytes: field.bytes({
+            description:
+              'hybrid only: encoded size (for sinks that can measure records) of the records kept in memory before new records spill to disk.',
+            default: d.buffer.memory_bytes,
+            example: '64MB',
+          }),
           max_records: field.integer({
             description:
-              'Maximum number of records waiting in memory to be batched (in-flight batches not included). When reached, the overflow policy applies.',
+              'Maximum number of records waiting to be batched (in-flight batches not included), in memory and on disk together. When reached, the overflow policy applies.',
             default: d.buffer.max_records,
             min: 1,
             example: 100000,
           }),
           max_bytes: field.bytes({
             description:
-              'Maximum encoded size of the records waiting in memory (for sinks that can measure records). When reached, the overflow policy applies.',
+              'Maximum size of the waiting records. memory: their encoded size (for sinks that can measure records); disk: their size on disk (record framing included, every sink); hybrid: both parts added. When reached, the overflow policy applies. The segment files can hold up to one more segment_bytes per partly acknowledged segment, plus the in-flight records.',
             default: d.buffer.max_bytes,
             example: '256MB',
           }),
@@ -143,7 +218,7 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
             example: 10000,
           }),
         },
-        { description: 'The in-memory buffer in front of the sink.' },
+        { description: 'The buffer in front of the sink: in memory, on disk, or both.' },
       ),
       retry: field.object(
         {

@@ -42,6 +42,21 @@ export const RunnerErrors = defineErrors('sinks', {
       'A batch kept failing with retriable errors until retry.max_attempts was reached; its records are counted as failed with the last error code.',
     retriable: false,
   },
+  sink_buffer_corrupt: {
+    description:
+      'A disk buffer segment held damaged bytes (a frame cut short by a crash, or a checksum mismatch). The damaged region is skipped, the valid records before and after it are kept; logged at error and counted in the sink metrics (corruptRecords). Not retried.',
+    retriable: false,
+  },
+  sink_buffer_io: {
+    description:
+      'Writing a record to the disk buffer failed (disk full, permissions, I/O error); the record is not buffered and is counted as failed. Check buffer.dir.',
+    retriable: false,
+  },
+  sink_buffer_locked: {
+    description:
+      'The disk buffer directory is in use by another running Sluice process (its LOCK file names a live pid). Give each instance its own buffer.dir.',
+    retriable: false,
+  },
 });
 
 /** Make the error a sink raises to ask the runner to reconnect (`connect()` again) and retry. */

@@ -4,7 +4,9 @@
  * This file is the dispatch loop; its parts live next to it, each unit-tested on its own:
  *
  *   connection.ts    connect / reconnect state machine with backoff
- *   buffer.ts        the memory buffer: per-partition FIFOs, eviction, expiry, take/ack
+ *   buffer.ts        the buffer surface, and the memory buffer: per-partition FIFOs, eviction,
+ *                    expiry, take/ack
+ *   disk-buffer.ts   the disk and hybrid buffers (segment-store.ts, segment.ts, record-codec.ts)
  *   write-result.ts  splitting a batch by the sink's per-record answer; TTL filtering
  *   accounting.ts    the books (matched, success, failed, dropped, retried, latency)
  *   config.ts        the settings and their defaults
@@ -25,9 +27,10 @@ import type { SchedulerLike } from 'rxjs';
 import { backoffDelay, isRetriable, SluiceError } from '../../core/index.js';
 import type { Logger, SinkRecord, Sink, WriteResult } from '../../core/index.js';
 import { Accounting } from './accounting.js';
-import { MemoryBuffer, SINGLE_PARTITION } from './buffer.js';
-import type { Partition } from './buffer.js';
-import type { RunnerConfig } from './config.js';
+import { SINGLE_PARTITION } from './buffer.js';
+import type { Partition, Taken } from './buffer.js';
+import { createBuffer } from './create-buffer.js';
+import type { BufferMode, RunnerConfig } from './config.js';
 import { Connection } from './connection.js';
 import { describeError } from './describe.js';
 import { isNotConnected, RunnerErrors } from './errors.js';
@@ -42,6 +45,8 @@ export interface RunnerDeps {
   scheduler?: SchedulerLike;
   /** Jitter source in [0, 1) (default `Math.random`). */
   random?: () => number;
+  /** The sink's name: names its disk buffer directory (`<data_dir>/buffers/<name>`). */
+  name?: string;
 }
 
 /**
@@ -79,6 +84,17 @@ export interface RunnerMetrics {
   retried: number;
   /** Ingest → acknowledgement latency of successful records. */
   latency: LatencySummary;
+  /** `buffer.mode`. */
+  bufferMode: BufferMode;
+  /** Records a previous run left in the disk buffer, queued again at startup (part of `matched`). */
+  replayed: number;
+  /**
+   * Damaged disk-buffer data skipped: regions found at startup (a torn tail, a bad checksum; each
+   * held one or more records) plus records that failed their checksum when read back.
+   */
+  corruptRecords: number;
+  /** Bytes of the disk buffer's segment files (0 in memory mode). */
+  diskBytes: number;
 }
 
 export interface DrainResult {
@@ -122,6 +138,8 @@ export interface SinkRunner {
 
 interface Batch {
   readonly part: Partition;
+  /** What the buffer handed out (the disk buffer acks its entries with it). */
+  readonly taken: Taken;
   records: SinkRecord[];
   /** Failed attempts so far (not counting waits for a reconnect). */
   failures: number;
@@ -163,7 +181,14 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   // ---- state -------------------------------------------------------------------------------
   const books = new Accounting();
-  const buffer = new MemoryBuffer(partitioned);
+  const bufferMode: BufferMode = config.buffer.mode ?? 'memory';
+  const buffer = createBuffer(config, {
+    partitioned,
+    logger: log,
+    schedule,
+    time: scheduler.now(),
+    ...(deps.name !== undefined ? { name: deps.name } : {}),
+  });
   const batches = new Set<Batch>();
   let parked: Batch[] = [];
   let draining = false;
@@ -178,6 +203,11 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   let pressureEvents = 0;
   const pressureListeners = new Set<(p: boolean) => void>();
   let writableWaiters: (() => void)[] = [];
+
+  // Records a previous run left in a disk buffer are queued already: count them in, and make sure
+  // the linger timer covers them once the sink connects.
+  const replayed = buffer.replay();
+  books.matched += replayed;
 
   const connection = new Connection(
     sink,
@@ -197,6 +227,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         let n = buffer.clear();
         for (const b of parked) {
           batches.delete(b);
+          buffer.ack(b.part, b.taken);
           n += b.records.length;
           inflightRecords -= b.records.length;
         }
@@ -247,6 +278,16 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       return false;
     }
     if (connection.state === 'idle') connection.start().catch(() => {});
+    let key = SINGLE_PARTITION;
+    if (keyOf) {
+      try {
+        key = keyOf(record);
+      } catch (err) {
+        log.error({ err: describeError(err) }, 'sink partitionKey threw; record failed');
+        books.fail('sink_internal_error', 1);
+        return false;
+      }
+    }
     let size = 0;
     if (sizeOf) {
       try {
@@ -257,14 +298,15 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         return false;
       }
     }
-    if (isFull(size)) {
+    const grows = buffer.measure(key, record, size);
+    if (isFull(grows)) {
       schedulePump(); // buffer pressure: partial batches go out now instead of after linger
       switch (overflow) {
         case 'drop_newest':
           books.drop('queue_full', 1);
           return false;
         case 'drop_oldest':
-          while (buffer.records > 0 && isFull(size)) {
+          while (buffer.records > 0 && isFull(grows)) {
             buffer.evictOldest();
             books.drop('queue_full', 1);
           }
@@ -278,23 +320,33 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
           break;
       }
     }
-    return admit(record, size);
+    return admit(key, record, size);
   }
 
+  let bufferFailing = false;
+
   /** Put a record into its partition queue; dispatch at once if that completes a batch. */
-  function admit(record: SinkRecord, size: number): boolean {
-    let key = SINGLE_PARTITION;
-    if (keyOf) {
-      try {
-        key = keyOf(record);
-      } catch (err) {
-        log.error({ err: describeError(err) }, 'sink partitionKey threw; record failed');
-        books.fail('sink_internal_error', 1);
-        return false;
-      }
-    }
+  function admit(key: string, record: SinkRecord, size: number): boolean {
     const t = scheduler.now();
-    const part = buffer.push(key, record, size, t);
+    let part: Partition;
+    try {
+      part = buffer.push(key, record, size, t);
+    } catch (err) {
+      // The disk buffer could not store it (disk full, I/O error): the record is not accepted.
+      const code = err instanceof SluiceError ? err.code : 'sink_internal_error';
+      if (!bufferFailing)
+        log.error(
+          { err: describeError(err) },
+          'buffer write failed; records fail until it works again',
+        );
+      bufferFailing = true;
+      books.fail(code, 1);
+      return false;
+    }
+    if (bufferFailing) {
+      bufferFailing = false;
+      log.info({}, 'buffer writes work again');
+    }
     const q = part.queue;
     if (overflow === 'block' && isFull(0)) setPressure(true);
     if (q.length >= batchSize || q.bytes >= batchBytes) {
@@ -392,6 +444,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function dispatch(part: Partition): void {
     const taken = buffer.take(part, batchSize, batchBytes, ttl > 0 ? wallNow() : 0, ttl);
     books.drop('expired', taken.expired);
+    books.drop('sink_buffer_corrupt', taken.corrupt ?? 0);
     // The rest of the queue may be younger than the linger timer's current deadline (or no timer
     // may be armed any more): make sure its own deadline is covered, or it could wait forever.
     const rest = part.queue.firstTime();
@@ -400,6 +453,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     if (taken.records.length === 0) return;
     const batch: Batch = {
       part,
+      taken,
       records: taken.records,
       failures: 0,
       attempt: 0,
@@ -549,7 +603,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   function finish(batch: Batch): void {
     batches.delete(batch);
-    buffer.ack(batch.part);
+    buffer.ack(batch.part, batch.taken);
     pump();
   }
 
@@ -562,17 +616,21 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     }
   }
 
-  /** Drop everything not yet acknowledged as `shutdown`; returns how many records. */
+  /**
+   * Give up everything not yet acknowledged: lost records are dropped as `shutdown` (returns how
+   * many); a durable buffer keeps the rest for the next start (they stay `queued`).
+   */
   function abandonAll(): number {
     cancelLinger?.();
     cancelLinger = undefined;
     connection.cancel();
-    let n = buffer.clear();
+    const inflight = [];
     for (const b of batches) {
       b.abandoned = true;
       b.cancelTimer?.();
-      n += b.records.length;
+      inflight.push({ taken: b.taken, records: b.records.length });
     }
+    const n = buffer.close(inflight);
     batches.clear();
     parked = [];
     inflightRecords = 0;
@@ -637,6 +695,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     await closeSink();
   }
 
+  if (replayed > 0) armLinger(scheduler.now() + linger);
+
   return {
     start: () => connection.start(),
     enqueue,
@@ -675,6 +735,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       droppedBy: { ...books.droppedBy },
       retried: books.retried,
       latency: books.latency.summary(),
+      bufferMode,
+      replayed,
+      corruptRecords: buffer.corrupt,
+      diskBytes: buffer.diskBytes,
     }),
     status: () =>
       connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
