@@ -254,6 +254,24 @@ export function renderPrometheus(m: PrometheusInput): string {
     'Records in in-flight batches.',
     (s) => s.inflightRecords,
   );
+  sink(
+    'sluice_sink_buffer_disk_bytes',
+    'gauge',
+    'Bytes of segment files of a disk or hybrid buffer.',
+    (s) => s.diskBytes ?? 0,
+  );
+  sink(
+    'sluice_sink_buffer_replayed_total',
+    'counter',
+    'Records a disk or hybrid buffer found unacknowledged at start and queued again.',
+    (s) => s.replayed ?? 0,
+  );
+  sink(
+    'sluice_sink_buffer_corrupt_records_total',
+    'counter',
+    'Damaged frames (torn tail, bad checksum) a disk buffer skipped.',
+    (s) => s.corruptRecords ?? 0,
+  );
   e.histogram(
     'sluice_sink_latency_seconds',
     'Ingest to acknowledgement latency of successful records.',

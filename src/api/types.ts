@@ -20,6 +20,10 @@ export interface ApiSinkMetrics {
   readonly pausedClients?: number;
   readonly inflight: number;
   readonly inflightRecords: number;
+  /** Disk and hybrid buffers: segment bytes, records replayed at start, damaged frames skipped. */
+  readonly diskBytes?: number;
+  readonly replayed?: number;
+  readonly corruptRecords?: number;
   readonly success: number;
   readonly failed: number;
   readonly failedBy: Readonly<Record<string, number>>;
