@@ -1,10 +1,13 @@
 /**
- * Benchmark (b): end to end — MQTT publishers (a separate process) → Sluice's embedded
- * broker → one rule → hstreamdb sink → the stand-in server (a TEST DOUBLE of the HStreamDB
- * wire protocol, separate process, --no-strict).
+ * End to end — MQTT publishers (a separate process) → Sluice's embedded broker → one rule →
+ * a sink: `--sink hstreamdb` (default) writes to the HStreamDB stand-in server (a TEST DOUBLE
+ * of the wire protocol, separate process, --no-strict), 4 shards; `--sink kafka` to the real
+ * Kafka of `npm run services` (started and stopped by this script), a 4-partition topic,
+ * acks=all.
  *
- *   npx tsx bench/throughput/hstream-e2e.bench.ts [--total 60000] [--cases 0:none,1:none]
- *       [--runs 1] [--sweep 10000,100000,1000000] [--publisher raw|mqttjs] [--rate 0]
+ *   npx tsx bench/throughput/e2e.bench.ts [--sink hstreamdb|kafka] [--total 60000]
+ *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
+ *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
@@ -12,11 +15,13 @@
  * (raw-publisher.ts, < 1 µs per message); `mqttjs` uses mqtt.js (broker-publisher.ts,
  * ~7 µs per message, which on 2 cores takes CPU from Sluice). `--rate` paces the publishers
  * (messages/s in total; 0 = as fast as Sluice takes them) for latency below saturation.
+ * `--thread worker` runs the sink in a sink thread (docs/sinks/README.md#sink-threads).
+ * `--warmup N` first runs N records unrecorded (JIT), so small bursts show steady-state cost.
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
  * Rate = acknowledged records / (time from the first publish to the last ack). Latency = the
- * runner's ingest (broker receive) → HStreamDB ack histogram.
+ * runner's ingest (broker receive) → remote ack histogram.
  */
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -25,6 +30,7 @@ import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { spawnStandIn } from '../../test/hstream-server/process.js';
 import { uniqueStream } from '../../test/hstream-server/helpers.js';
+import { startServices } from '../../scripts/services/index.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +44,9 @@ const TOTALS = process.argv.includes('--sweep')
 const PUBLISHER = arg('publisher', 'raw');
 const RATE = Number(arg('rate', '0'));
 const THREAD = arg('thread', 'main');
+const SINK = arg('sink', 'hstreamdb');
+const WARMUP = Number(arg('warmup', '0'));
+if (SINK !== 'hstreamdb' && SINK !== 'kafka') throw new Error('--sink hstreamdb|kafka');
 if (PUBLISHER !== 'raw' && PUBLISHER !== 'mqttjs') throw new Error('--publisher raw|mqttjs');
 const here = path.dirname(new URL(import.meta.url).pathname);
 
@@ -67,32 +76,81 @@ function publish(port: number, qos: number, total: number): Promise<Published> {
   });
 }
 
-const server = await spawnStandIn(['--port', '0', '--no-strict']);
+/** The remote: where records go, and how to stop it. */
+interface Remote {
+  /** Sink config for one run (a fresh stream/topic each time). */
+  sink(compression: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+async function hstreamRemote(): Promise<Remote> {
+  const server = await spawnStandIn(['--port', '0', '--no-strict']);
+  return {
+    sink: async (compression) => ({
+      type: 'hstreamdb',
+      url: `hstream://127.0.0.1:${server.port}`,
+      stream: uniqueStream('e2e'),
+      partition_key: '${clientid}',
+      compression,
+      auto_create: { enable: true, shard_count: 4 },
+      batch_size: 1000,
+      linger: '5ms',
+      max_inflight: 8,
+    }),
+    stop: () => server.kill('SIGTERM'),
+  };
+}
+
+async function kafkaRemote(): Promise<Remote> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const services = await startServices({ heap: '1g', log: (m) => console.error(m) });
+  const bootstrap = services.facts.kafka.plaintext;
+  let n = 0;
+  return {
+    sink: async (compression) => {
+      const topic = `e2e-${process.pid}-${n++}`;
+      const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
+      await admin.disconnect();
+      return {
+        type: 'kafka',
+        bootstrap_hosts: bootstrap,
+        topic,
+        message: { key: '${clientid}', value: '${.}', timestamp: '' },
+        partition_strategy: 'key_dispatch',
+        compression,
+        acks: 'all',
+        batch_size: 1000,
+        linger: '5ms',
+        max_inflight: 8,
+      };
+    },
+    stop: () => services.stop(),
+  };
+}
+
+const remote = SINK === 'kafka' ? await kafkaRemote() : await hstreamRemote();
 const rows: string[] = [];
 try {
   // --runs "0:none,1:none,0:zstd" (QoS:compression, in order; the first run also warms up).
-  const cases = arg('cases', '0:none,1:none,0:zstd')
+  const cases = arg('cases', SINK === 'kafka' ? '0:none,1:none' : '0:none,1:none,0:zstd')
     .split(',')
     .map((r) => r.split(':') as [string, string]);
   const plan: [number, string, number][] = [];
+  if (WARMUP > 0) plan.push([Number(cases[0]![0]), cases[0]![1], -WARMUP]);
   for (const total of TOTALS)
     for (const [qosText, compression] of cases)
       for (let k = 0; k < RUNS; k++) plan.push([Number(qosText), compression, total]);
-  for (const [qos, compression, TOTAL] of plan) {
+  for (const [qos, compression, planned] of plan) {
+    const warmup = planned < 0;
+    const TOTAL = Math.abs(planned);
     const engine = createEngine(
       {
         broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
         sinks: {
           hs: {
-            type: 'hstreamdb',
-            url: `hstream://127.0.0.1:${server.port}`,
-            stream: uniqueStream('e2e'),
-            partition_key: '${clientid}',
-            compression,
-            auto_create: { enable: true, shard_count: 4 },
-            batch_size: 1000,
-            linger: '5ms',
-            max_inflight: 8,
+            ...((await remote.sink(compression)) as { type: string }),
             buffer: { max_records: 100000, overflow: 'block' },
             thread: THREAD,
           },
@@ -113,12 +171,14 @@ try {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }, 50);
     const cpu0 = process.cpuUsage();
+    const mainCpu0 = process.threadCpuUsage();
     const pub = await publish(addr!.port, qos, TOTAL);
     const deadline = Date.now() + 120_000 + TOTAL / 10;
     while ((engine.metrics().sinks['hs']?.success ?? 0) < TOTAL && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
     const ms = Date.now() - pub.t0;
     const cpu = process.cpuUsage(cpu0);
+    const mainCpu = process.threadCpuUsage(mainCpu0);
     clearInterval(sampler);
     const m = engine.metrics().sinks['hs']!;
     if (m.success < TOTAL)
@@ -129,9 +189,12 @@ try {
     const paused = engine.metrics().sinks['hs']!.pressureEvents;
     await engine.stop({ drainMs: 2000 });
     const cpuS = (cpu.user + cpu.system) / 1e6;
+    const mainS = (mainCpu.user + mainCpu.system) / 1e6;
+    if (warmup) continue;
     console.log(
       JSON.stringify({
-        bench: 'hstream-e2e',
+        bench: 'e2e',
+        sink: SINK,
         qos,
         compression,
         publisher: PUBLISHER,
@@ -145,6 +208,7 @@ try {
         p99_ms: m.latency.p99,
         cpu_s: Number(cpuS.toFixed(2)),
         cpu_us_per_record: Number(((cpuS * 1e6) / Math.max(1, m.success)).toFixed(2)),
+        main_thread_cpu_s: Number(mainS.toFixed(2)),
         failed: m.failed,
         dropped: m.dropped,
         pressure_events: paused,
@@ -156,13 +220,13 @@ try {
     );
   }
 } finally {
-  await server.kill('SIGTERM');
+  await remote.stop();
 }
 console.log(
-  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 ${PUBLISHER === 'raw' ? 'raw-socket' : 'mqtt.js'} clients${RATE > 0 ? ` paced at ${RATE}/s` : ''}, 100 topics, ~100-byte payloads`,
+  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 ${PUBLISHER === 'raw' ? 'raw-socket' : 'mqtt.js'} clients${RATE > 0 ? ` paced at ${RATE}/s` : ''}, 100 topics, ~100-byte payloads, sink ${SINK}, thread ${THREAD}`,
 );
 console.log(
-  '| QoS | compression | published | acked by HStreamDB | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',
+  '| QoS | compression | published | acked by the remote | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',
 );
 console.log(
   '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
