@@ -11,6 +11,7 @@
  *   persistence-wrap.ts   PUBACK / PUBCOMP → message.acked; offline enqueues count as deliveries
  *   drain-guard.ts        the mqemitter drain guard
  *   in-process-subscribe.ts  Broker.subscribe
+ *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
  *
  * Event sources (spec rule-sql §7):
  *   message.publish / message.dropped   wrapped `aedes.publish` (every client, will, API and
@@ -58,6 +59,7 @@ import {
   resumeClient,
 } from './publish-path.js';
 import { RouteTable } from './routes.js';
+import { installSharedSubscriptions } from './shared-subscriptions.js';
 import type { Broker, BrokerDeps } from './types.js';
 
 export type {
@@ -106,6 +108,7 @@ export function createBrokerInternals(
     refused_topic_levels: 0,
     refused_max_subscriptions: 0,
     refused_idle_timeout: 0,
+    shared_redispatched: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -122,6 +125,8 @@ export function createBrokerInternals(
     aedes: undefined,
     state: 'new',
     deliveringQos0: false,
+    shared: undefined,
+    sharing: false,
   };
   const hooks = createHooks(ctx, deps);
   const listenerValues = (k: 'idle_timeout'): number[] =>
@@ -177,6 +182,7 @@ export function createBrokerInternals(
       );
       await a.listen();
       wrapPersistence(ctx, a);
+      ctx.shared = installSharedSubscriptions(ctx, a);
       guardSynchronousDrain(a);
       ctx.state = 'running';
       try {

@@ -79,7 +79,23 @@ export interface BrokerConfig {
   concurrency: number;
   connect_timeout: number;
   max_clientid_len: number;
+  /** How a shared subscription group picks the member for each message (shared-subscriptions.ts). */
+  shared_subscription_strategy: SharedStrategy;
+  /** Per-group strategy overrides (EMQX `broker.shared_subscription_group.<group>.strategy`). */
+  shared_subscription_group: Record<string, { strategy: SharedStrategy }>;
 }
+
+/** EMQX's shared subscription strategies (emqx_shared_sub). */
+export const SHARED_STRATEGIES = [
+  'random',
+  'round_robin',
+  'round_robin_per_group',
+  'sticky',
+  'local',
+  'hash_clientid',
+  'hash_topic',
+] as const;
+export type SharedStrategy = (typeof SHARED_STRATEGIES)[number];
 
 /** Deeply optional input form accepted by `createBroker` (validated and defaulted there). */
 export type BrokerConfigInput = {
@@ -100,6 +116,8 @@ export type BrokerConfigInput = {
   concurrency?: number;
   connect_timeout?: number | string;
   max_clientid_len?: number;
+  shared_subscription_strategy?: SharedStrategy;
+  shared_subscription_group?: Record<string, { strategy?: SharedStrategy }>;
 };
 
 const tlsSpec: FieldSpec = field.object(
@@ -307,6 +325,29 @@ export const brokerConfigSpec: FieldSpec = field.object(
       min: 23,
       max: 65535,
     }),
+    shared_subscription_strategy: field.string({
+      description:
+        'How each shared subscription group (`$share/<group>/<filter>`, `$queue/<filter>`) picks the one member that gets a message: `random`, `round_robin` (in turn, per publisher), `round_robin_per_group` (in turn, one counter per group), `sticky` (the same member until it leaves, per publisher), `local` (same as random on one node), `hash_clientid` (by the publisher client id), `hash_topic` (by the topic). See docs/broker.md.',
+      enum: SHARED_STRATEGIES,
+      default: 'round_robin',
+    }),
+    shared_subscription_group: field.map(
+      field.object(
+        {
+          strategy: field.string({
+            description: 'The strategy of this group (overrides `shared_subscription_strategy`).',
+            enum: SHARED_STRATEGIES,
+            example: 'sticky',
+          }),
+        },
+        { description: 'Settings of one shared subscription group.' },
+      ),
+      {
+        description:
+          'Per-group settings by group name (EMQX `broker.shared_subscription_group`); `$queue/…` subscriptions are the group `$queue`.',
+        default: {},
+      },
+    ),
   },
   { description: 'Embedded MQTT broker: listeners, authentication, events.' },
 );

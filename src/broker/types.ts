@@ -61,6 +61,8 @@ export interface BrokerMetrics {
   refused_max_subscriptions: number;
   /** Sockets closed for not delivering CONNECT within idle_timeout. */
   refused_idle_timeout: number;
+  /** Unacked shared-subscription copies redelivered to another member after theirs left. */
+  shared_redispatched: number;
 }
 
 export interface Broker {
