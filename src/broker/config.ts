@@ -42,7 +42,16 @@ export interface ListenerLimits {
   max_subscriptions: number;
   /** ms a socket may take to deliver CONNECT. */
   idle_timeout: number;
+  /** PUBLISH packets per client, `<n>/<unit>` or `infinity` (rate-limits.ts). */
+  messages_rate: string;
+  /** New connections taken in by this listener, `<n>/<unit>` or `infinity` (rate-limits.ts). */
+  max_conn_rate: string;
+  /** Most QoS 1/2 messages queued for an offline persistent session; 0 = unlimited (mqueue.ts). */
+  max_mqueue_len: number;
 }
+
+/** An EMQX rate: `infinity`, or `<n>/<unit>` with an optional count (`1000/s`, `100/10s`). */
+const RATE_PATTERN = '^(infinity|[0-9]+(\\.[0-9]+)?/([1-9][0-9]*)?(ms|s|m|h))$';
 
 /** Limit defaults (idle_timeout defaults to the broker's connect_timeout). */
 export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeout'>> = {
@@ -50,6 +59,9 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_connections: 1_024_000,
   max_topic_levels: 100,
   max_subscriptions: 1000,
+  messages_rate: 'infinity',
+  max_conn_rate: 'infinity',
+  max_mqueue_len: 1000,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -238,6 +250,26 @@ export const listenerSpec: FieldSpec = field.object(
       optional: true,
       example: '15s',
     }),
+    messages_rate: field.string({
+      description:
+        'PUBLISH packets one client may send (EMQX `messages_rate`): `<n>/<unit>` (unit ms, s, m, h, optionally with a count, e.g. `100/10s`) or `infinity`. Past it the broker stops reading the client socket until the token bucket refills; nothing is dropped.',
+      default: LISTENER_LIMIT_DEFAULTS.messages_rate,
+      pattern: RATE_PATTERN,
+      example: '1000/s',
+    }),
+    max_conn_rate: field.string({
+      description:
+        'New connections this listener takes in (EMQX `max_conn_rate`): `<n>/<unit>` or `infinity`. A socket accepted past it waits, unread, until a token frees.',
+      default: LISTENER_LIMIT_DEFAULTS.max_conn_rate,
+      pattern: RATE_PATTERN,
+      example: '100/s',
+    }),
+    max_mqueue_len: field.integer({
+      description:
+        'Most QoS 1/2 messages queued for an offline persistent session (EMQX `max_mqueue_len`); past it the oldest queued one is dropped (delivery.dropped `queue_full`). 0 means unlimited.',
+      default: LISTENER_LIMIT_DEFAULTS.max_mqueue_len,
+      min: 0,
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -369,6 +401,9 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_connections ??= LISTENER_LIMIT_DEFAULTS.max_connections;
     l.max_topic_levels ??= LISTENER_LIMIT_DEFAULTS.max_topic_levels;
     l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
+    l.messages_rate ??= LISTENER_LIMIT_DEFAULTS.messages_rate;
+    l.max_conn_rate ??= LISTENER_LIMIT_DEFAULTS.max_conn_rate;
+    l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
     l.idle_timeout ??= r.value.connect_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(
