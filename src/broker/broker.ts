@@ -13,6 +13,7 @@
  *   in-process-subscribe.ts  Broker.subscribe
  *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
  *   rate-limits.ts        messages_rate (socket reads paused), max_conn_rate (accepts held)
+ *   inflight-window.ts    max_inflight: QoS 1/2 copies beyond the window wait for acks
  *   mqueue.ts             max_mqueue_len for offline sessions (oldest dropped, delivery.dropped)
  *
  * Event sources (spec rule-sql §7):
@@ -60,6 +61,7 @@ import {
   pauseClient,
   resumeClient,
 } from './publish-path.js';
+import { installInflightWindows } from './inflight-window.js';
 import { installMqueueLimit } from './mqueue.js';
 import { createRateLimits } from './rate-limits.js';
 import { RouteTable } from './routes.js';
@@ -134,6 +136,7 @@ export function createBrokerInternals(
     deliveringQos0: false,
     shared: undefined,
     sharing: false,
+    windows: undefined,
   };
   const hooks = createHooks(ctx, deps);
   const rates = createRateLimits(metrics, logger, ctx.now);
@@ -156,6 +159,7 @@ export function createBrokerInternals(
       attachRecord(client, rec);
       ctx.limits.guard(client, rec);
       rates.guardClient(client, rec, lim.messages_rate);
+      ctx.windows?.guard(client, rec);
     });
   }
 
@@ -197,6 +201,7 @@ export function createBrokerInternals(
       wrapPersistence(ctx, a);
       ctx.shared = installSharedSubscriptions(ctx, a);
       installMqueueLimit(ctx, a);
+      ctx.windows = installInflightWindows(ctx, a);
       guardSynchronousDrain(a);
       ctx.state = 'running';
       try {

@@ -48,6 +48,8 @@ export interface ListenerLimits {
   max_conn_rate: string;
   /** Most QoS 1/2 messages queued for an offline persistent session; 0 = unlimited (mqueue.ts). */
   max_mqueue_len: number;
+  /** Most QoS 1/2 copies on their way to one client without PUBACK/PUBCOMP; 0 = unlimited. */
+  max_inflight: number;
 }
 
 /** An EMQX rate: `infinity`, or `<n>/<unit>` with an optional count (`1000/s`, `100/10s`). */
@@ -62,6 +64,7 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   messages_rate: 'infinity',
   max_conn_rate: 'infinity',
   max_mqueue_len: 1000,
+  max_inflight: 32,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -270,6 +273,13 @@ export const listenerSpec: FieldSpec = field.object(
       default: LISTENER_LIMIT_DEFAULTS.max_mqueue_len,
       min: 0,
     }),
+    max_inflight: field.integer({
+      description:
+        'Most QoS 1/2 messages on their way to one client without PUBACK / PUBCOMP (EMQX `max_inflight`). Further ones wait in the client queue (at most `max_mqueue_len`, oldest dropped) and go out as acknowledgements free the window. 0 means unlimited.',
+      default: LISTENER_LIMIT_DEFAULTS.max_inflight,
+      min: 0,
+      max: 65535,
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -404,6 +414,7 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.messages_rate ??= LISTENER_LIMIT_DEFAULTS.messages_rate;
     l.max_conn_rate ??= LISTENER_LIMIT_DEFAULTS.max_conn_rate;
     l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
+    l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(

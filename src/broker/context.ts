@@ -16,6 +16,7 @@ import type { Logger } from '../core/index.js';
 import type { ClientRecord } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import type { EventFeed } from './event-feed.js';
+import type { InflightWindows } from './inflight-window.js';
 import type { Limits } from './limits.js';
 import type { PublishGate } from './publish-gate.js';
 import type { RouteTable } from './routes.js';
@@ -67,4 +68,6 @@ export interface BrokerContext {
   shared: SharedSubscriptions | undefined;
   /** True while a shared subscription hands a copy to a member (see authorizeForward). */
   sharing: boolean;
+  /** max_inflight windows (inflight-window.ts), from start() on. */
+  windows: InflightWindows | undefined;
 }

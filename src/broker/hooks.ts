@@ -384,10 +384,12 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
-    if (ctx.sharing && qos > 0 && rec) {
-      // A shared QoS 1/2 copy: remembered by packet id until acked, for redelivery.
+    if (qos > 0 && rec && (ctx.sharing || rec.windowed)) {
+      // A shared QoS 1/2 copy is remembered by packet id until acked, for redelivery; a copy
+      // to a client with a max_inflight window takes a slot until acked.
       out = withPacketId(c, packet);
-      ctx.shared?.forwarded(rec, out.messageId!);
+      if (ctx.sharing) ctx.shared?.forwarded(rec, out.messageId!);
+      if (rec.windowed) ctx.windows?.sent(rec, out.messageId!);
     }
     if (!wants['message.delivered'] && !wants['message.acked']) return out;
     if (!rec) return out;

@@ -122,6 +122,12 @@ export interface SharedSubscriptions {
    * the message under the copy's packet id until PUBACK / PUBREC.
    */
   forwarded(rec: ClientRecord, messageId: number): void;
+  /** The group a copy is being handed over for now (undefined outside a hand-over). */
+  handingGroup(): unknown;
+  /** Run `fn` as the hand-over of `packet` for `group` (a copy released by inflight-window.ts). */
+  within(group: unknown, packet: AedesPublishPacket, fn: () => void): void;
+  /** Redeliver a copy `except`'s session will not get (it left) to another member of `group`. */
+  redeliver(group: unknown, packet: AedesPublishPacket, except: Client): void;
   /** Members and groups now (tests, metrics). */
   stats(): { groups: number; members: number };
 }
@@ -380,6 +386,29 @@ export function installSharedSubscriptions(
       let m = unacked.get(rec);
       if (!m) unacked.set(rec, (m = new Map()));
       m.set(messageId, { group: handing, packet: handed });
+    },
+    handingGroup() {
+      return handing;
+    },
+    within(group, packet, fn) {
+      const g = group as Group;
+      ctx.sharing = true;
+      handing = g;
+      handed = packet;
+      try {
+        fn();
+      } finally {
+        ctx.sharing = false;
+        handing = undefined;
+        handed = undefined;
+      }
+    },
+    redeliver(group, packet, except) {
+      const g = group as Group;
+      const m = groups.get(g.key) === g ? pick(g, packet, except) : undefined;
+      if (!m) return;
+      metrics.shared_redispatched++;
+      deliverTo(g, m, packet, noop, true);
     },
     stats() {
       let members = 0;

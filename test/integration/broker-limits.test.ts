@@ -1,14 +1,20 @@
 /**
  * Per-listener limits over real TCP sockets on 127.0.0.1 (port 0): max_packet_size,
  * max_connections, max_topic_levels, max_subscriptions, idle_timeout, messages_rate,
- * max_conn_rate, max_mqueue_len. Each refusal is counted in
+ * max_conn_rate, max_mqueue_len, max_inflight. Each refusal is counted in
  * broker.metrics(). The memory case replays issue #11: four authenticated clients announce
  * 200 MB PUBLISHes and send them slowly; with the default 1 MB limit each is disconnected on
  * its fixed header and the process RSS stays within +50 MB (it grew by ~840 MB before).
  */
 import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { generate, parser, type ISubackPacket, type Packet } from 'mqtt-packet';
+import {
+  generate,
+  parser,
+  type IPublishPacket,
+  type ISubackPacket,
+  type Packet,
+} from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, type BrokerEvent } from '../../src/core/index.js';
 import { createBroker, type Broker, type BrokerConfigInput } from '../../src/broker/index.js';
@@ -401,5 +407,104 @@ describe('broker rate and queue limits (per listener)', () => {
         { listeners: { t: { type: 'tcp', messages_rate: '10 per s' } } },
       ),
     ).toThrow(/messages_rate/);
+  });
+});
+
+/** A raw subscriber that acknowledges only when told to. */
+async function rawSubscriber(port: number, clientId: string, filter: string) {
+  const c = await raw(port);
+  const p = parser();
+  const publishes: IPublishPacket[] = [];
+  let subacked = false;
+  c.s.on('data', (b) => p.parse(b));
+  p.on('packet', (x: Packet) => {
+    if (x.cmd === 'publish') publishes.push(x);
+    if (x.cmd === 'suback') subacked = true;
+  });
+  c.s.write(connectBytes(clientId));
+  c.s.write(
+    generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }),
+  );
+  await expect.poll(() => subacked).toBe(true);
+  const payloads = () => publishes.map((x) => x.payload.toString());
+  const ack = (i: number) =>
+    c.s.write(generate({ cmd: 'puback', messageId: publishes[i]!.messageId! }));
+  return { ...c, publishes, payloads, ack };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+
+describe('broker max_inflight (per listener)', () => {
+  it('max_inflight: at most N unacknowledged QoS 1 copies; each PUBACK releases the next, in order', async () => {
+    const { broker, port } = await start({ max_inflight: 5 });
+    const sub = await rawSubscriber(port, 'win-sub', 'win/#');
+    const pub = await client(port, 'win-pub');
+    for (let i = 0; i < 12; i++) await pub.publishAsync('win/t', String(i), { qos: 1 });
+    await expect.poll(() => sub.publishes.length).toBe(5);
+    await settle();
+    expect(sub.payloads()).toEqual(['0', '1', '2', '3', '4']);
+    sub.ack(0);
+    await expect.poll(() => sub.publishes.length).toBe(6);
+    await settle();
+    expect(sub.publishes.length).toBe(6);
+    for (let i = 1; i < 6; i++) sub.ack(i);
+    await expect.poll(() => sub.publishes.length).toBe(11);
+    for (let i = 6; i < 11; i++) sub.ack(i);
+    await expect
+      .poll(() => sub.payloads())
+      .toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+    expect(broker.metrics().dropped_queue_full).toBe(0);
+  });
+
+  it('max_inflight with max_mqueue_len: past the queue the oldest waiting copy is dropped (delivery.dropped queue_full)', async () => {
+    const { broker, port } = await start({ max_inflight: 2, max_mqueue_len: 3 });
+    const events: BrokerEvent[] = [];
+    broker.onEvent((e) => events.push(e), { names: ['delivery.dropped'] });
+    const sub = await rawSubscriber(port, 'winq-sub', 'winq/#');
+    const pub = await client(port, 'winq-pub');
+    for (let i = 0; i < 10; i++) await pub.publishAsync('winq/t', String(i), { qos: 1 });
+    await expect.poll(() => broker.metrics().dropped_queue_full).toBe(5);
+    expect(events.map((e) => String(e.columns['payload']))).toEqual(['2', '3', '4', '5', '6']);
+    expect(events.every((e) => e.columns['reason'] === 'queue_full')).toBe(true);
+    expect(events[0]!.columns['clientid']).toBe('winq-sub');
+    sub.ack(0);
+    sub.ack(1);
+    await expect.poll(() => sub.publishes.length).toBe(4);
+    sub.ack(2);
+    await expect.poll(() => sub.payloads()).toEqual(['0', '1', '7', '8', '9']);
+  });
+
+  it('max_inflight: an mqtt.js subscriber gets 300 QoS 1 messages in order through a window of 4', async () => {
+    const { port } = await start({ max_inflight: 4 });
+    const sub = await client(port, 'win4-sub');
+    await sub.subscribeAsync('w4/#', { qos: 1 });
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    const pub = await client(port, 'win4-pub');
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => pub.publishAsync('w4/t', String(i), { qos: 1 })),
+    );
+    await expect.poll(() => got.length, { timeout: 20_000 }).toBe(300);
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+  });
+
+  it('max_inflight with a shared subscription: copies waiting for a member that leaves go to another member', async () => {
+    const { broker, port } = await start({ max_inflight: 2 });
+    const silent = await rawSubscriber(port, 'wins-silent', '$share/g/ws');
+    const b = await client(port, 'wins-b');
+    await b.subscribeAsync('$share/g/ws', { qos: 1 });
+    const got: string[] = [];
+    b.on('message', (_t, p) => got.push(p.toString()));
+    const pub = await client(port, 'wins-pub');
+    for (let i = 0; i < 10; i++) await pub.publishAsync('ws', String(i), { qos: 1 });
+    await expect.poll(() => got.length).toBe(5);
+    expect(silent.publishes.length).toBe(2); // 2 in flight, 3 waiting
+    silent.s.destroy();
+    await silent.closed;
+    await expect.poll(() => got.length).toBe(10);
+    expect([...got].sort((x, y) => Number(x) - Number(y))).toEqual(
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
+    expect(broker.metrics().shared_redispatched).toBe(5);
   });
 });
