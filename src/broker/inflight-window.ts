@@ -149,6 +149,8 @@ export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): I
         )
           return setImmediate(cb);
         w.held.push({ packet, group: ctx.shared?.handingGroup() });
+        // A held copy is a delivery of its route (not message.dropped no_subscribers).
+        if (bid === a.id) ctx.routing.hit(packet.brokerCounter, 1);
         if (maxHeld > 0 && w.held.length > maxHeld) {
           const old = w.held.shift()!;
           dropped(rec, old.packet);

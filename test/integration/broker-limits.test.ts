@@ -454,6 +454,8 @@ describe('broker max_inflight (per listener)', () => {
       .poll(() => sub.payloads())
       .toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
     expect(broker.metrics().dropped_queue_full).toBe(0);
+    // Held copies are deliveries: none is reported as message.dropped no_subscribers.
+    expect(broker.metrics().messages_dropped).toBe(0);
   });
 
   it('max_inflight with max_mqueue_len: past the queue the oldest waiting copy is dropped (delivery.dropped queue_full)', async () => {
