@@ -316,6 +316,21 @@ describe('shared subscriptions: QoS, filters, events', () => {
     expect(broker.metrics().connections).toBe(2);
   });
 
+  it('a new shared subscription gets no retained message; a live retained one arrives with retain cleared', async () => {
+    const { url } = await start();
+    const pub = await connect(url, 'ret-pub');
+    await pub.publishAsync('ret/t', 'stored', { qos: 1, retain: true });
+    const normal = await member(url, 'ret-normal', 'ret/t');
+    const retained: boolean[] = [];
+    const m = await member(url, 'ret-m', '$share/g/ret/t');
+    m.c.on('message', (_t, _p, packet) => retained.push(packet.retain));
+    await waitFor(() => normal.got.length === 1, 'the normal subscriber gets the retained one');
+    await pub.publishAsync('ret/t', 'live', { qos: 1, retain: true });
+    await waitFor(() => m.got.length === 1, 'the live one');
+    expect(m.got).toEqual(['live']);
+    expect(retained).toEqual([false]);
+  });
+
   it('a PUBLISH to a $share/… topic name reaches no member (message.dropped no_subscribers)', async () => {
     const { url, broker } = await start();
     const dropped: BrokerEvent[] = [];
