@@ -11,6 +11,10 @@
  *   persistence-wrap.ts   PUBACK / PUBCOMP → message.acked; offline enqueues count as deliveries
  *   drain-guard.ts        the mqemitter drain guard
  *   in-process-subscribe.ts  Broker.subscribe
+ *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
+ *   rate-limits.ts        messages_rate (socket reads paused), max_conn_rate (accepts held)
+ *   inflight-window.ts    max_inflight: QoS 1/2 copies beyond the window wait for acks
+ *   mqueue.ts             max_mqueue_len for offline sessions (oldest dropped, delivery.dropped)
  *
  * Event sources (spec rule-sql §7):
  *   message.publish / message.dropped   wrapped `aedes.publish` (every client, will, API and
@@ -21,7 +25,7 @@
  *   client.ping                         Aedes 'ping' (PINGREQ)
  *   client.check_authn_complete / check_authz_complete   our auth chains (auth.ts)
  *   session.subscribed / unsubscribed   Aedes 'subscribe' / 'unsubscribe'
- * Not emitted with Aedes 1.x (nothing observable): delivery.dropped — see docs/broker.md.
+ *   delivery.dropped                    mqueue.ts (queue_full: an offline session's queue overflowed)
  *
  * Hot-path rules: columns are built only while someone listens; one frozen object per event;
  * payload Buffers are shared, never copied; no JSON work; every closure on the message path is
@@ -57,7 +61,11 @@ import {
   pauseClient,
   resumeClient,
 } from './publish-path.js';
+import { installInflightWindows } from './inflight-window.js';
+import { installMqueueLimit } from './mqueue.js';
+import { createRateLimits } from './rate-limits.js';
 import { RouteTable } from './routes.js';
+import { installSharedSubscriptions } from './shared-subscriptions.js';
 import type { Broker, BrokerDeps } from './types.js';
 
 export type {
@@ -106,6 +114,10 @@ export function createBrokerInternals(
     refused_topic_levels: 0,
     refused_max_subscriptions: 0,
     refused_idle_timeout: 0,
+    shared_redispatched: 0,
+    limited_messages_rate: 0,
+    limited_conn_rate: 0,
+    dropped_queue_full: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -122,8 +134,12 @@ export function createBrokerInternals(
     aedes: undefined,
     state: 'new',
     deliveringQos0: false,
+    shared: undefined,
+    sharing: false,
+    windows: undefined,
   };
   const hooks = createHooks(ctx, deps);
+  const rates = createRateLimits(metrics, logger, ctx.now);
   const listenerValues = (k: 'idle_timeout'): number[] =>
     Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
@@ -135,10 +151,16 @@ export function createBrokerInternals(
       return;
     }
     if (!ctx.limits.admit(stream, meta.listener, meta.peerhost)) return;
-    const client = ctx.aedes.handle(stream, req);
-    const rec = newRecord(meta);
-    attachRecord(client, rec);
-    ctx.limits.guard(client, rec);
+    const lim = ctx.limits.of(meta.listener);
+    rates.admitLater(meta.listener, lim.max_conn_rate, stream, () => {
+      if (!ctx.aedes || ctx.state !== 'running') return void stream.destroy();
+      const client = ctx.aedes.handle(stream, req);
+      const rec = newRecord(meta);
+      attachRecord(client, rec);
+      ctx.limits.guard(client, rec);
+      rates.guardClient(client, rec, lim.messages_rate);
+      ctx.windows?.guard(client, rec);
+    });
   }
 
   async function closeAedes(): Promise<void> {
@@ -177,6 +199,9 @@ export function createBrokerInternals(
       );
       await a.listen();
       wrapPersistence(ctx, a);
+      ctx.shared = installSharedSubscriptions(ctx, a);
+      installMqueueLimit(ctx, a);
+      ctx.windows = installInflightWindows(ctx, a);
       guardSynchronousDrain(a);
       ctx.state = 'running';
       try {

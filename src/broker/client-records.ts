@@ -45,6 +45,8 @@ export interface ClientRecord {
   headers?: Readonly<ValueMap>;
   /** Back-pressure gate, created the first time the client is paused. */
   gate?: PublishGate;
+  /** True when max_inflight applies (inflight-window.ts): authorizeForward reports each copy. */
+  windowed?: boolean;
 }
 
 /** Symbol holding a client's ClientRecord on the Aedes client object. */

@@ -42,7 +42,18 @@ export interface ListenerLimits {
   max_subscriptions: number;
   /** ms a socket may take to deliver CONNECT. */
   idle_timeout: number;
+  /** PUBLISH packets per client, `<n>/<unit>` or `infinity` (rate-limits.ts). */
+  messages_rate: string;
+  /** New connections taken in by this listener, `<n>/<unit>` or `infinity` (rate-limits.ts). */
+  max_conn_rate: string;
+  /** Most QoS 1/2 messages queued for an offline persistent session; 0 = unlimited (mqueue.ts). */
+  max_mqueue_len: number;
+  /** Most QoS 1/2 copies on their way to one client without PUBACK/PUBCOMP; 0 = unlimited. */
+  max_inflight: number;
 }
+
+/** An EMQX rate: `infinity`, or `<n>/<unit>` with an optional count (`1000/s`, `100/10s`). */
+const RATE_PATTERN = '^(infinity|[0-9]+(\\.[0-9]+)?/([1-9][0-9]*)?(ms|s|m|h))$';
 
 /** Limit defaults (idle_timeout defaults to the broker's connect_timeout). */
 export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeout'>> = {
@@ -50,6 +61,10 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_connections: 1_024_000,
   max_topic_levels: 100,
   max_subscriptions: 1000,
+  messages_rate: 'infinity',
+  max_conn_rate: 'infinity',
+  max_mqueue_len: 1000,
+  max_inflight: 32,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -79,7 +94,23 @@ export interface BrokerConfig {
   concurrency: number;
   connect_timeout: number;
   max_clientid_len: number;
+  /** How a shared subscription group picks the member for each message (shared-subscriptions.ts). */
+  shared_subscription_strategy: SharedStrategy;
+  /** Per-group strategy overrides (EMQX `broker.shared_subscription_group.<group>.strategy`). */
+  shared_subscription_group: Record<string, { strategy: SharedStrategy }>;
 }
+
+/** EMQX's shared subscription strategies (emqx_shared_sub). */
+export const SHARED_STRATEGIES = [
+  'random',
+  'round_robin',
+  'round_robin_per_group',
+  'sticky',
+  'local',
+  'hash_clientid',
+  'hash_topic',
+] as const;
+export type SharedStrategy = (typeof SHARED_STRATEGIES)[number];
 
 /** Deeply optional input form accepted by `createBroker` (validated and defaulted there). */
 export type BrokerConfigInput = {
@@ -100,6 +131,8 @@ export type BrokerConfigInput = {
   concurrency?: number;
   connect_timeout?: number | string;
   max_clientid_len?: number;
+  shared_subscription_strategy?: SharedStrategy;
+  shared_subscription_group?: Record<string, { strategy?: SharedStrategy }>;
 };
 
 const tlsSpec: FieldSpec = field.object(
@@ -220,6 +253,33 @@ export const listenerSpec: FieldSpec = field.object(
       optional: true,
       example: '15s',
     }),
+    messages_rate: field.string({
+      description:
+        'PUBLISH packets one client may send (EMQX `messages_rate`): `<n>/<unit>` (unit ms, s, m, h, optionally with a count, e.g. `100/10s`) or `infinity`. Past it the broker stops reading the client socket until the token bucket refills; nothing is dropped.',
+      default: LISTENER_LIMIT_DEFAULTS.messages_rate,
+      pattern: RATE_PATTERN,
+      example: '1000/s',
+    }),
+    max_conn_rate: field.string({
+      description:
+        'New connections this listener takes in (EMQX `max_conn_rate`): `<n>/<unit>` or `infinity`. A socket accepted past it waits, unread, until a token frees.',
+      default: LISTENER_LIMIT_DEFAULTS.max_conn_rate,
+      pattern: RATE_PATTERN,
+      example: '100/s',
+    }),
+    max_mqueue_len: field.integer({
+      description:
+        'Most QoS 1/2 messages queued for an offline persistent session (EMQX `max_mqueue_len`); past it the oldest queued one is dropped (delivery.dropped `queue_full`). 0 means unlimited.',
+      default: LISTENER_LIMIT_DEFAULTS.max_mqueue_len,
+      min: 0,
+    }),
+    max_inflight: field.integer({
+      description:
+        'Most QoS 1/2 messages on their way to one client without PUBACK / PUBCOMP (EMQX `max_inflight`). Further ones wait in the client queue (at most `max_mqueue_len`, oldest dropped) and go out as acknowledgements free the window. 0 means unlimited.',
+      default: LISTENER_LIMIT_DEFAULTS.max_inflight,
+      min: 0,
+      max: 65535,
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -307,6 +367,29 @@ export const brokerConfigSpec: FieldSpec = field.object(
       min: 23,
       max: 65535,
     }),
+    shared_subscription_strategy: field.string({
+      description:
+        'How each shared subscription group (`$share/<group>/<filter>`, `$queue/<filter>`) picks the one member that gets a message: `random`, `round_robin` (in turn, per publisher), `round_robin_per_group` (in turn, one counter per group), `sticky` (the same member until it leaves, per publisher), `local` (same as random on one node), `hash_clientid` (by the publisher client id), `hash_topic` (by the topic). See docs/broker.md.',
+      enum: SHARED_STRATEGIES,
+      default: 'round_robin',
+    }),
+    shared_subscription_group: field.map(
+      field.object(
+        {
+          strategy: field.string({
+            description: 'The strategy of this group (overrides `shared_subscription_strategy`).',
+            enum: SHARED_STRATEGIES,
+            example: 'sticky',
+          }),
+        },
+        { description: 'Settings of one shared subscription group.' },
+      ),
+      {
+        description:
+          'Per-group settings by group name (EMQX `broker.shared_subscription_group`); `$queue/…` subscriptions are the group `$queue`.',
+        default: {},
+      },
+    ),
   },
   { description: 'Embedded MQTT broker: listeners, authentication, events.' },
 );
@@ -328,6 +411,10 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_connections ??= LISTENER_LIMIT_DEFAULTS.max_connections;
     l.max_topic_levels ??= LISTENER_LIMIT_DEFAULTS.max_topic_levels;
     l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
+    l.messages_rate ??= LISTENER_LIMIT_DEFAULTS.messages_rate;
+    l.max_conn_rate ??= LISTENER_LIMIT_DEFAULTS.max_conn_rate;
+    l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
+    l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(

@@ -5,8 +5,8 @@
  *
  * Installers run once per broker and copy the fields that never change (`feed`, `routing`,
  * `metrics`, `idOf`, `now`, `node`) into their closures, so the per-message path reads closure
- * variables as it did when everything lived in one function. Only `aedes`, `state` and
- * `deliveringQos0` change during a broker's life and are read from the context.
+ * variables as it did when everything lived in one function. Only `aedes`, `state`,
+ * `shared`, `sharing` and `deliveringQos0` change during a broker's life and are read from the context.
  *
  * The Aedes internals we touch are named here (README invariant 7): re-check them on every
  * Aedes upgrade.
@@ -16,9 +16,11 @@ import type { Logger } from '../core/index.js';
 import type { ClientRecord } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import type { EventFeed } from './event-feed.js';
+import type { InflightWindows } from './inflight-window.js';
 import type { Limits } from './limits.js';
 import type { PublishGate } from './publish-gate.js';
 import type { RouteTable } from './routes.js';
+import type { SharedSubscriptions } from './shared-subscriptions.js';
 import type { BrokerMetrics } from './types.js';
 
 export type AedesInternals = Aedes & {
@@ -62,4 +64,10 @@ export interface BrokerContext {
   state: BrokerState;
   /** True while Aedes runs a subscriber's QoS 0 delivery function (see authorizeForward). */
   deliveringQos0: boolean;
+  /** Shared subscriptions (shared-subscriptions.ts), from start() on. */
+  shared: SharedSubscriptions | undefined;
+  /** True while a shared subscription hands a copy to a member (see authorizeForward). */
+  sharing: boolean;
+  /** max_inflight windows (inflight-window.ts), from start() on. */
+  windows: InflightWindows | undefined;
 }

@@ -5,6 +5,7 @@
  * subscription (`client.subscriptions[packet.topic]`), so `a/#` granted QoS 1 received QoS 2
  * copies; authorizeForward (hooks.ts) applies this to every copy, live, retained and queued.
  */
+import { realFilter } from './shared-subscriptions.js';
 
 /** True when `filter` matches `topic` (MQTT 3.1.1 §4.7; `$…` topics never match a leading wildcard [MQTT-4.7.2-1]). */
 export function filterMatches(filter: string, topic: string): boolean {
@@ -54,7 +55,10 @@ export function deliveryQos(
   let granted = -1;
   for (const filter in subs) {
     const g = subs[filter]!.qos;
-    if (g <= granted || !filterMatches(filter, topic)) continue;
+    if (g <= granted) continue;
+    // A shared subscription's grant applies to its real filter (shared-subscriptions.ts).
+    const f = filter.charCodeAt(0) === 36 ? realFilter(filter) : filter;
+    if (!filterMatches(f, topic)) continue;
     if (g >= qos) return qos;
     granted = g;
   }

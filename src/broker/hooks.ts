@@ -5,9 +5,11 @@
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
  *   authorizePublish    authz chain → client.check_authz_complete; a deny closes the connection
- *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80
+ *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80;
+ *                       a `$share/…` / `$queue/…` filter is validated and joins its group
  *   authorizeForward    once per forwarded copy: messages_out, message.delivered, and the packet
- *                       id of QoS 1/2 copies so PUBACK/PUBCOMP can raise message.acked
+ *                       id of QoS 1/2 copies so PUBACK/PUBCOMP can raise message.acked (and a
+ *                       shared copy can be redelivered if its member leaves unacked)
  *
  * Per-publish fast path: with the default chain (at most the built-in $SYS guard) and no
  * superuser, authorizePublish builds no request object and no closure.
@@ -30,6 +32,7 @@ import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
 import { deliveryQos } from './granted-qos.js';
 import { topicLevels } from './limits.js';
+import { isShareTopic, parseShare } from './shared-subscriptions.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -57,6 +60,17 @@ export interface BrokerHooks {
     cb: (err: Error | null, sub?: Subscription | null) => void,
   ): void;
   authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null;
+}
+
+/**
+ * `packet` with a packet identifier. Aedes assigns it later (QoSPacket, from client._nextId)
+ * unless the packet already carries one; we assign it here, from the same counter, so we know it.
+ */
+function withPacketId(c: ClientInternals, packet: AedesPublishPacket): AedesPublishPacket {
+  if (packet.messageId !== undefined) return packet;
+  const mid = c._nextId;
+  c._nextId = mid >= 65535 ? 1 : mid + 1;
+  return { ...packet, messageId: mid };
 }
 
 /** Build the hooks of one broker (once; they are handed to `new Aedes(...)`). */
@@ -305,7 +319,17 @@ export function createHooks(
     if (!rec) return cb(null, sub);
     // Denied or over a limit → SUBACK 0x80 for that filter [MQTT-3.9.3-2]; the connection stays.
     const lim = rec.limits ?? limits.of(rec.meta.listener);
-    if (topicLevels(sub.topic) > lim.max_topic_levels) {
+    // A shared subscription (shared-subscriptions.ts): a malformed one is refused, and the
+    // limits apply to its real filter, as in EMQX.
+    const share = parseShare(sub.topic);
+    if (share === 'invalid') {
+      logger.info(
+        { clientid: rec.clientid, filter: sub.topic },
+        'SUBSCRIBE refused: malformed shared subscription filter',
+      );
+      return cb(null, null);
+    }
+    if (topicLevels(share ? share.filter : sub.topic) > lim.max_topic_levels) {
       metrics.refused_topic_levels++;
       logger.info(
         {
@@ -334,6 +358,7 @@ export function createHooks(
           counted.add(sub.topic);
         }
       }
+      if (share) ctx.shared?.join(client, sub.topic, share);
       cb(null, sub);
     });
   }
@@ -341,6 +366,9 @@ export function createHooks(
   /** Called by Aedes for every copy it is about to forward to a subscribed client. */
   function authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
     const c = client as ClientInternals;
+    // A PUBLISH to a `$share/…` / `$queue/…` topic name would reach the members' filters as a
+    // literal topic in Aedes; shared subscriptions receive by their real filter only.
+    if (packet.topic.charCodeAt(0) === 36 && isShareTopic(packet.topic)) return null;
     const ours = packet.brokerId === ctx.aedes?.id && routing.hit(packet.brokerCounter, 1);
     metrics.messages_out++;
     // [MQTT-3.8.4-6] min(published, granted) for every filter kind. Aedes downgrades only for an
@@ -354,25 +382,25 @@ export function createHooks(
       qos = deliveryQos(c.subscriptions, packet.topic, qos);
       if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
     }
-    if (!wants['message.delivered'] && !wants['message.acked']) return packet;
+    let out = packet;
     const rec = recordOf(client);
-    if (!rec) return packet;
+    if (qos > 0 && rec && (ctx.sharing || rec.windowed)) {
+      // A shared QoS 1/2 copy is remembered by packet id until acked, for redelivery; a copy
+      // to a client with a max_inflight window takes a slot until acked.
+      out = withPacketId(c, packet);
+      if (ctx.sharing) ctx.shared?.forwarded(rec, out.messageId!);
+      if (rec.windowed) ctx.windows?.sent(rec, out.messageId!);
+    }
+    if (!wants['message.delivered'] && !wants['message.acked']) return out;
+    if (!rec) return out;
     const src = ours ? routing.columns(packet.brokerCounter) : undefined;
     const id = src ? src['id'] : idOf(packet.brokerCounter);
     const cols = deliveredColumns(rec, packet, qos, src, id, now(), node);
     if (wants['message.delivered']) emit('message.delivered', topicOf('message.delivered'), cols);
-    if (qos === 0 || !wants['message.acked']) return packet;
+    if (qos === 0 || !wants['message.acked']) return out;
     // Remember the copy by its packet identifier so PUBACK/PUBCOMP can raise message.acked.
-    // Aedes assigns the identifier later (QoSPacket, from client._nextId) unless the packet
-    // already carries one; we assign it here, from the same counter, so we know it.
-    let out = packet;
-    let mid = packet.messageId;
-    if (mid === undefined) {
-      mid = c._nextId;
-      c._nextId = mid >= 65535 ? 1 : mid + 1;
-      out = { ...packet, messageId: mid };
-    }
-    (rec.inflight ??= new Map()).set(mid, cols);
+    out = withPacketId(c, out);
+    (rec.inflight ??= new Map()).set(out.messageId!, cols);
     return out;
   }
 

@@ -61,6 +61,14 @@ export interface BrokerMetrics {
   refused_max_subscriptions: number;
   /** Sockets closed for not delivering CONNECT within idle_timeout. */
   refused_idle_timeout: number;
+  /** Unacked shared-subscription copies redelivered to another member after theirs left. */
+  shared_redispatched: number;
+  /** Times a client's socket reading was paused by its listener's messages_rate. */
+  limited_messages_rate: number;
+  /** Sockets held before hand-over by their listener's max_conn_rate. */
+  limited_conn_rate: number;
+  /** Queued messages of offline sessions dropped (oldest first) past max_mqueue_len. */
+  dropped_queue_full: number;
 }
 
 export interface Broker {

@@ -1,15 +1,22 @@
 /**
  * Per-listener limits over real TCP sockets on 127.0.0.1 (port 0): max_packet_size,
- * max_connections, max_topic_levels, max_subscriptions, idle_timeout. Each refusal is counted in
+ * max_connections, max_topic_levels, max_subscriptions, idle_timeout, messages_rate,
+ * max_conn_rate, max_mqueue_len, max_inflight. Each refusal is counted in
  * broker.metrics(). The memory case replays issue #11: four authenticated clients announce
  * 200 MB PUBLISHes and send them slowly; with the default 1 MB limit each is disconnected on
  * its fixed header and the process RSS stays within +50 MB (it grew by ~840 MB before).
  */
 import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { generate, parser, type ISubackPacket, type Packet } from 'mqtt-packet';
+import {
+  generate,
+  parser,
+  type IPublishPacket,
+  type ISubackPacket,
+  type Packet,
+} from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/core/index.js';
+import { silentLogger, type BrokerEvent } from '../../src/core/index.js';
 import { createBroker, type Broker, type BrokerConfigInput } from '../../src/broker/index.js';
 
 const brokers: Broker[] = [];
@@ -250,5 +257,256 @@ describe('broker limits (per listener)', () => {
     );
     expect(broker.metrics().refused_packet_too_large).toBe(4);
     expect(grew).toBeLessThan(50);
+  });
+});
+
+describe('broker rate and queue limits (per listener)', () => {
+  it('messages_rate: a publisher past the rate is slowed (socket reads paused), nothing is dropped', async () => {
+    const { broker, port } = await start({ messages_rate: '20/s' });
+    const sub = await client(port, 'rate-sub');
+    await sub.subscribeAsync('rate/#', { qos: 1 });
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    const pub = await client(port, 'rate-pub');
+    const t0 = Date.now();
+    // Each QoS 1 PUBLISH waits for its PUBACK, so each is its own socket read: the first 20 take
+    // the bucket's tokens, the next 20 come at 20/s (≥ ~1 s; a lower bound, not a timing race).
+    for (let i = 0; i < 40; i++) await pub.publishAsync('rate/t', String(i), { qos: 1 });
+    const elapsed = Date.now() - t0;
+    await expect.poll(() => got.length).toBe(40);
+    expect(got).toEqual(Array.from({ length: 40 }, (_, i) => String(i)));
+    expect(elapsed).toBeGreaterThanOrEqual(800);
+    expect(broker.metrics().limited_messages_rate).toBeGreaterThan(0);
+    expect(broker.metrics().messages_dropped).toBe(0);
+  });
+
+  it('messages_rate: a burst read at once is handled, then the socket waits until the debt is paid', async () => {
+    const { broker, port } = await start({ messages_rate: '100/s' });
+    const c = await raw(port);
+    const p = parser();
+    const acks: number[] = [];
+    c.s.on('data', (b) => p.parse(b));
+    p.on('packet', (x: Packet) => {
+      if (x.cmd === 'puback') acks.push(Date.now());
+    });
+    c.s.write(connectBytes('burst'));
+    await expect.poll(() => broker.metrics().connections).toBe(1);
+    // 300 QoS 0 PUBLISHes in one write (one read): 200 more than the bucket holds.
+    const one = generate({
+      cmd: 'publish',
+      topic: 'b',
+      payload: 'x',
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    c.s.write(Buffer.concat(Array.from({ length: 300 }, () => one)));
+    await expect.poll(() => broker.metrics().messages_in).toBe(300);
+    const t0 = Date.now();
+    c.s.write(
+      generate({
+        cmd: 'publish',
+        topic: 'b',
+        payload: 'y',
+        qos: 1,
+        messageId: 1,
+        retain: false,
+        dup: false,
+      }),
+    );
+    await expect.poll(() => acks.length, { timeout: 10_000 }).toBe(1);
+    // The debt of ~200 tokens at 100/s: the next read waits about 2 s.
+    expect(acks[0]! - t0).toBeGreaterThanOrEqual(1500);
+    expect(broker.metrics().messages_in).toBe(301);
+  });
+
+  it('max_conn_rate: connections past the rate wait (none refused) and are taken in at the rate', async () => {
+    const { broker, port } = await start({ max_conn_rate: '2/s' });
+    const t0 = Date.now();
+    const cs = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => client(port, `conn-rate-${i}`)),
+    );
+    const elapsed = Date.now() - t0;
+    expect(cs.every((c) => c.connected)).toBe(true);
+    // 2 at once (the bucket), then 4 more at 2/s: ≥ ~2 s.
+    expect(elapsed).toBeGreaterThanOrEqual(1500);
+    expect(broker.metrics().limited_conn_rate).toBe(4);
+    expect(broker.metrics().connections_refused).toBe(0);
+  });
+
+  it('max_mqueue_len: an offline session keeps the newest messages; the oldest are dropped (delivery.dropped queue_full)', async () => {
+    const { broker, port } = await start({ max_mqueue_len: 5 });
+    const events: BrokerEvent[] = [];
+    broker.onEvent((e) => events.push(e), { names: ['delivery.dropped'] });
+    const opts = { clientId: 'mq-sub', clean: false, reconnectPeriod: 0, connectTimeout: 5000 };
+    const sub = await mqtt.connectAsync(url(port), opts);
+    await sub.subscribeAsync('mq/#', { qos: 1 });
+    await sub.endAsync();
+    const pub = await client(port, 'mq-pub');
+    for (let i = 0; i < 8; i++) await pub.publishAsync('mq/t', String(i), { qos: 1 });
+    await expect.poll(() => broker.metrics().dropped_queue_full).toBe(3);
+    expect(
+      events.map((e) => [e.columns['reason'], e.columns['clientid'], String(e.columns['payload'])]),
+    ).toEqual([
+      ['queue_full', 'mq-sub', '0'],
+      ['queue_full', 'mq-sub', '1'],
+      ['queue_full', 'mq-sub', '2'],
+    ]);
+    // EMQX's delivery.dropped columns: message.delivered's, plus reason.
+    expect(Object.keys(events[0]!.columns).sort()).toEqual(
+      [
+        'id',
+        'reason',
+        'from_clientid',
+        'from_username',
+        'clientid',
+        'username',
+        'payload',
+        'peerhost',
+        'peername',
+        'topic',
+        'qos',
+        'flags',
+        'pub_props',
+        'publish_received_at',
+        'event',
+        'timestamp',
+        'node',
+      ].sort(),
+    );
+    expect(events[0]!.columns['event']).toBe('delivery.dropped');
+    expect(events[0]!.columns['topic']).toBe('mq/t');
+    expect(Object.isFrozen(events[0]!.columns)).toBe(true);
+    const got: string[] = [];
+    const back = mqtt.connect(url(port), opts);
+    clients.push(back);
+    back.on('message', (_t, p) => got.push(p.toString()));
+    await expect.poll(() => got).toEqual(['3', '4', '5', '6', '7']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual(['3', '4', '5', '6', '7']);
+  });
+
+  it('max_mqueue_len 0 is unlimited; rates reject a malformed value at config time', async () => {
+    const { broker, port } = await start({ max_mqueue_len: 0 });
+    const opts = { clientId: 'mq0-sub', clean: false, reconnectPeriod: 0, connectTimeout: 5000 };
+    const sub = await mqtt.connectAsync(url(port), opts);
+    await sub.subscribeAsync('mq0/#', { qos: 1 });
+    await sub.endAsync();
+    const pub = await client(port, 'mq0-pub');
+    for (let i = 0; i < 1200; i++) void pub.publish('mq0/t', String(i), { qos: 1 });
+    await pub.publishAsync('mq0/t', 'last', { qos: 1 });
+    const got: string[] = [];
+    const back = mqtt.connect(url(port), opts);
+    clients.push(back);
+    back.on('message', (_t, p) => got.push(p.toString()));
+    await expect.poll(() => got.length, { timeout: 20_000 }).toBe(1201);
+    expect(broker.metrics().dropped_queue_full).toBe(0);
+    expect(() =>
+      createBroker(
+        { logger: silentLogger },
+        { listeners: { t: { type: 'tcp', messages_rate: '10 per s' } } },
+      ),
+    ).toThrow(/messages_rate/);
+  });
+});
+
+/** A raw subscriber that acknowledges only when told to. */
+async function rawSubscriber(port: number, clientId: string, filter: string) {
+  const c = await raw(port);
+  const p = parser();
+  const publishes: IPublishPacket[] = [];
+  let subacked = false;
+  c.s.on('data', (b) => p.parse(b));
+  p.on('packet', (x: Packet) => {
+    if (x.cmd === 'publish') publishes.push(x);
+    if (x.cmd === 'suback') subacked = true;
+  });
+  c.s.write(connectBytes(clientId));
+  c.s.write(
+    generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 1 }] }),
+  );
+  await expect.poll(() => subacked).toBe(true);
+  const payloads = () => publishes.map((x) => x.payload.toString());
+  const ack = (i: number) =>
+    c.s.write(generate({ cmd: 'puback', messageId: publishes[i]!.messageId! }));
+  return { ...c, publishes, payloads, ack };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 150));
+
+describe('broker max_inflight (per listener)', () => {
+  it('max_inflight: at most N unacknowledged QoS 1 copies; each PUBACK releases the next, in order', async () => {
+    const { broker, port } = await start({ max_inflight: 5 });
+    const sub = await rawSubscriber(port, 'win-sub', 'win/#');
+    const pub = await client(port, 'win-pub');
+    for (let i = 0; i < 12; i++) await pub.publishAsync('win/t', String(i), { qos: 1 });
+    await expect.poll(() => sub.publishes.length).toBe(5);
+    await settle();
+    expect(sub.payloads()).toEqual(['0', '1', '2', '3', '4']);
+    sub.ack(0);
+    await expect.poll(() => sub.publishes.length).toBe(6);
+    await settle();
+    expect(sub.publishes.length).toBe(6);
+    for (let i = 1; i < 6; i++) sub.ack(i);
+    await expect.poll(() => sub.publishes.length).toBe(11);
+    for (let i = 6; i < 11; i++) sub.ack(i);
+    await expect
+      .poll(() => sub.payloads())
+      .toEqual(Array.from({ length: 12 }, (_, i) => String(i)));
+    expect(broker.metrics().dropped_queue_full).toBe(0);
+    // Held copies are deliveries: none is reported as message.dropped no_subscribers.
+    expect(broker.metrics().messages_dropped).toBe(0);
+  });
+
+  it('max_inflight with max_mqueue_len: past the queue the oldest waiting copy is dropped (delivery.dropped queue_full)', async () => {
+    const { broker, port } = await start({ max_inflight: 2, max_mqueue_len: 3 });
+    const events: BrokerEvent[] = [];
+    broker.onEvent((e) => events.push(e), { names: ['delivery.dropped'] });
+    const sub = await rawSubscriber(port, 'winq-sub', 'winq/#');
+    const pub = await client(port, 'winq-pub');
+    for (let i = 0; i < 10; i++) await pub.publishAsync('winq/t', String(i), { qos: 1 });
+    await expect.poll(() => broker.metrics().dropped_queue_full).toBe(5);
+    expect(events.map((e) => String(e.columns['payload']))).toEqual(['2', '3', '4', '5', '6']);
+    expect(events.every((e) => e.columns['reason'] === 'queue_full')).toBe(true);
+    expect(events[0]!.columns['clientid']).toBe('winq-sub');
+    sub.ack(0);
+    sub.ack(1);
+    await expect.poll(() => sub.publishes.length).toBe(4);
+    sub.ack(2);
+    await expect.poll(() => sub.payloads()).toEqual(['0', '1', '7', '8', '9']);
+  });
+
+  it('max_inflight: an mqtt.js subscriber gets 300 QoS 1 messages in order through a window of 4', async () => {
+    const { port } = await start({ max_inflight: 4 });
+    const sub = await client(port, 'win4-sub');
+    await sub.subscribeAsync('w4/#', { qos: 1 });
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    const pub = await client(port, 'win4-pub');
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => pub.publishAsync('w4/t', String(i), { qos: 1 })),
+    );
+    await expect.poll(() => got.length, { timeout: 20_000 }).toBe(300);
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+  });
+
+  it('max_inflight with a shared subscription: copies waiting for a member that leaves go to another member', async () => {
+    const { broker, port } = await start({ max_inflight: 2 });
+    const silent = await rawSubscriber(port, 'wins-silent', '$share/g/ws');
+    const b = await client(port, 'wins-b');
+    await b.subscribeAsync('$share/g/ws', { qos: 1 });
+    const got: string[] = [];
+    b.on('message', (_t, p) => got.push(p.toString()));
+    const pub = await client(port, 'wins-pub');
+    for (let i = 0; i < 10; i++) await pub.publishAsync('ws', String(i), { qos: 1 });
+    await expect.poll(() => got.length).toBe(5);
+    expect(silent.publishes.length).toBe(2); // 2 in flight, 3 waiting
+    silent.s.destroy();
+    await silent.closed;
+    await expect.poll(() => got.length).toBe(10);
+    expect([...got].sort((x, y) => Number(x) - Number(y))).toEqual(
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    );
+    expect(broker.metrics().shared_redispatched).toBe(5);
   });
 });
