@@ -7,7 +7,7 @@
  * the full `$share/…` filter, and a rule selecting such subscriptions. The member that never
  * acknowledges is a raw mqtt-packet socket (mqtt.js always acknowledges).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { generate, parser, type IPublishPacket, type Packet } from 'mqtt-packet'
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../src/core/index.js';
 import { silentLogger } from '../../src/core/index.js';
+import { pahoPython } from '../python-venv.js';
 import { createBroker, type Broker, type BrokerConfigInput } from '../../src/broker/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import type { MemorySink } from '../../src/sinks/memory/index.js';
@@ -480,53 +481,32 @@ rules:
   });
 });
 
-/**
- * The Python interpreter with paho-mqtt 2: $PAHO_PYTHON, else python3. Set up with
- * `python3 -m venv /tmp/paho-venv && /tmp/paho-venv/bin/pip install paho-mqtt==2.2.0` and
- * `PAHO_PYTHON=/tmp/paho-venv/bin/python`.
- */
-function pahoPython(): string | undefined {
-  for (const py of [process.env['PAHO_PYTHON'], 'python3']) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
 describe('shared subscriptions with paho-mqtt (Python)', () => {
-  const py = pahoPython();
-  if (!py)
-    console.log(
-      'skipping the paho-mqtt test: no Python with paho-mqtt (set PAHO_PYTHON, see the test)',
-    );
-  it.skipIf(!py)(
-    'two paho members of $share/py/… split 20 QoS 1 messages in turn, once each',
-    async () => {
-      const { url, port } = await start();
-      const script = path.join(import.meta.dirname, 'fixtures/paho-shared.py');
-      const child = spawn(py!, [script, String(port), 'paho/t', '20'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let out = '';
-      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      try {
-        await waitFor(() => out.includes('ready'), 'paho members subscribed');
-        const pub = await connect(url, 'paho-pub');
-        await publishN(pub, 'paho/t', 20);
-        expect(await exited).toBe(0);
-      } finally {
-        child.kill();
-      }
-      const res = JSON.parse(out.trim().split('\n').pop()!) as {
-        a: string[];
-        b: string[];
-        granted: number[];
-      };
-      expect(res.granted).toEqual([1, 1]);
-      expect(sorted([...res.a, ...res.b])).toEqual(range(20));
-      expect([res.a.length, res.b.length]).toEqual([10, 10]);
-    },
-  );
+  it('two paho members of $share/py/… split 20 QoS 1 messages in turn, once each', async () => {
+    const py = pahoPython(); // a venv under node_modules/.cache, built on first use
+    const { url, port } = await start();
+    const script = path.join(import.meta.dirname, 'fixtures/paho-shared.py');
+    const child = spawn(py, [script, String(port), 'paho/t', '20'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => out.includes('ready'), 'paho members subscribed');
+      const pub = await connect(url, 'paho-pub');
+      await publishN(pub, 'paho/t', 20);
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill();
+    }
+    const res = JSON.parse(out.trim().split('\n').pop()!) as {
+      a: string[];
+      b: string[];
+      granted: number[];
+    };
+    expect(res.granted).toEqual([1, 1]);
+    expect(sorted([...res.a, ...res.b])).toEqual(range(20));
+    expect([res.a.length, res.b.length]).toEqual([10, 10]);
+  });
 });
