@@ -332,6 +332,29 @@ export function renderPrometheus(m: PrometheusInput): string {
     ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
   );
   e.family(
+    'sluice_broker_throttled_total',
+    'counter',
+    'Times a listener rate limit held a client (messages_rate) or a new socket (max_conn_rate) back, by limit.',
+    (
+      [
+        ['messages_rate', b.limited_messages_rate],
+        ['max_conn_rate', b.limited_conn_rate],
+      ] as const
+    ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
+  );
+  e.family(
+    'sluice_broker_delivery_dropped_queue_full_total',
+    'counter',
+    'QoS 1/2 copies dropped because a session queue (max_mqueue_len) was full.',
+    [[{}, b.dropped_queue_full ?? 0]],
+  );
+  e.family(
+    'sluice_broker_shared_redispatched_total',
+    'counter',
+    'Shared-subscription copies sent on to another group member after theirs disconnected.',
+    [[{}, b.shared_redispatched ?? 0]],
+  );
+  e.family(
     'sluice_broker_clients_paused',
     'gauge',
     'MQTT connections not being read because a sink they feed is full (back-pressure).',

@@ -57,6 +57,13 @@ export interface ApiBrokerMetrics {
   readonly refused_max_subscriptions?: number;
   readonly refused_idle_timeout?: number;
   readonly publishes_held?: number;
+  /** Rate limits (messages_rate, max_conn_rate): times a client or socket was held back. */
+  readonly limited_messages_rate?: number;
+  readonly limited_conn_rate?: number;
+  /** QoS 1/2 copies dropped because a session queue (max_mqueue_len) was full. */
+  readonly dropped_queue_full?: number;
+  /** Shared-subscription copies sent on to another member after theirs left. */
+  readonly shared_redispatched?: number;
 }
 
 export interface ApiRuleInput {
