@@ -79,7 +79,11 @@ describe('Prometheus exposition', () => {
     expect(text.endsWith('\n')).toBe(true);
     const lines = text.trimEnd().split('\n');
     expect(lines).toContain('sluice_rule_matched_total{rule="r.1"} 3');
-    expect(lines.some((l) => l.includes('_rate'))).toBe(false); // rates are PromQL's job
+    // Rates are PromQL's job: no metric is named after one (label values such as the
+    // messages_rate limit are fine).
+    const names = lines.filter((l) => !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!);
+    expect(names.some((n) => n.includes('_rate'))).toBe(false);
+    expect(names).toContain('sluice_broker_throttled_total');
     expect(lines).toContain('sluice_sink_failed_total{sink="s\\"1",reason="bad_record"} 1');
     expect(lines).toContain('sluice_sink_dropped_total{sink="s\\"1",reason="expired"} 1');
     expect(lines).toContain('# TYPE sluice_sink_latency_seconds histogram');
