@@ -5,6 +5,7 @@
  *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
  *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
+ *   sluice api-key create|list|delete [-c sluice.yaml | --keys-file FILE]   management API keys
  *   sluice help COMMAND | COMMAND --help | --help | -V/--version
  *
  * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
@@ -14,13 +15,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createApiServer } from '../api/index.js';
+import { createApiServer, createCredentialStore, isLoopbackHost } from '../api/index.js';
 import type { ApiAddress, ApiServer } from '../api/index.js';
-import { formatIssue } from '../config/index.js';
+import { formatIssue, parseYamlSource } from '../config/index.js';
+import type { ConfigIssue, LoadedConfig } from '../config/index.js';
+import { silentLogger } from '../core/index.js';
 import type { LogFormat } from '../core/index.js';
 import { checkConfig, createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/index.js';
 import type { BoundAddress } from '../broker/index.js';
+import { apiKeyCommand } from './api-key.js';
 import { hashPasswordCommand, readProcessStdin, terminalPrompt } from './hash-password.js';
 import { testRule } from './test-rule.js';
 
@@ -62,6 +66,8 @@ Usage:
                                        Run one rule on one sample event and print its outputs
   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
                                        Print the password_hash for broker.users
+  sluice api-key create|list|delete [-c FILE] [--name NAME] [--role ROLE] [--expires WHEN]
+                                       Manage the management API's keys (api.keys_file)
   sluice help COMMAND | sluice COMMAND --help
                                        Help for one command
   sluice -V | --version                Print the version
@@ -129,6 +135,27 @@ Options:
 
 Exit status: 0 printed; 1 no password; 64 usage error.`,
   },
+  'api-key': {
+    options: ['config', 'name', 'role', 'expires', 'keys-file'],
+    help: `Usage: sluice api-key create --name NAME --role administrator|viewer [--expires WHEN] [-c FILE]
+       sluice api-key list [-c FILE]
+       sluice api-key delete --name NAME [-c FILE]
+
+Manage the management API's keys in api.keys_file of sluice.yaml (default data/api_keys.json
+next to it). Requests authenticate with HTTP Basic: curl -u API_KEY:API_SECRET. A viewer key
+may only read (GET); an administrator key may do everything. A running sluice picks up every
+change on its next request. create prints {"name","api_key","api_secret","role","expires_at"}
+as one JSON line on stdout: the secret is shown only then (only its scrypt hash is stored).
+
+Options:
+  -c, --config FILE    sluice.yaml whose api.keys_file to use (default ./sluice.yaml)
+  --keys-file FILE     use this key file instead
+  --name NAME          the key's name (letters, digits, _ . -), shown in logs and the audit log
+  --role ROLE          administrator (or admin) or viewer
+  --expires WHEN       a duration from now (90m, 12h, 30d, 2w) or an ISO date; default never
+
+Exit status: 0 done; 1 error (name exists, no such key, unreadable key file); 64 usage error.`,
+  },
 };
 
 /** Readable text for node:util parseArgs errors (its own messages are about positionals). */
@@ -193,6 +220,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         context: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         algorithm: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string' },
+        expires: { type: 'string' },
+        'keys-file': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -225,9 +256,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     io.out(command && COMMANDS[command] ? COMMANDS[command].help : HELP);
     return 0;
   }
-  if (positionals.length > 1) {
+  const maxPositionals = command === 'api-key' ? 2 : 1;
+  if (positionals.length > maxPositionals) {
     io.err(
-      `sluice: unexpected argument ${JSON.stringify(positionals[1])} (see sluice ${command} --help)`,
+      `sluice: unexpected argument ${JSON.stringify(positionals[maxPositionals])} (see sluice ${command} --help)`,
     );
     return 64;
   }
@@ -274,6 +306,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       r.stderr.forEach((l) => io.err(l));
       return r.exitCode;
     }
+    case 'api-key':
+      return apiKey(positionals[1], values, io);
     case undefined:
       io.err(HELP);
       return 64;
@@ -284,7 +318,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 function check(file: string, io: CliIo): number {
-  const report = checkConfig(file);
+  const r = checkConfig(file);
+  const report = { ...r, issues: [...r.issues, ...(r.loaded ? apiPreflight(r.loaded) : [])] };
   for (const issue of report.issues) io.err(formatIssue(issue));
   if (report.issues.length) {
     io.err(`${report.issues.length} error(s) in ${file}`);
@@ -305,6 +340,15 @@ async function run(file: string, io: CliIo, logFormat?: LogFormat): Promise<numb
       ?.issues;
     if (issues) issues.forEach((i) => io.err(formatIssue(i)));
     else io.err(`sluice: ${(err as Error).message}`);
+    return 1;
+  }
+  // A management API that would be exposed without authentication stops the start, before
+  // the broker listens (docs/api.md#authentication).
+  const apiIssues = apiPreflight(engine.config);
+  if (apiIssues.length) {
+    apiIssues.forEach((i) => io.err(formatIssue(i)));
+    io.err('sluice: not started: fix the api section of the configuration');
+    await engine.stop({ drainMs: 0 }).catch(() => undefined);
     return 1;
   }
   const stop = io.stopSignal ?? signalPromise();
@@ -359,15 +403,33 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
       io.err('sluice: api settings changed; they take effect after a restart');
   });
   if (!cfg.enabled) return undefined;
+  const files = apiFiles(engine.config);
   const api = createApiServer(
     { engine, logger: engine.logger, version: version() },
-    { bind: cfg.bind, port: cfg.port, token: cfg.token },
+    {
+      bind: cfg.bind,
+      port: cfg.port,
+      token: cfg.token,
+      keysFile: files.keysFile,
+      bootstrapFile: files.bootstrapFile,
+      auditLog: files.auditLog,
+      maxBodySize: cfg.max_body_size,
+      headersTimeout: cfg.headers_timeout,
+      requestTimeout: cfg.request_timeout,
+      authFailureLimit: cfg.auth_failure_limit,
+      authFailureWindow: cfg.auth_failure_window,
+    },
   );
   try {
     const a = await api.start();
-    io.err(
-      `  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${cfg.token ? ', bearer token required' : ''}`,
-    );
+    const keys = apiCredentials(engine.config) - (cfg.token ? 1 : 0);
+    const auth =
+      keys > 0
+        ? `, API key${cfg.token ? ' or bearer token' : ''} required (${keys} key(s))`
+        : cfg.token
+          ? ', bearer token required'
+          : '';
+    io.err(`  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${auth}`);
     return api;
   } catch (err) {
     io.err(
@@ -375,4 +437,108 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
     );
     return undefined;
   }
+}
+
+/** The api section's files as absolute paths (relative ones: to sluice.yaml's directory). */
+function apiFiles(loaded: LoadedConfig): {
+  keysFile: string;
+  bootstrapFile: string | undefined;
+  auditLog: string | undefined;
+} {
+  const dir = path.dirname(loaded.file);
+  const api = loaded.config.api;
+  const abs = (p: string | undefined) => (p === undefined ? undefined : path.resolve(dir, p));
+  return {
+    keysFile: abs(api.keys_file) as string,
+    bootstrapFile: abs(api.bootstrap_file),
+    auditLog: abs(api.audit_log),
+  };
+}
+
+/** Credentials configured now (0 when a file is unreadable: apiPreflight reports that). */
+function apiCredentials(loaded: LoadedConfig): number {
+  const f = apiFiles(loaded);
+  try {
+    return createCredentialStore({
+      token: loaded.config.api.token,
+      keysFile: f.keysFile,
+      bootstrapFile: f.bootstrapFile,
+      logger: silentLogger,
+    }).count();
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * What stops the API from starting safely, located in sluice.yaml: an unreadable or invalid
+ * key/bootstrap file, or a non-loopback `api.bind` with no credential at all
+ * (`api_auth_required`). Used by `run` (before anything starts) and `check`.
+ */
+function apiPreflight(loaded: LoadedConfig): ConfigIssue[] {
+  const api = loaded.config.api;
+  if (!api.enabled) return [];
+  const f = apiFiles(loaded);
+  const found: { code: string; path: string; reason: string }[] = [];
+  let count = 0;
+  try {
+    count = createCredentialStore({
+      token: api.token,
+      keysFile: f.keysFile,
+      bootstrapFile: f.bootstrapFile,
+      logger: silentLogger,
+    }).count();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'api_key_file_invalid';
+    found.push({
+      code,
+      path: code === 'api_bootstrap_file_invalid' ? 'api.bootstrap_file' : 'api.keys_file',
+      reason: (err as Error).message,
+    });
+  }
+  if (found.length === 0 && !isLoopbackHost(api.bind) && count === 0)
+    found.push({
+      code: 'api_auth_required',
+      path: 'api.bind',
+      reason: `${api.bind} is not a loopback address and the API has no credential: set api.token, create a key (sluice api-key create --name NAME --role administrator), set api.bootstrap_file, or bind 127.0.0.1`,
+    });
+  if (found.length === 0) return [];
+  const display = path.relative(process.cwd(), loaded.file) || loaded.file;
+  let text: string;
+  try {
+    text = readFileSync(loaded.file, 'utf8');
+  } catch {
+    return found.map((p) => ({ ...p, file: display, line: 0, column: 0 }));
+  }
+  const src = parseYamlSource(display, text, process.env);
+  return found.map((p) => src.issueAt(p.code, p.path, p.reason));
+}
+
+/** `sluice api-key …`: the key file comes from --keys-file, or from -c / ./sluice.yaml. */
+function apiKey(
+  sub: string | undefined,
+  values: { config?: string; name?: string; role?: string; expires?: string; 'keys-file'?: string },
+  io: CliIo,
+): number {
+  let keysFile: string;
+  if (values['keys-file'] !== undefined) keysFile = path.resolve(values['keys-file']);
+  else {
+    const file = values.config ?? (existsSync('sluice.yaml') ? 'sluice.yaml' : undefined);
+    if (file === undefined) {
+      io.err(
+        'sluice api-key: no ./sluice.yaml here: give -c FILE (its api.keys_file is used) or --keys-file FILE',
+      );
+      return 64;
+    }
+    const report = checkConfig(file);
+    if (!report.loaded) {
+      report.issues.forEach((i) => io.err(formatIssue(i)));
+      return 1;
+    }
+    keysFile = apiFiles(report.loaded).keysFile;
+  }
+  const r = apiKeyCommand(sub, keysFile, values);
+  r.stdout.forEach((l) => io.out(l));
+  r.stderr.forEach((l) => io.err(l));
+  return r.exitCode;
 }
