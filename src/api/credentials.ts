@@ -118,7 +118,7 @@ export function createCredentialStore(o: CredentialOptions): CredentialStore {
     }
     if (!changed) return;
     const next = new Map<string, ApiKeyEntry>();
-    for (const f of [...files].reverse()) for (const e of f.w.entries) next.set(e.apiKey, e);
+    for (const f of files) for (const e of f.w.entries) next.set(e.apiKey, e);
     byKey = next;
     for (const [k, v] of verified) if (byKey.get(k)?.stamp !== v.stamp) verified.delete(k);
   }
