@@ -145,6 +145,23 @@ describe('credential store', () => {
     ).toMatchObject({ ok: false });
   });
 
+  it('a key with "enable": false in the file is refused as disabled (with the right secret only)', async () => {
+    const file = path.join(tmp(), 'keys.json');
+    const k = createApiKey(file, { name: 'off', role: 'administrator', ...FAST });
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { keys: { enable: boolean }[] };
+    (doc.keys[0] as { enable: boolean }).enable = false;
+    writeFileSync(file, JSON.stringify(doc));
+    const store = createCredentialStore({ keysFile: file, logger: silentLogger });
+    expect(await store.authenticate(basic(k.stored.api_key, k.secret))).toEqual({
+      ok: false,
+      reason: 'disabled',
+      message: 'API key off is disabled',
+    });
+    expect(await store.authenticate(basic(k.stored.api_key, 'wrong'))).toMatchObject({
+      reason: 'invalid',
+    });
+  });
+
   it('without a token a bearer never passes', async () => {
     const store = createCredentialStore({
       keysFile: path.join(tmp(), 'none.json'),

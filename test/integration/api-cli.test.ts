@@ -279,7 +279,7 @@ describe('sluice api-key and API keys with sluice run', () => {
         '  listeners:',
         '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
         'rule_files: []',
-        'api: { bind: 127.0.0.1, port: 0, audit_log: audit/api.jsonl }',
+        'api: { bind: 127.0.0.1, port: 0, audit_log: audit/api.jsonl, max_body_size: 200 }',
         'log: { level: warn }',
       ].join('\n'),
     );
@@ -346,6 +346,14 @@ describe('sluice api-key and API keys with sluice run', () => {
                 body: '{"id": "via_key", "sql": "SELECT 1 FROM \\"a/b\\""}',
               })
             ).status;
+            // api.max_body_size from sluice.yaml applies.
+            const tooLarge = (
+              await fetch(`${url}/api/v5/rule_test`, {
+                method: 'POST',
+                headers: ah,
+                body: ' '.repeat(201),
+              })
+            ).status;
             // … and a deleted one stops working.
             const del = await sluice(['api-key', 'delete', '--name', 'ops', '-c', cfg]);
             const afterDelete = (await fetch(`${url}/api/v5/rules`, { headers: ah })).status;
@@ -354,6 +362,7 @@ describe('sluice api-key and API keys with sluice run', () => {
               viewerGet,
               viewerPost,
               adminPost,
+              tooLarge,
               deleteCode: del.code ?? -1,
               afterDelete,
             };
@@ -369,6 +378,7 @@ describe('sluice api-key and API keys with sluice run', () => {
       viewerGet: 200,
       viewerPost: 403,
       adminPost: 201,
+      tooLarge: 413,
       deleteCode: 0,
       afterDelete: 401,
     });
@@ -381,6 +391,7 @@ describe('sluice api-key and API keys with sluice run', () => {
     expect(audit.map((e) => [e.method, e.actor, e.status])).toEqual([
       ['POST', 'dash', 403],
       ['POST', 'ops', 201],
+      ['POST', 'ops', 413],
     ]);
   });
 
