@@ -14,7 +14,40 @@ export const ApiErrors = defineErrors('api', {
   },
   api_unauthorized: {
     description:
-      'HTTP 401: `api.token` is configured and the request has no `Authorization: Bearer` header or the wrong token.',
+      'HTTP 401: the API needs a credential (`api.token`, an API key, or a non-loopback bind) and the request has none, a wrong one, or an expired or disabled key (`WWW-Authenticate` names Basic and Bearer).',
+    retriable: false,
+  },
+  api_forbidden: {
+    description:
+      "HTTP 403: the API key's role does not allow the request (a `viewer` key may only GET).",
+    retriable: false,
+  },
+  api_auth_rate_limited: {
+    description:
+      'HTTP 429: too many failed authentications from this address (`api.auth_failure_limit` within `api.auth_failure_window`); `Retry-After` says when to try again.',
+    retriable: true,
+  },
+  api_auth_required: {
+    description:
+      'The API is set to listen on a non-loopback address (`api.bind`) with no credential configured (`api.token`, a key in `api.keys_file`, or `api.bootstrap_file`); `sluice run` exits 1 instead of exposing it.',
+    retriable: false,
+  },
+  api_key_file_invalid: {
+    description:
+      'The API key file (`api.keys_file`) is not the JSON `sluice api-key` writes, or cannot be read. At start this is fatal; a later bad edit keeps the keys read before.',
+    retriable: false,
+  },
+  api_bootstrap_file_invalid: {
+    description:
+      'A line of `api.bootstrap_file` is not `key:secret` or `key:secret:role` with role administrator or viewer (file:line named).',
+    retriable: false,
+  },
+  api_key_exists: {
+    description: '`sluice api-key create`: a key with that `--name` exists.',
+    retriable: false,
+  },
+  api_key_not_found: {
+    description: '`sluice api-key delete`: no key with that name.',
     retriable: false,
   },
   api_not_found: {
@@ -26,7 +59,7 @@ export const ApiErrors = defineErrors('api', {
     retriable: false,
   },
   api_body_too_large: {
-    description: 'HTTP 413: the request body is larger than 1 MiB.',
+    description: 'HTTP 413: the request body is larger than `api.max_body_size` (default 1 MiB).',
     retriable: false,
   },
   api_rule_test_no_result: {

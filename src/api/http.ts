@@ -1,14 +1,13 @@
 /**
  * HTTP plumbing for the API on `node:http` (no framework): JSON responses, coded error
- * bodies, the bounded request-body reader and the constant-time bearer-token check.
+ * bodies and the bounded request-body reader. Credentials are checked in credentials.ts.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { SluiceError } from '../core/index.js';
 import { ApiErrors } from './errors.js';
 
-/** Largest accepted request body (1 MiB); larger bodies get 413 `api_body_too_large`. */
+/** Default largest request body (1 MiB, `api.max_body_size`); larger get 413 `api_body_too_large`. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A handler's answer: status + JSON body (already encoded when `raw`). */
@@ -61,16 +60,18 @@ export function errorReply(e: HttpError): Reply {
   };
 }
 
-/** A refused body is still read (and discarded) up to this size, then the connection is cut. */
-const DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES;
+/** A refused body is still read (and discarded) up to this many times the limit, then the connection is cut. */
+const DRAIN_FACTOR = 16;
 
 /**
- * Read the whole body as UTF-8, refusing more than MAX_BODY_BYTES (by Content-Length up front,
+ * Read the whole body as UTF-8, refusing more than `limit` bytes (by Content-Length up front,
  * or while streaming for chunked bodies) with 413. The refused rest is read and discarded so
  * the 413 reaches the client intact (closing a socket with unread input sends a TCP reset that
- * can destroy the response); past DRAIN_LIMIT_BYTES the connection is destroyed instead.
+ * can destroy the response); past DRAIN_FACTOR × limit (at least 16 MiB) the connection is
+ * destroyed instead.
  */
-export function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage, limit: number = MAX_BODY_BYTES): Promise<string> {
+  const drainLimit = Math.max(DRAIN_FACTOR * limit, 16 * MAX_BODY_BYTES);
   const declared = Number(req.headers['content-length'] ?? NaN);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -79,14 +80,14 @@ export function readBody(req: IncomingMessage): Promise<string> {
     const refuse = (): void => {
       done = true;
       chunks.length = 0;
-      reject(tooLarge());
+      reject(tooLarge(limit));
     };
-    if (declared > MAX_BODY_BYTES) refuse();
+    if (declared > limit) refuse();
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > DRAIN_LIMIT_BYTES) req.destroy();
+      if (size > drainLimit) req.destroy();
       if (done) return;
-      if (size > MAX_BODY_BYTES) refuse();
+      if (size > limit) refuse();
       else chunks.push(c);
     });
     req.on('end', () => {
@@ -102,16 +103,19 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function tooLarge(): HttpError {
+function tooLarge(limit: number): HttpError {
   return new HttpError(
     413,
-    ApiErrors.api_body_too_large(`request body larger than ${MAX_BODY_BYTES} bytes`),
+    ApiErrors.api_body_too_large(`request body larger than ${limit} bytes (api.max_body_size)`),
   );
 }
 
-/** Parse a JSON object body; 400 `api_bad_request` otherwise. */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const text = await readBody(req);
+/** Parse a JSON object body of at most `limit` bytes; 400 `api_bad_request` otherwise. */
+export async function readJsonObject(
+  req: IncomingMessage,
+  limit: number = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
+  const text = await readBody(req, limit);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -125,19 +129,4 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
 
 export function badRequest(message: string): HttpError {
   return new HttpError(400, ApiErrors.api_bad_request(message));
-}
-
-/**
- * True when the request carries `Authorization: Bearer <token>`. Both sides are hashed to a
- * fixed length first so `timingSafeEqual` runs in time independent of where (or whether) the
- * strings differ, including their lengths.
- */
-export function bearerOk(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization;
-  const m = typeof h === 'string' ? /^Bearer[ ]+(.+)$/i.exec(h.trim()) : null;
-  const given = createHash('sha256')
-    .update(m?.[1] ?? '')
-    .digest();
-  const want = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, want) && m !== null;
 }

@@ -13,7 +13,7 @@
 import { LATENCY_BOUNDS_MS } from '../core/index.js';
 import type { RuleMetricsSnapshot } from '../runtime/index.js';
 import type { ProcessSnapshot } from './process-metrics.js';
-import type { ApiBrokerMetrics, ApiSinkMetrics } from './types.js';
+import type { ApiBrokerMetrics, ApiMetrics, ApiSinkMetrics } from './types.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -91,7 +91,12 @@ export interface PrometheusInput {
   /** Sluice's version (`sluice_build_info`). */
   readonly version?: string;
   readonly process?: ProcessSnapshot;
+  /** The API's own counters (auth failures, 403s, 413s). */
+  readonly api?: ApiMetrics;
 }
+
+/** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
+export const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired', 'disabled', 'rate_limited'];
 
 export function renderPrometheus(m: PrometheusInput): string {
   const e = new Exposition();
@@ -363,6 +368,31 @@ export function renderPrometheus(m: PrometheusInput): string {
   e.family('sluice_broker_publishes_held', 'gauge', 'PUBLISH packets held by paused connections.', [
     [{}, b.publishes_held ?? 0],
   ]);
+  const api = m.api;
+  if (api) {
+    const reasons = [
+      ...AUTH_FAILURE_REASONS,
+      ...Object.keys(api.authFailures).filter((r) => !AUTH_FAILURE_REASONS.includes(r)),
+    ];
+    e.family(
+      'sluice_api_auth_failures_total',
+      'counter',
+      'Management API requests refused with 401 or 429, by reason (missing, invalid, expired, disabled, rate_limited).',
+      reasons.map((reason) => [{ reason }, api.authFailures[reason] ?? 0] as const),
+    );
+    e.family(
+      'sluice_api_forbidden_total',
+      'counter',
+      "Management API requests refused with 403 (the key's role does not allow them).",
+      [[{}, api.forbidden]],
+    );
+    e.family(
+      'sluice_api_body_too_large_total',
+      'counter',
+      'Management API requests refused with 413 (body over api.max_body_size).',
+      [[{}, api.bodyTooLarge]],
+    );
+  }
   e.family('sluice_uptime_seconds', 'gauge', 'Seconds since the API started with the engine.', [
     [{}, m.uptimeSeconds],
   ]);

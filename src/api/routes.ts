@@ -18,7 +18,7 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
-import type { ApiDeps, ApiRuleInput, ApiSinkMetrics } from './types.js';
+import type { ApiDeps, ApiMetrics, ApiRuleInput, ApiSinkMetrics } from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -33,6 +33,10 @@ export interface RouteContext {
   /** The deadline clock `services()` reads (rule_test's budget). */
   readonly testClock: EvalClock;
   readonly node: string;
+  /** `api.max_body_size`. */
+  readonly maxBodyBytes: number;
+  /** The API's own counters (`sluice_api_*` in /metrics). */
+  readonly apiMetrics: ApiMetrics;
 }
 
 type Handler = (
@@ -244,7 +248,7 @@ const listRules: Handler = (_req, _p, ctx) => {
 };
 
 const createRule: Handler = async (req, _p, ctx) => {
-  const body = await readJsonObject(req);
+  const body = await readJsonObject(req, ctx.maxBodyBytes);
   checkFields(body);
   const id = optString(body, 'id') ?? `rule_${randomBytes(4).toString('hex')}`;
   if (!RULE_ID.test(id)) throw badRequest(`id ${JSON.stringify(id)} must match ${RULE_ID.source}`);
@@ -272,7 +276,7 @@ const getRule: Handler = (_req, [id], ctx) => json(200, ruleJson(findRule(ctx, i
  * disables the running rule without recompiling it.
  */
 const putRule: Handler = async (req, [id], ctx) => {
-  const body = await readJsonObject(req);
+  const body = await readJsonObject(req, ctx.maxBodyBytes);
   checkFields(body);
   const cur = findRule(ctx, id as string);
   const bodyId = optString(body, 'id');
@@ -317,7 +321,7 @@ const ruleMetrics: Handler = (_req, [id], ctx) => {
 };
 
 const ruleTest: Handler = async (req, _p, ctx) => {
-  const body = await readJsonObject(req);
+  const body = await readJsonObject(req, ctx.maxBodyBytes);
   const sql = body['sql'];
   if (typeof sql !== 'string') throw badRequest('sql is required (a string)');
   const context = body['context'] ?? {};
@@ -376,7 +380,7 @@ const logLevels: Handler = (_req, _p, ctx) => json(200, levelsOf(ctx));
 /** `PUT /api/v5/log_levels` `{"component": "broker", "level": "debug"}` (component "" = root). */
 const putLogLevel: Handler = async (req, _p, ctx) => {
   levelsOf(ctx);
-  const body = await readJsonObject(req);
+  const body = await readJsonObject(req, ctx.maxBodyBytes);
   for (const k of Object.keys(body))
     if (k !== 'component' && k !== 'level')
       throw badRequest(`unknown field ${JSON.stringify(k)} (known: component, level)`);
@@ -426,6 +430,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       uptimeSeconds: Math.max(0, Math.floor((ctx.deps.now() - ctx.startedAt) / 1000)),
       version: ctx.deps.version,
       process: ctx.process.snapshot(),
+      api: ctx.apiMetrics,
     }),
   };
 };

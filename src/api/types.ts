@@ -124,8 +124,34 @@ export interface ApiServerConfig {
   bind: string;
   /** 0 = ephemeral; the bound port is returned by start(). */
   port: number;
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** Bearer token with the administrator role; when set, every request needs a credential. */
   token?: string | undefined;
+  /** Absolute path of the API key file (`sluice api-key`); absent: no key file. */
+  keysFile?: string | undefined;
+  /** Absolute path of an EMQX-style `key:secret[:role]` file. */
+  bootstrapFile?: string | undefined;
+  /** Largest request body in bytes (default 1 MiB). */
+  maxBodySize?: number | undefined;
+  /** ms to receive the request headers (default 10 s). */
+  headersTimeout?: number | undefined;
+  /** ms to receive the whole request (default 30 s). */
+  requestTimeout?: number | undefined;
+  /** Failed authentications per remote address per window before 429 (default 10; 0 = off). */
+  authFailureLimit?: number | undefined;
+  /** ms (default 60 s). */
+  authFailureWindow?: number | undefined;
+  /** Absolute path of the JSONL audit file; absent: the audit goes to the log only. */
+  auditLog?: string | undefined;
+}
+
+/** The API's own counters, rendered as `sluice_api_*` in /metrics. */
+export interface ApiMetrics {
+  /** Refused authentications by reason: missing, invalid, expired, disabled, rate_limited. */
+  readonly authFailures: Record<string, number>;
+  /** Requests refused by a key's role (403). */
+  forbidden: number;
+  /** Bodies refused as too large (413). */
+  bodyTooLarge: number;
 }
 
 export interface ApiAddress {

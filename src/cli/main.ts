@@ -5,6 +5,7 @@
  *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
  *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
+ *   sluice api-key create|list|delete [-c sluice.yaml | --keys-file FILE]   management API keys
  *   sluice help COMMAND | COMMAND --help | --help | -V/--version
  *
  * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
@@ -21,6 +22,8 @@ import type { LogFormat } from '../core/index.js';
 import { checkConfig, createEngine } from '../engine/index.js';
 import type { Engine } from '../engine/index.js';
 import type { BoundAddress } from '../broker/index.js';
+import { apiKeyCommand } from './api-key.js';
+import { apiCredentials, apiFiles, apiPreflight } from './api-preflight.js';
 import { hashPasswordCommand, readProcessStdin, terminalPrompt } from './hash-password.js';
 import { testRule } from './test-rule.js';
 
@@ -62,6 +65,8 @@ Usage:
                                        Run one rule on one sample event and print its outputs
   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
                                        Print the password_hash for broker.users
+  sluice api-key create|list|delete [-c FILE] [--name NAME] [--role ROLE] [--expires WHEN]
+                                       Manage the management API's keys (api.keys_file)
   sluice help COMMAND | sluice COMMAND --help
                                        Help for one command
   sluice -V | --version                Print the version
@@ -129,6 +134,27 @@ Options:
 
 Exit status: 0 printed; 1 no password; 64 usage error.`,
   },
+  'api-key': {
+    options: ['config', 'name', 'role', 'expires', 'keys-file'],
+    help: `Usage: sluice api-key create --name NAME --role administrator|viewer [--expires WHEN] [-c FILE]
+       sluice api-key list [-c FILE]
+       sluice api-key delete --name NAME [-c FILE]
+
+Manage the management API's keys in api.keys_file of sluice.yaml (default data/api_keys.json
+next to it). Requests authenticate with HTTP Basic: curl -u API_KEY:API_SECRET. A viewer key
+may only read (GET); an administrator key may do everything. A running sluice picks up every
+change on its next request. create prints {"name","api_key","api_secret","role","expires_at"}
+as one JSON line on stdout: the secret is shown only then (only its scrypt hash is stored).
+
+Options:
+  -c, --config FILE    sluice.yaml whose api.keys_file to use (default ./sluice.yaml)
+  --keys-file FILE     use this key file instead
+  --name NAME          the key's name (letters, digits, _ . -), shown in logs and the audit log
+  --role ROLE          administrator (or admin) or viewer
+  --expires WHEN       a duration from now (90m, 12h, 30d, 2w) or an ISO date; default never
+
+Exit status: 0 done; 1 error (name exists, no such key, unreadable key file); 64 usage error.`,
+  },
 };
 
 /** Readable text for node:util parseArgs errors (its own messages are about positionals). */
@@ -193,6 +219,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         context: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         algorithm: { type: 'string' },
+        name: { type: 'string' },
+        role: { type: 'string' },
+        expires: { type: 'string' },
+        'keys-file': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -225,9 +255,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     io.out(command && COMMANDS[command] ? COMMANDS[command].help : HELP);
     return 0;
   }
-  if (positionals.length > 1) {
+  const maxPositionals = command === 'api-key' ? 2 : 1;
+  if (positionals.length > maxPositionals) {
     io.err(
-      `sluice: unexpected argument ${JSON.stringify(positionals[1])} (see sluice ${command} --help)`,
+      `sluice: unexpected argument ${JSON.stringify(positionals[maxPositionals])} (see sluice ${command} --help)`,
     );
     return 64;
   }
@@ -274,6 +305,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       r.stderr.forEach((l) => io.err(l));
       return r.exitCode;
     }
+    case 'api-key':
+      return apiKey(positionals[1], values, io);
     case undefined:
       io.err(HELP);
       return 64;
@@ -284,7 +317,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
 }
 
 function check(file: string, io: CliIo): number {
-  const report = checkConfig(file);
+  const r = checkConfig(file);
+  const report = { ...r, issues: [...r.issues, ...(r.loaded ? apiPreflight(r.loaded) : [])] };
   for (const issue of report.issues) io.err(formatIssue(issue));
   if (report.issues.length) {
     io.err(`${report.issues.length} error(s) in ${file}`);
@@ -305,6 +339,15 @@ async function run(file: string, io: CliIo, logFormat?: LogFormat): Promise<numb
       ?.issues;
     if (issues) issues.forEach((i) => io.err(formatIssue(i)));
     else io.err(`sluice: ${(err as Error).message}`);
+    return 1;
+  }
+  // A management API that would be exposed without authentication stops the start, before
+  // the broker listens (docs/api.md#authentication).
+  const apiIssues = apiPreflight(engine.config);
+  if (apiIssues.length) {
+    apiIssues.forEach((i) => io.err(formatIssue(i)));
+    io.err('sluice: not started: fix the api section of the configuration');
+    await engine.stop({ drainMs: 0 }).catch(() => undefined);
     return 1;
   }
   const stop = io.stopSignal ?? signalPromise();
@@ -359,15 +402,33 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
       io.err('sluice: api settings changed; they take effect after a restart');
   });
   if (!cfg.enabled) return undefined;
+  const files = apiFiles(engine.config);
   const api = createApiServer(
     { engine, logger: engine.logger, version: version() },
-    { bind: cfg.bind, port: cfg.port, token: cfg.token },
+    {
+      bind: cfg.bind,
+      port: cfg.port,
+      token: cfg.token,
+      keysFile: files.keysFile,
+      bootstrapFile: files.bootstrapFile,
+      auditLog: files.auditLog,
+      maxBodySize: cfg.max_body_size,
+      headersTimeout: cfg.headers_timeout,
+      requestTimeout: cfg.request_timeout,
+      authFailureLimit: cfg.auth_failure_limit,
+      authFailureWindow: cfg.auth_failure_window,
+    },
   );
   try {
     const a = await api.start();
-    io.err(
-      `  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${cfg.token ? ', bearer token required' : ''}`,
-    );
+    const keys = apiCredentials(engine.config) - (cfg.token ? 1 : 0);
+    const auth =
+      keys > 0
+        ? `, API key${cfg.token ? ' or bearer token' : ''} required (${keys} key(s))`
+        : cfg.token
+          ? ', bearer token required'
+          : '';
+    io.err(`  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${auth}`);
     return api;
   } catch (err) {
     io.err(
@@ -375,4 +436,33 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
     );
     return undefined;
   }
+}
+
+/** `sluice api-key …`: the key file comes from --keys-file, or from -c / ./sluice.yaml. */
+function apiKey(
+  sub: string | undefined,
+  values: { config?: string; name?: string; role?: string; expires?: string; 'keys-file'?: string },
+  io: CliIo,
+): number {
+  let keysFile: string;
+  if (values['keys-file'] !== undefined) keysFile = path.resolve(values['keys-file']);
+  else {
+    const file = values.config ?? (existsSync('sluice.yaml') ? 'sluice.yaml' : undefined);
+    if (file === undefined) {
+      io.err(
+        'sluice api-key: no ./sluice.yaml here: give -c FILE (its api.keys_file is used) or --keys-file FILE',
+      );
+      return 64;
+    }
+    const report = checkConfig(file);
+    if (!report.loaded) {
+      report.issues.forEach((i) => io.err(formatIssue(i)));
+      return 1;
+    }
+    keysFile = apiFiles(report.loaded).keysFile;
+  }
+  const r = apiKeyCommand(sub, keysFile, values);
+  r.stdout.forEach((l) => io.out(l));
+  r.stderr.forEach((l) => io.err(l));
+  return r.exitCode;
 }

@@ -57,8 +57,19 @@ export interface ApiConfig {
   enabled: boolean;
   bind: string;
   port: number;
-  /** Bearer token required on every request when set. */
+  /** Bearer token (an administrator credential) when set. */
   token?: string;
+  /** API keys created with `sluice api-key` (relative paths: to sluice.yaml's directory). */
+  keys_file: string;
+  /** EMQX-style `key:secret[:role]` lines, read at start and when the file changes. */
+  bootstrap_file?: string;
+  max_body_size: number;
+  headers_timeout: number;
+  request_timeout: number;
+  auth_failure_limit: number;
+  auth_failure_window: number;
+  /** JSONL audit file of state-changing requests (relative: to sluice.yaml's directory). */
+  audit_log?: string;
 }
 
 export const apiSpec: FieldSpec = field.object(
@@ -70,7 +81,7 @@ export const apiSpec: FieldSpec = field.object(
     }),
     bind: field.string({
       description:
-        'Address the API listens on. The default accepts local connections only; set `0.0.0.0` (with a `token`) to expose it.',
+        'Address the API listens on. The default accepts local connections only. A non-loopback address (anything but 127.0.0.0/8, ::1 and localhost) needs a credential — a `token`, a key in `keys_file` or a `bootstrap_file` line — or `sluice run` refuses to start (`api_auth_required`).',
       default: '127.0.0.1',
       example: '127.0.0.1',
     }),
@@ -83,11 +94,61 @@ export const apiSpec: FieldSpec = field.object(
     }),
     token: field.string({
       description:
-        'Bearer token every request must send (`Authorization: Bearer <token>`); leave it out for no authentication (an empty token is an error). Keep it in the environment: `${SLUICE_API_TOKEN}`.',
+        'Bearer token with the administrator role (`Authorization: Bearer <token>`); when set, every request needs a credential (an empty token is an error). Keep it in the environment: `${SLUICE_API_TOKEN}`.',
       optional: true,
       pattern: '^.+$',
       secret: true,
       example: '${SLUICE_API_TOKEN}',
+    }),
+    keys_file: field.string({
+      description:
+        'API key file written by `sluice api-key create|delete` (secrets stored as scrypt hashes). Requests authenticate with HTTP Basic `key:secret`; the file is re-read when it changes. Relative to the directory of sluice.yaml. Once it holds a key, every request needs a credential.',
+      default: 'data/api_keys.json',
+      pattern: '^.+$',
+      example: '/var/lib/sluice/api_keys.json',
+    }),
+    bootstrap_file: field.string({
+      description:
+        'EMQX-style bootstrap file: one `key:secret` or `key:secret:role` per line (role `administrator` by default, or `viewer`); `#` comments and blank lines are skipped. Re-read when it changes. Relative to the directory of sluice.yaml.',
+      optional: true,
+      pattern: '^.+$',
+      example: '/etc/sluice/api_bootstrap_keys',
+    }),
+    max_body_size: field.bytes({
+      description: 'Largest request body accepted; a larger one gets 413 `api_body_too_large`.',
+      default: 1024 * 1024,
+      example: '1MB',
+    }),
+    headers_timeout: field.duration({
+      description:
+        'Time a client has to send the complete request headers (slow-header protection); then the connection gets 408 and is closed.',
+      default: 10_000,
+      example: '10s',
+    }),
+    request_timeout: field.duration({
+      description:
+        'Time a client has to send the whole request, body included; then the connection gets 408 and is closed.',
+      default: 30_000,
+      example: '30s',
+    }),
+    auth_failure_limit: field.integer({
+      description:
+        'Failed authentications from one remote address within `auth_failure_window` after which that address gets 429 `api_auth_rate_limited` until the window ends. 0 disables the limit.',
+      default: 10,
+      min: 0,
+      example: 10,
+    }),
+    auth_failure_window: field.duration({
+      description: 'The window `auth_failure_limit` counts failures in.',
+      default: 60_000,
+      example: '1m',
+    }),
+    audit_log: field.string({
+      description:
+        'Append one JSON line per state-changing request (POST, PUT, DELETE) to this file, besides the `api.audit` log line: time, actor, role, remote address, method, path, status, duration. Never the credentials or the body. Relative to the directory of sluice.yaml.',
+      optional: true,
+      pattern: '^.+$',
+      example: '/var/log/sluice/api-audit.jsonl',
     }),
   },
   { description: 'Management HTTP API (docs/api.md).' },

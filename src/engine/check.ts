@@ -20,7 +20,12 @@ export function checkConfig(
   const issues = [...r.ruleIssues, ...c.issues, ...preflight(file, r.loaded.sinks, deps)].sort(
     (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
   );
-  return { issues, rules: c.compiled.length, sinks: Object.keys(r.loaded.sinks).length };
+  return {
+    issues,
+    rules: c.compiled.length,
+    sinks: Object.keys(r.loaded.sinks).length,
+    loaded: r.loaded,
+  };
 }
 
 /** What a valid config still lacks on this machine (SinkType.preflight), located in the file. */

@@ -102,4 +102,6 @@ export interface CheckReport {
   readonly issues: ConfigIssue[];
   readonly rules: number;
   readonly sinks: number;
+  /** The loaded configuration, when the file itself was usable (rule issues allowed). */
+  readonly loaded?: LoadedConfig;
 }

@@ -5,7 +5,7 @@
  * prints its address, and enforces the token.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -261,5 +261,187 @@ describe('sluice run with the management API', () => {
     expect(r.stderr).toMatch(/api_listen_failed|cannot listen on 127\.0\.0\.1:\d+: EADDRINUSE/);
     expect(mqttOk).toBe(true);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('sluice api-key and API keys with sluice run', () => {
+  const basic = (key: string, secret: string) =>
+    `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+
+  it('create prints the secret once; run serves viewer and administrator keys; changes apply while running', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-api-keys-'));
+    dirs.push(d);
+    const cfg = path.join(d, 'sluice.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'broker:',
+        '  listeners:',
+        '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
+        'rule_files: []',
+        'api: { bind: 127.0.0.1, port: 0, audit_log: audit/api.jsonl, max_body_size: 200 }',
+        'log: { level: warn }',
+      ].join('\n'),
+    );
+    const created = await sluice([
+      'api-key',
+      'create',
+      '--name',
+      'dash',
+      '--role',
+      'viewer',
+      '-c',
+      cfg,
+    ]);
+    expect(created.code).toBe(0);
+    const v = JSON.parse(created.stdout) as { api_key: string; api_secret: string; role: string };
+    expect(v.role).toBe('viewer');
+    expect(created.stderr).toContain('shown only now');
+    // The default key file sits next to sluice.yaml; it holds the hash only.
+    const keysFile = path.join(d, 'data', 'api_keys.json');
+    expect(readFileSync(keysFile, 'utf8')).not.toContain(v.api_secret);
+    expect(statSync(keysFile).mode & 0o777).toBe(0o600);
+    const listed = await sluice(['api-key', 'list', '-c', cfg]);
+    expect(listed.stdout).toMatch(
+      new RegExp(`^dash\\s+${v.api_key}\\s+viewer\\s.*never\\s+active$`, 'm'),
+    );
+
+    let seen: Record<string, number> | undefined;
+    let asked = false;
+    const r = await sluice(['run', '-c', cfg], {
+      onStderr: (err, kill) => {
+        const m = /management API: (http:\/\/127\.0\.0\.1:\d+)\/api\/v5/.exec(err);
+        if (!m || !/press Ctrl\+C/.test(err) || asked) return;
+        asked = true;
+        const url = m[1] as string;
+        void (async () => {
+          try {
+            const vh = { Authorization: basic(v.api_key, v.api_secret) };
+            const anon = (await fetch(`${url}/api/v5/rules`)).status;
+            const viewerGet = (await fetch(`${url}/api/v5/rules`, { headers: vh })).status;
+            const viewerPost = (
+              await fetch(`${url}/api/v5/rules`, {
+                method: 'POST',
+                headers: vh,
+                body: '{"sql": "SELECT 1 FROM \\"a/b\\""}',
+              })
+            ).status;
+            // A key created while sluice runs works on the next request …
+            const c2 = await sluice([
+              'api-key',
+              'create',
+              '--name',
+              'ops',
+              '--role',
+              'admin',
+              '-c',
+              cfg,
+            ]);
+            const a = JSON.parse(c2.stdout) as { api_key: string; api_secret: string };
+            const ah = { Authorization: basic(a.api_key, a.api_secret) };
+            const adminPost = (
+              await fetch(`${url}/api/v5/rules`, {
+                method: 'POST',
+                headers: ah,
+                body: '{"id": "via_key", "sql": "SELECT 1 FROM \\"a/b\\""}',
+              })
+            ).status;
+            // api.max_body_size from sluice.yaml applies.
+            const tooLarge = (
+              await fetch(`${url}/api/v5/rule_test`, {
+                method: 'POST',
+                headers: ah,
+                body: ' '.repeat(201),
+              })
+            ).status;
+            // … and a deleted one stops working.
+            const del = await sluice(['api-key', 'delete', '--name', 'ops', '-c', cfg]);
+            const afterDelete = (await fetch(`${url}/api/v5/rules`, { headers: ah })).status;
+            seen = {
+              anon,
+              viewerGet,
+              viewerPost,
+              adminPost,
+              tooLarge,
+              deleteCode: del.code ?? -1,
+              afterDelete,
+            };
+          } finally {
+            kill();
+          }
+        })();
+      },
+    });
+    expect(r.stderr).toMatch(/API key required \(1 key\(s\)\)/);
+    expect(seen).toEqual({
+      anon: 401,
+      viewerGet: 200,
+      viewerPost: 403,
+      adminPost: 201,
+      tooLarge: 413,
+      deleteCode: 0,
+      afterDelete: 401,
+    });
+    expect(r.code).toBe(0);
+    // The audit file (relative to sluice.yaml) has the two POSTs, by key name.
+    const audit = readFileSync(path.join(d, 'audit', 'api.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { actor: string; status: number; method: string });
+    expect(audit.map((e) => [e.method, e.actor, e.status])).toEqual([
+      ['POST', 'dash', 403],
+      ['POST', 'ops', 201],
+      ['POST', 'ops', 413],
+    ]);
+  });
+
+  it('run and check refuse an exposed API without credentials, located at api.bind', async () => {
+    const d = mkdtempSync(path.join(tmpdir(), 'sluice-api-exposed-'));
+    dirs.push(d);
+    const cfg = path.join(d, 'sluice.yaml');
+    const yaml = (extra: string) =>
+      [
+        'broker:',
+        '  listeners:',
+        '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
+        'rule_files: []',
+        'api:',
+        '  bind: 0.0.0.0',
+        '  port: 0',
+        extra,
+      ].join('\n');
+    writeFileSync(cfg, yaml(''));
+    const run = await sluice(['run', '-c', cfg]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /sluice\.yaml:6:9: error\[api_auth_required\]: api\.bind: 0\.0\.0\.0 is not a loopback address and the API has no credential/,
+    );
+    expect(run.stderr).toContain('not started');
+    // Nothing started: no listener line, no banner.
+    expect(run.stderr).not.toMatch(/MQTT tcp|running with/);
+    const check = await sluice(['check', '-c', cfg]);
+    expect(check.code).toBe(1);
+    expect(check.stderr).toMatch(/sluice\.yaml:6:9: error\[api_auth_required\]/);
+
+    // A bootstrap file with a key is a credential: check passes …
+    writeFileSync(path.join(d, 'boot.txt'), 'ops:opsecret:administrator\n');
+    writeFileSync(cfg, yaml('  bootstrap_file: boot.txt'));
+    const ok = await sluice(['check', '-c', cfg]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    // … and a malformed one is reported at its field with the file's line.
+    writeFileSync(path.join(d, 'boot.txt'), 'ops:opsecret:publisher\n');
+    const bad = await sluice(['check', '-c', cfg]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /sluice\.yaml:8:\d+: error\[api_bootstrap_file_invalid\]: api\.bootstrap_file: .*boot\.txt:1: unknown role "publisher"/,
+    );
+  });
+
+  it('api-key without a config or key file is a usage error', async () => {
+    const r = await sluice(['api-key', 'list'], {});
+    // cwd is the repository root, which has no sluice.yaml.
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/give -c FILE/);
   });
 });
