@@ -49,6 +49,7 @@ import {
   type RunningListener,
 } from './listeners.js';
 import { createLimits } from './limits.js';
+import { createProtocolCheck } from './protocol-check.js';
 import { wrapPersistence } from './persistence-wrap.js';
 import {
   heldCount,
@@ -106,6 +107,11 @@ export function createBrokerInternals(
     refused_topic_levels: 0,
     refused_max_subscriptions: 0,
     refused_idle_timeout: 0,
+    refused_packet_timeout: 0,
+    protocol_malformed_utf8: 0,
+    protocol_null_character: 0,
+    protocol_unsupported_level: 0,
+    protocol_unknown_name: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -124,6 +130,7 @@ export function createBrokerInternals(
     deliveringQos0: false,
   };
   const hooks = createHooks(ctx, deps);
+  const protocol = createProtocolCheck(metrics, logger);
   const listenerValues = (k: 'idle_timeout'): number[] =>
     Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
@@ -139,6 +146,7 @@ export function createBrokerInternals(
     const rec = newRecord(meta);
     attachRecord(client, rec);
     ctx.limits.guard(client, rec);
+    protocol.guard(client, rec);
   }
 
   async function closeAedes(): Promise<void> {

@@ -42,6 +42,8 @@ export interface ListenerLimits {
   max_subscriptions: number;
   /** ms a socket may take to deliver CONNECT. */
   idle_timeout: number;
+  /** ms any one packet may take from its first byte to its last; 0 = unbounded (protocol-check.ts). */
+  packet_timeout: number;
 }
 
 /** Limit defaults (idle_timeout defaults to the broker's connect_timeout). */
@@ -50,6 +52,7 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_connections: 1_024_000,
   max_topic_levels: 100,
   max_subscriptions: 1000,
+  packet_timeout: 30_000,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -86,9 +89,12 @@ export type BrokerConfigInput = {
   node?: string;
   listeners?: Record<
     string,
-    Partial<Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout'>> & {
+    Partial<
+      Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout'>
+    > & {
       max_packet_size?: number | string;
       idle_timeout?: number | string;
+      packet_timeout?: number | string;
       type: ListenerType;
       ssl_options?: Partial<TlsOptionsConfig>;
     }
@@ -220,6 +226,12 @@ export const listenerSpec: FieldSpec = field.object(
       optional: true,
       example: '15s',
     }),
+    packet_timeout: field.duration({
+      description:
+        'Time any one MQTT packet may take from its first byte to its last, whatever the keepalive (keepalive 0 included): a connection holding a half-sent packet longer is closed (reason `packet_timeout`). Time the broker itself is not reading the socket (back-pressure) does not count. EMQX has no exact equivalent. 0 disables the check.',
+      default: LISTENER_LIMIT_DEFAULTS.packet_timeout,
+      example: '30s',
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -329,6 +341,7 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_topic_levels ??= LISTENER_LIMIT_DEFAULTS.max_topic_levels;
     l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
     l.idle_timeout ??= r.value.connect_timeout;
+    l.packet_timeout ??= LISTENER_LIMIT_DEFAULTS.packet_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(
         `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,
