@@ -450,3 +450,22 @@ describe('packet_timeout: a packet must be completed in bounded time', () => {
     expect(c.isClosed).toBe(false);
   });
 });
+
+describe('abuse: a flood of subscriptions past max_subscriptions', () => {
+  it('each filter past the limit gets 0x80 and is counted, but the refusal is logged once per connection', async () => {
+    const { logger, lines } = recordingLogger();
+    const h = await harness({ max_subscriptions: 10 }, logger);
+    const c = await h.connected('flood');
+    for (let b = 0; b < 3; b++)
+      c.write({
+        cmd: 'subscribe',
+        messageId: b + 1,
+        subscriptions: Array.from({ length: 1000 }, (_, i) => ({ topic: `f/${b}/${i}`, qos: 1 })),
+      });
+    await vi.waitFor(() => expect(c.of('suback')).toHaveLength(3));
+    const granted = c.of('suback').flatMap((s) => s.granted);
+    expect(granted.filter((g) => g !== 128)).toHaveLength(10);
+    expect(h.broker.metrics().refused_max_subscriptions).toBe(2990);
+    expect(lines.filter((l) => l.msg.startsWith('SUBSCRIBE refused'))).toHaveLength(1);
+  });
+});
