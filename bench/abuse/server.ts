@@ -13,6 +13,7 @@
  * `polluted` lists what an attack could have changed on shared prototypes: own keys added to
  * Object.prototype / Array.prototype / Function.prototype, and `({}).polluted`.
  */
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type * as ApiModule from '../../src/api/index.js';
@@ -130,6 +131,8 @@ function stats() {
     rss: m.rss,
     peakRss,
     heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
     lagMaxMs: histogram.count > 0 ? ms(histogram.max) : 0,
     lagP99Ms: histogram.count > 0 ? ms(histogram.percentile(99)) : 0,
     warnings: warnings.splice(0),
@@ -166,6 +169,28 @@ process.on('message', (m: { op: string }) => {
     case 'stats':
       process.send!({ op: 'stats', ...stats() });
       break;
+    case 'smaps': {
+      // Largest mappings by resident size (diagnosing RSS that a GC does not give back).
+      const text = readFileSync('/proc/self/smaps', 'utf8');
+      const maps: { name: string; rssKb: number }[] = [];
+      let name = '';
+      for (const line of text.split('\n')) {
+        const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+        if (head) name = head[1] || '[anon]';
+        const rss = /^Rss:\s+(\d+) kB/.exec(line);
+        if (rss) maps.push({ name, rssKb: Number(rss[1]) });
+      }
+      const byName = new Map<string, number>();
+      for (const m of maps) byName.set(m.name, (byName.get(m.name) ?? 0) + m.rssKb);
+      const anon = maps.filter((m) => m.name === '[anon]').sort((a, b) => b.rssKb - a.rssKb);
+      process.send!({
+        op: 'smaps',
+        byName: [...byName].sort((a, b) => b[1] - a[1]).slice(0, 6),
+        largestAnon: anon.slice(0, 6).map((m) => m.rssKb),
+        anonCount: anon.length,
+      });
+      break;
+    }
     case 'gc': {
       (engine.sink('sink') as MemorySink).reset();
       const gc = (globalThis as { gc?: () => void }).gc;
