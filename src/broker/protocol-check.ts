@@ -117,7 +117,9 @@ export function createProtocolCheck(
       ): string | null {
         const start = this._pos + 2;
         const s = parseString.call(this, maybeBuffer);
-        if (s === null || this.error) return s;
+        // Fast path: no U+0000 and no replacement character, nothing to look at.
+        if (s === null || this.error || (s.indexOf('\u0000') < 0 && s.indexOf('\uFFFD') < 0))
+          return s;
         const end = this._pos;
         const fault = stringFault(s, () => this._list.slice(start, end));
         if (fault === undefined) return s;
