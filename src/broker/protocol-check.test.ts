@@ -67,7 +67,7 @@ class RawClient {
     return this.packets.filter((p) => p.cmd === cmd) as Extract<Packet, { cmd: C }>[];
   }
   async waitFor(cmd: Packet['cmd']): Promise<void> {
-    await vi.waitFor(() => expect(this.of(cmd)).not.toHaveLength(0), { timeout: 2000 });
+    await vi.waitFor(() => expect(this.of(cmd)).not.toHaveLength(0), { timeout: 5000 });
   }
 }
 
@@ -213,10 +213,12 @@ describe('UTF-8 strings [MQTT-1.5.3-1] [MQTT-1.5.3-2]', () => {
     expect(h.of('message.publish')).toHaveLength(0);
     expect(h.broker.metrics()).toMatchObject({ protocol_malformed_utf8: 4, messages_in: 0 });
     expect(lines.filter((l) => l.code === 'broker_malformed_string')).toHaveLength(4);
-    await vi.waitFor(() =>
-      expect(h.of('client.disconnected').map((d) => d['reason'])).toEqual(
-        Array(4).fill('protocol_error'),
-      ),
+    await vi.waitFor(
+      () =>
+        expect(h.of('client.disconnected').map((d) => d['reason'])).toEqual(
+          Array(4).fill('protocol_error'),
+        ),
+      { timeout: 5000 },
     );
   });
 
@@ -381,8 +383,9 @@ describe('packet_timeout: a packet must be completed in bounded time', () => {
     expect(c.of('puback')).toHaveLength(0);
     expect(h.broker.metrics().refused_packet_timeout).toBe(1);
     expect(lines.some((l) => l.code === 'broker_packet_timeout')).toBe(true);
-    await vi.waitFor(() =>
-      expect(h.of('client.disconnected').map((d) => d['reason'])).toEqual(['packet_timeout']),
+    await vi.waitFor(
+      () => expect(h.of('client.disconnected').map((d) => d['reason'])).toEqual(['packet_timeout']),
+      { timeout: 5000 },
     );
   });
 
@@ -394,34 +397,47 @@ describe('packet_timeout: a packet must be completed in bounded time', () => {
     expect(h.broker.metrics().refused_packet_timeout).toBe(1);
   });
 
+  // The tests that expect no close use a longer limit and short gaps (25× margin), so a loaded
+  // machine delaying a timer cannot turn them into a close.
+  const LONG = 1000;
+  const GAP = 40;
+
   it('complete packets with long idle gaps, and a packet completed in pieces within the limit, are fine', async () => {
-    const h = await harness({ packet_timeout: T });
+    const h = await harness({ packet_timeout: LONG });
     const c = await h.connected();
     const p = publishQos1('pieces', 3);
     c.write(p.subarray(0, 4));
-    await new Promise((r) => setTimeout(r, T / 3));
+    await new Promise((r) => setTimeout(r, GAP));
     c.write(p.subarray(4));
     await c.waitFor('puback');
-    await new Promise((r) => setTimeout(r, T * 3)); // idle, nothing pending
+    await new Promise((r) => setTimeout(r, LONG * 1.5)); // idle, nothing pending
     c.write(publishQos1('later', 4));
-    await vi.waitFor(() => expect(c.of('puback')).toHaveLength(2));
+    await vi.waitFor(() => expect(c.of('puback')).toHaveLength(2), { timeout: 5000 });
     expect(c.isClosed).toBe(false);
     expect(h.broker.metrics().refused_packet_timeout).toBe(0);
   });
 
   it('each packet gets its own time: a stream of packets whose reads end mid-packet is not closed', async () => {
-    const h = await harness({ packet_timeout: T });
+    const h = await harness({ packet_timeout: LONG });
     const c = await h.connected();
+    const n = 40;
+    // 30-byte packets read 13 bytes at a time, one read every GAP ms: a read ends on a packet
+    // boundary only every 30 reads (1.2 s > LONG), so a timer that ran from the first
+    // incomplete read until the parser is empty would close this connection; per packet, each
+    // completes within three reads.
     const stream = Buffer.concat(
-      Array.from({ length: 12 }, (_, i) => publishQos1(`s/${i}`, i + 1)),
+      Array.from({ length: n }, (_, i) =>
+        publishQos1(`s/${String(i).padStart(2, '0')}/abcdefghijkl`, i + 1),
+      ),
     );
-    // Reads of 13 bytes, one every T/3 ms: every read ends inside a packet, each packet
-    // completes within T, the whole stream takes longer than 3 × T.
+    expect(stream.length).toBe(30 * n);
+    const t0 = Date.now();
     for (let i = 0; i < stream.length; i += 13) {
       c.write(stream.subarray(i, i + 13));
-      await new Promise((r) => setTimeout(r, T / 3));
+      await new Promise((r) => setTimeout(r, GAP));
     }
-    await vi.waitFor(() => expect(c.of('puback')).toHaveLength(12));
+    expect(Date.now() - t0).toBeGreaterThan(1.5 * LONG);
+    await vi.waitFor(() => expect(c.of('puback')).toHaveLength(n), { timeout: 5000 });
     expect(c.isClosed).toBe(false);
   });
 
@@ -436,7 +452,7 @@ describe('packet_timeout: a packet must be completed in bounded time', () => {
     expect(h.broker.metrics()).toMatchObject({ publishes_held: 1, refused_packet_timeout: 0 });
     expect(h.of('message.publish')).toHaveLength(0);
     h.broker.resumeClient('paused');
-    await vi.waitFor(() => expect(h.of('message.publish')).toHaveLength(1));
+    await vi.waitFor(() => expect(h.of('message.publish')).toHaveLength(1), { timeout: 5000 });
     // Reading again, the half-sent second packet is now the client's to finish.
     await c.closed;
     expect(h.broker.metrics().refused_packet_timeout).toBe(1);
@@ -462,7 +478,7 @@ describe('abuse: a flood of subscriptions past max_subscriptions', () => {
         messageId: b + 1,
         subscriptions: Array.from({ length: 1000 }, (_, i) => ({ topic: `f/${b}/${i}`, qos: 1 })),
       });
-    await vi.waitFor(() => expect(c.of('suback')).toHaveLength(3));
+    await vi.waitFor(() => expect(c.of('suback')).toHaveLength(3), { timeout: 5000 });
     const granted = c.of('suback').flatMap((s) => s.granted);
     expect(granted.filter((g) => g !== 128)).toHaveLength(10);
     expect(h.broker.metrics().refused_max_subscriptions).toBe(2990);
