@@ -333,6 +333,7 @@ export function renderPrometheus(m: PrometheusInput): string {
         ['max_topic_levels', b.refused_topic_levels],
         ['max_subscriptions', b.refused_max_subscriptions],
         ['idle_timeout', b.refused_idle_timeout],
+        ['packet_timeout', b.refused_packet_timeout],
       ] as const
     ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
   );
@@ -358,6 +359,19 @@ export function renderPrometheus(m: PrometheusInput): string {
     'counter',
     'Shared-subscription copies sent on to another group member after theirs disconnected.',
     [[{}, b.shared_redispatched ?? 0]],
+  );
+  e.family(
+    'sluice_broker_protocol_errors_total',
+    'counter',
+    'Connections closed (or CONNECTs refused) for an MQTT protocol violation, by reason.',
+    (
+      [
+        ['malformed_utf8', b.protocol_malformed_utf8],
+        ['null_character', b.protocol_null_character],
+        ['unsupported_protocol_level', b.protocol_unsupported_level],
+        ['unknown_protocol_name', b.protocol_unknown_name],
+      ] as const
+    ).map(([reason, n]) => [{ reason }, n ?? 0] as const),
   );
   e.family(
     'sluice_broker_clients_paused',

@@ -56,6 +56,11 @@ export interface ApiBrokerMetrics {
   readonly refused_topic_levels?: number;
   readonly refused_max_subscriptions?: number;
   readonly refused_idle_timeout?: number;
+  readonly refused_packet_timeout?: number;
+  readonly protocol_malformed_utf8?: number;
+  readonly protocol_null_character?: number;
+  readonly protocol_unsupported_level?: number;
+  readonly protocol_unknown_name?: number;
   readonly publishes_held?: number;
   /** Rate limits (messages_rate, max_conn_rate): times a client or socket was held back. */
   readonly limited_messages_rate?: number;

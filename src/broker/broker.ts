@@ -53,6 +53,7 @@ import {
   type RunningListener,
 } from './listeners.js';
 import { createLimits } from './limits.js';
+import { createProtocolCheck } from './protocol-check.js';
 import { wrapPersistence } from './persistence-wrap.js';
 import {
   heldCount,
@@ -118,6 +119,11 @@ export function createBrokerInternals(
     limited_messages_rate: 0,
     limited_conn_rate: 0,
     dropped_queue_full: 0,
+    refused_packet_timeout: 0,
+    protocol_malformed_utf8: 0,
+    protocol_null_character: 0,
+    protocol_unsupported_level: 0,
+    protocol_unknown_name: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -140,6 +146,7 @@ export function createBrokerInternals(
   };
   const hooks = createHooks(ctx, deps);
   const rates = createRateLimits(metrics, logger, ctx.now);
+  const protocol = createProtocolCheck(metrics, logger);
   const listenerValues = (k: 'idle_timeout'): number[] =>
     Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
@@ -158,6 +165,7 @@ export function createBrokerInternals(
       const rec = newRecord(meta);
       attachRecord(client, rec);
       ctx.limits.guard(client, rec);
+      protocol.guard(client, rec);
       rates.guardClient(client, rec, lim.messages_rate);
       ctx.windows?.guard(client, rec);
     });

@@ -37,6 +37,8 @@ export interface ClientRecord {
   limits?: ListenerLimits;
   /** Filters counted against max_subscriptions (granted by authorizeSubscribe, incl. restored). */
   counted?: Set<string>;
+  /** The first max_subscriptions refusal of this connection was logged (the rest are counted). */
+  refusedSubsLogged?: boolean;
   /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
   inflight: Map<number, Readonly<ValueMap>> | undefined;
   /** Disconnect reason decided before the socket closed (takenover, keepalive_timeout, …). */

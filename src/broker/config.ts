@@ -50,6 +50,8 @@ export interface ListenerLimits {
   max_mqueue_len: number;
   /** Most QoS 1/2 copies on their way to one client without PUBACK/PUBCOMP; 0 = unlimited. */
   max_inflight: number;
+  /** ms any one packet may take from its first byte to its last; 0 = unbounded (protocol-check.ts). */
+  packet_timeout: number;
 }
 
 /** An EMQX rate: `infinity`, or `<n>/<unit>` with an optional count (`1000/s`, `100/10s`). */
@@ -65,6 +67,7 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_conn_rate: 'infinity',
   max_mqueue_len: 1000,
   max_inflight: 32,
+  packet_timeout: 30_000,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -117,9 +120,12 @@ export type BrokerConfigInput = {
   node?: string;
   listeners?: Record<
     string,
-    Partial<Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout'>> & {
+    Partial<
+      Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout'>
+    > & {
       max_packet_size?: number | string;
       idle_timeout?: number | string;
+      packet_timeout?: number | string;
       type: ListenerType;
       ssl_options?: Partial<TlsOptionsConfig>;
     }
@@ -280,6 +286,12 @@ export const listenerSpec: FieldSpec = field.object(
       min: 0,
       max: 65535,
     }),
+    packet_timeout: field.duration({
+      description:
+        'Time any one MQTT packet may take from its first byte to its last, whatever the keepalive (keepalive 0 included): a connection holding a half-sent packet longer is closed (reason `packet_timeout`). Time the broker itself is not reading the socket (back-pressure) does not count. EMQX has no exact equivalent. 0 disables the check.',
+      default: LISTENER_LIMIT_DEFAULTS.packet_timeout,
+      example: '30s',
+    }),
   },
   { description: 'One MQTT listener.' },
 );
@@ -416,6 +428,7 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
     l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;
+    l.packet_timeout ??= LISTENER_LIMIT_DEFAULTS.packet_timeout;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(
         `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,

@@ -39,4 +39,19 @@ export const BrokerErrors = defineErrors('broker', {
       'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
     retriable: true,
   },
+  broker_malformed_string: {
+    description:
+      'A client sent a UTF-8 string field (PUBLISH topic, SUBSCRIBE / UNSUBSCRIBE filter, CONNECT client id, will topic, user name) that is not well-formed UTF-8 or contains U+0000; the connection is closed without acting on the packet [MQTT-1.5.3-1] [MQTT-1.5.3-2]. Logged with the field and counted in sluice_broker_protocol_errors_total.',
+    retriable: false,
+  },
+  broker_unsupported_protocol: {
+    description:
+      'A CONNECT named an unknown protocol (closed without CONNACK [MQTT-3.1.2-1]) or a protocol level other than 3, 4 or 5 (CONNACK 0x01, then closed [MQTT-3.1.2-2]). Counted in sluice_broker_protocol_errors_total.',
+    retriable: false,
+  },
+  broker_packet_timeout: {
+    description:
+      'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',
+    retriable: false,
+  },
 });

@@ -349,10 +349,14 @@ export function createHooks(
         if (!counted.has(sub.topic)) {
           if (counted.size >= max) {
             metrics.refused_max_subscriptions++;
-            logger.info(
-              { clientid: rec.clientid, listener: rec.meta.listener, max_subscriptions: max },
-              'SUBSCRIBE refused: client holds max_subscriptions',
-            );
+            // Logged once per connection: a client asking for 100k filters is one event.
+            if (!rec.refusedSubsLogged) {
+              rec.refusedSubsLogged = true;
+              logger.info(
+                { clientid: rec.clientid, listener: rec.meta.listener, max_subscriptions: max },
+                'SUBSCRIBE refused: client holds max_subscriptions (logged once per connection)',
+              );
+            }
             return cb(null, null);
           }
           counted.add(sub.topic);

@@ -69,6 +69,16 @@ export interface BrokerMetrics {
   limited_conn_rate: number;
   /** Queued messages of offline sessions dropped (oldest first) past max_mqueue_len. */
   dropped_queue_full: number;
+  /** Connections closed for holding a half-sent packet past packet_timeout (protocol-check.ts). */
+  refused_packet_timeout: number;
+  /** Connections closed for a string field that is not well-formed UTF-8 [MQTT-1.5.3-1]. */
+  protocol_malformed_utf8: number;
+  /** Connections closed for a string field containing U+0000 [MQTT-1.5.3-2]. */
+  protocol_null_character: number;
+  /** CONNECTs with an unsupported protocol level (CONNACK 0x01) [MQTT-3.1.2-2]. */
+  protocol_unsupported_level: number;
+  /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
+  protocol_unknown_name: number;
 }
 
 export interface Broker {

@@ -48,7 +48,12 @@ export interface SluiceConfig {
   rule_files: string[];
   reload: { enabled: boolean; debounce: number };
   shutdown: { drain_timeout: number };
-  rule_limits: { eval_budget: number; suspend_after: number; suspend_window: number };
+  rule_limits: {
+    eval_budget: number;
+    suspend_after: number;
+    suspend_window: number;
+    lag_warn: number;
+  };
   api: ApiConfig;
 }
 
@@ -276,6 +281,12 @@ export function configSpec(parts: ConfigParts): FieldSpec {
             description: 'The window in which suspend_after over-budget evaluations are counted.',
             default: 60_000,
             example: '1m',
+          }),
+          lag_warn: field.duration({
+            description:
+              'Event-loop lag (worst delay within one second) over which a warning is logged (code event_loop_lag) naming the culprit: the rule whose evaluations took the most time in that second. At most one warning per 10 s. 0 disables the watch.',
+            default: 200,
+            example: '200ms',
           }),
         },
         {

@@ -44,11 +44,12 @@ import type {
 import {
   createDefaultServices,
   createEventSource,
+  createLagWatch,
   createMessageContext,
   createRuleManager,
   RuntimeRuleErrors,
 } from '../runtime/index.js';
-import type { EvalClock, MessageContext } from '../runtime/index.js';
+import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
 import { reloadRules } from './reload.js';
@@ -145,6 +146,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
 
   // Rule budget (runtime/guard.ts): one clock shared by the rule manager and jq.
   const evalClock: EvalClock = { deadline: Infinity };
+  const guards = new Map<string, RuleGuard>();
   const limits = cfg.rule_limits;
   const services = createDefaultServices({ node, deadline: () => evalClock.deadline });
   const compile = createCompiler(services);
@@ -196,8 +198,14 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         windowMs: limits.suspend_window,
       },
       clock: evalClock,
+      registry: guards,
     },
   });
+  // Event-loop lag over rule_limits.lag_warn → one warning naming the culprit rule.
+  const lagWatch = createLagWatch(
+    { guards, logger: rulesLog, now },
+    { thresholdMs: limits.lag_warn },
+  );
   const rules = new RulesService(manager, services, (name) => sinks.has(name));
 
   // Initial rules: broken rules are reported and skipped; the rest run.
@@ -261,6 +269,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           .start()
           .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
       bus.attach();
+      lagWatch.start();
       const addresses = await b.start();
       for (const a of addresses)
         log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
@@ -281,6 +290,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       stopped = true;
       const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
       watcher?.close();
+      lagWatch.stop();
       bus.detach();
       const results = await Promise.all(
         [...sinks.values()].map(async (s) => {

@@ -10,6 +10,10 @@
  *   discards a timed-out rule), and counts a strike. `suspendAfter` strikes within `windowMs`
  *   trip the breaker: the rule is suspended (detached, like disabled) with an error log and a
  *   reason on its status, until someone enables it again (API `PUT /rules/{id}` `enable: true`).
+ *
+ * Every evaluation of a guarded rule is timed (two `performance.now()` reads) and added to the
+ * guard's running sum `spentMs`, which the lag watch (lag-watch.ts) diffs once per interval to
+ * name the rule that held the event loop.
  */
 
 /** The running evaluation's deadline, on the `performance.now()` clock (Infinity = none). */
@@ -30,6 +34,10 @@ export const DEFAULT_GUARD: RuleGuardConfig = { budgetMs: 100, suspendAfter: 5, 
 export class RuleGuard {
   /** Strike times (ms) within the window, oldest first (at most `suspendAfter`). */
   private strikes: number[] = [];
+  /** ms spent in evaluations of this rule since it was created (running sum, never reset). */
+  spentMs = 0;
+  /** Evaluations timed into `spentMs`. */
+  evaluations = 0;
 
   constructor(
     readonly config: RuleGuardConfig,

@@ -43,6 +43,8 @@ export { RuntimeRuleErrors } from './operators/errors.js';
 export { bindRule } from './bind-rule.js';
 export { RuleGuard, DEFAULT_GUARD } from './guard.js';
 export type { EvalClock, RuleGuardConfig } from './guard.js';
+export { createLagWatch } from './lag-watch.js';
+export type { LagReport, LagWatch, LagWatchConfig, RuleTime } from './lag-watch.js';
 export { columnsRead } from './plan/columns.js';
 export type { ExecutableRule, RuleResult } from './operators/evaluate-rule.js';
 export type { ActionRouter } from './operators/route-actions.js';

@@ -64,7 +64,12 @@ export interface RuleManagerDeps<C> {
    */
   onFailed?(result: RuleResult<C>): void;
   /** Evaluation budget and circuit breaker for every rule (guard.ts); absent = none. */
-  guard?: { readonly config: RuleGuardConfig; readonly clock: EvalClock };
+  guard?: {
+    readonly config: RuleGuardConfig;
+    readonly clock: EvalClock;
+    /** Filled with each deployed rule's guard (by id), for the lag watch (lag-watch.ts). */
+    readonly registry?: Map<string, RuleGuard>;
+  };
   /** Called when a rule is suspended by its circuit breaker. */
   onSuspended?(id: string, reason: string): void;
 }
@@ -143,6 +148,7 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
     );
     const slot: Slot<C> = { info: infoOf(spec, deps.now()), metrics, pipeline, guard };
     slots.set(spec.id, slot);
+    if (guard) deps.guard?.registry?.set(spec.id, guard);
     if (slot.info.enabled) deps.source.attach(slot.info.from, pipeline);
     log.info({ rule: spec.id, from: slot.info.from, actions: slot.info.actions }, 'rule created');
   }
@@ -206,6 +212,7 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
       if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline);
       slot.pipeline.stop();
       slots.delete(id);
+      deps.guard?.registry?.delete(id);
       log.info({ rule: id }, 'rule deleted');
     },
     enable: (id) => setEnabled(id, true),
@@ -226,6 +233,7 @@ export function createRuleManager<C>(deps: RuleManagerDeps<C>): RuleManager<C> {
         if (slot.info.enabled) deps.source.detach(slot.info.from, slot.pipeline);
         slot.pipeline.stop();
         slots.delete(id);
+        deps.guard?.registry?.delete(id);
       }
       results.complete();
     },

@@ -24,6 +24,11 @@ export const RuntimeRuleErrors = defineErrors('runtime.rules', {
       'The rule exceeded its evaluation budget rule_limits.suspend_after times within rule_limits.suspend_window and was suspended (it matches nothing until enabled again).',
     retriable: false,
   },
+  event_loop_lag: {
+    description:
+      'Warning: the event loop lagged more than rule_limits.lag_warn within one second. The log names the culprit — the rule whose evaluations took the most time in that second (`rule`, `culprit`, `top`) — or `culprit: null` when no rule took a notable share (the time went to the broker, sinks, the API or GC). At most one warning per 10 s (`suppressed` counts the rest).',
+    retriable: false,
+  },
   rule_internal_error: {
     description:
       'A compiled rule threw instead of returning a failed outcome; counted as failed.exception.',

@@ -40,13 +40,16 @@ export function runOnce<C>(
   metrics.matched(trigger.ingestTs);
   let outcome: RuleOutcome;
   const budget = guard ? guard.config.budgetMs : 0;
-  const t0 = budget > 0 ? performance.now() : 0;
+  const t0 = guard ? performance.now() : 0;
   if (budget > 0) (guard as RuleGuard).clock.deadline = t0 + budget;
   try {
     outcome = version.compiled.run(trigger.ctx);
-    if (budget > 0) {
+    if (guard) {
       const ms = performance.now() - t0;
-      if (ms > budget) {
+      // Running sum for the lag watch's culprit (lag-watch.ts).
+      guard.spentMs += ms;
+      guard.evaluations++;
+      if (budget > 0 && ms > budget) {
         outcome = {
           kind: 'failed',
           code: 'rule_budget_exceeded',
@@ -56,6 +59,10 @@ export function runOnce<C>(
       }
     }
   } catch (error) {
+    if (guard) {
+      guard.spentMs += performance.now() - t0;
+      guard.evaluations++;
+    }
     outcome = {
       kind: 'failed',
       code: 'rule_internal_error',

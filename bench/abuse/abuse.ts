@@ -1,0 +1,476 @@
+/**
+ * Abuse suite (issue #19 item 5). Not a timed test: a script that prints figures, recorded in
+ * bench/RESULTS.md.
+ *
+ * Three processes: the server under test (server.ts: the whole engine + API, `--expose-gc`),
+ * the probe (probe.ts: a QoS 1 round trip through a rule every 100 ms) and this orchestrator,
+ * which throws one attack per phase at the server while the probe runs:
+ *
+ *   baseline        nothing
+ *   redos           `^([a-zA-Z0-9]+\s?)*$` on the issue's 43-byte payload and on 100,000 chars
+ *   redos_dynamic   `regex_replace` with `^(a+)+$` taken from the message; rule_test over HTTP
+ *   jq_loop         `jq('def f: f; f', payload)`, one message every 300 ms (breaker trips at 5)
+ *   case_5000       a 5,000-branch CASE rule created over the API, then messages to it
+ *   deep_json       100,000-deep `{"a":…}` and `[[…]]` payloads to rules reading the payload
+ *   string_build    `pad('', 100000000, 'trailing', 'x')` (100 MB strings) from the payload
+ *   subs_100k       one connection subscribing 100,000 filters (1,000 per SUBSCRIBE)
+ *   non_json        64 KB random binary and truncated JSON to rules reading payload fields
+ *   proto_keys      `__proto__` / `constructor.prototype` keys through field access, map_put,
+ *                   json_decode and the sinks
+ *   protocol        bad UTF-8 topics, U+0000, protocol level 7, half-sent packets
+ *   after           idle; then gc() in the server and the RSS after
+ *
+ * Per phase: the probe's p50 / p99 / max round trip and lost probes, the server's worst
+ * event-loop delay, peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
+ * Prints a markdown table and the JSON; `--write` also writes bench/results/abuse.md.
+ *
+ *   npm run bench:abuse               # ~60 s
+ *   npm run bench:abuse -- --write
+ *   npm run bench:abuse -- --only=redos,deep_json
+ *   npm run bench:abuse -- --dist          # the tsc build (npm run build first), as `sluice run`
+ *   npm run bench:abuse -- --cpu-prof      # server CPU profile in /tmp/sluice-abuse-prof
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import mqtt, { type MqttClient } from 'mqtt';
+import { generate, parser, type Packet } from 'mqtt-packet';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const write = args.includes('--write');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ServerStats {
+  rss: number;
+  peakRss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  lagMaxMs: number;
+  lagP99Ms: number;
+  warnings: { code: string; rule?: string; msg: string }[];
+  polluted: string[];
+  suspended: string[];
+  rules: Record<string, { matched: number; passed: number; exception: number }>;
+  gc?: boolean;
+}
+
+function child(file: string, argv: string[], execArgv: string[] = []): ChildProcess {
+  return fork(path.join(here, file), argv, {
+    execArgv: ['--import', 'tsx', ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+}
+function next<T>(c: ChildProcess, op: string): Promise<T> {
+  return new Promise((resolve) => {
+    const on = (m: { op: string }) => {
+      if (m.op !== op) return;
+      c.off('message', on);
+      resolve(m as T);
+    };
+    c.on('message', on);
+  });
+}
+async function ask(c: ChildProcess, op: 'stats' | 'gc' | 'mark'): Promise<ServerStats> {
+  const reply = next<ServerStats>(c, op === 'mark' ? 'marked' : 'stats');
+  c.send({ op });
+  return reply;
+}
+
+// ---- attack helpers -------------------------------------------------------------------------
+
+async function client(port: number, id: string): Promise<MqttClient> {
+  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: id,
+    reconnectPeriod: 0,
+    connectTimeout: 30_000,
+  });
+}
+async function http(api: number, method: string, p: string, body?: unknown) {
+  const t0 = performance.now();
+  const res = await fetch(`http://127.0.0.1:${api}${p}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, ms: performance.now() - t0, text };
+}
+/** Raw TCP: write `bytes`, resolve when the server closes (or after `ms`). */
+function rawSend(
+  port: number,
+  bytes: Buffer,
+  ms = 3000,
+): Promise<{ closed: boolean; got: Buffer }> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ closed: false, got: Buffer.concat(got) });
+    }, ms);
+    s.on('data', (b) => got.push(b));
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ closed: true, got: Buffer.concat(got) });
+    });
+    s.on('connect', () => s.write(bytes));
+  });
+}
+const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+const pkt = (first: number, body: Buffer) =>
+  Buffer.concat([Buffer.from([first, body.length]), body]);
+const connectPkt = (level: number, id: string) =>
+  pkt(
+    0x10,
+    Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([level, 2, 0, 0]), str(Buffer.from(id))]),
+  );
+
+type Attack = (ctx: { port: number; api: number; notes: string[] }) => Promise<void>;
+
+const attacks: Record<string, Attack> = {
+  async baseline() {
+    await sleep(3000);
+  },
+  async redos({ port, notes }) {
+    const c = await client(port, 'att-redos');
+    const issue = '{"name":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"}';
+    for (let i = 0; i < 20; i++) {
+      await c.publishAsync('abuse/regex', issue, { qos: 1 });
+      await sleep(50);
+    }
+    const long = JSON.stringify({ name: 'a'.repeat(100_000) + '!' });
+    for (let i = 0; i < 5; i++) await c.publishAsync('abuse/regex', long, { qos: 1 });
+    notes.push('20 × 43-byte payload, 5 × 100,000 chars');
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async redos_dynamic({ port, api, notes }) {
+    const c = await client(port, 'att-redos2');
+    for (let i = 0; i < 10; i++)
+      await c.publishAsync(
+        'abuse/regex2',
+        JSON.stringify({ s: 'a'.repeat(5000) + '!', p: '^(a+)+$' }),
+        { qos: 1 },
+      );
+    await c.endAsync();
+    let worst = 0;
+    for (let i = 0; i < 5; i++) {
+      const r = await http(api, 'POST', '/api/v5/rule_test', {
+        sql: `SELECT regex_match(payload.s, '^(a+)+$') AS m FROM "t"`,
+        context: { topic: 't', payload: JSON.stringify({ s: 'a'.repeat(30) + '!' }) },
+      });
+      worst = Math.max(worst, r.ms);
+    }
+    notes.push(`rule_test × 5: worst ${worst.toFixed(0)} ms`);
+    await sleep(1000);
+  },
+  async jq_loop({ port, notes }) {
+    const c = await client(port, 'att-jq');
+    for (let i = 0; i < 10; i++) {
+      await c.publishAsync('abuse/jq', '{"a":1}', { qos: 1 });
+      await sleep(300);
+    }
+    notes.push('10 messages, one per 300 ms');
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async case_5000({ port, api, notes }) {
+    const branches = Array.from({ length: 5000 }, (_, i) => `WHEN payload.v = ${i} THEN 'b${i}'`);
+    const sql = `SELECT CASE ${branches.join(' ')} ELSE 'none' END AS c FROM "abuse/case"`;
+    const test = await http(api, 'POST', '/api/v5/rule_test', {
+      sql,
+      context: { topic: 'abuse/case', payload: '{"v":4999}' },
+    });
+    const created = await http(api, 'POST', '/api/v5/rules', {
+      id: 'case_5000',
+      sql,
+      actions: ['sink'],
+    });
+    notes.push(
+      `SQL ${(sql.length / 1024).toFixed(0)} KB; rule_test ${test.status} in ${test.ms.toFixed(0)} ms; create ${created.status} in ${created.ms.toFixed(0)} ms`,
+    );
+    const c = await client(port, 'att-case');
+    for (let i = 0; i < 50; i++)
+      await c.publishAsync('abuse/case', JSON.stringify({ v: 4999 - i }), { qos: 1 });
+    await c.endAsync();
+    await http(api, 'DELETE', '/api/v5/rules/case_5000');
+    await sleep(1000);
+  },
+  async deep_json({ port, notes }) {
+    const c = await client(port, 'att-deep');
+    const depth = 100_000;
+    const obj = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const arr = '['.repeat(depth) + ']'.repeat(depth);
+    for (let i = 0; i < 5; i++) {
+      await c.publishAsync('abuse/json', obj, { qos: 1 });
+      await c.publishAsync('abuse/json', arr, { qos: 1 });
+      await c.publishAsync('abuse/proto', JSON.stringify({ s: obj }), { qos: 1 });
+    }
+    notes.push(`depth ${depth}: ${(obj.length / 1024).toFixed(0)} KB objects, arrays, json_decode`);
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async string_build({ port, notes }) {
+    const c = await client(port, 'att-str');
+    for (let i = 0; i < 3; i++) {
+      await c.publishAsync('abuse/string', '{"n":100000000,"c":"x"}', { qos: 1 });
+      await sleep(300);
+    }
+    notes.push('3 × pad to 100,000,000 chars');
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async subs_100k({ port, notes }) {
+    // Raw packets: mqtt.js rejects a SUBACK holding 0x80, which is the expected answer here.
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const p = parser();
+    let granted = 0;
+    let refused = 0;
+    let subacks = 0;
+    const done = new Promise<void>((resolve) =>
+      p.on('packet', (pk: Packet) => {
+        if (pk.cmd !== 'suback') return;
+        for (const g of pk.granted)
+          if (g === 128) refused++;
+          else granted++;
+        if (++subacks === 100) resolve();
+      }),
+    );
+    s.on('data', (b) => p.parse(b));
+    s.write(
+      generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clientId: 'att-subs',
+        clean: true,
+        keepalive: 0,
+      }),
+    );
+    for (let b = 0; b < 100; b++)
+      s.write(
+        generate({
+          cmd: 'subscribe',
+          messageId: b + 1,
+          subscriptions: Array.from({ length: 1000 }, (_, i) => ({
+            topic: `subs/${b}/${i}/+`,
+            qos: 1 as const,
+          })),
+        }),
+      );
+    await done;
+    notes.push(`100 SUBSCRIBEs × 1,000 filters: granted ${granted}, refused (0x80) ${refused}`);
+    s.destroy();
+    await sleep(1000);
+  },
+  async non_json({ port, notes }) {
+    const c = await client(port, 'att-bin');
+    for (let i = 0; i < 50; i++) {
+      await c.publishAsync('abuse/json', randomBytes(64 * 1024), { qos: 1 });
+      await c.publishAsync('abuse/json', '{"a":{"b":', { qos: 1 });
+    }
+    notes.push('50 × 64 KB random, 50 × truncated JSON');
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async proto_keys({ port, notes }) {
+    const c = await client(port, 'att-proto');
+    const payloads = [
+      '{"__proto__":{"polluted":true},"x":{"polluted":true},"s":"{\\"__proto__\\":{\\"polluted\\":1}}"}',
+      '{"constructor":{"prototype":{"polluted":true}},"x":1,"s":"{\\"constructor\\":{\\"prototype\\":{\\"polluted\\":1}}}"}',
+      '{"a":{"__proto__":{"polluted":true}},"b":{"__proto__":[1,2]},"x":{"__proto__":{"polluted":1}}}',
+    ];
+    for (let i = 0; i < 20; i++)
+      for (const p of payloads) {
+        await c.publishAsync('abuse/proto', p, { qos: 1 });
+        await c.publishAsync('abuse/json', p, { qos: 1 });
+      }
+    notes.push('60 × 3 shapes to field access, map_put, json_decode, json_encode, sinks');
+    await c.endAsync();
+    await sleep(1000);
+  },
+  async protocol({ port, notes }) {
+    const bad = [
+      Buffer.concat([
+        connectPkt(4, 'p1'),
+        pkt(0x30, Buffer.concat([str(Buffer.from([0x61, 0xff])), Buffer.from('x')])),
+      ]),
+      Buffer.concat([
+        connectPkt(4, 'p2'),
+        pkt(0x30, Buffer.concat([str(Buffer.from([0x61, 0x00])), Buffer.from('x')])),
+      ]),
+      connectPkt(7, 'p3'),
+    ];
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => rawSend(port, bad[i % bad.length]!)),
+    );
+    const closed = results.filter((r) => r.closed).length;
+    const connack1 = results.filter((r) => r.got.equals(Buffer.from([0x20, 2, 0, 1]))).length;
+    notes.push(`${closed}/20 closed; ${connack1} CONNACK 0x01 for level 7`);
+    await sleep(500);
+  },
+  async after() {
+    // `--after=<ms>`: a longer idle time before the final gc() (V8 returns memory lazily).
+    await sleep(Number(args.find((a) => a.startsWith('--after='))?.slice(8) ?? 3000));
+  },
+};
+
+// ---- run ------------------------------------------------------------------------------------
+
+const startLoad = loadavg().map((l) => l.toFixed(2));
+const fromDist = args.includes('--dist');
+const server = fork(path.join(here, 'server.ts'), [], {
+  execArgv: [
+    '--import',
+    'tsx',
+    '--expose-gc',
+    // `--cpu-prof`: profile the server (written to /tmp/sluice-abuse-prof on exit).
+    ...(args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sluice-abuse-prof'] : []),
+  ],
+  env: { ...process.env, ABUSE_FROM_DIST: fromDist ? '1' : '0' },
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+const ready = await next<{ mqtt: number; api: number }>(server, 'ready');
+const probe = child('probe.ts', [String(ready.mqtt)]);
+await next(probe, 'ready');
+await sleep(1000); // probe connected and warm
+const first = await ask(server, 'gc');
+
+interface Phase {
+  name: string;
+  start: number;
+  end: number;
+  stats: ServerStats;
+  notes: string[];
+}
+const phases: Phase[] = [];
+for (const [name, attack] of Object.entries(attacks)) {
+  if (only && !only.includes(name) && name !== 'baseline' && name !== 'after') continue;
+  await ask(server, 'mark');
+  const start = Date.now();
+  const notes: string[] = [];
+  try {
+    await attack({ port: ready.mqtt, api: ready.api, notes });
+  } catch (err) {
+    notes.push(`attack failed: ${(err as Error).message}`);
+  }
+  const end = Date.now();
+  const stats = await ask(server, 'stats');
+  phases.push({ name, start, end, stats, notes });
+  process.stderr.write(`${name}: done (${((end - start) / 1000).toFixed(1)} s)\n`);
+}
+const last = await ask(server, 'gc');
+const smapsReply = next<{ byName: [string, number][]; largestAnon: number[]; anonCount: number }>(
+  server,
+  'smaps',
+);
+server.send({ op: 'smaps' });
+const smaps = await smapsReply;
+probe.send({ op: 'stop' });
+const { samples } = await next<{ samples: { t: number; rtt: number | null }[] }>(probe, 'samples');
+server.send({ op: 'stop' });
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const rows = phases.map((ph) => {
+  const mine = samples.filter((s) => s.t >= ph.start && s.t < ph.end);
+  const rtts = mine.filter((s) => s.rtt !== null).map((s) => s.rtt as number);
+  const lost = mine.length - rtts.length;
+  const culprits = [
+    ...new Set(
+      ph.stats.warnings.filter((w) => w.code === 'event_loop_lag').map((w) => w.rule ?? '(none)'),
+    ),
+  ];
+  const codes = [
+    ...new Set(ph.stats.warnings.map((w) => w.code).filter((c) => c !== 'event_loop_lag')),
+  ];
+  return {
+    phase: ph.name,
+    probes: mine.length,
+    p50: pct(rtts, 50),
+    p99: pct(rtts, 99),
+    max: rtts.length ? Math.max(...rtts) : NaN,
+    lost,
+    stalls: mine.filter((s) => s.rtt === null || s.rtt > 1000).length,
+    lagMaxMs: ph.stats.lagMaxMs,
+    peakRss: ph.stats.peakRss,
+    culprits,
+    codes,
+    suspended: ph.stats.suspended,
+    polluted: ph.stats.polluted,
+    notes: ph.notes,
+  };
+});
+const all = samples.filter((s) => s.rtt !== null).map((s) => s.rtt as number);
+const summary = {
+  date: new Date().toISOString(),
+  machine: `${cpus().length} vCPU ${cpus()[0]?.model ?? ''}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  loadavg: loadavg().map((l) => l.toFixed(2)),
+  probe: {
+    samples: samples.length,
+    p50: pct(all, 50),
+    p99: pct(all, 99),
+    max: Math.max(...all),
+    lost: samples.length - all.length,
+    over1s: samples.filter((s) => s.rtt === null || s.rtt > 1000).length,
+  },
+  code: fromDist ? 'dist (tsc build)' : 'src (tsx)',
+  heapUsed: { baseline: first.heapUsed, afterGc: last.heapUsed },
+  heapTotal: { baseline: first.heapTotal, afterGc: last.heapTotal },
+  external: { baseline: first.external, afterGc: last.external },
+  rules: last.rules,
+  rss: {
+    baseline: first.rss,
+    peak: Math.max(...phases.map((p) => p.stats.peakRss)),
+    afterGc: last.rss,
+    gc: last.gc,
+  },
+  polluted: last.polluted,
+  smapsAfterGc: smaps,
+  target: { p99Ms: 50 },
+};
+
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const table = [
+  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | peak RSS | lag culprit | other codes | notes |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  ...rows.map(
+    (r) =>
+      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
+  ),
+].join('\n');
+const overall = [
+  `probe overall: ${summary.probe.samples} round trips, p50 ${f(summary.probe.p50)} ms, p99 ${f(summary.probe.p99)} ms, max ${f(summary.probe.max)} ms, lost ${summary.probe.lost}, over 1 s ${summary.probe.over1s} (target p99 < 50 ms: ${summary.probe.p99 < 50 ? 'met' : 'NOT met'})`,
+  `RSS: baseline ${mb(summary.rss.baseline)} (after gc), peak ${mb(summary.rss.peak)}, after ${mb(summary.rss.afterGc)} (after gc${summary.rss.gc ? '' : ' — unavailable'}); V8 heap used ${mb(summary.heapUsed.baseline)} → ${mb(summary.heapUsed.afterGc)}, heap total ${mb(summary.heapTotal.baseline)} → ${mb(summary.heapTotal.afterGc)}, external ${mb(summary.external.baseline)} → ${mb(summary.external.afterGc)}`,
+  `pollution: ${summary.polluted.length ? summary.polluted.join(', ') : 'none (Object/Array/Function prototypes unchanged, ({}).polluted undefined)'}`,
+  `machine: ${summary.machine}; load average at the end ${summary.loadavg.join(' ')}; server code: ${summary.code}`,
+].join('\n');
+const json = JSON.stringify({ summary, phases: rows }, null, 2);
+process.stdout.write(`${table}\n\n${overall}\n\n${json}\n`);
+if (write)
+  writeFileSync(
+    path.join(here, '../results/abuse.md'),
+    `# Abuse suite (issue #19 item 5)\n\nGenerated by \`npm run bench:abuse -- ${args.join(' ')}\`, ${summary.date}, load average at the start ${startLoad.join(' ')}. Findings and what they mean: bench/RESULTS.md.\n\n${table}\n\n${overall
+      .split('\n')
+      .map((l) => `- ${l}`)
+      .join(
+        '\n',
+      )}\n\n<details><summary>JSON</summary>\n\n\`\`\`json\n${json}\n\`\`\`\n\n</details>\n`,
+  );

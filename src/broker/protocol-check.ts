@@ -1,0 +1,226 @@
+/**
+ * Protocol strictness in front of Aedes (issue #19 item 4). Installed on each accepted
+ * connection's mqtt-packet parser, next to limits.ts' packet-size guard, so a violating packet
+ * never reaches Aedes (no PUBACK, no routing, no rule sees it):
+ *
+ *   malformed strings   every UTF-8 string field the parser reads (CONNECT protocol name,
+ *                       client id, will topic, user name; PUBLISH topic; SUBSCRIBE and
+ *                       UNSUBSCRIBE filters; MQTT 5 string properties) must be well-formed UTF-8
+ *                       [MQTT-1.5.3-1] and must not contain U+0000 [MQTT-1.5.3-2]; otherwise the
+ *                       connection is closed. mqtt-packet decodes with `toString('utf8')`, which
+ *                       turns bad bytes into U+FFFD, so only a decoded string containing U+FFFD
+ *                       has its raw bytes re-checked (`TextDecoder` fatal): a well-formed
+ *                       string costs two `indexOf` scans.
+ *   protocol name       not `MQTT` / `MQIsdp` → closed without CONNACK [MQTT-3.1.2-1]
+ *                       (mqtt-packet refuses it; we count and log it).
+ *   protocol level      not 3, 4 or 5 → CONNACK 0x01 (unacceptable protocol level), then the
+ *                       connection is closed [MQTT-3.1.2-2]. mqtt-packet would refuse the packet
+ *                       with no answer at all; level 5 reaches Aedes 1.x, which answers 0x01
+ *                       itself.
+ *   packet_timeout      a packet whose first byte arrived more than `packet_timeout` ago and
+ *                       that is still incomplete closes the connection, whatever the keepalive
+ *                       (keepalive 0 disables only the keepalive timer). Time during which the
+ *                       broker is not reading the socket (Aedes paused, a batch still being
+ *                       handled, back-pressure) restarts the count: the wait is then ours.
+ *
+ * Cost per socket read: one wrapper call and a few property reads; a clock read only when a
+ * read ends inside a packet that started in it. One timer per connection, armed only while a
+ * packet is incomplete, never re-armed per read.
+ *
+ * Aedes / mqtt-packet internals used (README invariant 7): the parser's `parse`, `_parseString`,
+ * `_parseConnect`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
+ * `_emitError`; the Aedes client's `_paused` and `_parsingBatch`.
+ */
+import type { Client } from 'aedes';
+import type { Logger } from '../core/index.js';
+import type { ClientRecord } from './client-records.js';
+import type { BrokerMetrics } from './types.js';
+
+/** The BufferList that mqtt-packet parses from. */
+interface ParserList {
+  readonly length: number;
+  readUInt8(offset: number): number;
+  readUInt16BE(offset: number): number;
+  toString(enc: 'utf8', start: number, end: number): string;
+  slice(start: number, end: number): Buffer;
+}
+
+interface ParserInternals {
+  packet: object;
+  error: Error | null;
+  _list: ParserList;
+  _pos: number;
+  _stateCounter: number;
+  parse(buf: Buffer): number;
+  _parseString(maybeBuffer?: boolean): string | null;
+  _parseConnect(): unknown;
+  _emitError(err: Error): void;
+}
+
+interface AedesClientInternals {
+  _paused?: boolean;
+  _parsingBatch?: number;
+  closed?: boolean;
+}
+
+export type StringFault = 'malformed_utf8' | 'null_character';
+
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Why a string field is not acceptable, or undefined when it is. `decoded` is what
+ * `Buffer.toString('utf8')` made of `raw()`; `raw` is called only when the decoded text holds
+ * U+FFFD (a replaced byte or a U+FFFD the client really sent).
+ */
+export function stringFault(decoded: string, raw: () => Uint8Array): StringFault | undefined {
+  if (decoded.indexOf('\u0000') >= 0) return 'null_character';
+  if (decoded.indexOf('\uFFFD') < 0) return undefined;
+  try {
+    fatalUtf8.decode(raw());
+    return undefined;
+  } catch {
+    return 'malformed_utf8';
+  }
+}
+
+/** CONNACK, MQTT 3.1.1 form, return code 0x01 "unacceptable protocol level" (§3.2.2.3). */
+const CONNACK_UNACCEPTABLE_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+/** How long a refused client gets to read its CONNACK before the socket is destroyed anyway. */
+const CONNACK_LINGER_MS = 2000;
+
+export interface ProtocolCheck {
+  /** Install the string, CONNECT and packet-timeout checks on a client Aedes just made. */
+  guard(client: Client, rec: ClientRecord): void;
+}
+
+export function createProtocolCheck(
+  metrics: BrokerMetrics,
+  logger: Logger,
+  clock: () => number = () => performance.now(),
+): ProtocolCheck {
+  const where = (rec: ClientRecord) => ({
+    listener: rec.meta.listener,
+    peer: rec.peername,
+    clientid: rec.clientid || undefined,
+  });
+
+  return {
+    guard(client, rec) {
+      const parser = (client as unknown as { _parser: ParserInternals })._parser;
+      const conn = client.conn;
+
+      // [MQTT-1.5.3-1] [MQTT-1.5.3-2] on every string field, before the packet is emitted.
+      const parseString = parser._parseString;
+      parser._parseString = function checkedParseString(
+        this: ParserInternals,
+        maybeBuffer?: boolean,
+      ): string | null {
+        const start = this._pos + 2;
+        const s = parseString.call(this, maybeBuffer);
+        // Fast path: no U+0000 and no replacement character, nothing to look at.
+        if (s === null || this.error || (s.indexOf('\u0000') < 0 && s.indexOf('\uFFFD') < 0))
+          return s;
+        const end = this._pos;
+        const fault = stringFault(s, () => this._list.slice(start, end));
+        if (fault === undefined) return s;
+        if (fault === 'null_character') metrics.protocol_null_character++;
+        else metrics.protocol_malformed_utf8++;
+        const cmd = (this.packet as { cmd?: string }).cmd;
+        logger.info(
+          { ...where(rec), code: 'broker_malformed_string', fault, cmd },
+          fault === 'null_character'
+            ? 'connection closed: string field contains U+0000 [MQTT-1.5.3-2]'
+            : 'connection closed: string field is not well-formed UTF-8 [MQTT-1.5.3-1]',
+        );
+        // The error stops the parse loop before `packet` is emitted; Aedes closes the connection.
+        this._emitError(new Error(`malformed UTF-8 string in ${cmd ?? 'packet'} (${fault})`));
+        return s;
+      };
+
+      // [MQTT-3.1.2-1] / [MQTT-3.1.2-2]: look at the protocol name and level before mqtt-packet.
+      const parseConnect = parser._parseConnect;
+      parser._parseConnect = function checkedParseConnect(this: ParserInternals): unknown {
+        const list = this._list;
+        if (list.length < 2) return parseConnect.call(this);
+        const n = list.readUInt16BE(0);
+        if (list.length < 3 + n) return parseConnect.call(this);
+        const name = list.toString('utf8', 2, 2 + n);
+        if (name !== 'MQTT' && name !== 'MQIsdp') {
+          metrics.protocol_unknown_name++;
+          logger.info(
+            {
+              ...where(rec),
+              code: 'broker_unsupported_protocol',
+              protocol_name: name.slice(0, 32),
+            },
+            'connection closed: unknown protocol name [MQTT-3.1.2-1]',
+          );
+          return parseConnect.call(this); // mqtt-packet refuses it: closed without CONNACK
+        }
+        const level = list.readUInt8(2 + n) & 0x7f; // 0x80 is the bridge bit
+        if (level === 3 || level === 4 || level === 5) return parseConnect.call(this);
+        metrics.protocol_unsupported_level++;
+        logger.info(
+          { ...where(rec), code: 'broker_unsupported_protocol', protocol_level: level },
+          'connection refused: unsupported protocol level, CONNACK 0x01 [MQTT-3.1.2-2]',
+        );
+        // Stop parsing for good without telling Aedes (it would destroy the socket before the
+        // CONNACK is out): the parse loop ends on `error`, later reads are dropped.
+        this.error = new Error(`unsupported protocol level ${level}`);
+        this.parse = () => 0;
+        rec.reason ??= 'protocol_error';
+        conn.end(CONNACK_UNACCEPTABLE_LEVEL);
+        conn.once('finish', () => conn.destroy());
+        const linger = setTimeout(() => conn.destroy(), CONNACK_LINGER_MS);
+        linger.unref();
+        conn.once('close', () => clearTimeout(linger));
+        return undefined;
+      };
+
+      // packet_timeout: bounded time from a packet's first byte to its last.
+      const timeout = rec.limits?.packet_timeout ?? 0;
+      if (timeout <= 0) return;
+      const c = client as unknown as AedesClientInternals;
+      const parse = parser.parse;
+      let since = 0; // clock() when the incomplete packet began; 0 = none pending
+      let timer: NodeJS.Timeout | undefined;
+      const arm = (ms: number) => {
+        timer = setTimeout(check, ms);
+        timer.unref();
+      };
+      const check = () => {
+        timer = undefined;
+        if (since === 0 || c.closed || conn.destroyed) return;
+        if (c._paused || (c._parsingBatch ?? 0) > 0 || rec.gate?.paused) {
+          // The broker is not reading this socket: the rest of the packet may be waiting in it.
+          since = clock();
+          return arm(timeout);
+        }
+        const left = since + timeout - clock();
+        if (left > 0) return arm(Math.ceil(left));
+        metrics.refused_packet_timeout++;
+        rec.reason ??= 'packet_timeout';
+        logger.info(
+          { ...where(rec), code: 'broker_packet_timeout', packet_timeout: timeout },
+          'connection closed: packet not completed within packet_timeout',
+        );
+        conn.destroy();
+      };
+      parser.parse = function timedParse(this: ParserInternals, buf: Buffer): number {
+        const before = this.packet;
+        const r = parse.call(this, buf);
+        if (this._stateCounter === 0 && this._list.length === 0) since = 0;
+        else if (since === 0 || this.packet !== before) {
+          // A packet is incomplete and it began in this read.
+          since = clock();
+          if (timer === undefined) arm(timeout);
+        }
+        return r;
+      };
+      conn.once('close', () => {
+        since = 0;
+        if (timer !== undefined) clearTimeout(timer);
+      });
+    },
+  };
+}
