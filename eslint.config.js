@@ -17,6 +17,8 @@ const owned = {
   '@grpc/grpc-js': 'sinks/hstream',
   '@grpc/proto-loader': 'sinks/hstream',
   re2js: 'runtime',
+  'typed-ocpp': 'ocpp',
+  'ajv-formats': 'ocpp',
 };
 
 /** Every module of src/ (CONVENTIONS.md "Who may import whom"). */

@@ -18,6 +18,8 @@ export interface ConfigParts {
     /** Runner fields with this type's defaults (default: `runnerSpec`). */
     readonly runnerSpec?: FieldSpec;
   }[];
+  /** Protocol gateways by name (`gateway.ocpp`), each spec owned by its module. */
+  readonly gatewaySpecs?: Readonly<Record<string, FieldSpec>>;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -50,6 +52,8 @@ export interface SluiceConfig {
   shutdown: { drain_timeout: number };
   rule_limits: { eval_budget: number; suspend_after: number; suspend_window: number };
   api: ApiConfig;
+  /** Protocol gateways (`gateway.ocpp`), validated by their own specs. */
+  gateway: Record<string, unknown>;
 }
 
 /** The management HTTP API (`sluice run` starts it; see docs/api.md). */
@@ -223,6 +227,12 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         },
       ),
       api: apiSpec,
+      gateway: field.object(
+        Object.fromEntries(
+          Object.entries(parts.gatewaySpecs ?? {}).map(([k, v]) => [k, v] as const),
+        ),
+        { description: 'Protocol gateways (EMQX `gateway.*`): `ocpp` (docs/ocpp.md).' },
+      ),
     },
     { description: 'Sluice configuration (sluice.yaml).' },
   );

@@ -5,6 +5,7 @@
  */
 import { brokerConfigSpec } from '../broker/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
+import { ocppConfigSpec } from '../ocpp/index.js';
 import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
 import { consoleSinkType } from '../sinks/console/index.js';
 import { hstreamSinkType } from '../sinks/hstream/index.js';
@@ -35,6 +36,7 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
   return {
     brokerSpec: brokerConfigSpec,
     runnerSpec: runnerConfigSpec,
+    gatewaySpecs: { ocpp: ocppConfigSpec },
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,

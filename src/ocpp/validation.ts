@@ -1,0 +1,113 @@
+/**
+ * Schema checks of OCPP 1.6 payloads (`message_format_checking`), against the official OCA 1.6
+ * JSON schemas plus the security whitepaper's (78 in all) as exported by `typed-ocpp`
+ * (`OCPP16.schemas`, keyed `<Action>Request` / `<Action>Response`). Compiled once, lazily, when
+ * checking is on; never per message.
+ *
+ * Error-code mapping (OCPP-J 1.6 §4.2.3; the first failing keyword decides):
+ *   required, minItems, maxItems        → OccurenceConstraintViolation (1.6 spelling)
+ *   type (of a field)                   → TypeConstraintViolation
+ *   enum, maxLength, minLength, format,
+ *   minimum, maximum, pattern, …        → PropertyConstraintViolation
+ *   additionalProperties, anything else → FormationViolation
+ * With `validation_error_codes: formation_violation` every failure is FormationViolation.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { OCPP16 } from 'typed-ocpp';
+
+import { OcppErrors } from './errors.js';
+import type { OcppErrorCode } from './frames.js';
+
+export interface Violation {
+  readonly code: OcppErrorCode;
+  readonly description: string;
+  readonly details: { readonly path: string; readonly keyword: string; readonly message: string };
+}
+
+export interface PayloadValidator {
+  /** A CALL's payload: a Violation, or `null` when valid. Unknown action → NotImplemented. */
+  call(action: string, payload: object): Violation | null;
+  /** A CALLRESULT's payload for `action`; `null` when valid or when there is no schema. */
+  result(action: string, payload: object): Violation | null;
+}
+
+const OCCURENCE = new Set(['required', 'minItems', 'maxItems', 'minProperties', 'maxProperties']);
+const PROPERTY = new Set([
+  'enum',
+  'const',
+  'maxLength',
+  'minLength',
+  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'pattern',
+  'uniqueItems',
+]);
+
+function codeOf(e: ErrorObject): OcppErrorCode {
+  if (OCCURENCE.has(e.keyword)) return 'OccurenceConstraintViolation';
+  if (e.keyword === 'type') return 'TypeConstraintViolation';
+  if (PROPERTY.has(e.keyword)) return 'PropertyConstraintViolation';
+  return 'FormationViolation';
+}
+
+// ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+  addFormatsModule) as (ajv: Ajv) => void;
+
+export function createPayloadValidator(mode: 'detailed' | 'formation_violation'): PayloadValidator {
+  const ajv = new Ajv({ strict: false, allErrors: false });
+  addFormats(ajv);
+  const compiled = new Map<string, ValidateFunction>();
+  try {
+    for (const [name, schema] of Object.entries(OCPP16.schemas as Record<string, object>)) {
+      const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
+      compiled.set(name, ajv.compile(rest));
+    }
+  } catch (err) {
+    throw OcppErrors.ocpp_schema_invalid('cannot compile the OCPP 1.6 schemas', { cause: err });
+  }
+
+  function check(name: string, payload: object): Violation | null {
+    const v = compiled.get(name);
+    if (!v || v(payload)) return null;
+    const e = v.errors?.[0];
+    if (!e)
+      return {
+        code: 'FormationViolation',
+        description: `payload does not match ${name}`,
+        details: { path: '', keyword: '', message: '' },
+      };
+    const path = e.instancePath || '/';
+    const message = e.message ?? e.keyword;
+    return {
+      // A payload that is not even an object is a structure error, not a field's type.
+      code:
+        mode === 'formation_violation' || (e.keyword === 'type' && e.instancePath === '')
+          ? 'FormationViolation'
+          : codeOf(e),
+      description: `${name} ${path} ${message}`.slice(0, 255),
+      details: { path, keyword: e.keyword, message },
+    };
+  }
+
+  return {
+    call(action, payload) {
+      const name = `${action}Request`;
+      if (!compiled.has(name))
+        return {
+          code: 'NotImplemented',
+          description: `unknown action ${action}`.slice(0, 255),
+          details: { path: '', keyword: 'action', message: 'no such OCPP 1.6 action' },
+        };
+      return check(name, payload);
+    },
+    result(action, payload) {
+      return check(`${action}Response`, payload);
+    },
+  };
+}
