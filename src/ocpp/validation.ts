@@ -1,7 +1,8 @@
 /**
  * Schema checks of OCPP 1.6 payloads (`message_format_checking`), against the official OCA 1.6
  * JSON schemas plus the security whitepaper's (78 in all) as exported by `typed-ocpp`
- * (`OCPP16.schemas`, keyed `<Action>Request` / `<Action>Response`). Compiled once, lazily, when
+ * (`OCPP16.schemas`, keyed `<Action>Request` / `<Action>Response`; imported from the package's
+ * schemas module). Compiled once, lazily, when
  * checking is on; never per message.
  *
  * Error-code mapping (OCPP-J 1.6 §4.2.3; the first failing keyword decides):
@@ -14,7 +15,9 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { OCPP16 } from 'typed-ocpp';
+// The schemas module only (the package index compiles every 1.6/2.0/2.1 validator at import,
+// ≈ 1–7 s; this module is plain data, ≈ 10 ms).
+import * as OCPP16_SCHEMAS from 'typed-ocpp/dist/ocpp16/schemas.js';
 
 import { OcppErrors } from './errors.js';
 import type { OcppErrorCode } from './frames.js';
@@ -64,7 +67,7 @@ export function createPayloadValidator(mode: 'detailed' | 'formation_violation')
   addFormats(ajv);
   const compiled = new Map<string, ValidateFunction>();
   try {
-    for (const [name, schema] of Object.entries(OCPP16.schemas as Record<string, object>)) {
+    for (const [name, schema] of Object.entries(OCPP16_SCHEMAS as Record<string, object>)) {
       const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
       compiled.set(name, ajv.compile(rest));
     }
