@@ -208,7 +208,11 @@ export class OcppConnection {
           return;
         }
       }
-      if (f.action === 'BootNotification') this.pendingBoots.add(f.id);
+      if (f.action === 'BootNotification') {
+        // Bounded: a CP retrying unanswered boots must not grow this set without limit.
+        if (this.pendingBoots.size >= 16) this.pendingBoots.clear();
+        this.pendingBoots.add(f.id);
+      }
       const topic = (this.d.topics.overrides.get(f.action) ?? this.d.topics.call)({
         cid: this.d.cid,
         action: f.action,

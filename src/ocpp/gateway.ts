@@ -310,7 +310,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
         if (!wants('client.disconnected')) return;
         const ts = now();
         emit('client.disconnected', {
-          reason: c.reason ?? (code === 1000 ? 'normal' : 'sock_closed'),
+          // A close handshake by the CP is `normal`; 1006 = the socket went away without one.
+          reason: c.reason ?? (code === 1006 ? 'sock_closed' : 'normal'),
           ...base(facts),
           disconn_props: {},
           connected_at: c.connectedAt,

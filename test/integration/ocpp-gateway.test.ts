@@ -8,7 +8,7 @@ import { request, type IncomingMessage } from 'node:http';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { ClientAuthenticator } from '../../src/core/index.js';
+import type { BrokerEvent, ClientAuthenticator } from '../../src/core/index.js';
 
 import type { OcppGateway } from '../../src/ocpp/index.js';
 import {
@@ -286,6 +286,63 @@ describe('handshake', () => {
     expect(first.frames).toEqual([]);
     expect(gw.metrics().takeovers).toBe(1);
     expect(gw.clients()).toHaveLength(1);
+  });
+});
+
+describe('events', () => {
+  it('client.connected / client.disconnected with protocol ocpp and the reason (discarded, kicked, normal)', async () => {
+    const { gw, url } = await gateway();
+    const events: BrokerEvent[] = [];
+    const off = gw.producer.listen(
+      (e) => events.push(e),
+      ['client.connected', 'client.disconnected'],
+    );
+    const first = await cp(`${url}/E1`);
+    await cp(`${url}/E1`);
+    await waitFor(() => first.closed !== undefined, 'taken over');
+    expect(gw.kick('E1')).toBe(true);
+    expect(gw.kick('nobody')).toBe(false);
+    await waitFor(
+      () => events.filter((e) => e.name === 'client.disconnected').length === 2,
+      'kicked',
+    );
+    const third = await cp(`${url}/E2`);
+    await third.close();
+    await waitFor(
+      () => events.filter((e) => e.name === 'client.disconnected').length === 3,
+      'three disconnects',
+    );
+    const fourth = await cp(`${url}/E3`);
+    fourth.ws.terminate();
+    await waitFor(
+      () => events.filter((e) => e.name === 'client.disconnected').length === 4,
+      'dropped socket',
+    );
+    off();
+    const seen = events.map((e) => [
+      e.name,
+      e.matchTopic,
+      e.columns['clientid'],
+      e.columns['reason'],
+    ]);
+    expect(seen).toEqual([
+      ['client.connected', '$events/client/connected', 'E1', undefined],
+      ['client.connected', '$events/client/connected', 'E1', undefined],
+      ['client.disconnected', '$events/client/disconnected', 'E1', 'discarded'],
+      ['client.disconnected', '$events/client/disconnected', 'E1', 'kicked'],
+      ['client.connected', '$events/client/connected', 'E2', undefined],
+      ['client.disconnected', '$events/client/disconnected', 'E2', 'normal'],
+      ['client.connected', '$events/client/connected', 'E3', undefined],
+      ['client.disconnected', '$events/client/disconnected', 'E3', 'sock_closed'],
+    ]);
+    expect(events[0]!.columns).toMatchObject({
+      protocol: 'ocpp',
+      proto_name: 'OCPP',
+      proto_ver: '1.6',
+      keepalive: 60,
+      mountpoint: 'ocpp/',
+    });
+    expect(Object.isFrozen(events[0])).toBe(true);
   });
 });
 
