@@ -273,6 +273,11 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       void unsubscribe();
       return;
     }
+    // ws answers a broken handshake (bad key/version) itself and never calls back: release
+    // the subscription when the socket goes away before a connection exists.
+    socket.once('close', () => {
+      if (!conn) void unsubscribe().catch(() => undefined);
+    });
     wss.handleUpgrade(req, socket, head, (ws) => {
       const peername = peerOf(socket);
       const sockname = `${socket.localAddress ?? ''}:${socket.localPort ?? 0}`;

@@ -241,6 +241,29 @@ describe('handshake', () => {
     expect(gw.clients().map((c) => c.clientid)).toEqual(['Ladesäule α']);
   });
 
+  it('a broken WebSocket handshake (bad key) leaves no downstream subscription behind', async () => {
+    const { bus, port } = await gateway();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        path: '/ocpp/BROKEN',
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'short',
+        },
+      });
+      req.on('response', (r) => resolve(r.statusCode ?? 0));
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(400);
+    await waitFor(() => bus.subscribers('ocpp/cs/BROKEN') === 0, 'subscription released');
+  });
+
   it('HTTP Basic through the authenticator: 401 on bad credentials, 403 when banned', async () => {
     const seen: { username?: string; password?: string }[] = [];
     const { url } = await gateway({}, async (req: Parameters<ClientAuthenticator>[0]) => {
