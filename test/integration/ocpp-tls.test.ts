@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ClientAuthRequest } from '../../src/core/index.js';
 import type { OcppGateway } from '../../src/ocpp/index.js';
-import { connectRaw, startGateway, waitFor } from './ocpp-helpers.js';
+import { connectRaw, refusal, startGateway, waitFor } from './ocpp-helpers.js';
 
 let dir: string;
 const pem = (f: string) => readFileSync(path.join(dir, f), 'utf8');
@@ -72,6 +72,22 @@ beforeAll(() => {
       ...(name === 'server' ? ['-extfile', 'san.ext'] : []),
     );
   }
+  // A client certificate no trusted CA signed.
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=rogue',
+    '-keyout',
+    'rogue.key',
+    '-out',
+    'rogue.crt',
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -103,13 +119,15 @@ async function wssGateway(ssl: Record<string, unknown>, seen: ClientAuthRequest[
 }
 
 describe('wss', () => {
-  let gw: OcppGateway | undefined;
-  afterAll(async () => gw?.stop());
+  const gws: OcppGateway[] = [];
+  afterAll(async () => {
+    await Promise.all(gws.map((g) => g.stop()));
+  });
 
   it('security profile 2: server certificate, TLS 1.2 or newer', async () => {
     const seen: ClientAuthRequest[] = [];
     const g = await wssGateway({}, seen);
-    gw = g.gw;
+    gws.push(g.gw);
     const cp = await connectRaw(`${g.url}/CP-S2`, ['ocpp1.6'], { ca: pem('ca.crt') });
     expect(cp.headers['sec-websocket-protocol']).toBe('ocpp1.6');
     expect(seen[0]).toMatchObject({
@@ -125,14 +143,12 @@ describe('wss', () => {
       }),
     ).rejects.toThrow();
     await cp.close();
-    await g.gw.stop();
-    gw = undefined;
   });
 
   it('security profile 3: a client certificate is required and its CN reaches the authenticator', async () => {
     const seen: ClientAuthRequest[] = [];
     const g = await wssGateway({ verify: 'verify_peer', fail_if_no_peer_cert: true }, seen);
-    gw = g.gw;
+    gws.push(g.gw);
     const cp = await connectRaw(`${g.url}/CP-TLS-1`, ['ocpp1.6'], {
       ca: pem('ca.crt'),
       cert: pem('client.crt'),
@@ -145,5 +161,21 @@ describe('wss', () => {
     ).rejects.toThrow();
     expect(seen).toHaveLength(1);
     await cp.close();
+  });
+
+  it('verify_peer without fail_if_no_peer_cert: no certificate is let in, an untrusted one gets 403', async () => {
+    const seen: ClientAuthRequest[] = [];
+    const g = await wssGateway({ verify: 'verify_peer' }, seen);
+    gws.push(g.gw);
+    const plain = await connectRaw(`${g.url}/CP-NOCERT`, ['ocpp1.6'], { ca: pem('ca.crt') });
+    expect(seen[0]).toMatchObject({ clientid: 'CP-NOCERT', peerCertCN: undefined });
+    const rogue = await refusal(`${g.url}/CP-ROGUE`, ['ocpp1.6'], {
+      ca: pem('ca.crt'),
+      cert: pem('rogue.crt'),
+      key: pem('rogue.key'),
+    });
+    expect(rogue).toMatchObject({ status: 403, body: 'certificate_not_trusted' });
+    expect(seen).toHaveLength(1);
+    await plain.close();
   });
 });
