@@ -48,6 +48,7 @@ export interface OcppConfig {
   server_ping_interval: number;
   message_format_checking: FormatChecking;
   validation_error_codes: 'detailed' | 'formation_violation';
+  accept_date_time_without_zone: boolean;
   invalid_json: 'close' | 'drop';
   max_unique_id_length: number;
   username_must_equal_cid: boolean;
@@ -190,6 +191,11 @@ export const ocppConfigSpec: FieldSpec = field.object(
         '`detailed`: an invalid CP CALL is answered with the 1.6 code for the failure (OccurenceConstraintViolation, TypeConstraintViolation, PropertyConstraintViolation, FormationViolation); `formation_violation`: always FormationViolation. Addition to EMQX.',
       enum: ['detailed', 'formation_violation'],
       default: 'detailed',
+    }),
+    accept_date_time_without_zone: field.boolean({
+      description:
+        'Validation: accept `date-time` values without a time zone (`2024-05-14T08:10:05`), which some chargers send; RFC 3339 (and the default) requires one.',
+      default: false,
     }),
     invalid_json: field.string({
       description:

@@ -92,7 +92,9 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
   const eventListeners = new Set<Listener>();
   let validator: PayloadValidator | undefined;
   const getValidator = (): PayloadValidator =>
-    (validator ??= createPayloadValidator(config.validation_error_codes));
+    (validator ??= createPayloadValidator(config.validation_error_codes, {
+      acceptDateTimeWithoutZone: config.accept_date_time_without_zone,
+    }));
   let stopping = false;
 
   const topics: ConnectionTopics = {

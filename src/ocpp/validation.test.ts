@@ -50,4 +50,21 @@ describe('createPayloadValidator (official 1.6 schemas)', () => {
   it('a result for an action without a schema is not checked', () => {
     expect(v.result('NoSuchAction', { anything: 1 })).toBeNull();
   });
+  it('date-time needs a zone unless accept_date_time_without_zone', () => {
+    const status = {
+      connectorId: 1,
+      errorCode: 'NoError',
+      status: 'Available',
+      timestamp: '2024-05-14T08:10:05',
+    };
+    expect(v.call('StatusNotification', status)?.code).toBe('PropertyConstraintViolation');
+    const lenient = createPayloadValidator('detailed', { acceptDateTimeWithoutZone: true });
+    expect(lenient.call('StatusNotification', status)).toBeNull();
+    expect(
+      lenient.call('StatusNotification', { ...status, timestamp: '2024-05-14T08:10:05+10:00' }),
+    ).toBeNull();
+    expect(
+      lenient.call('StatusNotification', { ...status, timestamp: '2024-05-14 08:10' })?.code,
+    ).toBe('PropertyConstraintViolation');
+  });
 });

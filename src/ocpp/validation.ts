@@ -62,9 +62,17 @@ function codeOf(e: ErrorObject): OcppErrorCode {
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as (ajv: Ajv) => void;
 
-export function createPayloadValidator(mode: 'detailed' | 'formation_violation'): PayloadValidator {
+/** RFC 3339 date-time with the zone optional (some chargers send `2024-05-14T08:10:05`). */
+const DATE_TIME_ZONE_OPTIONAL =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(z|[+-]([01]\d|2[0-3]):?[0-5]\d)?$/i;
+
+export function createPayloadValidator(
+  mode: 'detailed' | 'formation_violation',
+  opts: { acceptDateTimeWithoutZone?: boolean } = {},
+): PayloadValidator {
   const ajv = new Ajv({ strict: false, allErrors: false });
   addFormats(ajv);
+  if (opts.acceptDateTimeWithoutZone) ajv.addFormat('date-time', DATE_TIME_ZONE_OPTIONAL);
   const compiled = new Map<string, ValidateFunction>();
   try {
     for (const [name, schema] of Object.entries(OCPP16_SCHEMAS as Record<string, object>)) {
