@@ -19,6 +19,7 @@ const owned = {
   re2js: 'runtime',
   'typed-ocpp': 'ocpp',
   'ajv-formats': 'ocpp',
+  'ajv-draft-04': 'ocpp',
 };
 
 /** Every module of src/ (CONVENTIONS.md "Who may import whom"). */

@@ -49,6 +49,8 @@ export interface OcppConfig {
   message_format_checking: FormatChecking;
   validation_error_codes: 'detailed' | 'formation_violation';
   accept_date_time_without_zone: boolean;
+  json_schema_dir?: string;
+  json_schema_id_prefix: string;
   invalid_json: 'close' | 'drop';
   max_unique_id_length: number;
   username_must_equal_cid: boolean;
@@ -196,6 +198,17 @@ export const ocppConfigSpec: FieldSpec = field.object(
       description:
         'Validation: accept `date-time` values without a time zone (`2024-05-14T08:10:05`), which some chargers send; RFC 3339 (and the default) requires one.',
       default: false,
+    }),
+    json_schema_dir: field.string({
+      description:
+        'Directory of official OCA 1.6 draft-04 schema files (`<Action>.json`, `<Action>Response.json`) to check against instead of the bundled ones (EMQX `json_schema_dir`).',
+      optional: true,
+      example: '/etc/sluice/ocpp-1.6-schemas',
+    }),
+    json_schema_id_prefix: field.string({
+      description:
+        'Prefix of the schema ids in `json_schema_dir`; the rest names the schema (`BootNotificationRequest`).',
+      default: 'urn:OCPP:1.6:2019:12:',
     }),
     invalid_json: field.string({
       description:

@@ -17,7 +17,7 @@ export const OcppErrors = defineErrors('ocpp', {
   },
   ocpp_schema_invalid: {
     description:
-      'The bundled OCPP 1.6 JSON schemas could not be compiled (a broken typed-ocpp install).',
+      'The OCPP 1.6 JSON schemas could not be loaded or compiled: a file of json_schema_dir is unreadable or not a valid draft-04 schema (or the bundled typed-ocpp install is broken); raised at gateway start.',
     retriable: false,
   },
 });

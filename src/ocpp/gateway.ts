@@ -94,6 +94,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
   const getValidator = (): PayloadValidator =>
     (validator ??= createPayloadValidator(config.validation_error_codes, {
       acceptDateTimeWithoutZone: config.accept_date_time_without_zone,
+      ...(config.json_schema_dir ? { schemaDir: config.json_schema_dir } : {}),
+      schemaIdPrefix: config.json_schema_id_prefix,
     }));
   let stopping = false;
 

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import * as SCHEMAS from 'typed-ocpp/dist/ocpp16/schemas.js';
 import { describe, expect, it } from 'vitest';
 
 import { createPayloadValidator } from './validation.js';
@@ -66,5 +71,67 @@ describe('createPayloadValidator (official 1.6 schemas)', () => {
     expect(
       lenient.call('StatusNotification', { ...status, timestamp: '2024-05-14 08:10' })?.code,
     ).toBe('PropertyConstraintViolation');
+  });
+});
+
+describe('json_schema_dir (draft-04 files, EMQX layout)', () => {
+  /** Official-style files: draft-04 `$schema`, `id` = prefix + name, EMQX file names. */
+  function writeDir(files: Record<string, object>): string {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ocpp-schemas-'));
+    for (const [file, schema] of Object.entries(files))
+      writeFileSync(path.join(dir, file), JSON.stringify(schema));
+    return dir;
+  }
+  const draft04 = (name: keyof typeof SCHEMAS, id = true) => ({
+    $schema: 'http://json-schema.org/draft-04/schema#',
+    ...(id ? { id: `urn:OCPP:1.6:2019:12:${name}` } : {}),
+    ...(SCHEMAS[name] as object),
+  });
+
+  it('checks against the files found, by id or file name; other actions are NotImplemented', () => {
+    const dir = writeDir({
+      'BootNotification.json': draft04('BootNotificationRequest'),
+      'BootNotificationResponse.json': draft04('BootNotificationResponse'),
+      'StatusNotification.json': draft04('StatusNotificationRequest', false),
+    });
+    try {
+      const v = createPayloadValidator('detailed', { schemaDir: dir });
+      expect(
+        v.call('BootNotification', { chargePointVendor: 'A', chargePointModel: 'B' }),
+      ).toBeNull();
+      expect(v.call('BootNotification', { chargePointVendor: 'A' })?.code).toBe(
+        'OccurenceConstraintViolation',
+      );
+      expect(
+        v.result('BootNotification', {
+          status: 'Maybe',
+          currentTime: '2024-05-14T08:00:00Z',
+          interval: 1,
+        })?.code,
+      ).toBe('PropertyConstraintViolation');
+      expect(
+        v.call('StatusNotification', {
+          connectorId: '1',
+          errorCode: 'NoError',
+          status: 'Available',
+        })?.code,
+      ).toBe('TypeConstraintViolation');
+      expect(v.call('Heartbeat', {})?.code).toBe('NotImplemented');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a broken file fails at construction with ocpp_schema_invalid', () => {
+    const dir = writeDir({
+      'Heartbeat.json': { type: 'object', properties: { a: { type: 'nonsense' } } },
+    });
+    try {
+      expect(() => createPayloadValidator('detailed', { schemaDir: dir })).toThrow(
+        expect.objectContaining({ code: 'ocpp_schema_invalid' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,11 @@
  *   additionalProperties, anything else → FormationViolation
  * With `validation_error_codes: formation_violation` every failure is FormationViolation.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import AjvDraft04Module from 'ajv-draft-04';
 import addFormatsModule from 'ajv-formats';
 // The schemas module only (the package index compiles every 1.6/2.0/2.1 validator at import,
 // ≈ 1–7 s; this module is plain data, ≈ 10 ms).
@@ -61,6 +65,42 @@ function codeOf(e: ErrorObject): OcppErrorCode {
 // ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as (ajv: Ajv) => void;
+const AjvDraft04 = ((AjvDraft04Module as unknown as { default?: unknown }).default ??
+  AjvDraft04Module) as unknown as new (opts: object) => Ajv;
+
+export interface ValidatorOptions {
+  acceptDateTimeWithoutZone?: boolean;
+  /**
+   * EMQX `json_schema_dir`: a directory of the official OCA draft-04 files (`<Action>.json`,
+   * `<Action>Response.json`) used instead of the bundled schemas; a schema's `id` minus
+   * `schemaIdPrefix` names it (`BootNotificationRequest`), else its file name does.
+   */
+  schemaDir?: string;
+  schemaIdPrefix?: string;
+}
+
+/** The schemas of `dir` by name (`<Action>Request` / `<Action>Response`). */
+function loadSchemaDir(dir: string, prefix: string): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
+    const schema = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const id = typeof schema['id'] === 'string' ? schema['id'] : undefined;
+    const base = file.slice(0, -'.json'.length);
+    const name =
+      id?.startsWith(prefix) && id.length > prefix.length
+        ? id.slice(prefix.length)
+        : base.endsWith('Response')
+          ? base
+          : `${base}Request`;
+    out[name] = schema;
+  }
+  return out;
+}
 
 /** RFC 3339 date-time with the zone optional (some chargers send `2024-05-14T08:10:05`). */
 const DATE_TIME_ZONE_OPTIONAL =
@@ -68,19 +108,28 @@ const DATE_TIME_ZONE_OPTIONAL =
 
 export function createPayloadValidator(
   mode: 'detailed' | 'formation_violation',
-  opts: { acceptDateTimeWithoutZone?: boolean } = {},
+  opts: ValidatorOptions = {},
 ): PayloadValidator {
-  const ajv = new Ajv({ strict: false, allErrors: false });
+  const options = { strict: false, allErrors: false };
+  const ajv = opts.schemaDir ? new AjvDraft04(options) : new Ajv(options);
   addFormats(ajv);
   if (opts.acceptDateTimeWithoutZone) ajv.addFormat('date-time', DATE_TIME_ZONE_OPTIONAL);
   const compiled = new Map<string, ValidateFunction>();
   try {
-    for (const [name, schema] of Object.entries(OCPP16_SCHEMAS as Record<string, object>)) {
-      const { $schema: _s, $id: _i, ...rest } = schema as Record<string, unknown>;
+    const schemas = opts.schemaDir
+      ? loadSchemaDir(opts.schemaDir, opts.schemaIdPrefix ?? 'urn:OCPP:1.6:2019:12:')
+      : (OCPP16_SCHEMAS as Record<string, Record<string, unknown>>);
+    for (const [name, schema] of Object.entries(schemas)) {
+      // Ids are dropped: the schemas are looked up by name, and two files may share one.
+      const { $id: _i, id: _d, ...rest } = schema;
+      if (!opts.schemaDir) delete rest['$schema'];
       compiled.set(name, ajv.compile(rest));
     }
   } catch (err) {
-    throw OcppErrors.ocpp_schema_invalid('cannot compile the OCPP 1.6 schemas', { cause: err });
+    throw OcppErrors.ocpp_schema_invalid(
+      `cannot load the OCPP 1.6 schemas${opts.schemaDir ? ` of ${opts.schemaDir}` : ''}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   function check(name: string, payload: object): Violation | null {
