@@ -17,6 +17,9 @@ const owned = {
   '@grpc/grpc-js': 'sinks/hstream',
   '@grpc/proto-loader': 'sinks/hstream',
   re2js: 'runtime',
+  'typed-ocpp': 'ocpp',
+  'ajv-formats': 'ocpp',
+  'ajv-draft-04': 'ocpp',
 };
 
 /** Every module of src/ (CONVENTIONS.md "Who may import whom"). */

@@ -18,6 +18,8 @@ export interface ConfigParts {
     /** Runner fields with this type's defaults (default: `runnerSpec`). */
     readonly runnerSpec?: FieldSpec;
   }[];
+  /** Protocol gateways by name (`gateway.ocpp`), each spec owned by its module. */
+  readonly gatewaySpecs?: Readonly<Record<string, FieldSpec>>;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -55,6 +57,8 @@ export interface SluiceConfig {
     lag_warn: number;
   };
   api: ApiConfig;
+  /** Protocol gateways (`gateway.ocpp`), validated by their own specs. */
+  gateway: Record<string, unknown>;
 }
 
 /** The management HTTP API (`sluice run` starts it; see docs/api.md). */
@@ -295,6 +299,12 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         },
       ),
       api: apiSpec,
+      gateway: field.object(
+        Object.fromEntries(
+          Object.entries(parts.gatewaySpecs ?? {}).map(([k, v]) => [k, v] as const),
+        ),
+        { description: 'Protocol gateways (EMQX `gateway.*`): `ocpp` (docs/ocpp.md).' },
+      ),
     },
     { description: 'Sluice configuration (sluice.yaml).' },
   );

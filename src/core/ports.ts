@@ -6,6 +6,8 @@
  * - `MessagePublisher`: publish into the message stream (the broker's `publish`), for sinks
  *   and gateways that produce MQTT messages (republish, OCPP).
  * - `ClientFlowControl`: back-pressure on the connections that produce messages.
+ * - `MessageSubscriber`, `ClientAuthenticator`: in-process subscribe and the platform's
+ *   authentication, for gateways that must not import the broker (src/ocpp).
  * - Authentication/authorization ports live with the broker (src/broker/auth.ts:
  *   `Authenticator`, `Authorizer`), which is their only caller.
  */
@@ -45,3 +47,54 @@ export interface ClientFlowControl {
   /** Take its messages again (held ones first, in order). */
   resumeClient(clientid: string): void;
 }
+
+/** A message delivered to an in-process subscriber (`MessageSubscriber`). */
+export interface SubscribedMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly properties: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * Subscribe in-process to the message stream (the broker's `subscribe`), for gateways that
+ * deliver MQTT messages to their own clients (OCPP downstream topics). `handler` is called
+ * synchronously on the broker's path and must not throw. Resolves, once the subscription is
+ * active, with the function that removes it.
+ */
+export type MessageSubscriber = (
+  filter: string,
+  handler: (m: SubscribedMessage) => void,
+) => Promise<() => Promise<void>>;
+
+/** What a gateway knows of a connecting client when it asks the platform to authenticate it. */
+export interface ClientAuthRequest {
+  readonly clientid: string;
+  readonly username: string | undefined;
+  readonly password: Buffer | undefined;
+  readonly peerhost: string | undefined;
+  /** Listener id, e.g. `ocpp:ws:default`. */
+  readonly listener: string;
+  /** Subject CN of a verified TLS client certificate, if any. */
+  readonly peerCertCN: string | undefined;
+}
+
+/**
+ * The outcome of authenticating a gateway client: `ok` lets it in; otherwise `reason` says why
+ * (a gateway maps it to its protocol, e.g. HTTP 401 for bad credentials, 403 for banned).
+ */
+export type ClientAuthResult =
+  | { readonly ok: true; readonly is_superuser: boolean }
+  | {
+      readonly ok: false;
+      readonly reason:
+        'bad_username_or_password' | 'not_authorized' | 'banned' | 'server_unavailable';
+    };
+
+/**
+ * The platform's authentication (the broker's authenticator chain and `allow_anonymous`), for
+ * clients that do not speak MQTT. Called once per connection attempt; must not reject for a
+ * bad password (resolve `ok: false`); a rejection means the backend failed.
+ */
+export type ClientAuthenticator = (req: ClientAuthRequest) => Promise<ClientAuthResult>;

@@ -21,6 +21,8 @@ import path from 'node:path';
 import { stringify as yamlStringify } from 'yaml';
 
 import { createBroker } from '../broker/index.js';
+import { createOcppGateway } from '../ocpp/index.js';
+import type { OcppGateway } from '../ocpp/index.js';
 import type { Broker } from '../broker/index.js';
 import {
   ConfigErrors,
@@ -50,6 +52,7 @@ import {
   RuntimeRuleErrors,
 } from '../runtime/index.js';
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import { brokerAuthenticator } from './auth-port.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
 import { reloadRules } from './reload.js';
@@ -123,6 +126,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   let loaded: LoadedConfig = first.loaded;
   const runningBroker = JSON.stringify(loaded.config.broker);
   const runningSinks = JSON.stringify(loaded.sinks);
+  const runningGateway = JSON.stringify(loaded.config.gateway);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
@@ -150,8 +154,25 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const limits = cfg.rule_limits;
   const services = createDefaultServices({ node, deadline: () => evalClock.deadline });
   const compile = createCompiler(services);
+  // The OCPP gateway (gateway.ocpp.enable): charge points publish and subscribe through the
+  // broker's ports and authenticate through its authenticator chain (src/ocpp never imports it).
+  const ocppCfg = cfg.gateway['ocpp'] as { enable?: boolean } | undefined;
+  const ocpp: OcppGateway | undefined = ocppCfg?.enable
+    ? createOcppGateway(
+        {
+          logger: root.child({ component: 'ocpp' }),
+          now,
+          node,
+          publish,
+          subscribe: (filter, handler) => b.subscribe(filter, handler),
+          authenticate: brokerAuthenticator(cfg.broker, deps.broker?.authenticators ?? []),
+        },
+        ocppCfg,
+      )
+    : undefined;
   const producers: EventProducer[] = [
     { name: 'broker', listen: (push, names) => b.onEvent(push, names ? { names } : undefined) },
+    ...(ocpp ? [ocpp.producer] : []),
     ...(deps.producers ?? []),
   ];
   const source = createEventSource<MessageContext>({
@@ -230,6 +251,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       hasSink: (name) => sinks.has(name),
       runningBroker,
       runningSinks,
+      runningGateway,
     });
     if (next) {
       loaded = next;
@@ -273,6 +295,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const addresses = await b.start();
       for (const a of addresses)
         log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
+      for (const a of (await ocpp?.start()) ?? [])
+        log.info(
+          { listener: a.name, type: a.type, host: a.host, port: a.port, path: a.path },
+          'OCPP gateway listening',
+        );
       const watch = deps.watch ?? (fromFile && loaded.config.reload.enabled);
       if (watch && fromFile)
         watcher = watchDirs(
@@ -292,6 +319,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       watcher?.close();
       lagWatch.stop();
       bus.detach();
+      // Charge points go first: the gateway publishes into the broker until it is closed.
+      if (running) await ocpp?.stop();
       const results = await Promise.all(
         [...sinks.values()].map(async (s) => {
           try {
@@ -337,7 +366,12 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const sinkMetrics: Record<string, EngineSinkMetrics> = {};
       for (const [name, s] of sinks)
         sinkMetrics[name] = { ...s.runner.metrics(), pausedClients: flow.pausedBy(name) };
-      return { rules: manager.allMetrics(), sinks: sinkMetrics, broker: b.metrics() };
+      return {
+        rules: manager.allMetrics(),
+        sinks: sinkMetrics,
+        broker: b.metrics(),
+        ...(ocpp ? { ocpp: ocpp.metrics() } : {}),
+      };
     },
     reload,
     onReload(listener) {
@@ -349,6 +383,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       return b.addresses;
     },
     broker: b,
+    ocpp,
     logger: root,
     ...(ownLogger
       ? {

@@ -5,6 +5,7 @@
  */
 import { brokerConfigSpec } from '../broker/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
+import { ocppConfigSpec } from '../ocpp/index.js';
 import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
 import { createSinkRunner, runnerConfigSpec } from '../sinks/runner/index.js';
 import type { RunnerConfig, SinkRunner } from '../sinks/runner/index.js';
@@ -28,6 +29,7 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
   return {
     brokerSpec: brokerConfigSpec,
     runnerSpec: runnerConfigSpec,
+    gatewaySpecs: { ocpp: ocppConfigSpec },
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
 import type { EventProducer, Logger, LogFormat, Sink, SinkType } from '../core/index.js';
+import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
 import type {
   MessageContext,
   RuleInfo,
@@ -62,6 +63,8 @@ export interface EngineMetrics {
   readonly rules: Record<string, RuleMetricsSnapshot>;
   readonly sinks: Record<string, EngineSinkMetrics>;
   readonly broker: BrokerMetrics;
+  /** The OCPP gateway's counters, when `gateway.ocpp.enable`. */
+  readonly ocpp?: GatewayMetrics;
 }
 
 export interface Engine {
@@ -84,6 +87,8 @@ export interface Engine {
   readonly addresses: readonly BoundAddress[];
   /** The embedded broker (publish/subscribe in-process). */
   readonly broker: Broker;
+  /** The OCPP gateway (`gateway.ocpp.enable`): its addresses, clients, kick, metrics. */
+  readonly ocpp: OcppGateway | undefined;
   /** The root logger (the engine's own unless `deps.logger` was given). */
   readonly logger: Logger;
   /** Log levels by component path ('' = root); only with the engine's own logger. */

@@ -36,6 +36,14 @@ describe('lint boundaries', () => {
     ['src/cli/probe.ts', '../sinks/kafka/index.js'],
     ['src/runtime/probe.ts', 'aedes'],
     ['src/broker/probe.ts', 'kafkajs'],
+    ['src/ocpp/probe.ts', '../broker/index.js'],
+    ['src/ocpp/probe.ts', '../runtime/index.js'],
+    ['src/ocpp/probe.ts', '../engine/index.js'],
+    ['src/ocpp/probe.ts', '../core/ports.js'],
+    ['src/broker/probe.ts', '../ocpp/index.js'],
+    ['src/runtime/probe.ts', '../ocpp/index.js'],
+    ['src/engine/probe.ts', '../ocpp/gateway.js'],
+    ['src/broker/probe.ts', 'typed-ocpp'],
   ])('%s may not import %s', async (file, specifier) => {
     expect((await restricted(file, specifier)).length).toBeGreaterThan(0);
   });
@@ -51,6 +59,10 @@ describe('lint boundaries', () => {
     ['src/engine/probe.ts', '../sinks/republish/index.js'],
     ['src/cli/probe.ts', '../engine/index.js'],
     ['src/api/probe.ts', '../runtime/index.js'],
+    ['src/ocpp/probe.ts', '../core/index.js'],
+    ['src/ocpp/probe.ts', 'ws'],
+    ['src/ocpp/probe.ts', 'typed-ocpp'],
+    ['src/engine/probe.ts', '../ocpp/index.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });
