@@ -13,7 +13,7 @@
 import { LATENCY_BOUNDS_MS } from '../core/index.js';
 import type { RuleMetricsSnapshot } from '../runtime/index.js';
 import type { ProcessSnapshot } from './process-metrics.js';
-import type { ApiBrokerMetrics, ApiMetrics, ApiSinkMetrics } from './types.js';
+import type { ApiBrokerMetrics, ApiGatewayMetrics, ApiMetrics, ApiSinkMetrics } from './types.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -93,6 +93,8 @@ export interface PrometheusInput {
   readonly process?: ProcessSnapshot;
   /** The API's own counters (auth failures, 403s, 413s). */
   readonly api?: ApiMetrics;
+  /** The OCPP gateway's counters, when it is enabled. */
+  readonly ocpp?: ApiGatewayMetrics | undefined;
 }
 
 /** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
@@ -405,6 +407,63 @@ export function renderPrometheus(m: PrometheusInput): string {
       'counter',
       'Management API requests refused with 413 (body over api.max_body_size).',
       [[{}, api.bodyTooLarge]],
+    );
+  }
+  const g = m.ocpp;
+  if (g) {
+    e.family('sluice_ocpp_connections', 'gauge', 'OCPP charge points connected now.', [
+      [{}, g.connections],
+    ]);
+    const counters: [string, string, number][] = [
+      ['connections_total', 'OCPP WebSocket connections accepted.', g.connections_total],
+      [
+        'takeovers_total',
+        'Older connections closed because the same charge point connected again.',
+        g.takeovers,
+      ],
+      ['frames_in_total', 'OCPP frames received from charge points.', g.frames_in],
+      ['frames_out_total', 'OCPP frames sent to charge points.', g.frames_out],
+      ['published_total', 'MQTT messages the gateway published.', g.published],
+      ['publish_failed_total', 'MQTT publishes of the gateway that failed.', g.publish_failed],
+      ['invalid_frames_total', 'Frames that were not valid OCPP-J.', g.invalid_frames],
+      [
+        'invalid_envelopes_total',
+        'Downstream MQTT messages that were not a valid envelope.',
+        g.invalid_envelopes,
+      ],
+      [
+        'validation_failed_total',
+        'OCPP schema check failures (both directions).',
+        g.validation_failed,
+      ],
+      [
+        'dropped_total',
+        'Messages the gateway dropped (invalid frames and envelopes, full queues, refused CALLs).',
+        g.dropped,
+      ],
+      [
+        'call_timeouts_total',
+        'Backend CALLs a charge point did not answer within await_timeout.',
+        g.call_timeouts,
+      ],
+      [
+        'unmatched_replies_total',
+        'Charge point replies that matched no CALL in flight.',
+        g.unmatched_replies,
+      ],
+      [
+        'keepalive_timeouts_total',
+        'Silent charge point connections closed by the keep-alive.',
+        g.keepalive_timeouts,
+      ],
+    ];
+    for (const [name, help, v] of counters)
+      e.family(`sluice_ocpp_${name}`, 'counter', help, [[{}, v]]);
+    e.family(
+      'sluice_ocpp_refused_total',
+      'counter',
+      'WebSocket upgrades refused, by reason.',
+      Object.entries(g.refused).map(([reason, n]) => [{ reason }, n] as const),
     );
   }
   e.family('sluice_uptime_seconds', 'gauge', 'Seconds since the API started with the engine.', [

@@ -18,7 +18,7 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
-import type { ApiDeps, ApiMetrics, ApiRuleInput, ApiSinkMetrics } from './types.js';
+import type { ApiDeps, ApiGateway, ApiMetrics, ApiRuleInput, ApiSinkMetrics } from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -409,6 +409,29 @@ const listSinks: Handler = (_req, _p, ctx) => {
   );
 };
 
+function gatewayOr404(ctx: RouteContext): ApiGateway {
+  const g = ctx.deps.engine.ocpp;
+  if (!g)
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found('the OCPP gateway is not enabled (gateway.ocpp.enable)'),
+    );
+  return g;
+}
+
+/** GET /api/v5/gateways/ocpp/clients: the connected charge points with their stats. */
+const ocppClients: Handler = (_req, _p, ctx) => json(200, gatewayOr404(ctx).clients());
+
+/** DELETE /api/v5/gateways/ocpp/clients/:clientid: close its connection (reason kicked). */
+const ocppKick: Handler = (_req, [id], ctx) => {
+  if (!gatewayOr404(ctx).kick(id as string))
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found(`charge point ${JSON.stringify(id)} is not connected`),
+    );
+  return { status: 204 };
+};
+
 const sinkMetrics: Handler = (_req, [name], ctx) => {
   const s = sinkOr404(ctx, name as string);
   return json(200, { name, type: s.type, metrics: sinkMetricsJson(s.metrics) });
@@ -431,6 +454,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       version: ctx.deps.version,
       process: ctx.process.snapshot(),
       api: ctx.apiMetrics,
+      ocpp: e.ocpp?.metrics(),
     }),
   };
 };
@@ -447,6 +471,8 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'sinks'], methods: { GET: listSinks } },
   { path: ['api', 'v5', 'log_levels'], methods: { GET: logLevels, PUT: putLogLevel } },
   { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
+  { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
+  { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
   { path: ['metrics'], methods: { GET: prometheus } },
 ];
 

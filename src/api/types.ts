@@ -80,8 +80,36 @@ export interface ApiRuleInput {
 }
 
 /** The engine as the API sees it. Methods throw `SluiceError`s (codes mapped to HTTP statuses). */
+/** The OCPP gateway's counters (src/ocpp GatewayMetrics, the fields the API reads). */
+export interface ApiGatewayMetrics {
+  readonly connections: number;
+  readonly connections_total: number;
+  readonly refused: Readonly<Record<string, number>>;
+  readonly takeovers: number;
+  readonly frames_in: number;
+  readonly frames_out: number;
+  readonly published: number;
+  readonly publish_failed: number;
+  readonly invalid_frames: number;
+  readonly invalid_envelopes: number;
+  readonly validation_failed: number;
+  readonly dropped: number;
+  readonly call_timeouts: number;
+  readonly unmatched_replies: number;
+  readonly keepalive_timeouts: number;
+}
+
+/** The OCPP gateway, when enabled: connected charge points, kick, counters. */
+export interface ApiGateway {
+  clients(): readonly object[];
+  kick(clientid: string): boolean;
+  metrics(): ApiGatewayMetrics;
+}
+
 export interface ApiEngine {
   rules(): readonly RuleInfo[];
+  /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
+  readonly ocpp?: ApiGateway | undefined;
   metrics(): {
     readonly rules: Readonly<Record<string, RuleMetricsSnapshot>>;
     readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;

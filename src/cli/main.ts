@@ -364,6 +364,10 @@ async function run(file: string, io: CliIo, logFormat?: LogFormat): Promise<numb
     io.err(
       `  MQTT ${a.type.padEnd(3)} listener ${a.name}: ${connectHint(a)}${a.type.startsWith('ws') ? ((engine.config.config.broker['listeners'] as Record<string, { path?: string }>)[a.name]?.path ?? '/mqtt') : ''}`,
     );
+  for (const a of engine.ocpp?.addresses ?? [])
+    io.err(
+      `  OCPP ${a.type.padEnd(3)} listener ${a.name}: ${a.type}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}${a.path}/<charge point id>`,
+    );
   const api = await startApi(engine, io);
   const rules = engine.rules();
   io.err(`  ${rules.length} rule(s): ${rules.map((r) => r.id).join(', ') || '(none)'}`);

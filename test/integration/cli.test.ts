@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { checkConfig } from '../../src/engine/index.js';
@@ -190,6 +191,43 @@ describe('sluice CLI', () => {
     expect(
       lines.map((l) => (l['n'] ?? (l['data'] as Record<string, unknown>)['n']) as number),
     ).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('run: prints the OCPP listener a charge point connects to', async () => {
+    const d = tempDir({
+      'sluice.yaml': [
+        'broker:',
+        '  listeners:',
+        '    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }',
+        'gateway:',
+        '  ocpp:',
+        '    enable: true',
+        '    listeners:',
+        '      default: { type: ws, bind: 127.0.0.1, port: 0 }',
+        'api: { bind: 127.0.0.1, port: 0 }',
+        'log: { level: warn }',
+      ].join('\n'),
+    });
+    let opened = false;
+    let connected = false;
+    const r = await sluice(['run', '-c', path.join(d, 'sluice.yaml')], {
+      onStderr: (err, kill) => {
+        const m =
+          /OCPP ws  listener default: ws:\/\/127\.0\.0\.1:(\d+)\/ocpp\/<charge point id>/.exec(err);
+        if (!m || opened) return;
+        opened = true;
+        // The printed address is the one that accepts a charge point.
+        const ws = new WebSocket(`ws://127.0.0.1:${m[1]}/ocpp/CP-CLI`, ['ocpp1.6']);
+        ws.once('open', () => {
+          connected = true;
+          ws.close();
+          kill();
+        });
+        ws.once('error', () => kill());
+      },
+    });
+    expect(connected).toBe(true);
+    expect(r.code).toBe(0);
   });
 
   it('every example config checks clean', () => {
