@@ -213,7 +213,9 @@ describe('sluice CLI', () => {
     const r = await sluice(['run', '-c', path.join(d, 'sluice.yaml')], {
       onStderr: (err, kill) => {
         const m =
-          /OCPP ws  listener default: ws:\/\/127\.0\.0\.1:(\d+)\/ocpp\/<charge point id>/.exec(err);
+          /OCPP ws {2}listener default: ws:\/\/127\.0\.0\.1:(\d+)\/ocpp\/<charge point id>/.exec(
+            err,
+          );
         if (!m || opened) return;
         opened = true;
         // The printed address is the one that accepts a charge point.
