@@ -21,7 +21,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-import { createDefaultServices } from '../runtime/index.js';
+import { CpuMark, createDefaultServices } from '../runtime/index.js';
 import type { EvalClock, FunctionServices } from '../runtime/index.js';
 import { createAuditLog, isAudited } from './audit.js';
 import type { AuditLog } from './audit.js';
@@ -60,7 +60,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
   const now = deps.now ?? Date.now;
   let services: FunctionServices | undefined;
   /** rule_test's evaluation deadline (jq never waits past it), as in the running engine. */
-  const testClock: EvalClock = { deadline: Infinity };
+  const testClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
   const apiMetrics: ApiMetrics = { authFailures: {}, forbidden: 0, bodyTooLarge: 0 };
   const ctx: RouteContext = {
     maxBodyBytes: config.maxBodySize ?? MAX_BODY_BYTES,

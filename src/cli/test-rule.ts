@@ -6,7 +6,7 @@
  */
 import { runRuleTest } from '../runtime/index.js';
 import { encodeJson } from '../core/index.js';
-import { createDefaultServices, DEFAULT_GUARD } from '../runtime/index.js';
+import { CpuMark, createDefaultServices, DEFAULT_GUARD } from '../runtime/index.js';
 import { formatDiagnostic } from '../sql-parser/index.js';
 
 export interface TestRuleResult {
@@ -33,7 +33,7 @@ export function testRule(
       return fail('--context must be a JSON object of columns, e.g. {"payload": {"temp": 31}}');
     given = parsed as Record<string, unknown>;
   }
-  const clock = { deadline: Infinity };
+  const clock = { deadline: Infinity, cpu: new CpuMark() };
   const services = createDefaultServices({
     node: 'sluice@test',
     now: () => now,

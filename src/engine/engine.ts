@@ -44,6 +44,7 @@ import type {
   SluiceError,
 } from '../core/index.js';
 import {
+  CpuMark,
   createDefaultServices,
   createEventSource,
   createLagWatch,
@@ -149,7 +150,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     });
 
   // Rule budget (runtime/guard.ts): one clock shared by the rule manager and jq.
-  const evalClock: EvalClock = { deadline: Infinity };
+  const evalClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
   const guards = new Map<string, RuleGuard>();
   const limits = cfg.rule_limits;
   const services = createDefaultServices({ node, deadline: () => evalClock.deadline });

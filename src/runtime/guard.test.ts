@@ -3,7 +3,7 @@ import { silentLogger } from '../core/index.js';
 import type { RuleOutcome, SinkRecord } from '../core/index.js';
 import { createEventSource } from './source.js';
 import { createRuleManager } from './rule.js';
-import { RuleGuard } from './guard.js';
+import { CpuMark, MARK_MS, RuleGuard } from './guard.js';
 import type { EvalClock } from './guard.js';
 
 /** A "compiled rule" that busy-waits `ms` for payload `slow`, else passes at once. */
@@ -81,5 +81,80 @@ describe('rule guard', () => {
     expect(rules.get('r')!.suspended).toBeUndefined();
     push(0);
     expect(routed).toHaveLength(2);
+  });
+});
+
+describe('rule guard: wall time is not CPU time', () => {
+  /** A rule that sleeps `ms` without using the CPU (as a descheduled thread would). */
+  const sleeping = {
+    run(ctx: { slow: number }): RuleOutcome {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ctx.slow);
+      return { kind: 'passed', outputs: [{ ok: true }] };
+    },
+  };
+  const busy = {
+    run(ctx: { slow: number }): RuleOutcome {
+      const until = performance.now() + ctx.slow;
+      while (performance.now() < until);
+      return { kind: 'passed', outputs: [{ ok: true }] };
+    },
+  };
+
+  function setup(compiled: { run(ctx: { slow: number }): RuleOutcome }, clock: EvalClock) {
+    const source = createEventSource<{ slow: number }>({
+      createContext: (cols) => ({ slow: cols['slow'] as number }),
+      logger: silentLogger,
+      now: Date.now,
+    });
+    const routed: SinkRecord[] = [];
+    const failed: string[] = [];
+    const rules = createRuleManager<{ slow: number }>({
+      source,
+      router: (_a, r) => {
+        routed.push(r);
+        return true;
+      },
+      onFailed: (r) => {
+        if (r.outcome.kind === 'failed') failed.push(r.outcome.code);
+      },
+      logger: silentLogger,
+      now: Date.now,
+      guard: { config: { budgetMs: 20, suspendAfter: 0, windowMs: 60_000 }, clock },
+    });
+    rules.add({ id: 'r', from: ['t/#'], compiled, actions: ['out'] });
+    const push = (slow: number) =>
+      source.push({
+        name: 'message.publish',
+        columns: { topic: 't/x', slow },
+        matchTopic: 't/x',
+      } as never);
+    return { push, routed, failed };
+  }
+
+  it('an evaluation that was over budget by wall time but had no CPU time for it stands', () => {
+    const { push, routed, failed } = setup(sleeping, { deadline: Infinity, cpu: new CpuMark() });
+    push(60); // 60 ms of wall time, ~0 of CPU: a descheduled thread, not a slow rule
+    expect(failed).toEqual([]);
+    expect(routed).toHaveLength(1);
+  });
+
+  it('a genuinely slow evaluation still fails with the CPU check on', () => {
+    const { push, routed, failed } = setup(busy, { deadline: Infinity, cpu: new CpuMark() });
+    push(60);
+    expect(failed).toEqual(['rule_budget_exceeded']);
+    expect(routed).toHaveLength(0);
+  });
+
+  it('without a CPU mark, wall time alone decides', () => {
+    const { push, failed } = setup(sleeping, { deadline: Infinity });
+    push(60);
+    expect(failed).toEqual(['rule_budget_exceeded']);
+  });
+
+  it('reads the CPU time at most once per MARK_MS of wall time', () => {
+    let reads = 0;
+    const m = new CpuMark(() => (reads++, 0));
+    for (let t = 0; t < 100; t++) m.mark(t * 0.5); // 50 ms of wall time, 100 evaluations
+    expect(reads).toBe(Math.ceil(50 / MARK_MS));
   });
 });

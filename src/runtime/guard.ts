@@ -14,11 +14,53 @@
  * Every evaluation of a guarded rule is timed (two `performance.now()` reads) and added to the
  * guard's running sum `spentMs`, which the lag watch (lag-watch.ts) diffs once per interval to
  * name the rule that held the event loop.
+ *
+ * Wall time is not CPU time: on a loaded host the thread can be descheduled (or the process
+ * stopped) in the middle of an ordinary evaluation, which must not cost that message. So an
+ * evaluation that completed normally but over budget is checked against the thread's CPU
+ * time (`CpuMark`): when the thread did not even have `budgetMs` of CPU since a mark taken at
+ * most MARK_MS before the evaluation began, the evaluation cannot have used its budget, and it
+ * stands (counted in `preempted`). A genuinely slow evaluation always has the CPU time and
+ * still fails; an evaluation that waited on a capped function (jq) and failed keeps its
+ * failure and strike.
  */
 
 /** The running evaluation's deadline, on the `performance.now()` clock (Infinity = none). */
 export interface EvalClock {
   deadline: number;
+  /** Thread CPU time marks for the over-budget check (absent: wall time alone decides). */
+  cpu?: CpuMark;
+}
+
+/** Wall-clock ms between two CPU time reads (one syscall each). */
+export const MARK_MS = 10;
+
+function threadCpuMs(): number {
+  const u =
+    typeof process.threadCpuUsage === 'function' ? process.threadCpuUsage() : process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/**
+ * The thread's CPU time at a recent wall-clock mark. `mark(t)` at the start of each guarded
+ * evaluation costs one comparison; the CPU time is read at most every MARK_MS of wall time.
+ */
+export class CpuMark {
+  private wall = -Infinity;
+  private cpuAtMark = 0;
+
+  constructor(private readonly read: () => number = threadCpuMs) {}
+
+  mark(wallNow: number): void {
+    if (wallNow - this.wall < MARK_MS) return;
+    this.wall = wallNow;
+    this.cpuAtMark = this.read();
+  }
+
+  /** CPU ms this thread used since the mark. */
+  since(): number {
+    return this.read() - this.cpuAtMark;
+  }
 }
 
 export interface RuleGuardConfig {
@@ -38,6 +80,8 @@ export class RuleGuard {
   spentMs = 0;
   /** Evaluations timed into `spentMs`. */
   evaluations = 0;
+  /** Over-budget evaluations by wall time that stood because the thread lacked the CPU time. */
+  preempted = 0;
 
   constructor(
     readonly config: RuleGuardConfig,

@@ -41,7 +41,7 @@ export { createRuleMetrics, type RuleMetricsSnapshot, type RateSnapshot } from '
 export { createRulePipeline, type RulePipeline } from './pipeline.js';
 export { RuntimeRuleErrors } from './operators/errors.js';
 export { bindRule } from './bind-rule.js';
-export { RuleGuard, DEFAULT_GUARD } from './guard.js';
+export { CpuMark, RuleGuard, DEFAULT_GUARD } from './guard.js';
 export type { EvalClock, RuleGuardConfig } from './guard.js';
 export { createLagWatch } from './lag-watch.js';
 export type { LagReport, LagWatch, LagWatchConfig, RuleTime } from './lag-watch.js';

@@ -30,6 +30,18 @@ export interface RuleResult<C> {
   readonly trigger: Trigger<C>;
 }
 
+/**
+ * An evaluation over budget by wall time: did it use the budget? A failed one (e.g. jq capped
+ * at the deadline) always counts; a completed one only if the thread had that much CPU time
+ * (guard.ts: a descheduled thread must not cost the message).
+ */
+function overBudget(guard: RuleGuard, outcome: RuleOutcome, budget: number): boolean {
+  const cpu = guard.clock.cpu;
+  if (outcome.kind === 'failed' || !cpu || cpu.since() >= budget) return true;
+  guard.preempted++;
+  return false;
+}
+
 /** Evaluate one trigger with one rule version and count it (the per-rule hot path). */
 export function runOnce<C>(
   version: RuleVersion<C>,
@@ -41,7 +53,11 @@ export function runOnce<C>(
   let outcome: RuleOutcome;
   const budget = guard ? guard.config.budgetMs : 0;
   const t0 = guard ? performance.now() : 0;
-  if (budget > 0) (guard as RuleGuard).clock.deadline = t0 + budget;
+  if (budget > 0) {
+    const clock = (guard as RuleGuard).clock;
+    clock.deadline = t0 + budget;
+    clock.cpu?.mark(t0);
+  }
   try {
     outcome = version.compiled.run(trigger.ctx);
     if (guard) {
@@ -49,7 +65,7 @@ export function runOnce<C>(
       // Running sum for the lag watch's culprit (lag-watch.ts).
       guard.spentMs += ms;
       guard.evaluations++;
-      if (budget > 0 && ms > budget) {
+      if (budget > 0 && ms > budget && overBudget(guard, outcome, budget)) {
         outcome = {
           kind: 'failed',
           code: 'rule_budget_exceeded',
