@@ -18,6 +18,8 @@ export interface ConfigParts {
     /** Runner fields with this type's defaults (default: `runnerSpec`). */
     readonly runnerSpec?: FieldSpec;
   }[];
+  /** The `sources:` section (src/sources), when the engine offers external sources. */
+  readonly sourcesSpec?: FieldSpec;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -43,6 +45,8 @@ export interface SluiceConfig {
     levels: Record<string, (typeof LOG_LEVELS)[number]>;
   };
   broker: Record<string, unknown>;
+  /** Validated by the sources spec (src/sources); absent when the parts have none. */
+  sources?: Record<string, unknown>;
   sinks: Record<string, SinkConfig>;
   rules: RuleConfig[];
   rule_files: string[];
@@ -157,6 +161,7 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         ...parts.brokerSpec,
         description: 'Embedded MQTT broker: listeners, authentication, authorization.',
       },
+      ...(parts.sourcesSpec ? { sources: parts.sourcesSpec } : {}),
       sinks: field.map(
         field.any({ description: 'A sink: `type` plus that type’s fields and the runner fields.' }),
         {

@@ -4,6 +4,7 @@
  * stream gets the engine's publisher through `SinkDeps.publish` like any other dependency.
  */
 import { brokerConfigSpec } from '../broker/index.js';
+import { sourcesSpec } from '../sources/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
 import { createSinkRunner, runnerConfigSpec } from '../sinks/runner/index.js';
@@ -28,6 +29,7 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
   return {
     brokerSpec: brokerConfigSpec,
     runnerSpec: runnerConfigSpec,
+    sourcesSpec,
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,
@@ -62,6 +64,8 @@ export interface SinkRegistryDeps {
   root: Logger;
   now: () => number;
   publish: MessagePublisher;
+  /** Decorate each main-thread sink (the engine's delivery tracking for external sources). */
+  wrap?: (sink: Sink, name: string) => Sink;
 }
 
 /** Create every configured sink and its runner (validated config: every type exists). */
@@ -84,11 +88,12 @@ export function createSinks(
         { code: 'sink_thread_unsupported', type: sc.type },
         `sink type ${sc.type} cannot run in a worker thread; it runs on the main thread`,
       );
-    const sink = type.create(
+    const created = type.create(
       { logger, now: deps.now, publish: deps.publish },
       pick(sc, type.spec) as never,
       name,
     );
+    const sink = deps.wrap ? deps.wrap(created, name) : created;
     const runner = createSinkRunner({ logger, now: deps.now }, sink, runnerConfig);
     out.set(name, { name, type: sc.type, sink, runner });
   }

@@ -10,6 +10,7 @@ import type {
   RuleResult,
 } from '../runtime/index.js';
 import type { RunnerMetrics } from '../sinks/runner/index.js';
+import type { SourceMetrics } from '../sources/index.js';
 
 export interface EngineDeps {
   /** Root logger (default: pino at the configured level, JSON on stdout). */
@@ -62,6 +63,8 @@ export interface EngineMetrics {
   readonly rules: Record<string, RuleMetricsSnapshot>;
   readonly sinks: Record<string, EngineSinkMetrics>;
   readonly broker: BrokerMetrics;
+  /** The external source (`sources.mode` mqtt or kafka). */
+  readonly source?: SourceMetrics;
 }
 
 export interface Engine {

@@ -36,6 +36,13 @@ describe('lint boundaries', () => {
     ['src/cli/probe.ts', '../sinks/kafka/index.js'],
     ['src/runtime/probe.ts', 'aedes'],
     ['src/broker/probe.ts', 'kafkajs'],
+    ['src/sources/probe.ts', '../broker/index.js'],
+    ['src/sources/mqtt/probe.ts', '../../runtime/index.js'],
+    ['src/sources/kafka/probe.ts', '../../sinks/kafka/index.js'],
+    ['src/sources/probe.ts', '../engine/index.js'],
+    ['src/sources/probe.ts', 'aedes'],
+    ['src/runtime/probe.ts', '../sources/index.js'],
+    ['src/engine/probe.ts', '../sources/mqtt/source.js'],
   ])('%s may not import %s', async (file, specifier) => {
     expect((await restricted(file, specifier)).length).toBeGreaterThan(0);
   });
@@ -51,6 +58,10 @@ describe('lint boundaries', () => {
     ['src/engine/probe.ts', '../sinks/republish/index.js'],
     ['src/cli/probe.ts', '../engine/index.js'],
     ['src/api/probe.ts', '../runtime/index.js'],
+    ['src/sources/kafka/probe.ts', 'kafkajs'],
+    ['src/sources/mqtt/probe.ts', 'mqtt'],
+    ['src/sources/kafka/probe.ts', '../../core/index.js'],
+    ['src/engine/probe.ts', '../sources/index.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });
