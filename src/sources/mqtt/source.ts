@@ -106,13 +106,17 @@ export function createMqttSource(
     };
   }
 
-  function subscribe(filters: string[]): void {
-    if (!client || filters.length === 0) return;
+  function subscribe(filters: string[], then?: () => void): void {
+    if (!client || filters.length === 0) {
+      then?.();
+      return;
+    }
     const c = client;
     const subs = Object.fromEntries(
       filters.map((f) => [sharedFilter(config.share_group, f), { qos: config.qos }]),
     );
     c.subscribe(subs, (err, granted) => {
+      then?.();
       if (err) {
         log.error({ err, filters }, 'mqtt source subscribe failed');
         return;
@@ -203,11 +207,13 @@ export function createMqttSource(
         );
         // Subscribe (again) every wanted filter: a broker that lost the session lost them too.
         subscribed.clear();
-        subscribe([...wanted]);
-        if (first) {
-          first = false;
-          resolve();
-        }
+        // The first start resolves once the broker answered the subscriptions (SUBACK).
+        subscribe([...wanted], () => {
+          if (first) {
+            first = false;
+            resolve();
+          }
+        });
       });
       c.on('close', () => {
         // PUBACKs held for the old connection cannot be sent any more: the broker redelivers
