@@ -89,8 +89,11 @@ async function run(
   const t0 = performance.now();
   // The embedded broker (Aedes 1.2) speaks 3.1.1; Mosquitto gets MQTT 5.
   await publish(url, 0, N, key === 'rules' ? 4 : 5);
-  let done = 0;
-  while ((done = await acked(workers, key)) < N) await new Promise((r) => setTimeout(r, 20));
+  let done = await acked(workers, key);
+  while (done < N) {
+    await new Promise((r) => setTimeout(r, 20));
+    done = await acked(workers, key);
+  }
   const secs = (performance.now() - t0) / 1000;
   const cpu = workers.reduce((a, w) => a + cpuMs(w.child.pid!), 0) - cpu0;
   const r = { label, rate: Math.round(N / secs), cpuUsPerMsg: Math.round((cpu * 1000) / N) };
