@@ -125,6 +125,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   let loaded: LoadedConfig = first.loaded;
   const runningBroker = JSON.stringify(loaded.config.broker);
   const runningSinks = JSON.stringify(loaded.sinks);
+  const runningSources = JSON.stringify(loaded.config.sources);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
@@ -286,6 +287,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       hasSink: (name) => sinks.has(name),
       runningBroker,
       runningSinks,
+      runningSources,
     });
     if (next) {
       loaded = next;

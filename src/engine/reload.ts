@@ -18,6 +18,8 @@ export interface ReloadContext {
   /** JSON of the broker and sinks sections that are running. */
   runningBroker: string;
   runningSinks: string;
+  /** JSON of the `sources` section that is running (absent: not compared). */
+  runningSources?: string;
 }
 
 export function reloadRules(ctx: ReloadContext): { report: ReloadReport; loaded?: LoadedConfig } {
@@ -58,6 +60,11 @@ export function reloadRules(ctx: ReloadContext): { report: ReloadReport; loaded?
   const restartRequired: string[] = [];
   if (JSON.stringify(r.loaded.config.broker) !== ctx.runningBroker) restartRequired.push('broker');
   if (JSON.stringify(r.loaded.sinks) !== ctx.runningSinks) restartRequired.push('sinks');
+  if (
+    ctx.runningSources !== undefined &&
+    JSON.stringify(r.loaded.config.sources) !== ctx.runningSources
+  )
+    restartRequired.push('sources');
   return {
     loaded: r.loaded,
     report: {
