@@ -9,10 +9,11 @@ const deepImport = (mod) => ({
   message: `Import ${mod} through its index.ts only.`,
 });
 
+/** Third-party package → the module(s) that may import it. */
 const owned = {
   chevrotain: 'sql-parser',
   aedes: 'broker',
-  kafkajs: 'sinks/kafka',
+  kafkajs: ['sinks/kafka', 'sources'],
   kerberos: 'sinks/kafka',
   '@grpc/grpc-js': 'sinks/hstream',
   '@grpc/proto-loader': 'sinks/hstream',
@@ -39,6 +40,7 @@ const MODULES = [
   'sinks/republish',
   'sinks/console',
   'sinks/memory',
+  'sources',
 ];
 
 /** Import patterns naming module `m` (from anywhere, and from a sibling sink folder). */
@@ -54,8 +56,12 @@ function patternsFor(m) {
 /** Build the restricted-import rule for files of one module. */
 function boundary(self, forbiddenModules) {
   const paths = Object.entries(owned)
-    .filter(([, owner]) => owner !== self)
-    .map(([name, owner]) => ({ name, message: `${name} may only be imported in src/${owner}.` }));
+    .map(([name, owner]) => [name, [owner].flat()])
+    .filter(([, owners]) => !owners.includes(self))
+    .map(([name, owners]) => ({
+      name,
+      message: `${name} may only be imported in ${owners.map((o) => `src/${o}`).join(' or ')}.`,
+    }));
   const forbidden = forbiddenModules.flatMap((m) =>
     m === 'sinks' ? MODULES.filter((x) => x.startsWith('sinks/') && x !== self) : [m],
   );
@@ -75,7 +81,7 @@ function boundary(self, forbiddenModules) {
 /** Modules nothing below the composition root may import. */
 const TOP = ['api', 'config', 'cli', 'engine'];
 /** What a sink folder may not import besides the other sinks (it may use sinks/runner). */
-const SINK_FORBIDS = ['sql-parser', 'runtime', 'broker', 'ocpp', ...TOP];
+const SINK_FORBIDS = ['sources', 'sql-parser', 'runtime', 'broker', 'ocpp', ...TOP];
 const otherSinks = (self) =>
   MODULES.filter((m) => m.startsWith('sinks/') && m !== self && m !== 'sinks/runner');
 
@@ -117,15 +123,16 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
-  boundary('core', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
-  boundary('sql-parser', ['runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
-  boundary('runtime', ['broker', 'ocpp', 'sinks', ...TOP]),
-  boundary('broker', ['sql-parser', 'runtime', 'ocpp', 'sinks', ...TOP]),
-  boundary('ocpp', ['sql-parser', 'runtime', 'broker', 'sinks', ...TOP]),
-  boundary('config', ['runtime', 'broker', 'ocpp', 'sinks', 'api', 'cli', 'engine']),
-  boundary('api', ['sql-parser', 'broker', 'ocpp', 'sinks', 'config', 'cli', 'engine']),
+  boundary('core', ['sources', 'sql-parser', 'runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('sql-parser', ['sources', 'runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('runtime', ['sources', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('broker', ['sources', 'sql-parser', 'runtime', 'ocpp', 'sinks', ...TOP]),
+  boundary('ocpp', ['sources', 'sql-parser', 'runtime', 'broker', 'sinks', ...TOP]),
+  boundary('config', ['sources', 'runtime', 'broker', 'ocpp', 'sinks', 'api', 'cli', 'engine']),
+  boundary('api', ['sources', 'sql-parser', 'broker', 'ocpp', 'sinks', 'config', 'cli', 'engine']),
   boundary('engine', ['cli', 'api']),
-  boundary('cli', ['sinks', 'ocpp']),
+  boundary('sources', ['sql-parser', 'runtime', 'broker', 'ocpp', 'sinks', ...TOP]),
+  boundary('cli', ['sinks', 'ocpp', 'sources']),
   boundary('sinks/runner', [
     ...SINK_FORBIDS,
     ...otherSinks('sinks/runner').filter((m) => m !== 'sinks/memory'),

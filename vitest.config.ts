@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 /** Suites that need the real Kafka broker and the MIT KDC started by the global setup. */
-const kafkaSuites = ['test/integration/kafka-*.test.ts'];
+const kafkaSuites = ['test/integration/kafka-*.test.ts', 'test/integration/source-kafka.test.ts'];
 
 export default defineConfig({
   test: {
@@ -15,7 +15,8 @@ export default defineConfig({
       },
       {
         test: {
-          // Real servers written in Node (broker, HStreamDB stand-in, API, CLI): no system packages.
+          // Real servers written in Node (broker, HStreamDB stand-in, API, CLI), and Debian's
+          // Mosquitto for source-mqtt (scripts/install-system-deps.sh installs it).
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/soak/**/*.test.ts'],
           exclude: kafkaSuites,

@@ -20,6 +20,8 @@ export interface ConfigParts {
   }[];
   /** Protocol gateways by name (`gateway.ocpp`), each spec owned by its module. */
   readonly gatewaySpecs?: Readonly<Record<string, FieldSpec>>;
+  /** The `sources:` section (src/sources), when the engine offers external sources. */
+  readonly sourcesSpec?: FieldSpec;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -45,6 +47,8 @@ export interface SluiceConfig {
     levels: Record<string, (typeof LOG_LEVELS)[number]>;
   };
   broker: Record<string, unknown>;
+  /** Validated by the sources spec (src/sources); absent when the parts have none. */
+  sources?: Record<string, unknown>;
   sinks: Record<string, SinkConfig>;
   rules: RuleConfig[];
   rule_files: string[];
@@ -227,6 +231,7 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         ...parts.brokerSpec,
         description: 'Embedded MQTT broker: listeners, authentication, authorization.',
       },
+      ...(parts.sourcesSpec ? { sources: parts.sourcesSpec } : {}),
       sinks: field.map(
         field.any({ description: 'A sink: `type` plus that type’s fields and the runner fields.' }),
         {

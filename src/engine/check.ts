@@ -5,6 +5,8 @@ import path from 'node:path';
 import { compileRules, loadConfig, parseYamlSource } from '../config/index.js';
 import type { ConfigIssue } from '../config/index.js';
 import { createDefaultServices } from '../runtime/index.js';
+import { checkSources } from '../sources/index.js';
+import type { SourcesConfig } from '../sources/index.js';
 import { createCompiler } from './rules.js';
 import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
@@ -17,9 +19,23 @@ export function checkConfig(
   if (!r.ok) return { issues: r.issues, rules: 0, sinks: 0 };
   const services = createDefaultServices({ node: r.loaded.config.node ?? 'sluice@check' });
   const c = compileRules(r.loaded.rules, createCompiler(services));
-  const issues = [...r.ruleIssues, ...c.issues, ...preflight(file, r.loaded.sinks, deps)].sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
-  );
+  const display = path.relative(process.cwd(), path.resolve(file)) || file;
+  const sourceIssues: ConfigIssue[] = checkSources(
+    r.loaded.config.sources as unknown as SourcesConfig,
+  ).map(([p, reason]) => ({
+    code: 'config_invalid_field',
+    file: display,
+    line: 0,
+    column: 0,
+    path: p,
+    reason,
+  }));
+  const issues = [
+    ...r.ruleIssues,
+    ...c.issues,
+    ...sourceIssues,
+    ...preflight(file, r.loaded.sinks, deps),
+  ].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {
     issues,
     rules: c.compiled.length,

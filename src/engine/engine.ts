@@ -54,6 +54,9 @@ import {
 } from '../runtime/index.js';
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
 import { brokerAuthenticator } from './auth-port.js';
+import { checkSources, createSource } from '../sources/index.js';
+import type { Source, SourcesConfig } from '../sources/index.js';
+import { EngineDeliveryTracker } from './delivery.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
 import { reloadRules } from './reload.js';
@@ -128,15 +131,59 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const runningBroker = JSON.stringify(loaded.config.broker);
   const runningSinks = JSON.stringify(loaded.sinks);
   const runningGateway = JSON.stringify(loaded.config.gateway);
+  const runningSources = JSON.stringify(loaded.config.sources);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
   const root: Logger = deps.logger ?? (ownLogger as ProcessLogger);
   const log = root.child({ component: 'engine' });
 
-  // The broker is created after the sinks (their publisher is bound lazily to it).
-  const publish: MessagePublisher = (m) => b.publish(m);
-  const sinks = createSinks(loaded.sinks, { types: sinkTypes, root, now, publish });
+  // External source (src/sources): an existing MQTT broker or Kafka instead of (or beside)
+  // the embedded broker. Its messages are acknowledged once their rule work is done.
+  const sourcesCfg = cfg.sources as unknown as SourcesConfig;
+  const sourceIssues = checkSources(sourcesCfg);
+  if (sourceIssues.length)
+    throw configInvalid(
+      sourceIssues.map(([p, reason]) => ({
+        code: 'config_invalid_field',
+        file: fromFile ? config : '<config>',
+        line: 0,
+        column: 0,
+        path: p,
+        reason,
+      })),
+    );
+  const tracker = sourcesCfg.mode === 'embedded' ? undefined : new EngineDeliveryTracker();
+  const external: Source | undefined = tracker
+    ? createSource(
+        {
+          logger: root.child({ component: 'source', source: sourcesCfg.mode }),
+          now,
+          node,
+          tracker,
+        },
+        sourcesCfg,
+      )
+    : undefined;
+  const brokerRuns = !external || sourcesCfg.embedded_broker;
+
+  // The broker is created after the sinks (their publisher is bound lazily to it). In mqtt
+  // source mode republish goes back to the source broker.
+  const publish: MessagePublisher = external?.publish ?? ((m) => b.publish(m));
+  const sinks = createSinks(loaded.sinks, {
+    types: sinkTypes,
+    root,
+    now,
+    publish,
+    ...(tracker ? { wrap: (s, n) => tracker.decorate(s, n) } : {}),
+  });
+  if (tracker)
+    for (const [name, s] of sinks)
+      if (!s.sink)
+        log.warn(
+          { sink: name },
+          'sink runs in a worker thread: source messages count as done once this sink enqueued their records',
+        );
   const b: Broker = createBroker(
     { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
     { ...cfg.broker, node },
@@ -172,7 +219,15 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       )
     : undefined;
   const producers: EventProducer[] = [
-    { name: 'broker', listen: (push, names) => b.onEvent(push, names ? { names } : undefined) },
+    ...(brokerRuns
+      ? [
+          {
+            name: 'broker',
+            listen: (push, names) => b.onEvent(push, names ? { names } : undefined),
+          } satisfies EventProducer,
+        ]
+      : []),
+    ...(external ? [external] : []),
     ...(ocpp ? [ocpp.producer] : []),
     ...(deps.producers ?? []),
   ];
@@ -205,6 +260,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const s = sinks.get(action);
       if (!s) return false;
       const ok = s.runner.enqueue(record);
+      if (ok && tracker && s.sink) tracker.routed(record, action);
       if (s.runner.pressured) {
         const clientid = record.context?.['clientid'];
         if (typeof clientid === 'string') flow.hold(action, clientid);
@@ -239,6 +295,15 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   }
   for (const issue of startupIssues) log.error({ issue: formatIssue(issue) }, 'rule not loaded');
 
+  /** The mqtt source subscribes exactly the running rules' FROM filters. */
+  const syncFilters = (): void => {
+    if (!external) return;
+    const filters = new Set<string>();
+    for (const r of rules.list()) if (r.enabled) for (const f of r.from) filters.add(f);
+    external.setFilters([...filters]);
+  };
+  syncFilters();
+
   const reloadListeners = new Set<(r: ReloadReport) => void>();
   let watcher: ConfigWatcher | undefined;
   let running = false;
@@ -253,11 +318,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       runningBroker,
       runningSinks,
       runningGateway,
+      runningSources,
     });
     if (next) {
       loaded = next;
       watcher?.update(loaded.watchTargets);
     }
+    syncFilters();
     for (const issue of report.issues)
       log.error(
         { issue: formatIssue(issue) },
@@ -293,7 +360,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
       bus.attach();
       lagWatch.start();
-      const addresses = await b.start();
+      const addresses = brokerRuns ? await b.start() : [];
+      // Resolves on the first connection (the source keeps reconnecting in the background).
+      if (external) await external.start();
       for (const a of addresses)
         log.info({ listener: a.name, type: a.type, host: a.host, port: a.port }, 'listening');
       for (const a of (await ocpp?.start()) ?? [])
@@ -333,6 +402,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         }),
       );
       const dropped = results.reduce((a, c) => a + c, 0);
+      if (external) {
+        try {
+          await external.stop(drainMs);
+        } catch (err) {
+          log.error({ err }, 'source stop failed');
+        }
+      }
       const held = b.metrics().publishes_held;
       if (held > 0)
         log.warn(
@@ -340,7 +416,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           'messages held by back-pressure at shutdown are not routed (QoS 1/2 publishers without an acknowledgement resend them)',
         );
       flow.releaseAll();
-      if (running) await b.stop();
+      if (running && brokerRuns) await b.stop();
       running = false;
       manager.close();
       source.close();
@@ -353,15 +429,26 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       if (rules.has(rule.id))
         throw RuntimeRuleErrors.rule_already_exists(`rule ${JSON.stringify(rule.id)} exists`);
       rules.add(rule);
+      syncFilters();
     },
     updateRule(rule) {
       if (!rules.has(rule.id))
         throw RuntimeRuleErrors.rule_not_found(`rule ${JSON.stringify(rule.id)} does not exist`);
       rules.update(rule);
+      syncFilters();
     },
-    removeRule: (id) => rules.remove(id),
-    enableRule: (id) => manager.enable(id),
-    disableRule: (id) => manager.disable(id),
+    removeRule: (id) => {
+      rules.remove(id);
+      syncFilters();
+    },
+    enableRule: (id) => {
+      manager.enable(id);
+      syncFilters();
+    },
+    disableRule: (id) => {
+      manager.disable(id);
+      syncFilters();
+    },
     rules: () => rules.list(),
     metrics() {
       const sinkMetrics: Record<string, EngineSinkMetrics> = {};
@@ -372,6 +459,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         sinks: sinkMetrics,
         broker: b.metrics(),
         ...(ocpp ? { ocpp: ocpp.metrics() } : {}),
+        ...(external ? { source: external.metrics() } : {}),
       };
     },
     reload,

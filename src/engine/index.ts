@@ -7,6 +7,7 @@
  *   reload.ts        config reload planning and application
  *   event-bus.ts     N event producers → the rule source
  *   flow-control.ts  back-pressure: pressured sinks pause the clients that feed them
+ *   delivery.ts      external sources: when a message's records are acknowledged (src/sources)
  *   check.ts         `sluice check`
  */
 export { createEngine } from './engine.js';

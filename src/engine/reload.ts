@@ -20,6 +20,8 @@ export interface ReloadContext {
   runningSinks: string;
   /** JSON of the gateway section that is running. */
   runningGateway?: string;
+  /** JSON of the `sources` section that is running (absent: not compared). */
+  runningSources?: string;
 }
 
 export function reloadRules(ctx: ReloadContext): { report: ReloadReport; loaded?: LoadedConfig } {
@@ -65,6 +67,11 @@ export function reloadRules(ctx: ReloadContext): { report: ReloadReport; loaded?
     JSON.stringify(r.loaded.config.gateway) !== ctx.runningGateway
   )
     restartRequired.push('gateway');
+  if (
+    ctx.runningSources !== undefined &&
+    JSON.stringify(r.loaded.config.sources) !== ctx.runningSources
+  )
+    restartRequired.push('sources');
   return {
     loaded: r.loaded,
     report: {

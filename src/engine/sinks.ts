@@ -4,6 +4,7 @@
  * stream gets the engine's publisher through `SinkDeps.publish` like any other dependency.
  */
 import { brokerConfigSpec } from '../broker/index.js';
+import { sourcesSpec } from '../sources/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import { ocppConfigSpec } from '../ocpp/index.js';
 import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
@@ -30,6 +31,7 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
     brokerSpec: brokerConfigSpec,
     runnerSpec: runnerConfigSpec,
     gatewaySpecs: { ocpp: ocppConfigSpec },
+    sourcesSpec,
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,
@@ -64,6 +66,8 @@ export interface SinkRegistryDeps {
   root: Logger;
   now: () => number;
   publish: MessagePublisher;
+  /** Decorate each main-thread sink (the engine's delivery tracking for external sources). */
+  wrap?: (sink: Sink, name: string) => Sink;
 }
 
 /** Create every configured sink and its runner (validated config: every type exists). */
@@ -86,11 +90,12 @@ export function createSinks(
         { code: 'sink_thread_unsupported', type: sc.type },
         `sink type ${sc.type} cannot run in a worker thread; it runs on the main thread`,
       );
-    const sink = type.create(
+    const created = type.create(
       { logger, now: deps.now, publish: deps.publish },
       pick(sc, type.spec) as never,
       name,
     );
+    const sink = deps.wrap ? deps.wrap(created, name) : created;
     const runner = createSinkRunner({ logger, now: deps.now, name }, sink, runnerConfig);
     out.set(name, { name, type: sc.type, sink, runner });
   }

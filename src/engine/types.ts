@@ -11,6 +11,7 @@ import type {
   RuleResult,
 } from '../runtime/index.js';
 import type { RunnerMetrics } from '../sinks/runner/index.js';
+import type { SourceMetrics } from '../sources/index.js';
 
 export interface EngineDeps {
   /** Root logger (default: pino at the configured level, JSON on stdout). */
@@ -65,6 +66,8 @@ export interface EngineMetrics {
   readonly broker: BrokerMetrics;
   /** The OCPP gateway's counters, when `gateway.ocpp.enable`. */
   readonly ocpp?: GatewayMetrics;
+  /** The external source (`sources.mode` mqtt or kafka). */
+  readonly source?: SourceMetrics;
 }
 
 export interface Engine {

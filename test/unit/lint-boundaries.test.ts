@@ -44,6 +44,13 @@ describe('lint boundaries', () => {
     ['src/runtime/probe.ts', '../ocpp/index.js'],
     ['src/engine/probe.ts', '../ocpp/gateway.js'],
     ['src/broker/probe.ts', 'typed-ocpp'],
+    ['src/sources/probe.ts', '../broker/index.js'],
+    ['src/sources/mqtt/probe.ts', '../../runtime/index.js'],
+    ['src/sources/kafka/probe.ts', '../../sinks/kafka/index.js'],
+    ['src/sources/probe.ts', '../engine/index.js'],
+    ['src/sources/probe.ts', 'aedes'],
+    ['src/runtime/probe.ts', '../sources/index.js'],
+    ['src/engine/probe.ts', '../sources/mqtt/source.js'],
   ])('%s may not import %s', async (file, specifier) => {
     expect((await restricted(file, specifier)).length).toBeGreaterThan(0);
   });
@@ -63,6 +70,10 @@ describe('lint boundaries', () => {
     ['src/ocpp/probe.ts', 'ws'],
     ['src/ocpp/probe.ts', 'typed-ocpp'],
     ['src/engine/probe.ts', '../ocpp/index.js'],
+    ['src/sources/kafka/probe.ts', 'kafkajs'],
+    ['src/sources/mqtt/probe.ts', 'mqtt'],
+    ['src/sources/kafka/probe.ts', '../../core/index.js'],
+    ['src/engine/probe.ts', '../sources/index.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });

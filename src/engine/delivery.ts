@@ -1,0 +1,98 @@
+/**
+ * Delivery tracking for external sources (src/sources): tells a source when the rule work of
+ * one message is done, so it acknowledges the message (PUBACK, offset commit) only then.
+ *
+ * Everything from `push` to the sink runner's `enqueue` is synchronous (runtime/pipeline.ts),
+ * so a ticket is "current" while the source's push runs, and the router counts each record
+ * an action accepted against it. A decorator around each main-thread sink settles a record
+ * when a write containing it succeeded — or rejected it, or failed for good (non-retriable;
+ * the runner drops that batch as failed); a retriable failure or a `retry` index leaves it
+ * open (the runner writes it again). A record the runner refused at enqueue never counts.
+ *
+ * Records the runner drops later without writing (buffer eviction, expiry, shutdown) are never
+ * settled: their message stays unacknowledged until the source's `ack_timeout` (or a
+ * restart redelivers it). Sinks in a worker thread (`thread: worker`) cannot be decorated:
+ * their records count as done once enqueued (logged once at startup).
+ */
+import { isRetriable } from '../core/index.js';
+import type { Sink, SinkRecord, WriteResult } from '../core/index.js';
+import type { DeliveryTracker } from '../sources/index.js';
+
+interface Ticket {
+  open: number;
+  done: (() => void) | undefined;
+}
+
+export class EngineDeliveryTracker implements DeliveryTracker {
+  private current: Ticket | undefined;
+  /** record → its ticket and the sinks that still owe an acknowledgement. */
+  private readonly owed = new WeakMap<SinkRecord, { ticket: Ticket; sinks: Set<string> }>();
+
+  track(push: () => void, done: () => void): void {
+    const t: Ticket = { open: 1, done };
+    const prev = this.current;
+    this.current = t;
+    try {
+      push();
+    } finally {
+      this.current = prev;
+      this.close(t);
+    }
+  }
+
+  /** The router accepted `record` for the decorated sink `sink` (call after a true enqueue). */
+  routed(record: SinkRecord, sink: string): void {
+    const t = this.current;
+    if (!t) return;
+    let o = this.owed.get(record);
+    if (!o) {
+      o = { ticket: t, sinks: new Set() };
+      this.owed.set(record, o);
+    }
+    if (o.sinks.has(sink)) return;
+    o.sinks.add(sink);
+    t.open++;
+  }
+
+  private settle(record: SinkRecord, sink: string): void {
+    const o = this.owed.get(record);
+    if (!o || !o.sinks.delete(sink)) return;
+    if (o.sinks.size === 0) this.owed.delete(record);
+    this.close(o.ticket);
+  }
+
+  private close(t: Ticket): void {
+    if (--t.open > 0) return;
+    const d = t.done;
+    t.done = undefined;
+    d?.();
+  }
+
+  /** `sink` with a `write` that settles the records it wrote (other members pass through). */
+  decorate(sink: Sink, name: string): Sink {
+    const write = async (
+      batch: readonly SinkRecord[],
+      signal?: AbortSignal,
+    ): Promise<WriteResult | void> => {
+      let result: WriteResult | void;
+      try {
+        result = await sink.write(batch, signal);
+      } catch (err) {
+        if (!isRetriable(err)) for (const r of batch) this.settle(r, name);
+        throw err;
+      }
+      const retry = new Set(result?.retry ?? []);
+      batch.forEach((r, i) => {
+        if (!retry.has(i)) this.settle(r, name);
+      });
+      return result;
+    };
+    return new Proxy(sink, {
+      get(target, prop) {
+        if (prop === 'write') return write;
+        const v = Reflect.get(target, prop) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+}
