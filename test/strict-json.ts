@@ -14,6 +14,7 @@ export class StrictJsonError extends Error {
 }
 
 const WS = /[ \t\n\r]*/y;
+// eslint-disable-next-line no-control-regex -- RFC 8259 §7: U+0000..U+001F must be escaped
 const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
