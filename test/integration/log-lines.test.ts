@@ -87,6 +87,7 @@ describe('log lines of a running engine (JSON format)', () => {
       path.join(dir, 'rules/hot.sql'),
       '-- actions: mem\nSELECT payload.n FORM "t/#"\n',
     );
+    writeFileSync(path.join(dir, 'rules/cold.sql'), '-- actions: nosuch\nSELECT 1 FROM "c/#"\n');
     expect(engine.reload().kept).toEqual(['hot']);
     // A refused SUBSCRIBE is logged with the client id (the connection stays).
     await expect(c.subscribeAsync('$share/g')).rejects.toThrow(/Subscribe error/);
@@ -150,15 +151,19 @@ describe('log lines of a running engine (JSON format)', () => {
     expect(connects).toHaveLength(2);
     for (const l of connects)
       expect(l).toMatchObject({ level: 40, sink: 'mem', attempt: expect.any(Number) });
-    expect(by('rule_not_loaded')).toEqual([
-      expect.objectContaining({
-        level: 50,
-        component: 'engine',
-        rule: 'hot',
-        cause: expect.any(String),
-        issue: expect.stringContaining('hot.sql'),
-      }),
-    ]);
+    expect(by('rule_not_loaded')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          level: 50,
+          component: 'engine',
+          rule: 'hot',
+          cause: 'sql_syntax_error',
+          issue: expect.stringContaining('hot.sql:2:'),
+        }),
+        expect.objectContaining({ rule: 'cold', cause: 'rule_unknown_action' }),
+      ]),
+    );
+    expect(by('rule_not_loaded')).toHaveLength(2);
     expect(lines.filter((l) => l['clientid'] === 'log-dev')).toEqual([
       expect.objectContaining({ component: 'broker', filter: '$share/g' }),
     ]);
