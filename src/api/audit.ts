@@ -48,7 +48,10 @@ export function createAuditLog(logger: Logger, file?: string): AuditLog {
     mkdirSync(path.dirname(file), { recursive: true });
     stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
     stream.on('error', (err) => {
-      log.error({ err, file }, 'audit log file cannot be written; audit lines go to the log only');
+      log.error(
+        { code: 'api_audit_file_failed', err, file },
+        'audit log file cannot be written; audit lines go to the log only',
+      );
       stream = undefined;
     });
   }

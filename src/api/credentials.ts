@@ -111,7 +111,7 @@ export function createCredentialStore(o: CredentialOptions): CredentialStore {
       } catch (err) {
         if (strict) throw err;
         log.warn(
-          { err, file: f.file, code: (err as { code?: string }).code },
+          { code: 'api_key_file_invalid', err, file: f.file },
           'API key file not reloaded; keeping the keys read before',
         );
       }

@@ -71,6 +71,16 @@ export const ApiErrors = defineErrors('api', {
     description: 'HTTP 500: an unexpected failure while handling a request (logged with details).',
     retriable: false,
   },
+  api_server_error: {
+    description:
+      'The API HTTP server reported an error after it started listening (logged with `err`).',
+    retriable: false,
+  },
+  api_audit_file_failed: {
+    description:
+      'The audit log file (`api.audit_log`) cannot be written; audit lines go to the process log only from then on. Check the path and permissions.',
+    retriable: false,
+  },
   api_listen_failed: {
     description:
       'The API could not listen on its address (port in use, address not available, permission denied).',

@@ -202,7 +202,10 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         return;
       }
       state.code = 'api_internal_error';
-      log.error({ err, method: req.method, url: req.url }, 'API request failed');
+      log.error(
+        { code: 'api_internal_error', err, method: req.method, url: req.url },
+        'API request failed',
+      );
       send(
         res,
         errorReply(
@@ -271,7 +274,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         s.once('error', onError);
         s.listen(config.port, config.bind, () => {
           s.off('error', onError);
-          s.on('error', (err) => log.error({ err }, 'API server error'));
+          s.on('error', (err) => log.error({ code: 'api_server_error', err }, 'API server error'));
           const a = s.address();
           const port = typeof a === 'object' && a ? a.port : config.port;
           const host = config.bind;

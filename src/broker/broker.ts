@@ -203,7 +203,7 @@ export function createBrokerInternals(
       wireClientEvents(ctx, a);
       wireSessionEvents(ctx, a);
       (a as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
-        logger.error({ err }, 'aedes error'),
+        logger.error({ code: 'broker_internal_error', err }, 'aedes error'),
       );
       await a.listen();
       wrapPersistence(ctx, a);

@@ -39,6 +39,26 @@ export const BrokerErrors = defineErrors('broker', {
       'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
     retriable: true,
   },
+  broker_internal_error: {
+    description:
+      'Aedes reported an error of its own (a client stream or persistence failure); logged with `err`. The broker keeps running.',
+    retriable: false,
+  },
+  broker_listener_error: {
+    description:
+      'A listening server (`listener`: TCP, TLS or WebSocket) reported an error after it started; connections on it may be refused.',
+    retriable: false,
+  },
+  broker_subscriber_failed: {
+    description:
+      'An in-process subscriber (a rule source or republish loop-back, `filter`) threw while handling a message; the message is skipped for it.',
+    retriable: false,
+  },
+  broker_event_listener_failed: {
+    description:
+      'A listener of broker events (`event`: client connected, message delivered, …) threw; the event is skipped for that listener.',
+    retriable: false,
+  },
   broker_malformed_string: {
     description:
       'A client sent a UTF-8 string field (PUBLISH topic, SUBSCRIBE / UNSUBSCRIBE filter, CONNECT client id, will topic, user name) that is not well-formed UTF-8 or contains U+0000; the connection is closed without acting on the packet [MQTT-1.5.3-1] [MQTT-1.5.3-2]. Logged with the field and counted in sluice_broker_protocol_errors_total.',

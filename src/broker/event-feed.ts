@@ -44,7 +44,10 @@ export function createEventFeed(logger: Logger): EventFeed {
         try {
           l.fn(ev);
         } catch (err) {
-          logger.error({ err, event: name }, 'event listener threw');
+          logger.error(
+            { code: 'broker_event_listener_failed', err, event: name },
+            'event listener threw',
+          );
         }
       }
     },

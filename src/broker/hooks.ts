@@ -192,7 +192,10 @@ export function createHooks(
         done(null, true);
       },
       (err: unknown) => {
-        logger.error({ err, clientid: client.id }, 'authentication backend failed');
+        logger.error(
+          { code: 'broker_auth_backend_failed', err, clientid: client.id },
+          'authentication backend failed',
+        );
         done(
           Object.assign(
             BrokerErrors.broker_auth_backend_failed('authentication backend failed', {
@@ -234,8 +237,11 @@ export function createHooks(
   const NO_MATCH: AuthzOutcome = Object.freeze({ allow: noMatchAllow, source: 'default' });
   /** True when the chain is empty or only the built-in $SYS guard (the default config). */
   const builtinAuthzOnly = authzChain.every((a) => a === sysPublishAuthorizer);
-  const authzError = (err: unknown, source: string) =>
-    logger.error({ err, source }, 'authorizer failed');
+  const authzError = (err: unknown, source: string, clientid: string) =>
+    logger.error(
+      { code: 'broker_auth_backend_failed', err, source, clientid },
+      'authorizer failed',
+    );
 
   function authorize(
     rec: ClientRecord,
@@ -275,7 +281,7 @@ export function createHooks(
         authzDone(rec, action, topic, o);
         cb(o);
       },
-      authzError,
+      (err, source) => authzError(err, source, rec.clientid),
     );
   }
 

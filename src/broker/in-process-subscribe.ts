@@ -28,7 +28,7 @@ export function subscribeInProcess(
         properties: packet.properties as Record<string, unknown> | undefined,
       });
     } catch (err) {
-      logger.error({ err, filter }, 'subscribe handler threw');
+      logger.error({ code: 'broker_subscriber_failed', err, filter }, 'subscribe handler threw');
     }
     cb();
   };

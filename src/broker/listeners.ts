@@ -197,7 +197,12 @@ export async function startListener(
         }
         onConnection(stream, meta, req);
       });
-      wsServer.on('error', (err) => logger.warn({ err, listener: name }, 'websocket server error'));
+      wsServer.on('error', (err) =>
+        logger.warn(
+          { code: 'broker_listener_error', err, listener: name },
+          'websocket server error',
+        ),
+      );
       wss = wsServer;
       server = web;
       break;
@@ -232,7 +237,9 @@ export async function startListener(
       resolve();
     });
   });
-  server.on('error', (err) => logger.error({ err, listener: name }, 'listener error'));
+  server.on('error', (err) =>
+    logger.error({ code: 'broker_listener_error', err, listener: name }, 'listener error'),
+  );
   const addr = server.address() as net.AddressInfo;
   const address: BoundAddress = { name, type: cfg.type, host: addr.address, port: addr.port };
   logger.info({ ...address }, 'listener started');

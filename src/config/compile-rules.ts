@@ -50,7 +50,9 @@ export function compileRules<R>(
     if (r.ok) compiled.push({ entry, rule: r.rule });
     else {
       failed.push(entry);
-      issues.push(...r.diagnostics.map((d) => mapDiagnostic(d, entry.origin)));
+      issues.push(
+        ...r.diagnostics.map((d) => ({ ...mapDiagnostic(d, entry.origin), rule: entry.id })),
+      );
     }
   }
   return { compiled, failed, issues };

@@ -17,6 +17,8 @@ export interface ConfigIssue {
   readonly reason: string;
   /** Source line with a caret underline, when the issue points into source text. */
   readonly snippet?: string;
+  /** Id of the rule the issue belongs to, when it belongs to one (logged as `rule`). */
+  readonly rule?: string;
 }
 
 export function formatIssue(issue: ConfigIssue): string {

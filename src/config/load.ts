@@ -222,6 +222,7 @@ export function loadConfigText(
         column: entry.at.column,
         path: entry.at.path ? `${entry.at.path}.id` : 'id',
         reason: `rule id ${JSON.stringify(entry.id)} is already used at ${prior.origin.file}:${prior.at.line}`,
+        rule: entry.id,
       });
       markBroken();
       return;
@@ -239,6 +240,7 @@ export function loadConfigText(
         path: entry.at.path ? `${entry.at.path}.actions[${i}]` : `actions[${i}]`,
         reason: `action ${JSON.stringify(a)} is not a configured sink (sinks: ${[...sinkNames].join(', ') || 'none'})`,
         snippet: caretSnippet(entry.origin.fileText, at.line, at.column, a.length),
+        rule: entry.id,
       });
     });
     seen.set(entry.id, entry);

@@ -293,7 +293,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     startupIssues.push(...c.issues);
     for (const { entry, rule } of c.compiled) rules.put(entry, rule);
   }
-  for (const issue of startupIssues) log.error({ issue: formatIssue(issue) }, 'rule not loaded');
+  for (const issue of startupIssues)
+    log.error(
+      { code: 'rule_not_loaded', rule: issue.rule, cause: issue.code, issue: formatIssue(issue) },
+      'rule not loaded',
+    );
 
   /** The mqtt source subscribes exactly the running rules' FROM filters. */
   const syncFilters = (): void => {
@@ -327,12 +331,17 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     syncFilters();
     for (const issue of report.issues)
       log.error(
-        { issue: formatIssue(issue) },
+        {
+          code: report.ok ? 'rule_not_loaded' : 'config_not_reloaded',
+          rule: issue.rule,
+          cause: issue.code,
+          issue: formatIssue(issue),
+        },
         report.ok ? 'rule not reloaded; previous version kept' : 'config not reloaded',
       );
     if (report.restartRequired.length)
       log.warn(
-        { sections: report.restartRequired },
+        { code: 'config_restart_required', sections: report.restartRequired },
         'changed settings take effect after a restart',
       );
     if (report.added.length || report.updated.length || report.removed.length)
@@ -344,7 +353,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       try {
         l(report);
       } catch (err) {
-        log.error({ err }, 'reload listener threw');
+        log.error({ code: 'reload_listener_failed', err }, 'reload listener threw');
       }
     }
     return report;
@@ -357,7 +366,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       for (const [name, s] of sinks)
         s.runner
           .start()
-          .catch((err: unknown) => log.error({ err, sink: name }, 'sink failed to start'));
+          .catch((err: unknown) =>
+            log.error({ code: 'sink_start_failed', err, sink: name }, 'sink failed to start'),
+          );
       bus.attach();
       lagWatch.start();
       const addresses = brokerRuns ? await b.start() : [];
@@ -378,7 +389,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           () => {
             if (running) reload();
           },
-          (err, dir) => log.warn({ err, dir }, 'cannot watch directory'),
+          (err, dir) =>
+            log.warn({ code: 'config_watch_failed', err, dir }, 'cannot watch directory'),
         );
       return addresses;
     },
@@ -396,7 +408,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           try {
             return (await s.runner.drain(drainMs)).dropped;
           } catch (err) {
-            log.error({ err, sink: s.name }, 'sink drain failed');
+            log.error({ code: 'sink_drain_failed', err, sink: s.name }, 'sink drain failed');
             return 0;
           }
         }),
@@ -412,7 +424,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const held = b.metrics().publishes_held;
       if (held > 0)
         log.warn(
-          { held },
+          { code: 'shutdown_publishes_held', held },
           'messages held by back-pressure at shutdown are not routed (QoS 1/2 publishers without an acknowledgement resend them)',
         );
       flow.releaseAll();

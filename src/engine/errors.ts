@@ -1,4 +1,4 @@
-/** Codes the engine itself logs (sink threads). */
+/** Codes the engine itself logs (sink threads, rule loading and reloads, start and stop). */
 import { defineErrors } from '../core/index.js';
 
 export const EngineErrors = defineErrors('engine', {
@@ -10,6 +10,51 @@ export const EngineErrors = defineErrors('engine', {
   thread_exit: {
     description:
       'Drop reason: the record was in a sink thread (or on its way to it) when the thread ended unexpectedly.',
+    retriable: false,
+  },
+  rule_not_loaded: {
+    description:
+      'A rule could not be loaded (logged at error with `rule` when known, `cause` the issue code and `issue` the located message). At start the rule is skipped; on a reload the previous version keeps running. Fix the rule file and save it again.',
+    retriable: false,
+  },
+  config_not_reloaded: {
+    description:
+      'A reload found sluice.yaml invalid; nothing changed and the running configuration is kept (`issue` says where). Fix the file and save it again.',
+    retriable: false,
+  },
+  config_restart_required: {
+    description:
+      'A reload changed settings that are only read at start (`sections` names them); they take effect after a restart.',
+    retriable: false,
+  },
+  config_watch_failed: {
+    description:
+      'A configuration or rule directory cannot be watched (`dir`), so edits there are not reloaded automatically; reload over the API or fix the directory.',
+    retriable: false,
+  },
+  reload_listener_failed: {
+    description:
+      'A listener of reload reports (engine.onReload) threw; the reload itself completed.',
+    retriable: false,
+  },
+  event_listen_failed: {
+    description:
+      'An event producer (`producer`) refused to deliver the `$events/...` events the rules need; rules on those events see nothing from it.',
+    retriable: false,
+  },
+  sink_start_failed: {
+    description:
+      'A sink could not be started (`sink`; e.g. its disk buffer is locked by another process); its records fail until it is fixed and reloaded.',
+    retriable: false,
+  },
+  sink_drain_failed: {
+    description:
+      'Draining a sink at shutdown threw (`sink`); records it still held are not counted as delivered.',
+    retriable: false,
+  },
+  shutdown_publishes_held: {
+    description:
+      'At shutdown some publishes were still held by back-pressure (`held`) and are not routed to rules; QoS 1/2 publishers resend them since they were not acknowledged.',
     retriable: false,
   },
   sink_thread_unsupported: {

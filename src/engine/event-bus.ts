@@ -37,7 +37,10 @@ export class EventBus {
       try {
         off = p.listen(push, names);
       } catch (err) {
-        this.logger.error({ err, producer: p.name }, 'event producer refused a listener');
+        this.logger.error(
+          { code: 'event_listen_failed', err, producer: p.name },
+          'event producer refused a listener',
+        );
         continue;
       }
       this.offs.get(p)?.();

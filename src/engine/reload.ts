@@ -50,6 +50,7 @@ export function reloadRules(ctx: ReloadContext): { report: ReloadReport; loaded?
       column: entry.at.column,
       path: entry.at.path,
       reason: `actions ${entry.actions.filter((a) => !ctx.hasSink(a)).join(', ')} name sinks that start only after a restart`,
+      rule: entry.id,
     } satisfies ConfigIssue);
   }
   c.compiled = c.compiled.filter((x) => !notYet.includes(x));

@@ -111,7 +111,7 @@ export function createLagWatch(
     lastWarn = now;
     suppressed = 0;
     deps.logger.warn(
-      { code: 'event_loop_lag', rule: culprit?.rule, ...report },
+      { rule: culprit?.rule, ...report, code: 'event_loop_lag' },
       culprit
         ? `event loop lagged ${report.lag_ms} ms (over rule_limits.lag_warn); culprit: rule ${culprit.rule} (${culprit.ms} ms in ${culprit.evaluations} evaluations)`
         : `event loop lagged ${report.lag_ms} ms (over rule_limits.lag_warn); no rule took a notable share of it`,

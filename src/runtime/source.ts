@@ -140,7 +140,10 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
       try {
         t.deliver(trigger);
       } catch (err) {
-        deps.logger.error({ err, topic: event.matchTopic }, 'rule target threw; event skipped');
+        deps.logger.error(
+          { code: 'rule_internal_error', err, topic: event.matchTopic },
+          'rule target threw; event skipped',
+        );
       }
     }
   }

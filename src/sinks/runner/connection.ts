@@ -56,7 +56,10 @@ export class Connection {
   lost(err: unknown): void {
     this.lastError = err;
     if (this.state !== 'connected') return;
-    this.opts.logger.warn({ err: describeError(err) }, 'sink reported not connected; reconnecting');
+    this.opts.logger.warn(
+      { code: 'sink_not_connected', err: describeError(err) },
+      'sink reported not connected; reconnecting',
+    );
     this.state = 'connecting';
     this.attempt = 0;
     const delay = backoffDelay(this.attempt++, this.opts.backoff, this.opts.random);
@@ -97,7 +100,7 @@ export class Connection {
         // say so once, until the configuration changes.
         this.state = 'failed';
         this.opts.logger.error(
-          { err: describeError(err) },
+          { code: 'sink_connect_failed', err: describeError(err) },
           'sink connect failed with a non-retriable error; the sink is marked failed and not retried',
         );
         const w = this.waiters;
@@ -108,7 +111,12 @@ export class Connection {
       }
       const delay = backoffDelay(this.attempt++, this.opts.backoff, this.opts.random);
       this.opts.logger.warn(
-        { err: describeError(err), attempt: this.attempt, retryInMs: delay },
+        {
+          code: 'sink_connect_failed',
+          err: describeError(err),
+          attempt: this.attempt,
+          retryInMs: delay,
+        },
         'sink connect failed',
       );
       this.cancelTimer = this.opts.schedule(() => void this.tryConnect(), delay);

@@ -14,7 +14,7 @@ export const RunnerErrors = defineErrors('sinks', {
   },
   sink_internal_error: {
     description:
-      'A sink threw something that is not a coded SluiceError (a bug in the sink); the batch is counted as failed.',
+      'A sink threw something that is not a coded SluiceError (a bug in the sink); the batch is counted as failed. Also logged when a runner callback (partitionKey, sizeOf — the record fails — or a pressure listener) throws. Report it as a bug.',
     retriable: false,
   },
   queue_full: {
@@ -40,6 +40,21 @@ export const RunnerErrors = defineErrors('sinks', {
   sink_retries_exhausted: {
     description:
       'A batch kept failing with retriable errors until retry.max_attempts was reached; its records are counted as failed with the last error code.',
+    retriable: false,
+  },
+  sink_connect_failed: {
+    description:
+      'connect() to the sink failed. Retriable errors are logged at warn (`attempt`, `retryInMs`) and retried with backoff; a non-retriable one (bad credentials format, missing native addon, …) is logged at error and the sink is marked failed until its configuration changes. `err.code` says why.',
+    retriable: true,
+  },
+  sink_write_failed: {
+    description:
+      'A batch write failed with a non-retriable error; its records are counted as failed with the error code (`err.code` in the log). Check the sink configuration and the target system.',
+    retriable: false,
+  },
+  sink_close_failed: {
+    description:
+      'Closing the sink connection failed while the runner stopped; nothing is retried. Usually harmless (the peer was already gone).',
     retriable: false,
   },
   sink_buffer_corrupt: {

@@ -253,7 +253,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       try {
         l(p);
       } catch (err) {
-        log.error({ err: describeError(err) }, 'pressure listener threw');
+        log.error(
+          { code: 'sink_internal_error', err: describeError(err) },
+          'pressure listener threw',
+        );
       }
     }
   }
@@ -283,7 +286,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       try {
         key = keyOf(record);
       } catch (err) {
-        log.error({ err: describeError(err) }, 'sink partitionKey threw; record failed');
+        log.error(
+          { code: 'sink_internal_error', err: describeError(err) },
+          'sink partitionKey threw; record failed',
+        );
         books.fail('sink_internal_error', 1);
         return false;
       }
@@ -293,7 +299,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       try {
         size = sizeOf(record);
       } catch (err) {
-        log.error({ err: describeError(err) }, 'sink sizeOf threw; record failed');
+        log.error(
+          { code: 'sink_internal_error', err: describeError(err) },
+          'sink sizeOf threw; record failed',
+        );
         books.fail('sink_internal_error', 1);
         return false;
       }
@@ -336,7 +345,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       const code = err instanceof SluiceError ? err.code : 'sink_internal_error';
       if (!bufferFailing)
         log.error(
-          { err: describeError(err) },
+          { code: 'sink_buffer_io', err: describeError(err) },
           'buffer write failed; records fail until it works again',
         );
       bufferFailing = true;
@@ -545,13 +554,16 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     }
     const code = err instanceof SluiceError ? err.code : 'sink_internal_error';
     if (!(err instanceof SluiceError))
-      log.error({ err: describeError(err) }, 'sink write threw a non-SluiceError; batch failed');
+      log.error(
+        { code: 'sink_internal_error', err: describeError(err) },
+        'sink write threw a non-SluiceError; batch failed',
+      );
     if (isRetriable(err)) {
       retryLater(batch, code);
       return;
     }
     log.warn(
-      { err: describeError(err), records: batch.records.length },
+      { code: 'sink_write_failed', err: describeError(err), records: batch.records.length },
       'sink write failed; batch dropped',
     );
     failBatch(batch, code);
@@ -567,7 +579,12 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     batch.failures++;
     if (maxAttempts > 0 && batch.failures >= maxAttempts) {
       log.warn(
-        { code, attempts: batch.failures, records: batch.records.length },
+        {
+          code: 'sink_retries_exhausted',
+          last_code: code,
+          attempts: batch.failures,
+          records: batch.records.length,
+        },
         'sink_retries_exhausted: batch failed',
       );
       failBatch(batch, code);
@@ -645,7 +662,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         try {
           await sink.close();
         } catch (err) {
-          log.warn({ err: describeError(err) }, 'sink close failed');
+          log.warn({ code: 'sink_close_failed', err: describeError(err) }, 'sink close failed');
         }
       })();
     }
