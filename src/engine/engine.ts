@@ -181,7 +181,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     for (const [name, s] of sinks)
       if (!s.sink)
         log.warn(
-          { sink: name },
+          { code: 'source_ack_on_enqueue', sink: name },
           'sink runs in a worker thread: source messages count as done once this sink enqueued their records',
         );
   const b: Broker = createBroker(
@@ -418,7 +418,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         try {
           await external.stop(drainMs);
         } catch (err) {
-          log.error({ err }, 'source stop failed');
+          log.error({ code: 'source_stop_failed', err }, 'source stop failed');
         }
       }
       const held = b.metrics().publishes_held;

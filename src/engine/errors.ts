@@ -57,6 +57,11 @@ export const EngineErrors = defineErrors('engine', {
       'At shutdown some publishes were still held by back-pressure (`held`) and are not routed to rules; QoS 1/2 publishers resend them since they were not acknowledged.',
     retriable: false,
   },
+  source_ack_on_enqueue: {
+    description:
+      'In mqtt/kafka source mode a sink with thread: worker cannot report per-record acknowledgements to the source, so a message is acknowledged (PUBACK / offset commit) once that sink has enqueued its records, not once they are written. Use thread: main for sinks that must hold the acknowledgement.',
+    retriable: false,
+  },
   sink_thread_unsupported: {
     description:
       'thread: worker was set on a sink type that cannot leave the main thread (republish publishes into the broker, memory is read back through engine.sink(), and sink types supplied by an embedding program are not loadable in a thread); the sink runs on the main thread.',

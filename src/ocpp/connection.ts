@@ -266,7 +266,10 @@ export class OcppConnection {
       })
       .catch((err: unknown) => {
         this.d.metrics.publish_failed++;
-        this.d.logger.warn({ err, clientid: this.d.cid }, 'publish to MQTT failed');
+        this.d.logger.warn(
+          { code: 'ocpp_publish_failed', err, clientid: this.d.cid },
+          'publish to MQTT failed',
+        );
       });
   }
 

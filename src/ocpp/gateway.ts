@@ -126,7 +126,10 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       try {
         l.push(e);
       } catch (err) {
-        logger.error({ err, event: name }, 'event listener threw');
+        logger.error(
+          { code: 'ocpp_event_listener_failed', err, event: name },
+          'event listener threw',
+        );
       }
     }
   }
@@ -242,7 +245,10 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
           peerCertCN,
         });
       } catch (err) {
-        logger.error({ err, clientid: cid }, 'authentication backend failed');
+        logger.error(
+          { code: 'ocpp_auth_backend_failed', err, clientid: cid },
+          'authentication backend failed',
+        );
         return refuse(socket, 503, 'server_unavailable');
       }
       if (!r.ok) {
@@ -270,7 +276,10 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
         else early.push(m.payload);
       });
     } catch (err) {
-      logger.error({ err, clientid: cid }, 'cannot subscribe the downstream topic');
+      logger.error(
+        { code: 'ocpp_subscribe_failed', err, clientid: cid },
+        'cannot subscribe the downstream topic',
+      );
       return refuse(socket, 503, 'server_unavailable');
     }
     if (socket.destroyed || stopping) {
@@ -392,7 +401,7 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
     server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       socket.on('error', () => undefined);
       upgrade(name, l, wss, req, socket, head).catch((err: unknown) => {
-        logger.error({ err }, 'upgrade failed');
+        logger.error({ code: 'ocpp_upgrade_failed', err }, 'upgrade failed');
         refuse(socket, 500, 'internal_error');
       });
     });

@@ -22,6 +22,21 @@ export const SourceErrors = defineErrors('sources', {
       'The source broker refused a publish (MQTT 5 PUBACK reason code >= 0x80) or the publish failed for another reason.',
     retriable: true,
   },
+  source_commit_failed: {
+    description:
+      'The kafka source could not commit consumer offsets; it retries at the next commit_interval (records after the last commit may be read again after a restart: duplicates, not losses).',
+    retriable: true,
+  },
+  source_consumer_crashed: {
+    description:
+      'The kafka source consumer crashed (kafkajs CRASH event); kafkajs restarts it when the error is retriable, otherwise the source stops taking records.',
+    retriable: false,
+  },
+  source_stop_failed: {
+    description:
+      'Stopping the source (disconnecting from the broker or leaving the consumer group) failed at shutdown.',
+    retriable: false,
+  },
   source_ack_forced: {
     description:
       'A message was acknowledged (PUBACK / offset commit) after `ack_timeout` although a record it produced was not yet acknowledged by its sink (logged as a warning, counted in the source metrics).',

@@ -132,7 +132,7 @@ export function createKafkaSource(
         for (const o of offsets) state(o.topic, o.partition).committed = o.offset;
       } catch (err) {
         log.warn(
-          { err, offsets: offsets.length },
+          { code: 'source_commit_failed', err, offsets: offsets.length },
           'kafka source offset commit failed; retried at the next interval',
         );
       }
@@ -253,7 +253,12 @@ export function createKafkaSource(
       consumer = c;
       c.on(c.events.CONNECT, () => (connected = true));
       c.on(c.events.DISCONNECT, () => (connected = false));
-      c.on(c.events.CRASH, (e) => log.error({ err: e.payload.error }, 'kafka consumer crashed'));
+      c.on(c.events.CRASH, (e) =>
+        log.error(
+          { code: 'source_consumer_crashed', err: e.payload.error },
+          'kafka consumer crashed',
+        ),
+      );
       c.on(c.events.REBALANCING, () => {
         // Commit what is finished before the partitions move (best effort).
         void commit();

@@ -118,7 +118,10 @@ export function createMqttSource(
     c.subscribe(subs, (err, granted) => {
       then?.();
       if (err) {
-        log.error({ err, filters }, 'mqtt source subscribe failed');
+        log.error(
+          { code: 'source_subscribe_failed', err, filters },
+          'mqtt source subscribe failed',
+        );
         return;
       }
       for (const g of granted ?? []) {
@@ -127,7 +130,10 @@ export function createMqttSource(
             `broker refused ${g.topic} (reason code 0x${g.qos.toString(16)})`,
             { context: { filter: g.topic, reasonCode: g.qos } },
           );
-          log.error({ err: e, code: e.code, filter: g.topic }, 'subscription refused');
+          log.error(
+            { code: 'source_subscribe_failed', err: e, filter: g.topic },
+            'subscription refused',
+          );
         } else log.info({ filter: g.topic, qos: g.qos }, 'subscribed');
       }
     });
@@ -225,7 +231,10 @@ export function createMqttSource(
       });
       c.on('error', (err) => {
         const e = E.source_connect_failed(`mqtt source: ${err.message}`, { cause: err });
-        log.warn({ err: e, code: e.code, url: config.url }, 'mqtt source connection error');
+        log.warn(
+          { code: 'source_connect_failed', err: e, url: config.url },
+          'mqtt source connection error',
+        );
         if (first && /Not authorized|Bad username|Connection refused/i.test(err.message)) {
           first = false;
           reject(e);
