@@ -239,6 +239,37 @@ const status: Handler = (_req, _p, ctx) => {
   });
 };
 
+/**
+ * GET /api/v5/ready — readiness for load balancers and Kubernetes: 200 when the engine takes
+ * traffic end to end (MQTT listeners bound when the embedded broker runs, the external source
+ * connected in mqtt/kafka mode, every sink connected), else 503 with the failing checks.
+ * Liveness is `GET /api/v5/status` (or the port).
+ */
+const ready: Handler = (_req, _p, ctx) => readiness(ctx);
+
+/**
+ * The readiness answer. Probes cannot hold credentials, so `GET /api/v5/ready` without an
+ * Authorization header is answered before authentication with `{"ready": …}` only (server.ts);
+ * an authenticated call also gets the checks.
+ */
+export function readiness(ctx: RouteContext): ReturnType<typeof json> {
+  const e = ctx.deps.engine;
+  const m = e.metrics();
+  const src = e.config.config.sources;
+  const mode = src?.mode ?? 'embedded';
+  const checks: Record<string, boolean> = {};
+  if (mode === 'embedded' || src?.embedded_broker) checks['broker'] = e.addresses.length > 0;
+  if (mode !== 'embedded') checks['source'] = m.source?.connected === true;
+  for (const [name, s] of Object.entries(m.sinks))
+    checks[`sink:${name}`] = s.status === 'connected';
+  const ok = Object.values(checks).every(Boolean);
+  return json(ok ? 200 : 503, {
+    ready: ok,
+    checks,
+    failing: Object.keys(checks).filter((k) => !checks[k]),
+  });
+}
+
 const listRules: Handler = (_req, _p, ctx) => {
   const data = ctx.deps.engine.rules().map(ruleJson);
   return json(200, {
@@ -461,6 +492,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
 
 export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'status'], methods: { GET: status } },
+  { path: ['api', 'v5', 'ready'], methods: { GET: ready } },
   { path: ['api', 'v5', 'rules'], methods: { GET: listRules, POST: createRule } },
   {
     path: ['api', 'v5', 'rules', '*'],

@@ -29,9 +29,9 @@ import { createCredentialStore } from './credentials.js';
 import type { CredentialStore, Principal } from './credentials.js';
 import { ApiErrors } from './errors.js';
 import { createAuthLimiter, isLoopbackHost } from './guard.js';
-import { errorReply, HttpError, MAX_BODY_BYTES, send } from './http.js';
+import { errorReply, HttpError, json, MAX_BODY_BYTES, send } from './http.js';
 import { createProcessMetrics } from './process-metrics.js';
-import { matchRoute } from './routes.js';
+import { matchRoute, readiness } from './routes.js';
 import type { RouteContext } from './routes.js';
 import type { ApiAddress, ApiDeps, ApiMetrics, ApiServer, ApiServerConfig } from './types.js';
 
@@ -132,6 +132,14 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
     res: ServerResponse,
     state: RequestState,
   ): Promise<void> {
+    // Readiness probes carry no credentials: the bare verdict, nothing else (routes.ts).
+    if (req.method === 'GET' && req.headers.authorization === undefined) {
+      const p = (req.url ?? '/').split('?')[0];
+      if (p === '/api/v5/ready' || p === '/api/v5/ready/') {
+        const r = readiness(ctx);
+        return send(res, json(r.status, { ready: r.status === 200 }));
+      }
+    }
     const principal = await authenticate(req);
     state.principal = principal;
     // The path as sent (origin-form); the query string is ignored.

@@ -114,6 +114,8 @@ export interface ApiEngine {
     readonly rules: Readonly<Record<string, RuleMetricsSnapshot>>;
     readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;
     readonly broker: ApiBrokerMetrics;
+    /** The external source (`sources.mode` mqtt or kafka), when there is one. */
+    readonly source?: { readonly connected: boolean };
   };
   /** Log levels by component path ('' = everything else); absent when the logger is external. */
   logLevels?(): Record<string, string>;
@@ -136,6 +138,8 @@ export interface ApiEngine {
     readonly config: {
       readonly node?: string;
       readonly broker: Readonly<Record<string, unknown>>;
+      /** Source mode (`embedded`, `mqtt`, `kafka`) and whether the embedded broker runs too. */
+      readonly sources?: { readonly mode?: string; readonly embedded_broker?: boolean };
       /** The rule budget rule_test applies (docs/rules.md). */
       readonly rule_limits?: { readonly eval_budget: number };
     };

@@ -146,8 +146,8 @@ describe.skipIf(!found.helm)('helm chart deploy/helm/sluice', () => {
       expect.arrayContaining(['/etc/sluice', '/etc/sluice/rules']),
     );
     expect(c.livenessProbe).toMatchObject({ tcpSocket: { port: 'api' } });
-    // mqtt mode without the embedded broker: ready once the API is up (after the source connected).
-    expect(c.readinessProbe).toMatchObject({ tcpSocket: { port: 'api' } });
+    // Readiness follows the source and the sinks (GET /api/v5/ready, answered without credentials).
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/api/v5/ready', port: 'api' } });
     const ann = spec.template.metadata.annotations;
     expect(ann).toMatchObject({
       'prometheus.io/scrape': 'true',
@@ -178,7 +178,7 @@ describe.skipIf(!found.helm)('helm chart deploy/helm/sluice', () => {
     }
   });
 
-  it('uses an existing Secret, and /api/v5/status for readiness when the embedded broker runs', () => {
+  it('uses an existing Secret, and /api/v5/ready for readiness when the embedded broker runs', () => {
     const objs = render('existingSecret=creds', 'config.sources.mode=embedded');
     expect(byKind(objs, 'Secret')).toEqual([]);
     const pod = (
@@ -188,7 +188,7 @@ describe.skipIf(!found.helm)('helm chart deploy/helm/sluice', () => {
     ).template.spec;
     expect(pod.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'creds' } }]);
     expect(pod.containers[0]!.readinessProbe).toMatchObject({
-      httpGet: { path: '/api/v5/status', port: 'api' },
+      httpGet: { path: '/api/v5/ready', port: 'api' },
     });
   });
 });
