@@ -23,7 +23,7 @@
  *
  * Fault knobs: `faults.unavailableAppends` (next N appends → UNAVAILABLE, warm-up),
  * `faults.wrongServerAppends` (next N appends → FAILED_PRECONDITION 800 WrongServer),
- * `faults.appendDelayMs` (slow server), `lookupNode` (what LookupShard answers), `deleteStream`.
+ * `faults.appendDelayMs` (slow server), `faults.holdAppends` (stalled server until cleared), `lookupNode` (what LookupShard answers), `deleteStream`.
  *
  * Read side for HStreamDB's own clients (issue #21): DescribeCluster (this one node, v0.15.2+
  * numbering), LookupResource (resource-id rules of §9.3, any type, no existence check), named
@@ -106,6 +106,8 @@ export interface StandInServer {
     unavailableAppends: number;
     appendDelayMs: number;
     wrongServerAppends: number;
+    /** While true, appends are held (not answered) until it is set false again. */
+    holdAppends: boolean;
   };
   lookupNode: { host: string; port: number } | undefined;
   /** Delete a stream as if an operator did (its shards vanish; appends → UNAVAILABLE). */
@@ -140,7 +142,12 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
     strictViolations: 0,
     lookups: 0,
   };
-  const faults = { unavailableAppends: 0, appendDelayMs: 0, wrongServerAppends: 0 };
+  const faults = {
+    unavailableAppends: 0,
+    appendDelayMs: 0,
+    wrongServerAppends: 0,
+    holdAppends: false,
+  };
   const waiters = new Set<() => void>();
   let epoch = 2;
 
@@ -491,8 +498,12 @@ export async function startStandInServer(opts: StandInOptions = {}): Promise<Sta
         cb(null, { streamName: call.request.streamName, shardId: sh.shardId, recordIds });
         for (const w of waiters) w();
       };
-      if (faults.appendDelayMs > 0) setTimeout(run, faults.appendDelayMs);
-      else run();
+      const held = (): void => {
+        if (faults.holdAppends) setTimeout(held, 5);
+        else if (faults.appendDelayMs > 0) setTimeout(run, faults.appendDelayMs);
+        else run();
+      };
+      held();
     },
 
     GetTailRecordId: (call, cb) => {

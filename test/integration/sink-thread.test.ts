@@ -36,6 +36,7 @@ afterAll(async () => {
 });
 afterEach(async () => {
   server.faults.appendDelayMs = 0;
+  server.faults.holdAppends = false;
   for (const c of clients.splice(0)) await c.endAsync(true);
   await engine?.stop({ drainMs: 2000 });
   engine = undefined;
@@ -126,7 +127,7 @@ describe('sink thread (thread: worker)', () => {
       headroom: HEADROOM,
       low_watermark: 0.5,
     });
-    server.faults.appendDelayMs = 3000; // appends hang for 3 s: the buffer fills up
+    server.faults.holdAppends = true; // appends hang until released: the buffer fills up
     const c = await client(port, 'thread-bp');
     const N = 2000;
     let acked = 0;
@@ -147,7 +148,7 @@ describe('sink thread (thread: worker)', () => {
     expect(engine!.metrics().sinks['hs']!.pressure).toBe(true);
     expect(acked).toBe(ackedWhenPaused); // no PUBACK while paused
     expect(acked).toBeLessThan(N / 2);
-    server.faults.appendDelayMs = 0;
+    server.faults.holdAppends = false;
     await waitFor(() => engine!.metrics().sinks['hs']!.success === N, 'every record acked');
     expect(engine!.metrics().sinks['hs']!.dropped).toBe(0);
     await waitFor(() => acked === N, 'every PUBACK');
