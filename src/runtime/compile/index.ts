@@ -12,6 +12,8 @@ import type { CompiledRule } from './rule.js';
 
 export type { CompiledRule } from './rule.js';
 
+const JQ_CALL = /\bjq\s*\(/;
+
 export interface CompileOptions {
   /** Function library; defaults to every built-in. */
   readonly functions?: FunctionRegistry;
@@ -25,6 +27,8 @@ export interface CompileOptions {
 export interface ResolvedOptions {
   readonly functions: FunctionRegistry;
   readonly services: FunctionServices;
+  /** The caller passed its own complete services (an engine's, shared across rules). */
+  readonly shared?: boolean;
 }
 
 export function resolveOptions(options: CompileOptions = {}): ResolvedOptions {
@@ -38,6 +42,7 @@ export function resolveOptions(options: CompileOptions = {}): ResolvedOptions {
   return {
     functions: options.functions ?? createBuiltinRegistry(),
     services: complete ? (s as FunctionServices) : createDefaultServices(s ?? {}),
+    shared: complete,
   };
 }
 
@@ -59,5 +64,8 @@ export function compileStatement(
   const resolved = resolveOptions(options);
   const result = buildPlan(sql, statement, resolved);
   if ('diagnostics' in result) throw new SqlError(result.diagnostics);
+  // Start the engine's jq worker at rule creation so the first message does not wait for its
+  // WebAssembly to load (jq-runner.ts). A `jq(` inside a string only starts it early.
+  if (resolved.shared && JQ_CALL.test(sql)) resolved.services.jqWarm?.();
   return createCompiledRule(result.plan, resolved.services);
 }

@@ -44,9 +44,15 @@ export interface FunctionServices {
   /**
    * Runs a jq program for `jq()`: returns each output as JSON text, throws `Error` with jq's
    * message (or a timeout) otherwise. Optional (added for issue #3); when absent `jq()` fails
-   * with a clear error.
+   * with a clear error. `budgeted`: `timeoutMs` is what is left of a rule budget (the runner
+   * then does not wait for a restarting worker).
    */
-  jq?(program: string, inputJson: string, timeoutMs: number): string[];
+  jq?(program: string, inputJson: string, timeoutMs: number, budgeted?: boolean): string[];
+  /**
+   * Start the jq worker ahead of the first `jq()` call (the compiler calls it when a rule that
+   * calls jq is created with shared services). Optional (added for issue #19).
+   */
+  jqWarm?(): void;
   /**
    * The running evaluation's deadline on the `performance.now()` clock (the rule budget,
    * guard.ts), or Infinity. Functions that wait (jq) never wait past it. Optional.
