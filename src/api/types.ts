@@ -109,7 +109,11 @@ export interface ApiEngine {
       readonly node?: string;
       readonly broker: Readonly<Record<string, unknown>>;
       /** The rule budget rule_test applies (docs/rules.md). */
-      readonly rule_limits?: { readonly eval_budget: number };
+      readonly rule_limits?: {
+        readonly eval_budget: number;
+        readonly max_sql_bytes?: number;
+        readonly max_sql_tokens?: number;
+      };
     };
     readonly sinks: Readonly<Record<string, { readonly type: string }>>;
   };

@@ -148,7 +148,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const evalClock: EvalClock = { deadline: Infinity };
   const guards = new Map<string, RuleGuard>();
   const limits = cfg.rule_limits;
-  const services = createDefaultServices({ node, deadline: () => evalClock.deadline });
+  const services = createDefaultServices({
+    node,
+    deadline: () => evalClock.deadline,
+    sqlLimits: { maxBytes: limits.max_sql_bytes, maxTokens: limits.max_sql_tokens },
+  });
   const compile = createCompiler(services);
   const producers: EventProducer[] = [
     { name: 'broker', listen: (push, names) => b.onEvent(push, names ? { names } : undefined) },

@@ -1,7 +1,7 @@
 /**
  * The rule compiler: SQL text or AST → plan → closures, once per rule (CONVENTIONS.md #3).
  */
-import type { Diagnostic, Statement } from '../../sql-parser/index.js';
+import type { Diagnostic, ParseLimits, Statement } from '../../sql-parser/index.js';
 import { createBuiltinRegistry, createDefaultServices } from '../functions/index.js';
 import type { FunctionRegistry, FunctionServices } from '../functions/index.js';
 import { SqlError } from '../errors.js';
@@ -22,6 +22,8 @@ export interface CompileOptions {
    * compiled rule — pass one shared object so `kv_store_*` is node-global across rules.
    */
   readonly services?: Partial<FunctionServices>;
+  /** SQL size limits (default: `services.sqlLimits`, else the parser's defaults). */
+  readonly limits?: ParseLimits;
 }
 
 export interface ResolvedOptions {

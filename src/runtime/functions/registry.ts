@@ -18,6 +18,7 @@
  * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
  */
 import type { Value, ValueMap } from '../../core/index.js';
+import type { ParseLimits } from '../../sql-parser/index.js';
 import type { PcreRegex } from './regex.js';
 
 /** Services a function may need; injected per engine (no module-level state). */
@@ -64,6 +65,13 @@ export interface FunctionServices {
    * Optional (added for issue #19); when absent each call compiles its pattern.
    */
   regex?(pattern: string): PcreRegex;
+  /**
+   * Size limits for rule SQL compiled with these services (`rule_limits.max_sql_bytes` /
+   * `max_sql_tokens`; the engine's services carry its configuration). Not a function service
+   * strictly, but the services are the per-engine context every compile receives. Optional
+   * (added for issue #19); absent = the parser's defaults.
+   */
+  readonly sqlLimits?: ParseLimits;
   /**
    * Release what the services hold (the jq worker thread). Optional (added for issue #3); the
    * engine calls it once on shutdown. Calling functions afterwards may start resources anew.
