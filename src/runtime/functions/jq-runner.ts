@@ -7,7 +7,8 @@
  * caller with `Atomics.wait` until the worker signals completion or the timeout passes; the
  * result is then read synchronously with `receiveMessageOnPort`. On timeout the worker is
  * terminated (a runaway `range(1e12)` cannot block the engine) and its replacement is started
- * at once, without waiting: the WebAssembly loads (~300 ms) in the new worker's own thread.
+ * right after the current evaluation (`setImmediate`), without waiting: the WebAssembly loads
+ * (~300 ms) in the new worker's own thread.
  *
  * The main thread never blocks longer than `timeoutMs`, which `jq()` caps at the rule's
  * remaining budget — and that includes waiting for a worker to load: a budgeted call that
@@ -109,11 +110,25 @@ export function createJqRunner(): JqRunner {
     return l;
   };
 
-  /** Terminate `l` and start its replacement at once, off the hot path of the next call. */
+  /** A replacement is due: started on the next turn of the event loop (or by a call). */
+  let restartDue = false;
+
+  /**
+   * Terminate `l` and start its replacement right after the current evaluation: constructing a
+   * Worker costs the main thread some milliseconds, which belong to no rule's budget.
+   */
   const replace = (l: Live): void => {
     l.port.close();
     void l.worker.terminate();
-    if (live === l) live = closed ? undefined : start(true);
+    if (live !== l) return;
+    live = undefined;
+    if (closed) return;
+    restartDue = true;
+    setImmediate(() => {
+      if (!restartDue || closed) return;
+      restartDue = false;
+      live ??= start(true);
+    });
   };
 
   /** Wait at most `ms` for `l` to load; throws when it does not (or failed to). */
@@ -141,6 +156,12 @@ export function createJqRunner(): JqRunner {
     run(program, inputJson, timeoutMs, budgeted = false) {
       closed = false;
       const t0 = performance.now();
+      if (live === undefined && restartDue) {
+        if (budgeted)
+          throw new JqNotReady('the jq worker is restarting after a timeout; not waited for');
+        restartDue = false;
+        live = start(true);
+      }
       const l = (live ??= start(false));
       ready(l, timeoutMs, budgeted);
       const left = Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
@@ -166,6 +187,7 @@ export function createJqRunner(): JqRunner {
     },
     async close() {
       closed = true;
+      restartDue = false;
       if (live) {
         const l = live;
         live = undefined;
