@@ -10,7 +10,8 @@
  *   redos           `^([a-zA-Z0-9]+\s?)*$` on the issue's 43-byte payload and on 100,000 chars
  *   redos_dynamic   `regex_replace` with `^(a+)+$` taken from the message; rule_test over HTTP
  *   jq_loop         `jq('def f: f; f', payload)`, one message every 300 ms (breaker trips at 5)
- *   case_5000       a 5,000-branch CASE rule created over the API, then messages to it
+ *   case_5000       a 5,000-branch CASE rule over the API (refused: rule_limits), then the
+ *                   largest allowed one (1,200 branches) created, then messages to it
  *   deep_json       100,000-deep `{"a":…}` and `[[…]]` payloads to rules reading the payload
  *   string_build    `pad('', 100000000, 'trailing', 'x')` (100 MB strings) from the payload
  *   subs_100k       one connection subscribing 100,000 filters (1,000 per SUBSCRIBE)
@@ -187,8 +188,10 @@ const attacks: Record<string, Attack> = {
     await sleep(1000);
   },
   async case_5000({ port, api, notes }) {
-    const branches = Array.from({ length: 5000 }, (_, i) => `WHEN payload.v = ${i} THEN 'b${i}'`);
-    const sql = `SELECT CASE ${branches.join(' ')} ELSE 'none' END AS c FROM "abuse/case"`;
+    const caseSql = (n: number): string =>
+      `SELECT CASE ${Array.from({ length: n }, (_, i) => `WHEN payload.v = ${i} THEN 'b${i}'`).join(' ')} ELSE 'none' END AS c FROM "abuse/case"`;
+    // 5,000 branches (169 KB, 40,000 tokens): over rule_limits.max_sql_bytes, refused unparsed.
+    const sql = caseSql(5000);
     const test = await http(api, 'POST', '/api/v5/rule_test', {
       sql,
       context: { topic: 'abuse/case', payload: '{"v":4999}' },
@@ -201,11 +204,26 @@ const attacks: Record<string, Attack> = {
     notes.push(
       `SQL ${(sql.length / 1024).toFixed(0)} KB; rule_test ${test.status} in ${test.ms.toFixed(0)} ms; create ${created.status} in ${created.ms.toFixed(0)} ms`,
     );
+    // The largest CASE the default limits allow: 1,200 branches (9,609 tokens, 40 KB).
+    const allowed = caseSql(1200);
+    const test2 = await http(api, 'POST', '/api/v5/rule_test', {
+      sql: allowed,
+      context: { topic: 'abuse/case', payload: '{"v":1199}' },
+    });
+    const created2 = await http(api, 'POST', '/api/v5/rules', {
+      id: 'case_1200',
+      sql: allowed,
+      actions: ['sink'],
+    });
+    notes.push(
+      `1,200 branches (${(allowed.length / 1024).toFixed(0)} KB): rule_test ${test2.status} in ${test2.ms.toFixed(0)} ms; create ${created2.status} in ${created2.ms.toFixed(0)} ms`,
+    );
     const c = await client(port, 'att-case');
     for (let i = 0; i < 50; i++)
-      await c.publishAsync('abuse/case', JSON.stringify({ v: 4999 - i }), { qos: 1 });
+      await c.publishAsync('abuse/case', JSON.stringify({ v: 1199 - i }), { qos: 1 });
     await c.endAsync();
     await http(api, 'DELETE', '/api/v5/rules/case_5000');
+    await http(api, 'DELETE', '/api/v5/rules/case_1200');
     await sleep(1000);
   },
   async deep_json({ port, notes }) {

@@ -351,6 +351,16 @@ const ruleMetrics: Handler = (_req, [id], ctx) => {
   return json(200, ruleMetricsJson(ctx, id as string));
 };
 
+function sqlLimitsOf(l: { max_sql_bytes?: number; max_sql_tokens?: number } | undefined): {
+  maxBytes?: number;
+  maxTokens?: number;
+} {
+  return {
+    ...(l?.max_sql_bytes === undefined ? {} : { maxBytes: l.max_sql_bytes }),
+    ...(l?.max_sql_tokens === undefined ? {} : { maxTokens: l.max_sql_tokens }),
+  };
+}
+
 const ruleTest: Handler = async (req, _p, ctx) => {
   const body = await readJsonObject(req, ctx.maxBodyBytes);
   const sql = body['sql'];
@@ -365,6 +375,8 @@ const ruleTest: Handler = async (req, _p, ctx) => {
     // The running rules' budget (docs/rules.md), so a test cannot hold the loop longer.
     budgetMs: ctx.deps.engine.config.config.rule_limits?.eval_budget ?? DEFAULT_GUARD.budgetMs,
     clock: ctx.testClock,
+    // The engine's SQL size limits, so an oversized rule is refused before it is parsed.
+    limits: sqlLimitsOf(ctx.deps.engine.config.config.rule_limits),
   });
   switch (r.kind) {
     case 'passed':

@@ -141,7 +141,11 @@ export interface ApiEngine {
       /** Source mode (`embedded`, `mqtt`, `kafka`) and whether the embedded broker runs too. */
       readonly sources?: { readonly mode?: string; readonly embedded_broker?: boolean };
       /** The rule budget rule_test applies (docs/rules.md). */
-      readonly rule_limits?: { readonly eval_budget: number };
+      readonly rule_limits?: {
+        readonly eval_budget: number;
+        readonly max_sql_bytes?: number;
+        readonly max_sql_tokens?: number;
+      };
     };
     readonly sinks: Readonly<Record<string, { readonly type: string }>>;
   };

@@ -59,6 +59,8 @@ export interface SluiceConfig {
     suspend_after: number;
     suspend_window: number;
     lag_warn: number;
+    max_sql_bytes: number;
+    max_sql_tokens: number;
   };
   api: ApiConfig;
   /** Protocol gateways (`gateway.ocpp`), validated by their own specs. */
@@ -290,6 +292,19 @@ export function configSpec(parts: ConfigParts): FieldSpec {
             description: 'The window in which suspend_after over-budget evaluations are counted.',
             default: 60_000,
             example: '1m',
+          }),
+          max_sql_bytes: field.bytes({
+            description:
+              'Longest rule SQL accepted (UTF-8 bytes), checked before parsing: a longer rule is rejected with sql_too_large pointing at the first byte over (the API answers 400). Rules are parsed and compiled on the event loop, so this bounds how long creating or testing one can stall it. 0 disables the limit.',
+            default: 65_536,
+            example: '64KiB',
+          }),
+          max_sql_tokens: field.integer({
+            description:
+              'Most tokens in one rule SQL, checked after lexing and before parsing (parse and compile time and memory grow with the token count: a 5,000-branch CASE has 40,000). Over it: sql_too_large pointing at the first token over. 0 disables the limit.',
+            default: 10_000,
+            min: 0,
+            example: 10_000,
           }),
           lag_warn: field.duration({
             description:

@@ -140,7 +140,7 @@ export function encodeJson(v: Value): string {
 }
 
 /** True when `JSON.stringify(v)` equals `encodeJsonGeneric(v)` (see encodeJson). */
-function isNativeJsonSafe(v: Value): boolean {
+function isNativeJsonSafe(v: Value, depth = 0): boolean {
   switch (typeof v) {
     case 'string':
     case 'boolean':
@@ -150,11 +150,13 @@ function isNativeJsonSafe(v: Value): boolean {
       return !(Math.abs(v) >= 1e21 && Number.isFinite(v));
     case 'object': {
       if (v === null) return true;
+      // Too deep: the generic path says so clearly (JSON.stringify would overflow the stack).
+      if (depth >= VALUE_MAX_DEPTH) return false;
       if (Array.isArray(v)) {
         // An undefined element becomes null on both paths.
         for (let i = 0; i < v.length; i++) {
           const e = v[i];
-          if (e !== undefined && !isNativeJsonSafe(e)) return false;
+          if (e !== undefined && !isNativeJsonSafe(e, depth + 1)) return false;
         }
         return true;
       }
@@ -162,7 +164,7 @@ function isNativeJsonSafe(v: Value): boolean {
       for (const k in v) {
         const e = (v as ValueMap)[k];
         // JSON.stringify would drop an undefined member; EMQX (and the generic path) emit null.
-        if (e === undefined || !isNativeJsonSafe(e)) return false;
+        if (e === undefined || !isNativeJsonSafe(e, depth + 1)) return false;
       }
       return true;
     }
@@ -172,7 +174,7 @@ function isNativeJsonSafe(v: Value): boolean {
 }
 
 /** The generic encoder behind `encodeJson`, for every value of the model. */
-export function encodeJsonGeneric(v: Value): string {
+export function encodeJsonGeneric(v: Value, depth = 0): string {
   if (v === undefined || v === null) return 'null';
   switch (typeof v) {
     case 'string':
@@ -189,11 +191,12 @@ export function encodeJsonGeneric(v: Value): string {
   }
   if (v instanceof EFloat) return Number.isFinite(v.value) ? floatJson(v.value) : 'null';
   if (Buffer.isBuffer(v)) return JSON.stringify(v.toString('utf8'));
+  if (depth >= VALUE_MAX_DEPTH) tooDeep('json_encode');
   if (Array.isArray(v)) {
     let out = '[';
     for (let i = 0; i < v.length; i++) {
       if (i > 0) out += ',';
-      out += encodeJsonGeneric(v[i]);
+      out += encodeJsonGeneric(v[i], depth + 1);
     }
     return out + ']';
   }
@@ -202,7 +205,7 @@ export function encodeJsonGeneric(v: Value): string {
   for (const key in v) {
     if (!first) out += ',';
     first = false;
-    out += JSON.stringify(key) + ':' + encodeJsonGeneric((v as ValueMap)[key]);
+    out += JSON.stringify(key) + ':' + encodeJsonGeneric((v as ValueMap)[key], depth + 1);
   }
   return out + '}';
 }
@@ -217,11 +220,113 @@ function floatJson(f: number): string {
 const FLOATISH_OR_BIG = /\d\.\d*[eE]|\d\.0+(?![0-9])|\d[eE][+-]?\d|\d{16,}/;
 
 /**
+ * Deepest nesting of arrays/objects `decodeJson` accepts (issue #19). Jackson's default
+ * (`StreamReadConstraints.maxNestingDepth`) too; serde_json stops at 128, Go's encoding/json at
+ * 10,000. EMQX's jiffy decodes iteratively with no limit, but nothing a device sends nests this
+ * deep, and every recursive helper on decoded values (encodeJson, cloneValue, comparisons, the
+ * term codec) is then safe: a 100,000-deep payload is not JSON to Sluice rather than a stack
+ * overflow or a 16 ms parse.
+ */
+export const JSON_MAX_DEPTH = 1000;
+
+/**
+ * Deepest value the recursive helpers below (`encodeJson`, `cloneValue`, `exactEquals`,
+ * `compareTerms`) walk; past it they throw a `RangeError` with a clear message instead of
+ * exhausting the stack. Twice JSON_MAX_DEPTH, so a decoded payload wrapped by a rule fits, and
+ * low enough that even unoptimised frames (~300 B each) stay well inside the default stack.
+ */
+export const VALUE_MAX_DEPTH = 2000;
+
+function tooDeep(what: string): never {
+  throw new RangeError(`${what}: value nested deeper than ${VALUE_MAX_DEPTH} levels`);
+}
+
+/** Thrown by `decodeJson` (a `SyntaxError`, as for invalid JSON) for text nested too deep. */
+export class JsonTooDeepError extends SyntaxError {
+  constructor(max: number) {
+    super(`JSON nested deeper than ${max} levels`);
+    this.name = 'JsonTooDeepError';
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_SQ = 0x5b;
+const OPEN_CURLY = 0x7b;
+const CLOSE_SQ = 0x5d;
+const CLOSE_CURLY = 0x7d;
+
+/** At least `n` opening brackets in `s`? (native `indexOf`: cheap; a lower bound of the depth) */
+function hasOpenings(s: string | Buffer, n: number): boolean {
+  let count = 0;
+  for (const b of typeof s === 'string' ? ['[', '{'] : [OPEN_SQ, OPEN_CURLY]) {
+    let i = -1;
+    while ((i = (s as string).indexOf(b as string, i + 1)) !== -1) if (++count >= n) return true;
+  }
+  return false;
+}
+
+/**
+ * True when JSON text (or its UTF-8 bytes) nests arrays/objects deeper than `max`, brackets
+ * inside strings not counted. Linear and allocation-free; text that cannot be that deep (fewer
+ * than `max + 1` opening brackets in all) is not scanned. Invalid JSON is judged by its brackets
+ * only (JSON.parse rejects it anyway).
+ */
+export function jsonDepthExceeds(s: string | Buffer, max: number = JSON_MAX_DEPTH): boolean {
+  if (s.length <= max || !hasOpenings(s, max + 1)) return false;
+  return typeof s === 'string' ? textTooDeep(s, max) : bytesTooDeep(s, max);
+}
+
+// Two copies of one loop so that each stays monomorphic (a shared accessor was 2.5× slower).
+function textTooDeep(s: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_SQ || c === OPEN_CURLY) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_SQ || c === CLOSE_CURLY) depth--;
+  }
+  return false;
+}
+
+function bytesTooDeep(s: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0, n = s.length; i < n; i++) {
+    const c = s[i] as number;
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_SQ || c === OPEN_CURLY) {
+      if (++depth > max) return true;
+    } else if (c === CLOSE_SQ || c === CLOSE_CURLY) depth--;
+  }
+  return false;
+}
+
+/**
+ * `JSON.parse` for the value model's fast path, refusing text nested deeper than
+ * JSON_MAX_DEPTH (`JsonTooDeepError`). For callers that decode bytes themselves.
+ */
+export function parseJsonCapped(textOrBytes: string | Buffer): unknown {
+  if (jsonDepthExceeds(textOrBytes)) throw new JsonTooDeepError(JSON_MAX_DEPTH);
+  return JSON.parse(typeof textOrBytes === 'string' ? textOrBytes : textOrBytes.toString('utf8'));
+}
+
+/**
  * Decode JSON text into the value model. JSON `null` stays `null`; `2.0` becomes an `EFloat`;
- * integers beyond 2^53 become `bigint`. Throws `SyntaxError` on invalid JSON (callers map that to
- * `decode_json_failed`).
+ * integers beyond 2^53 become `bigint`. Throws `SyntaxError` on invalid JSON, and
+ * `JsonTooDeepError` (a SyntaxError) for JSON nested deeper than JSON_MAX_DEPTH (callers map
+ * both to `decode_json_failed`).
  */
 export function decodeJson(textOrBytes: string | Buffer): Value {
+  if (jsonDepthExceeds(textOrBytes)) throw new JsonTooDeepError(JSON_MAX_DEPTH);
   const s = typeof textOrBytes === 'string' ? textOrBytes : textOrBytes.toString('utf8');
   if (!FLOATISH_OR_BIG.test(s)) return JSON.parse(s) as Value;
   return JSON.parse(s, reviveNumber) as Value;
@@ -244,7 +349,7 @@ function reviveNumber(
  * Exact term equality (Erlang `=:=`): used by `IN`, simple `CASE`, `contains`. No coercion;
  * `1` and `1.0` differ; strings and Buffers with the same bytes are equal; maps/lists structural.
  */
-export function exactEquals(a: Value, b: Value): boolean {
+export function exactEquals(a: Value, b: Value, depth = 0): boolean {
   if (a === b) return true;
   if (isNumber(a) && isNumber(b)) {
     return isFloat(a) === isFloat(b) && num(a) === num(b);
@@ -252,14 +357,16 @@ export function exactEquals(a: Value, b: Value): boolean {
   if (isString(a) && isString(b)) return text(a) === text(b);
   if (Array.isArray(a)) {
     if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!exactEquals(a[i], b[i])) return false;
+    if (depth >= VALUE_MAX_DEPTH) tooDeep('comparison');
+    for (let i = 0; i < a.length; i++) if (!exactEquals(a[i], b[i], depth + 1)) return false;
     return true;
   }
   if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a);
     if (ka.length !== Object.keys(b).length) return false;
+    if (depth >= VALUE_MAX_DEPTH) tooDeep('comparison');
     for (const k of ka) {
-      if (!(k in b) || !exactEquals(a[k], b[k])) return false;
+      if (!(k in b) || !exactEquals(a[k], b[k], depth + 1)) return false;
     }
     return true;
   }
@@ -279,7 +386,7 @@ function kindRank(v: Value): number {
  * Erlang-style term ordering with numeric-aware equality (`1 == 1.0`). Returns <0, 0, >0.
  * Strings compare byte-wise (UTF-8), maps and lists structurally.
  */
-export function compareTerms(a: Value, b: Value): number {
+export function compareTerms(a: Value, b: Value, depth = 0): number {
   if (isNumber(a) && isNumber(b)) {
     if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
     const x = num(a);
@@ -296,10 +403,11 @@ export function compareTerms(a: Value, b: Value): number {
     );
   }
   if (ra === 1) return atomText(a).localeCompare(atomText(b));
+  if (depth >= VALUE_MAX_DEPTH) tooDeep('comparison');
   if (Array.isArray(a) && Array.isArray(b)) {
     const n = Math.min(a.length, b.length);
     for (let i = 0; i < n; i++) {
-      const c = compareTerms(a[i], b[i]);
+      const c = compareTerms(a[i], b[i], depth + 1);
       if (c !== 0) return c;
     }
     return a.length - b.length;
@@ -313,7 +421,7 @@ export function compareTerms(a: Value, b: Value): number {
       if (c !== 0) return c;
     }
     for (const k of ka) {
-      const c = compareTerms(a[k], b[k]);
+      const c = compareTerms(a[k], b[k], depth + 1);
       if (c !== 0) return c;
     }
   }
@@ -340,11 +448,15 @@ export function setOwn(o: ValueMap, key: string, v: Value): void {
 }
 
 /** Deep-freeze-free structural clone for values (maps, lists); scalars returned as is. */
-export function cloneValue(v: Value): Value {
-  if (Array.isArray(v)) return v.map(cloneValue);
+export function cloneValue(v: Value, depth = 0): Value {
+  if (Array.isArray(v)) {
+    if (depth >= VALUE_MAX_DEPTH) tooDeep('clone');
+    return v.map((e) => cloneValue(e, depth + 1));
+  }
   if (isMap(v)) {
+    if (depth >= VALUE_MAX_DEPTH) tooDeep('clone');
     const out: ValueMap = {};
-    for (const k in v) if (Object.hasOwn(v, k)) setOwn(out, k, cloneValue(v[k]));
+    for (const k in v) if (Object.hasOwn(v, k)) setOwn(out, k, cloneValue(v[k], depth + 1));
     return out;
   }
   return v;

@@ -200,7 +200,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const evalClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
   const guards = new Map<string, RuleGuard>();
   const limits = cfg.rule_limits;
-  const services = createDefaultServices({ node, deadline: () => evalClock.deadline });
+  const services = createDefaultServices({
+    node,
+    deadline: () => evalClock.deadline,
+    sqlLimits: { maxBytes: limits.max_sql_bytes, maxTokens: limits.max_sql_tokens },
+  });
   const compile = createCompiler(services);
   // The OCPP gateway (gateway.ocpp.enable): charge points publish and subscribe through the
   // broker's ports and authenticate through its authenticator chain (src/ocpp never imports it).

@@ -10,7 +10,7 @@ import { explainPlan } from './plan/explain.js';
  * @throws SqlError listing every diagnostic (rendered with carets in `.message`).
  */
 export function compileRule(sql: string, options: CompileOptions = {}): CompiledRule {
-  const parsed = parseRule(sql);
+  const parsed = parseRule(sql, options.limits ?? options.services?.sqlLimits);
   if (parsed.ast === undefined) throw new SqlError(parsed.diagnostics);
   return compileStatement(sql, parsed.ast, options);
 }
@@ -21,7 +21,7 @@ export function compileRule(sql: string, options: CompileOptions = {}): Compiled
  * @throws SqlError when the SQL does not compile.
  */
 export function explainRule(sql: string, options: CompileOptions = {}): string {
-  const parsed = parseRule(sql);
+  const parsed = parseRule(sql, options.limits ?? options.services?.sqlLimits);
   if (parsed.ast === undefined) throw new SqlError(parsed.diagnostics);
   const result = planStatement(sql, parsed.ast, resolveOptions(options));
   if ('diagnostics' in result) throw new SqlError(result.diagnostics);

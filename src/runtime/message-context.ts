@@ -14,10 +14,14 @@
  * re-decoded exactly (the cache is replaced and the reader reads again). Reads of strings,
  * booleans and non-integral numbers — most sensor fields — never pay for the scan.
  *
+ * A payload nested deeper than JSON_MAX_DEPTH (1000) is refused before `JSON.parse` by a linear
+ * bracket scan (core/values.ts; only payloads with over 1000 brackets are scanned) and fails
+ * like invalid JSON (`decode_json_failed`), so no rule walks a 100,000-deep value.
+ *
  * The decoded value is shared between rules: compiled rules never mutate it (output writes copy
  * on write), and consumers of rule outputs must treat nested values as read-only.
  */
-import { decodeJson } from '../core/index.js';
+import { JsonTooDeepError, decodeJson, parseJsonCapped } from '../core/index.js';
 import type { Value, ValueMap } from '../core/index.js';
 import { needsExactDecode } from './compile/json.js';
 import { fault } from './errors.js';
@@ -46,7 +50,7 @@ export class MessageContext {
     const raw = this.columns.payload;
     try {
       if (Buffer.isBuffer(raw)) {
-        this.decoded = JSON.parse(raw.toString('utf8')) as Value;
+        this.decoded = parseJsonCapped(raw) as Value;
       } else if (typeof raw === 'string') {
         this.decoded = decodeJson(raw);
         this.exact = true;
@@ -58,7 +62,10 @@ export class MessageContext {
       return this.decoded;
     } catch (e) {
       this.state = FAILED;
-      this.failure = `payload is not valid JSON (${(e as Error).message})`;
+      this.failure =
+        e instanceof JsonTooDeepError
+          ? `payload is treated as not JSON: ${e.message} (a stack-safety limit)`
+          : `payload is not valid JSON (${(e as Error).message})`;
       return fault(this.failure, 'decode_json_failed');
     }
   }

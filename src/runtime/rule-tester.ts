@@ -12,7 +12,7 @@
  */
 import { EVENT_TOPICS, encodeJson } from '../core/index.js';
 import type { EventName, RuleOutcome, Value, ValueMap } from '../core/index.js';
-import type { Diagnostic } from '../sql-parser/index.js';
+import type { Diagnostic, ParseLimits } from '../sql-parser/index.js';
 import { compileRule } from './compile-rule.js';
 import { SqlError } from './errors.js';
 import type { FunctionServices } from './functions/index.js';
@@ -50,6 +50,8 @@ export interface RuleTestOptions {
    */
   budgetMs?: number;
   clock?: EvalClock;
+  /** SQL size limits (the engine's `rule_limits`); default: `services.sqlLimits` or the parser's. */
+  limits?: ParseLimits;
 }
 
 export function runRuleTest(
@@ -59,7 +61,10 @@ export function runRuleTest(
 ): RuleTestResult {
   let rule;
   try {
-    rule = compileRule(sql, { services: opts.services });
+    rule = compileRule(sql, {
+      services: opts.services,
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    });
   } catch (err) {
     if (err instanceof SqlError) return { kind: 'sql_error', diagnostics: err.diagnostics };
     throw err;

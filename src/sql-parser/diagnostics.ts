@@ -26,15 +26,28 @@ export interface Diagnostic {
  *     |          ^^^^
  * ```
  */
+/** Lines longer than this are shown as a window of SNIPPET_CONTEXT characters around the caret. */
+const SNIPPET_MAX = 200;
+const SNIPPET_CONTEXT = 60;
+
 export function renderSnippet(sql: string, range: SourceRange): string {
   const lines = sql.split(/\r\n|\r|\n/);
   const lineNo = Math.min(Math.max(range.start.line, 1), Math.max(lines.length, 1));
-  const lineText = (lines[lineNo - 1] ?? '').replace(/\t/g, ' ');
-  const startCol = Math.max(range.start.column, 1);
-  const endCol =
+  let lineText = (lines[lineNo - 1] ?? '').replace(/\t/g, ' ');
+  let startCol = Math.max(range.start.column, 1);
+  let endCol =
     range.end.line === range.start.line
       ? Math.max(range.end.column, startCol + 1)
       : lineText.length + 1;
+  if (lineText.length > SNIPPET_MAX) {
+    // A very long line (a generated rule): show a window around the caret, not the whole line.
+    const from = Math.max(0, startCol - 1 - SNIPPET_CONTEXT);
+    const to = Math.min(lineText.length, startCol - 1 + 2 * SNIPPET_CONTEXT);
+    const head = from > 0 ? '…' : '';
+    lineText = head + lineText.slice(from, to) + (to < lineText.length ? '…' : '');
+    startCol = startCol - from + head.length;
+    endCol = Math.min(endCol - from + head.length, lineText.length + 1);
+  }
   const width = Math.max(1, Math.min(endCol, lineText.length + 1) - startCol);
   const gutter = String(lineNo).length;
   return (

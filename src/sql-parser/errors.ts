@@ -64,6 +64,11 @@ const specs = {
     description: 'Something other than `name` or `Module.name` is called like a function.',
     retriable: false,
   },
+  sql_too_large: {
+    description:
+      'The rule SQL is longer than rule_limits.max_sql_bytes (default 64 KiB) or has more tokens than rule_limits.max_sql_tokens (default 10,000); checked before parsing, so an oversized rule costs no parse time. The diagnostic points at the first byte or token over the limit.',
+    retriable: false,
+  },
   sql_too_complex: {
     description: 'The rule SQL nests expressions too deeply to be parsed.',
     retriable: false,

@@ -9,7 +9,12 @@
 export type * from './ast.js';
 export type { Diagnostic } from './diagnostics.js';
 export { renderSnippet, formatDiagnostic, createDiagnostic } from './diagnostics.js';
-export { parseRule, type ParseResult } from './parse-rule.js';
+export {
+  parseRule,
+  DEFAULT_PARSE_LIMITS,
+  type ParseLimits,
+  type ParseResult,
+} from './parse-rule.js';
 export { printRule, printExpr } from './printer.js';
 export { RESERVED_WORDS } from './lexer.js';
 export { SqlParserErrors, type SqlParserErrorCode } from './errors.js';

@@ -1,7 +1,7 @@
 /**
  * The rule compiler: SQL text or AST → plan → closures, once per rule (CONVENTIONS.md #3).
  */
-import type { Diagnostic, Statement } from '../../sql-parser/index.js';
+import type { Diagnostic, ParseLimits, Statement } from '../../sql-parser/index.js';
 import { createBuiltinRegistry, createDefaultServices } from '../functions/index.js';
 import type { FunctionRegistry, FunctionServices } from '../functions/index.js';
 import { SqlError } from '../errors.js';
@@ -12,6 +12,8 @@ import type { CompiledRule } from './rule.js';
 
 export type { CompiledRule } from './rule.js';
 
+const JQ_CALL = /\bjq\s*\(/;
+
 export interface CompileOptions {
   /** Function library; defaults to every built-in. */
   readonly functions?: FunctionRegistry;
@@ -20,11 +22,15 @@ export interface CompileOptions {
    * compiled rule — pass one shared object so `kv_store_*` is node-global across rules.
    */
   readonly services?: Partial<FunctionServices>;
+  /** SQL size limits (default: `services.sqlLimits`, else the parser's defaults). */
+  readonly limits?: ParseLimits;
 }
 
 export interface ResolvedOptions {
   readonly functions: FunctionRegistry;
   readonly services: FunctionServices;
+  /** The caller passed its own complete services (an engine's, shared across rules). */
+  readonly shared?: boolean;
 }
 
 export function resolveOptions(options: CompileOptions = {}): ResolvedOptions {
@@ -38,6 +44,7 @@ export function resolveOptions(options: CompileOptions = {}): ResolvedOptions {
   return {
     functions: options.functions ?? createBuiltinRegistry(),
     services: complete ? (s as FunctionServices) : createDefaultServices(s ?? {}),
+    shared: complete,
   };
 }
 
@@ -59,5 +66,8 @@ export function compileStatement(
   const resolved = resolveOptions(options);
   const result = buildPlan(sql, statement, resolved);
   if ('diagnostics' in result) throw new SqlError(result.diagnostics);
+  // Start the engine's jq worker at rule creation so the first message does not wait for its
+  // WebAssembly to load (jq-runner.ts). A `jq(` inside a string only starts it early.
+  if (resolved.shared && JQ_CALL.test(sql)) resolved.services.jqWarm?.();
   return createCompiledRule(result.plan, resolved.services);
 }

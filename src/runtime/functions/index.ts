@@ -72,7 +72,8 @@ export function createBuiltinRegistry(): FunctionRegistry {
  * `EMQXVAR_`-prefixed names (each name read once, then cached), node name `sluice@127.0.0.1`,
  * the process time zone, per-client `proc_dict` maps (at most PROC_DICT_MAX_CLIENTS clients,
  * least recently used evicted — EMQX loses them when the connection process ends), a jq
- * runner whose worker thread starts on the first `jq()` call, and a cache of the last
+ * runner whose worker thread starts when a rule calling jq is created (or on the first `jq()`
+ * call), and a cache of the last
  * REGEX_CACHE_MAX regex patterns compiled at run time.
  */
 export function createDefaultServices(overrides: Partial<FunctionServices> = {}): FunctionServices {
@@ -95,8 +96,9 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     return d;
   };
   let jqRunner: ReturnType<typeof createJqRunner> | undefined;
-  const jq = (program: string, input: string, timeoutMs: number): string[] =>
-    (jqRunner ??= createJqRunner()).run(program, input, timeoutMs);
+  const jq = (program: string, input: string, timeoutMs: number, budgeted?: boolean): string[] =>
+    (jqRunner ??= createJqRunner()).run(program, input, timeoutMs, budgeted);
+  const jqWarm = (): void => (jqRunner ??= createJqRunner()).warm();
   return {
     now: () => Date.now(),
     kvStore: new Map<string, Value>(),
@@ -105,6 +107,7 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     localOffsetSeconds: (ms) => -new Date(ms).getTimezoneOffset() * 60,
     procDict,
     jq,
+    jqWarm,
     regex: createRegexCache(),
     close: async () => {
       const r = jqRunner;

@@ -6,8 +6,16 @@
  * loaded in a worker thread. A call posts the program and input to the worker and blocks the
  * caller with `Atomics.wait` until the worker signals completion or the timeout passes; the
  * result is then read synchronously with `receiveMessageOnPort`. On timeout the worker is
- * terminated (a runaway `range(1e12)` cannot block the engine) and a fresh one is started on
- * the next call. The worker is `unref()`ed so it never keeps the process alive.
+ * terminated (a runaway `range(1e12)` cannot block the engine) and its replacement is started
+ * right after the current evaluation (`setImmediate`), without waiting: the WebAssembly loads
+ * (~300 ms) in the new worker's own thread.
+ *
+ * The main thread never blocks longer than `timeoutMs`, which `jq()` caps at the rule's
+ * remaining budget — and that includes waiting for a worker to load: a budgeted call that
+ * finds the replacement still loading fails at once (issue #19: the next call used to block the event
+ * loop for the whole load); the first worker of a runner (started by `warm()` at rule
+ * creation, or by the first call) is waited for at most `timeoutMs`. The worker is `unref()`ed
+ * so it never keeps the process alive.
  *
  * Created per engine by `createDefaultServices()`; no module-level state.
  */
@@ -15,15 +23,27 @@ import { createRequire } from 'node:module';
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 
+/**
+ * Thrown by `run` when it gave up without running the program to stay within `timeoutMs`: the
+ * worker is (re)loading. `jq()` reports it as the rule budget error.
+ */
+export class JqNotReady extends Error {
+  override readonly name = 'JqNotReady';
+}
+
 /** Outcome of one jq run, as the worker reports it. */
 type Reply = { ok: true; out: string } | { ok: false; error: string };
 
 export interface JqRunner {
   /**
    * Run `program` on `inputJson`; returns each output as JSON text. Throws `Error` with jq's
-   * message on a compile/runtime error, or with `timeout` in the message.
+   * message on a compile/runtime error, or with `timeout` in the message. `budgeted`: the
+   * caller runs under a rule budget (`timeoutMs` is what is left of it), so a replacement
+   * worker that is still loading is not waited for at all (`JqNotReady`).
    */
-  run(program: string, inputJson: string, timeoutMs: number): string[];
+  run(program: string, inputJson: string, timeoutMs: number, budgeted?: boolean): string[];
+  /** Start the worker now (at rule creation) so that the first call finds it loaded. */
+  warm(): void;
   /** Stop the worker (tests and engine shutdown). */
   close(): Promise<void>;
 }
@@ -60,13 +80,21 @@ interface Live {
   worker: Worker;
   port: MessagePort;
   signal: Int32Array;
+  /** A replacement started after a timeout (a call finding it loading fails at once). */
+  replacement: boolean;
 }
+
+/** Slot 1 of the signal: 0 loading, 1 ready, 2 failed to load. */
+const LOADING = 0;
+const READY = 1;
 
 export function createJqRunner(): JqRunner {
   const jqPath = createRequire(import.meta.url).resolve('jq-web');
   let live: Live | undefined;
+  let closed = false;
 
-  const start = (): Live => {
+  /** Start a worker without waiting for it: the WebAssembly loads in the worker's thread. */
+  const start = (replacement: boolean): Live => {
     const signal = new Int32Array(new SharedArrayBuffer(8));
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(WORKER_SOURCE, {
@@ -75,48 +103,91 @@ export function createJqRunner(): JqRunner {
       transferList: [port2],
     });
     worker.unref();
+    const l: Live = { worker, port: port1, signal, replacement };
     worker.on('error', () => {
-      if (live?.worker === worker) live = undefined;
+      if (live === l) live = undefined;
     });
-    // Wait for the module to load (state slot 1: 1 = ready, 2 = failed).
-    Atomics.wait(signal, 1, 0, LOAD_TIMEOUT_MS);
-    const state = Atomics.load(signal, 1);
-    if (state !== 1) {
-      void worker.terminate();
-      port1.close();
-      throw new Error(
-        state === 2 ? 'jq: the WebAssembly jq module failed to load' : 'jq: loading timed out',
-      );
-    }
-    return { worker, port: port1, signal };
+    return l;
   };
 
-  const stop = (l: Live): void => {
+  /** A replacement is due: started on the next turn of the event loop (or by a call). */
+  let restartDue = false;
+
+  /**
+   * Terminate `l` and start its replacement right after the current evaluation: constructing a
+   * Worker costs the main thread some milliseconds, which belong to no rule's budget.
+   */
+  const replace = (l: Live): void => {
     l.port.close();
     void l.worker.terminate();
+    if (live !== l) return;
+    live = undefined;
+    if (closed) return;
+    restartDue = true;
+    setImmediate(() => {
+      if (!restartDue || closed) return;
+      restartDue = false;
+      live ??= start(true);
+    });
+  };
+
+  /** Wait at most `ms` for `l` to load; throws when it does not (or failed to). */
+  const ready = (l: Live, ms: number, budgeted: boolean): void => {
+    if (Atomics.load(l.signal, 1) === LOADING) {
+      // Under a budget a replacement is not waited for: the call fails at once and a later one
+      // finds it ready (the first worker, started at rule creation, is waited for up to `ms`).
+      if ((budgeted && l.replacement) || ms <= 0)
+        throw new JqNotReady('the jq worker is restarting after a timeout; not waited for');
+      Atomics.wait(l.signal, 1, LOADING, Math.min(ms, LOAD_TIMEOUT_MS));
+    }
+    const state = Atomics.load(l.signal, 1);
+    if (state === READY) return;
+    if (state === LOADING)
+      throw new JqNotReady(
+        `the jq worker did not load within ${Math.round(ms)} ms; not waited for longer`,
+      );
     if (live === l) live = undefined;
+    l.port.close();
+    void l.worker.terminate();
+    throw new Error('the WebAssembly jq module failed to load');
   };
 
   return {
-    run(program, inputJson, timeoutMs) {
-      const l = (live ??= start());
+    run(program, inputJson, timeoutMs, budgeted = false) {
+      closed = false;
+      const t0 = performance.now();
+      if (live === undefined && restartDue) {
+        if (budgeted)
+          throw new JqNotReady('the jq worker is restarting after a timeout; not waited for');
+        restartDue = false;
+        live = start(true);
+      }
+      const l = (live ??= start(false));
+      ready(l, timeoutMs, budgeted);
+      const left = Math.max(1, Math.ceil(timeoutMs - (performance.now() - t0)));
       Atomics.store(l.signal, 0, 0);
       l.worker.postMessage({ program, input: inputJson });
-      const waited = Atomics.wait(l.signal, 0, 0, timeoutMs);
+      const waited = Atomics.wait(l.signal, 0, 0, left);
       if (waited === 'timed-out') {
-        stop(l);
+        replace(l);
         throw new Error(`jq: timeout after ${timeoutMs} ms`);
       }
       const msg = receiveMessageOnPort(l.port);
       if (msg === undefined) {
-        stop(l);
+        replace(l);
         throw new Error('jq: the worker did not answer');
       }
       const reply = msg.message as Reply;
       if (!reply.ok) throw new Error(reply.error.replace(/^Non-zero exit code: \d+\n/, ''));
       return reply.out === '' ? [] : reply.out.split('\n');
     },
+    warm() {
+      closed = false;
+      live ??= start(false);
+    },
     async close() {
+      closed = true;
+      restartDue = false;
       if (live) {
         const l = live;
         live = undefined;

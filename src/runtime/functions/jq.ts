@@ -1,9 +1,11 @@
 /**
  * `jq(Program, Json[, TimeoutMs])`, spec §8.6: runs a jq program (real jq 1.7 in WebAssembly,
  * see jq-runner.ts) on a value or JSON text and returns the list of all outputs. Errors and
- * timeouts are BadArg. The default timeout is EMQX's `jq_function_default_timeout` (10 s).
+ * timeouts are BadArg; a call that finds the worker still loading and has no time left to wait
+ * fails at once with `rule_budget_exceeded` (jq-runner.ts). The default timeout is EMQX's `jq_function_default_timeout` (10 s).
  */
-import { decodeJson, encodeJson } from '../../core/index.js';
+import { SluiceError, decodeJson, encodeJson } from '../../core/index.js';
+import { JqNotReady } from './jq-runner.js';
 import type { FunctionDef } from './registry.js';
 import { badArg } from './registry.js';
 import { needInt, needText, show } from './util.js';
@@ -39,8 +41,15 @@ export const jqFunctions: readonly FunctionDef[] = [
       const wait = Math.max(1, Math.min(timeout, Math.ceil(left)));
       let outputs: string[];
       try {
-        outputs = run(program, json, wait);
+        outputs = run(program, json, wait, left !== Infinity);
       } catch (e) {
+        // The worker is loading (a replacement after a timeout): failing at once is the budget
+        // at work, reported with the budget's code rather than as a bad argument.
+        if (e instanceof JqNotReady)
+          throw new SluiceError(
+            'rule_budget_exceeded',
+            `jq: ${e.message} (program ${show(program)})`,
+          );
         return badArg(
           `jq: ${(e as Error).message.replace(/^jq: /, '')} (program ${show(program)})`,
         );

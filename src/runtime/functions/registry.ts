@@ -18,6 +18,7 @@
  * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
  */
 import type { Value, ValueMap } from '../../core/index.js';
+import type { ParseLimits } from '../../sql-parser/index.js';
 import type { PcreRegex } from './regex.js';
 
 /** Services a function may need; injected per engine (no module-level state). */
@@ -44,9 +45,15 @@ export interface FunctionServices {
   /**
    * Runs a jq program for `jq()`: returns each output as JSON text, throws `Error` with jq's
    * message (or a timeout) otherwise. Optional (added for issue #3); when absent `jq()` fails
-   * with a clear error.
+   * with a clear error. `budgeted`: `timeoutMs` is what is left of a rule budget (the runner
+   * then does not wait for a restarting worker).
    */
-  jq?(program: string, inputJson: string, timeoutMs: number): string[];
+  jq?(program: string, inputJson: string, timeoutMs: number, budgeted?: boolean): string[];
+  /**
+   * Start the jq worker ahead of the first `jq()` call (the compiler calls it when a rule that
+   * calls jq is created with shared services). Optional (added for issue #19).
+   */
+  jqWarm?(): void;
   /**
    * The running evaluation's deadline on the `performance.now()` clock (the rule budget,
    * guard.ts), or Infinity. Functions that wait (jq) never wait past it. Optional.
@@ -58,6 +65,13 @@ export interface FunctionServices {
    * Optional (added for issue #19); when absent each call compiles its pattern.
    */
   regex?(pattern: string): PcreRegex;
+  /**
+   * Size limits for rule SQL compiled with these services (`rule_limits.max_sql_bytes` /
+   * `max_sql_tokens`; the engine's services carry its configuration). Not a function service
+   * strictly, but the services are the per-engine context every compile receives. Optional
+   * (added for issue #19); absent = the parser's defaults.
+   */
+  readonly sqlLimits?: ParseLimits;
   /**
    * Release what the services hold (the jq worker thread). Optional (added for issue #3); the
    * engine calls it once on shutdown. Calling functions afterwards may start resources anew.

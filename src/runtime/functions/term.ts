@@ -16,7 +16,7 @@
  * keys (as text). Tuples, pids, refs, funs, compressed terms and improper lists are rejected
  * with a clear BadArg.
  */
-import { EFloat, isMap, mkFloat, setOwn } from '../../core/index.js';
+import { EFloat, VALUE_MAX_DEPTH, isMap, mkFloat, setOwn } from '../../core/index.js';
 import type { Value, ValueMap } from '../../core/index.js';
 import { badArg } from './registry.js';
 import { show } from './util.js';
@@ -25,7 +25,7 @@ const VERSION = 131;
 
 export function termEncode(v: Value): Buffer {
   const chunks: Buffer[] = [Buffer.from([VERSION])];
-  encode(v, chunks);
+  encode(v, chunks, 0);
   return Buffer.concat(chunks);
 }
 
@@ -52,7 +52,9 @@ function bigint(n: bigint, out: Buffer[]): void {
   }
 }
 
-function encode(v: Value, out: Buffer[]): void {
+function encode(v: Value, out: Buffer[], depth: number): void {
+  if (depth > VALUE_MAX_DEPTH)
+    badArg(`term_encode: value nested deeper than ${VALUE_MAX_DEPTH} levels`);
   if (v === undefined) return atom('undefined', out);
   if (v === null) return atom('null', out);
   if (typeof v === 'boolean') return atom(v ? 'true' : 'false', out);
@@ -91,7 +93,7 @@ function encode(v: Value, out: Buffer[]): void {
     h[0] = 108;
     h.writeUInt32BE(v.length, 1);
     out.push(h);
-    for (const x of v) encode(x, out);
+    for (const x of v) encode(x, out, depth + 1);
     out.push(Buffer.from([106]));
     return;
   }
@@ -102,8 +104,8 @@ function encode(v: Value, out: Buffer[]): void {
     h.writeUInt32BE(keys.length, 1);
     out.push(h);
     for (const k of keys) {
-      encode(k, out);
-      encode(v[k], out);
+      encode(k, out, depth + 1);
+      encode(v[k], out, depth + 1);
     }
     return;
   }
@@ -114,7 +116,7 @@ export function termDecode(b: Buffer): Value {
   if (b.length === 0 || b[0] !== VERSION)
     return badArg('term_decode: not an Erlang external term (bad version byte)');
   const r = { b, i: 1 };
-  const v = decode(r);
+  const v = decode(r, 0);
   if (r.i !== b.length) return badArg('term_decode: trailing bytes after the term');
   return v;
 }
@@ -155,7 +157,10 @@ function readBig(r: Reader, n: number): Value {
     : v;
 }
 
-function decode(r: Reader): Value {
+function decode(r: Reader, depth: number): Value {
+  // A crafted binary can nest lists as deep as it is long: stop before the stack does.
+  if (depth > VALUE_MAX_DEPTH)
+    badArg(`term_decode: term nested deeper than ${VALUE_MAX_DEPTH} levels`);
   need(r, 1);
   const tag = r.b[r.i++] as number;
   switch (tag) {
@@ -236,7 +241,7 @@ function decode(r: Reader): Value {
       const n = r.b.readUInt32BE(r.i);
       r.i += 4;
       const out: Value[] = [];
-      for (let k = 0; k < n; k++) out.push(decode(r));
+      for (let k = 0; k < n; k++) out.push(decode(r, depth + 1));
       need(r, 1);
       if (r.b[r.i++] !== 106) return badArg('term_decode: improper lists are not supported');
       return out;
@@ -247,7 +252,7 @@ function decode(r: Reader): Value {
       r.i += 4;
       const out: ValueMap = {};
       for (let k = 0; k < n; k++) {
-        const key = decode(r);
+        const key = decode(r, depth + 1);
         let ks: string;
         if (typeof key === 'string') ks = key;
         else if (Buffer.isBuffer(key)) ks = key.toString('utf8');
@@ -255,7 +260,7 @@ function decode(r: Reader): Value {
           ks = String(key);
         else if (key === undefined || key === null) ks = String(key);
         else return badArg('term_decode: map keys must be binaries, atoms or integers');
-        setOwn(out, ks, decode(r));
+        setOwn(out, ks, decode(r, depth + 1));
       }
       return out;
     }
