@@ -58,6 +58,7 @@ import {
   resumeClient,
 } from './publish-path.js';
 import { RouteTable } from './routes.js';
+import { createSecurity } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
 
 export type {
@@ -123,7 +124,8 @@ export function createBrokerInternals(
     state: 'new',
     deliveringQos0: false,
   };
-  const hooks = createHooks(ctx, deps);
+  const security = createSecurity(config, { logger, now: ctx.now });
+  const hooks = createHooks(ctx, deps, security);
   const listenerValues = (k: 'idle_timeout'): number[] =>
     Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
@@ -155,6 +157,7 @@ export function createBrokerInternals(
       if (ctx.state !== 'new')
         throw BrokerErrors.broker_not_started(`broker cannot start: it is ${ctx.state}`);
       ctx.state = 'starting';
+      await security.start();
       const a = new Aedes({
         concurrency: config.concurrency,
         // Per-listener idle_timeout is enforced by limits.ts; Aedes' own timer is the backstop.
@@ -186,6 +189,7 @@ export function createBrokerInternals(
         }
       } catch (err) {
         ctx.state = 'stopping';
+        security.stop();
         await Promise.all(running.map((r) => r.close()));
         await closeAedes();
         running = [];
@@ -201,6 +205,7 @@ export function createBrokerInternals(
         return;
       }
       ctx.state = 'stopping';
+      security.stop();
       await closeAedes();
       await Promise.all(running.map((r) => r.close()));
       running = [];

@@ -45,6 +45,11 @@ export interface ClientRecord {
   headers?: Readonly<ValueMap>;
   /** Back-pressure gate, created the first time the client is paused. */
   gate?: PublishGate;
+  /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
+  acl?: unknown;
+  expires_at?: number | undefined;
+  /** Cancels the disconnect-at-expiry timer (cleared on disconnect). */
+  cancelExpiry?: () => void;
 }
 
 /** Symbol holding a client's ClientRecord on the Aedes client object. */

@@ -6,6 +6,7 @@
  * `ignore_sys_message`).
  */
 import { field, validate, type FieldSpec } from '../core/index.js';
+import type { JwtAuthConfig } from './authn-jwt.js';
 import { BrokerErrors } from './errors.js';
 
 export type ListenerType = 'tcp' | 'ws' | 'tls' | 'wss';
@@ -74,7 +75,14 @@ export interface BrokerConfig {
   listeners: Record<string, ListenerConfig>;
   allow_anonymous: boolean;
   users: UserConfig[];
-  authorization: { no_match: 'allow' | 'deny'; deny_sys_publish: boolean };
+  /** JWT authenticator (authn-jwt.ts); absent = off. */
+  jwt?: JwtAuthConfig;
+  authorization: {
+    no_match: 'allow' | 'deny';
+    deny_sys_publish: boolean;
+    /** Rules file (authz-rules.ts), YAML or JSON. */
+    rules_file?: string;
+  };
   ignore_sys_message: boolean;
   concurrency: number;
   connect_timeout: number;
@@ -95,6 +103,11 @@ export type BrokerConfigInput = {
   >;
   allow_anonymous?: boolean;
   users?: Array<{ username: string; password_hash: string; is_superuser?: boolean }>;
+  jwt?: Partial<Omit<JwtAuthConfig, 'refresh_interval' | 'http_timeout' | 'clock_tolerance'>> & {
+    refresh_interval?: number | string;
+    http_timeout?: number | string;
+    clock_tolerance?: number | string;
+  };
   authorization?: Partial<BrokerConfig['authorization']>;
   ignore_sys_message?: boolean;
   concurrency?: number;
@@ -246,6 +259,101 @@ const userSpec: FieldSpec = field.object(
   { description: 'A built-in user.' },
 );
 
+/** JWT authentication (EMQX `mechanism = jwt`; docs/security.md). */
+const jwtSpec: FieldSpec = field.object(
+  {
+    enable: field.boolean({
+      description: 'Set to false to keep the section but switch JWT off.',
+      default: true,
+    }),
+    from: field.string({
+      description:
+        'CONNECT field that carries the token. Prefer `password`: user names end up in logs.',
+      enum: ['password', 'username'],
+      default: 'password',
+    }),
+    use_jwks: field.boolean({
+      description:
+        'Take the public keys from the JWKS `endpoint` (refreshed every `refresh_interval`).',
+      default: false,
+    }),
+    algorithm: field.string({
+      description:
+        '`hmac-based` (HS256/384/512 with `secret`) or `public-key` (RS*, PS*, ES*, EdDSA with `public_key`). Ignored with `use_jwks` (public-key algorithms).',
+      enum: ['hmac-based', 'public-key'],
+      default: 'hmac-based',
+    }),
+    secret: field.string({
+      description: 'HMAC secret (`hmac-based`).',
+      optional: true,
+      secret: true,
+    }),
+    secret_base64_encoded: field.boolean({
+      description: 'Base64-decode `secret` before use.',
+      default: false,
+    }),
+    public_key: field.string({
+      description: 'PEM public key text, or the path of a PEM file (`public-key`).',
+      optional: true,
+    }),
+    endpoint: field.string({
+      description:
+        'JWKS URL (`use_jwks`). Keys come only from here, never from a token header (`jku`, `x5u`).',
+      optional: true,
+      example: 'https://idp.example.com/.well-known/jwks.json',
+    }),
+    headers: field.map(field.string({ description: 'Header value.' }), {
+      description: 'Extra HTTP headers for the JWKS request.',
+      default: {},
+    }),
+    refresh_interval: field.duration({
+      description:
+        'JWKS refresh period (at least 10s). A failed refresh keeps the last good keys and retries after 5s.',
+      default: 300_000,
+    }),
+    http_timeout: field.duration({ description: 'Timeout of one JWKS fetch.', default: 15_000 }),
+    max_fail_count: field.integer({
+      description:
+        'Drop the cached JWKS keys after this many consecutive failed refreshes (clients are then refused with CONNACK 3). 0 keeps them through any outage.',
+      default: 0,
+      min: 0,
+    }),
+    algorithms: field.array(field.string({ description: 'A JWS algorithm name.' }), {
+      description:
+        "Narrow the mode's allow-list (a subset of HS256/384/512, or of RS*, PS*, ES*, EdDSA). The token header's `alg` is never trusted on its own.",
+      optional: true,
+      example: ['RS256'],
+    }),
+    verify_claims: field.map(field.string({ description: 'Expected value.' }), {
+      description:
+        'Claims that must equal these values; `${clientid}` and `${username}` are replaced first. A missing claim fails; `aud` may be an array containing the value. `exp`, `iat`, `nbf` are not allowed here.',
+      default: {},
+      example: { sub: '${clientid}' },
+    }),
+    require_exp: field.boolean({
+      description: 'Refuse tokens without `exp` (EMQX accepts them: they never expire).',
+      default: false,
+    }),
+    clock_tolerance: field.duration({
+      description: 'Leeway for `exp` and `nbf` (whole seconds are used).',
+      default: 0,
+    }),
+    disconnect_after_expire: field.boolean({
+      description: 'Close the connection when the token `exp` passes.',
+      default: true,
+    }),
+    acl_claim_name: field.string({
+      description: 'Claim holding the ACL (EMQX 4.4 `{pub, sub, all}` object or 5.x rule list).',
+      default: 'acl',
+    }),
+  },
+  {
+    description:
+      'JWT authentication, tried after the built-in `users` (see docs/security.md). Absent means off.',
+    optional: true,
+  },
+);
+
 export const brokerConfigSpec: FieldSpec = field.object(
   {
     node: field.string({
@@ -271,6 +379,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
         'Built-in user list (the `built_in_database` authenticator). A wrong password is refused with CONNACK 4.',
       default: [],
     }),
+    jwt: jwtSpec,
     authorization: field.object(
       {
         no_match: field.string({
@@ -281,6 +390,12 @@ export const brokerConfigSpec: FieldSpec = field.object(
         deny_sys_publish: field.boolean({
           description: 'Deny client publishes to `$SYS/…` topics (reserved for the broker).',
           default: true,
+        }),
+        rules_file: field.string({
+          description:
+            'YAML or JSON file of allow/deny rules (per user name, client id, IP; topic filters with `${clientid}` / `${username}`), checked after the JWT `acl` claim; first match wins. See docs/security.md.',
+          optional: true,
+          example: '/etc/sluice/acl.yaml',
         }),
       },
       { description: 'Publish/subscribe authorization.' },
@@ -319,6 +434,8 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
       `invalid broker config: ${r.issues.map((i) => `${i.path || '(root)'} ${i.reason}`).join('; ')}`,
       { context: { issues: r.issues } },
     );
+  // The spec builder fills an absent object with its defaults; an absent `jwt` means off.
+  if ((input as { jwt?: unknown }).jwt == null) delete r.value.jwt;
   // Map defaults are not re-validated by the spec builder: normalise each listener here.
   for (const [name, l] of Object.entries(r.value.listeners)) {
     l.enabled ??= true;

@@ -39,4 +39,9 @@ export const BrokerErrors = defineErrors('broker', {
       'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
     retriable: true,
   },
+  broker_acl_rules_invalid: {
+    description:
+      'The authorization rules file (authorization.rules_file) cannot be read or holds a malformed rule; the message names the rule field.',
+    retriable: false,
+  },
 });

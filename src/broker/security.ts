@@ -1,0 +1,43 @@
+/**
+ * Builds the config-driven security plug-ins of one broker (docs/security.md): the JWT
+ * authenticator, the JWT `acl` claim authorizer and the rules-file authorizer, in EMQX order:
+ *
+ *   authentication  built-in users → jwt → BrokerDeps.authenticators
+ *   authorization   $SYS guard → jwt acl claim → rules file → BrokerDeps.authorizers → no_match
+ *
+ * Construction validates everything (bad key, unreadable rules file → error at createBroker);
+ * `start()` fetches the JWKS once and arms its refresh, `stop()` disarms it.
+ */
+import type { Logger } from '../core/index.js';
+import type { Authenticator, Authorizer } from './auth.js';
+import { createJwtAuthenticator, type JwtAuthenticator } from './authn-jwt.js';
+import { createJwtAclAuthorizer } from './authz-jwt-acl.js';
+import { createRulesFileAuthorizer } from './authz-rules.js';
+import type { BrokerConfig } from './config.js';
+
+export interface BrokerSecurity {
+  readonly authenticators: readonly Authenticator[];
+  readonly authorizers: readonly Authorizer[];
+  readonly jwt: JwtAuthenticator | undefined;
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function createSecurity(
+  config: BrokerConfig,
+  deps: { logger: Logger; now: () => number },
+): BrokerSecurity {
+  const jwt =
+    config.jwt && config.jwt.enable ? createJwtAuthenticator(config.jwt, deps) : undefined;
+  const authorizers: Authorizer[] = [];
+  if (jwt) authorizers.push(createJwtAclAuthorizer(deps.now));
+  if (config.authorization.rules_file)
+    authorizers.push(createRulesFileAuthorizer(config.authorization.rules_file));
+  return {
+    authenticators: jwt ? [jwt] : [],
+    authorizers,
+    jwt,
+    start: async () => jwt?.start(),
+    stop: () => jwt?.stop(),
+  };
+}
