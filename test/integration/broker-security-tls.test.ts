@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/core/index.js';
 import { createBroker, type BrokerConfigInput } from '../../src/broker/index.js';
 import { attachOcspStapling, verifyOcspResponse } from '../../src/broker/index.js';
+import { parseAndVerifyCrl } from '../../src/broker/pki.js';
 import { createPki, type Pki } from './security-pki.js';
 
 interface Line {
@@ -55,7 +56,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => pki?.close());
 
-async function startTls(ssl: Record<string, unknown>, lines: Line[] = []) {
+async function startTls(ssl: Record<string, unknown>, lines: Line[] = [], type = 'tls') {
   const broker = createBroker({ logger: collectingLogger(lines) }, {
     listeners: {
       tls: {
@@ -151,6 +152,29 @@ describe('CRL checks on an mTLS listener', () => {
     }
   });
 
+  it('refuses an expired CRL and one signed by a foreign CA before install', async () => {
+    const cas = [new X509Certificate(await pki.pem('ca.crt'))];
+    await pki.gencrl('expired.crl', [
+      '-crl_lastupdate',
+      '20200101000000Z',
+      '-crl_nextupdate',
+      '20200102000000Z',
+    ]);
+    await expect(
+      parseAndVerifyCrl(Buffer.from(await pki.pem('expired.crl')), cas, Date.now()),
+    ).rejects.toThrow(/expired/);
+    const good = await parseAndVerifyCrl(Buffer.from(await pki.pem('ca.crl')), cas, Date.now());
+    expect(good.serials.size).toBeGreaterThan(0);
+    // the same CRL checked against another CA (the server leaf's key) is refused
+    await expect(
+      parseAndVerifyCrl(
+        Buffer.from(await pki.pem('ca.crl')),
+        [new X509Certificate(await pki.pem('ocsp.crt'))],
+        Date.now(),
+      ),
+    ).rejects.toThrow(/not signed/);
+  });
+
   it('without a CRL for the CA every client gets UNABLE_TO_GET_CRL; the CDP is learned and the retry passes', async () => {
     const h = await startTls({
       verify: 'verify_peer',
@@ -215,6 +239,28 @@ describe('OCSP stapling', () => {
       expect(await stapleOf(h.port)).toEqual(der);
     } finally {
       pki.ocspMode = 'responder';
+      await h.broker.stop();
+    }
+  });
+
+  it('staples on a wss listener too', async () => {
+    pki.ocspMode = 'responder';
+    const h = await startTls(
+      { ocsp: { enable_ocsp_stapling: true, issuer_pem: pki.path('ca.crt') } },
+      [],
+      'wss',
+    );
+    try {
+      const der = await stapleOf(h.port);
+      expect(der).not.toBeNull();
+      const v = await verifyOcspResponse(
+        der!,
+        new X509Certificate(await pki.pem('server.crt')),
+        new X509Certificate(pkiCa),
+        Date.now(),
+      );
+      expect(v.status).toBe('good');
+    } finally {
       await h.broker.stop();
     }
   });

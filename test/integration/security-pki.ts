@@ -77,8 +77,8 @@ export interface Pki {
   /** Issue `<name>.crt/.key` with an extension section. */
   issue(name: string, ext: 'server_ext' | 'client_ext' | 'ocsp_ext'): Promise<void>;
   revoke(name: string): Promise<void>;
-  /** Regenerate ca.crl (PEM) from the database. */
-  gencrl(): Promise<void>;
+  /** Regenerate a CRL (PEM, default ca.crl) from the database; `extra` openssl ca args. */
+  gencrl(out?: string, extra?: string[]): Promise<void>;
   /** What the OCSP endpoint does: sign with the real responder, a forger, or fail. */
   ocspMode: 'responder' | 'forger' | 'down';
   /** Answers to /ocsp and /ca.crl served so far. */
@@ -175,8 +175,8 @@ export async function createPki(): Promise<Pki> {
         'keyCompromise',
       ]);
     },
-    async gencrl() {
-      await ossl(['ca', '-config', 'openssl.cnf', '-gencrl', '-out', 'ca.crl']);
+    async gencrl(out = 'ca.crl', extra: string[] = []) {
+      await ossl(['ca', '-config', 'openssl.cnf', '-gencrl', '-out', out, ...extra]);
     },
     async close() {
       server.closeAllConnections();
