@@ -60,7 +60,7 @@ async function startTls(ssl: Record<string, unknown>, lines: Line[] = [], type =
   const broker = createBroker({ logger: collectingLogger(lines) }, {
     listeners: {
       tls: {
-        type: 'tls',
+        type,
         bind: '127.0.0.1',
         port: 0,
         ssl_options: {
