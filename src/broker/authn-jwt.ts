@@ -406,10 +406,12 @@ export function createJwtAuthenticator(cfg: JwtAuthConfig, deps: JwtAuthDeps): J
 /** setTimeout that also works for delays past 2^31-1 ms (re-arms until `at`). */
 export function timerAt(at: number, now: () => number, fn: () => void): () => void {
   let t: NodeJS.Timeout | undefined;
-  const arm = () => {
-    const d = at - now();
-    if (d <= 0) return fn();
-    t = setTimeout(arm, Math.min(d, MAX_TIMER));
+  const arm = (): void => {
+    // Always asynchronous, so an already-passed `at` never fires inside the caller.
+    t = setTimeout(
+      () => (now() >= at ? fn() : arm()),
+      Math.max(0, Math.min(at - now(), MAX_TIMER)),
+    );
     t.unref();
   };
   arm();

@@ -436,7 +436,7 @@ const jwtSpec: FieldSpec = field.object(
   },
   {
     description:
-      'JWT authentication, tried after the built-in `users` (see docs/security.md). Absent means off.',
+      'JWT authentication, tried after the built-in `users` (see docs/security.md). On when it names key material: `secret`, `public_key` or `use_jwks: true`.',
     optional: true,
   },
 );
@@ -521,8 +521,6 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
       `invalid broker config: ${r.issues.map((i) => `${i.path || '(root)'} ${i.reason}`).join('; ')}`,
       { context: { issues: r.issues } },
     );
-  // The spec builder fills an absent object with its defaults; an absent `jwt` means off.
-  if ((input as { jwt?: unknown }).jwt == null) delete r.value.jwt;
   // Map defaults are not re-validated by the spec builder: normalise each listener here.
   for (const [name, l] of Object.entries(r.value.listeners)) {
     l.enabled ??= true;

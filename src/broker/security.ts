@@ -23,12 +23,25 @@ export interface BrokerSecurity {
   stop(): void;
 }
 
+/**
+ * JWT is on when its section names key material (`secret`, `public_key` or `use_jwks: true`)
+ * and `enable` is not false. The config spec fills an absent section with defaults, and the
+ * engine hands the broker an already-resolved config, so presence alone cannot be the switch.
+ */
+export function jwtConfigured(config: BrokerConfig): boolean {
+  const j = config.jwt;
+  return (
+    j !== undefined &&
+    j.enable !== false &&
+    (j.secret !== undefined || j.public_key !== undefined || j.use_jwks === true)
+  );
+}
+
 export function createSecurity(
   config: BrokerConfig,
   deps: { logger: Logger; now: () => number },
 ): BrokerSecurity {
-  const jwt =
-    config.jwt && config.jwt.enable ? createJwtAuthenticator(config.jwt, deps) : undefined;
+  const jwt = jwtConfigured(config) ? createJwtAuthenticator(config.jwt!, deps) : undefined;
   const authorizers: Authorizer[] = [];
   if (jwt) authorizers.push(createJwtAclAuthorizer(deps.now));
   if (config.authorization.rules_file)
