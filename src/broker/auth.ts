@@ -39,6 +39,12 @@ export type AuthnResult =
       readonly is_superuser?: boolean;
       /** Attributes copied into every event's `client_attrs` column for this client. */
       readonly client_attrs?: Readonly<Record<string, string>>;
+      /** Credential expiry (ms since the epoch, JWT `exp`): authorization denies after it. */
+      readonly expires_at?: number;
+      /** Close the connection at `expires_at` (JWT `disconnect_after_expire`). */
+      readonly disconnect_after_expire?: boolean;
+      /** Per-client ACL (the compiled JWT claim), handed to every AuthzRequest. */
+      readonly acl?: unknown;
     }
   | { readonly result: 'deny'; readonly reason: AuthnDenyReason }
   | { readonly result: 'ignore' };
@@ -58,6 +64,9 @@ export interface AuthnOutcome {
   readonly is_superuser: boolean;
   readonly is_anonymous: boolean;
   readonly client_attrs: Readonly<Record<string, string>>;
+  readonly expires_at?: number;
+  readonly disconnect_after_expire?: boolean;
+  readonly acl?: unknown;
 }
 
 const NO_ATTRS: Readonly<Record<string, string>> = Object.freeze({});
@@ -76,6 +85,9 @@ export async function runAuthnChain(
         is_superuser: r.is_superuser === true,
         is_anonymous: false,
         client_attrs: r.client_attrs ? Object.freeze({ ...r.client_attrs }) : NO_ATTRS,
+        ...(r.expires_at !== undefined ? { expires_at: r.expires_at } : {}),
+        ...(r.disconnect_after_expire ? { disconnect_after_expire: true } : {}),
+        ...(r.acl !== undefined ? { acl: r.acl } : {}),
       };
     if (r.result === 'deny')
       return {
@@ -142,6 +154,10 @@ export interface AuthzRequest {
   readonly topic: string;
   readonly qos: number;
   readonly retain: boolean;
+  /** The client's ACL from authentication (AuthnResult.acl), if any. */
+  readonly acl?: unknown;
+  /** The client's credential expiry (AuthnResult.expires_at), if any. */
+  readonly expires_at?: number;
 }
 
 export type AuthzResult = 'allow' | 'deny' | 'ignore';

@@ -67,6 +67,7 @@ import { installMqueueLimit } from './mqueue.js';
 import { createRateLimits } from './rate-limits.js';
 import { RouteTable } from './routes.js';
 import { installSharedSubscriptions } from './shared-subscriptions.js';
+import { createSecurity } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
 
 export type {
@@ -144,7 +145,8 @@ export function createBrokerInternals(
     sharing: false,
     windows: undefined,
   };
-  const hooks = createHooks(ctx, deps);
+  const security = createSecurity(config, { logger, now: ctx.now });
+  const hooks = createHooks(ctx, deps, security);
   const rates = createRateLimits(metrics, logger, ctx.now);
   const protocol = createProtocolCheck(metrics, logger);
   const listenerValues = (k: 'idle_timeout'): number[] =>
@@ -185,6 +187,7 @@ export function createBrokerInternals(
       if (ctx.state !== 'new')
         throw BrokerErrors.broker_not_started(`broker cannot start: it is ${ctx.state}`);
       ctx.state = 'starting';
+      await security.start();
       const a = new Aedes({
         concurrency: config.concurrency,
         // Per-listener idle_timeout is enforced by limits.ts; Aedes' own timer is the backstop.
@@ -219,6 +222,7 @@ export function createBrokerInternals(
         }
       } catch (err) {
         ctx.state = 'stopping';
+        security.stop();
         await Promise.all(running.map((r) => r.close()));
         await closeAedes();
         running = [];
@@ -234,6 +238,7 @@ export function createBrokerInternals(
         return;
       }
       ctx.state = 'stopping';
+      security.stop();
       await closeAedes();
       await Promise.all(running.map((r) => r.close()));
       running = [];

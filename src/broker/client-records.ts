@@ -49,6 +49,11 @@ export interface ClientRecord {
   gate?: PublishGate;
   /** True when max_inflight applies (inflight-window.ts): authorizeForward reports each copy. */
   windowed?: boolean;
+  /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
+  acl?: unknown;
+  expires_at?: number | undefined;
+  /** Cancels the disconnect-at-expiry timer (cleared on disconnect). */
+  cancelExpiry?: () => void;
 }
 
 /** Symbol holding a client's ClientRecord on the Aedes client object. */

@@ -6,6 +6,7 @@
  * `ignore_sys_message`).
  */
 import { field, validate, type FieldSpec } from '../core/index.js';
+import type { JwtAuthConfig } from './authn-jwt.js';
 import { BrokerErrors } from './errors.js';
 
 export type ListenerType = 'tcp' | 'ws' | 'tls' | 'wss';
@@ -28,6 +29,25 @@ export interface TlsOptionsConfig {
   passphrase?: string;
   verify: 'verify_none' | 'verify_peer';
   fail_if_no_peer_cert: boolean;
+  /** CRL checks of client certificates (tls-crl.ts). */
+  enable_crl_check: boolean;
+  crl_urls: string[];
+  crl_files: string[];
+  crl_refresh_interval: number;
+  crl_http_timeout: number;
+  crl_drop_revoked: boolean;
+  /** OCSP stapling of our certificate and OCSP checks of client certificates (tls-ocsp.ts). */
+  ocsp: OcspConfig;
+}
+
+export interface OcspConfig {
+  enable_ocsp_stapling: boolean;
+  responder_url?: string;
+  issuer_pem?: string;
+  refresh_interval: number;
+  refresh_http_timeout: number;
+  client_check: 'off' | 'soft' | 'hard';
+  client_responder_url?: string;
 }
 
 /** Per-listener limits (limits.ts; EMQX names). */
@@ -92,7 +112,14 @@ export interface BrokerConfig {
   listeners: Record<string, ListenerConfig>;
   allow_anonymous: boolean;
   users: UserConfig[];
-  authorization: { no_match: 'allow' | 'deny'; deny_sys_publish: boolean };
+  /** JWT authenticator (authn-jwt.ts); absent = off. */
+  jwt?: JwtAuthConfig;
+  authorization: {
+    no_match: 'allow' | 'deny';
+    deny_sys_publish: boolean;
+    /** Rules file (authz-rules.ts), YAML or JSON. */
+    rules_file?: string;
+  };
   ignore_sys_message: boolean;
   concurrency: number;
   connect_timeout: number;
@@ -132,6 +159,11 @@ export type BrokerConfigInput = {
   >;
   allow_anonymous?: boolean;
   users?: Array<{ username: string; password_hash: string; is_superuser?: boolean }>;
+  jwt?: Partial<Omit<JwtAuthConfig, 'refresh_interval' | 'http_timeout' | 'clock_tolerance'>> & {
+    refresh_interval?: number | string;
+    http_timeout?: number | string;
+    clock_tolerance?: number | string;
+  };
   authorization?: Partial<BrokerConfig['authorization']>;
   ignore_sys_message?: boolean;
   concurrency?: number;
@@ -188,10 +220,78 @@ const tlsSpec: FieldSpec = field.object(
         'With `verify_peer`: also reject clients that present no certificate at all (mutual TLS required).',
       default: false,
     }),
+    enable_crl_check: field.boolean({
+      description:
+        'Check client certificates against CRLs (needs `verify_peer`). Node checks the whole chain, root included: every CA needs a current CRL. See docs/security.md.',
+      default: false,
+    }),
+    crl_urls: field.array(
+      field.string({ description: 'An http(s) URL serving a CRL (PEM or DER).' }),
+      {
+        description:
+          'CRLs to fetch besides the distribution points of the CA certificates and those learned from rejected clients.',
+        default: [],
+      },
+    ),
+    crl_files: field.array(field.string({ description: 'Path of a CRL file (PEM or DER).' }), {
+      description: 'Local CRL files, re-read at every refresh.',
+      default: [],
+    }),
+    crl_refresh_interval: field.duration({
+      description:
+        'CRL refresh period (sooner when a CRL nears its nextUpdate). New CRLs are swapped in without a restart.',
+      default: 900_000,
+    }),
+    crl_http_timeout: field.duration({ description: 'Timeout of one CRL fetch.', default: 15_000 }),
+    crl_drop_revoked: field.boolean({
+      description:
+        'Close open connections whose client certificate a newly fetched CRL revokes (Node only checks new handshakes).',
+      default: false,
+    }),
+    ocsp: field.object(
+      {
+        enable_ocsp_stapling: field.boolean({
+          description:
+            'Staple a verified OCSP response for the server certificate (fetched and refreshed in the background; never on the handshake path).',
+          default: false,
+        }),
+        responder_url: field.string({
+          description:
+            "OCSP responder URL for the server certificate. Defaults to the certificate's AIA OCSP URL.",
+          optional: true,
+          example: 'http://ocsp.example.com/',
+        }),
+        issuer_pem: field.string({
+          description:
+            'Path of the PEM certificate of the CA that issued the server certificate. Defaults to the second certificate of `certfile`, else the CA bundle.',
+          optional: true,
+        }),
+        refresh_interval: field.duration({
+          description:
+            'How often the stapled response is refreshed (sooner when it nears nextUpdate; 5s after a failure).',
+          default: 300_000,
+        }),
+        refresh_http_timeout: field.duration({
+          description: 'Timeout of one OCSP fetch.',
+          default: 15_000,
+        }),
+        client_check: field.string({
+          description:
+            'OCSP check of client certificates (needs `verify_peer`): `off`; `soft` rejects only a verified `revoked`; `hard` also rejects when no verified `good` answer can be had.',
+          enum: ['off', 'soft', 'hard'],
+          default: 'off',
+        }),
+        client_responder_url: field.string({
+          description:
+            "Responder for client certificates. Defaults to each certificate's AIA OCSP URL.",
+          optional: true,
+        }),
+      },
+      { description: 'OCSP stapling and client-certificate OCSP checks (docs/security.md).' },
+    ),
   },
   {
-    description:
-      'TLS options (tls/wss listeners only). Future OCSP stapling and CRL options will live here too.',
+    description: 'TLS options (tls/wss listeners only), including CRL and OCSP revocation checks.',
     optional: true,
   },
 );
@@ -318,6 +418,101 @@ const userSpec: FieldSpec = field.object(
   { description: 'A built-in user.' },
 );
 
+/** JWT authentication (EMQX `mechanism = jwt`; docs/security.md). */
+const jwtSpec: FieldSpec = field.object(
+  {
+    enable: field.boolean({
+      description: 'Set to false to keep the section but switch JWT off.',
+      default: true,
+    }),
+    from: field.string({
+      description:
+        'CONNECT field that carries the token. Prefer `password`: user names end up in logs.',
+      enum: ['password', 'username'],
+      default: 'password',
+    }),
+    use_jwks: field.boolean({
+      description:
+        'Take the public keys from the JWKS `endpoint` (refreshed every `refresh_interval`).',
+      default: false,
+    }),
+    algorithm: field.string({
+      description:
+        '`hmac-based` (HS256/384/512 with `secret`) or `public-key` (RS*, PS*, ES*, EdDSA with `public_key`). Ignored with `use_jwks` (public-key algorithms).',
+      enum: ['hmac-based', 'public-key'],
+      default: 'hmac-based',
+    }),
+    secret: field.string({
+      description: 'HMAC secret (`hmac-based`).',
+      optional: true,
+      secret: true,
+    }),
+    secret_base64_encoded: field.boolean({
+      description: 'Base64-decode `secret` before use.',
+      default: false,
+    }),
+    public_key: field.string({
+      description: 'PEM public key text, or the path of a PEM file (`public-key`).',
+      optional: true,
+    }),
+    endpoint: field.string({
+      description:
+        'JWKS URL (`use_jwks`). Keys come only from here, never from a token header (`jku`, `x5u`).',
+      optional: true,
+      example: 'https://idp.example.com/.well-known/jwks.json',
+    }),
+    headers: field.map(field.string({ description: 'Header value.' }), {
+      description: 'Extra HTTP headers for the JWKS request.',
+      default: {},
+    }),
+    refresh_interval: field.duration({
+      description:
+        'JWKS refresh period (at least 10s). A failed refresh keeps the last good keys and retries after 5s.',
+      default: 300_000,
+    }),
+    http_timeout: field.duration({ description: 'Timeout of one JWKS fetch.', default: 15_000 }),
+    max_fail_count: field.integer({
+      description:
+        'Drop the cached JWKS keys after this many consecutive failed refreshes (clients are then refused with CONNACK 3). 0 keeps them through any outage.',
+      default: 0,
+      min: 0,
+    }),
+    algorithms: field.array(field.string({ description: 'A JWS algorithm name.' }), {
+      description:
+        "Narrow the mode's allow-list (a subset of HS256/384/512, or of RS*, PS*, ES*, EdDSA). The token header's `alg` is never trusted on its own.",
+      optional: true,
+      example: ['RS256'],
+    }),
+    verify_claims: field.map(field.string({ description: 'Expected value.' }), {
+      description:
+        'Claims that must equal these values; `${clientid}` and `${username}` are replaced first. A missing claim fails; `aud` may be an array containing the value. `exp`, `iat`, `nbf` are not allowed here.',
+      default: {},
+      example: { sub: '${clientid}' },
+    }),
+    require_exp: field.boolean({
+      description: 'Refuse tokens without `exp` (EMQX accepts them: they never expire).',
+      default: false,
+    }),
+    clock_tolerance: field.duration({
+      description: 'Leeway for `exp` and `nbf` (whole seconds are used).',
+      default: 0,
+    }),
+    disconnect_after_expire: field.boolean({
+      description: 'Close the connection when the token `exp` passes.',
+      default: true,
+    }),
+    acl_claim_name: field.string({
+      description: 'Claim holding the ACL (EMQX 4.4 `{pub, sub, all}` object or 5.x rule list).',
+      default: 'acl',
+    }),
+  },
+  {
+    description:
+      'JWT authentication, tried after the built-in `users` (see docs/security.md). On when it names key material: `secret`, `public_key` or `use_jwks: true`.',
+    optional: true,
+  },
+);
+
 export const brokerConfigSpec: FieldSpec = field.object(
   {
     node: field.string({
@@ -343,6 +538,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
         'Built-in user list (the `built_in_database` authenticator). A wrong password is refused with CONNACK 4.',
       default: [],
     }),
+    jwt: jwtSpec,
     authorization: field.object(
       {
         no_match: field.string({
@@ -353,6 +549,12 @@ export const brokerConfigSpec: FieldSpec = field.object(
         deny_sys_publish: field.boolean({
           description: 'Deny client publishes to `$SYS/…` topics (reserved for the broker).',
           default: true,
+        }),
+        rules_file: field.string({
+          description:
+            'YAML or JSON file of allow/deny rules (per user name, client id, IP; topic filters with `${clientid}` / `${username}`), checked after the JWT `acl` claim; first match wins. See docs/security.md.',
+          optional: true,
+          example: '/etc/sluice/acl.yaml',
         }),
       },
       { description: 'Publish/subscribe authorization.' },

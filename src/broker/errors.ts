@@ -74,4 +74,39 @@ export const BrokerErrors = defineErrors('broker', {
       'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',
     retriable: false,
   },
+  broker_jwks_refresh_failed: {
+    description:
+      'Fetching the JWKS endpoint (jwt.endpoint) failed; the last good keys stay in use (until jwt.max_fail_count failures, if set). Check the endpoint and its TLS.',
+    retriable: true,
+  },
+  broker_jwks_unavailable: {
+    description:
+      'A JWT login was refused because no JWKS keys are available (never fetched, or dropped after max_fail_count failures); CONNACK server unavailable.',
+    retriable: true,
+  },
+  broker_crl_refresh_failed: {
+    description:
+      'A CRL (from a URL, file or distribution point) could not be fetched or verified; the last good CRL from that source stays installed.',
+    retriable: true,
+  },
+  broker_crl_expired: {
+    description:
+      'A CRL passed its nextUpdate and no newer one could be fetched; clients whose chain needs it are refused until one is.',
+    retriable: true,
+  },
+  broker_ocsp_refresh_failed: {
+    description:
+      'The OCSP responder for the listener certificate could not be reached or its answer failed verification; a still-valid cached response keeps being stapled.',
+    retriable: true,
+  },
+  broker_ocsp_client_check_failed: {
+    description:
+      'The OCSP check of a client certificate (ocsp.client_check) threw; the connection is closed.',
+    retriable: false,
+  },
+  broker_acl_rules_invalid: {
+    description:
+      'The authorization rules file (authorization.rules_file) cannot be read or holds a malformed rule; the message names the rule field.',
+    retriable: false,
+  },
 });

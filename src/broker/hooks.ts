@@ -31,8 +31,10 @@ import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
 import { deliveryQos } from './granted-qos.js';
+import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
+import type { BrokerSecurity } from './security.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -77,16 +79,19 @@ function withPacketId(c: ClientInternals, packet: AedesPublishPacket): AedesPubl
 export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
+  security?: Pick<BrokerSecurity, 'authenticators' | 'authorizers'>,
 ): BrokerHooks {
   const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
   const emit = feed.emit;
   const authnChain: Authenticator[] = [
     createBuiltinAuthenticator(config.users),
+    ...(security?.authenticators ?? []),
     ...(deps.authenticators ?? []),
   ];
   const authzChain: Authorizer[] = [
     ...(config.authorization.deny_sys_publish ? [sysPublishAuthorizer] : []),
+    ...(security?.authorizers ?? []),
     ...(deps.authorizers ?? []),
   ];
   const noMatchAllow = config.authorization.no_match === 'allow';
@@ -183,6 +188,16 @@ export function createHooks(
         }
         rec.is_superuser = outcome.is_superuser;
         rec.client_attrs = outcome.client_attrs;
+        rec.acl = outcome.acl;
+        rec.expires_at = outcome.expires_at;
+        // JWT disconnect_after_expire: close when the credential expires (security.md).
+        if (outcome.disconnect_after_expire && outcome.expires_at !== undefined)
+          rec.cancelExpiry = timerAt(outcome.expires_at, now, () => {
+            if ((client as ClientInternals)._disconnected) return;
+            rec.reason ??= 'not_authorized';
+            logger.info({ clientid: rec.clientid }, 'connection closed: credential expired');
+            client.close();
+          });
         // Session takeover [MQTT-3.1.4-2]: Aedes closes the previous connection with this id.
         const prev = ctx.aedes?.clients[client.id];
         if (prev && prev !== client) {
@@ -275,6 +290,8 @@ export function createHooks(
         topic,
         qos,
         retain,
+        acl: rec.acl,
+        expires_at: rec.expires_at,
       },
       noMatchAllow,
       (o) => {

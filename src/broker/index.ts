@@ -40,3 +40,8 @@ export type {
 } from './auth.js';
 export type { BoundAddress } from './listeners.js';
 export { BrokerErrors } from './errors.js';
+// Revocation helpers, reusable by other TLS servers (the OCPP wss gateway) via the engine.
+export { attachOcspStapling, createOcspClientChecker } from './tls-ocsp.js';
+export type { OcspStapler, OcspStaplingOptions, OcspStaplingDeps } from './tls-ocsp.js';
+export { verifyOcspResponse } from './pki.js';
+export type { JwtAuthConfig } from './authn-jwt.js';

@@ -7,7 +7,9 @@
  *  - verify_peer: a certificate is requested; one that does not verify is rejected; a client
  *    that sends none is accepted unless fail_if_no_peer_cert is true.
  * The check runs on 'secureConnection', before any byte reaches Aedes (tls-auth.md §4.7).
- * Revocation (CRL, OCSP stapling) will extend `ssl_options` and the secure-context build here.
+ * Revocation (CRL, OCSP stapling, client OCSP) is attached by tls-security.ts; with CRL or
+ * client OCSP on, Node's own rejection is off so that `checkPeer` can log the reason
+ * (`CERT_REVOKED`, `UNABLE_TO_GET_CRL`, …) of every rejected client (tls-auth.md §4.7).
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -19,6 +21,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from '../core/index.js';
 import { DEFAULT_PORTS, type ListenerConfig, type ListenerType } from './config.js';
 import { BrokerErrors } from './errors.js';
+import { attachTlsSecurity, needsOwnChecks, type TlsSecurity } from './tls-security.js';
 
 /** Where a listener actually bound (port resolved when 0 was asked for). */
 export interface BoundAddress {
@@ -104,7 +107,7 @@ export function tlsServerOptions(name: string, cfg: ListenerConfig): tls.TlsOpti
     ...(ca ? { ca } : {}),
     ...(o?.passphrase ? { passphrase: o.passphrase } : {}),
     requestCert: verifyPeer,
-    rejectUnauthorized: verifyPeer && o?.fail_if_no_peer_cert === true,
+    rejectUnauthorized: verifyPeer && o?.fail_if_no_peer_cert === true && !needsOwnChecks(cfg),
   };
   try {
     tls.createSecureContext(options);
@@ -122,18 +125,23 @@ export function tlsServerOptions(name: string, cfg: ListenerConfig): tls.TlsOpti
  * the server runs with rejectUnauthorized=false and this check drops a socket that presented
  * a certificate which failed verification. Returns false when the socket was destroyed.
  */
-function checkPeer(s: tls.TLSSocket, cfg: ListenerConfig, logger: Logger): boolean {
+function checkPeer(
+  s: tls.TLSSocket,
+  cfg: ListenerConfig,
+  logger: Logger,
+  sec?: TlsSecurity,
+): boolean {
   if (cfg.ssl_options?.verify !== 'verify_peer' || s.authorized) return true;
   const cert = s.getPeerCertificate();
   const presented = cert !== null && Object.keys(cert).length > 0;
   if (!presented && cfg.ssl_options.fail_if_no_peer_cert !== true) return true;
+  const reason = String(s.authorizationError ?? 'no certificate');
+  const subject = presented ? s.getPeerCertificate()?.subject?.CN : undefined;
   logger.info(
-    {
-      peer: normalizeIp(s.remoteAddress),
-      reason: String(s.authorizationError ?? 'no certificate'),
-    },
+    { listener: cfg.type, peer: normalizeIp(s.remoteAddress), subject, reason },
     'TLS client certificate rejected',
   );
+  sec?.rejected(s, reason);
   s.destroy();
   return false;
 }
@@ -157,6 +165,10 @@ export async function startListener(
   };
   let server: net.Server;
   let wss: WebSocketServer | undefined;
+  let sec: TlsSecurity | undefined;
+  const tlsOptions = cfg.type === 'tls' || cfg.type === 'wss' ? tlsServerOptions(name, cfg) : {};
+  /** Own post-handshake checks (tls-security.ts) before anything reaches Aedes. */
+  const admitted = new WeakMap<tls.TLSSocket, Promise<boolean> | true>();
 
   switch (cfg.type) {
     case 'tcp':
@@ -166,21 +178,24 @@ export async function startListener(
       });
       break;
     case 'tls':
-      server = tls.createServer(tlsServerOptions(name, cfg), (s) => {
-        if (!checkPeer(s, cfg, logger)) return;
+      server = tls.createServer(tlsOptions, (s) => {
+        if (!checkPeer(s, cfg, logger, sec)) return;
         s.setNoDelay(true);
         const meta = metaOf(name, 'tls', s);
         const cn = peerCN(s);
         if (cn !== undefined) meta.peerCertCN = cn;
-        onConnection(s, meta);
+        const ok = sec ? sec.admit(s) : true;
+        if (ok === true) onConnection(s, meta);
+        else void ok.then((pass) => pass && onConnection(s, meta));
       });
       break;
     case 'ws':
     case 'wss': {
-      const web =
-        cfg.type === 'ws' ? http.createServer() : https.createServer(tlsServerOptions(name, cfg));
+      const web = cfg.type === 'ws' ? http.createServer() : https.createServer(tlsOptions);
       if (cfg.type === 'wss')
-        web.on('secureConnection', (s: tls.TLSSocket) => void checkPeer(s, cfg, logger));
+        web.on('secureConnection', (s: tls.TLSSocket) => {
+          if (checkPeer(s, cfg, logger, sec) && sec) admitted.set(s, sec.admit(s));
+        });
       // Plain HTTP requests that are not upgrades get a short 426 answer.
       web.on('request', (_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain' });
@@ -195,7 +210,9 @@ export async function startListener(
           const cn = peerCN(s);
           if (cn !== undefined) meta.peerCertCN = cn;
         }
-        onConnection(stream, meta, req);
+        const ok = s instanceof tls.TLSSocket ? (admitted.get(s) ?? true) : true;
+        if (ok === true) onConnection(stream, meta, req);
+        else void ok.then((pass) => (pass ? onConnection(stream, meta, req) : stream.destroy()));
       });
       wsServer.on('error', (err) =>
         logger.warn(
@@ -210,6 +227,8 @@ export async function startListener(
   }
 
   server.on('connection', track);
+  if ((cfg.type === 'tls' || cfg.type === 'wss') && cfg.ssl_options)
+    sec = await attachTlsSecurity(name, cfg, server as tls.Server, tlsOptions, logger);
   // Handshake failures (incl. rejected client certificates under fail_if_no_peer_cert) never
   // reach our handlers; log them so an operator can tell why a device cannot connect.
   if (cfg.type === 'tls' || cfg.type === 'wss')
@@ -222,6 +241,7 @@ export async function startListener(
   const port = cfg.port ?? DEFAULT_PORTS[cfg.type];
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
+      sec?.close();
       reject(
         BrokerErrors.broker_listen_failed(
           `listener ${name} (${cfg.type}) cannot bind ${cfg.bind}:${port}: ${
@@ -249,6 +269,7 @@ export async function startListener(
     address,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        sec?.close();
         wss?.close();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();

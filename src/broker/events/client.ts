@@ -77,6 +77,7 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
     const rec = recordOf(client);
     if (!rec) return;
     rec.inflight = undefined;
+    rec.cancelExpiry?.();
     releaseOnDisconnect(ctx, rec);
     if (!wants['client.disconnected']) return;
     const ts = now();
