@@ -312,7 +312,12 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
       for (const p of s.retained) await apply(['retain', null, p]);
       for (const sess of s.sessions) {
         if (sess.subs.length) await apply(['sub+', sess.id, sess.subs]);
-        for (const p of sess.outgoing) await apply(['enq', [sess.id], p]);
+        for (const p of sess.outgoing) {
+          await apply(['enq', [sess.id], p]);
+          // The store's enqueue copies a packet without its messageId (aedes-packet): a copy
+          // already sent before the restart gets its id back, as Aedes' outgoingUpdate set it.
+          if (p.messageId !== undefined) await apply(['upd', sess.id, p]).catch(() => undefined);
+        }
         for (const p of sess.incoming) await apply(['in+', sess.id, p]);
         sessionIds.add(sess.id);
       }
