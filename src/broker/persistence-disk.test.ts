@@ -4,7 +4,7 @@
  * a crash (no close) after a compaction replays snapshot + later journal exactly once, and a
  * torn last journal line is skipped.
  */
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -156,5 +156,19 @@ describe('disk persistence', () => {
     const b = await open(copy);
     expect(await state(b.p)).toEqual(expected());
     await Promise.all([a.d.close(), b.d.close()]);
+  });
+
+  it('a session that ends empty (clean session subscribe + clean) is not kept in the snapshot', async () => {
+    const dir = tempDir();
+    const a = await open(dir);
+    await fill(a.p);
+    const c = { id: 'clean-1' };
+    await a.p.addSubscriptions!(c, [{ topic: 'c/1', qos: 1 }]);
+    await a.p.cleanSubscriptions!(c);
+    await a.d.close();
+    const snap = JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8')) as {
+      sessions: Array<{ id: string }>;
+    };
+    expect(snap.sessions.map((x) => x.id)).toEqual(['dev-1']);
   });
 });

@@ -148,7 +148,10 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
   const store: MemoryStore = new MemoryPersistence();
   /** Mirrors needed to serialise the state (the store's own maps are private). */
   const retained = new Map<string, Packet>();
-  const sessionIds = new Set<string>();
+  /** Client ids that may hold state → sequence number of the last call that added state. */
+  const sessionIds = new Map<string, number>();
+  let seq = 0;
+  const touch = (id: string): void => void sessionIds.set(id, ++seq);
   const incomingIds = new Map<string, Set<number>>();
 
   let gen = 0;
@@ -170,32 +173,36 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
         return store.storeRetained(p);
       }
       case 'sub+':
-        sessionIds.add(op[1]);
+        touch(op[1]);
         return store.addSubscriptions(client(op[1]), op[2]);
       case 'sub-':
         return store.removeSubscriptions(client(op[1]), op[2]);
       case 'subclean':
         return store.cleanSubscriptions(client(op[1]));
       case 'enq':
-        for (const id of op[1]) sessionIds.add(id);
+        for (const id of op[1]) touch(id);
         return store.outgoingEnqueueCombi(
           op[1].map((clientId) => ({ clientId })),
           op[2],
         );
       case 'upd':
-        sessionIds.add(op[1]);
+        touch(op[1]);
         return store.outgoingUpdate(client(op[1]), op[2]);
       case 'clr':
         return store.outgoingClearMessageId(client(op[1]), { messageId: op[2] });
       case 'in+': {
-        sessionIds.add(op[1]);
+        touch(op[1]);
         let ids = incomingIds.get(op[1]);
         if (!ids) incomingIds.set(op[1], (ids = new Set()));
         if (op[2].messageId !== undefined) ids.add(op[2].messageId);
         return store.incomingStorePacket(client(op[1]), op[2]);
       }
       case 'in-':
-        if (op[2] !== undefined) incomingIds.get(op[1])?.delete(op[2]);
+        if (op[2] !== undefined) {
+          const ids = incomingIds.get(op[1]);
+          ids?.delete(op[2]);
+          if (ids?.size === 0) incomingIds.delete(op[1]);
+        }
         return store.incomingDelPacket(client(op[1]), { messageId: op[2] });
       case 'inclean':
         incomingIds.delete(op[1]);
@@ -268,10 +275,11 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
     const covered = gen;
     gen = covered + 1;
     if (!final) openJournal(gen);
-    const captured = [...sessionIds].map((id) => {
+    const captured = [...sessionIds].map(([id, at]) => {
       const c = client(id);
       return {
         id,
+        at,
         subs: store.subscriptionsByClient(c),
         outgoing: store.outgoingStream(c),
         incoming: [...(incomingIds.get(id) ?? [])].map((mid) =>
@@ -289,6 +297,8 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
         const incoming = (await Promise.all(s.incoming)).filter((p): p is Packet => !!p);
         if (subs.length || outgoing.length || incoming.length)
           sessions.push({ id: s.id, subs, outgoing, incoming });
+        // Empty at capture and nothing added since (clean sessions come and go): forget the id.
+        else if (sessionIds.get(s.id) === s.at) sessionIds.delete(s.id);
       }
       writeSnapshot({ v: 1, gen: covered, retained: retainedNow, sessions });
       deleteJournalsUpTo(covered);
@@ -319,7 +329,7 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
           if (p.messageId !== undefined) await apply(['upd', sess.id, p]).catch(() => undefined);
         }
         for (const p of sess.incoming) await apply(['in+', sess.id, p]);
-        sessionIds.add(sess.id);
+        touch(sess.id);
       }
     }
     const gens = readdirSync(dir)
