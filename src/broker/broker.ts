@@ -54,6 +54,7 @@ import {
 } from './listeners.js';
 import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
+import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
 import { wrapPersistence } from './persistence-wrap.js';
 import {
   heldCount,
@@ -153,6 +154,7 @@ export function createBrokerInternals(
     Object.values(config.listeners).map((l) => l[k]);
   let running: RunningListener[] = [];
   let addresses: BoundAddress[] = [];
+  let disk: DiskPersistence | undefined;
 
   function handleConnection(stream: Duplex, meta: ConnMeta, req?: IncomingMessage): void {
     if (!ctx.aedes || ctx.state !== 'running') {
@@ -177,6 +179,7 @@ export function createBrokerInternals(
     const a = ctx.aedes;
     if (!a) return;
     await new Promise<void>((resolve) => a.close(() => resolve()));
+    await disk?.close();
   }
 
   const broker: Broker = {
@@ -188,7 +191,12 @@ export function createBrokerInternals(
         throw BrokerErrors.broker_not_started(`broker cannot start: it is ${ctx.state}`);
       ctx.state = 'starting';
       await security.start();
+      disk =
+        config.persistence.type === 'disk'
+          ? createDiskPersistence({ dir: config.persistence.dir, logger })
+          : undefined;
       const a = new Aedes({
+        ...(disk ? { persistence: disk.persistence as never } : {}),
         concurrency: config.concurrency,
         // Per-listener idle_timeout is enforced by limits.ts; Aedes' own timer is the backstop.
         connectTimeout: Math.max(config.connect_timeout, ...listenerValues('idle_timeout')),

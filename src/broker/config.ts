@@ -128,6 +128,8 @@ export interface BrokerConfig {
   shared_subscription_strategy: SharedStrategy;
   /** Per-group strategy overrides (EMQX `broker.shared_subscription_group.<group>.strategy`). */
   shared_subscription_group: Record<string, { strategy: SharedStrategy }>;
+  /** Where retained messages and persistent sessions live (persistence-disk.ts, decision 0008). */
+  persistence: { type: 'memory' | 'disk'; dir: string };
 }
 
 /** EMQX's shared subscription strategies (emqx_shared_sub). */
@@ -171,6 +173,7 @@ export type BrokerConfigInput = {
   max_clientid_len?: number;
   shared_subscription_strategy?: SharedStrategy;
   shared_subscription_group?: Record<string, { strategy?: SharedStrategy }>;
+  persistence?: { type?: 'memory' | 'disk'; dir?: string };
 };
 
 const tlsSpec: FieldSpec = field.object(
@@ -603,6 +606,22 @@ export const brokerConfigSpec: FieldSpec = field.object(
           'Per-group settings by group name (EMQX `broker.shared_subscription_group`); `$queue/…` subscriptions are the group `$queue`.',
         default: {},
       },
+    ),
+    persistence: field.object(
+      {
+        type: field.string({
+          description:
+            '`memory`: retained messages and sessions are lost on restart. `disk`: they are kept in `dir` (an operation journal plus snapshots; decision 0008) and restored at start — retained messages, the subscriptions of clean-session-false clients, their queued QoS 1/2 messages and incoming QoS 2 state. Wills are not kept.',
+          enum: ['memory', 'disk'],
+          default: 'memory',
+        }),
+        dir: field.string({
+          description:
+            'Directory of the disk persistence (created if missing; relative to the working directory). One broker per directory.',
+          default: './data/broker',
+        }),
+      },
+      { description: 'Broker state across restarts.' },
     ),
   },
   { description: 'Embedded MQTT broker: listeners, authentication, events.' },

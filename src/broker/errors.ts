@@ -34,6 +34,11 @@ export const BrokerErrors = defineErrors('broker', {
       'A configured password hash is not in a supported format (scrypt$N$r$p$salt$hash or pbkdf2$digest$iterations$salt$hash).',
     retriable: false,
   },
+  broker_persistence_failed: {
+    description:
+      'The disk persistence (`broker.persistence.type: disk`) could not write its journal or snapshot in `broker.persistence.dir` (disk full, permissions); logged with `err`. At start, an unreadable snapshot makes start() fail.',
+    retriable: false,
+  },
   broker_auth_backend_failed: {
     description:
       'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
