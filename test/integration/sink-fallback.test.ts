@@ -89,6 +89,37 @@ describe('fallback actions', () => {
     expect(m['dead']).toMatchObject({ matched: 2, success: 2 });
   });
 
+  it('drains a sink before its fallback sinks, so what it loses at shutdown reaches them', async () => {
+    engine = createEngine(
+      {
+        broker: { listeners: {} },
+        sinks: {
+          primary: { type: 'memory', linger: 0, fallback_actions: ['dead'] },
+          dead: { type: 'memory', linger: 0 },
+        },
+        rules: [{ id: 'r', sql: 'SELECT payload FROM "t/#"', actions: ['primary'] }],
+      },
+      { logger: silentLogger },
+    );
+    await engine.start();
+    const primary = engine.sink('primary') as MemorySink;
+    const dead = engine.sink('dead') as MemorySink;
+    primary.hold(); // never acknowledges: both records are still in flight at the deadline
+    await engine.broker.publish({ topic: 't/1', payload: Buffer.from('a') });
+    await engine.broker.publish({ topic: 't/2', payload: Buffer.from('b') });
+    await waitFor(() => engine!.metrics().sinks['primary']!.inflightRecords === 2, 'in flight');
+    const e = engine;
+    engine = undefined;
+    const { dropped } = await e.stop({ drainMs: 50 });
+    expect(dropped).toBe(2);
+    expect(
+      dead.records.map((r) => [String(r.data['payload']), r.context?.['fallback_reason']]),
+    ).toEqual([
+      ['a', 'shutdown'],
+      ['b', 'shutdown'],
+    ]);
+  });
+
   it('refuses unknown fallback sinks, cycles and sink threads at config time', () => {
     const bad = (extra: Record<string, { type: string } & Record<string, unknown>>) => () =>
       createEngine({ broker: { listeners: {} }, sinks: extra }, { logger: silentLogger });
