@@ -291,6 +291,34 @@ describe('stall detection (health.stall_after)', () => {
     expect(ids(sink.records)).toEqual([0]);
   });
 
+  it('watches batches resumed after a reconnect that took longer than stall_after', async () => {
+    const { sink, runner } = setup({
+      linger: 0,
+      write_timeout: 0,
+      request_ttl: 0,
+      retry: { initial_backoff: 100, max_backoff: 10_000, max_attempts: 0 },
+      health: { stall_after: 1000 },
+    });
+    await runner.start();
+    sink.disconnect();
+    sink.failConnect(4); // four failed connects with backoff 100, 200, 400, 800 ms
+    runner.enqueue(rec(0));
+    await tick();
+    sink.hold(); // the write resumed after the reconnect will hang
+    let waited = 0;
+    while (runner.status() !== 'connected' && waited < 20_000) {
+      await tick(100);
+      waited += 100;
+    }
+    expect(waited).toBeGreaterThan(1000); // the first stall check ran while disconnected
+    expect(sink.stats.inflight).toBe(1);
+    await tick(1100);
+    expect(runner.status()).toBe('stalled');
+    sink.release();
+    await tick();
+    expect(ids(sink.records)).toEqual([0]);
+  });
+
   it('counts failing writes as no progress, and can be switched off', async () => {
     const failing = {
       connect: () => Promise.resolve(),

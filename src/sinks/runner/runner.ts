@@ -256,6 +256,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         parked = [];
         for (const b of resume) resend(b);
         pump();
+        armStall(); // resumed batches count from the reconnect
       },
       attemptFailed: expireWhileDisconnected,
       gaveUp(err) {
