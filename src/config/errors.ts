@@ -29,6 +29,11 @@ export const ConfigErrors = defineErrors('config', {
     description: 'A sink declares a `type` that no installed sink implements.',
     retriable: false,
   },
+  config_fallback_invalid: {
+    description:
+      "A sink's fallback_actions names a sink that is not configured or the sink itself, forms a cycle (a -> b -> a), or is set on a sink with thread: worker (not supported yet).",
+    retriable: false,
+  },
   config_invalid: {
     description:
       'The configuration has errors (thrown by createEngine/loadConfig; lists every issue).',

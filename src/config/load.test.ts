@@ -155,6 +155,52 @@ describe('config loading', () => {
     );
   });
 
+  it('checks fallback_actions: known names, not itself, no cycles, not in a sink thread', () => {
+    const withFallback: ConfigParts = {
+      ...parts,
+      runnerSpec: field.object(
+        {
+          thread: field.string({ description: 't', default: 'main', enum: ['main', 'worker'] }),
+          fallback_actions: field.array(field.string({ description: 's' }), {
+            description: 'f',
+            default: [],
+          }),
+        },
+        { description: 'runner' },
+      ),
+    };
+    const load = (yaml: string): string[] => {
+      const d = dir({ 'sluice.yaml': yaml });
+      const r = loadConfig(path.join(d, 'sluice.yaml'), withFallback, { env: {} });
+      return r.ok ? [] : r.issues.map((i) => formatIssue(i).split('\n')[0] as string);
+    };
+    expect(
+      load(
+        'sinks:\n  a:\n    type: console\n    fallback_actions: [nope, a]\n  b: { type: console }\n',
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /sluice\.yaml:4:23: error\[config_fallback_invalid\]: sinks\.a\.fallback_actions\.0: "nope" is not a configured sink/,
+      ),
+      expect.stringMatching(/4:23: .*fallback_actions\.1: a sink cannot be its own fallback/),
+    ]);
+    expect(
+      load(
+        'sinks:\n  a: { type: console, fallback_actions: [b] }\n  b: { type: console, fallback_actions: [c] }\n  c: { type: console, fallback_actions: [a] }\n',
+      ).filter((l) => l.includes('sinks.a.')),
+    ).toEqual([expect.stringMatching(/fallback cycle: a -> b -> c -> a/)]);
+    expect(
+      load(
+        'sinks:\n  a: { type: console, thread: worker, fallback_actions: [b] }\n  b: { type: console }\n',
+      ),
+    ).toEqual([expect.stringMatching(/fallback_actions needs thread: main/)]);
+    expect(
+      load(
+        'sinks:\n  a: { type: console, fallback_actions: [b] }\n  b: { type: console, fallback_actions: [c] }\n  c: { type: console }\n',
+      ),
+    ).toEqual([]);
+  });
+
   it('reports rule-level problems (header, unknown action, duplicate id) without failing the config', () => {
     const d = dir({
       'sluice.yaml':

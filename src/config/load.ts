@@ -187,6 +187,7 @@ export function loadConfigText(
       );
     else sinks[name] = v.value;
   }
+  issues.push(...fallbackIssues(sinks, src));
   if (issues.length || !checked.ok) {
     // In file order, as a reader fixes them.
     issues.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -330,4 +331,58 @@ function sqlOrigin(
     firstColumnOffset: at.column - 1 + quoted,
     columnOffset: 0,
   };
+}
+
+/**
+ * `fallback_actions` (issue #12): every name is a configured sink other than this one, the
+ * fallback graph has no cycle, and the sink runs on the main thread (a sink thread cannot hand
+ * records back yet).
+ */
+function fallbackIssues(sinks: Record<string, SinkConfig>, src: YamlSource): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const targets = (n: string): string[] =>
+    ((sinks[n] as { fallback_actions?: string[] } | undefined)?.fallback_actions ?? []).filter(
+      (t) => t in sinks && t !== n,
+    );
+  for (const [name, sc] of Object.entries(sinks)) {
+    const fb = (sc as { fallback_actions?: string[] }).fallback_actions ?? [];
+    if (fb.length === 0) continue;
+    const p = `sinks.${name}.fallback_actions`;
+    if ((sc as { thread?: string }).thread === 'worker')
+      out.push(
+        src.issueAt(
+          'config_fallback_invalid',
+          p,
+          'fallback_actions needs thread: main (a sink thread does not hand records back)',
+        ),
+      );
+    fb.forEach((t, i) => {
+      if (t === name)
+        out.push(
+          src.issueAt('config_fallback_invalid', `${p}.${i}`, 'a sink cannot be its own fallback'),
+        );
+      else if (!(t in sinks))
+        out.push(
+          src.issueAt(
+            'config_fallback_invalid',
+            `${p}.${i}`,
+            `${JSON.stringify(t)} is not a configured sink`,
+          ),
+        );
+    });
+    // A path back to `name` through the fallback graph is a cycle.
+    const seen = new Set<string>();
+    const stack = targets(name).map((t) => [t, `${name} -> ${t}`] as const);
+    while (stack.length) {
+      const [at, via] = stack.pop() as readonly [string, string];
+      if (at === name) {
+        out.push(src.issueAt('config_fallback_invalid', p, `fallback cycle: ${via}`));
+        break;
+      }
+      if (seen.has(at)) continue;
+      seen.add(at);
+      for (const t of targets(at)) stack.push([t, `${via} -> ${t}`]);
+    }
+  }
+  return out;
 }

@@ -61,7 +61,8 @@ import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
 import { reloadRules } from './reload.js';
 import { createCompiler, RulesService } from './rules.js';
-import { configParts, createSinks, sinkTypeMap } from './sinks.js';
+import { configParts, createSinks, drainWaves, sinkTypeMap } from './sinks.js';
+import type { ConfiguredSink } from './sinks.js';
 import type { Engine, EngineDeps, EngineSinkMetrics, ReloadReport } from './types.js';
 
 /**
@@ -407,17 +408,25 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       bus.detach();
       // Charge points go first: the gateway publishes into the broker until it is closed.
       if (running) await ocpp?.stop();
-      const results = await Promise.all(
-        [...sinks.values()].map(async (s) => {
-          try {
-            return (await s.runner.drain(drainMs)).dropped;
-          } catch (err) {
-            log.error({ code: 'sink_drain_failed', err, sink: s.name }, 'sink drain failed');
-            return 0;
-          }
-        }),
-      );
-      const dropped = results.reduce((a, c) => a + c, 0);
+      // Sinks with fallback actions drain before their fallback sinks (drainWaves).
+      let dropped = 0;
+      for (const wave of drainWaves(
+        sinks,
+        (n) => (loaded.sinks[n]?.['fallback_actions'] as string[]) ?? [],
+      )) {
+        const results = await Promise.all(
+          wave.map(async (name) => {
+            const s = sinks.get(name) as ConfiguredSink;
+            try {
+              return (await s.runner.drain(drainMs)).dropped;
+            } catch (err) {
+              log.error({ code: 'sink_drain_failed', err, sink: s.name }, 'sink drain failed');
+              return 0;
+            }
+          }),
+        );
+        dropped += results.reduce((a, c) => a + c, 0);
+      }
       if (external) {
         try {
           await external.stop(drainMs);

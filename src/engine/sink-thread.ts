@@ -76,6 +76,8 @@ function emptyMetrics(status: RunnerStatus, config: RunnerConfig): RunnerMetrics
     queuedBytes: 0,
     pressure: false,
     pressureEvents: 0,
+    fallback: 0,
+    stalls: 0,
     inflight: 0,
     inflightRecords: 0,
     success: 0,

@@ -7,7 +7,14 @@ import { brokerConfigSpec } from '../broker/index.js';
 import { sourcesSpec } from '../sources/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import { ocppConfigSpec } from '../ocpp/index.js';
-import type { FieldSpec, Logger, MessagePublisher, Sink, SinkType } from '../core/index.js';
+import type {
+  FieldSpec,
+  Logger,
+  MessagePublisher,
+  Sink,
+  SinkRecord,
+  SinkType,
+} from '../core/index.js';
 import { createSinkRunner, runnerConfigSpec } from '../sinks/runner/index.js';
 import type { RunnerConfig, SinkRunner } from '../sinks/runner/index.js';
 import { createThreadedRunner } from './sink-thread.js';
@@ -96,8 +103,81 @@ export function createSinks(
       name,
     );
     const sink = deps.wrap ? deps.wrap(created, name) : created;
-    const runner = createSinkRunner({ logger, now: deps.now, name }, sink, runnerConfig);
+    const fallbacks = runnerConfig.fallback_actions ?? [];
+    const runner = createSinkRunner(
+      {
+        logger,
+        now: deps.now,
+        name,
+        ...(fallbacks.length > 0
+          ? { onGiveUp: fallbackHandOff(name, fallbacks, (n) => out.get(n)?.runner, logger) }
+          : {}),
+      },
+      sink,
+      runnerConfig,
+    );
     out.set(name, { name, type: sc.type, sink, runner });
   }
   return out;
+}
+
+/**
+ * Fallback actions (issue #12, EMQX `fallback_actions`): the records sink `from` gives up on are
+ * enqueued to each fallback sink with `fallback_from` and `fallback_reason` added to their
+ * context (templates see them as `${fallback_from}`, `${fallback_reason}`). A record that is
+ * already a fallback record is not handed on again, so give-ups never cascade or loop (the
+ * config loader also refuses cycles and unknown names).
+ */
+export function fallbackHandOff(
+  from: string,
+  targets: readonly string[],
+  runnerOf: (name: string) => SinkRunner | undefined,
+  logger: Logger,
+): (records: readonly SinkRecord[], reason: string) => void {
+  return (records, reason) => {
+    let refused = 0;
+    let skipped = 0;
+    for (const r of records) {
+      if (r.context?.['fallback_from'] !== undefined) {
+        skipped++;
+        continue;
+      }
+      const fr: SinkRecord = {
+        ...r,
+        context: { ...r.context, fallback_from: from, fallback_reason: reason },
+      };
+      for (const t of targets) if (runnerOf(t)?.enqueue(fr) !== true) refused++;
+    }
+    if (refused > 0 || skipped > 0)
+      logger.debug(
+        { reason, refused, skipped, targets },
+        'fallback hand-off: some records not taken (counted by the fallback sinks) or not handed on',
+      );
+  };
+}
+
+/**
+ * Shutdown order with fallback actions: waves of sink names, each drained after the previous
+ * one, so a sink's fallback sinks are still running while it gives up what it cannot deliver
+ * (acyclic: the config loader refuses cycles; anything left over goes in a last wave).
+ */
+export function drainWaves(
+  sinks: ReadonlyMap<string, ConfiguredSink>,
+  fallbacksOf: (name: string) => readonly string[],
+): string[][] {
+  const waves: string[][] = [];
+  const left = new Set(sinks.keys());
+  while (left.size > 0) {
+    // A sink may go once no sink still running names it as a fallback.
+    const wave = [...left].filter(
+      (n) => ![...left].some((o) => o !== n && fallbacksOf(o).includes(n)),
+    );
+    if (wave.length === 0) {
+      waves.push([...left]);
+      break;
+    }
+    for (const n of wave) left.delete(n);
+    waves.push(wave);
+  }
+  return waves;
 }

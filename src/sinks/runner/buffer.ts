@@ -65,16 +65,28 @@ export interface RecordBuffer {
   measure(key: string, record: SinkRecord, size: number): number;
   /** Append; throws a coded error when the record cannot be stored (disk write failed). */
   push(key: string, record: SinkRecord, size: number, time: number): Partition;
-  take(part: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken;
+  /**
+   * Take a batch from the head of `part`, skipping records past the TTL; with `collect` the
+   * skipped ones are pushed there (for fallback actions; a disk buffer reads them back for it).
+   */
+  take(
+    part: Partition,
+    maxRecords: number,
+    maxBytes: number,
+    now: number,
+    ttl: number,
+    collect?: SinkRecord[],
+  ): Taken;
   /** A batch taken from `part` is finished (acknowledged, failed or dropped): forget it for good. */
   ack(part: Partition, taken: Taken): void;
   /** How many records a previous run left unacknowledged (queued again, at startup). */
   replay(): number;
-  evictOldest(): boolean;
-  expire(now: number, ttl: number): number;
+  /** `collect` (as for take, expire and clear): the removed records are pushed there. */
+  evictOldest(collect?: SinkRecord[]): boolean;
+  expire(now: number, ttl: number, collect?: SinkRecord[]): number;
   nextHeadTimeAfter(after: number): number;
   /** Remove every queued record for good; returns how many. */
-  clear(): number;
+  clear(collect?: SinkRecord[]): number;
   /**
    * Shut down: `inflight` lists the unfinished batches (what was taken, how many records are
    * still unsettled). Returns how many queued and unsettled records are lost; a durable buffer
@@ -117,7 +129,14 @@ export class MemoryBuffer implements RecordBuffer {
    * Take up to `maxRecords` records (and `maxBytes`, at least one record) from the head of the
    * partition, skipping records older than `ttl` ms at wall-clock `now` (ttl 0 = none).
    */
-  take(p: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken {
+  take(
+    p: Partition,
+    maxRecords: number,
+    maxBytes: number,
+    now: number,
+    ttl: number,
+    collect?: SinkRecord[],
+  ): Taken {
     const part = p as Partition<RecordQueue>;
     const q = part.queue;
     const records: SinkRecord[] = [];
@@ -131,6 +150,7 @@ export class MemoryBuffer implements RecordBuffer {
       this.bytes -= size;
       if (ttl > 0 && now - r.ingestTs > ttl) {
         expired++;
+        collect?.push(r);
         continue;
       }
       records.push(r);
@@ -165,7 +185,7 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   /** Remove the record that entered first across all partitions; false when empty. */
-  evictOldest(): boolean {
+  evictOldest(collect?: SinkRecord[]): boolean {
     let oldest: Partition<RecordQueue> | undefined;
     let oldestT = Infinity;
     for (const p of this.parts.values()) {
@@ -176,18 +196,18 @@ export class MemoryBuffer implements RecordBuffer {
       }
     }
     if (!oldest) return false;
-    this.shiftHead(oldest);
+    this.shiftHead(oldest, collect);
     this.forgetIfIdle(oldest);
     return true;
   }
 
   /** Remove queued records older than `ttl` at `now` (FIFO: they sit at the heads); returns how many. */
-  expire(now: number, ttl: number): number {
+  expire(now: number, ttl: number, collect?: SinkRecord[]): number {
     let n = 0;
     for (const part of [...this.parts.values()]) {
       const q = part.queue;
       while (q.length > 0 && now - (q.peek() as SinkRecord).ingestTs > ttl) {
-        this.shiftHead(part);
+        this.shiftHead(part, collect);
         n++;
       }
       this.forgetIfIdle(part);
@@ -206,18 +226,23 @@ export class MemoryBuffer implements RecordBuffer {
   }
 
   /** Empty every partition; returns how many records were queued. */
-  clear(): number {
+  clear(collect?: SinkRecord[]): number {
     let n = 0;
-    for (const p of this.parts.values()) n += p.queue.clear().length;
+    for (const p of this.parts.values()) {
+      const gone = p.queue.clear();
+      n += gone.length;
+      if (collect) for (const r of gone) collect.push(r);
+    }
     this.parts.clear();
     this.records = 0;
     this.bytes = 0;
     return n;
   }
 
-  private shiftHead(part: Partition<RecordQueue>): void {
+  private shiftHead(part: Partition<RecordQueue>, collect?: SinkRecord[]): void {
     const size = part.queue.peekSize();
-    part.queue.shift();
+    const r = part.queue.shift() as SinkRecord;
+    collect?.push(r);
     this.records--;
     this.bytes -= size;
   }

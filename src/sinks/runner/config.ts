@@ -56,6 +56,12 @@ export interface RunnerConfig {
   write_timeout: number;
   /** Where the sink and this runner run: the main thread, or a worker thread of their own. */
   thread: 'main' | 'worker';
+  /** Sinks that get the records this one gives up on (EMQX `fallback_actions`); wired by the engine. */
+  fallback_actions: string[];
+  health: {
+    /** ms connected with batches in flight and no write acknowledged before status `stalled`; 0 = off. */
+    stall_after: number;
+  };
 }
 
 export const RUNNER_DEFAULTS: RunnerConfig = {
@@ -82,6 +88,8 @@ export const RUNNER_DEFAULTS: RunnerConfig = {
   request_ttl: 45_000,
   write_timeout: 30_000,
   thread: 'main',
+  fallback_actions: [],
+  health: { stall_after: 30_000 },
 };
 
 export interface RunnerDefaults {
@@ -94,6 +102,7 @@ export interface RunnerDefaults {
   retry?: Partial<RunnerConfig['retry']>;
   request_ttl?: number;
   write_timeout?: number;
+  health?: RunnerConfig['health'];
 }
 
 /** The runner spec with other defaults (e.g. HStreamDB: batch_size 100, linger 500ms). */
@@ -103,6 +112,7 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
     ...overrides,
     buffer: { ...RUNNER_DEFAULTS.buffer, ...overrides.buffer },
     retry: { ...RUNNER_DEFAULTS.retry, ...overrides.retry },
+    health: { ...RUNNER_DEFAULTS.health, ...overrides.health },
   };
   return field.object(
     {
@@ -262,6 +272,23 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
         default: d.thread,
         example: 'worker',
       }),
+      fallback_actions: field.array(field.string({ description: 'A sink name.' }), {
+        description:
+          'Sinks that receive the records this sink gives up on (request_ttl expired, dropped by a full buffer, refused with a non-retriable error, retries exhausted, lost at shutdown), EMQX fallback_actions style. Each record is handed to every listed sink with context fields fallback_from (this sink) and fallback_reason (the failed/dropped reason code). The names must be configured sinks; cycles are refused, and a record that is itself a fallback record is not handed on again. Not allowed with thread: worker. See docs/sinks/README.md, Fallback actions.',
+        default: d.fallback_actions,
+        example: ['errors_republish'],
+      }),
+      health: field.object(
+        {
+          stall_after: field.duration({
+            description:
+              'A connected sink with batches in flight that gets no write acknowledged for this long is reported stalled (status stalled, counted in stalls, logged as sink_stalled) until a write succeeds again. 0 disables the check.',
+            default: d.health.stall_after,
+            example: '30s',
+          }),
+        },
+        { description: 'Health checks of the remote system beyond the connection state.' },
+      ),
     },
     { description: 'Batching, buffering, retry and in-flight settings of the sink runner.' },
   );

@@ -206,7 +206,14 @@ export class DiskBuffer implements RecordBuffer {
     return part;
   }
 
-  take(p: Partition, maxRecords: number, maxBytes: number, now: number, ttl: number): Taken {
+  take(
+    p: Partition,
+    maxRecords: number,
+    maxBytes: number,
+    now: number,
+    ttl: number,
+    collect?: SinkRecord[],
+  ): Taken {
     const part = p as TPart;
     const q = part.queue;
     const records: SinkRecord[] = [];
@@ -223,6 +230,7 @@ export class DiskBuffer implements RecordBuffer {
       this.bytes -= size;
       if (ttl > 0 && now - r.ingestTs > ttl) {
         expired++;
+        collect?.push(r);
         continue;
       }
       records.push(r);
@@ -230,6 +238,7 @@ export class DiskBuffer implements RecordBuffer {
     }
     const chosen: Entry[] = [];
     const gone: Entry[] = [];
+    const expiredOnDisk: Entry[] = [];
     while (q.mem.length === 0 && q.diskLength > 0 && records.length + chosen.length < maxRecords) {
       const e = q.peekDisk() as Entry;
       if (records.length + chosen.length > 0 && bytes + e.size > maxBytes) break;
@@ -239,6 +248,7 @@ export class DiskBuffer implements RecordBuffer {
       if (ttl > 0 && now - e.ingestTs > ttl) {
         expired++;
         gone.push(e);
+        if (collect) expiredOnDisk.push(e);
         continue;
       }
       chosen.push(e);
@@ -268,6 +278,7 @@ export class DiskBuffer implements RecordBuffer {
         );
       }
     }
+    if (expiredOnDisk.length > 0) this.readBack(expiredOnDisk, collect as SinkRecord[]);
     if (gone.length > 0) this.store.ack(gone);
     if (this.o.partitioned) {
       this.parts.delete(part.key);
@@ -285,7 +296,7 @@ export class DiskBuffer implements RecordBuffer {
     this.forgetIfIdle(part);
   }
 
-  evictOldest(): boolean {
+  evictOldest(collect?: SinkRecord[]): boolean {
     let oldest: TPart | undefined;
     let oldestT = Infinity;
     for (const p of this.parts.values()) {
@@ -296,12 +307,12 @@ export class DiskBuffer implements RecordBuffer {
       }
     }
     if (!oldest) return false;
-    this.dropHead(oldest);
+    this.dropHead(oldest, collect);
     this.forgetIfIdle(oldest);
     return true;
   }
 
-  expire(now: number, ttl: number): number {
+  expire(now: number, ttl: number, collect?: SinkRecord[]): number {
     let n = 0;
     for (const part of [...this.parts.values()]) {
       const q = part.queue;
@@ -309,7 +320,7 @@ export class DiskBuffer implements RecordBuffer {
         const ts =
           q.mem.length > 0 ? (q.mem.peek() as SinkRecord).ingestTs : q.peekDisk()?.ingestTs;
         if (ts === undefined || now - ts <= ttl) break;
-        this.dropHead(part);
+        this.dropHead(part, collect);
         n++;
       }
       this.forgetIfIdle(part);
@@ -326,12 +337,17 @@ export class DiskBuffer implements RecordBuffer {
     return next;
   }
 
-  clear(): number {
+  clear(collect?: SinkRecord[]): number {
     let n = 0;
     for (const p of this.parts.values()) {
-      n += p.queue.mem.clear().length;
+      const mem = p.queue.mem.clear();
+      n += mem.length;
       const entries = p.queue.clearDisk();
       n += entries.length;
+      if (collect) {
+        for (const r of mem) collect.push(r);
+        if (entries.length > 0) this.readBack(entries, collect);
+      }
       this.store.ack(entries);
     }
     this.parts.clear();
@@ -408,11 +424,12 @@ export class DiskBuffer implements RecordBuffer {
   }
 
   /** Remove a partition's head record for good (evicted or expired). */
-  private dropHead(part: TPart): void {
+  private dropHead(part: TPart, collect?: SinkRecord[]): void {
     const q = part.queue;
     if (q.mem.length > 0) {
       const size = q.mem.peekSize();
-      q.mem.shift();
+      const r = q.mem.shift() as SinkRecord;
+      collect?.push(r);
       this.memRecords--;
       this.memBytes -= size;
       this.records--;
@@ -422,7 +439,22 @@ export class DiskBuffer implements RecordBuffer {
     const e = q.shiftDisk();
     this.records--;
     this.bytes -= e.len;
+    if (collect) this.readBack([e], collect);
     this.store.ack([e]);
+  }
+
+  /**
+   * Read records being removed for good back from disk, for the runner's fallback actions (only
+   * asked for when the sink has some). Damaged ones are counted as corrupt and left out.
+   */
+  private readBack(entries: readonly Entry[], collect: SinkRecord[]): void {
+    const { buf, offsets } = this.store.read(entries);
+    for (let i = 0; i < entries.length; i++) {
+      const at = offsets[i] as number;
+      const r = this.decodeAt(buf, at, at + (entries[i] as Entry).len);
+      if (r) collect.push(r);
+      else this.corrupt++;
+    }
   }
 
   private forgetIfIdle(part: TPart): void {

@@ -67,6 +67,16 @@ export const RunnerErrors = defineErrors('sinks', {
       'Writing a record to the disk buffer failed (disk full, permissions, I/O error); the record is not buffered and is counted as failed. Check buffer.dir.',
     retriable: false,
   },
+  sink_records_given_up: {
+    description:
+      'Records were failed or dropped (reason: expired, queue_full, shutdown or the error code) and the sink has no fallback_actions to hand them to. Logged at warn at most once per reason every 10 s per sink, with the number of records since the last line; the records are counted in the sink metrics (failedBy / droppedBy). Configure fallback_actions to keep them.',
+    retriable: false,
+  },
+  sink_stalled: {
+    description:
+      'The sink is connected and has batches in flight, but no write was acknowledged for health.stall_after: the remote accepts the connection and makes no progress (overloaded, stopped, a half-open connection). The status is stalled (counted in stalls) until a write succeeds again.',
+    retriable: false,
+  },
   sink_buffer_locked: {
     description:
       'The disk buffer directory is in use by another running Sluice process (its LOCK file names a live pid). Give each instance its own buffer.dir.',

@@ -187,8 +187,9 @@ describe('batching', () => {
     const runner = createSinkRunner(
       { logger: silentLogger, now: () => vts.now(), scheduler: vts },
       sink,
-      // No write deadline: flush() would run it at once, before the write's promise settles.
-      cfg({ batch_size: 100, linger: 250, write_timeout: 0 }),
+      // No write deadline or stall check: flush() would run them at once, before the write's
+      // promise settles.
+      cfg({ batch_size: 100, linger: 250, write_timeout: 0, health: { stall_after: 0 } }),
     );
     await runner.start();
     runner.enqueue({ data: { i: 0 }, ruleId: 'r', ingestTs: 0 });

@@ -47,13 +47,30 @@ export interface RunnerDeps {
   random?: () => number;
   /** The sink's name: names its disk buffer directory (`<data_dir>/buffers/<name>`). */
   name?: string;
+  /**
+   * Fallback actions: called with the records the runner gives up on (failed or dropped, never
+   * retried again), synchronously at the moment they are counted, with the reason code they are
+   * counted under (`failedBy`/`droppedBy` key: `expired`, `queue_full`, `shutdown`, the sink's
+   * error code, …). The callee must not throw (a throw is logged and ignored) and must not call
+   * back into this runner. Without it, give-ups are logged at warn, aggregated per reason
+   * (`sink_records_given_up`, at most one line per reason every 10 s). Records still on a durable
+   * buffer at shutdown are kept for the next start, not given up.
+   */
+  onGiveUp?: (records: readonly SinkRecord[], reason: string) => void;
 }
+
+/** At most one `sink_records_given_up` line per reason per this many ms (scheduler time). */
+const GIVE_UP_LOG_WINDOW_MS = 10_000;
 
 /**
  * `failed`: `connect()` failed with a non-retriable error (e.g. a missing native addon); the
  * runner does not retry, and every queued and new record fails with that error's code.
+ * `stalled`: connected, with batches in flight, and no write acknowledged for
+ * `health.stall_after` (the remote accepts the connection but makes no progress); back to
+ * `connected` at the next acknowledged write.
  */
-export type RunnerStatus = 'idle' | 'connecting' | 'connected' | 'failed' | 'draining' | 'stopped';
+export type RunnerStatus =
+  'idle' | 'connecting' | 'connected' | 'stalled' | 'failed' | 'draining' | 'stopped';
 
 export interface RunnerMetrics {
   /** Connection state (see RunnerStatus). */
@@ -82,6 +99,10 @@ export interface RunnerMetrics {
   droppedBy: Record<string, number>;
   /** Record re-sends (after a retriable error, a write timeout or a reconnect). */
   retried: number;
+  /** Failed or dropped records handed to the fallback actions (they are in `failed`/`dropped` too). */
+  fallback: number;
+  /** Times the sink was found stalled (`health.stall_after`). */
+  stalls: number;
   /** Ingest → acknowledgement latency of successful records. */
   latency: LatencySummary;
   /** `buffer.mode`. */
@@ -178,6 +199,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   const perPartInflight = partitioned ? 1 : maxInflight;
   const sizeOf = sink.sizeOf?.bind(sink);
   const keyOf = sink.partitionKey?.bind(sink);
+  const onGiveUp = deps.onGiveUp;
+  /** Only with fallback actions do the buffers hand out the records they remove for good. */
+  const collecting = onGiveUp !== undefined;
+  const stallAfter = Math.max(0, config.health?.stall_after ?? 0);
 
   // ---- state -------------------------------------------------------------------------------
   const books = new Accounting();
@@ -203,6 +228,17 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   let pressureEvents = 0;
   const pressureListeners = new Set<(p: boolean) => void>();
   let writableWaiters: (() => void)[] = [];
+  let fallbackCount = 0;
+  /** Give-ups not logged yet (no fallback actions), by reason; flushed by `cancelGiveUpLog`'s timer. */
+  const unlogged = new Map<string, number>();
+  let lastGiveUpLog = -Infinity;
+  let cancelGiveUpLog: (() => void) | undefined;
+  // Stall detection (health.stall_after): scheduler time of the last acknowledged write (or of
+  // the moment something went in flight after nothing was).
+  let lastProgress = scheduler.now();
+  let stalled = false;
+  let stalls = 0;
+  let cancelStall: (() => void) | undefined;
 
   // Records a previous run left in a disk buffer are queued already: count them in, and make sure
   // the linger timer covers them once the sink connects.
@@ -214,30 +250,135 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     { backoff, random, schedule, logger: log },
     {
       connected() {
+        stalled = false;
+        lastProgress = scheduler.now();
         const resume = parked;
         parked = [];
         for (const b of resume) resend(b);
         pump();
+        armStall(); // resumed batches count from the reconnect
       },
       attemptFailed: expireWhileDisconnected,
       gaveUp(err) {
         // Nothing queued can be written: fail it with the reason, and lift any pressure.
         cancelLinger?.();
         cancelLinger = undefined;
-        let n = buffer.clear();
+        const lost: SinkRecord[] = [];
+        let n = buffer.clear(collecting ? lost : undefined);
         for (const b of parked) {
           batches.delete(b);
           buffer.ack(b.part, b.taken);
+          for (const r of b.records) lost.push(r);
           n += b.records.length;
           inflightRecords -= b.records.length;
         }
         parked = [];
-        books.fail(err.code, n);
+        fail(err.code, lost, n);
         setPressure(false);
         checkDrained();
       },
     },
   );
+
+  // ---- giving up -------------------------------------------------------------------------
+  /**
+   * Records leave for good (already counted failed/dropped under `reason`): hand them to the
+   * fallback actions, or note them for the aggregated warning.
+   */
+  function giveUp(records: readonly SinkRecord[], reason: string, n: number): void {
+    if (onGiveUp) {
+      if (records.length === 0) return;
+      fallbackCount += records.length;
+      try {
+        onGiveUp(records, reason);
+      } catch (err) {
+        log.error(
+          { code: 'sink_internal_error', err: describeError(err) },
+          'fallback hand-off threw; records lost',
+        );
+      }
+      return;
+    }
+    noteGiveUp(reason, n);
+  }
+
+  /** Count `n` records given up without fallback for the rate-limited `sink_records_given_up` line. */
+  function noteGiveUp(reason: string, n: number): void {
+    if (n <= 0 || onGiveUp) return;
+    unlogged.set(reason, (unlogged.get(reason) ?? 0) + n);
+    if (cancelGiveUpLog) return;
+    const wait = lastGiveUpLog + GIVE_UP_LOG_WINDOW_MS - scheduler.now();
+    if (wait <= 0) logGiveUps();
+    else
+      cancelGiveUpLog = schedule(() => {
+        cancelGiveUpLog = undefined;
+        logGiveUps();
+      }, wait);
+  }
+
+  function logGiveUps(): void {
+    if (unlogged.size === 0) return;
+    lastGiveUpLog = scheduler.now();
+    for (const [reason, records] of unlogged)
+      log.warn(
+        { code: 'sink_records_given_up', reason, records },
+        'sink_records_given_up: records failed or dropped, no fallback_actions configured',
+      );
+    unlogged.clear();
+  }
+
+  /**
+   * Count `n` records failed (or dropped) under `reason` and give them up. `records` are those
+   * records when the runner collects them (fallback actions configured), else possibly empty.
+   */
+  function fail(reason: string, records: readonly SinkRecord[], n = records.length): void {
+    books.fail(reason, n);
+    giveUp(records, reason, n);
+  }
+
+  function drop(reason: string, records: readonly SinkRecord[], n = records.length): void {
+    books.drop(reason, n);
+    giveUp(records, reason, n);
+  }
+
+  /** The records of `records` past the TTL, when collecting them (else none: only counted). */
+  function expiredOf(records: readonly SinkRecord[], now: number, ttl: number): SinkRecord[] {
+    return collecting ? records.filter((r) => now - r.ingestTs > ttl) : [];
+  }
+
+  // ---- stall detection ---------------------------------------------------------------------
+  /** Something went in flight: make sure the stall check is armed (from `lastProgress`). */
+  function armStall(): void {
+    if (stallAfter === 0 || cancelStall || batches.size === 0) return;
+    cancelStall = schedule(checkStall, lastProgress + stallAfter - scheduler.now());
+  }
+
+  function checkStall(): void {
+    cancelStall = undefined;
+    if (batches.size === 0 || connection.state !== 'connected' || draining) return;
+    const since = scheduler.now() - lastProgress;
+    if (since < stallAfter) {
+      armStall();
+      return;
+    }
+    if (stalled) return;
+    stalled = true;
+    stalls++;
+    log.warn(
+      { code: 'sink_stalled', inflight: batches.size, records: inflightRecords, since_ms: since },
+      'sink_stalled: connected, but no write acknowledged',
+    );
+  }
+
+  /** A write was acknowledged (wholly or partly answered by the sink). */
+  function progress(): void {
+    lastProgress = scheduler.now();
+    if (stalled) {
+      stalled = false;
+      log.info({ stalls }, 'sink makes progress again');
+    }
+    armStall();
+  }
 
   // ---- pressure ----------------------------------------------------------------------------
   function setPressure(p: boolean): void {
@@ -273,11 +414,11 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function enqueue(record: SinkRecord): boolean {
     books.matched++;
     if (draining || connection.state === 'stopped') {
-      books.drop('shutdown', 1);
+      drop('shutdown', [record]);
       return false;
     }
     if (connection.state === 'failed') {
-      books.fail((connection.lastError as SluiceError).code, 1);
+      fail((connection.lastError as SluiceError).code, [record]);
       return false;
     }
     if (connection.state === 'idle') connection.start().catch(() => {});
@@ -290,7 +431,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
           { code: 'sink_internal_error', err: describeError(err) },
           'sink partitionKey threw; record failed',
         );
-        books.fail('sink_internal_error', 1);
+        fail('sink_internal_error', [record]);
         return false;
       }
     }
@@ -303,7 +444,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
           { code: 'sink_internal_error', err: describeError(err) },
           'sink sizeOf threw; record failed',
         );
-        books.fail('sink_internal_error', 1);
+        fail('sink_internal_error', [record]);
         return false;
       }
     }
@@ -312,18 +453,22 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       schedulePump(); // buffer pressure: partial batches go out now instead of after linger
       switch (overflow) {
         case 'drop_newest':
-          books.drop('queue_full', 1);
+          drop('queue_full', [record]);
           return false;
-        case 'drop_oldest':
+        case 'drop_oldest': {
+          const evicted: SinkRecord[] = [];
+          let n = 0;
           while (buffer.records > 0 && isFull(grows)) {
-            buffer.evictOldest();
-            books.drop('queue_full', 1);
+            buffer.evictOldest(collecting ? evicted : undefined);
+            n++;
           }
+          drop('queue_full', evicted, n);
           break;
+        }
         case 'block':
           setPressure(true);
           if (buffer.records >= ceiling) {
-            books.drop('queue_full', 1);
+            drop('queue_full', [record]);
             return false;
           }
           break;
@@ -349,7 +494,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
           'buffer write failed; records fail until it works again',
         );
       bufferFailing = true;
-      books.fail(code, 1);
+      fail(code, [record]);
       return false;
     }
     if (bufferFailing) {
@@ -374,13 +519,15 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function expireWhileDisconnected(): void {
     if (ttl <= 0) return;
     const now = wallNow();
-    books.drop('expired', buffer.expire(now, ttl));
+    const expired: SinkRecord[] = [];
+    const n = buffer.expire(now, ttl, collecting ? expired : undefined);
+    drop('expired', expired, n);
     const stillParked: Batch[] = [];
     for (const batch of parked) {
       const keep = unexpired(batch.records, now, ttl);
       const gone = batch.records.length - keep.length;
       if (gone > 0) {
-        books.drop('expired', gone);
+        drop('expired', expiredOf(batch.records, now, ttl), gone);
         inflightRecords -= gone;
         batch.records = keep;
       }
@@ -451,8 +598,16 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   /** Take one batch from the partition's queue and write it. */
   function dispatch(part: Partition): void {
-    const taken = buffer.take(part, batchSize, batchBytes, ttl > 0 ? wallNow() : 0, ttl);
-    books.drop('expired', taken.expired);
+    const expired: SinkRecord[] = [];
+    const taken = buffer.take(
+      part,
+      batchSize,
+      batchBytes,
+      ttl > 0 ? wallNow() : 0,
+      ttl,
+      collecting ? expired : undefined,
+    );
+    drop('expired', expired, taken.expired);
     books.drop('sink_buffer_corrupt', taken.corrupt ?? 0);
     // The rest of the queue may be younger than the linger timer's current deadline (or no timer
     // may be armed any more): make sure its own deadline is covered, or it could wait forever.
@@ -468,8 +623,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       attempt: 0,
       abandoned: false,
     };
+    if (batches.size === 0) lastProgress = scheduler.now(); // idle time is not a stall
     batches.add(batch);
     inflightRecords += batch.records.length;
+    armStall();
     write(batch);
   }
 
@@ -518,13 +675,15 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   function onWritten(batch: Batch, res: WriteResult | void): void {
     if (batch.abandoned) return;
+    progress();
     if (isWholeSuccess(res)) {
       succeed(batch.records);
       finish(batch);
       return;
     }
     const split = splitWriteResult(batch.records, res as WriteResult);
-    for (const code of split.rejected) books.fail(code, 1);
+    for (let i = 0; i < split.rejected.length; i++)
+      fail(split.rejected[i] as string, [split.rejectedRecords[i] as SinkRecord]);
     inflightRecords -= split.rejected.length;
     succeed(split.ok);
     if (split.again.length === 0) {
@@ -570,7 +729,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   }
 
   function failBatch(batch: Batch, code: string): void {
-    books.fail(code, batch.records.length);
+    fail(code, batch.records);
     inflightRecords -= batch.records.length;
     finish(batch);
   }
@@ -603,10 +762,11 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   function resend(batch: Batch): void {
     if (batch.abandoned) return;
     if (ttl > 0) {
-      const keep = unexpired(batch.records, wallNow(), ttl);
+      const now = wallNow();
+      const keep = unexpired(batch.records, now, ttl);
       const expired = batch.records.length - keep.length;
       if (expired > 0) {
-        books.drop('expired', expired);
+        drop('expired', expiredOf(batch.records, now, ttl), expired);
         inflightRecords -= expired;
         batch.records = keep;
       }
@@ -641,17 +801,28 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     cancelLinger?.();
     cancelLinger = undefined;
     connection.cancel();
+    cancelStall?.();
+    cancelStall = undefined;
     const inflight = [];
+    // A memory buffer loses everything: hand it all to the fallback actions. A durable one keeps
+    // what is on disk for the next start; what it loses (a hybrid's memory tier) is only counted.
+    const lost: SinkRecord[] = [];
+    const handOver = collecting && !buffer.durable;
+    const cleared = handOver ? buffer.clear(lost) : 0;
     for (const b of batches) {
       b.abandoned = true;
       b.cancelTimer?.();
       inflight.push({ taken: b.taken, records: b.records.length });
+      if (handOver) for (const r of b.records) lost.push(r);
     }
-    const n = buffer.close(inflight);
+    const n = cleared + buffer.close(inflight);
     batches.clear();
     parked = [];
     inflightRecords = 0;
-    books.drop('shutdown', n);
+    drop('shutdown', lost, n);
+    cancelGiveUpLog?.();
+    cancelGiveUpLog = undefined;
+    logGiveUps();
     setPressure(false);
     return n;
   }
@@ -714,6 +885,13 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   if (replayed > 0) armLinger(scheduler.now() + linger);
 
+  function status(): RunnerStatus {
+    if (connection.state === 'stopped') return 'stopped';
+    if (draining) return 'draining';
+    if (connection.state === 'connected' && stalled) return 'stalled';
+    return connection.state;
+  }
+
   return {
     start: () => connection.start(),
     enqueue,
@@ -736,7 +914,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     drain,
     stop,
     metrics: () => ({
-      status: connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
+      status: status(),
       lastError: errorSummary(connection.lastError),
       matched: books.matched,
       queued: buffer.records,
@@ -751,14 +929,15 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       dropped: books.dropped,
       droppedBy: { ...books.droppedBy },
       retried: books.retried,
+      fallback: fallbackCount,
+      stalls,
       latency: books.latency.summary(),
       bufferMode,
       replayed,
       corruptRecords: buffer.corrupt,
       diskBytes: buffer.diskBytes,
     }),
-    status: () =>
-      connection.state === 'stopped' ? 'stopped' : draining ? 'draining' : connection.state,
+    status,
     lastError: () => connection.lastError,
   };
 }

@@ -9,6 +9,8 @@ export interface SplitResult {
   readonly again: SinkRecord[];
   /** Reason code per refused record. */
   readonly rejected: string[];
+  /** The refused records, in the order of `rejected`. */
+  readonly rejectedRecords: SinkRecord[];
 }
 
 /** True when the sink acknowledged the whole batch. */
@@ -23,10 +25,12 @@ export function splitWriteResult(records: readonly SinkRecord[], res: WriteResul
   const outcome = new Uint8Array(records.length); // 0 success, 1 retry, 2 rejected
   for (const i of res.retry ?? []) if (i >= 0 && i < records.length) outcome[i] = 1;
   const rejected: string[] = [];
+  const rejectedRecords: SinkRecord[] = [];
   for (const rej of res.rejected ?? []) {
     if (rej.index >= 0 && rej.index < records.length && outcome[rej.index] !== 2) {
       outcome[rej.index] = 2;
       rejected.push(rej.code);
+      rejectedRecords.push(records[rej.index] as SinkRecord);
     }
   }
   const ok: SinkRecord[] = [];
@@ -35,7 +39,7 @@ export function splitWriteResult(records: readonly SinkRecord[], res: WriteResul
     if (outcome[i] === 0) ok.push(records[i] as SinkRecord);
     else if (outcome[i] === 1) again.push(records[i] as SinkRecord);
   }
-  return { ok, again, rejected };
+  return { ok, again, rejected, rejectedRecords };
 }
 
 /** The records of `records` not older than `ttl` ms at `now` (ttl 0 = all). */

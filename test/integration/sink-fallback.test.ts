@@ -1,0 +1,142 @@
+/**
+ * Fallback actions through the engine (issue #12 item 3): a sink that refuses records hands them
+ * to its fallback sinks — a memory sink and a republish sink — with `fallback_from` and
+ * `fallback_reason` attached; the config loader refuses unknown names, cycles and sink threads.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { silentLogger } from '../../src/core/index.js';
+import type { SinkRecord } from '../../src/core/index.js';
+import { createEngine } from '../../src/engine/index.js';
+import type { Engine } from '../../src/engine/index.js';
+import type { MemorySink } from '../../src/sinks/memory/index.js';
+
+async function waitFor(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+let engine: Engine | undefined;
+afterEach(async () => {
+  await engine?.stop({ drainMs: 100 });
+  engine = undefined;
+});
+
+const sinks = {
+  primary: {
+    type: 'memory',
+    linger: 0,
+    retry: { initial_backoff: 10, max_backoff: 10, max_attempts: 2 },
+    fallback_actions: ['dead', 'alert'],
+  },
+  dead: { type: 'memory', linger: 0 },
+  alert: {
+    type: 'republish',
+    linger: 0,
+    topic: 'fallback/${fallback_from}',
+    payload: '${fallback_reason} ${payload}',
+  },
+};
+
+describe('fallback actions', () => {
+  it('hands records a failing sink gives up on to its fallback sinks, with the reason', async () => {
+    engine = createEngine(
+      {
+        broker: { listeners: {} },
+        sinks,
+        rules: [{ id: 'r', sql: 'SELECT payload, clientid FROM "t/#"', actions: ['primary'] }],
+      },
+      { logger: silentLogger },
+    );
+    await engine.start();
+    const primary = engine.sink('primary') as MemorySink;
+    const dead = engine.sink('dead') as MemorySink;
+    const alerts: string[] = [];
+    await engine.broker.subscribe('fallback/#', (m) =>
+      alerts.push(`${m.topic} ${m.payload.toString()}`),
+    );
+
+    // 1: refused for good; 2: retriable failures until max_attempts; 3: written.
+    primary.failNext(1, { retriable: false });
+    await engine.broker.publish({ topic: 't/1', payload: Buffer.from('one') });
+    await waitFor(() => dead.records.length === 1, 'the first fallback record');
+    primary.failNext(2);
+    await engine.broker.publish({ topic: 't/2', payload: Buffer.from('two') });
+    await waitFor(() => dead.records.length === 2, 'the second fallback record');
+    await engine.broker.publish({ topic: 't/3', payload: Buffer.from('three') });
+    await waitFor(() => primary.records.length === 1, 'the written record');
+    await waitFor(() => alerts.length === 2, 'the republished fallback records');
+
+    const ctx = (r: SinkRecord) => [
+      String(r.data['payload']),
+      r.context?.['fallback_from'],
+      r.context?.['fallback_reason'],
+    ];
+    expect(dead.records.map(ctx)).toEqual([
+      ['one', 'primary', 'memory_injected_failure'],
+      ['two', 'primary', 'memory_injected_failure'],
+    ]);
+    expect(primary.records.map((r) => String(r.data['payload']))).toEqual(['three']);
+    expect(alerts.sort()).toEqual([
+      'fallback/primary memory_injected_failure one',
+      'fallback/primary memory_injected_failure two',
+    ]);
+    const m = engine.metrics().sinks;
+    expect(m['primary']).toMatchObject({ failed: 2, fallback: 2, success: 1 });
+    expect(m['dead']).toMatchObject({ matched: 2, success: 2 });
+  });
+
+  it('drains a sink before its fallback sinks, so what it loses at shutdown reaches them', async () => {
+    engine = createEngine(
+      {
+        broker: { listeners: {} },
+        sinks: {
+          primary: { type: 'memory', linger: 0, fallback_actions: ['dead'] },
+          dead: { type: 'memory', linger: 0 },
+        },
+        rules: [{ id: 'r', sql: 'SELECT payload FROM "t/#"', actions: ['primary'] }],
+      },
+      { logger: silentLogger },
+    );
+    await engine.start();
+    const primary = engine.sink('primary') as MemorySink;
+    const dead = engine.sink('dead') as MemorySink;
+    primary.hold(); // never acknowledges: both records are still in flight at the deadline
+    await engine.broker.publish({ topic: 't/1', payload: Buffer.from('a') });
+    await engine.broker.publish({ topic: 't/2', payload: Buffer.from('b') });
+    await waitFor(() => engine!.metrics().sinks['primary']!.inflightRecords === 2, 'in flight');
+    const e = engine;
+    engine = undefined;
+    const { dropped } = await e.stop({ drainMs: 50 });
+    expect(dropped).toBe(2);
+    expect(
+      dead.records.map((r) => [String(r.data['payload']), r.context?.['fallback_reason']]),
+    ).toEqual([
+      ['a', 'shutdown'],
+      ['b', 'shutdown'],
+    ]);
+  });
+
+  it('refuses unknown fallback sinks, cycles and sink threads at config time', () => {
+    const bad = (extra: Record<string, { type: string } & Record<string, unknown>>) => () =>
+      createEngine({ broker: { listeners: {} }, sinks: extra }, { logger: silentLogger });
+    expect(bad({ a: { type: 'memory', fallback_actions: ['nope'] } })).toThrow(
+      /config_fallback_invalid.*"nope" is not a configured sink/,
+    );
+    expect(
+      bad({
+        a: { type: 'memory', fallback_actions: ['b'] },
+        b: { type: 'memory', fallback_actions: ['a'] },
+      }),
+    ).toThrow(/fallback cycle: a -> b -> a/);
+    expect(
+      bad({
+        a: { type: 'console', thread: 'worker', fallback_actions: ['b'] },
+        b: { type: 'memory' },
+      }),
+    ).toThrow(/fallback_actions needs thread: main/);
+  });
+});
