@@ -131,13 +131,15 @@ describe('sink thread (thread: worker)', () => {
     const c = await client(port, 'thread-bp');
     const N = 2000;
     let acked = 0;
+    const errors: string[] = [];
     for (let i = 0; i < N; i++)
-      c.publish('t/x', JSON.stringify({ seq: i }), { qos: 1 }, () => acked++);
+      c.publish('t/x', JSON.stringify({ seq: i }), { qos: 1 }, (err) => {
+        if (err) errors.push(err.message);
+        else acked++;
+      });
     await waitFor(() => engine!.metrics().sinks['hs']!.pressure, "the thread's buffer full");
     await waitFor(() => engine!.metrics().broker.clients_paused === 1, 'the publisher paused');
-    // The packets of the read in progress when the pause began are still acknowledged.
     await new Promise((r) => setTimeout(r, 200));
-    const ackedWhenPaused = acked;
     let maxQueued = 0;
     for (let k = 0; k < 30; k++) {
       maxQueued = Math.max(maxQueued, engine!.metrics().sinks['hs']!.queued);
@@ -146,8 +148,12 @@ describe('sink thread (thread: worker)', () => {
     // Bounded: the thread's buffer (max_records + headroom) + at most `headroom` in transit.
     expect(maxQueued).toBeLessThanOrEqual(MAX + 2 * HEADROOM);
     expect(engine!.metrics().sinks['hs']!.pressure).toBe(true);
-    expect(acked).toBe(ackedWhenPaused); // no PUBACK while paused
-    expect(acked).toBeLessThan(N / 2);
+    // PUBACKs are not asserted here: Aedes writes a QoS 1 PUBACK before routing, so every
+    // packet of the socket read in progress when the pause begins is acknowledged — and this
+    // burst may arrive in one read. back-pressure.test.ts floods beyond one read and checks
+    // that PUBACKs stop; acknowledging only after the hand-off is issue #12.
+    expect(errors).toEqual([]);
+    expect(engine!.metrics().broker.clients_paused).toBe(1);
     server.faults.holdAppends = false;
     await waitFor(() => engine!.metrics().sinks['hs']!.success === N, 'every record acked');
     expect(engine!.metrics().sinks['hs']!.dropped).toBe(0);
