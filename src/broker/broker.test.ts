@@ -6,7 +6,7 @@
  * the Kafka / KDC global setup. Real-socket behaviour (TLS, WebSocket, keepalive timers) stays
  * in test/integration/broker.test.ts.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { generate, parser, type IConnectPacket, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger, type BrokerEvent, type EventName } from '../core/index.js';
@@ -15,36 +15,10 @@ import type { BrokerConfigInput } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import { hashPassword } from './password.js';
 import type { Broker } from './types.js';
+import { memoryPipe } from '../../test/memory-pipe.js';
 
 const NOW = 1_700_000_000_000;
 const NODE = 'sluice@unit';
-
-/** Two Duplex ends wired back to back: what one end writes the other reads (a socket pair). */
-function memoryPipe(): [Duplex, Duplex] {
-  const ends: Duplex[] = [];
-  const end = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        if (!peer().destroyed) peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        if (!peer().destroyed) peer().push(null);
-        cb();
-      },
-      destroy(err, cb) {
-        // Closing one end closes the other, as a TCP close does.
-        if (!peer().destroyed) peer().destroy();
-        cb(err);
-      },
-    });
-  ends.push(
-    end(() => ends[1]!),
-    end(() => ends[0]!),
-  );
-  return [ends[0]!, ends[1]!];
-}
 
 /** The client end of a connection: sends packets, collects what the broker writes back. */
 class TestClient {

@@ -5,7 +5,7 @@
  * normative statement it checks. Real-socket runs of the same checks: test/integration/
  * broker-protocol.test.ts.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger, type BrokerEvent, type EventName, type Logger } from '../core/index.js';
@@ -14,31 +14,7 @@ import type { BrokerConfigInput } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import { stringFault } from './protocol-check.js';
 import type { Broker } from './types.js';
-
-function memoryPipe(): [Duplex, Duplex] {
-  const ends: Duplex[] = [];
-  const end = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        if (!peer().destroyed) peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        if (!peer().destroyed) peer().push(null);
-        cb();
-      },
-      destroy(err, cb) {
-        if (!peer().destroyed) peer().destroy();
-        cb(err);
-      },
-    });
-  ends.push(
-    end(() => ends[1]!),
-    end(() => ends[0]!),
-  );
-  return [ends[0]!, ends[1]!];
-}
+import { memoryPipe } from '../../test/memory-pipe.js';
 
 /** The client end: writes raw bytes, records every byte and packet the broker sends back. */
 class RawClient {

@@ -127,12 +127,13 @@ export function encodeBatch(records: readonly HRecord[]): Buffer {
 /** Raised by `decodeBatch` on malformed input (programmer-facing, used by the test server). */
 export class ProtobufDecodeError extends Error {}
 
-interface Cursor {
+/** A read position in a protobuf buffer (shared with struct-codec.ts). */
+export interface Cursor {
   buf: Buffer;
   pos: number;
 }
 
-function readVarint(c: Cursor): number {
+export function readVarint(c: Cursor): number {
   let result = 0;
   let mul = 1;
   for (let i = 0; i < 10; i++) {
@@ -145,7 +146,7 @@ function readVarint(c: Cursor): number {
   throw new ProtobufDecodeError('varint too long');
 }
 
-function readBytes(c: Cursor): Buffer {
+export function readBytes(c: Cursor): Buffer {
   const len = readVarint(c);
   if (c.pos + len > c.buf.length) throw new ProtobufDecodeError('truncated length-delimited field');
   const out = c.buf.subarray(c.pos, c.pos + len);
@@ -153,7 +154,7 @@ function readBytes(c: Cursor): Buffer {
   return out;
 }
 
-function skip(c: Cursor, wire: number): void {
+export function skip(c: Cursor, wire: number): void {
   if (wire === 0) readVarint(c);
   else if (wire === 2) readBytes(c);
   else if (wire === 1) c.pos += 8;

@@ -16,7 +16,8 @@
  * Date → ISO text, arrays → list, other objects → struct (own enumerable keys), anything else →
  * its String() text. Oneof members are always written, even 0 / "" / false (proto3 oneof presence).
  */
-import { ProtobufDecodeError } from './record-codec.js';
+import { ProtobufDecodeError, readBytes, readVarint, skip } from './record-codec.js';
+import type { Cursor } from './record-codec.js';
 
 function varint(n: number, out: number[]): void {
   while (n >= 0x80) {
@@ -74,41 +75,6 @@ export function encodeStruct(obj: Record<string, unknown>): Buffer {
     parts.push(lenField(0x0a, entry));
   }
   return Buffer.concat(parts);
-}
-
-interface Cursor {
-  buf: Buffer;
-  pos: number;
-}
-
-function readVarint(c: Cursor): number {
-  let result = 0;
-  let mul = 1;
-  for (let i = 0; i < 10; i++) {
-    if (c.pos >= c.buf.length) throw new ProtobufDecodeError('truncated varint');
-    const b = c.buf[c.pos++]!;
-    result += (b & 0x7f) * mul;
-    if (b < 0x80) return result;
-    mul *= 128;
-  }
-  throw new ProtobufDecodeError('varint too long');
-}
-
-function readBytes(c: Cursor): Buffer {
-  const len = readVarint(c);
-  if (c.pos + len > c.buf.length) throw new ProtobufDecodeError('truncated length-delimited field');
-  const out = c.buf.subarray(c.pos, c.pos + len);
-  c.pos += len;
-  return out;
-}
-
-function skip(c: Cursor, wire: number): void {
-  if (wire === 0) readVarint(c);
-  else if (wire === 2) readBytes(c);
-  else if (wire === 1) c.pos += 8;
-  else if (wire === 5) c.pos += 4;
-  else throw new ProtobufDecodeError(`unsupported wire type ${wire}`);
-  if (c.pos > c.buf.length) throw new ProtobufDecodeError('truncated field');
 }
 
 function decodeValue(buf: Buffer): unknown {
