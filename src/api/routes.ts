@@ -18,7 +18,14 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
-import type { ApiDeps, ApiGateway, ApiMetrics, ApiRuleInput, ApiSinkMetrics } from './types.js';
+import type {
+  ApiDeps,
+  ApiEngine,
+  ApiGateway,
+  ApiMetrics,
+  ApiRuleInput,
+  ApiSinkMetrics,
+} from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -475,6 +482,86 @@ const ocppKick: Handler = (_req, [id], ctx) => {
   return { status: 204 };
 };
 
+function clientsOr404(ctx: RouteContext): Required<Pick<ApiEngine, 'clients' | 'kickClient'>> {
+  const e = ctx.deps.engine;
+  if (!e.clients || !e.kickClient)
+    throw new HttpError(404, ApiErrors.api_not_found('this engine has no client directory'));
+  return { clients: e.clients.bind(e), kickClient: e.kickClient.bind(e) };
+}
+
+/** GET /api/v5/clients: the connected MQTT clients (EMQX's field names where it has them). */
+const listClients: Handler = (_req, _p, ctx) => {
+  const data = clientsOr404(ctx)
+    .clients()
+    .map((c) => ({
+      clientid: c.clientid,
+      username: c.username ?? null,
+      ip_address: c.peerhost ?? null,
+      listener: c.listener,
+      proto_ver: c.proto_ver,
+      keepalive: c.keepalive,
+      clean_start: c.clean_start,
+      connected: true,
+      connected_at: iso(c.connected_at),
+      subscriptions_cnt: c.subscriptions,
+      paused: c.paused,
+    }));
+  return json(200, {
+    data,
+    meta: { page: 1, limit: data.length, count: data.length, hasnext: false },
+  });
+};
+
+/** DELETE /api/v5/clients/:clientid: close that connection (disconnect reason `kicked`). */
+const kickClient: Handler = (_req, [id], ctx) => {
+  if (!clientsOr404(ctx).kickClient(id as string))
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found(`client ${JSON.stringify(id)} is not connected`),
+    );
+  return { status: 204 };
+};
+
+/**
+ * GET /api/v5/metrics: the broker's message counters and rule/sink totals as one object with
+ * EMQX's dotted names (EMQX's `?aggregate=true` shape); the dashboard derives rates from them.
+ */
+const brokerMetrics: Handler = (_req, _p, ctx) => {
+  const m = ctx.deps.engine.metrics();
+  const b = m.broker;
+  let matched = 0;
+  let passed = 0;
+  let failed = 0;
+  for (const r of Object.values(m.rules)) {
+    matched += r.matched;
+    passed += r.passed;
+    failed += r.failed;
+  }
+  let success = 0;
+  let sinkFailed = 0;
+  let dropped = 0;
+  for (const s of Object.values(m.sinks)) {
+    success += s.success;
+    sinkFailed += s.failed;
+    dropped += s.dropped;
+  }
+  return json(200, {
+    node: ctx.node,
+    'connections.count': b.connections,
+    'connections.total': b.connections_total,
+    'messages.received': b.messages_in,
+    'messages.sent': b.messages_out,
+    'messages.dropped': b.messages_dropped,
+    'messages.acked': b.messages_acked,
+    'rules.matched': matched,
+    'rules.passed': passed,
+    'rules.failed': failed,
+    'actions.success': success,
+    'actions.failed': sinkFailed,
+    'actions.dropped': dropped,
+  });
+};
+
 const sinkMetrics: Handler = (_req, [name], ctx) => {
   const s = sinkOr404(ctx, name as string);
   return json(200, { name, type: s.type, metrics: sinkMetricsJson(s.metrics) });
@@ -517,6 +604,9 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
+  { path: ['api', 'v5', 'metrics'], methods: { GET: brokerMetrics } },
+  { path: ['api', 'v5', 'clients'], methods: { GET: listClients } },
+  { path: ['api', 'v5', 'clients', '*'], methods: { DELETE: kickClient } },
   { path: ['metrics'], methods: { GET: prometheus } },
 ];
 

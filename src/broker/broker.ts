@@ -36,6 +36,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { attachRecord, newRecord } from './client-records.js';
+import { kickClient, listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import type { AedesInternals, BrokerContext } from './context.js';
@@ -288,6 +289,12 @@ export function createBrokerInternals(
     },
     resumeClient(clientid) {
       resumeClient(ctx, clientid);
+    },
+    clients() {
+      return listClients(ctx);
+    },
+    kickClient(clientid) {
+      return kickClient(ctx, clientid);
     },
     metrics() {
       // Aedes counts registered (CONNACKed) clients itself; it is exact across takeovers.

@@ -2,7 +2,13 @@
  * Public types of the broker module: the `Broker` port, its dependencies and the shapes it
  * exchanges with callers.
  */
-import type { BrokerEvent, EventName, Logger, PublishMessage } from '../core/index.js';
+import type {
+  BrokerEvent,
+  ConnectedClient,
+  EventName,
+  Logger,
+  PublishMessage,
+} from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { BoundAddress } from './listeners.js';
 
@@ -109,6 +115,10 @@ export interface Broker {
   pauseClient(clientid: string): boolean;
   /** Route the held packets of `clientid` in order and read its socket again. Idempotent. */
   resumeClient(clientid: string): void;
+  /** The connected clients (core `ClientDirectory`; the API's `GET /api/v5/clients`). */
+  clients(): readonly ConnectedClient[];
+  /** Close the connection of `clientid` (disconnect reason `kicked`); false if not connected. */
+  kickClient(clientid: string): boolean;
   metrics(): BrokerMetrics;
   /** Bound addresses after start(). */
   readonly addresses: readonly BoundAddress[];

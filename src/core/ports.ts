@@ -98,3 +98,33 @@ export type ClientAuthResult =
  * bad password (resolve `ok: false`); a rejection means the backend failed.
  */
 export type ClientAuthenticator = (req: ClientAuthRequest) => Promise<ClientAuthResult>;
+
+/** One connected client as the management API lists it (`GET /api/v5/clients`). */
+export interface ConnectedClient {
+  readonly clientid: string;
+  readonly username: string | undefined;
+  readonly peerhost: string | undefined;
+  /** Listener id (`tcp:default`, `ws:default`, …). */
+  readonly listener: string;
+  /** MQTT protocol level: 3 (3.1), 4 (3.1.1), 5. */
+  readonly proto_ver: number;
+  readonly keepalive: number;
+  readonly clean_start: boolean;
+  /** ms since the epoch. */
+  readonly connected_at: number;
+  readonly subscriptions: number;
+  /** Its publishes are held by back-pressure now. */
+  readonly paused: boolean;
+}
+
+/**
+ * The connected clients of the broker, for the management API and the dashboard: list them,
+ * and close one connection (EMQX's kick, disconnect reason `kicked`). Called per request,
+ * never on the message path.
+ */
+export interface ClientDirectory {
+  /** A snapshot of the connected clients, in connection order. */
+  clients(): readonly ConnectedClient[];
+  /** Close the connection of `clientid`; false when no such client is connected. */
+  kickClient(clientid: string): boolean;
+}

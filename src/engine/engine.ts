@@ -496,6 +496,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     get addresses() {
       return b.addresses;
     },
+    clients: () => b.clients(),
+    kickClient: (id) => b.kickClient(id),
     broker: b,
     ocpp,
     logger: root,
