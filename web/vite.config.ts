@@ -16,6 +16,14 @@ export default defineConfig({
   publicDir: false,
   logLevel: 'warn',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // `npx vite --config web/vite.config.ts`: live reload against a running `sluice run`.
+  server: {
+    host: '127.0.0.1',
+    proxy: {
+      '/api': process.env['SLUICE_API_URL'] ?? 'http://127.0.0.1:18083',
+      '/metrics': process.env['SLUICE_API_URL'] ?? 'http://127.0.0.1:18083',
+    },
+  },
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,

@@ -55,11 +55,12 @@ export async function request(
   path: string,
   body?: unknown,
   signal?: AbortSignal,
+  extra: Readonly<Record<string, string>> = {},
 ): Promise<Response> {
   const res = await fetch(path, {
     method,
     ...(signal ? { signal } : {}),
-    headers: headers(body !== undefined),
+    headers: { ...headers(body !== undefined), ...extra },
     credentials: 'omit',
     cache: 'no-store',
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),

@@ -62,14 +62,19 @@ export function createSseParser(onEvent: (e: SseEvent) => void): SseParser {
 
 /**
  * Read an SSE endpoint with the dashboard's credential until it ends or `signal` aborts.
+ * `lastEventId` resumes after that event (`Last-Event-ID`, as EventSource does on reconnect).
  * Rejects with the HTTP status when the server refuses the stream.
  */
 export async function streamEvents(
   path: string,
   onEvent: (e: SseEvent) => void,
   signal: AbortSignal,
+  lastEventId?: string,
 ): Promise<void> {
-  const res = await request('GET', path, undefined, signal);
+  const res = await request('GET', path, undefined, signal, {
+    accept: 'text/event-stream',
+    ...(lastEventId !== undefined ? { 'last-event-id': lastEventId } : {}),
+  });
   if (!res.ok || !res.body) throw new Error(`stream ${path}: HTTP ${res.status}`);
   const parser = createSseParser(onEvent);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();

@@ -10,6 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorText } from '../api.js';
 import { usePoll } from '../poll.js';
 import { streamEvents } from '../sse.js';
+import type { SseEvent } from '../sse.js';
 import { groupByMessage } from '../trace-steps.js';
 import type { TraceStep } from '../trace-steps.js';
 
@@ -34,29 +35,48 @@ function TraceView({ id }: { id: string }) {
   const [error, setError] = useState<string>();
   useEffect(() => {
     const ctl = new AbortController();
+    let last: string | undefined;
+    let ended = false;
     setSteps([]);
     setState('streaming');
-    streamEvents(
-      `/api/v5/traces/${encodeURIComponent(id)}/stream`,
-      (e) => {
-        if (e.event === 'step') {
-          try {
-            const s = JSON.parse(e.data) as TraceStep;
-            setSteps((prev) => (prev.some((p) => p.seq === s.seq) ? prev : [...prev, s]));
-          } catch {
-            /* a malformed event is skipped */
+    setError(undefined);
+    const onEvent = (e: SseEvent): void => {
+      if (e.id !== undefined) last = e.id;
+      if (e.event === 'step') {
+        try {
+          const s = JSON.parse(e.data) as TraceStep;
+          setSteps((prev) => (prev.some((p) => p.seq === s.seq) ? prev : [...prev, s]));
+        } catch {
+          /* a malformed event is skipped */
+        }
+      } else if (e.event === 'end') {
+        ended = true;
+        setState('ended');
+      }
+    };
+    // The server may close a stream (a reader too far behind, a restart): resume after the
+    // last step seen, as EventSource would, until the trace ends or the view closes.
+    void (async () => {
+      for (let attempt = 0; !ended && !ctl.signal.aborted; attempt++) {
+        try {
+          await streamEvents(
+            `/api/v5/traces/${encodeURIComponent(id)}/stream`,
+            onEvent,
+            ctl.signal,
+            last,
+          );
+          attempt = 0;
+        } catch (err) {
+          if (ctl.signal.aborted) return;
+          if (attempt >= 3) {
+            setState('error');
+            setError(errorText(err));
+            return;
           }
-        } else if (e.event === 'end') setState('ended');
-      },
-      ctl.signal,
-    ).then(
-      () => setState((s) => (s === 'streaming' ? 'ended' : s)),
-      (err: unknown) => {
-        if (ctl.signal.aborted) return;
-        setState('error');
-        setError(errorText(err));
-      },
-    );
+        }
+        if (!ended) await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
     return () => ctl.abort();
   }, [id]);
   const groups = groupByMessage(steps);
@@ -78,6 +98,7 @@ function TraceView({ id }: { id: string }) {
           <ol class="steps">
             {g.steps.map((s) => (
               <li key={s.seq} data-step={s.step}>
+                <time class="muted">{new Date(Number(s.ts)).toISOString().slice(11, 23)}</time>{' '}
                 <span class={`step ${s.step}`}>{s.step}</span> {describe(s)}
               </li>
             ))}
