@@ -5,7 +5,7 @@
 # playwright-core, which never downloads a browser of its own).
 # Idempotent; needs root (or sudo). Safe to run on a developer machine.
 set -euo pipefail
-PKGS=(mosquitto python3-venv krb5-kdc krb5-admin-server krb5-user libkrb5-dev kcat libsasl2-modules-gssapi-mit faketime openjdk-17-jre-headless maven chromium)
+PKGS=(mosquitto python3-venv iproute2 krb5-kdc krb5-admin-server krb5-user libkrb5-dev kcat libsasl2-modules-gssapi-mit faketime openjdk-17-jre-headless maven chromium)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

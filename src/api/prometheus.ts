@@ -13,7 +13,14 @@
 import { LATENCY_BOUNDS_MS } from '../core/index.js';
 import type { RuleMetricsSnapshot } from '../runtime/index.js';
 import type { ProcessSnapshot } from './process-metrics.js';
-import type { ApiBrokerMetrics, ApiGatewayMetrics, ApiMetrics, ApiSinkMetrics } from './types.js';
+import type {
+  ApiBrokerMetrics,
+  ApiGatewayMetrics,
+  ApiMetrics,
+  ApiSecurityMetrics,
+  ApiSinkMetrics,
+  ApiTlsListenerMetrics,
+} from './types.js';
 
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -384,6 +391,7 @@ export function renderPrometheus(m: PrometheusInput): string {
   e.family('sluice_broker_publishes_held', 'gauge', 'PUBLISH packets held by paused connections.', [
     [{}, b.publishes_held ?? 0],
   ]);
+  renderSecurity(e, b.security, m.ocpp?.tls);
   const api = m.api;
   if (api) {
     const reasons = [
@@ -537,3 +545,109 @@ export function renderPrometheus(m: PrometheusInput): string {
   }
   return e.text();
 }
+
+/**
+ * TLS revocation (CRL, OCSP stapling, rejected client certificates), JWKS refreshes and the
+ * authorization rules file. OCPP wss listeners appear with the listener label `ocpp:<name>`.
+ */
+function renderSecurity(
+  e: Exposition,
+  sec: ApiSecurityMetrics | undefined,
+  ocppTls: readonly ApiTlsListenerMetrics[] | undefined,
+): void {
+  const tls = [
+    ...(sec?.tls ?? []),
+    ...(ocppTls ?? []).map((l) => ({ ...l, listener: `ocpp:${l.listener}` })),
+  ];
+  const crl = tls.filter((l) => l.crl);
+  if (crl.length > 0) {
+    e.family(
+      'sluice_tls_crl_refresh_total',
+      'counter',
+      'CRL fetches of a tls/wss listener, by result (ok: verified and installed).',
+      crl.flatMap((l) => [
+        [{ listener: l.listener, result: 'ok' }, l.crl!.refresh_ok] as const,
+        [{ listener: l.listener, result: 'failed' }, l.crl!.refresh_failed] as const,
+      ]),
+    );
+    e.family(
+      'sluice_tls_crls',
+      'gauge',
+      'CRLs installed on the listener now.',
+      crl.map((l) => [{ listener: l.listener }, l.crl!.crls] as const),
+    );
+    e.family(
+      'sluice_tls_crl_dropped_connections_total',
+      'counter',
+      'Open connections closed because a newly fetched CRL revoked their certificate (crl_drop_revoked).',
+      crl.map((l) => [{ listener: l.listener }, l.crl!.dropped] as const),
+    );
+  }
+  const ocsp = tls.filter((l) => l.ocsp);
+  if (ocsp.length > 0) {
+    e.family(
+      'sluice_tls_ocsp_refresh_total',
+      'counter',
+      'OCSP fetches for the stapled response, by result (ok: verified and cached).',
+      ocsp.flatMap((l) => [
+        [{ listener: l.listener, result: 'ok' }, l.ocsp!.refresh_ok] as const,
+        [{ listener: l.listener, result: 'failed' }, l.ocsp!.refresh_failed] as const,
+      ]),
+    );
+    e.family(
+      'sluice_tls_ocsp_staples_total',
+      'counter',
+      'TLS handshakes that asked for an OCSP staple, by result (stapled, not_stapled).',
+      ocsp.flatMap((l) => [
+        [{ listener: l.listener, result: 'stapled' }, l.ocsp!.stapled] as const,
+        [{ listener: l.listener, result: 'not_stapled' }, l.ocsp!.not_stapled] as const,
+      ]),
+    );
+    e.family(
+      'sluice_tls_ocsp_staple_state',
+      'gauge',
+      'State of the cached OCSP response (1 for the current state: empty, good, revoked, unknown, expired).',
+      ocsp.flatMap((l) =>
+        STAPLE_STATES.map(
+          (state) => [{ listener: l.listener, state }, l.ocsp!.state === state ? 1 : 0] as const,
+        ),
+      ),
+    );
+  }
+  if (tls.length > 0)
+    e.family(
+      'sluice_tls_client_cert_rejected_total',
+      'counter',
+      'Client certificates rejected on a tls/wss listener, by reason (verification error or OCSP/CRL answer).',
+      tls.flatMap((l) =>
+        Object.entries(l.rejected).map(
+          ([reason, n]) => [{ listener: l.listener, reason }, n] as const,
+        ),
+      ),
+    );
+  const j = sec?.jwks;
+  if (j) {
+    e.family('sluice_jwt_jwks_refresh_total', 'counter', 'JWKS fetches, by result.', [
+      [{ result: 'ok' }, j.refresh_ok],
+      [{ result: 'failed' }, j.refresh_failed],
+    ]);
+    e.family('sluice_jwt_jwks_keys', 'gauge', 'Keys in the JWKS in use now.', [[{}, j.keys]]);
+  }
+  const acl = sec?.acl;
+  if (acl) {
+    e.family('sluice_authz_file_rules', 'gauge', 'Rules of authorization.rules_file in force.', [
+      [{}, acl.rules],
+    ]);
+    e.family(
+      'sluice_authz_file_reloads_total',
+      'counter',
+      'Reloads of authorization.rules_file after it changed, by result (failed: the old rules stayed).',
+      [
+        [{ result: 'ok' }, acl.reloads_ok],
+        [{ result: 'failed' }, acl.reloads_failed],
+      ],
+    );
+  }
+}
+
+const STAPLE_STATES = ['empty', 'good', 'revoked', 'unknown', 'expired'];

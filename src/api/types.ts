@@ -69,6 +69,27 @@ export interface ApiBrokerMetrics {
   readonly dropped_queue_full?: number;
   /** Shared-subscription copies sent on to another member after theirs left. */
   readonly shared_redispatched?: number;
+  /** TLS revocation, JWKS and rules-file counters (the broker's SecurityMetrics). */
+  readonly security?: ApiSecurityMetrics;
+}
+
+export interface ApiSecurityMetrics {
+  readonly acl?: { rules: number; reloads_ok: number; reloads_failed: number };
+  readonly jwks?: { refresh_ok: number; refresh_failed: number; keys: number };
+  readonly tls: readonly ApiTlsListenerMetrics[];
+}
+
+export interface ApiTlsListenerMetrics {
+  readonly listener: string;
+  readonly crl?: { refresh_ok: number; refresh_failed: number; crls: number; dropped: number };
+  readonly ocsp?: {
+    readonly state: string;
+    readonly refresh_ok: number;
+    readonly refresh_failed: number;
+    readonly stapled: number;
+    readonly not_stapled: number;
+  };
+  readonly rejected: Readonly<Record<string, number>>;
 }
 
 export interface ApiRuleInput {
@@ -97,6 +118,8 @@ export interface ApiGatewayMetrics {
   readonly call_timeouts: number;
   readonly unmatched_replies: number;
   readonly keepalive_timeouts: number;
+  /** OCSP stapling of the wss listeners (labelled `ocpp:<listener>` on /metrics). */
+  readonly tls?: readonly ApiTlsListenerMetrics[];
 }
 
 /** The OCPP gateway, when enabled: connected charge points, kick, counters. */

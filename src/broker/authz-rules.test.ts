@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,74 @@ describe('rules', () => {
     }
   });
 });
+
+describe('rules file reload', () => {
+  it('a good edit replaces the rules; a bad one throws and keeps the old rules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-acl-'));
+    try {
+      const f = join(dir, 'acl.yaml');
+      writeFileSync(f, 'rules:\n  - {permission: deny, action: publish, topic: "x/#"}\n');
+      const a = createRulesFileAuthorizer(f);
+      expect(a.authorize(r('publish', 'x/1'))).toBe('deny');
+      writeFileSync(
+        f,
+        'rules:\n  - {permission: allow, action: publish, topic: "x/#"}\n  - {permission: deny, action: all, topic: "#"}\n',
+      );
+      expect(a.reload()).toEqual({ rules: 2 });
+      expect(a.authorize(r('publish', 'x/1'))).toBe('allow');
+      expect(a.authorize(r('subscribe', 'y'))).toBe('deny');
+      writeFileSync(f, 'rules:\n  - {permission: allow, action: publish}\n');
+      expect(() => a.reload()).toThrow(/rules\[0\]\.topics/);
+      expect(a.authorize(r('publish', 'x/1'))).toBe('allow');
+      rmSync(f);
+      expect(() => a.reload()).toThrow(/cannot read/);
+      expect(a.authorize(r('subscribe', 'y'))).toBe('deny');
+      expect(a.metrics).toEqual({ rules: 2, reloads_ok: 1, reloads_failed: 2 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('watch() reloads after a rename over the file and reports a broken edit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-acl-'));
+    const a = createRulesFileAuthorizer(
+      (() => {
+        const f = join(dir, 'acl.yaml');
+        writeFileSync(f, 'rules:\n  - {permission: deny, action: publish, topic: "x/#"}\n');
+        return f;
+      })(),
+    );
+    const reloads: number[] = [];
+    const errors: unknown[] = [];
+    try {
+      a.watch({ debounceMs: 20, onReload: (n) => reloads.push(n), onError: (e) => errors.push(e) });
+      // Editors save by writing a temp file and renaming it over the original.
+      writeFileSync(
+        join(dir, 'acl.yaml.tmp'),
+        'rules:\n  - {permission: allow, action: publish, topic: "x/#"}\n',
+      );
+      renameSync(join(dir, 'acl.yaml.tmp'), join(dir, 'acl.yaml'));
+      await until(() => a.authorize(r('publish', 'x/1')) === 'allow');
+      expect(reloads.at(-1)).toBe(1);
+      writeFileSync(join(dir, 'other.txt'), 'not ours');
+      writeFileSync(join(dir, 'acl.yaml'), 'rules: [');
+      await until(() => errors.length > 0);
+      expect(String(errors[0])).toMatch(/not YAML\/JSON/);
+      expect(a.authorize(r('publish', 'x/1'))).toBe('allow');
+    } finally {
+      a.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+async function until(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
 
 describe('JWT acl claim', () => {
   const now = 1_000_000;

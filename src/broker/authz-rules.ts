@@ -22,7 +22,8 @@
  * they are compiled once (at start, or once per CONNECT for a token).
  */
 import { BlockList, isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Authorizer, AuthzRequest, AuthzResult } from './auth.js';
 import { BrokerErrors } from './errors.js';
@@ -307,8 +308,25 @@ export function parseRulesText(text: string, file: string): CompiledRule[] {
   }
 }
 
-/** The `file` authorizer: rules read once, at broker construction. */
-export function createRulesFileAuthorizer(file: string): Authorizer {
+export interface RulesFileAuthorizer extends Authorizer {
+  /**
+   * Read and compile the file again. A good file replaces the rules at once (the next request
+   * sees them); a bad one throws `broker_acl_rules_invalid` and the old rules stay in force.
+   */
+  reload(): { rules: number };
+  /** Watch the file's directory and reload on change (debounced); errors go to `onError`. */
+  watch(opts: RulesFileWatchOptions): void;
+  close(): void;
+  readonly metrics: { rules: number; reloads_ok: number; reloads_failed: number };
+}
+
+export interface RulesFileWatchOptions {
+  readonly debounceMs: number;
+  readonly onReload: (rules: number) => void;
+  readonly onError: (err: unknown) => void;
+}
+
+function readRules(file: string): CompiledRule[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -318,6 +336,66 @@ export function createRulesFileAuthorizer(file: string): Authorizer {
       { cause, context: { file } },
     );
   }
-  const rules = parseRulesText(text, file);
-  return { name: 'file', authorize: (req) => evaluateRules(rules, req) };
+  return parseRulesText(text, file);
+}
+
+/**
+ * The `file` authorizer. The rules are read at broker construction (an unreadable or malformed
+ * file is a start error) and again whenever the file changes while the broker runs: the
+ * directory is watched (editors save by renaming a temp file over the original, which a watch
+ * on the file itself would lose). A reload that fails is logged and leaves the old rules in
+ * force — a half-written file never opens or closes the broker by accident.
+ */
+export function createRulesFileAuthorizer(file: string): RulesFileAuthorizer {
+  let rules = readRules(file);
+  const metrics = { rules: rules.length, reloads_ok: 0, reloads_failed: 0 };
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const self: RulesFileAuthorizer = {
+    name: 'file',
+    authorize: (req) => evaluateRules(rules, req),
+    metrics,
+    reload() {
+      try {
+        rules = readRules(file);
+      } catch (err) {
+        metrics.reloads_failed++;
+        throw err;
+      }
+      metrics.rules = rules.length;
+      metrics.reloads_ok++;
+      return { rules: rules.length };
+    },
+    watch({ debounceMs, onReload, onError }) {
+      if (watcher) return;
+      const name = basename(file);
+      const fire = () => {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          try {
+            onReload(self.reload().rules);
+          } catch (err) {
+            onError(err);
+          }
+        }, debounceMs);
+        timer.unref();
+      };
+      try {
+        watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+          if (changed === null || String(changed) === name) fire();
+        });
+        watcher.on('error', onError);
+      } catch (err) {
+        onError(err);
+      }
+    },
+    close() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      watcher?.close();
+      watcher = undefined;
+    },
+  };
+  return self;
 }

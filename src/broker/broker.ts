@@ -69,7 +69,7 @@ import { installMqueueLimit } from './mqueue.js';
 import { createRateLimits } from './rate-limits.js';
 import { RouteTable } from './routes.js';
 import { installSharedSubscriptions } from './shared-subscriptions.js';
-import { createSecurity } from './security.js';
+import { createSecurity, securityMetrics } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
 
 export type {
@@ -303,6 +303,7 @@ export function createBrokerInternals(
         connections: ctx.state === 'running' ? (ctx.aedes?.connectedClients ?? 0) : 0,
         clients_paused: ctx.pausedClients.size,
         publishes_held: heldCount(ctx),
+        security: securityMetrics(security, running),
       };
     },
   };

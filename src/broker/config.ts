@@ -5,7 +5,13 @@
  * (`listeners.<name>.bind`, `ssl_options.verify`, `fail_if_no_peer_cert`, `allow_anonymous`,
  * `ignore_sys_message`).
  */
-import { field, validate, type FieldSpec } from '../core/index.js';
+import {
+  field,
+  ocspStaplingFields,
+  validate,
+  type FieldSpec,
+  type OcspStaplingConfig,
+} from '../core/index.js';
 import type { JwtAuthConfig } from './authn-jwt.js';
 import { BrokerErrors } from './errors.js';
 
@@ -40,12 +46,7 @@ export interface TlsOptionsConfig {
   ocsp: OcspConfig;
 }
 
-export interface OcspConfig {
-  enable_ocsp_stapling: boolean;
-  responder_url?: string;
-  issuer_pem?: string;
-  refresh_interval: number;
-  refresh_http_timeout: number;
+export interface OcspConfig extends OcspStaplingConfig {
   client_check: 'off' | 'soft' | 'hard';
   client_responder_url?: string;
 }
@@ -119,6 +120,8 @@ export interface BrokerConfig {
     deny_sys_publish: boolean;
     /** Rules file (authz-rules.ts), YAML or JSON. */
     rules_file?: string;
+    /** Reload the rules file when it changes (a bad edit keeps the old rules). */
+    rules_file_watch: boolean;
   };
   ignore_sys_message: boolean;
   concurrency: number;
@@ -253,31 +256,7 @@ const tlsSpec: FieldSpec = field.object(
     }),
     ocsp: field.object(
       {
-        enable_ocsp_stapling: field.boolean({
-          description:
-            'Staple a verified OCSP response for the server certificate (fetched and refreshed in the background; never on the handshake path).',
-          default: false,
-        }),
-        responder_url: field.string({
-          description:
-            "OCSP responder URL for the server certificate. Defaults to the certificate's AIA OCSP URL.",
-          optional: true,
-          example: 'http://ocsp.example.com/',
-        }),
-        issuer_pem: field.string({
-          description:
-            'Path of the PEM certificate of the CA that issued the server certificate. Defaults to the second certificate of `certfile`, else the CA bundle.',
-          optional: true,
-        }),
-        refresh_interval: field.duration({
-          description:
-            'How often the stapled response is refreshed (sooner when it nears nextUpdate; 5s after a failure).',
-          default: 300_000,
-        }),
-        refresh_http_timeout: field.duration({
-          description: 'Timeout of one OCSP fetch.',
-          default: 15_000,
-        }),
+        ...ocspStaplingFields,
         client_check: field.string({
           description:
             'OCSP check of client certificates (needs `verify_peer`): `off`; `soft` rejects only a verified `revoked`; `hard` also rejects when no verified `good` answer can be had.',
@@ -558,6 +537,11 @@ export const brokerConfigSpec: FieldSpec = field.object(
             'YAML or JSON file of allow/deny rules (per user name, client id, IP; topic filters with `${clientid}` / `${username}`), checked after the JWT `acl` claim; first match wins. See docs/security.md.',
           optional: true,
           example: '/etc/sluice/acl.yaml',
+        }),
+        rules_file_watch: field.boolean({
+          description:
+            'Reload `rules_file` when it changes, without a restart. A file that no longer parses is logged (`broker_acl_rules_invalid`) and the previous rules stay in force.',
+          default: true,
         }),
       },
       { description: 'Publish/subscribe authorization.' },

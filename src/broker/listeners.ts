@@ -22,6 +22,7 @@ import type { Logger } from '../core/index.js';
 import { DEFAULT_PORTS, type ListenerConfig, type ListenerType } from './config.js';
 import { BrokerErrors } from './errors.js';
 import { attachTlsSecurity, needsOwnChecks, type TlsSecurity } from './tls-security.js';
+import type { TlsListenerSecurityMetrics } from './types.js';
 
 /** Where a listener actually bound (port resolved when 0 was asked for). */
 export interface BoundAddress {
@@ -47,6 +48,8 @@ export interface RunningListener {
   readonly address: BoundAddress;
   /** Stop accepting, destroy every open socket, resolve when the server has closed. */
   close(): Promise<void>;
+  /** Revocation counters of a tls/wss listener with `ssl_options`. */
+  security(): TlsListenerSecurityMetrics | undefined;
 }
 
 export type ConnectionHandler = (
@@ -267,6 +270,7 @@ export async function startListener(
   let closing: Promise<void> | undefined;
   return {
     address,
+    security: () => sec?.metrics(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         sec?.close();

@@ -6,19 +6,24 @@
  *   authorization   $SYS guard → jwt acl claim → rules file → BrokerDeps.authorizers → no_match
  *
  * Construction validates everything (bad key, unreadable rules file → error at createBroker);
- * `start()` fetches the JWKS once and arms its refresh, `stop()` disarms it.
+ * `start()` fetches the JWKS once and arms its refresh and starts watching the rules file
+ * (`authorization.rules_file_watch`; a bad edit keeps the old rules); `stop()` disarms both.
  */
 import type { Logger } from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from './authn-jwt.js';
 import { createJwtAclAuthorizer } from './authz-jwt-acl.js';
-import { createRulesFileAuthorizer } from './authz-rules.js';
+import { createRulesFileAuthorizer, type RulesFileAuthorizer } from './authz-rules.js';
 import type { BrokerConfig } from './config.js';
+import type { SecurityMetrics, TlsListenerSecurityMetrics } from './types.js';
 
 export interface BrokerSecurity {
   readonly authenticators: readonly Authenticator[];
   readonly authorizers: readonly Authorizer[];
   readonly jwt: JwtAuthenticator | undefined;
+  readonly rulesFile: RulesFileAuthorizer | undefined;
+  /** JWT keys come from a JWKS endpoint (its refreshes are counted). */
+  readonly usesJwks: boolean;
   start(): Promise<void>;
   stop(): void;
 }
@@ -44,13 +49,58 @@ export function createSecurity(
   const jwt = jwtConfigured(config) ? createJwtAuthenticator(config.jwt!, deps) : undefined;
   const authorizers: Authorizer[] = [];
   if (jwt) authorizers.push(createJwtAclAuthorizer(deps.now));
-  if (config.authorization.rules_file)
-    authorizers.push(createRulesFileAuthorizer(config.authorization.rules_file));
+  const file = config.authorization.rules_file;
+  const rulesFile = file ? createRulesFileAuthorizer(file) : undefined;
+  if (rulesFile) authorizers.push(rulesFile);
+  const log = deps.logger.child({ component: 'broker.authz', file });
   return {
     authenticators: jwt ? [jwt] : [],
     authorizers,
     jwt,
-    start: async () => jwt?.start(),
-    stop: () => jwt?.stop(),
+    rulesFile,
+    usesJwks: jwt !== undefined && config.jwt?.use_jwks === true,
+    start: async () => {
+      if (rulesFile && config.authorization.rules_file_watch)
+        rulesFile.watch({
+          debounceMs: 200,
+          onReload: (rules) => log.info({ rules }, 'authorization rules file reloaded'),
+          onError: (err) =>
+            log.warn(
+              { code: 'broker_acl_rules_invalid', err },
+              'authorization rules file not reloaded; the previous rules stay in force',
+            ),
+        });
+      await jwt?.start();
+    },
+    stop: () => {
+      rulesFile?.close();
+      jwt?.stop();
+    },
+  };
+}
+
+/** The security section of `Broker.metrics()`. */
+export function securityMetrics(
+  sec: BrokerSecurity,
+  listeners: readonly { security(): TlsListenerSecurityMetrics | undefined }[],
+): SecurityMetrics {
+  const tls: TlsListenerSecurityMetrics[] = [];
+  for (const l of listeners) {
+    const m = l.security();
+    if (m) tls.push(m);
+  }
+  const j = sec.jwt?.metrics;
+  return {
+    ...(sec.rulesFile ? { acl: { ...sec.rulesFile.metrics } } : {}),
+    ...(j && sec.usesJwks
+      ? {
+          jwks: {
+            refresh_ok: j.jwks_refresh_ok,
+            refresh_failed: j.jwks_refresh_failed,
+            keys: j.keys,
+          },
+        }
+      : {}),
+    tls,
   };
 }

@@ -6,8 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
-import type { Logger } from '../core/index.js';
+import type { Logger, OcspStaplingConfig, OcspStaplingPort } from '../core/index.js';
 import type { ListenerConfig } from './config.js';
+import type { OcspStapleMetrics, TlsListenerSecurityMetrics } from './types.js';
 import { BrokerErrors } from './errors.js';
 import { splitPemCerts } from './pki.js';
 import { createCrlManager, type CrlManager } from './tls-crl.js';
@@ -26,6 +27,8 @@ export interface TlsSecurity {
   /** checkPeer rejected the socket with this verification error. */
   rejected(s: tls.TLSSocket, reason: string): void;
   close(): void;
+  /** Counters for /metrics (docs/security.md "Metrics"). */
+  metrics(): TlsListenerSecurityMetrics;
 }
 
 /** True when the listener needs its own post-handshake checks (rejectUnauthorized off). */
@@ -74,40 +77,19 @@ export async function attachTlsSecurity(
 
   let stapler: OcspStapler | undefined;
   const ocsp = o.ocsp;
-  if (ocsp?.enable_ocsp_stapling) {
-    const certPem = String(options.cert);
-    const chain = splitPemCerts(certPem);
-    let issuer: string | undefined;
-    try {
-      issuer = ocsp.issuer_pem
-        ? readFileSync(ocsp.issuer_pem, 'utf8')
-        : chain[1]
-          ? chain[1].toString()
-          : splitPemCerts(caPem)
-              .find((c) => chain[0] && chain[0].checkIssued(c))
-              ?.toString();
-    } catch (cause) {
-      throw fail(`cannot read ocsp.issuer_pem: ${(cause as Error).message}`, cause);
-    }
-    if (!issuer)
-      throw fail('OCSP stapling needs ocsp.issuer_pem (the CA that issued the certificate)');
-    try {
-      stapler = attachOcspStapling(
-        server,
-        {
-          cert: certPem,
-          issuer,
-          ...(ocsp.responder_url ? { responderUrl: ocsp.responder_url } : {}),
-          refreshInterval: Math.max(1000, ocsp.refresh_interval),
-          httpTimeout: ocsp.refresh_http_timeout,
-        },
-        deps,
-      );
-    } catch (cause) {
-      throw fail(`OCSP stapling: ${(cause as Error).message}`, cause);
-    }
-    await stapler.ready;
-  }
+  if (ocsp?.enable_ocsp_stapling)
+    stapler = await createStapler(
+      server,
+      { cert: String(options.cert), ca: caPem, ocsp },
+      log,
+      fail,
+    );
+
+  /** Rejected client certificates by reason (verification error, OCSP answer, no CRL). */
+  const rejections: Record<string, number> = Object.create(null) as Record<string, number>;
+  const reject = (reason: string) => {
+    rejections[reason] = (rejections[reason] ?? 0) + 1;
+  };
 
   let clientCheck: OcspClientChecker | undefined;
   if (ocsp && ocsp.client_check !== 'off')
@@ -132,6 +114,7 @@ export async function attachTlsSecurity(
           'TLS client certificate rejected',
         );
         crl.rejected(s, 'UNABLE_TO_GET_CRL');
+        reject('UNABLE_TO_GET_CRL');
         s.destroy();
         return Promise.resolve(false);
       }
@@ -141,22 +124,114 @@ export async function attachTlsSecurity(
         (reason) => {
           if (reason === undefined) return !s.destroyed;
           log.info({ peer: s.remoteAddress, reason }, 'TLS client certificate rejected');
+          reject(reason);
           s.destroy();
           return false;
         },
         (err: unknown) => {
           log.error({ code: 'broker_ocsp_client_check_failed', err }, 'OCSP client check failed');
+          reject('ocsp_check_failed');
           s.destroy();
           return false;
         },
       );
     },
     rejected(s, reason) {
+      reject(reason);
       crl?.rejected(s, reason);
     },
     close() {
       crl?.close();
       stapler?.close();
     },
+    metrics: () => ({
+      listener: name,
+      ...(crl
+        ? {
+            crl: {
+              refresh_ok: crl.metrics.crl_refresh_ok,
+              refresh_failed: crl.metrics.crl_refresh_failed,
+              crls: crl.metrics.crls,
+              dropped: crl.metrics.dropped,
+            },
+          }
+        : {}),
+      ...(stapler ? { ocsp: stapleMetrics(stapler) } : {}),
+      rejected: { ...rejections },
+    }),
+  };
+}
+
+/** A stapler's counters in the shape /metrics reports (shared with the OCPP wss listeners). */
+export function stapleMetrics(st: OcspStapler): OcspStapleMetrics {
+  return {
+    state: st.state,
+    refresh_ok: st.metrics.ocsp_refresh_ok,
+    refresh_failed: st.metrics.ocsp_refresh_failed,
+    stapled: st.metrics.ocsp_stapled,
+    not_stapled: st.metrics.ocsp_not_stapled,
+  };
+}
+
+type Fail = (msg: string, cause?: unknown) => Error;
+
+/** Issuer resolution + attachOcspStapling + the first fetch, for any TLS server. */
+async function createStapler(
+  server: tls.Server,
+  material: { readonly cert: string; readonly ca?: string; readonly ocsp: OcspStaplingConfig },
+  log: Logger,
+  fail: Fail,
+): Promise<OcspStapler> {
+  const { cert: certPem, ocsp } = material;
+  const caPem = material.ca ?? '';
+  const chain = splitPemCerts(certPem);
+  let issuer: string | undefined;
+  try {
+    issuer = ocsp.issuer_pem
+      ? readFileSync(ocsp.issuer_pem, 'utf8')
+      : chain[1]
+        ? chain[1].toString()
+        : splitPemCerts(caPem)
+            .find((c) => chain[0] && chain[0].checkIssued(c))
+            ?.toString();
+  } catch (cause) {
+    throw fail(`cannot read ocsp.issuer_pem: ${(cause as Error).message}`, cause);
+  }
+  if (!issuer)
+    throw fail('OCSP stapling needs ocsp.issuer_pem (the CA that issued the certificate)');
+  let stapler: OcspStapler;
+  try {
+    stapler = attachOcspStapling(
+      server,
+      {
+        cert: certPem,
+        issuer,
+        ...(ocsp.responder_url ? { responderUrl: ocsp.responder_url } : {}),
+        refreshInterval: Math.max(1000, ocsp.refresh_interval),
+        httpTimeout: ocsp.refresh_http_timeout,
+      },
+      { logger: log, now: Date.now },
+    );
+  } catch (cause) {
+    throw fail(`OCSP stapling: ${(cause as Error).message}`, cause);
+  }
+  await stapler.ready;
+  return stapler;
+}
+
+/**
+ * The broker's `OcspStaplingPort` (src/core/ports.ts): OCSP stapling for a TLS server another
+ * module owns — the OCPP gateway's wss listeners staple exactly like the broker's own.
+ */
+export function createOcspStaplingPort(logger: Logger): OcspStaplingPort {
+  return async (listener, server, material) => {
+    const log = logger.child({ listener });
+    const stapler = await createStapler(server, material, log, (msg, cause) =>
+      BrokerErrors.broker_tls_material_invalid(`listener ${listener}: ${msg}`, {
+        ...(cause ? { cause } : {}),
+        context: { listener },
+      }),
+    );
+    return { status: () => stapleMetrics(stapler), close: () => stapler.close() };
   };
 }

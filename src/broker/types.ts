@@ -85,6 +85,36 @@ export interface BrokerMetrics {
   protocol_unsupported_level: number;
   /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
   protocol_unknown_name: number;
+  /** TLS revocation, JWKS and rules-file state (docs/security.md "Metrics"); filled by metrics(). */
+  security?: SecurityMetrics;
+}
+
+/** Security plug-in counters of one broker. */
+export interface SecurityMetrics {
+  /** The authorization rules file; absent without one. */
+  readonly acl?: { rules: number; reloads_ok: number; reloads_failed: number };
+  /** JWKS fetches; absent unless `jwt.use_jwks`. */
+  readonly jwks?: { refresh_ok: number; refresh_failed: number; keys: number };
+  /** One entry per tls/wss listener with `ssl_options`. */
+  readonly tls: readonly TlsListenerSecurityMetrics[];
+}
+
+export interface OcspStapleMetrics {
+  /** `empty`, `good`, `revoked`, `unknown` or `expired` (tls-ocsp.ts). */
+  readonly state: string;
+  readonly refresh_ok: number;
+  readonly refresh_failed: number;
+  /** Handshakes that asked for a staple and got one / got none. */
+  readonly stapled: number;
+  readonly not_stapled: number;
+}
+
+export interface TlsListenerSecurityMetrics {
+  readonly listener: string;
+  readonly crl?: { refresh_ok: number; refresh_failed: number; crls: number; dropped: number };
+  readonly ocsp?: OcspStapleMetrics;
+  /** Client certificates rejected, by reason (e.g. `CERT_REVOKED`, `revoked`, `UNABLE_TO_GET_CRL`). */
+  readonly rejected: Readonly<Record<string, number>>;
 }
 
 export interface Broker {

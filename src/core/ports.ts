@@ -8,10 +8,14 @@
  * - `ClientFlowControl`: back-pressure on the connections that produce messages.
  * - `MessageSubscriber`, `ClientAuthenticator`: in-process subscribe and the platform's
  *   authentication, for gateways that must not import the broker (src/ocpp).
+ * - `OcspStaplingPort`: OCSP stapling on a TLS server a gateway owns (the broker's
+ *   implementation, so the OCPP wss listeners staple like the broker's own).
  * - Authentication/authorization ports live with the broker (src/broker/auth.ts:
  *   `Authenticator`, `Authorizer`), which is their only caller.
  */
+import type tls from 'node:tls';
 import type { BrokerEvent, EventName } from './events.js';
+import type { OcspStaplingConfig } from './tls-spec.js';
 import type { ValueMap } from './values.js';
 
 export interface EventProducer {
@@ -98,6 +102,32 @@ export type ClientAuthResult =
  * bad password (resolve `ok: false`); a rejection means the backend failed.
  */
 export type ClientAuthenticator = (req: ClientAuthRequest) => Promise<ClientAuthResult>;
+
+/** Counters of one stapling TLS server, as /metrics reports them. */
+export interface OcspStaplingStatus {
+  /** `empty`, `good`, `revoked`, `unknown` or `expired`. */
+  readonly state: string;
+  readonly refresh_ok: number;
+  readonly refresh_failed: number;
+  readonly stapled: number;
+  readonly not_stapled: number;
+}
+
+export interface OcspStaplingHandle {
+  status(): OcspStaplingStatus;
+  close(): void;
+}
+
+/**
+ * Start stapling on `server` (its `OCSPRequest` handler answers from a verified cache; the
+ * first fetch has been tried when the promise resolves). Rejects with a located error for bad
+ * material (no issuer, no responder URL).
+ */
+export type OcspStaplingPort = (
+  listener: string,
+  server: tls.Server,
+  material: { readonly cert: string; readonly ca?: string; readonly ocsp: OcspStaplingConfig },
+) => Promise<OcspStaplingHandle>;
 
 /** One connected client as the management API lists it (`GET /api/v5/clients`). */
 export interface ConnectedClient {

@@ -5,7 +5,13 @@
  * `heartbeat_checking_times_backoff`, `websocket.path`, `fail_if_no_subprotocol`); additions
  * that fix EMQX's gaps are marked as such in their descriptions.
  */
-import { field, validate, type FieldSpec } from '../core/index.js';
+import {
+  field,
+  ocspStaplingFields,
+  validate,
+  type FieldSpec,
+  type OcspStaplingConfig,
+} from '../core/index.js';
 import { OcppErrors } from './errors.js';
 
 export type OcppListenerType = 'ws' | 'wss';
@@ -21,6 +27,8 @@ export interface OcppTlsConfig {
   passphrase?: string;
   verify: 'verify_none' | 'verify_peer';
   fail_if_no_peer_cert: boolean;
+  /** OCSP stapling of the gateway's certificate (same options as the broker's listeners). */
+  ocsp: OcspStaplingConfig;
 }
 
 export interface OcppListenerConfig {
@@ -97,6 +105,13 @@ const tlsSpec: FieldSpec = field.object(
       description: 'With `verify_peer`: refuse charge points that present no certificate.',
       default: false,
     }),
+    ocsp: field.object(
+      { ...ocspStaplingFields },
+      {
+        description:
+          "OCSP stapling of the gateway's certificate, exactly as on the broker's TLS listeners (docs/security.md).",
+      },
+    ),
   },
   { description: 'TLS of a `wss` listener (TLS 1.2 or newer).' },
 );

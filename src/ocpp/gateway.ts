@@ -14,7 +14,7 @@ import { createServer as createHttpServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
 import { WebSocketServer } from 'ws';
 
@@ -27,6 +27,9 @@ import type {
   Logger,
   MessagePublisher,
   MessageSubscriber,
+  OcspStaplingHandle,
+  OcspStaplingPort,
+  OcspStaplingStatus,
   ValueMap,
 } from '../core/index.js';
 import { resolveOcppConfig, type OcppConfig, type OcppListenerConfig } from './config.js';
@@ -49,6 +52,8 @@ export interface OcppGatewayDeps {
   readonly subscribe: MessageSubscriber;
   /** The platform's authentication; absent = everyone is let in. */
   readonly authenticate?: ClientAuthenticator;
+  /** OCSP stapling for wss listeners with `ssl_options.ocsp.enable_ocsp_stapling`. */
+  readonly stapling?: OcspStaplingPort;
 }
 
 export interface OcppBoundAddress {
@@ -70,14 +75,24 @@ export interface OcppGateway {
   clients(): ConnectionStats[];
   /** Close the connection of `clientid` (reason `kicked`); false when it is not connected. */
   kick(clientid: string): boolean;
-  metrics(): GatewayMetrics;
+  metrics(): GatewayMetrics & { tls?: readonly GatewayTlsMetrics[] };
   readonly addresses: readonly OcppBoundAddress[];
+}
+
+/** OCSP stapling state of one wss listener (reported on /metrics as `ocpp:<listener>`). */
+export interface GatewayTlsMetrics {
+  readonly listener: string;
+  readonly ocsp: OcspStaplingStatus;
+  readonly rejected: Readonly<Record<string, number>>;
 }
 
 interface Listener {
   readonly push: (e: BrokerEvent) => void;
   readonly names: ReadonlySet<EventName> | null;
 }
+
+const readTls = (file?: string, text?: string): string | undefined =>
+  text ?? (file ? readFileSync(file, 'utf8') : undefined);
 
 export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGateway {
   const config: OcppConfig = resolveOcppConfig(input);
@@ -88,6 +103,7 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
   const conns = new Map<string, OcppConnection>();
   const perListener = new Map<string, number>();
   const servers: Server[] = [];
+  const staplers = new Map<string, OcspStaplingHandle>();
   const addresses: OcppBoundAddress[] = [];
   const eventListeners = new Set<Listener>();
   let validator: PayloadValidator | undefined;
@@ -362,6 +378,32 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
 
   // ---- listeners -----------------------------------------------------------------------------
 
+  async function startStapling(name: string, l: OcppListenerConfig, server: TlsServer) {
+    const t = l.ssl_options!;
+    if (!deps.stapling)
+      throw OcppErrors.ocpp_listen_failed(
+        `OCPP listener ${name}: ssl_options.ocsp.enable_ocsp_stapling needs the platform's OCSP stapling (run the gateway through the engine)`,
+        { context: { listener: name } },
+      );
+    const cert = readTls(t.certfile, t.cert);
+    const ca = readTls(t.cacertfile, t.ca);
+    try {
+      staplers.set(
+        name,
+        await deps.stapling(`ocpp:${name}`, server, {
+          cert: cert ?? '',
+          ...(ca ? { ca } : {}),
+          ocsp: t.ocsp,
+        }),
+      );
+    } catch (err) {
+      throw OcppErrors.ocpp_listen_failed(
+        `OCPP listener ${name}: OCSP stapling: ${(err as Error).message}`,
+        { cause: err, context: { listener: name } },
+      );
+    }
+  }
+
   function createListener(name: string, l: OcppListenerConfig): Server {
     const plain = (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
@@ -370,8 +412,7 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
     let server: Server;
     if (l.type === 'wss') {
       const t = l.ssl_options;
-      const read = (file?: string, text?: string) =>
-        text ?? (file ? readFileSync(file, 'utf8') : undefined);
+      const read = readTls;
       try {
         server = createHttpsServer(
           {
@@ -416,6 +457,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       for (const [name, l] of Object.entries(config.listeners)) {
         if (!l.enabled) continue;
         const server = createListener(name, l);
+        if (l.type === 'wss' && l.ssl_options?.ocsp.enable_ocsp_stapling)
+          await startStapling(name, l, server as unknown as TlsServer);
         await new Promise<void>((resolve, reject) => {
           server.once('error', (err: NodeJS.ErrnoException) =>
             reject(
@@ -450,6 +493,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       const deadline = Date.now() + 2500;
       while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       servers.length = 0;
+      for (const h of staplers.values()) h.close();
+      staplers.clear();
     },
     clients: () => [...conns.values()].map((c) => c.stats()),
     kick(clientid) {
@@ -458,7 +503,19 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       c.close('kicked');
       return true;
     },
-    metrics: () => ({ ...metrics, refused: { ...metrics.refused } }),
+    metrics: () => ({
+      ...metrics,
+      refused: { ...metrics.refused },
+      ...(staplers.size > 0
+        ? {
+            tls: [...staplers].map(([listener, h]) => ({
+              listener,
+              ocsp: h.status(),
+              rejected: {},
+            })),
+          }
+        : {}),
+    }),
     get addresses() {
       return addresses;
     },

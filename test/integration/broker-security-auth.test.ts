@@ -5,7 +5,7 @@
  * file, `no_match`, check_authz_complete columns and disconnect at token expiry.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -234,6 +234,40 @@ describe('JWT (HMAC) + acl claim + rules file', () => {
     });
     expect(await grants(c, ['nowhere/at/all'])).toEqual([0]);
     expect((await authz(h.events, id, 'nowhere/at/all')).columns['authz_source']).toBe('superuser');
+  });
+});
+
+describe('rules file hot reload', () => {
+  it('an edit takes effect without a restart; a broken edit keeps the old rules', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-sec-'));
+    const rules = join(dir, 'acl.yaml');
+    await writeFile(rules, 'rules:\n  - {permission: allow, action: subscribe, topic: "a/#"}\n');
+    const h = await start({ authorization: { no_match: 'deny', rules_file: rules } });
+    try {
+      const c = await connect(h.url, { clientId: uid('hot') });
+      expect(await grants(c, ['a/1', 'b/1'])).toEqual([0, 128]);
+      // Saved the way editors do: a temp file renamed over the original.
+      await writeFile(
+        `${rules}.tmp`,
+        'rules:\n  - {permission: allow, action: subscribe, topics: ["a/#", "b/#"]}\n',
+      );
+      await rename(`${rules}.tmp`, rules);
+      await waitFor(() => (h.broker.metrics().security?.acl?.reloads_ok ?? 0) >= 1 || undefined);
+      expect(await grants(c, ['a/2', 'b/2'])).toEqual([0, 0]);
+      await writeFile(rules, 'rules: [{permission: allow, action: subscribe}]\n');
+      await waitFor(
+        () => (h.broker.metrics().security?.acl?.reloads_failed ?? 0) >= 1 || undefined,
+      );
+      expect(await grants(c, ['b/3', 'c/3'])).toEqual([0, 128]);
+      expect(h.broker.metrics().security?.acl).toEqual({
+        rules: 1,
+        reloads_ok: 1,
+        reloads_failed: 1,
+      });
+    } finally {
+      await h.broker.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

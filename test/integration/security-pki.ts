@@ -7,12 +7,14 @@
  *
  * The OCSP responder is real openssl: each POSTed request is answered by
  * `openssl ocsp -index … -reqin … -respout …` behind a Node HTTP server bound to 127.0.0.1.
- * The `openssl ocsp -port` daemon is not used because it binds the wildcard address; a private
- * network namespace would have to hold the test process itself (the broker under test runs in
- * it), which vitest workers cannot do (docs/security.md "Testing").
+ * `startOcspDaemon()` also runs the long-lived `openssl ocsp -port` responder. It binds the
+ * wildcard address, so it runs in a private network namespace (`unshare -n`, loopback only);
+ * a small bridge inside the namespace exposes it on a Unix socket in the PKI directory, and
+ * mode `daemon` of the loopback HTTP server forwards /ocsp requests there
+ * (docs/security.md "Testing").
  * Every child runs through async execFile (a sync call would deadlock the TLS server, §4.9).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -79,11 +81,52 @@ export interface Pki {
   revoke(name: string): Promise<void>;
   /** Regenerate a CRL (PEM, default ca.crl) from the database; `extra` openssl ca args. */
   gencrl(out?: string, extra?: string[]): Promise<void>;
-  /** What the OCSP endpoint does: sign with the real responder, a forger, or fail. */
-  ocspMode: 'responder' | 'forger' | 'down';
+  /**
+   * What the OCSP endpoint does: sign with openssl per request (`responder`), sign with a
+   * forger, fail, or forward to the `openssl ocsp -port` daemon (`daemon`, after startOcspDaemon).
+   */
+  ocspMode: 'responder' | 'forger' | 'down' | 'daemon';
+  /**
+   * Start `openssl ocsp -port` in a private network namespace. Resolves the reason when the
+   * host does not allow one (no `unshare -n`: not root, no user namespaces).
+   */
+  startOcspDaemon(): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** Answers to /ocsp and /ca.crl served so far. */
   hits: { ocsp: number; crl: number };
   close(): Promise<void>;
+}
+
+/** Inside the namespace: Unix socket in the PKI directory → the daemon on the namespace's loopback. */
+const BRIDGE = `import net from 'node:net';
+const [sock, port] = process.argv.slice(2);
+net.createServer((c) => {
+  const u = net.connect(Number(port), '127.0.0.1');
+  c.pipe(u).pipe(c);
+  u.on('error', () => c.destroy());
+  c.on('error', () => u.destroy());
+}).listen(sock, () => process.stdout.write('ready\\n'));
+`;
+/** Any port: the daemon's namespace has nothing else in it. */
+const DAEMON_PORT = 8080;
+
+function viaSocket(socketPath: string, body: Buffer): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        socketPath,
+        method: 'POST',
+        path: '/',
+        headers: { 'content-type': 'application/ocsp-request', 'content-length': body.length },
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 502, body: Buffer.concat(parts) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export async function createPki(): Promise<Pki> {
@@ -128,6 +171,7 @@ export async function createPki(): Promise<Pki> {
   ]);
 
   let seq = 0;
+  let daemon: { child: ChildProcess; sock: string } | undefined;
   const pki: Pki = {
     dir,
     port,
@@ -178,7 +222,42 @@ export async function createPki(): Promise<Pki> {
     async gencrl(out = 'ca.crl', extra: string[] = []) {
       await ossl(['ca', '-config', 'openssl.cnf', '-gencrl', '-out', out, ...extra]);
     },
+    async startOcspDaemon() {
+      if (daemon) return { ok: true };
+      const sock = join(dir, 'ocsp.sock');
+      await writeFile(join(dir, 'bridge.mjs'), BRIDGE);
+      const script = [
+        'ip link set lo up || exit 97',
+        `openssl ocsp -index index.txt -port ${DAEMON_PORT} -CA ca.crt -rsigner ocsp.crt -rkey ocsp.key -nmin 10 2>>ocsp-daemon.log &`,
+        `exec "${process.execPath}" bridge.mjs "${sock}" ${DAEMON_PORT}`,
+      ].join('\n');
+      const child = spawn('unshare', ['-n', 'sh', '-c', script], {
+        cwd: dir,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const ready = await new Promise<boolean>((resolve) => {
+        child.stdout.once('data', () => resolve(true));
+        child.once('exit', () => resolve(false));
+        child.once('error', (e) => {
+          err += e.message;
+          resolve(false);
+        });
+      });
+      if (!ready) return { ok: false, reason: `unshare -n failed: ${err.trim() || 'exited'}` };
+      daemon = { child, sock };
+      return { ok: true };
+    },
     async close() {
+      if (daemon?.child.pid !== undefined) {
+        try {
+          process.kill(-daemon.child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await rm(dir, { recursive: true, force: true });
@@ -203,6 +282,13 @@ export async function createPki(): Promise<Pki> {
         if (req.url?.startsWith('/ocsp') && req.method === 'POST') {
           pki.hits.ocsp++;
           if (pki.ocspMode === 'down') return void res.writeHead(503).end();
+          if (pki.ocspMode === 'daemon') {
+            if (!daemon) return void res.writeHead(503).end();
+            const answer = await viaSocket(daemon.sock, Buffer.concat(chunks));
+            res.writeHead(answer.status, { 'content-type': 'application/ocsp-response' });
+            res.end(answer.body);
+            return;
+          }
           const n = ++seq;
           await writeFile(join(dir, `req${n}.der`), Buffer.concat(chunks));
           const signer = pki.ocspMode === 'forger' ? 'forger' : 'ocsp';
