@@ -335,6 +335,31 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await pub.endAsync(true);
   });
 
+  it('the traces page passes axe too', async () => {
+    await nav('Traces').click();
+    await page.getByRole('heading', { name: 'Start a trace' }).waitFor();
+    await checkA11y('traces');
+    await shot('10-traces');
+  });
+
+  it('needs no login on a loopback API without credentials (anonymous, as the API)', async () => {
+    const open = createApiServer(
+      { engine, logger: silentLogger, version: 'e2e' },
+      { bind: '127.0.0.1', port: 0, dashboardDir: path.join(dir, 'web') },
+    );
+    const url = (await open.start()).url;
+    const p2 = await browser.newPage();
+    try {
+      await p2.goto(`${url}/#/rules`);
+      await p2.getByRole('heading', { name: 'Rules' }).waitFor();
+      await p2.locator('tr[data-rule="hot"]').waitFor();
+      expect(await p2.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      await p2.close();
+      await open.stop();
+    }
+  });
+
   it('raised no script error and no CSP violation on any page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -70,7 +70,7 @@ const events: BrokerEvent[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sluice-api-dash-'));
   writeFileSync(path.join(dir, 'sluice.yaml'), YAML);
-  writeFileSync(path.join(dir, 'bootstrap'), 'admin:s3cret-admin\n');
+  writeFileSync(path.join(dir, 'bootstrap'), 'admin:s3cret-admin\nwatcher:s3cret-view:viewer\n');
   // A stand-in build: the server must serve whatever the directory holds, and nothing beside it.
   webDir = path.join(dir, 'web');
   mkdirSync(path.join(webDir, 'assets'), { recursive: true });
@@ -161,6 +161,25 @@ describe('GET /api/v5/clients and kick', () => {
     expect(k.status).toBe(404);
     expect(((await k.json()) as { code: string }).code).toBe('api_not_found');
     expect((await get('/api/v5/clients', null)).status).toBe(401);
+  });
+
+  it('lets a viewer list clients but not kick one (403)', async () => {
+    const c = await mqtt.connectAsync(mqttUrl, { clientId: 'dash-viewed', reconnectPeriod: 0 });
+    try {
+      const viewer = basic('watcher', 's3cret-view');
+      const list = (await (await get('/api/v5/clients', viewer)).json()) as {
+        data: { clientid: string }[];
+      };
+      expect(list.data.map((x) => x.clientid)).toContain('dash-viewed');
+      const k = await fetch(`${base}/api/v5/clients/dash-viewed`, {
+        method: 'DELETE',
+        headers: { authorization: viewer },
+      });
+      expect(k.status).toBe(403);
+      expect(c.connected).toBe(true);
+    } finally {
+      await c.endAsync();
+    }
   });
 });
 
