@@ -14,8 +14,11 @@ interface Snapshot {
   sinks: Sink[];
 }
 
+/** Kept across page switches (for the tab's life), so the sparklines do not start empty. */
+const SERIES = { in: new RateSeries(), out: new RateSeries(), matched: new RateSeries() };
+
 export function Overview() {
-  const series = useRef({ in: new RateSeries(), out: new RateSeries(), matched: new RateSeries() });
+  const series = useRef(SERIES);
   const { data, error } = usePoll<Snapshot>(async () => {
     const [status, totals, rules, sinks] = await Promise.all([
       // 503 while the broker is stopped still has a body; show what there is.

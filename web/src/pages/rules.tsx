@@ -12,8 +12,11 @@ interface Row {
   metrics: RuleMetrics['metrics'] | undefined;
 }
 
+/** Per rule, kept across page switches (for the tab's life), so sparklines do not start empty. */
+const SERIES = new Map<string, RateSeries>();
+
 export function Rules() {
-  const series = useRef(new Map<string, RateSeries>());
+  const series = useRef(SERIES);
   const [actionError, setActionError] = useState<string | undefined>();
   const { data, error, refresh } = usePoll<Row[]>(async () => {
     const rules = (await api<List<Rule>>('GET', '/api/v5/rules')).data;
