@@ -10,6 +10,8 @@
  * drawn over the offending characters on screen — fix it, try it (output, then no match), save
  * it disabled, enable it from the rules list, publish with MQTT.js and watch the rule's rate,
  * the overview's msgs/s and the sink's counters move, kick the publisher from the clients page.
+ * Then: a viewer key sees the pages but its change is refused (403 shown), and a loopback API
+ * without credentials needs no login.
  * axe-core runs on every page: no serious or critical violation. Screenshots go to
  * test-results/dashboard/ (gitignored). The page must raise no script error and no CSP report.
  */
@@ -120,7 +122,10 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
       { cwd: repo, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     writeFileSync(path.join(dir, 'sluice.yaml'), YAML);
-    writeFileSync(path.join(dir, 'bootstrap'), 'operator:op-secret-1\n');
+    writeFileSync(
+      path.join(dir, 'bootstrap'),
+      'operator:op-secret-1\nwatcher:view-secret-1:viewer\n',
+    );
     engine = createEngine(path.join(dir, 'sluice.yaml'), {
       logger: silentLogger,
       env: {},
@@ -340,6 +345,25 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
     await page.getByRole('heading', { name: 'Start a trace' }).waitFor();
     await checkA11y('traces');
     await shot('10-traces');
+  });
+
+  it('shows a viewer key every page but refuses its changes with the API’s 403', async () => {
+    // A fresh context: its own sessionStorage, so it signs in anew.
+    const ctx = await browser.newContext();
+    const p2 = await ctx.newPage();
+    try {
+      await p2.goto(`${base}/#/rules`);
+      await p2.getByLabel('Key', { exact: true }).fill('watcher');
+      await p2.getByLabel('Secret').fill('view-secret-1');
+      await p2.getByRole('button', { name: 'Sign in' }).click();
+      const row = p2.locator('tr[data-rule="hot"]');
+      await row.waitFor();
+      await row.getByRole('button', { name: 'Disable hot' }).click();
+      await expect.poll(() => p2.getByRole('alert').textContent()).toContain('api_forbidden');
+      expect(engine.rules().find((x) => x.id === 'hot')?.enabled).toBe(true);
+    } finally {
+      await ctx.close();
+    }
   });
 
   it('needs no login on a loopback API without credentials (anonymous, as the API)', async () => {
