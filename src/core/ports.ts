@@ -134,7 +134,7 @@ export interface ConnectedClient {
   readonly clientid: string;
   readonly username: string | undefined;
   readonly peerhost: string | undefined;
-  /** Listener id (`tcp:default`, `ws:default`, …). */
+  /** The accepting listener: its name under `broker.listeners` (e.g. `tcp`). */
   readonly listener: string;
   /** MQTT protocol level: 3 (3.1), 4 (3.1.1), 5. */
   readonly proto_ver: number;
