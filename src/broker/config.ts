@@ -7,10 +7,11 @@
  */
 import {
   field,
-  ocspStaplingFields,
+  tlsRevocationFields,
   validate,
   type FieldSpec,
-  type OcspStaplingConfig,
+  type OcspConfig,
+  type TlsRevocationConfig,
 } from '../core/index.js';
 import type { JwtAuthConfig } from './authn-jwt.js';
 import { BrokerErrors } from './errors.js';
@@ -25,7 +26,7 @@ export const DEFAULT_PORTS: Readonly<Record<ListenerType, number>> = {
   wss: 8084,
 };
 
-export interface TlsOptionsConfig {
+export interface TlsOptionsConfig extends TlsRevocationConfig {
   certfile?: string;
   keyfile?: string;
   cacertfile?: string;
@@ -35,20 +36,6 @@ export interface TlsOptionsConfig {
   passphrase?: string;
   verify: 'verify_none' | 'verify_peer';
   fail_if_no_peer_cert: boolean;
-  /** CRL checks of client certificates (tls-crl.ts). */
-  enable_crl_check: boolean;
-  crl_urls: string[];
-  crl_files: string[];
-  crl_refresh_interval: number;
-  crl_http_timeout: number;
-  crl_drop_revoked: boolean;
-  /** OCSP stapling of our certificate and OCSP checks of client certificates (tls-ocsp.ts). */
-  ocsp: OcspConfig;
-}
-
-export interface OcspConfig extends OcspStaplingConfig {
-  client_check: 'off' | 'soft' | 'hard';
-  client_responder_url?: string;
 }
 
 /** Per-listener limits (limits.ts; EMQX names). */
@@ -159,7 +146,7 @@ export type BrokerConfigInput = {
       idle_timeout?: number | string;
       packet_timeout?: number | string;
       type: ListenerType;
-      ssl_options?: Partial<TlsOptionsConfig>;
+      ssl_options?: Partial<Omit<TlsOptionsConfig, 'ocsp'>> & { ocsp?: Partial<OcspConfig> };
     }
   >;
   allow_anonymous?: boolean;
@@ -226,51 +213,7 @@ const tlsSpec: FieldSpec = field.object(
         'With `verify_peer`: also reject clients that present no certificate at all (mutual TLS required).',
       default: false,
     }),
-    enable_crl_check: field.boolean({
-      description:
-        'Check client certificates against CRLs (needs `verify_peer`). Node checks the whole chain, root included: every CA needs a current CRL. See docs/security.md.',
-      default: false,
-    }),
-    crl_urls: field.array(
-      field.string({ description: 'An http(s) URL serving a CRL (PEM or DER).' }),
-      {
-        description:
-          'CRLs to fetch besides the distribution points of the CA certificates and those learned from rejected clients.',
-        default: [],
-      },
-    ),
-    crl_files: field.array(field.string({ description: 'Path of a CRL file (PEM or DER).' }), {
-      description: 'Local CRL files, re-read at every refresh.',
-      default: [],
-    }),
-    crl_refresh_interval: field.duration({
-      description:
-        'CRL refresh period (sooner when a CRL nears its nextUpdate). New CRLs are swapped in without a restart.',
-      default: 900_000,
-    }),
-    crl_http_timeout: field.duration({ description: 'Timeout of one CRL fetch.', default: 15_000 }),
-    crl_drop_revoked: field.boolean({
-      description:
-        'Close open connections whose client certificate a newly fetched CRL revokes (Node only checks new handshakes).',
-      default: false,
-    }),
-    ocsp: field.object(
-      {
-        ...ocspStaplingFields,
-        client_check: field.string({
-          description:
-            'OCSP check of client certificates (needs `verify_peer`): `off`; `soft` rejects only a verified `revoked`; `hard` also rejects when no verified `good` answer can be had.',
-          enum: ['off', 'soft', 'hard'],
-          default: 'off',
-        }),
-        client_responder_url: field.string({
-          description:
-            "Responder for client certificates. Defaults to each certificate's AIA OCSP URL.",
-          optional: true,
-        }),
-      },
-      { description: 'OCSP stapling and client-certificate OCSP checks (docs/security.md).' },
-    ),
+    ...tlsRevocationFields,
   },
   {
     description: 'TLS options (tls/wss listeners only), including CRL and OCSP revocation checks.',

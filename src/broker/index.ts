@@ -42,7 +42,7 @@ export type { BoundAddress } from './listeners.js';
 export { BrokerErrors } from './errors.js';
 // Revocation helpers, reusable by other TLS servers (the OCPP wss gateway) via the engine.
 export { attachOcspStapling, createOcspClientChecker } from './tls-ocsp.js';
-export { createOcspStaplingPort } from './tls-security.js';
+export { createTlsRevocationPort } from './tls-security.js';
 export type { OcspStapler, OcspStaplingOptions, OcspStaplingDeps } from './tls-ocsp.js';
 export { verifyOcspResponse } from './pki.js';
 export type { JwtAuthConfig } from './authn-jwt.js';

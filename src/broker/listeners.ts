@@ -231,7 +231,7 @@ export async function startListener(
 
   server.on('connection', track);
   if ((cfg.type === 'tls' || cfg.type === 'wss') && cfg.ssl_options)
-    sec = await attachTlsSecurity(name, cfg, server as tls.Server, tlsOptions, logger);
+    sec = await attachTlsSecurity(name, cfg.ssl_options, server as tls.Server, tlsOptions, logger);
   // Handshake failures (incl. rejected client certificates under fail_if_no_peer_cert) never
   // reach our handlers; log them so an operator can tell why a device cannot connect.
   if (cfg.type === 'tls' || cfg.type === 'wss')

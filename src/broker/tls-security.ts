@@ -6,7 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import type tls from 'node:tls';
-import type { Logger, OcspStaplingConfig, OcspStaplingPort } from '../core/index.js';
+import type {
+  Logger,
+  OcspStaplingConfig,
+  TlsRevocationConfig,
+  TlsRevocationPort,
+} from '../core/index.js';
 import type { ListenerConfig } from './config.js';
 import type { OcspStapleMetrics, TlsListenerSecurityMetrics } from './types.js';
 import { BrokerErrors } from './errors.js';
@@ -39,19 +44,19 @@ export function needsOwnChecks(cfg: ListenerConfig): boolean {
 
 export async function attachTlsSecurity(
   name: string,
-  cfg: ListenerConfig,
+  o: TlsRevocationConfig & { readonly verify: 'verify_none' | 'verify_peer' },
   server: tls.Server,
   options: tls.SecureContextOptions,
   logger: Logger,
 ): Promise<TlsSecurity> {
-  const o = cfg.ssl_options!;
   const log = logger.child({ listener: name });
   const fail = (msg: string, cause?: unknown) =>
     BrokerErrors.broker_tls_material_invalid(`listener ${name}: ${msg}`, {
       ...(cause ? { cause } : {}),
       context: { listener: name },
     });
-  if (needsOwnChecks(cfg) && o.verify !== 'verify_peer')
+  const ownChecks = o.enable_crl_check || (o.ocsp?.client_check ?? 'off') !== 'off';
+  if (ownChecks && o.verify !== 'verify_peer')
     throw fail('enable_crl_check / ocsp.client_check need ssl_options.verify = verify_peer');
   const caPem = typeof options.ca === 'string' ? options.ca : '';
   const deps = { logger: log, now: Date.now };
@@ -175,7 +180,7 @@ export function stapleMetrics(st: OcspStapler): OcspStapleMetrics {
 
 type Fail = (msg: string, cause?: unknown) => Error;
 
-/** Issuer resolution + attachOcspStapling + the first fetch, for any TLS server. */
+/** Issuer resolution + attachOcspStapling + the first fetch. */
 async function createStapler(
   server: tls.Server,
   material: { readonly cert: string; readonly ca?: string; readonly ocsp: OcspStaplingConfig },
@@ -220,18 +225,17 @@ async function createStapler(
 }
 
 /**
- * The broker's `OcspStaplingPort` (src/core/ports.ts): OCSP stapling for a TLS server another
- * module owns — the OCPP gateway's wss listeners staple exactly like the broker's own.
+ * The broker's `TlsRevocationPort` (src/core/ports.ts): CRL checks, OCSP stapling and client
+ * OCSP checks for a TLS server another module owns — the OCPP gateway's wss listeners.
  */
-export function createOcspStaplingPort(logger: Logger): OcspStaplingPort {
-  return async (listener, server, material) => {
-    const log = logger.child({ listener });
-    const stapler = await createStapler(server, material, log, (msg, cause) =>
-      BrokerErrors.broker_tls_material_invalid(`listener ${listener}: ${msg}`, {
-        ...(cause ? { cause } : {}),
-        context: { listener },
-      }),
-    );
-    return { status: () => stapleMetrics(stapler), close: () => stapler.close() };
+export function createTlsRevocationPort(logger: Logger): TlsRevocationPort {
+  return async (listener, server, { secureOptions, ssl }) => {
+    const sec = await attachTlsSecurity(listener, ssl, server, secureOptions, logger);
+    return {
+      status: () => sec.metrics(),
+      admit: (s) => sec.admit(s),
+      rejected: (s, reason) => sec.rejected(s, reason),
+      close: () => sec.close(),
+    };
   };
 }

@@ -7,7 +7,9 @@ import type {
   ConnectedClient,
   EventName,
   Logger,
+  OcspStaplingStatus,
   PublishMessage,
+  TlsRevocationStatus,
 } from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { BoundAddress } from './listeners.js';
@@ -99,23 +101,11 @@ export interface SecurityMetrics {
   readonly tls: readonly TlsListenerSecurityMetrics[];
 }
 
-export interface OcspStapleMetrics {
-  /** `empty`, `good`, `revoked`, `unknown` or `expired` (tls-ocsp.ts). */
-  readonly state: string;
-  readonly refresh_ok: number;
-  readonly refresh_failed: number;
-  /** Handshakes that asked for a staple and got one / got none. */
-  readonly stapled: number;
-  readonly not_stapled: number;
-}
+/** Stapling counters of one listener (src/core/ports.ts). */
+export type OcspStapleMetrics = OcspStaplingStatus;
 
-export interface TlsListenerSecurityMetrics {
-  readonly listener: string;
-  readonly crl?: { refresh_ok: number; refresh_failed: number; crls: number; dropped: number };
-  readonly ocsp?: OcspStapleMetrics;
-  /** Client certificates rejected, by reason (e.g. `CERT_REVOKED`, `revoked`, `UNABLE_TO_GET_CRL`). */
-  readonly rejected: Readonly<Record<string, number>>;
-}
+/** Revocation counters of one tls/wss listener (src/core/ports.ts). */
+export type TlsListenerSecurityMetrics = TlsRevocationStatus;
 
 export interface Broker {
   /** Bind every enabled listener; resolves with the bound addresses (port 0 → the real port). */

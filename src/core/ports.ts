@@ -8,14 +8,14 @@
  * - `ClientFlowControl`: back-pressure on the connections that produce messages.
  * - `MessageSubscriber`, `ClientAuthenticator`: in-process subscribe and the platform's
  *   authentication, for gateways that must not import the broker (src/ocpp).
- * - `OcspStaplingPort`: OCSP stapling on a TLS server a gateway owns (the broker's
- *   implementation, so the OCPP wss listeners staple like the broker's own).
+ * - `TlsRevocationPort`: CRL checks and OCSP on a TLS server a gateway owns (the broker's
+ *   implementation, so the OCPP wss listeners revoke and staple like the broker's own).
  * - Authentication/authorization ports live with the broker (src/broker/auth.ts:
  *   `Authenticator`, `Authorizer`), which is their only caller.
  */
 import type tls from 'node:tls';
 import type { BrokerEvent, EventName } from './events.js';
-import type { OcspStaplingConfig } from './tls-spec.js';
+import type { TlsRevocationConfig } from './tls-spec.js';
 import type { ValueMap } from './values.js';
 
 export interface EventProducer {
@@ -113,21 +113,42 @@ export interface OcspStaplingStatus {
   readonly not_stapled: number;
 }
 
-export interface OcspStaplingHandle {
-  status(): OcspStaplingStatus;
+/** Revocation counters of one TLS listener, as /metrics reports them. */
+export interface TlsRevocationStatus {
+  readonly listener: string;
+  readonly crl?: { refresh_ok: number; refresh_failed: number; crls: number; dropped: number };
+  readonly ocsp?: OcspStaplingStatus;
+  /** Client certificates rejected, by reason. */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+export interface TlsRevocationHandle {
+  status(): TlsRevocationStatus;
+  /**
+   * After the handshake, before the connection is used: CRL bookkeeping and the client
+   * certificate's OCSP check. Resolves false when the socket was refused (and destroyed).
+   */
+  admit(s: tls.TLSSocket): Promise<boolean> | true;
+  /** TLS refused the client certificate with this verification error (counted, logged). */
+  rejected(s: tls.TLSSocket, reason: string): void;
   close(): void;
 }
 
 /**
- * Start stapling on `server` (its `OCSPRequest` handler answers from a verified cache; the
- * first fetch has been tried when the promise resolves). Rejects with a located error for bad
- * material (no issuer, no responder URL).
+ * CRL checks, OCSP stapling and client-certificate OCSP checks on a TLS server another module
+ * owns (the broker's implementation, so the OCPP wss listeners revoke and staple exactly like
+ * the broker's own). Rejects with a located error for bad material (no issuer, no responder,
+ * CRL/client checks without `verify_peer`).
  */
-export type OcspStaplingPort = (
+export type TlsRevocationPort = (
   listener: string,
   server: tls.Server,
-  material: { readonly cert: string; readonly ca?: string; readonly ocsp: OcspStaplingConfig },
-) => Promise<OcspStaplingHandle>;
+  material: {
+    /** The server's secure-context options (cert, key, ca…), the base of CRL hot swaps. */
+    readonly secureOptions: tls.SecureContextOptions;
+    readonly ssl: TlsRevocationConfig & { readonly verify: 'verify_none' | 'verify_peer' };
+  },
+) => Promise<TlsRevocationHandle>;
 
 /** One connected client as the management API lists it (`GET /api/v5/clients`). */
 export interface ConnectedClient {

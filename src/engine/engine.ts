@@ -20,7 +20,7 @@ import path from 'node:path';
 
 import { stringify as yamlStringify } from 'yaml';
 
-import { createBroker, createOcspStaplingPort } from '../broker/index.js';
+import { createBroker, createTlsRevocationPort } from '../broker/index.js';
 import { createOcppGateway } from '../ocpp/index.js';
 import type { OcppGateway } from '../ocpp/index.js';
 import type { Broker } from '../broker/index.js';
@@ -219,7 +219,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           publish,
           subscribe: (filter, handler) => b.subscribe(filter, handler),
           authenticate: brokerAuthenticator(cfg.broker, deps.broker?.authenticators ?? []),
-          stapling: createOcspStaplingPort(root.child({ component: 'ocpp.tls' })),
+          tlsRevocation: createTlsRevocationPort(root.child({ component: 'ocpp.tls' })),
         },
         ocppCfg,
       )

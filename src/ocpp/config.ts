@@ -7,17 +7,18 @@
  */
 import {
   field,
-  ocspStaplingFields,
+  tlsRevocationFields,
   validate,
   type FieldSpec,
-  type OcspStaplingConfig,
+  type TlsRevocationConfig,
 } from '../core/index.js';
 import { OcppErrors } from './errors.js';
 
 export type OcppListenerType = 'ws' | 'wss';
 export type FormatChecking = 'all' | 'upstream_only' | 'dnstream_only' | 'disable';
 
-export interface OcppTlsConfig {
+/** TLS of a wss listener; CRL and OCSP options as on the broker's listeners (src/core/tls-spec.ts). */
+export interface OcppTlsConfig extends TlsRevocationConfig {
   certfile?: string;
   keyfile?: string;
   cacertfile?: string;
@@ -27,8 +28,6 @@ export interface OcppTlsConfig {
   passphrase?: string;
   verify: 'verify_none' | 'verify_peer';
   fail_if_no_peer_cert: boolean;
-  /** OCSP stapling of the gateway's certificate (same options as the broker's listeners). */
-  ocsp: OcspStaplingConfig;
 }
 
 export interface OcppListenerConfig {
@@ -105,13 +104,7 @@ const tlsSpec: FieldSpec = field.object(
       description: 'With `verify_peer`: refuse charge points that present no certificate.',
       default: false,
     }),
-    ocsp: field.object(
-      { ...ocspStaplingFields },
-      {
-        description:
-          "OCSP stapling of the gateway's certificate, exactly as on the broker's TLS listeners (docs/security.md).",
-      },
-    ),
+    ...tlsRevocationFields,
   },
   { description: 'TLS of a `wss` listener (TLS 1.2 or newer).' },
 );

@@ -14,11 +14,11 @@ import { createServer as createHttpServer, STATUS_CODES } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Server as TlsServer, TLSSocket } from 'node:tls';
+import type { SecureContextOptions, Server as TlsServer, TLSSocket } from 'node:tls';
 
 import { WebSocketServer } from 'ws';
 
-import { EVENT_TOPICS } from '../core/index.js';
+import { EVENT_TOPICS, wantsRevocation } from '../core/index.js';
 import type {
   BrokerEvent,
   ClientAuthenticator,
@@ -27,9 +27,9 @@ import type {
   Logger,
   MessagePublisher,
   MessageSubscriber,
-  OcspStaplingHandle,
-  OcspStaplingPort,
-  OcspStaplingStatus,
+  TlsRevocationHandle,
+  TlsRevocationPort,
+  TlsRevocationStatus,
   ValueMap,
 } from '../core/index.js';
 import { resolveOcppConfig, type OcppConfig, type OcppListenerConfig } from './config.js';
@@ -52,8 +52,8 @@ export interface OcppGatewayDeps {
   readonly subscribe: MessageSubscriber;
   /** The platform's authentication; absent = everyone is let in. */
   readonly authenticate?: ClientAuthenticator;
-  /** OCSP stapling for wss listeners with `ssl_options.ocsp.enable_ocsp_stapling`. */
-  readonly stapling?: OcspStaplingPort;
+  /** CRL checks and OCSP (stapling, client checks) for wss listeners that configure them. */
+  readonly tlsRevocation?: TlsRevocationPort;
 }
 
 export interface OcppBoundAddress {
@@ -75,15 +75,8 @@ export interface OcppGateway {
   clients(): ConnectionStats[];
   /** Close the connection of `clientid` (reason `kicked`); false when it is not connected. */
   kick(clientid: string): boolean;
-  metrics(): GatewayMetrics & { tls?: readonly GatewayTlsMetrics[] };
+  metrics(): GatewayMetrics & { tls?: readonly TlsRevocationStatus[] };
   readonly addresses: readonly OcppBoundAddress[];
-}
-
-/** OCSP stapling state of one wss listener (reported on /metrics as `ocpp:<listener>`). */
-export interface GatewayTlsMetrics {
-  readonly listener: string;
-  readonly ocsp: OcspStaplingStatus;
-  readonly rejected: Readonly<Record<string, number>>;
 }
 
 interface Listener {
@@ -103,7 +96,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
   const conns = new Map<string, OcppConnection>();
   const perListener = new Map<string, number>();
   const servers: Server[] = [];
-  const staplers = new Map<string, OcspStaplingHandle>();
+  /** Revocation checks per wss listener name (tlsRevocation port). */
+  const revocations = new Map<string, TlsRevocationHandle>();
   const addresses: OcppBoundAddress[] = [];
   const eventListeners = new Set<Listener>();
   let validator: PayloadValidator | undefined;
@@ -237,11 +231,27 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
     let peerCertCN: string | undefined;
     const tls = socket as TLSSocket;
     if (typeof tls.getPeerCertificate === 'function') {
+      const revocation = revocations.get(name);
       const cert = tls.getPeerCertificate();
       if (cert && Object.keys(cert).length > 0) {
-        if (!tls.authorized) return refuse(socket, 403, 'certificate_not_trusted');
+        if (!tls.authorized) {
+          revocation?.rejected(tls, String(tls.authorizationError ?? 'not trusted'));
+          return refuse(socket, 403, 'certificate_not_trusted');
+        }
         const cn = cert.subject?.CN;
         peerCertCN = Array.isArray(cn) ? cn[0] : cn;
+      } else if (l.ssl_options?.verify === 'verify_peer' && l.ssl_options.fail_if_no_peer_cert) {
+        revocation?.rejected(tls, 'no certificate');
+        return refuse(socket, 403, 'no_certificate');
+      }
+      // CRL bookkeeping and the client certificate's OCSP check (destroys a refused socket).
+      if (revocation) {
+        const admitted = revocation.admit(tls);
+        if (admitted !== true && !(await admitted)) {
+          metrics.refused['certificate_revoked'] =
+            (metrics.refused['certificate_revoked'] ?? 0) + 1;
+          return;
+        }
       }
     }
 
@@ -378,51 +388,60 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
 
   // ---- listeners -----------------------------------------------------------------------------
 
-  async function startStapling(name: string, l: OcppListenerConfig, server: TlsServer) {
-    const t = l.ssl_options!;
-    if (!deps.stapling)
+  async function startRevocation(
+    name: string,
+    l: OcppListenerConfig,
+    server: TlsServer,
+    secureOptions: SecureContextOptions,
+  ) {
+    if (!deps.tlsRevocation)
       throw OcppErrors.ocpp_listen_failed(
-        `OCPP listener ${name}: ssl_options.ocsp.enable_ocsp_stapling needs the platform's OCSP stapling (run the gateway through the engine)`,
+        `OCPP listener ${name}: CRL/OCSP options need the platform's TLS revocation checks (run the gateway through the engine)`,
         { context: { listener: name } },
       );
-    const cert = readTls(t.certfile, t.cert);
-    const ca = readTls(t.cacertfile, t.ca);
     try {
-      staplers.set(
+      revocations.set(
         name,
-        await deps.stapling(`ocpp:${name}`, server, {
-          cert: cert ?? '',
-          ...(ca ? { ca } : {}),
-          ocsp: t.ocsp,
-        }),
+        await deps.tlsRevocation(name, server, { secureOptions, ssl: l.ssl_options! }),
       );
     } catch (err) {
-      throw OcppErrors.ocpp_listen_failed(
-        `OCPP listener ${name}: OCSP stapling: ${(err as Error).message}`,
-        { cause: err, context: { listener: name } },
-      );
+      throw OcppErrors.ocpp_listen_failed(`OCPP listener ${name}: ${(err as Error).message}`, {
+        cause: err,
+        context: { listener: name },
+      });
     }
   }
 
-  function createListener(name: string, l: OcppListenerConfig): Server {
+  function createListener(
+    name: string,
+    l: OcppListenerConfig,
+  ): { server: Server; secureOptions?: SecureContextOptions } {
     const plain = (_req: IncomingMessage, res: ServerResponse) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
       res.end('OCPP-J: connect with a WebSocket upgrade to <path>/<ChargePointId>');
     };
     let server: Server;
+    let secureOptions: SecureContextOptions | undefined;
     if (l.type === 'wss') {
       const t = l.ssl_options;
       const read = readTls;
+      // With CRL or client OCSP checks the handshake must not fail on its own: the upgrade
+      // refuses the client itself, so every rejection is counted with its reason.
+      const ownChecks =
+        t !== undefined && (t.enable_crl_check || (t.ocsp?.client_check ?? 'off') !== 'off');
       try {
+        secureOptions = {
+          cert: read(t?.certfile, t?.cert),
+          key: read(t?.keyfile, t?.key),
+          ca: read(t?.cacertfile, t?.ca),
+          passphrase: t?.passphrase,
+          minVersion: 'TLSv1.2',
+        };
         server = createHttpsServer(
           {
-            cert: read(t?.certfile, t?.cert),
-            key: read(t?.keyfile, t?.key),
-            ca: read(t?.cacertfile, t?.ca),
-            passphrase: t?.passphrase,
-            minVersion: 'TLSv1.2',
+            ...secureOptions,
             requestCert: t?.verify === 'verify_peer',
-            rejectUnauthorized: t?.verify === 'verify_peer' && t.fail_if_no_peer_cert,
+            rejectUnauthorized: t?.verify === 'verify_peer' && t.fail_if_no_peer_cert && !ownChecks,
           },
           plain,
         );
@@ -447,7 +466,7 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       });
     });
     server.on('clientError', (_err, socket) => socket.destroy());
-    return server;
+    return secureOptions ? { server, secureOptions } : { server };
   }
 
   return {
@@ -456,9 +475,9 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       if (config.message_format_checking !== 'disable') getValidator();
       for (const [name, l] of Object.entries(config.listeners)) {
         if (!l.enabled) continue;
-        const server = createListener(name, l);
-        if (l.type === 'wss' && l.ssl_options?.ocsp.enable_ocsp_stapling)
-          await startStapling(name, l, server as unknown as TlsServer);
+        const { server, secureOptions } = createListener(name, l);
+        if (l.type === 'wss' && secureOptions && wantsRevocation(l.ssl_options))
+          await startRevocation(name, l, server as unknown as TlsServer, secureOptions);
         await new Promise<void>((resolve, reject) => {
           server.once('error', (err: NodeJS.ErrnoException) =>
             reject(
@@ -493,8 +512,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
       const deadline = Date.now() + 2500;
       while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       servers.length = 0;
-      for (const h of staplers.values()) h.close();
-      staplers.clear();
+      for (const h of revocations.values()) h.close();
+      revocations.clear();
     },
     clients: () => [...conns.values()].map((c) => c.stats()),
     kick(clientid) {
@@ -506,14 +525,8 @@ export function createOcppGateway(deps: OcppGatewayDeps, input: unknown): OcppGa
     metrics: () => ({
       ...metrics,
       refused: { ...metrics.refused },
-      ...(staplers.size > 0
-        ? {
-            tls: [...staplers].map(([listener, h]) => ({
-              listener,
-              ocsp: h.status(),
-              rejected: {},
-            })),
-          }
+      ...(revocations.size > 0
+        ? { tls: [...revocations.values()].map((h) => ({ ...h.status() })) }
         : {}),
     }),
     get addresses() {

@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
+import WebSocket from 'ws';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer } from '../../src/api/index.js';
@@ -401,6 +402,10 @@ describe('OCSP stapling on the OCPP gateway and security counters on /metrics', 
                 port: 0,
                 ssl_options: {
                   ...ssl,
+                  verify: 'verify_peer',
+                  fail_if_no_peer_cert: true,
+                  enable_crl_check: true,
+                  crl_files: [pki.path('ca.crl')],
                   ocsp: { enable_ocsp_stapling: true, issuer_pem: pki.path('ca.crt') },
                 },
               },
@@ -424,6 +429,24 @@ describe('OCSP stapling on the OCPP gateway and security counters on /metrics', 
         Date.now(),
       );
       expect(v.status).toBe('good');
+      // Security profile 3 with CRL checks: the good certificate opens, the revoked one is refused.
+      const cp = async (who: string) => {
+        const ws = new WebSocket(`wss://127.0.0.1:${ocppPort}/ocpp/CP-${who}`, ['ocpp1.6'], {
+          key: await pki.pem(`${who}.key`),
+          cert: await pki.pem(`${who}.crt`),
+          ca: pkiCa,
+        });
+        return new Promise<string>((resolve) => {
+          ws.once('open', () => {
+            ws.close();
+            resolve('open');
+          });
+          ws.once('unexpected-response', (_req, res) => resolve(`http ${res.statusCode}`));
+          ws.once('error', (e) => resolve(`error: ${e.message}`));
+        });
+      };
+      expect(await cp('good')).toBe('open');
+      expect(await cp('revoked')).toBe('http 403');
       const brokerPort = engine.broker.addresses[0]!.port;
       expect(await mtls(brokerPort, 'good')).toBe('connected');
       expect(await mtls(brokerPort, 'revoked')).not.toBe('connected');
@@ -446,6 +469,10 @@ describe('OCSP stapling on the OCPP gateway and security counters on /metrics', 
       expect(after).toMatch(
         /^sluice_tls_client_cert_rejected_total\{listener="mtls",reason="CERT_REVOKED"\} 1$/m,
       );
+      expect(after).toMatch(
+        /^sluice_tls_client_cert_rejected_total\{listener="ocpp:secure",reason="CERT_REVOKED"\} 1$/m,
+      );
+      expect(after).toMatch(/^sluice_tls_crls\{listener="ocpp:secure"\} 1$/m);
     } finally {
       await api.stop();
       await engine.stop({ drainMs: 100 });
@@ -485,7 +512,7 @@ describe('the real openssl ocsp -port responder (private network namespace)', ()
             },
           },
         },
-      } as BrokerConfigInput);
+      } as unknown as BrokerConfigInput);
       const [a] = await broker.start();
       try {
         pkiCa = await own.pem('ca.crt');

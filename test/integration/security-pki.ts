@@ -98,13 +98,29 @@ export interface Pki {
 
 /** Inside the namespace: Unix socket in the PKI directory → the daemon on the namespace's loopback. */
 const BRIDGE = `import net from 'node:net';
+import { readFileSync } from 'node:fs';
 const [sock, port] = process.argv.slice(2);
-net.createServer((c) => {
+// Wait until the daemon listens (a probe connection would hold the one-at-a-time daemon).
+const hex = ':' + Number(port).toString(16).toUpperCase().padStart(4, '0');
+const listening = () =>
+  ['/proc/net/tcp', '/proc/net/tcp6'].some((f) => {
+    try {
+      return readFileSync(f, 'utf8').split('\\n').some((l) => {
+        const c = l.trim().split(/\\s+/);
+        return c[1]?.endsWith(hex) && c[3] === '0A';
+      });
+    } catch {
+      return false;
+    }
+  });
+const serve = () => net.createServer((c) => {
   const u = net.connect(Number(port), '127.0.0.1');
   c.pipe(u).pipe(c);
   u.on('error', () => c.destroy());
   c.on('error', () => u.destroy());
 }).listen(sock, () => process.stdout.write('ready\\n'));
+const wait = () => (listening() ? serve() : setTimeout(wait, 20));
+wait();
 `;
 /** Any port: the daemon's namespace has nothing else in it. */
 const DAEMON_PORT = 8080;
@@ -228,7 +244,7 @@ export async function createPki(): Promise<Pki> {
       await writeFile(join(dir, 'bridge.mjs'), BRIDGE);
       const script = [
         'ip link set lo up || exit 97',
-        `openssl ocsp -index index.txt -port ${DAEMON_PORT} -CA ca.crt -rsigner ocsp.crt -rkey ocsp.key -nmin 10 2>>ocsp-daemon.log &`,
+        `openssl ocsp -index index.txt -port ${DAEMON_PORT} -CA ca.crt -rsigner ocsp.crt -rkey ocsp.key -nmin 10 -ignore_err >>ocsp-daemon.log 2>&1 &`,
         `exec "${process.execPath}" bridge.mjs "${sock}" ${DAEMON_PORT}`,
       ].join('\n');
       const child = spawn('unshare', ['-n', 'sh', '-c', script], {
@@ -239,7 +255,11 @@ export async function createPki(): Promise<Pki> {
       let err = '';
       child.stderr.on('data', (b: Buffer) => (err += b.toString()));
       const ready = await new Promise<boolean>((resolve) => {
-        child.stdout.once('data', () => resolve(true));
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('ready\n')) resolve(true);
+        });
         child.once('exit', () => resolve(false));
         child.once('error', (e) => {
           err += e.message;
