@@ -9,7 +9,7 @@
  *   baseline        nothing
  *   redos           `^([a-zA-Z0-9]+\s?)*$` on the issue's 43-byte payload and on 100,000 chars
  *   redos_dynamic   `regex_replace` with `^(a+)+$` taken from the message; rule_test over HTTP
- *   jq_loop         `jq('def f: f; f', payload)`, one message every 300 ms (breaker trips at 5)
+ *   jq_loop         `jq('def f: f; f', payload)`, one message every 300 ms (jq runs off the event loop; each timeout is a strike)
  *   case_5000       a 5,000-branch CASE rule over the API (refused: rule_limits), then the
  *                   largest allowed one (1,200 branches) created, then messages to it
  *   deep_json       100,000-deep `{"a":…}` and `[[…]]` payloads to rules reading the payload

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 import { encodeJson, SluiceError } from '../core/index.js';
-import { DEFAULT_GUARD, runRuleTest, SqlError } from '../runtime/index.js';
+import { DEFAULT_GUARD, runRuleTestAsync, SqlError } from '../runtime/index.js';
 import type { Diagnostic, EvalClock, FunctionServices, RuleInfo } from '../runtime/index.js';
 import { ApiErrors } from './errors.js';
 import { badRequest, HttpError, json, readJsonObject } from './http.js';
@@ -375,7 +375,8 @@ const ruleTest: Handler = async (req, _p, ctx) => {
   const context = body['context'] ?? {};
   if (typeof context !== 'object' || context === null || Array.isArray(context))
     throw badRequest('context must be a JSON object of the event columns');
-  const r = runRuleTest(sql, context as Record<string, unknown>, {
+  // A rule that calls jq is evaluated in passes: its jq run never blocks the event loop.
+  const r = await runRuleTestAsync(sql, context as Record<string, unknown>, {
     services: ctx.services(),
     now: ctx.deps.now(),
     node: ctx.node,

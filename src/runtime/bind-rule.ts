@@ -15,5 +15,8 @@ import { columnsRead } from './plan/columns.js';
 export function bindRule(compiled: CompiledRule, ruleId: string): ExecutableRule<MessageContext> {
   if (!columnsRead(compiled.plan).has('metadata')) return compiled;
   const metadata = Object.freeze({ rule_id: ruleId });
-  return { run: (ctx) => compiled.run(createMessageContext({ ...ctx.columns, metadata })) };
+  return {
+    run: (ctx) => compiled.run(createMessageContext({ ...ctx.columns, metadata })),
+    ...(compiled.passes ? { passes: compiled.passes } : {}),
+  };
 }

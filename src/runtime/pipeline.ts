@@ -17,11 +17,13 @@
  */
 import type { Subject } from 'rxjs';
 
+import type { RuleOutcome } from '../core/index.js';
 import type { RuleGuard } from './guard.js';
 import type { RuleMetrics } from './metrics.js';
 import { runOnce } from './operators/evaluate-rule.js';
 import type { RuleResult, RuleVersion } from './operators/evaluate-rule.js';
 import { routeOutputs } from './operators/route-actions.js';
+import { PassLane } from './pass-lane.js';
 import type { ActionRouter } from './operators/route-actions.js';
 import type { SourceTarget, Trigger } from './source.js';
 
@@ -44,11 +46,26 @@ class Pipeline<C> implements RulePipeline<C> {
     private readonly guard: RuleGuard | undefined,
   ) {}
 
+  /** Rules that call jq: evaluated in passes, never blocking (pass-lane.ts). */
+  private lane: PassLane<C> | undefined;
+
   deliver(trigger: Trigger<C>): void {
     if (this.stopped) return;
     // runOnce + routeOutputs, with the RuleResult built only when someone reads it.
     const version = this.version;
-    const outcome = runOnce(version, this.metrics, trigger, this.guard);
+    if (version.compiled.passes) {
+      this.lane ??= new PassLane(
+        this.metrics,
+        this.guard,
+        (v, t, o) => this.finish(v, t, o),
+        () => this.stopped,
+      );
+      return this.lane.deliver(version, trigger);
+    }
+    this.finish(version, trigger, runOnce(version, this.metrics, trigger, this.guard));
+  }
+
+  private finish(version: RuleVersion<C>, trigger: Trigger<C>, outcome: RuleOutcome): void {
     if (outcome.kind === 'passed' && version.actions.length > 0)
       routeOutputs(
         this.router,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { createDefaultServices } from './functions/index.js';
-import { eventNameOf, runRuleTest } from './rule-tester.js';
+import { eventNameOf, runRuleTest, runRuleTestAsync } from './rule-tester.js';
 
 const opts = { services: createDefaultServices({ node: 'n@h' }), now: 1_700_000_000_000 };
 
@@ -78,6 +78,34 @@ describe('rule test budget', () => {
       expect(Date.now() - t0).toBeLessThan(2_000);
       expect(r.kind).toBe('failed');
       expect(clock.deadline).toBe(Infinity);
+    } finally {
+      await services.close?.();
+    }
+  });
+});
+
+describe('runRuleTestAsync (jq without blocking)', () => {
+  it('evaluates jq in passes; a looping program leaves the event loop free until its timeout', async () => {
+    const services = createDefaultServices();
+    try {
+      const ok = await runRuleTestAsync(
+        `SELECT jq('.a * 2', payload) AS x, kv_store_put('k', 1) AS p FROM "t/#"`,
+        { payload: { a: 21 } },
+        { services, now: 0 },
+      );
+      expect(ok).toEqual({ kind: 'passed', outputs: [{ x: [42], p: true }], foreach: false });
+      let done = false;
+      const looping = runRuleTestAsync(
+        `SELECT jq('def f: f; f', payload, 1000) AS x FROM "t/#"`,
+        { payload: {} },
+        { services, now: 0 },
+      ).finally(() => (done = true));
+      // A timer fires while the program runs: the event loop is not held.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(done).toBe(false);
+      const r = await looping;
+      expect(r).toMatchObject({ kind: 'failed' });
+      expect((r as { reason: string }).reason).toMatch(/timeout/);
     } finally {
       await services.close?.();
     }

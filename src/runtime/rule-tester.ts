@@ -13,7 +13,9 @@
 import { EVENT_TOPICS, encodeJson } from '../core/index.js';
 import type { EventName, RuleOutcome, Value, ValueMap } from '../core/index.js';
 import type { Diagnostic, ParseLimits } from '../sql-parser/index.js';
+import { EvalSession } from './async-eval.js';
 import { compileRule } from './compile-rule.js';
+import type { CompiledRule } from './compile/index.js';
 import { SqlError } from './errors.js';
 import type { FunctionServices } from './functions/index.js';
 import type { EvalClock } from './guard.js';
@@ -59,6 +61,55 @@ export function runRuleTest(
   context: Readonly<Record<string, unknown>>,
   opts: RuleTestOptions,
 ): RuleTestResult {
+  const prepared = prepareTest(sql, context, opts);
+  return 'result' in prepared ? prepared.result : evaluateTest(prepared, opts);
+}
+
+/**
+ * `runRuleTest` for callers that can wait (the API): a rule that calls jq is evaluated in
+ * passes (async-eval.ts), so its jq run never blocks the event loop.
+ */
+export async function runRuleTestAsync(
+  sql: string,
+  context: Readonly<Record<string, unknown>>,
+  opts: RuleTestOptions,
+): Promise<RuleTestResult> {
+  const prepared = prepareTest(sql, context, opts);
+  if ('result' in prepared) return prepared.result;
+  const passes = prepared.rule.passes;
+  if (!passes) return evaluateTest(prepared, opts);
+  const session = new EvalSession();
+  for (;;) {
+    session.beginPass();
+    passes.slot.current = session;
+    let result: RuleTestResult;
+    try {
+      result = evaluateTest(prepared, opts);
+    } finally {
+      passes.slot.current = undefined;
+    }
+    const want = session.pending;
+    if (want === undefined) return result;
+    try {
+      session.memo.set(want.key, {
+        outputs: await passes.jq(want.program, want.input, want.timeoutMs),
+      });
+    } catch (err) {
+      session.memo.set(want.key, { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}
+
+interface PreparedTest {
+  readonly rule: CompiledRule;
+  readonly columns: ValueMap;
+}
+
+function prepareTest(
+  sql: string,
+  context: Readonly<Record<string, unknown>>,
+  opts: RuleTestOptions,
+): PreparedTest | { result: RuleTestResult } {
   let rule;
   try {
     rule = compileRule(sql, {
@@ -66,7 +117,8 @@ export function runRuleTest(
       ...(opts.limits ? { limits: opts.limits } : {}),
     });
   } catch (err) {
-    if (err instanceof SqlError) return { kind: 'sql_error', diagnostics: err.diagnostics };
+    if (err instanceof SqlError)
+      return { result: { kind: 'sql_error', diagnostics: err.diagnostics } };
     throw err;
   }
   const from = rule.sources;
@@ -76,8 +128,10 @@ export function runRuleTest(
     const e = typeof eventType === 'string' ? eventNameOf(eventType) : undefined;
     if (!e)
       return {
-        kind: 'bad_context',
-        message: `unknown event_type ${JSON.stringify(eventType)} (e.g. message_publish, client_connected)`,
+        result: {
+          kind: 'bad_context',
+          message: `unknown event_type ${JSON.stringify(eventType)} (e.g. message_publish, client_connected)`,
+        },
       };
     event = e;
   } else {
@@ -114,17 +168,25 @@ export function runRuleTest(
     const topic = columns['topic'];
     if (typeof topic !== 'string' || !topicMatchesAny(topic, from))
       return {
-        kind: 'no_match',
-        message: `the context topic ${JSON.stringify(topic)} does not match FROM ${shown}`,
+        result: {
+          kind: 'no_match',
+          message: `the context topic ${JSON.stringify(topic)} does not match FROM ${shown}`,
+        },
       };
   } else {
     const topics = EVENT_TOPICS[event as Exclude<EventName, 'message.publish'>];
     if (!from.some((f) => eventOfTopic(f) === event))
       return {
-        kind: 'no_match',
-        message: `event ${event} (${topics[0]}) is not in FROM ${shown}`,
+        result: {
+          kind: 'no_match',
+          message: `event ${event} (${topics[0]}) is not in FROM ${shown}`,
+        },
       };
   }
+  return { rule, columns };
+}
+
+function evaluateTest({ rule, columns }: PreparedTest, opts: RuleTestOptions): RuleTestResult {
   const budget = opts.budgetMs ?? 0;
   const t0 = performance.now();
   if (budget > 0 && opts.clock) opts.clock.deadline = t0 + budget;

@@ -12,6 +12,7 @@
  */
 import type { RuleOutcome, Value, ValueMap } from '../../core/index.js';
 import type { Statement } from '../../sql-parser/index.js';
+import type { RulePasses } from '../async-eval.js';
 import type { FunctionServices } from '../functions/registry.js';
 import { RuleEvaluationError, fault, toEvaluationError } from '../errors.js';
 import type { EvaluationClause } from '../errors.js';
@@ -52,7 +53,14 @@ export interface CompiledRule {
   run(context: EvaluationInput): RuleOutcome;
   /** The plan as readable text (same as `explainRule(sql)`). */
   explain(): string;
+  /**
+   * Set when the rule calls jq and its services run jq without blocking: the runtime then
+   * evaluates it in passes through this slot (async-eval.ts, async-lane.ts).
+   */
+  readonly passes?: RulePasses;
 }
+
+const JQ_CALL = /\bjq\s*\(/;
 
 function runClause<T>(clause: EvaluationClause, body: () => T): T {
   try {
@@ -109,7 +117,12 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
       ? compileSelect(plan, services, where)
       : compileForeach(plan, services, where);
   let explained: string | undefined;
+  const passes: RulePasses | undefined =
+    services.session && services.jqAsync && JQ_CALL.test(plan.sql)
+      ? { slot: services.session, jq: services.jqAsync }
+      : undefined;
   return {
+    ...(passes ? { passes } : {}),
     sql: plan.sql,
     kind: plan.kind,
     sources: filters,

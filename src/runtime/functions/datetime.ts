@@ -66,6 +66,7 @@ function unitArg(args: readonly Value[], i: number): Unit {
 export const dateFunctions: readonly FunctionDef[] = [
   {
     name: 'now_timestamp',
+    effects: true,
     family: FAMILY,
     arity: { min: 0, max: 1 },
     signature: 'now_timestamp([Unit])',
@@ -78,6 +79,7 @@ export const dateFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'now_rfc3339',
+    effects: true,
     family: FAMILY,
     arity: { min: 0, max: 1 },
     signature: 'now_rfc3339([Unit])',

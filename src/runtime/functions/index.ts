@@ -99,6 +99,8 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
   const jq = (program: string, input: string, timeoutMs: number, budgeted?: boolean): string[] =>
     (jqRunner ??= createJqRunner()).run(program, input, timeoutMs, budgeted);
   const jqWarm = (): void => (jqRunner ??= createJqRunner()).warm();
+  const jqAsync = (program: string, input: string, timeoutMs: number): Promise<string[]> =>
+    (jqRunner ??= createJqRunner()).runAsync(program, input, timeoutMs);
   return {
     now: () => Date.now(),
     kvStore: new Map<string, Value>(),
@@ -108,6 +110,8 @@ export function createDefaultServices(overrides: Partial<FunctionServices> = {})
     procDict,
     jq,
     jqWarm,
+    jqAsync,
+    session: { current: undefined },
     regex: createRegexCache(),
     close: async () => {
       const r = jqRunner;

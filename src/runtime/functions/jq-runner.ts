@@ -42,7 +42,13 @@ export interface JqRunner {
    * worker that is still loading is not waited for at all (`JqNotReady`).
    */
   run(program: string, inputJson: string, timeoutMs: number, budgeted?: boolean): string[];
-  /** Start the worker now (at rule creation) so that the first call finds it loaded. */
+  /**
+   * Run `program` without blocking: in a worker of its own, one program at a time in call
+   * order. Rejects with jq's message, or with `timeout` in the message after `timeoutMs` of
+   * running (the worker is then replaced; queued runs go on in the new one).
+   */
+  runAsync(program: string, inputJson: string, timeoutMs: number): Promise<string[]>;
+  /** Start the workers now (at rule creation) so that the first call finds them loaded. */
   warm(): void;
   /** Stop the worker (tests and engine shutdown). */
   close(): Promise<void>;
@@ -76,6 +82,133 @@ require(workerData.jqPath).then((jq) => {
 });
 `;
 
+const ASYNC_WORKER_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+require(workerData.jqPath).then((jq) => {
+  parentPort.postMessage({ ready: true });
+  parentPort.on('message', ({ program, input }) => {
+    let reply;
+    try {
+      const out = jq.raw(input, program, ['-c']);
+      reply = { ok: true, out: typeof out === 'string' ? out : '' };
+    } catch (e) {
+      reply = { ok: false, error: String(e && e.message ? e.message : e) };
+    }
+    parentPort.postMessage(reply);
+  });
+}, (e) => parentPort.postMessage({ ready: false, error: String(e && e.message ? e.message : e) }));
+`;
+
+interface AsyncJob {
+  readonly program: string;
+  readonly input: string;
+  readonly timeoutMs: number;
+  resolve(out: string[]): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The non-blocking runner behind `runAsync`: a FIFO of jobs, one in the worker at a time. The
+ * timeout of a job runs from when the worker starts it (a job queued behind a slow one is not
+ * charged for the wait); a job over its timeout terminates the worker and a new one takes the
+ * rest of the queue.
+ */
+function createAsyncRunner(jqPath: string) {
+  const queue: AsyncJob[] = [];
+  let head = 0;
+  let worker: Worker | undefined;
+  let ready = false;
+  let running: { job: AsyncJob; timer: NodeJS.Timeout } | undefined;
+  let closed = false;
+
+  const finish = (): void => {
+    if (running) clearTimeout(running.timer);
+    running = undefined;
+    pump();
+  };
+
+  const start = (): Worker => {
+    ready = false;
+    const w = new Worker(ASYNC_WORKER_SOURCE, { eval: true, workerData: { jqPath } });
+    w.unref();
+    w.on('message', (m: { ready?: boolean; error?: string } & Partial<Reply>) => {
+      if (w !== worker) return;
+      if (m.ready === true) {
+        ready = true;
+        return pump();
+      }
+      if (m.ready === false) {
+        // Nothing can run: fail what is queued rather than wait for ever.
+        worker = undefined;
+        const err = new Error(`the WebAssembly jq module failed to load: ${m.error ?? ''}`);
+        while (head < queue.length) queue[head++]!.reject(err);
+        return;
+      }
+      const job = running?.job;
+      if (!job) return;
+      if (m.ok) job.resolve(m.out === '' || m.out === undefined ? [] : m.out.split('\n'));
+      else job.reject(new Error(String(m.error).replace(/^Non-zero exit code: \d+\n/, '')));
+      finish();
+    });
+    w.on('error', (err) => {
+      if (w !== worker) return;
+      worker = undefined;
+      running?.job.reject(new Error(`jq: the worker failed: ${err.message}`));
+      finish();
+    });
+    return w;
+  };
+
+  const pump = (): void => {
+    if (closed || running || head >= queue.length) return;
+    worker ??= start();
+    if (!ready) return;
+    const job = queue[head]!;
+    queue[head++] = undefined as unknown as AsyncJob;
+    if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    const w = worker;
+    const timer = setTimeout(() => {
+      // A runaway program: its worker goes, the queue goes on in a new one.
+      worker = undefined;
+      void w.terminate();
+      job.reject(new Error(`jq: timeout after ${job.timeoutMs} ms`));
+      finish();
+    }, job.timeoutMs);
+    running = { job, timer };
+    w.postMessage({ program: job.program, input: job.input });
+  };
+
+  return {
+    run(program: string, input: string, timeoutMs: number): Promise<string[]> {
+      closed = false;
+      return new Promise<string[]>((resolve, reject) => {
+        queue.push({ program, input, timeoutMs, resolve, reject });
+        pump();
+      });
+    },
+    warm(): void {
+      closed = false;
+      worker ??= start();
+    },
+    async close(): Promise<void> {
+      closed = true;
+      if (running) clearTimeout(running.timer);
+      const err = new Error('jq: the engine is stopping');
+      running?.job.reject(err);
+      running = undefined;
+      while (head < queue.length) queue[head++]!.reject(err);
+      queue.length = 0;
+      head = 0;
+      const w = worker;
+      worker = undefined;
+      if (w) await w.terminate();
+    },
+  };
+}
+
 interface Live {
   worker: Worker;
   port: MessagePort;
@@ -92,6 +225,7 @@ export function createJqRunner(): JqRunner {
   const jqPath = createRequire(import.meta.url).resolve('jq-web');
   let live: Live | undefined;
   let closed = false;
+  const async = createAsyncRunner(jqPath);
 
   /** Start a worker without waiting for it: the WebAssembly loads in the worker's thread. */
   const start = (replacement: boolean): Live => {
@@ -181,13 +315,18 @@ export function createJqRunner(): JqRunner {
       if (!reply.ok) throw new Error(reply.error.replace(/^Non-zero exit code: \d+\n/, ''));
       return reply.out === '' ? [] : reply.out.split('\n');
     },
+    runAsync: (program, inputJson, timeoutMs) => async.run(program, inputJson, timeoutMs),
     warm() {
+      // Deployed rules evaluate jq through the non-blocking worker; the blocking one serves
+      // direct callers of a compiled rule's run() (no session).
       closed = false;
+      async.warm();
       live ??= start(false);
     },
     async close() {
       closed = true;
       restartDue = false;
+      await async.close();
       if (live) {
         const l = live;
         live = undefined;

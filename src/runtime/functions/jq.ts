@@ -5,6 +5,7 @@
  * fails at once with `rule_budget_exceeded` (jq-runner.ts). The default timeout is EMQX's `jq_function_default_timeout` (10 s).
  */
 import { SluiceError, decodeJson, encodeJson } from '../../core/index.js';
+import { EvalSuspended } from '../async-eval.js';
 import { JqNotReady } from './jq-runner.js';
 import type { FunctionDef } from './registry.js';
 import { badArg } from './registry.js';
@@ -34,6 +35,20 @@ export const jqFunctions: readonly FunctionDef[] = [
           : encodeJson(input);
       const timeout = args.length > 2 ? needInt(args[2], 'TimeoutMs') : JQ_DEFAULT_TIMEOUT_MS;
       if (timeout <= 0) return badArg(`jq: TimeoutMs must be positive, got ${timeout}`);
+      // Evaluated in passes (async-eval.ts): answer from the memo, or ask for the run and
+      // suspend this pass; the worker runs it while the event loop goes on.
+      const session = ctx.services.session?.current;
+      if (session) {
+        const key = `${timeout}\u0000${program}\u0000${json}`;
+        const answer = session.memo.get(key);
+        if (answer === undefined) {
+          session.pending = { key, program, input: json, timeoutMs: timeout };
+          throw new EvalSuspended();
+        }
+        if ('error' in answer)
+          return badArg(`jq: ${answer.error.replace(/^jq: /, '')} (program ${show(program)})`);
+        return answer.outputs.map((o) => decodeJson(o));
+      }
       const run = ctx.services.jq;
       if (!run) return badArg('jq: no jq runtime is configured for this engine');
       // Never wait past the rule's evaluation budget (the main thread waits for the worker).

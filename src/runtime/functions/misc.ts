@@ -34,6 +34,7 @@ function procDict(ctx: CallContext): Map<string, Value> {
 export const miscFunctions: readonly FunctionDef[] = [
   {
     name: 'random',
+    effects: true,
     family: FAMILY,
     arity: { min: 0, max: 0 },
     signature: 'random()',
@@ -43,6 +44,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'uuid_v4',
+    effects: true,
     family: FAMILY,
     arity: { min: 0, max: 0 },
     signature: 'uuid_v4()',
@@ -57,6 +59,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'uuid_v4_no_hyphen',
+    effects: true,
     family: FAMILY,
     arity: { min: 0, max: 0 },
     signature: 'uuid_v4_no_hyphen()',
@@ -79,6 +82,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'kv_store_put',
+    effects: true,
     family: FAMILY,
     arity: { min: 2, max: 2 },
     signature: 'kv_store_put(Key, Value)',
@@ -92,6 +96,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'kv_store_get',
+    effects: true,
     family: FAMILY,
     arity: { min: 1, max: 2 },
     signature: 'kv_store_get(Key[, Default])',
@@ -104,6 +109,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'kv_store_del',
+    effects: true,
     family: FAMILY,
     arity: { min: 1, max: 1 },
     signature: 'kv_store_del(Key)',
@@ -116,6 +122,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'proc_dict_put',
+    effects: true,
     family: FAMILY,
     arity: { min: 2, max: 2 },
     signature: 'proc_dict_put(Key, Value)',
@@ -132,6 +139,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'proc_dict_get',
+    effects: true,
     family: FAMILY,
     arity: { min: 1, max: 1 },
     signature: 'proc_dict_get(Key)',
@@ -141,6 +149,7 @@ export const miscFunctions: readonly FunctionDef[] = [
   },
   {
     name: 'proc_dict_del',
+    effects: true,
     family: FAMILY,
     arity: { min: 1, max: 1 },
     signature: 'proc_dict_del(Key)',

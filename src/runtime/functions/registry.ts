@@ -17,6 +17,7 @@
  *   reject the call at rule creation.
  * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
  */
+import type { SessionSlot } from '../async-eval.js';
 import type { Value, ValueMap } from '../../core/index.js';
 import type { ParseLimits } from '../../sql-parser/index.js';
 import type { PcreRegex } from './regex.js';
@@ -54,6 +55,14 @@ export interface FunctionServices {
    * calls jq is created with shared services). Optional (added for issue #19).
    */
   jqWarm?(): void;
+  /**
+   * Runs a jq program without blocking the caller (a worker thread of its own; the timeout
+   * terminates it). Rules that call jq are evaluated in passes through it (async-eval.ts).
+   * Optional (added for issue #19); absent = `jq` blocks the evaluation (bounded by budget).
+   */
+  jqAsync?(program: string, inputJson: string, timeoutMs: number): Promise<string[]>;
+  /** The evaluation session of the pass in progress (async-eval.ts); set around a pass. */
+  readonly session?: SessionSlot;
   /**
    * The running evaluation's deadline on the `performance.now()` clock (the rule budget,
    * guard.ts), or Infinity. Functions that wait (jq) never wait past it. Optional.
@@ -109,6 +118,11 @@ export interface FunctionDef {
   readonly impl: FunctionImpl;
   readonly specialize?: (args: readonly MaybeConstant[]) => FunctionImpl | undefined;
   readonly pure?: boolean;
+  /**
+   * The call has effects or a changing answer (clock, randomness, kv store): in a rule that is
+   * evaluated in passes (async-eval.ts) it runs once per message and later passes replay it.
+   */
+  readonly effects?: boolean;
 }
 
 /** Thrown by implementations for a wrong argument (type, range, format). */

@@ -29,6 +29,11 @@ export const RuntimeRuleErrors = defineErrors('runtime.rules', {
       'Warning: the event loop lagged more than rule_limits.lag_warn within one second. The log names the culprit — the rule whose evaluations took the most time in that second (`rule`, `culprit`, `top`) — or `culprit: null` when no rule took a notable share (the time went to the broker, sinks, the API or GC). At most one warning per 10 s (`suppressed` counts the rest).',
     retriable: false,
   },
+  rule_pass_queue_full: {
+    description:
+      'A rule that calls jq is evaluated without blocking, one message at a time in arrival order; while a message waits for its jq run, later messages of that rule queue (at most 10,000). A message arriving at a full queue fails for that rule (failed.exception); the other rules and the broker are unaffected.',
+    retriable: true,
+  },
   rule_internal_error: {
     description:
       'A compiled rule threw instead of returning a failed outcome; counted as failed.exception.',

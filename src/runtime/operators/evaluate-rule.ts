@@ -6,6 +6,7 @@
  * stream never errors (CONVENTIONS.md #4).
  */
 import type { RuleOutcome } from '../../core/index.js';
+import type { RulePasses } from '../async-eval.js';
 import type { RuleGuard } from '../guard.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { Trigger } from '../source.js';
@@ -13,6 +14,8 @@ import type { Trigger } from '../source.js';
 /** What the runtime needs from a compiled rule (the compiler's `CompiledRule` satisfies it). */
 export interface ExecutableRule<C> {
   run(ctx: C): RuleOutcome;
+  /** Evaluate in passes, never blocking on jq (async-eval.ts); absent for most rules. */
+  readonly passes?: RulePasses;
 }
 
 /** One deployed version of a rule: swapped as a whole on update. */

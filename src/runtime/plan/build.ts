@@ -386,6 +386,14 @@ class Builder {
         return unsupported;
       }
     }
+    if (def.effects) {
+      // Run once per message when the rule is evaluated in passes (async-eval.ts).
+      const inner = impl;
+      impl = (a, ctx) => {
+        const session = ctx.services.session?.current;
+        return session ? session.replay(() => inner(a, ctx)) : inner(a, ctx);
+      };
+    }
     const call: PlanExpr = { op: 'call', name: e.name, def, impl, specialized, args };
     if (def.pure && args.every((a) => a.op === 'const')) {
       const ctx: CallContext = {
