@@ -16,7 +16,9 @@
  * `restarted` — graceful stop and start at once (the fault time is not used); `sluice_killed`
  * — Sluice SIGKILLed, started again on the same data directory after 1 s, once per `--qos`
  * level (the remote faults use QoS 1: Sluice stays up, so the QoS level changes nothing
- * after the broker took the message).
+ * after the broker took the message); `sluice_killed_backlog` — the same while the remote is
+ * partitioned (a backlog waits in the buffer when Sluice dies; the partition heals half the
+ * fault time after the restart).
  *
  * Per scenario (one JSON line, then a markdown table): published (PUBLISHes sent), acked
  * (PUBACKs received), delivered (records in the remote, duplicates included), lost (acked but
@@ -47,9 +49,10 @@ function arg(name: string, def: string): string {
 }
 const SINKS = arg('sinks', 'hstreamdb,kafka').split(',');
 const MODES = arg('modes', 'memory,disk,hybrid').split(',');
-const FAULTS = arg('faults', 'killed,stopped,slowed,partitioned,restarted,sluice_killed').split(
-  ',',
-);
+const FAULTS = arg(
+  'faults',
+  'killed,stopped,slowed,partitioned,restarted,sluice_killed,sluice_killed_backlog',
+).split(',');
 const RATE = Number(arg('rate', '2000'));
 /** QoS levels for `sluice_killed` (remote faults do not depend on it: Sluice stays up). */
 const QOS = arg('qos', '1,2').split(',').map(Number) as (1 | 2)[];
@@ -219,7 +222,15 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
     case 'restarted':
       await remote.restart();
       break;
-    case 'sluice_killed': {
+    case 'sluice_killed':
+    case 'sluice_killed_backlog': {
+      // _backlog: the remote is partitioned first, so a backlog waits in the buffer when
+      // Sluice dies; the partition heals half the fault time after the restart.
+      const withBacklog = fault === 'sluice_killed_backlog';
+      if (withBacklog) {
+        remote.proxy.partition();
+        await sleep(FAULT_MS / 2);
+      }
       const before = sinkOf();
       stalls += before?.stalls ?? 0;
       dropped += before?.dropped ?? 0;
@@ -227,6 +238,10 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
       await sluice.exited;
       await sleep(1000);
       sluice = await startSluice(configFile, sluice.peakRss);
+      if (withBacklog) {
+        await sleep(FAULT_MS / 2);
+        remote.proxy.heal();
+      }
       break;
     }
     default:
@@ -234,7 +249,8 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
   }
   faultEnd = Date.now();
   // The backlog at the fault end: what had reached the sink by then (the first sample of a
-  // restarted Sluice includes its replayed records).
+  // restarted Sluice includes its replayed records; with sluice_killed_backlog the fault ends
+  // when the partition heals).
   await waitFor(() => (sluice.last?.t ?? 0) >= faultEnd, 10_000);
   backlog = sinkOf()?.matched ?? 0;
   const watch = setInterval(() => {
@@ -297,7 +313,7 @@ for (const name of SINKS) {
   try {
     for (const mode of MODES)
       for (const fault of FAULTS)
-        for (const qos of fault === 'sluice_killed' ? QOS : [1 as const]) {
+        for (const qos of fault.startsWith('sluice_killed') ? QOS : [1 as const]) {
           log(`${name} ${mode} ${fault} qos ${qos}`);
           const r = await scenario(remote, mode, fault, qos);
           console.log(JSON.stringify({ bench: 'faults', ...r }));

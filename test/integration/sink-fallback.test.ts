@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 
 import { silentLogger } from '../../src/core/index.js';
+import { startStandInServer } from '../hstream-server/server.js';
 import type { SinkRecord } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/index.js';
@@ -177,6 +178,50 @@ describe('fallback actions', () => {
     const m = engine.metrics().sinks['hs']!;
     expect(m.droppedBy).toMatchObject({ expired: 20 });
     expect(m.matched).toBe(m.queued + m.inflightRecords + m.success + m.failed + m.dropped);
+  });
+
+  it("a sink thread's give-ups at the drain deadline reach the fallback sink before it stops", async () => {
+    const server = await startStandInServer();
+    try {
+      server.faults.holdAppends = true; // connected, but no append is ever answered
+      engine = createEngine(
+        {
+          broker: { listeners: {} },
+          sinks: {
+            hs: {
+              type: 'hstreamdb',
+              url: `hstream://127.0.0.1:${server.port}`,
+              stream: 'held',
+              auto_create: { enable: true, shard_count: 1 },
+              thread: 'worker',
+              linger: 0,
+              fallback_actions: ['dead'],
+            },
+            dead: { type: 'memory', linger: 0 },
+          },
+          rules: [{ id: 'r', sql: 'SELECT payload FROM "t/#"', actions: ['hs'] }],
+        },
+        { logger: silentLogger },
+      );
+      await engine.start();
+      const dead = engine.sink('dead') as MemorySink;
+      for (let i = 0; i < 5; i++)
+        await engine.broker.publish({ topic: 't/x', payload: Buffer.from(`d${i}`) });
+      await waitFor(
+        () => engine!.metrics().sinks['hs']!.inflightRecords === 5,
+        'the records in flight in the thread',
+      );
+      const e = engine;
+      engine = undefined;
+      const { dropped } = await e.stop({ drainMs: 100 });
+      expect(dropped).toBe(5);
+      expect(
+        dead.records.map((r) => [String(r.data['payload']), r.context?.['fallback_reason']]),
+      ).toEqual([0, 1, 2, 3, 4].map((i) => [`d${i}`, 'shutdown']));
+    } finally {
+      server.faults.holdAppends = false;
+      await server.stop();
+    }
   });
 
   it('refuses unknown fallback sinks and cycles at config time, allows sink threads', () => {
