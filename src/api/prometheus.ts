@@ -286,6 +286,18 @@ export function renderPrometheus(m: PrometheusInput): string {
     'Damaged frames (torn tail, bad checksum) a disk buffer skipped.',
     (s) => s.corruptRecords ?? 0,
   );
+  sink(
+    'sluice_sink_fallback_total',
+    'counter',
+    'Records given up on (failed or dropped) and handed to the fallback actions.',
+    (s) => s.fallback ?? 0,
+  );
+  sink(
+    'sluice_sink_stalls_total',
+    'counter',
+    'Times the sink was connected with writes in flight and nothing acknowledged for health.stall_after.',
+    (s) => s.stalls ?? 0,
+  );
   e.histogram(
     'sluice_sink_latency_seconds',
     'Ingest to acknowledgement latency of successful records.',

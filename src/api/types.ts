@@ -24,6 +24,9 @@ export interface ApiSinkMetrics {
   readonly diskBytes?: number;
   readonly replayed?: number;
   readonly corruptRecords?: number;
+  /** Records handed to the sink's fallback actions; times the remote was detected stalled. */
+  readonly fallback?: number;
+  readonly stalls?: number;
   readonly success: number;
   readonly failed: number;
   readonly failedBy: Readonly<Record<string, number>>;

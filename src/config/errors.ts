@@ -31,7 +31,7 @@ export const ConfigErrors = defineErrors('config', {
   },
   config_fallback_invalid: {
     description:
-      "A sink's fallback_actions names a sink that is not configured or the sink itself, forms a cycle (a -> b -> a), or is set on a sink with thread: worker (not supported yet).",
+      "A sink's fallback_actions names a sink that is not configured or the sink itself, or forms a cycle (a -> b -> a).",
     retriable: false,
   },
   config_invalid: {
