@@ -106,8 +106,32 @@ export interface ApiGateway {
   metrics(): ApiGatewayMetrics;
 }
 
+/** One alarm as the registry keeps it (src/engine/alarms.ts AlarmRecord). */
+export interface ApiAlarm {
+  readonly name: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Wall-clock ms. */
+  readonly activatedAt: number;
+  /** Absent while active. */
+  readonly deactivatedAt?: number;
+}
+
+/** The alarm registry, as `GET/DELETE /api/v5/alarms` and /metrics read it. */
+export interface ApiAlarms {
+  active(): readonly ApiAlarm[];
+  /** Deactivated alarms still kept, most recent first. */
+  history(): readonly ApiAlarm[];
+  clearHistory(): number;
+  counts(): { readonly activated: number; readonly deactivated: number };
+}
+
 export interface ApiEngine {
   rules(): readonly RuleInfo[];
+  /** The alarm registry (docs/alarms.md); absent in doubles that have none. */
+  readonly alarms?: ApiAlarms;
+  /** Run the alarm checks now (so a GET sees the current state, not the last interval's). */
+  checkAlarms?(): void;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
   readonly ocpp?: ApiGateway | undefined;
   metrics(): {

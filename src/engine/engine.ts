@@ -53,6 +53,7 @@ import {
   RuntimeRuleErrors,
 } from '../runtime/index.js';
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
 import { checkSources, createSource } from '../sources/index.js';
 import type { Source, SourcesConfig } from '../sources/index.js';
@@ -185,6 +186,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           { code: 'source_ack_on_enqueue', sink: name },
           'sink runs in a worker thread: source messages count as done once this sink enqueued their records',
         );
+  // Alarms (docs/alarms.md): sink and memory conditions → registry → API, /metrics, logs and
+  // `$events/sys/alarm_*` rule events (one more event producer).
+  const watched = monitoredSinks(sinks, loaded.sinks);
+  const alarms = createAlarms(
+    { logger: root.child({ component: 'alarms' }), now, node, sinks: () => watched },
+    cfg.alarms,
+  );
   const b: Broker = createBroker(
     { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
     { ...cfg.broker, node },
@@ -234,6 +242,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       : []),
     ...(external ? [external] : []),
     ...(ocpp ? [ocpp.producer] : []),
+    alarms.producer,
     ...(deps.producers ?? []),
   ];
   const source = createEventSource<MessageContext>({
@@ -376,6 +385,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           );
       bus.attach();
       lagWatch.start();
+      alarms.monitor.start();
       const addresses = brokerRuns ? await b.start() : [];
       // Resolves on the first connection (the source keeps reconnecting in the background).
       if (external) await external.start();
@@ -405,6 +415,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
       watcher?.close();
       lagWatch.stop();
+      alarms.monitor.stop();
       bus.detach();
       // Charge points go first: the gateway publishes into the broker until it is closed.
       if (running) await ocpp?.stop();
@@ -506,6 +517,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         }
       : {}),
     sink: (name) => sinks.get(name)?.sink,
+    alarms: alarms.registry,
+    checkAlarms: () => alarms.monitor.check(),
     startupIssues,
     get config() {
       return loaded;
