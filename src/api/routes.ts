@@ -57,6 +57,8 @@ export interface Route {
   /** Path segments; `*` captures one (URL-decoded) segment into params. */
   readonly path: readonly string[];
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Handler>>>;
+  /** Administrators only, GET included (a viewer key gets 403). */
+  readonly adminOnly?: true;
 }
 
 function iso(ms: number): string {
@@ -542,6 +544,21 @@ const listAlarms: Handler = (req, _p, ctx) => {
   });
 };
 
+/**
+ * GET /api/v5/config/running (administrators): what a reload compares with — the running
+ * rules and SHA-256 digests of the restart-only sections and of each sink's fields — for
+ * `sluice plan --against` (docs/cli.md). Digests, not settings: no secret leaves.
+ */
+const runningConfig: Handler = (_req, _p, ctx) => {
+  const e = ctx.deps.engine;
+  if (!e.runningConfig)
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found('this engine does not report its running configuration'),
+    );
+  return json(200, { node: ctx.node, ...e.runningConfig() });
+};
+
 /** DELETE /api/v5/alarms: forget the deactivated alarms (EMQX); 204. */
 const clearAlarms: Handler = (_req, _p, ctx) => {
   alarmsOr404(ctx).clearHistory();
@@ -587,6 +604,7 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
   { path: ['api', 'v5', 'alarms'], methods: { GET: listAlarms, DELETE: clearAlarms } },
+  { path: ['api', 'v5', 'config', 'running'], methods: { GET: runningConfig }, adminOnly: true },
   { path: ['metrics'], methods: { GET: prometheus } },
 ];
 

@@ -130,6 +130,36 @@ export interface ApiEngine {
   rules(): readonly RuleInfo[];
   /** The alarm registry (docs/alarms.md); absent in doubles that have none. */
   readonly alarms?: ApiAlarms;
+  /**
+   * What a reload compares with (src/engine reload.ts RunningState): the running rules and
+   * digests of the restart-only sections and of each sink. `GET /api/v5/config/running`.
+   */
+  runningConfig?(): {
+    readonly rules: readonly {
+      readonly id: string;
+      readonly sql: string;
+      readonly actions: readonly string[];
+      readonly enabled: boolean;
+      readonly description: string;
+      readonly file: string;
+    }[];
+    readonly sections: {
+      readonly broker: string;
+      readonly sinks: string;
+      readonly gateway?: string;
+      readonly sources?: string;
+    };
+    readonly sinks: Readonly<
+      Record<
+        string,
+        {
+          readonly type: string;
+          readonly digest: string;
+          readonly fields: Readonly<Record<string, string>>;
+        }
+      >
+    >;
+  };
   /** Run the alarm checks now (so a GET sees the current state, not the last interval's). */
   checkAlarms?(): void;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */

@@ -60,7 +60,7 @@ import type { Source, SourcesConfig } from '../sources/index.js';
 import { EngineDeliveryTracker } from './delivery.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
-import { reloadRules } from './reload.js';
+import { reloadRules, runningSections, runningSinks } from './reload.js';
 import { createCompiler, RulesService } from './rules.js';
 import { configParts, createSinks, drainWaves, sinkTypeMap } from './sinks.js';
 import type { ConfiguredSink } from './sinks.js';
@@ -130,10 +130,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const first = load();
   if (!first.ok) throw configInvalid(first.issues);
   let loaded: LoadedConfig = first.loaded;
-  const runningBroker = JSON.stringify(loaded.config.broker);
-  const runningSinks = JSON.stringify(loaded.sinks);
-  const runningGateway = JSON.stringify(loaded.config.gateway);
-  const runningSources = JSON.stringify(loaded.config.sources);
+  // What a reload compares with (restart-only sections; GET /api/v5/config/running).
+  const runningNow = runningSections(loaded);
+  const runningSinkState = runningSinks(loaded);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
@@ -333,10 +332,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       compile,
       rules,
       hasSink: (name) => sinks.has(name),
-      runningBroker,
-      runningSinks,
-      runningGateway,
-      runningSources,
+      running: runningNow,
     });
     if (next) {
       loaded = next;
@@ -518,6 +514,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       : {}),
     sink: (name) => sinks.get(name)?.sink,
     alarms: alarms.registry,
+    runningConfig: () => ({
+      rules: rules.running(),
+      sections: runningNow,
+      sinks: runningSinkState,
+    }),
     checkAlarms: () => alarms.monitor.check(),
     startupIssues,
     get config() {

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
 import type { AlarmRegistry } from './alarms.js';
+import type { RunningState } from './reload.js';
 import type { EventProducer, Logger, LogFormat, Sink, SinkType } from '../core/index.js';
 import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
 import type {
@@ -102,6 +103,8 @@ export interface Engine {
   sink(name: string): Sink | undefined;
   /** The alarm registry (docs/alarms.md): active alarms and the deactivated history. */
   readonly alarms: AlarmRegistry;
+  /** What a reload compares with (`sluice plan --against`, GET /api/v5/config/running). */
+  runningConfig(): RunningState;
   /** Run the alarm checks now instead of waiting for `alarms.check_interval`. */
   checkAlarms(): void;
   /** Issues of rules that failed at startup (the engine runs without them). */
