@@ -43,12 +43,12 @@ export function lineDiff(a: string, b: string): string[] {
       out.push(`  ${x[i++]}`);
       j++;
     } else if (
-      j < m &&
-      (i === n ||
-        ((lcs[i] as number[])[j + 1] as number) >= ((lcs[i + 1] as number[])[j] as number))
+      i < n &&
+      (j === m ||
+        ((lcs[i + 1] as number[])[j] as number) >= ((lcs[i] as number[])[j + 1] as number))
     )
-      out.push(`+ ${y[j++]}`);
-    else out.push(`- ${x[i++]}`);
+      out.push(`- ${x[i++]}`);
+    else out.push(`+ ${y[j++]}`);
   }
   return out;
 }
@@ -84,7 +84,10 @@ export function describePlan(p: ReloadPreview, running: RunningState, against: s
       return {
         id: x.entry.id,
         changed,
-        ...(cur && cur.sql !== x.entry.sql ? { diff: lineDiff(cur.sql, x.entry.sql) } : {}),
+        // Rule files blank their header lines (positions stay exact): trim for the diff.
+        ...(cur && cur.sql !== x.entry.sql
+          ? { diff: lineDiff(cur.sql.trim(), x.entry.sql.trim()) }
+          : {}),
       };
     });
   const r = p.report;
