@@ -59,7 +59,7 @@ export const readMemory = (): MemorySample => ({
 });
 
 export interface AlarmMonitor {
-  /** Check every condition once now (the timer calls this; tests call it directly). */
+  /** Check every condition once now (the timer, GET /api/v5/alarms, tests); a no-op when disabled. */
   check(): void;
   /** Start the periodic check (unref'd timer); a no-op when `enabled` is false. */
   start(): void;
@@ -152,6 +152,7 @@ export function createAlarmMonitor(
   }
 
   function check(): void {
+    if (!config.enabled) return;
     for (const s of deps.sinks()) checkSink(s);
     checkMemory();
   }
