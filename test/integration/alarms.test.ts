@@ -135,3 +135,55 @@ describe('alarms through the engine, rules and the API', () => {
     expect(cleared.data).toEqual([]);
   });
 });
+
+describe('stalled and buffer alarms from a real sink runner', () => {
+  it('a held write raises sink_stalled and the buffer high watermark; releasing clears both', async () => {
+    const engine = createEngine(
+      {
+        broker: { listeners: {} },
+        sinks: {
+          slow: {
+            type: 'memory',
+            linger: 0,
+            batch_size: 1,
+            max_inflight: 1,
+            buffer: { max_records: 10 },
+            health: { stall_after: 50 },
+          },
+        },
+        alarms: { check_interval: 60_000, sysmem_high_watermark: 1, procmem_high_watermark: 1 },
+        rules: [{ id: 'r', sql: 'SELECT payload FROM "t/#"', actions: ['slow'] }],
+      },
+      { logger: silentLogger, watch: false },
+    );
+    const sink = engine.sink('slow') as MemorySink;
+    sink.hold();
+    await engine.start();
+    try {
+      // One record in flight (held), nine queued: 9 > 0.8 × 10.
+      for (let i = 0; i < 10; i++)
+        await engine.broker.publish({ topic: 't/1', payload: String(i) });
+      await waitFor(() => engine.metrics().sinks['slow']?.status === 'stalled', 'the stall');
+      expect(engine.metrics().sinks['slow']?.queued).toBe(9);
+      engine.checkAlarms();
+      expect(engine.alarms.active().map((a) => a.name)).toEqual([
+        'sink_stalled/slow',
+        'sink_buffer_high_watermark/slow',
+      ]);
+      expect(engine.alarms.active()[1]?.details).toMatchObject({ queued: 9, max_records: 10 });
+      sink.release();
+      await waitFor(() => engine.metrics().sinks['slow']?.success === 10, 'the writes');
+      engine.checkAlarms();
+      expect(engine.alarms.active()).toEqual([]);
+      expect(
+        engine.alarms
+          .history()
+          .map((a) => a.name)
+          .sort(),
+      ).toEqual(['sink_buffer_high_watermark/slow', 'sink_stalled/slow']);
+    } finally {
+      sink.release();
+      await engine.stop({ drainMs: 100 });
+    }
+  });
+});
