@@ -73,6 +73,8 @@ export function createAlarmMonitor(
     registry: AlarmRegistry;
     sinks: () => Iterable<MonitoredSink>;
     memory?: () => MemorySample;
+    /** For a check that throws on the timer (logged, never an uncaught exception). */
+    logger?: Logger;
   },
   config: AlarmsSettings,
 ): AlarmMonitor {
@@ -161,7 +163,16 @@ export function createAlarmMonitor(
     check,
     start() {
       if (!config.enabled || timer) return;
-      timer = setInterval(check, Math.max(10, config.check_interval));
+      timer = setInterval(
+        () => {
+          try {
+            check();
+          } catch (err) {
+            deps.logger?.error({ code: 'alarm_check_failed', err }, 'alarm check failed');
+          }
+        },
+        Math.max(10, config.check_interval),
+      );
       timer.unref();
     },
     stop() {
@@ -190,7 +201,12 @@ export function createAlarms(
     { sizeLimit: config.size_limit, validityPeriod: config.validity_period },
   );
   const monitor = createAlarmMonitor(
-    { registry, sinks: deps.sinks, ...(deps.memory ? { memory: deps.memory } : {}) },
+    {
+      registry,
+      sinks: deps.sinks,
+      logger: deps.logger,
+      ...(deps.memory ? { memory: deps.memory } : {}),
+    },
     config,
   );
   const producer: EventProducer = {

@@ -67,6 +67,11 @@ export const EngineErrors = defineErrors('engine', {
       'An alarm was raised (`alarm` names it, `details` the facts; docs/alarms.md lists them all). It is listed by GET /api/v5/alarms and fired as $events/sys/alarm_activated; its clearing is logged at info.',
     retriable: false,
   },
+  alarm_check_failed: {
+    description:
+      'A periodic alarm check threw (a bug: `err` says where); the next check runs as usual.',
+    retriable: false,
+  },
   alarm_listener_failed: {
     description: 'A listener of alarm changes threw (`alarm`); the alarm itself was recorded.',
     retriable: false,
