@@ -31,6 +31,8 @@ export interface StartOptions {
   gssapiReauthMs?: number;
   heap?: string;
   log?: (msg: string) => void;
+  /** Kafka: an extra PLAINTEXT listener advertised on this port (kafka.ts, PROXIED). */
+  kafkaProxiedAdvertisedPort?: number;
 }
 
 export async function startServices(opts: StartOptions = {}): Promise<Services> {
@@ -49,6 +51,9 @@ export async function startServices(opts: StartOptions = {}): Promise<Services> 
       servicePrincipal: kdc.service.principal,
       gssapiReauthMs: opts.gssapiReauthMs ?? 0,
       ...(opts.heap ? { heap: opts.heap } : {}),
+      ...(opts.kafkaProxiedAdvertisedPort
+        ? { proxiedAdvertisedPort: opts.kafkaProxiedAdvertisedPort }
+        : {}),
     });
     log(
       `Kafka ${kafka.version} ready in ${Date.now() - t1} ms: PLAINTEXT ${kafka.plaintext}, ` +

@@ -15,6 +15,9 @@
  *  - SSL          — TLS without client auth; a throwaway self-signed certificate for `localhost`
  *                   (made with the JDK's keytool), advertised as `localhost`; its PEM is `caFile`.
  *  - CONTROLLER   — KRaft controller, PLAINTEXT.
+ *  - PROXIED      — only with `proxiedAdvertisedPort`: PLAINTEXT, advertised on that port (a
+ *                   fault proxy listening there and forwarding to `proxied`), so clients that
+ *                   bootstrap through the proxy also produce through it (bench/faults/).
  */
 import { mkdir, writeFile, readFile, rename, rm, access } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +50,8 @@ export interface KafkaFacts {
   scram: { username: string; password: string };
   /** Broker log (stdout/stderr of the JVM). */
   logFile: string;
+  /** `127.0.0.1:port` the PROXIED listener binds (advertised as `proxiedAdvertisedPort`). */
+  proxied?: string;
 }
 
 export interface KafkaOptions {
@@ -59,6 +64,8 @@ export interface KafkaOptions {
   heap?: string;
   /** GSSAPI session lifetime (connections.max.reauth.ms) so clients re-authenticate. */
   gssapiReauthMs?: number;
+  /** Add a PLAINTEXT listener advertised on this 127.0.0.1 port (a fault proxy's). */
+  proxiedAdvertisedPort?: number;
 }
 
 function requireTool(name: string, hint: string): string {
@@ -152,13 +159,15 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
   // broker exits with "Address already in use" and we retry with fresh ports.
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [pPlain, pCtl, pGss, pUsers, pSsl] = (await freeTcpPorts(5)) as [
+    const [pPlain, pCtl, pGss, pUsers, pSsl, pProxied] = (await freeTcpPorts(6)) as [
+      number,
       number,
       number,
       number,
       number,
       number,
     ];
+    const proxied = opts.proxiedAdvertisedPort;
     const jaasGss =
       `com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true ` +
       `keyTab="${opts.serviceKeytab}" principal="${opts.servicePrincipal}";`;
@@ -167,9 +176,12 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
       'node.id=1',
       `controller.quorum.voters=1@127.0.0.1:${pCtl}`,
       'controller.listener.names=CONTROLLER',
-      `listeners=PLAINTEXT://127.0.0.1:${pPlain},CONTROLLER://127.0.0.1:${pCtl},SASL_GSSAPI://127.0.0.1:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://127.0.0.1:${pSsl}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${pPlain},SASL_GSSAPI://localhost:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://localhost:${pSsl}`,
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_GSSAPI:SASL_PLAINTEXT,SASL_USERS:SASL_PLAINTEXT,SSL:SSL',
+      `listeners=PLAINTEXT://127.0.0.1:${pPlain},CONTROLLER://127.0.0.1:${pCtl},SASL_GSSAPI://127.0.0.1:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://127.0.0.1:${pSsl}` +
+        (proxied ? `,PROXIED://127.0.0.1:${pProxied}` : ''),
+      `advertised.listeners=PLAINTEXT://127.0.0.1:${pPlain},SASL_GSSAPI://localhost:${pGss},SASL_USERS://127.0.0.1:${pUsers},SSL://localhost:${pSsl}` +
+        (proxied ? `,PROXIED://127.0.0.1:${proxied}` : ''),
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_GSSAPI:SASL_PLAINTEXT,SASL_USERS:SASL_PLAINTEXT,SSL:SSL' +
+        (proxied ? ',PROXIED:PLAINTEXT' : ''),
       `listener.name.ssl.ssl.keystore.location=${tls.keystore}`,
       `listener.name.ssl.ssl.keystore.password=${tls.password}`,
       `listener.name.ssl.ssl.key.password=${tls.password}`,
@@ -258,6 +270,7 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
         plain: PLAIN,
         scram: SCRAM,
         logFile: state.logFile,
+        ...(proxied ? { proxied: `127.0.0.1:${pProxied}` } : {}),
       };
     } catch (err) {
       lastErr = err;

@@ -50,6 +50,8 @@ describe('Prometheus exposition', () => {
           dropped: 1,
           droppedBy: { expired: 1 },
           retried: 4,
+          fallback: 3,
+          stalls: 2,
           latency: {
             count: 2,
             p50: 3,
@@ -86,6 +88,10 @@ describe('Prometheus exposition', () => {
     expect(names).toContain('sluice_broker_throttled_total');
     expect(lines).toContain('sluice_sink_failed_total{sink="s\\"1",reason="bad_record"} 1');
     expect(lines).toContain('sluice_sink_dropped_total{sink="s\\"1",reason="expired"} 1');
+    expect(lines).toContain('# TYPE sluice_sink_fallback_total counter');
+    expect(lines).toContain('sluice_sink_fallback_total{sink="s\\"1"} 3');
+    expect(lines).toContain('# TYPE sluice_sink_stalls_total counter');
+    expect(lines).toContain('sluice_sink_stalls_total{sink="s\\"1"} 2');
     expect(lines).toContain('# TYPE sluice_sink_latency_seconds histogram');
     expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="0.005"} 1');
     expect(lines).toContain('sluice_sink_latency_seconds_bucket{sink="s\\"1",le="0.01"} 2');

@@ -102,6 +102,11 @@ export interface PrometheusInput {
   readonly api?: ApiMetrics;
   /** The OCPP gateway's counters, when it is enabled. */
   readonly ocpp?: ApiGatewayMetrics | undefined;
+  /** Active alarms and activation counts (docs/alarms.md). */
+  readonly alarms?: {
+    readonly active: readonly { readonly name: string }[];
+    readonly counts: { readonly activated: number; readonly deactivated: number };
+  };
 }
 
 /** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
@@ -286,6 +291,18 @@ export function renderPrometheus(m: PrometheusInput): string {
     'Damaged frames (torn tail, bad checksum) a disk buffer skipped.',
     (s) => s.corruptRecords ?? 0,
   );
+  sink(
+    'sluice_sink_fallback_total',
+    'counter',
+    'Records given up on (failed or dropped) and handed to the fallback actions.',
+    (s) => s.fallback ?? 0,
+  );
+  sink(
+    'sluice_sink_stalls_total',
+    'counter',
+    'Times the sink was connected with writes in flight and nothing acknowledged for health.stall_after.',
+    (s) => s.stalls ?? 0,
+  );
   e.histogram(
     'sluice_sink_latency_seconds',
     'Ingest to acknowledgement latency of successful records.',
@@ -302,6 +319,24 @@ export function renderPrometheus(m: PrometheusInput): string {
         ] as const,
     ),
   );
+
+  if (m.alarms) {
+    e.family('sluice_alarms_active', 'gauge', 'Alarms active now (GET /api/v5/alarms).', [
+      [{}, m.alarms.active.length],
+    ]);
+    e.family(
+      'sluice_alarm_active',
+      'gauge',
+      'One series per active alarm, value 1 (docs/alarms.md).',
+      m.alarms.active.map((a) => [{ name: a.name }, 1] as const),
+    );
+    e.family('sluice_alarms_activated_total', 'counter', 'Alarms raised since start.', [
+      [{}, m.alarms.counts.activated],
+    ]);
+    e.family('sluice_alarms_deactivated_total', 'counter', 'Alarms cleared since start.', [
+      [{}, m.alarms.counts.deactivated],
+    ]);
+  }
 
   const b = m.broker;
   e.family('sluice_broker_connections', 'gauge', 'MQTT clients connected now.', [

@@ -19,6 +19,8 @@ import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
 import type {
+  ApiAlarm,
+  ApiAlarms,
   ApiDeps,
   ApiEngine,
   ApiGateway,
@@ -56,6 +58,8 @@ export interface Route {
   /** Path segments; `*` captures one (URL-decoded) segment into params. */
   readonly path: readonly string[];
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Handler>>>;
+  /** Administrators only, GET included (a viewer key gets 403). */
+  readonly adminOnly?: true;
 }
 
 function iso(ms: number): string {
@@ -568,6 +572,81 @@ const sinkMetrics: Handler = (_req, [name], ctx) => {
   return json(200, { name, type: s.type, metrics: sinkMetricsJson(s.metrics) });
 };
 
+/** EMQX's alarm shape (GET /api/v5/alarms): RFC 3339 times, `infinity` while active. */
+function alarmJson(a: ApiAlarm, node: string, now: number): Record<string, unknown> {
+  const active = a.deactivatedAt === undefined;
+  return {
+    node,
+    name: a.name,
+    message: a.message,
+    details: a.details,
+    duration: (active ? now : (a.deactivatedAt as number)) - a.activatedAt,
+    activate_at: iso(a.activatedAt),
+    deactivate_at: active ? 'infinity' : iso(a.deactivatedAt as number),
+    activated: active,
+  };
+}
+
+function alarmsOr404(ctx: RouteContext): ApiAlarms {
+  const a = ctx.deps.engine.alarms;
+  if (!a) throw new HttpError(404, ApiErrors.api_not_found('this engine keeps no alarms'));
+  return a;
+}
+
+/** A positive integer query parameter, or `fallback`; anything else is a 400. */
+function positiveParam(q: URLSearchParams, name: string, fallback: number): number {
+  const v = q.get(name);
+  if (v === null) return fallback;
+  if (!/^[1-9][0-9]{0,8}$/.test(v)) throw badRequest(`${name} must be a positive integer`);
+  return Number(v);
+}
+
+/**
+ * GET /api/v5/alarms[?activated=true|false][&page=N&limit=N] (EMQX): active alarms
+ * (activated=true), deactivated ones (false) or both (absent, active first).
+ */
+const listAlarms: Handler = (req, _p, ctx) => {
+  const alarms = alarmsOr404(ctx);
+  ctx.deps.engine.checkAlarms?.();
+  const q = new URL(req.url ?? '/', 'http://x').searchParams;
+  const activated = q.get('activated');
+  if (activated !== null && activated !== 'true' && activated !== 'false')
+    throw badRequest('activated must be true or false');
+  const page = positiveParam(q, 'page', 1);
+  const limit = positiveParam(q, 'limit', 100);
+  const all = [
+    ...(activated !== 'false' ? alarms.active() : []),
+    ...(activated !== 'true' ? alarms.history() : []),
+  ];
+  const now = ctx.deps.now();
+  const data = all.slice((page - 1) * limit, page * limit).map((a) => alarmJson(a, ctx.node, now));
+  return json(200, {
+    data,
+    meta: { page, limit, count: all.length, hasnext: page * limit < all.length },
+  });
+};
+
+/**
+ * GET /api/v5/config/running (administrators): what a reload compares with — the running
+ * rules and SHA-256 digests of the restart-only sections and of each sink's fields — for
+ * `sluice plan --against` (docs/cli.md). Digests, not settings: no secret leaves.
+ */
+const runningConfig: Handler = (_req, _p, ctx) => {
+  const e = ctx.deps.engine;
+  if (!e.runningConfig)
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found('this engine does not report its running configuration'),
+    );
+  return json(200, { node: ctx.node, ...e.runningConfig() });
+};
+
+/** DELETE /api/v5/alarms: forget the deactivated alarms (EMQX); 204. */
+const clearAlarms: Handler = (_req, _p, ctx) => {
+  alarmsOr404(ctx).clearHistory();
+  return { status: 204 };
+};
+
 const prometheus: Handler = (_req, _p, ctx) => {
   const e = ctx.deps.engine;
   const m = e.metrics();
@@ -586,6 +665,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       process: ctx.process.snapshot(),
       api: ctx.apiMetrics,
       ocpp: e.ocpp?.metrics(),
+      ...(e.alarms ? { alarms: { active: e.alarms.active(), counts: e.alarms.counts() } } : {}),
     }),
   };
 };
@@ -605,6 +685,8 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
+  { path: ['api', 'v5', 'alarms'], methods: { GET: listAlarms, DELETE: clearAlarms } },
+  { path: ['api', 'v5', 'config', 'running'], methods: { GET: runningConfig }, adminOnly: true },
   { path: ['api', 'v5', 'metrics'], methods: { GET: brokerMetrics } },
   { path: ['api', 'v5', 'clients'], methods: { GET: listClients } },
   { path: ['api', 'v5', 'clients', '*'], methods: { DELETE: kickClient } },

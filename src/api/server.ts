@@ -173,7 +173,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         { Allow: allow },
       );
     }
-    if (principal.role === 'viewer' && req.method !== 'GET') {
+    if (principal.role === 'viewer' && (req.method !== 'GET' || found.route.adminOnly)) {
       apiMetrics.forbidden++;
       throw new HttpError(
         403,

@@ -24,6 +24,9 @@ export interface ApiSinkMetrics {
   readonly diskBytes?: number;
   readonly replayed?: number;
   readonly corruptRecords?: number;
+  /** Records handed to the sink's fallback actions; times the remote was detected stalled. */
+  readonly fallback?: number;
+  readonly stalls?: number;
   readonly success: number;
   readonly failed: number;
   readonly failedBy: Readonly<Record<string, number>>;
@@ -129,12 +132,66 @@ export interface ApiGateway {
   metrics(): ApiGatewayMetrics;
 }
 
+/** One alarm as the registry keeps it (src/engine/alarms.ts AlarmRecord). */
+export interface ApiAlarm {
+  readonly name: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Wall-clock ms. */
+  readonly activatedAt: number;
+  /** Absent while active. */
+  readonly deactivatedAt?: number;
+}
+
+/** The alarm registry, as `GET/DELETE /api/v5/alarms` and /metrics read it. */
+export interface ApiAlarms {
+  active(): readonly ApiAlarm[];
+  /** Deactivated alarms still kept, most recent first. */
+  history(): readonly ApiAlarm[];
+  clearHistory(): number;
+  counts(): { readonly activated: number; readonly deactivated: number };
+}
+
 export interface ApiEngine {
   rules(): readonly RuleInfo[];
   /** Connected MQTT clients (core `ClientDirectory`); absent: `GET /api/v5/clients` is 404. */
   clients?(): readonly ConnectedClient[];
   /** Close a client's connection (reason `kicked`); false when it is not connected. */
   kickClient?(clientid: string): boolean;
+  /** The alarm registry (docs/alarms.md); absent in doubles that have none. */
+  readonly alarms?: ApiAlarms;
+  /**
+   * What a reload compares with (src/engine reload.ts RunningState): the running rules and
+   * digests of the restart-only sections and of each sink. `GET /api/v5/config/running`.
+   */
+  runningConfig?(): {
+    readonly rules: readonly {
+      readonly id: string;
+      readonly sql: string;
+      readonly actions: readonly string[];
+      readonly enabled: boolean;
+      readonly description: string;
+      readonly file: string;
+    }[];
+    readonly sections: {
+      readonly broker: string;
+      readonly sinks: string;
+      readonly gateway?: string;
+      readonly sources?: string;
+    };
+    readonly sinks: Readonly<
+      Record<
+        string,
+        {
+          readonly type: string;
+          readonly digest: string;
+          readonly fields: Readonly<Record<string, string>>;
+        }
+      >
+    >;
+  };
+  /** Run the alarm checks now (so a GET sees the current state, not the last interval's). */
+  checkAlarms?(): void;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
   readonly ocpp?: ApiGateway | undefined;
   metrics(): {

@@ -39,6 +39,11 @@ export const BrokerErrors = defineErrors('broker', {
       'The disk persistence (`broker.persistence.type: disk`) could not write its journal or snapshot in `broker.persistence.dir` (disk full, permissions); logged with `err`. At start, an unreadable snapshot makes start() fail.',
     retriable: false,
   },
+  broker_persistence_locked: {
+    description:
+      'Another broker holds `broker.persistence.dir` (its `LOCK` file names the owner, `<host>:<pid>`, and was refreshed within the last 30 s). One broker per directory: start() fails and nothing is read. A lock left by a crash goes stale after 30 s (or at once when the same host and pid start again).',
+    retriable: true,
+  },
   broker_auth_backend_failed: {
     description:
       'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',

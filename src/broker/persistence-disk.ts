@@ -18,6 +18,8 @@
  * Load: snapshot, then every later journal in order, replayed on a fresh in-memory store. A torn
  * last line (crash mid-write) is skipped and counted in the log.
  *
+ * One broker per directory: `LOCK` is held from load to close (dir-lock.ts).
+ *
  * Not persisted: wills (a restarted broker has a new id, and Aedes would publish every stored
  * will of the old id as if that broker had died; sessions resume without them).
  *
@@ -41,6 +43,7 @@ import {
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Logger } from '../core/index.js';
+import { lockDir, type DirLock } from './dir-lock.js';
 
 const require = createRequire(import.meta.url);
 
@@ -155,6 +158,8 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
   const incomingIds = new Map<string, Set<number>>();
 
   let gen = 0;
+  /** Held from load() to close() (dir-lock.ts). */
+  let lock: DirLock | undefined;
   let fd: number | undefined;
   let written = 0;
   let pending: string[] = [];
@@ -313,6 +318,7 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
 
   async function load(): Promise<void> {
     mkdirSync(dir, { recursive: true });
+    lock ??= lockDir(dir);
     let covered = -1;
     let ops = 0;
     let torn = 0;
@@ -402,7 +408,11 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
     async close() {
       if (closed) return;
       closed = true;
-      await compact(true);
+      try {
+        await compact(true);
+      } finally {
+        lock?.release();
+      }
     },
   };
 }

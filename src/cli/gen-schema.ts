@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { configJsonSchema, configSpec, ruleSpec } from '../config/index.js';
+import { configJsonSchema, configSpec, ruleSpec, testFileJsonSchema } from '../config/index.js';
 import { describeFields } from '../core/index.js';
 import type { FieldSpec } from '../core/index.js';
 import { configParts } from '../engine/index.js';
@@ -16,11 +16,17 @@ import { configParts } from '../engine/index.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCHEMA_FILE = path.join(root, 'schema/sluice.schema.json');
 export const CONFIG_DOC = path.join(root, 'docs/config.md');
+/** The format of rule test files (`sluice test`). */
+export const TEST_SCHEMA_FILE = path.join(root, 'schema/sluice-test.schema.json');
 const BEGIN = '<!-- BEGIN GENERATED: npm run gen:schema -->';
 const END = '<!-- END GENERATED -->';
 
 export function renderSchema(): string {
   return JSON.stringify(configJsonSchema(configParts()), null, 2) + '\n';
+}
+
+export function renderTestSchema(): string {
+  return JSON.stringify(testFileJsonSchema(), null, 2) + '\n';
 }
 
 function table(spec: FieldSpec, prefix = ''): string {
@@ -86,8 +92,9 @@ export function renderConfigDoc(current: string): string {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   writeFileSync(SCHEMA_FILE, renderSchema());
+  writeFileSync(TEST_SCHEMA_FILE, renderTestSchema());
   writeFileSync(CONFIG_DOC, renderConfigDoc(readFileSync(CONFIG_DOC, 'utf8')));
   process.stdout.write(
-    `wrote ${path.relative(root, SCHEMA_FILE)} and ${path.relative(root, CONFIG_DOC)}\n`,
+    `wrote ${path.relative(root, SCHEMA_FILE)}, ${path.relative(root, TEST_SCHEMA_FILE)} and ${path.relative(root, CONFIG_DOC)}\n`,
   );
 }

@@ -9,7 +9,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('sluice command line', () => {
-  it.each([['run'], ['check'], ['test-rule'], ['hash-password'], ['api-key']])(
+  it.each([['run'], ['check'], ['test-rule'], ['test'], ['plan'], ['hash-password'], ['api-key']])(
     'per-command help: %s --help, -h and help %s agree',
     async (cmd) => {
       const a = await cli([cmd, '--help']);

@@ -4,6 +4,8 @@
  *   sluice run [-c sluice.yaml]        run the broker, rules and sinks until SIGINT/SIGTERM
  *   sluice check [-c sluice.yaml]      validate config and rules (file:line:col: error[code]: …)
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
+ *   sluice test [paths…] [-c sluice.yaml] [--json]   rule test files (*.test.yaml)
+ *   sluice plan -c new.yaml (--from old.yaml | --against URL) [--json]   what a reload changes
  *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
  *   sluice api-key create|list|delete [-c sluice.yaml | --keys-file FILE]   management API keys
  *   sluice help COMMAND | COMMAND --help | --help | -V/--version
@@ -25,6 +27,8 @@ import type { BoundAddress } from '../broker/index.js';
 import { apiKeyCommand } from './api-key.js';
 import { apiCredentials, apiFiles, apiPreflight } from './api-preflight.js';
 import { hashPasswordCommand, readProcessStdin, terminalPrompt } from './hash-password.js';
+import { planCommand } from './plan-command.js';
+import { testCommand } from './test-command.js';
 import { testRule } from './test-rule.js';
 
 /** Where output goes (tests capture it). */
@@ -63,6 +67,10 @@ Usage:
   sluice check [-c FILE]               Validate the config and every rule; exit 1 on any error
   sluice test-rule --sql SQL [--context JSON]
                                        Run one rule on one sample event and print its outputs
+  sluice test [PATH…] [-c FILE] [--json]
+                                       Run the rule test files (*.test.yaml) under PATH
+  sluice plan -c FILE (--from OLD | --against URL) [--json]
+                                       Show what reloading FILE would change
   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
                                        Print the password_hash for broker.users
   sluice api-key create|list|delete [-c FILE] [--name NAME] [--role ROLE] [--expires WHEN]
@@ -120,6 +128,44 @@ Options:
 
 Exit status: 0 outputs; 2 no result (WHERE false, FOREACH empty, or the context does not
 match FROM); 1 error (bad SQL, bad context, evaluation failure).`,
+  },
+  test: {
+    options: ['config', 'json'],
+    help: `Usage: sluice test [PATH…] [-c FILE] [--json]
+
+Run rule test files (*.test.yaml / *.test.yml; format: schema/sluice-test.schema.json,
+docs/cli.md) through the configuration's real rules and action templates, with no network:
+republish and Kafka outputs are rendered as those sinks would send them, other sinks get the
+rule output. A PATH is a test file or a directory searched recursively; default: the
+directory of -c FILE or ./sluice.yaml. Each file tests the sluice.yaml it names (config:),
+else the nearest one in its directory or above.
+
+Options:
+  -c, --config FILE    whose directory to search when no PATH is given
+  --json               one JSON report on stdout (the summary line goes to stderr)
+
+Exit status: 0 all cases passed; 1 a case failed, a file or rule under test has a problem,
+or no test file was found; 64 usage error.`,
+  },
+  plan: {
+    options: ['config', 'from', 'against', 'json'],
+    help: `Usage: sluice plan -c NEW.yaml --from OLD.yaml [--json]
+       sluice plan -c NEW.yaml --against URL [--json]
+
+Show what a reload of NEW.yaml would change — rules added, changed (with a SQL diff), removed
+or kept at their running version, and sink/broker/gateway/source changes that need a restart —
+computed by the same code hot reload applies. --from compares with what OLD.yaml would be
+running; --against asks a running Sluice's management API (GET /api/v5/config/running; an
+API key or token in SLUICE_API_KEY=key:secret or SLUICE_API_TOKEN).
+
+Options:
+  -c, --config FILE    the new configuration
+  --from FILE          the configuration running now
+  --against URL        a running instance, e.g. http://127.0.0.1:18083
+  --json               the plan as one JSON document
+
+Exit status: 0 nothing would change; 2 changes (printed); 1 error (invalid file, API
+unreachable); 64 usage error.`,
   },
   'hash-password': {
     options: ['password-stdin', 'algorithm'],
@@ -224,6 +270,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         expires: { type: 'string' },
         'keys-file': { type: 'string' },
         'log-format': { type: 'string' },
+        json: { type: 'boolean' },
+        from: { type: 'string' },
+        against: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'version-V': { type: 'boolean', short: 'V' },
@@ -255,7 +304,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     io.out(command && COMMANDS[command] ? COMMANDS[command].help : HELP);
     return 0;
   }
-  const maxPositionals = command === 'api-key' ? 2 : 1;
+  const maxPositionals = command === 'api-key' ? 2 : command === 'test' ? Infinity : 1;
   if (positionals.length > maxPositionals) {
     io.err(
       `sluice: unexpected argument ${JSON.stringify(positionals[maxPositionals])} (see sluice ${command} --help)`,
@@ -289,6 +338,36 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         return 64;
       }
       const r = testRule(values.sql, values.context);
+      r.stdout.forEach((l) => io.out(l));
+      r.stderr.forEach((l) => io.err(l));
+      return r.exitCode;
+    }
+    case 'test': {
+      const r = await testCommand(positionals.slice(1), {
+        config: values.config,
+        json: values.json === true,
+      });
+      r.stdout.forEach((l) => io.out(l));
+      r.stderr.forEach((l) => io.err(l));
+      return r.exitCode;
+    }
+    case 'plan': {
+      if (
+        values.config === undefined ||
+        (values.from === undefined) === (values.against === undefined)
+      ) {
+        io.err('sluice plan: give -c NEW.yaml and one of --from OLD.yaml or --against URL');
+        return 64;
+      }
+      const r = await planCommand(
+        {
+          config: values.config,
+          ...(values.from !== undefined ? { from: values.from } : {}),
+          ...(values.against !== undefined ? { against: values.against } : {}),
+          json: values.json === true,
+        },
+        process.env,
+      );
       r.stdout.forEach((l) => io.out(l));
       r.stderr.forEach((l) => io.err(l));
       return r.exitCode;

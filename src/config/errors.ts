@@ -7,6 +7,34 @@
 import { defineErrors } from '../core/index.js';
 
 export const ConfigErrors = defineErrors('config', {
+  test_file_unreadable: {
+    description: 'A rule test file (`sluice test`) could not be read.',
+    retriable: false,
+  },
+  test_file_invalid: {
+    description:
+      'A rule test file does not follow schema/sluice-test.schema.json (unknown key, wrong type, missing field); the issue names the path.',
+    retriable: false,
+  },
+  test_config_not_found: {
+    description:
+      'A rule test file names no `config` and no sluice.yaml was found in its directory or above.',
+    retriable: false,
+  },
+  test_unknown_rule: {
+    description: 'A rule test file names a rule id the configuration does not declare.',
+    retriable: false,
+  },
+  test_rule_broken: {
+    description:
+      'A rule under test does not load or compile (the rule issue is printed too), so its tests cannot run.',
+    retriable: false,
+  },
+  test_bad_input: {
+    description:
+      'A test input cannot be turned into an event (unknown event name or topic, or a message without a topic).',
+    retriable: false,
+  },
   config_file_unreadable: {
     description: 'A configuration or rule file could not be read (missing, permissions).',
     retriable: false,
@@ -31,7 +59,7 @@ export const ConfigErrors = defineErrors('config', {
   },
   config_fallback_invalid: {
     description:
-      "A sink's fallback_actions names a sink that is not configured or the sink itself, forms a cycle (a -> b -> a), or is set on a sink with thread: worker (not supported yet).",
+      "A sink's fallback_actions names a sink that is not configured or the sink itself, or forms a cycle (a -> b -> a).",
     retriable: false,
   },
   config_invalid: {

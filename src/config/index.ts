@@ -19,3 +19,5 @@ export type { ConfigWatcher, WatchTarget } from './watch.js';
 export { parseYamlSource, splitPath } from './yaml-source.js';
 export { planReload } from './reconcile.js';
 export type { ReloadPlan, RunningRule } from './reconcile.js';
+export { loadTestFile, testFileJsonSchema, testFileSpec } from './test-file.js';
+export type { TestCase, TestFile, TestFileLoad, TestInput } from './test-file.js';

@@ -334,9 +334,9 @@ function sqlOrigin(
 }
 
 /**
- * `fallback_actions` (issue #12): every name is a configured sink other than this one, the
- * fallback graph has no cycle, and the sink runs on the main thread (a sink thread cannot hand
- * records back yet).
+ * `fallback_actions` (issue #12): every name is a configured sink other than this one and the
+ * fallback graph has no cycle. (A sink thread posts its given-up records back to the main
+ * thread, src/engine/sink-thread.ts, so `thread: worker` is allowed.)
  */
 function fallbackIssues(sinks: Record<string, SinkConfig>, src: YamlSource): ConfigIssue[] {
   const out: ConfigIssue[] = [];
@@ -348,14 +348,6 @@ function fallbackIssues(sinks: Record<string, SinkConfig>, src: YamlSource): Con
     const fb = (sc as { fallback_actions?: string[] }).fallback_actions ?? [];
     if (fb.length === 0) continue;
     const p = `sinks.${name}.fallback_actions`;
-    if ((sc as { thread?: string }).thread === 'worker')
-      out.push(
-        src.issueAt(
-          'config_fallback_invalid',
-          p,
-          'fallback_actions needs thread: main (a sink thread does not hand records back)',
-        ),
-      );
     fb.forEach((t, i) => {
       if (t === name)
         out.push(

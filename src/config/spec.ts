@@ -63,8 +63,21 @@ export interface SluiceConfig {
     max_sql_tokens: number;
   };
   api: ApiConfig;
+  /** The alarm registry and the conditions it watches (docs/alarms.md). */
+  alarms: AlarmsConfig;
   /** Protocol gateways (`gateway.ocpp`), validated by their own specs. */
   gateway: Record<string, unknown>;
+}
+
+/** `alarms` (docs/alarms.md): EMQX-style alarms raised by the engine. */
+export interface AlarmsConfig {
+  enabled: boolean;
+  check_interval: number;
+  sysmem_high_watermark: number;
+  procmem_high_watermark: number;
+  buffer_high_watermark: number;
+  size_limit: number;
+  validity_period: number;
 }
 
 /** The management HTTP API (`sluice run` starts it; see docs/api.md). */
@@ -326,6 +339,58 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         },
       ),
       api: apiSpec,
+      alarms: field.object(
+        {
+          enabled: field.boolean({
+            description:
+              'Watch the conditions below and raise EMQX-style alarms: listed by GET /api/v5/alarms, exported on /metrics, logged, and fired as $events/sys/alarm_activated / alarm_deactivated for rules.',
+            default: true,
+          }),
+          check_interval: field.duration({
+            description:
+              'How often sink states, buffers and memory are checked (EMQX os_mon check intervals).',
+            default: 1000,
+            example: '5s',
+          }),
+          sysmem_high_watermark: field.number({
+            description:
+              'high_system_memory_usage is raised while used system memory is over this fraction of the total (EMQX os_mon.sysmem_high_watermark, 70%).',
+            default: 0.7,
+            min: 0,
+            max: 1,
+            example: 0.8,
+          }),
+          procmem_high_watermark: field.number({
+            description:
+              "high_process_memory_usage is raised while Sluice's resident set is over this fraction of system memory (EMQX applies its 5% default to one Erlang process; here it is the whole process).",
+            default: 0.5,
+            min: 0,
+            max: 1,
+            example: 0.25,
+          }),
+          buffer_high_watermark: field.number({
+            description:
+              "A sink's buffer_high_watermark alarm is raised while its buffer holds more than this fraction of buffer.max_records, and cleared below half of it.",
+            default: 0.8,
+            min: 0,
+            max: 1,
+            example: 0.9,
+          }),
+          size_limit: field.integer({
+            description:
+              'Deactivated alarms kept for GET /api/v5/alarms?activated=false (oldest first out; EMQX alarm.size_limit).',
+            default: 1000,
+            min: 0,
+            example: 1000,
+          }),
+          validity_period: field.duration({
+            description: 'How long a deactivated alarm is kept (EMQX alarm.validity_period).',
+            default: 86_400_000,
+            example: '24h',
+          }),
+        },
+        { description: 'Alarms (EMQX alarm + os_mon).' },
+      ),
       gateway: field.object(
         Object.fromEntries(
           Object.entries(parts.gatewaySpecs ?? {}).map(([k, v]) => [k, v] as const),

@@ -21,7 +21,11 @@ export type EventName =
   | 'message.delivered'
   | 'message.acked'
   | 'message.dropped'
-  | 'delivery.dropped';
+  | 'delivery.dropped'
+  | 'schema.validation_failed'
+  | 'message.transformation_failed'
+  | 'alarm.activated'
+  | 'alarm.deactivated';
 
 export interface BrokerEvent {
   readonly name: EventName;
@@ -56,4 +60,17 @@ export const EVENT_TOPICS: Readonly<
   'message.acked': ['$events/message/acked', '$events/message_acked'],
   'message.dropped': ['$events/message/dropped', '$events/message_dropped'],
   'delivery.dropped': ['$events/message/delivery_dropped', '$events/delivery_dropped'],
+  // Accepted by rule SQL now; fired by ingress schema validation / message transformation
+  // (issue #16 item 2) once those exist.
+  'schema.validation_failed': [
+    '$events/schema_validation/failed',
+    '$events/schema_validation_failed',
+  ],
+  'message.transformation_failed': [
+    '$events/message_transformation/failed',
+    '$events/message_transformation_failed',
+  ],
+  // EMQX 5.8.5+: fired by the engine's alarm registry (src/engine/alarms.ts).
+  'alarm.activated': ['$events/sys/alarm_activated', null],
+  'alarm.deactivated': ['$events/sys/alarm_deactivated', null],
 };

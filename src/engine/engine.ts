@@ -53,13 +53,14 @@ import {
   RuntimeRuleErrors,
 } from '../runtime/index.js';
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
 import { checkSources, createSource } from '../sources/index.js';
 import type { Source, SourcesConfig } from '../sources/index.js';
 import { EngineDeliveryTracker } from './delivery.js';
 import { EventBus } from './event-bus.js';
 import { FlowControl } from './flow-control.js';
-import { reloadRules } from './reload.js';
+import { reloadRules, runningSections, runningSinks } from './reload.js';
 import { createCompiler, RulesService } from './rules.js';
 import { configParts, createSinks, drainWaves, sinkTypeMap } from './sinks.js';
 import type { ConfiguredSink } from './sinks.js';
@@ -129,10 +130,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const first = load();
   if (!first.ok) throw configInvalid(first.issues);
   let loaded: LoadedConfig = first.loaded;
-  const runningBroker = JSON.stringify(loaded.config.broker);
-  const runningSinks = JSON.stringify(loaded.sinks);
-  const runningGateway = JSON.stringify(loaded.config.gateway);
-  const runningSources = JSON.stringify(loaded.config.sources);
+  // What a reload compares with (restart-only sections; GET /api/v5/config/running).
+  const runningNow = runningSections(loaded);
+  const runningSinkState = runningSinks(loaded);
   const cfg = loaded.config;
   const node = cfg.node ?? (cfg.broker['node'] as string | undefined) ?? `sluice@${hostname()}`;
   const ownLogger = deps.logger ? undefined : rootLogger(cfg.log, deps.logFormat);
@@ -185,6 +185,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           { code: 'source_ack_on_enqueue', sink: name },
           'sink runs in a worker thread: source messages count as done once this sink enqueued their records',
         );
+  // Alarms (docs/alarms.md): sink and memory conditions → registry → API, /metrics, logs and
+  // `$events/sys/alarm_*` rule events (one more event producer).
+  const watched = monitoredSinks(sinks, loaded.sinks);
+  const alarms = createAlarms(
+    { logger: root.child({ component: 'alarms' }), now, node, sinks: () => watched },
+    cfg.alarms,
+  );
   const b: Broker = createBroker(
     { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
     { ...cfg.broker, node },
@@ -235,6 +242,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       : []),
     ...(external ? [external] : []),
     ...(ocpp ? [ocpp.producer] : []),
+    alarms.producer,
     ...(deps.producers ?? []),
   ];
   const source = createEventSource<MessageContext>({
@@ -325,10 +333,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       compile,
       rules,
       hasSink: (name) => sinks.has(name),
-      runningBroker,
-      runningSinks,
-      runningGateway,
-      runningSources,
+      running: runningNow,
     });
     if (next) {
       loaded = next;
@@ -377,6 +382,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           );
       bus.attach();
       lagWatch.start();
+      alarms.monitor.start();
       const addresses = brokerRuns ? await b.start() : [];
       // Resolves on the first connection (the source keeps reconnecting in the background).
       if (external) await external.start();
@@ -406,6 +412,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       const drainMs = opts.drainMs ?? loaded.config.shutdown.drain_timeout;
       watcher?.close();
       lagWatch.stop();
+      alarms.monitor.stop();
       bus.detach();
       // Charge points go first: the gateway publishes into the broker until it is closed.
       if (running) await ocpp?.stop();
@@ -509,6 +516,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         }
       : {}),
     sink: (name) => sinks.get(name)?.sink,
+    alarms: alarms.registry,
+    runningConfig: () => ({
+      rules: rules.running(),
+      sections: runningNow,
+      sinks: runningSinkState,
+    }),
+    checkAlarms: () => alarms.monitor.check(),
     startupIssues,
     get config() {
       return loaded;

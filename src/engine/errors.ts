@@ -62,6 +62,20 @@ export const EngineErrors = defineErrors('engine', {
       'In mqtt/kafka source mode a sink with thread: worker cannot report per-record acknowledgements to the source, so a message is acknowledged (PUBACK / offset commit) once that sink has enqueued its records, not once they are written. Use thread: main for sinks that must hold the acknowledgement.',
     retriable: false,
   },
+  alarm_activated: {
+    description:
+      'An alarm was raised (`alarm` names it, `details` the facts; docs/alarms.md lists them all). It is listed by GET /api/v5/alarms and fired as $events/sys/alarm_activated; its clearing is logged at info.',
+    retriable: false,
+  },
+  alarm_check_failed: {
+    description:
+      'A periodic alarm check threw (a bug: `err` says where); the next check runs as usual.',
+    retriable: false,
+  },
+  alarm_listener_failed: {
+    description: 'A listener of alarm changes threw (`alarm`); the alarm itself was recorded.',
+    retriable: false,
+  },
   sink_thread_unsupported: {
     description:
       'thread: worker was set on a sink type that cannot leave the main thread (republish publishes into the broker, memory is read back through engine.sink(), and sink types supplied by an embedding program are not loadable in a thread); the sink runs on the main thread.',

@@ -9,10 +9,27 @@
  *   flow-control.ts  back-pressure: pressured sinks pause the clients that feed them
  *   delivery.ts      external sources: when a message's records are acknowledged (src/sources)
  *   check.ts         `sluice check`
+ *   plan.ts          `sluice plan` (reload.ts previewReload against a running state)
+ *   rule-tests.ts    `sluice test` (rule-test-compare.ts: expected vs actual)
+ *   alarms.ts        the alarm registry; alarm-monitor.ts raises and clears alarms
  */
 export { createEngine } from './engine.js';
 export type { EngineConfigInput } from './engine.js';
 export { checkConfig } from './check.js';
+export { createRuleTestRunner, RULE_TEST_NOW } from './rule-tests.js';
+export type { RuleTestCaseResult, RuleTestFileResult, RuleTestRunner } from './rule-tests.js';
+export type { AlarmRecord, AlarmRegistry } from './alarms.js';
+export { previewReload, runningSections, runningSinks, sinkChanges } from './reload.js';
+export type {
+  ReloadPreview,
+  RunningSections,
+  RunningSink,
+  RunningState,
+  SinkChange,
+} from './reload.js';
+export { createCompiler } from './rules.js';
+export { planReloadFile, startupState } from './plan.js';
+export type { PlanDeps } from './plan.js';
 export { builtinSinkTypes, configParts } from './sinks.js';
 export type {
   CheckReport,

@@ -12,7 +12,8 @@
  *    one-element Float64Array, which the model has no other use for.
  *
  * A record is a tuple `[data, ruleId, ingestTs, context?]`, where `context` carries only the
- * event columns the sink's templates can read (see `contextFields`).
+ * event columns the sink's templates can read (see `contextFields`), or all of them (`'all'`:
+ * a sink with fallback actions, whose records may come back for other sinks' templates).
  */
 import { EFloat, compileTemplate } from '../core/index.js';
 import type { SinkRecord, Value, ValueMap } from '../core/index.js';
@@ -29,7 +30,7 @@ export class WireBatch {
   private arena: ArrayBuffer | undefined;
   private used = 0;
 
-  constructor(private readonly fields: readonly string[] | null) {}
+  constructor(private readonly fields: readonly string[] | null | 'all') {}
 
   get length(): number {
     return this.records.length;
@@ -40,6 +41,10 @@ export class WireBatch {
     const fields = this.fields;
     if (fields === null || r.context === undefined) {
       this.records.push([data, r.ruleId, r.ingestTs]);
+      return;
+    }
+    if (fields === 'all') {
+      this.records.push([data, r.ruleId, r.ingestTs, this.wire(r.context)]);
       return;
     }
     const ctx: Record<string, unknown> = {};

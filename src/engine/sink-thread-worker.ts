@@ -3,15 +3,17 @@
  * side is sink-thread.ts; the message protocol is declared there. Records arrive in batches
  * and go to the runner's `enqueue`; every batch is answered with how many were taken and
  * whether the runner is under pressure, so the main thread knows what is in transit. Metrics
- * go back every SNAPSHOT_MS while they change, and with every reply.
+ * go back every SNAPSHOT_MS while they change, and with every reply. With fallback actions
+ * (`data.fallback`) the records the runner gives up on go back too (`gaveUp`), batched per
+ * reason and event-loop turn, and flushed before every reply.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { Logger, SinkType } from '../core/index.js';
+import type { Logger, SinkRecord, SinkType } from '../core/index.js';
 import { createSinkRunner } from '../sinks/runner/index.js';
 import type { RunnerConfig } from '../sinks/runner/index.js';
 import type { FromThread, SinkThreadData, ToThread } from './sink-thread.js';
-import { decodeRecord } from './sink-thread-wire.js';
+import { decodeRecord, WireBatch } from './sink-thread-wire.js';
 import { builtinSinkTypes } from './sink-types.js';
 
 const SNAPSHOT_MS = 20;
@@ -19,6 +21,25 @@ const SNAPSHOT_MS = 20;
 const port = parentPort!;
 const data = workerData as SinkThreadData;
 const post = (m: FromThread): void => port.postMessage(m);
+
+/** Given-up records not posted back yet, by reason (only with fallback actions). */
+const gaveUp = new Map<string, WireBatch>();
+let gaveUpScheduled = false;
+function flushGaveUp(): void {
+  gaveUpScheduled = false;
+  for (const [reason, batch] of gaveUp)
+    port.postMessage({ t: 'gaveUp', reason, records: batch.records }, batch.arenas);
+  gaveUp.clear();
+}
+function onGiveUp(records: readonly SinkRecord[], reason: string): void {
+  let batch = gaveUp.get(reason);
+  if (!batch) gaveUp.set(reason, (batch = new WireBatch('all')));
+  for (const r of records) batch.add(r);
+  if (!gaveUpScheduled) {
+    gaveUpScheduled = true;
+    setImmediate(flushGaveUp);
+  }
+}
 
 /** Plain data for a log field (Errors lose their own properties when cloned). */
 function plain(v: unknown): unknown {
@@ -50,7 +71,7 @@ const type = builtinSinkTypes.find((t) => t.type === data.type) as SinkType<neve
 const logger = threadLogger({});
 const sink = type.create({ logger, now: Date.now }, data.sinkConfig as never, data.name);
 const runner = createSinkRunner(
-  { logger, now: Date.now, name: data.name },
+  { logger, now: Date.now, name: data.name, ...(data.fallback ? { onGiveUp } : {}) },
   sink,
   data.runnerConfig as unknown as RunnerConfig,
 );
@@ -69,8 +90,10 @@ runner.onPressure((p) => post({ t: 'pressure', pressured: p }));
 async function reply(id: number, fn: () => Promise<unknown>): Promise<void> {
   try {
     const value = await fn();
+    flushGaveUp();
     post({ t: 'reply', id, value, metrics: runner.metrics() });
   } catch (err) {
+    flushGaveUp();
     post({ t: 'reply', id, error: plain(err), metrics: runner.metrics() });
   }
 }

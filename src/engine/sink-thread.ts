@@ -18,6 +18,13 @@
  * `start`, `drain` and `stop`). `enqueue` returns false only once the runner is stopping or the
  * thread is gone; records the thread's runner refuses are in its `dropped` metrics, and
  * records lost with a crashed thread are counted as dropped `thread_exit`.
+ *
+ * Fallback actions (issue #12): with `onGiveUp`, the thread's runner collects the records it
+ * gives up on and posts them back (`gaveUp`, wire-encoded, batched per event-loop turn and
+ * always before a reply, so a drain's give-ups reach the fallback sinks before `drain`
+ * resolves); they are handed to `onGiveUp` here, on the main thread, where the fallback sinks
+ * live. Such a sink's records carry their whole context to the thread (the fallback sinks'
+ * templates may read columns the sink's own do not).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -30,7 +37,7 @@ import type {
   SinkRunner,
 } from '../sinks/runner/index.js';
 import { createLatencyHistogram } from '../sinks/runner/index.js';
-import { contextFields, WireBatch } from './sink-thread-wire.js';
+import { contextFields, decodeRecord, WireBatch } from './sink-thread-wire.js';
 import type { WireRecord } from './sink-thread-wire.js';
 
 /** `workerData` of a sink thread. */
@@ -39,6 +46,8 @@ export interface SinkThreadData {
   type: string;
   sinkConfig: Record<string, unknown>;
   runnerConfig: Record<string, unknown>;
+  /** The main thread has fallback actions for this sink: post given-up records back. */
+  fallback: boolean;
 }
 
 export type ToThread =
@@ -52,6 +61,7 @@ export type FromThread =
   | { t: 'took'; n: number; refused: number; pressured: boolean }
   | { t: 'pressure'; pressured: boolean }
   | { t: 'metrics'; metrics: RunnerMetrics }
+  | { t: 'gaveUp'; reason: string; records: WireRecord[] }
   | { t: 'reply'; id: number; value?: unknown; error?: unknown; metrics: RunnerMetrics }
   | {
       t: 'log';
@@ -106,6 +116,7 @@ export function createThreadedRunner(
   type: string,
   sinkConfig: Record<string, unknown>,
   runnerConfig: RunnerConfig,
+  onGiveUp?: (records: readonly SinkRecord[], reason: string) => void,
 ): SinkRunner {
   const entry = workerEntry();
   const data: SinkThreadData = {
@@ -113,10 +124,11 @@ export function createThreadedRunner(
     type,
     sinkConfig,
     runnerConfig: runnerConfig as unknown as Record<string, unknown>,
+    fallback: onGiveUp !== undefined,
   };
   const worker = new Worker(entry.url, { workerData: data, execArgv: entry.execArgv });
   worker.unref();
-  const fields = contextFields(sinkConfig);
+  const fields = onGiveUp ? 'all' : contextFields(sinkConfig);
   const transitCap = Math.max(
     1,
     Math.min(runnerConfig.buffer.max_records, runnerConfig.buffer.headroom, 10 * BATCH),
@@ -179,6 +191,17 @@ export function createThreadedRunner(
         return;
       case 'metrics':
         snapshot = m.metrics;
+        return;
+      case 'gaveUp':
+        if (!onGiveUp) return;
+        try {
+          onGiveUp(m.records.map(decodeRecord), m.reason);
+        } catch (err) {
+          logger.error(
+            { code: 'sink_internal_error', err, records: m.records.length },
+            'fallback hand-off of a sink thread threw; records lost',
+          );
+        }
         return;
       case 'reply': {
         snapshot = m.metrics;

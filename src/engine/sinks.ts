@@ -87,8 +87,20 @@ export function createSinks(
     const type = deps.types.get(sc.type) as SinkType<never>;
     const logger = deps.root.child({ component: 'sink', sink: name });
     const runnerConfig = pick(sc, runnerConfigSpec) as unknown as RunnerConfig;
+    const fallbacks = runnerConfig.fallback_actions ?? [];
+    const onGiveUp =
+      fallbacks.length > 0
+        ? fallbackHandOff(name, fallbacks, (n) => out.get(n)?.runner, logger)
+        : undefined;
     if (runnerConfig.thread === 'worker' && THREADABLE_SINK_TYPES.has(sc.type) && builtin(type)) {
-      const runner = createThreadedRunner(logger, name, sc.type, pick(sc, type.spec), runnerConfig);
+      const runner = createThreadedRunner(
+        logger,
+        name,
+        sc.type,
+        pick(sc, type.spec),
+        runnerConfig,
+        onGiveUp,
+      );
       out.set(name, { name, type: sc.type, sink: undefined, runner });
       continue;
     }
@@ -103,16 +115,8 @@ export function createSinks(
       name,
     );
     const sink = deps.wrap ? deps.wrap(created, name) : created;
-    const fallbacks = runnerConfig.fallback_actions ?? [];
     const runner = createSinkRunner(
-      {
-        logger,
-        now: deps.now,
-        name,
-        ...(fallbacks.length > 0
-          ? { onGiveUp: fallbackHandOff(name, fallbacks, (n) => out.get(n)?.runner, logger) }
-          : {}),
-      },
+      { logger, now: deps.now, name, ...(onGiveUp ? { onGiveUp } : {}) },
       sink,
       runnerConfig,
     );

@@ -2,6 +2,8 @@
 import type { Observable } from 'rxjs';
 import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
+import type { AlarmRegistry } from './alarms.js';
+import type { RunningState } from './reload.js';
 import type {
   ConnectedClient,
   EventProducer,
@@ -110,6 +112,12 @@ export interface Engine {
   setLogLevel?(component: string, level: string): void;
   /** A configured sink instance by name (tests read collecting sinks through this). */
   sink(name: string): Sink | undefined;
+  /** The alarm registry (docs/alarms.md): active alarms and the deactivated history. */
+  readonly alarms: AlarmRegistry;
+  /** What a reload compares with (`sluice plan --against`, GET /api/v5/config/running). */
+  runningConfig(): RunningState;
+  /** Run the alarm checks now instead of waiting for `alarms.check_interval`. */
+  checkAlarms(): void;
   /** Issues of rules that failed at startup (the engine runs without them). */
   readonly startupIssues: readonly ConfigIssue[];
   /** The loaded configuration. */

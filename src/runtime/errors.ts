@@ -43,7 +43,7 @@ export const runtimeErrors = defineErrors('runtime', {
   },
   sql_unsupported_event: {
     description:
-      'FROM names an EMQX event topic that Sluice never emits (alarms, schema validation, message transformation).',
+      'FROM names an EMQX 4.x event topic that 5.x renamed (`$events/client_check_acl_complete`: use `$events/auth/check_authz_complete`).',
     retriable: false,
   },
   sql_invalid_topic_filter: {

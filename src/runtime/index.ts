@@ -48,5 +48,5 @@ export type { LagReport, LagWatch, LagWatchConfig, RuleTime } from './lag-watch.
 export { columnsRead } from './plan/columns.js';
 export type { ExecutableRule, RuleResult } from './operators/evaluate-rule.js';
 export type { ActionRouter } from './operators/route-actions.js';
-export { runRuleTest, runRuleTestAsync, eventNameOf } from './rule-tester.js';
+export { runRuleTest, runRuleTestAsync, eventNameOf, sampleColumns } from './rule-tester.js';
 export type { RuleTestResult, RuleTestOptions } from './rule-tester.js';

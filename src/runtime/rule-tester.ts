@@ -39,6 +39,46 @@ export function eventNameOf(eventType: string): EventName | undefined {
   return EVENT_NAMES.has(dotted) ? (dotted as EventName) : undefined;
 }
 
+/**
+ * The columns of a sample `event` for a rule with these FROM entries: the common columns,
+ * sample values for a message publish (`clientid` `c_sluice`, `topic` the FROM topic when it
+ * has no wildcards, …), then `given` over them. A `payload` given as a JSON object or list is
+ * encoded as JSON text, as a device would send it. Shared by rule_test and `sluice test`.
+ */
+export function sampleColumns(
+  event: EventName,
+  from: readonly string[],
+  given: Readonly<Record<string, unknown>>,
+  now: number,
+  node: string,
+): ValueMap {
+  const literal = from.find((f) => !/[+#]/.test(f) && !f.startsWith('$'));
+  const columns: ValueMap = {
+    event,
+    timestamp: now,
+    node,
+    clientid: 'c_sluice',
+    username: 'u_sluice',
+    peerhost: '127.0.0.1',
+    ...(event === 'message.publish'
+      ? {
+          id: '0006126A8B3C2F0AF4432100000A0000',
+          topic: literal ?? 't/1',
+          qos: 1,
+          flags: { dup: false, retain: false },
+          pub_props: {},
+          payload: '{}',
+          publish_received_at: now,
+        }
+      : {}),
+    ...(given as ValueMap),
+  };
+  const p: Value = columns['payload'];
+  if (p !== undefined && p !== null && typeof p === 'object' && !Buffer.isBuffer(p))
+    columns['payload'] = encodeJson(p);
+  return columns;
+}
+
 export interface RuleTestOptions {
   /** Function services for the compiled rule (a fresh set per test run is fine). */
   services: FunctionServices;
@@ -138,31 +178,7 @@ function prepareTest(
     event = from.map((f) => eventOfTopic(f)).find((e) => e !== undefined) ?? 'message.publish';
   }
   const now = opts.now;
-  const node = opts.node ?? 'sluice@test';
-  const literal = from.find((f) => !/[+#]/.test(f) && !f.startsWith('$'));
-  const columns: ValueMap = {
-    event,
-    timestamp: now,
-    node,
-    clientid: 'c_sluice',
-    username: 'u_sluice',
-    peerhost: '127.0.0.1',
-    ...(event === 'message.publish'
-      ? {
-          id: '0006126A8B3C2F0AF4432100000A0000',
-          topic: literal ?? 't/1',
-          qos: 1,
-          flags: { dup: false, retain: false },
-          pub_props: {},
-          payload: '{}',
-          publish_received_at: now,
-        }
-      : {}),
-    ...given,
-  };
-  const p: Value = columns['payload'];
-  if (p !== undefined && p !== null && typeof p === 'object' && !Buffer.isBuffer(p))
-    columns['payload'] = encodeJson(p);
+  const columns = sampleColumns(event, from, given, now, opts.node ?? 'sluice@test');
   const shown = from.map((f) => JSON.stringify(f)).join(', ');
   if (event === 'message.publish') {
     const topic = columns['topic'];

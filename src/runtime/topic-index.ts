@@ -14,7 +14,7 @@
  *
  * The index stores opaque values (the runtime stores rule slots) with set semantics per filter.
  */
-import { EVENT_TOPICS } from '../core/index.js';
+import { slashEventTopic } from './topic.js';
 
 interface TrieNode<T> {
   readonly children: Map<string, TrieNode<T>>;
@@ -29,16 +29,9 @@ function node<T>(): TrieNode<T> {
   return { children: new Map(), plus: undefined, hash: new Set(), exact: new Set() };
 }
 
-/** Legacy underscore event topic → 6.x slash topic. */
-const LEGACY_EVENT_TOPICS: ReadonlyMap<string, string> = new Map(
-  Object.values(EVENT_TOPICS)
-    .filter((pair): pair is readonly [string, string] => pair[1] !== null)
-    .map(([slash, legacy]) => [legacy, slash]),
-);
-
 /** Map a legacy event topic (`$events/client_connected`) to its slash form; others unchanged. */
 export function normaliseFilter(filter: string): string {
-  return LEGACY_EVENT_TOPICS.get(filter) ?? filter;
+  return slashEventTopic(filter);
 }
 
 export interface TopicIndex<T> {

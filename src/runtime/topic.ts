@@ -7,8 +7,9 @@
  * - A filter whose first level is a wildcard never matches a topic starting with `$`
  *   [MQTT-4.7.2-1] — so `FROM "#"` sees neither `$SYS/...` nor `$events/...`.
  * - Event topics exist in two spellings (6.x slash form and legacy underscore form, core
- *   `EVENT_TOPICS`); `topicMatchesAny` tries both spellings of an event topic, so a rule may
- *   name either and an event may be announced under either.
+ *   `EVENT_TOPICS`); `topicMatchesAny` maps both the topic and exact filters to the slash form,
+ *   so a rule may name either and an event may be announced under either; wildcards see the
+ *   slash form only (see `topicMatchesAny`).
  */
 import { EVENT_TOPICS } from '../core/index.js';
 import type { EventName } from '../core/index.js';
@@ -45,16 +46,15 @@ export function topicFilterProblem(filter: string): string | undefined {
 }
 
 const EVENT_BY_TOPIC = new Map<string, EventName>();
-/** Every spelling of each event topic (slash form first). */
-const SPELLINGS = new Map<string, readonly string[]>();
+/** Either spelling of an event topic → its slash (6.x) form. */
+const SLASH_FORM = new Map<string, string>();
 for (const [name, [slash, legacy]] of Object.entries(EVENT_TOPICS) as [
   EventName,
   readonly [string, string | null],
 ][]) {
-  const forms = legacy === null ? [slash] : [slash, legacy];
-  for (const form of forms) {
+  for (const form of legacy === null ? [slash] : [slash, legacy]) {
     EVENT_BY_TOPIC.set(form, name);
-    SPELLINGS.set(form, forms);
+    SLASH_FORM.set(form, slash);
   }
 }
 
@@ -63,26 +63,32 @@ export function eventOfTopic(topic: string): EventName | undefined {
   return EVENT_BY_TOPIC.get(topic);
 }
 
-/** Event topics EMQX defines but Sluice never emits (spec §7.2). */
-export const UNSUPPORTED_EVENT_TOPICS: ReadonlySet<string> = new Set([
-  '$events/sys/alarm_activated',
-  '$events/sys/alarm_deactivated',
-  '$events/schema_validation/failed',
-  '$events/schema_validation_failed',
-  '$events/message_transformation/failed',
-  '$events/message_transformation_failed',
+/**
+ * Map a legacy event topic (`$events/client_connected`) to its slash form; anything else
+ * (wildcard filters included) unchanged.
+ */
+export function slashEventTopic(topic: string): string {
+  return SLASH_FORM.get(topic) ?? topic;
+}
+
+/**
+ * `$events/...` topics EMQX once defined that Sluice does not accept, with the name to use
+ * instead (EMQX 4.4's ACL check event was renamed `check_authz_complete` in 5.0).
+ */
+export const UNSUPPORTED_EVENT_TOPICS: ReadonlyMap<string, string> = new Map([
+  ['$events/client_check_acl_complete', '$events/auth/check_authz_complete'],
 ]);
 
 /**
- * Does a trigger topic match any of `filters`? For an event topic every spelling of it is tried
- * (so `FROM "$events/client_connected"` fires on `$events/client/connected` and vice versa).
+ * Does a trigger topic match any of `filters`? EMQX 5.10 semantics (emqx/emqx#15175):
+ *  - an exact event topic matches its event in either spelling
+ *    (`FROM "$events/client_connected"` fires on `$events/client/connected` and vice versa);
+ *  - a wildcard filter is matched against the slash form only, so `$events/#` matches every
+ *    event, `$events/client/+` the client events, `$events/sys/#` the alarms — and `$events/+`
+ *    no event at all (the legacy one-level names are not wildcard targets).
  */
 export function topicMatchesAny(topic: string, filters: readonly string[]): boolean {
-  const spellings = topic.charCodeAt(0) === 36 ? SPELLINGS.get(topic) : undefined;
-  if (spellings === undefined) {
-    for (const f of filters) if (topicMatches(topic, f)) return true;
-    return false;
-  }
-  for (const form of spellings) for (const f of filters) if (topicMatches(form, f)) return true;
+  const t = topic.charCodeAt(0) === 36 ? slashEventTopic(topic) : topic;
+  for (const f of filters) if (topicMatches(t, slashEventTopic(f))) return true;
   return false;
 }

@@ -3,7 +3,7 @@
  * TCP: a retained message and a clean=false subscriber's queued QoS 1 message survive stopping
  * the broker and starting a new one on the same directory.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -125,6 +125,21 @@ async function scenario(
 }
 
 describe('broker persistence across restarts (mqtt.js)', () => {
+  it('refuses a directory another broker holds (LOCK refreshed by another owner)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-persist-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'LOCK'), 'sluice-1.other-host:1\n');
+    const b = createBroker(
+      { logger: silentLogger },
+      {
+        listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } },
+        persistence: { type: 'disk', dir },
+      },
+    );
+    await expect(b.start()).rejects.toMatchObject({ code: 'broker_persistence_locked' });
+    expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe('sluice-1.other-host:1\n');
+  });
+
   it('disk: retained message and a persistent session with a queued QoS 1 message survive a restart', async () => {
     const r = await scenario('disk');
     expect(r).toEqual({ retained: 'kept', sessionPresent: true, queued: 'queued-1' });

@@ -29,7 +29,10 @@ export function classifySource(
       `"${topic}" is not a usable source: match published messages by their MQTT topic filter instead`,
     );
   else if (UNSUPPORTED_EVENT_TOPICS.has(topic))
-    report('sql_unsupported_event', `"${topic}" is an EMQX event that Sluice never emits`);
+    report(
+      'sql_unsupported_event',
+      `"${topic}" is an EMQX 4.x event topic; use "${UNSUPPORTED_EVENT_TOPICS.get(topic)}"`,
+    );
   else report('sql_unknown_event', `unknown event topic "${topic}"`);
   return { topic, type: 'event' };
 }

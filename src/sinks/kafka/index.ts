@@ -14,6 +14,9 @@ import { createKafkaSink } from './sink.js';
 export { kafkaSpec, kafkaRunnerSpec } from './config.js';
 export type { KafkaSinkConfig, Acks, Compression, Mechanism, PartitionStrategy } from './config.js';
 export { createKafkaSink, checkKafkaConfig } from './sink.js';
+/** Rule output → Kafka record, as the sink maps it (also used by `sluice test`). */
+export { createMessageMapper } from './message.js';
+export type { MessageMapper, PreparedMessage } from './message.js';
 export type { KafkaSink, KafkaSinkDeps, KafkaSinkStats } from './sink.js';
 export { KafkaErrors } from './errors.js';
 export { murmur2, keyPartition } from './murmur2.js';

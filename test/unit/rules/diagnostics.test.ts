@@ -64,10 +64,22 @@ describe('semantic diagnostics', () => {
     );
   });
 
-  it('EMQX events Sluice never emits are reported', () => {
-    expect(diagnosticsOf('SELECT * FROM "$events/sys/alarm_activated"')[0]?.code).toBe(
-      'sql_unsupported_event',
-    );
+  it('a 4.x event topic renamed in 5.x is reported with the new name', () => {
+    const [d] = diagnosticsOf('SELECT * FROM "$events/client_check_acl_complete"');
+    expect(d?.code).toBe('sql_unsupported_event');
+    expect(d?.message).toContain('$events/auth/check_authz_complete');
+  });
+
+  it('alarm, schema validation and transformation events are accepted', () => {
+    for (const t of [
+      '$events/sys/alarm_activated',
+      '$events/sys/alarm_deactivated',
+      '$events/schema_validation_failed',
+      '$events/schema_validation/failed',
+      '$events/message_transformation_failed',
+      '$events/message_transformation/failed',
+    ])
+      expect(compileRule(`SELECT * FROM "${t}"`).matches(t)).toBe(true);
   });
 
   it('invalid topic filters', () => {
