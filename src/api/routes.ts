@@ -18,6 +18,7 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
+import { createTrace, deleteTrace, getTrace, listTraces, streamTrace } from './traces.js';
 import type { ApiDeps, ApiGateway, ApiMetrics, ApiRuleInput, ApiSinkMetrics } from './types.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
@@ -49,6 +50,8 @@ export interface Route {
   /** Path segments; `*` captures one (URL-decoded) segment into params. */
   readonly path: readonly string[];
   readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Handler>>>;
+  /** Every method needs the administrator role (a viewer key gets 403 even for GET). */
+  readonly admin?: boolean;
 }
 
 function iso(ms: number): string {
@@ -517,6 +520,13 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
   { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
+  { path: ['api', 'v5', 'traces'], methods: { GET: listTraces, POST: createTrace }, admin: true },
+  {
+    path: ['api', 'v5', 'traces', '*'],
+    methods: { GET: getTrace, DELETE: deleteTrace },
+    admin: true,
+  },
+  { path: ['api', 'v5', 'traces', '*', 'stream'], methods: { GET: streamTrace }, admin: true },
   { path: ['metrics'], methods: { GET: prometheus } },
 ];
 

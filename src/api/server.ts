@@ -167,7 +167,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         { Allow: allow },
       );
     }
-    if (principal.role === 'viewer' && req.method !== 'GET') {
+    if (principal.role === 'viewer' && (req.method !== 'GET' || found.route.admin === true)) {
       apiMetrics.forbidden++;
       throw new HttpError(
         403,

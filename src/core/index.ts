@@ -11,3 +11,4 @@ export * from './ports.js';
 export * from './latency.js';
 export * from './suggest.js';
 export * from './log.js';
+export * from './trace.js';

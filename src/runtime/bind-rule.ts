@@ -15,5 +15,10 @@ import { columnsRead } from './plan/columns.js';
 export function bindRule(compiled: CompiledRule, ruleId: string): ExecutableRule<MessageContext> {
   if (!columnsRead(compiled.plan).has('metadata')) return compiled;
   const metadata = Object.freeze({ rule_id: ruleId });
-  return { run: (ctx) => compiled.run(createMessageContext({ ...ctx.columns, metadata })) };
+  const own = (ctx: MessageContext): MessageContext =>
+    createMessageContext({ ...ctx.columns, metadata });
+  return {
+    run: (ctx) => compiled.run(own(ctx)),
+    runTraced: (ctx, onWhere) => compiled.runTraced(own(ctx), onWhere),
+  };
 }

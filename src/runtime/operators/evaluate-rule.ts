@@ -6,6 +6,7 @@
  * stream never errors (CONVENTIONS.md #4).
  */
 import type { RuleOutcome } from '../../core/index.js';
+import type { WhereTrace } from '../compile/rule.js';
 import type { RuleGuard } from '../guard.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { Trigger } from '../source.js';
@@ -13,6 +14,8 @@ import type { Trigger } from '../source.js';
 /** What the runtime needs from a compiled rule (the compiler's `CompiledRule` satisfies it). */
 export interface ExecutableRule<C> {
   run(ctx: C): RuleOutcome;
+  /** Optional: `run` that also reports WHERE's decision (the trace recorder's path only). */
+  runTraced?(ctx: C, onWhere: (w: WhereTrace) => void): RuleOutcome;
 }
 
 /** One deployed version of a rule: swapped as a whole on update. */
