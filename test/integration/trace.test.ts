@@ -4,7 +4,10 @@
  * message that passes WHERE, one that fails it (with the deciding value), one dropped by a full
  * sink buffer, and the Server-Sent Events stream resumed with Last-Event-ID, then ended by DELETE.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 
 import mqtt from 'mqtt';
@@ -12,6 +15,7 @@ import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createApiServer } from '../../src/api/index.js';
+import { main } from '../../src/cli/main.js';
 import type { ApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
@@ -24,11 +28,25 @@ interface Res {
   json: any;
 }
 
-function call(base: string, method: string, p: string, body?: unknown): Promise<Res> {
+function call(
+  base: string,
+  method: string,
+  p: string,
+  body?: unknown,
+  auth?: string,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       `${base}${p}`,
-      { method, headers: body !== undefined ? { 'Content-Type': 'application/json' } : {} },
+      {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...(auth !== undefined
+            ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` }
+            : {}),
+        },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -98,6 +116,7 @@ const YAML_CONFIG = {
       actions: ['mem'],
     },
     { id: 'flood', sql: 'SELECT payload.n AS n FROM "flood/x"', actions: ['slow'] },
+    { id: 'cli', sql: 'SELECT payload.v AS v FROM "cli/#" WHERE payload.v > 1', actions: ['mem'] },
   ],
 };
 
@@ -126,6 +145,32 @@ describe('per-message tracing over the API', () => {
     for (const c of clients) await c.endAsync();
     await api?.stop();
     await engine?.stop({ drainMs: 2000 });
+  });
+
+  it('needs the administrator role for every trace route, GET included', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-trace-'));
+    const file = path.join(dir, 'bootstrap');
+    writeFileSync(file, 'boss:s3cret-boss:administrator\nwatcher:s3cret-watch:viewer\n');
+    const secured = createApiServer(
+      { engine, logger: silentLogger },
+      { bind: '127.0.0.1', port: 0, bootstrapFile: file },
+    );
+    try {
+      const url = (await secured.start()).url;
+      const viewer = await call(url, 'GET', '/api/v5/traces', undefined, 'watcher:s3cret-watch');
+      expect(viewer.status).toBe(403);
+      expect(viewer.json.code).toBe('api_forbidden');
+      // The viewer may still read what it could before.
+      expect(
+        (await call(url, 'GET', '/api/v5/rules', undefined, 'watcher:s3cret-watch')).status,
+      ).toBe(200);
+      const admin = await call(url, 'GET', '/api/v5/traces', undefined, 'boss:s3cret-boss');
+      expect(admin.status).toBe(200);
+      expect((await call(url, 'GET', '/api/v5/traces')).status).toBe(401);
+    } finally {
+      await secured.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses bad filters with trace_invalid', async () => {
@@ -338,5 +383,56 @@ describe('per-message tracing over the API', () => {
       'ack',
     ]);
     expect(ev.at(-1)).toEqual({ event: 'end', data: '{"reason":"deleted"}' });
+  });
+
+  it('sluice trace prints the steps of each message, one line each, and deletes the trace on Ctrl-C', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    let stop!: (s: string) => void;
+    const stopSignal = new Promise<string>((r) => (stop = r));
+    const done = main(['trace', '--url', base, '--topic', 'cli/#', '--duration', '30'], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      stopSignal,
+    });
+    await waitFor(
+      async () => (await call(base, 'GET', '/api/v5/traces')).json.data,
+      (d: Step[]) => d.some((t) => t['filter'].topic === 'cli/#' && t['state'] === 'running'),
+      'the CLI trace',
+    );
+    // Give the stream a moment to attach before publishing: steps recorded before it are
+    // replayed from the ring anyway (the stream starts at Last-Event-ID 0).
+    const c = await client('dev-cli');
+    await c.publishAsync('cli/a', JSON.stringify({ v: 0 }), { qos: 1 });
+    await c.publishAsync('cli/b', JSON.stringify({ v: 7 }), { qos: 1 });
+    await waitFor(
+      async () => out,
+      (o) => o.some((l) => l.includes(' ack ')),
+      'the ack line',
+    );
+    stop('SIGINT');
+    expect(await done).toBe(0);
+    const T = String.raw`  \d\d:\d\d:\d\d\.\d{3}  `;
+    const patterns = [
+      /^message \S+ {2}cli\/a from dev-cli$/,
+      new RegExp(`^${T}received       1 rule\\(s\\) match FROM$`),
+      new RegExp(`^${T}rule_matched   cli$`),
+      new RegExp(`^${T}where          cli  false  payload.v > 1 ← 0$`),
+      /^message \S+ {2}cli\/b from dev-cli$/,
+      new RegExp(`^${T}received       1 rule\\(s\\) match FROM$`),
+      new RegExp(`^${T}rule_matched   cli$`),
+      new RegExp(`^${T}where          cli  true  payload.v > 1 ← 7$`),
+      new RegExp(`^${T}select         cli  \\{"v":7\\}$`),
+      new RegExp(`^${T}action_render  cli → mem  \\{"v":7\\}$`),
+      new RegExp(`^${T}buffered       cli → mem  queued=1$`),
+      new RegExp(`^${T}send_attempt   cli → mem  attempt 1$`),
+      new RegExp(`^${T}ack            cli → mem  acknowledged after \\d+ ms$`),
+    ];
+    expect(out).toHaveLength(patterns.length);
+    out.forEach((line, i) => expect(line).toMatch(patterns[i] as RegExp));
+    expect(err[0]).toMatch(/^tracing \{"topic":"cli\/#"\} until /);
+    expect(err.at(-1)).toMatch(/ended \(interrupted\)$/);
+    const left = (await call(base, 'GET', '/api/v5/traces')).json.data as Step[];
+    expect(left.some((t) => t['filter'].topic === 'cli/#')).toBe(false);
   });
 });

@@ -70,7 +70,7 @@ export function compileWhereExplainer(p: PlanExpr): WhereExplainer {
       return (st) => ({ value: safe(o, st), expr });
     }
     default: {
-      const c = compileCondition(p);
+      const c = compileExpr(p);
       return (st) => ({ value: safe(c, st), expr });
     }
   }
