@@ -20,6 +20,7 @@ import type { ApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/index.js';
+import type { MemorySink } from '../../src/sinks/memory/index.js';
 
 interface Res {
   status: number;
@@ -100,6 +101,8 @@ const YAML_CONFIG = {
   broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
   sinks: {
     mem: { type: 'memory', linger: 0 },
+    primary: { type: 'memory', linger: 0, fallback_actions: ['dead'] },
+    dead: { type: 'memory', linger: 0 },
     slow: {
       type: 'memory',
       linger: 0,
@@ -116,6 +119,7 @@ const YAML_CONFIG = {
       actions: ['mem'],
     },
     { id: 'flood', sql: 'SELECT payload.n AS n FROM "flood/x"', actions: ['slow'] },
+    { id: 'fb', sql: 'SELECT payload.n AS n FROM "fb/x"', actions: ['primary'] },
     { id: 'cli', sql: 'SELECT payload.v AS v FROM "cli/#" WHERE payload.v > 1', actions: ['mem'] },
   ],
 };
@@ -308,6 +312,47 @@ describe('per-message tracing over the API', () => {
       ]);
     }
     expect(engine.metrics().sinks['slow']?.droppedBy['queue_full']).toBe(dropped.length);
+    await call(base, 'DELETE', `/api/v5/traces/${t.id}`);
+  });
+
+  it('follows a record its sink gives up on into the fallback sink', async () => {
+    const t = (await call(base, 'POST', '/api/v5/traces', { filter: { rule_id: 'fb' } })).json;
+    (engine.sink('primary') as MemorySink).failNext(1, { retriable: false });
+    const c = await client('dev-fb');
+    await c.publishAsync('fb/x', JSON.stringify({ n: 1 }), { qos: 1 });
+    const got = await waitFor(
+      () => call(base, 'GET', `/api/v5/traces/${t.id}`),
+      (r) => r.json.steps.some((s: Step) => s['step'] === 'ack'),
+      'the ack of the fallback sink',
+    );
+    const common = { rule_id: 'fb', clientid: 'dev-fb', topic: 'fb/x' };
+    const error = 'memory_injected_failure: injected write failure';
+    expect(
+      got.json.steps.map(shape).map((s: Step) => (s['step'] === 'ack' ? { ...s, detail: {} } : s)),
+    ).toEqual([
+      { step: 'received', clientid: 'dev-fb', topic: 'fb/x', detail: { rules: 1 } },
+      { step: 'rule_matched', ...common, detail: {} },
+      { step: 'select', ...common, detail: { output: { n: 1 } } },
+      { step: 'action_render', ...common, action: 'primary', detail: { data: { n: 1 } } },
+      { step: 'buffered', ...common, action: 'primary', detail: { queued: 1, mode: 'memory' } },
+      { step: 'send_attempt', ...common, action: 'primary', detail: { attempt: 1, error } },
+      {
+        step: 'drop',
+        ...common,
+        action: 'primary',
+        detail: { reason: 'memory_injected_failure', counted: 'failed' },
+      },
+      {
+        step: 'fallback',
+        ...common,
+        action: 'dead',
+        detail: { from: 'primary', reason: 'memory_injected_failure' },
+      },
+      { step: 'buffered', ...common, action: 'dead', detail: { queued: 1, mode: 'memory' } },
+      { step: 'send_attempt', ...common, action: 'dead', detail: { attempt: 1 } },
+      { step: 'ack', ...common, action: 'dead', detail: {} },
+    ]);
+    expect((engine.sink('dead') as MemorySink).records.map((r) => r.data)).toEqual([{ n: 1 }]);
     await call(base, 'DELETE', `/api/v5/traces/${t.id}`);
   });
 
