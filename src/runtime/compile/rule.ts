@@ -130,7 +130,7 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
       : compileForeach(plan, services, where);
   let explained: string | undefined;
   let explainer: WhereExplainer | undefined;
-  const outcomeOf = (context: EvaluationInput, hook: WhereHook | undefined): RuleOutcome => {
+  const outcomeOf = (context: EvaluationInput, hook: WhereHook): RuleOutcome => {
     try {
       const outputs = evaluate(context, hook);
       return outputs.length > 0 ? { kind: 'passed', outputs } : { kind: 'filtered' };
@@ -148,8 +148,19 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
     statement: plan.statement,
     plan,
     matches,
-    evaluate: (context) => evaluate(context, undefined),
-    run: (context) => outcomeOf(context, undefined),
+    evaluate,
+    // The untraced path, as before tracing existed (outcomeOf without a hook, inlined).
+    run(context) {
+      try {
+        const outputs = evaluate(context);
+        return outputs.length > 0 ? { kind: 'passed', outputs } : { kind: 'filtered' };
+      } catch (error) {
+        if (error instanceof RuleEvaluationError)
+          return { kind: 'failed', code: error.code, reason: error.message, error };
+        const reason = error instanceof Error ? error.message : String(error);
+        return { kind: 'failed', code: 'select_and_transform_error', reason, error };
+      }
+    },
     runTraced(context, onWhere) {
       return outcomeOf(context, (st, result) => {
         if (!plan.where) return;
@@ -166,7 +177,7 @@ function compileSelect(
   plan: RulePlan,
   services: FunctionServices,
   where: Eval | undefined,
-): (input: EvaluationInput, hook: WhereHook | undefined) => ValueMap[] {
+): (input: EvaluationInput, hook?: WhereHook) => ValueMap[] {
   const select: ListRunner = compileList(plan.fields, columnsScope);
   const overlay = needsOverlay(plan.fields);
   return (input, hook) => {
@@ -198,7 +209,7 @@ function compileForeach(
   plan: RulePlan,
   services: FunctionServices,
   where: Eval | undefined,
-): (input: EvaluationInput, hook: WhereHook | undefined) => ValueMap[] {
+): (input: EvaluationInput, hook?: WhereHook) => ValueMap[] {
   const fields = plan.fields;
   const last = fields[fields.length - 1];
   // §4.2/§5: `FOREACH payload` iterates the decoded payload.
