@@ -35,6 +35,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
+import { aedesMqtt5Options, assertPatchedAedes } from './mqtt5.js';
 import { attachRecord, newRecord } from './client-records.js';
 import { messageIdFormatter } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
@@ -208,7 +209,9 @@ export function createBrokerInternals(
         authorizePublish: hooks.authorizePublish,
         authorizeSubscribe: hooks.authorizeSubscribe,
         authorizeForward: hooks.authorizeForward,
+        ...aedesMqtt5Options(config),
       }) as AedesInternals;
+      assertPatchedAedes(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       wireClientEvents(ctx, a);
