@@ -11,6 +11,7 @@ import { createBrokerInternals } from '../src/broker/broker.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
 import type { ConnMeta } from '../src/broker/listeners.js';
 import type { Broker } from '../src/broker/types.js';
+import type { Authorizer } from '../src/broker/auth.js';
 import { memoryPipe } from './memory-pipe.js';
 
 export const NODE = 'sluice@unit';
@@ -87,10 +88,15 @@ export interface Harness {
 /** Start a broker (stopped by `stopAll`). `connectClient` speaks MQTT 5 unless told otherwise. */
 export async function harness(
   config: BrokerConfigInput = {},
-  opts: { now?: () => number; logger?: Logger } = {},
+  opts: { now?: () => number; logger?: Logger; authorizers?: Authorizer[] } = {},
 ): Promise<Harness> {
   const { broker, connect } = createBrokerInternals(
-    { logger: opts.logger ?? silentLogger, now: opts.now ?? Date.now, node: NODE },
+    {
+      logger: opts.logger ?? silentLogger,
+      now: opts.now ?? Date.now,
+      node: NODE,
+      ...(opts.authorizers ? { authorizers: opts.authorizers } : {}),
+    },
     { listeners: {}, ...config },
   );
   started.push(broker);
@@ -111,6 +117,10 @@ export async function harness(
     connect(server, meta);
     return new TestClient(client, version);
   };
+  const connectedCount = (id: string) =>
+    events.filter(
+      (e) => e.name === 'client.connected' && (id === '' || e.columns['clientid'] === id),
+    ).length;
   const connectClient = async (clientId: string, extra: Partial<IConnectPacket> = {}) => {
     const version = (extra.protocolVersion ?? 5) as 4 | 5;
     const client = open(version);
@@ -123,7 +133,15 @@ export async function harness(
       keepalive: 0,
       ...extra,
     });
+    const before = connectedCount(clientId);
     const connack = await client.next('connack');
+    // Aedes marks the client connected (and can then send it a DISCONNECT) only after the
+    // CONNACK's follow-up steps; wait for client.connected so a test does not race them.
+    if ((connack.returnCode ?? connack.reasonCode ?? 0) === 0) {
+      const deadline = Date.now() + 2000;
+      while (connectedCount(clientId) === before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+    }
     return { client, connack };
   };
   const of = (name: EventName) => events.filter((e) => e.name === name).map((e) => e.columns);

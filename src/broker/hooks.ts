@@ -34,6 +34,7 @@ import { deliveryQos } from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
+import { createV5Forwarding } from './mqtt5-forward.js';
 import type { BrokerSecurity } from './security.js';
 import type { BrokerDeps } from './types.js';
 
@@ -97,6 +98,7 @@ export function createHooks(
   const noMatchAllow = config.authorization.no_match === 'allow';
   // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
   const aedesMaxLevels = 100;
+  const v5 = createV5Forwarding(ctx);
 
   function preConnect(
     client: Client,
@@ -131,6 +133,15 @@ export function createHooks(
         ctx.deliveringQos0 = false;
       }
     };
+    if (rec.proto_ver === 5) {
+      v5.watchNoLocal(client, rec);
+      const rm = (packet.properties as { receiveMaximum?: number } | undefined)?.receiveMaximum;
+      if (rm !== undefined) ctx.windows?.receiveMaximum(rec, rm);
+      // The client's Topic Alias Maximum: how many aliases we may use towards it (mqtt5-forward.ts).
+      (c as { _topicAliasMaximumOut?: number })._topicAliasMaximumOut = (
+        packet.properties as { topicAliasMaximum?: number } | undefined
+      )?.topicAliasMaximum;
+    }
     cb(null, true);
   }
 
@@ -411,10 +422,22 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
+    // MQTT 5: expiry, the client's Maximum Packet Size, outbound topic aliases (mqtt5-forward.ts).
+    if (
+      rec &&
+      (rec.proto_ver === 5 || (packet as { messageExpiry?: number }).messageExpiry !== undefined)
+    ) {
+      const f = v5.forward(client, rec, packet, qos);
+      if (!f) {
+        metrics.messages_out--;
+        return null;
+      }
+      out = f;
+    }
     if (qos > 0 && rec && (ctx.sharing || rec.windowed)) {
       // A shared QoS 1/2 copy is remembered by packet id until acked, for redelivery; a copy
       // to a client with a max_inflight window takes a slot until acked.
-      out = withPacketId(c, packet);
+      out = withPacketId(c, out);
       if (ctx.sharing) ctx.shared?.forwarded(rec, out.messageId!);
       if (rec.windowed) ctx.windows?.sent(rec, out.messageId!);
     }
