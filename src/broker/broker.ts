@@ -25,7 +25,8 @@
  *   client.ping                         Aedes 'ping' (PINGREQ)
  *   client.check_authn_complete / check_authz_complete   our auth chains (auth.ts)
  *   session.subscribed / unsubscribed   Aedes 'subscribe' / 'unsubscribe'
- *   delivery.dropped                    mqueue.ts (queue_full: an offline session's queue overflowed)
+ *   delivery.dropped                    mqueue.ts (queue_full: an offline session's queue overflowed),
+ *                                       mqtt5-forward.ts (expired, no_local, too_large)
  *
  * Hot-path rules: columns are built only while someone listens; one frozen object per event;
  * payload Buffers are shared, never copied; no JSON work; every closure on the message path is

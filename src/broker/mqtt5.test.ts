@@ -157,6 +157,8 @@ describe('MQTT 5 PUBLISH', () => {
     client.send(publishPacket('t', 'a', 0, undefined, { properties: { topicAlias: 3 } }));
     expect((await client.next('disconnect')).reasonCode).toBe(0x94);
     await client.closed;
+    await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(1));
+    expect(h.of('client.disconnected')[0]!['reason']).toBe('topic_alias_invalid');
   });
 
   it('outbound topic aliases for QoS 0 copies to a client with Topic Alias Maximum', async () => {

@@ -92,8 +92,11 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
     const ts = now();
     const sent = rec.disconnect;
     const serverCode = (client as ClientV5Internals).disconnectReasonCode;
+    // Aedes reports a v5 protocol violation (bad topic alias, receive maximum) as a clientError
+    // and then sends its DISCONNECT reason code: the code is the more precise reason.
+    const decided = rec.reason === 'protocol_error' && serverCode ? undefined : rec.reason;
     const reason =
-      rec.reason ??
+      decided ??
       (sent
         ? clientDisconnectReason(sent.code)
         : serverCode
