@@ -4,7 +4,8 @@
  *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
- *   authorizePublish    authz chain → client.check_authz_complete; a deny closes the connection
+ *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
+ *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
  *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80;
  *                       a `$share/…` / `$queue/…` filter is validated and joins its group
  *   authorizeForward    once per forwarded copy: messages_out, message.delivered, and the packet
@@ -321,9 +322,10 @@ export function createHooks(
     const rec = client ? recordOf(client) : undefined;
     // Wills re-published by Aedes after a restart may come without a live client.
     if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
-    // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
-    // EMQX's authorization.deny_action = disconnect). So does one over max_topic_levels (Aedes
-    // checks its ceiling of 100; a stricter listener's limit is checked here).
+    // A denied publish closes a 3.1.1 connection (no negative PUBACK; EMQX's
+    // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
+    // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
+    // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
     const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
