@@ -77,6 +77,8 @@ describe('the packed npm package', () => {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.startsWith('examples/quickstart/'))).toBe(true);
+    // Aedes is bundled with Sluice's security patch applied (decision 0010).
+    expect(files).toContain('node_modules/aedes/lib/handlers/publish.js');
     expect(
       files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.test.js')),
     ).toEqual([]);
