@@ -4,8 +4,10 @@
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 # The optional kerberos addon (Kafka GSSAPI) needs libkrb5-dev to build; without it npm skips it.
-RUN npm ci --no-audit --no-fund --ignore-scripts
+# Scripts are off, so the Aedes security patch (decision 0010) is applied explicitly.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npx patch-package --error-on-fail
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # The dashboard (docs/dashboard.md): built into dist/web, served under / by the API.

@@ -6,7 +6,9 @@
  * with sub-ms precision: performance.timeOrigin + performance.now(), comparable across
  * processes on one machine).
  *
- *   tsx broker-publisher.ts <port> <qos> <total> <clients> <topics>
+ *   tsx broker-publisher.ts <port> <qos> <total> <clients> <topics> [protocol]
+ *
+ * `protocol` is the MQTT protocol level of the connections: 4 (3.1.1, the default) or 5.
  *
  * `topics` = 1 publishes everything to bench/r0/x; N spreads messages over bench/r<i % N>/x.
  * Prints one JSON line `{"sent": n, "t0": start (ms since the epoch), "ms": publish duration}`
@@ -14,7 +16,8 @@
  */
 import mqtt from 'mqtt';
 
-const [port, qosArg, totalArg, clientsArg, topicsArg] = process.argv.slice(2);
+const [port, qosArg, totalArg, clientsArg, topicsArg, protocolArg] = process.argv.slice(2);
+const protocolVersion = (Number(protocolArg) || 4) as 4 | 5;
 const qos = Number(qosArg) as 0 | 1;
 const total = Number(totalArg);
 const clients = Number(clientsArg);
@@ -32,6 +35,7 @@ async function run(id: number, count: number, offset: number): Promise<void> {
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     clientId: `bench-pub-${process.pid}-${id}`,
     reconnectPeriod: 0,
+    protocolVersion,
   });
   let next = 0;
   let done = 0;

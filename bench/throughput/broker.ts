@@ -22,12 +22,17 @@
  *
  *   npm run bench:broker              # ~50 s, writes bench/results/broker.md
  *   npm run bench:broker -- --quick   # ~15 s smoke run, prints only
+ *   npm run bench:broker -- --protocol 5
+ *                                     # MQTT 3.1.1 vs 5 (issue #13): the publishers connect with
+ *                                     # protocol level 4 and 5 in turn, same load, against the
+ *                                     # sluice q0 / q1 / broker-only scenarios; writes
+ *                                     # bench/results/broker-mqtt5.md
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 
 import { Aedes } from 'aedes';
@@ -55,6 +60,21 @@ const TOTAL = override
   ? ({ 0: override, 1: Math.ceil(override / 2) } as const)
   : ({ 0: quick ? 30_000 : 50_000, 1: quick ? 15_000 : 25_000 } as const);
 const CLIENTS = 4;
+/** `--protocol 5` (or `--protocol=5`): compare MQTT 5 publishers with 3.1.1 ones in one run. */
+const protocolFlag = process.argv.findIndex(
+  (a) => a === '--protocol' || a.startsWith('--protocol='),
+);
+const compareV5 =
+  protocolFlag >= 0 &&
+  (process.argv[protocolFlag]!.includes('=')
+    ? process.argv[protocolFlag]!.split('=')[1]
+    : process.argv[protocolFlag + 1]) === '5';
+/** `--publisher raw`: the lean raw-socket generator (raw-publisher.ts) instead of mqtt.js. */
+const rawPublisher =
+  process.argv.includes('--publisher=raw') ||
+  process.argv[process.argv.indexOf('--publisher') + 1] === 'raw';
+/** Protocol level the publishers of the next run connect with. */
+let protocol: 4 | 5 = 4;
 /** Messages sent (and not reported) before each measured run, per server. */
 const WARMUP_SINGLE = 10_000;
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -92,12 +112,14 @@ function publish(port: number, qos: 0 | 1, total: number, topics: number): Promi
       [
         '--import',
         'tsx',
-        path.join(here, 'broker-publisher.ts'),
+        path.join(here, rawPublisher ? 'raw-publisher.ts' : 'broker-publisher.ts'),
         String(port),
         String(qos),
         String(total),
         String(CLIENTS),
         String(topics),
+        ...(rawPublisher ? ['0'] : []),
+        String(protocol),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -305,7 +327,21 @@ const add = (k: string, r: Result): void => {
   );
 };
 
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; compareV5 && round < ROUNDS; round++) {
+  process.stderr.write(`round ${round + 1}/${ROUNDS} (MQTT 3.1.1 vs 5)\n`);
+  for (const [label, run] of [
+    ['sluice q0', () => runSluice(0, TOTAL[0], 1, 1)],
+    ['sluice q1', () => runSluice(1, TOTAL[1], 1, 1)],
+    ['sluice broker only q0', () => runBrokerOnly(0, TOTAL[0])],
+  ] as const)
+    for (const v of [4, 5] as const) {
+      protocol = v;
+      add(`${label} ${v === 5 ? 'v5' : 'v3.1.1'}`, await run());
+    }
+  protocol = 4;
+}
+
+for (let round = 0; !compareV5 && round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS}\n`);
   for (const qos of [0, 1] as const) {
     if (want(`aedes q${qos}`)) add(`aedes q${qos}`, await runAedes(qos, TOTAL[qos]));
@@ -319,7 +355,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const runtime: Record<string, number[]> = {};
-if (want('runtime')) {
+if (want('runtime') && !compareV5) {
   for (let round = 0; round < ROUNDS; round++)
     for (const n of [1, 1000]) {
       const r = runtimeOnly(n, quick ? 200_000 : 500_000);
@@ -335,6 +371,36 @@ const m = (k: string): Result =>
 const medCpu = (k: string): number => med((results[k] ?? []).map((r) => r.cpuUs));
 const cpuRatio = (a: string, b: string): string => (medCpu(b) / medCpu(a)).toFixed(2);
 const ratio = (a: string, b: string): string => (m(a).rate / m(b).rate).toFixed(2);
+const v5Lines = [
+  '# Broker throughput: MQTT 3.1.1 vs MQTT 5 publishers',
+  '',
+  `Command: \`npm run bench:broker -- --protocol 5${rawPublisher ? ' --publisher raw' : ''}${quick ? ' --quick' : ''}\` (bench/throughput/broker.ts). Date: ${new Date().toISOString().slice(0, 10)}.`,
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}; load average at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')}; machine shared with other jobs.`,
+  '',
+  `Load: ${CLIENTS} ${rawPublisher ? 'raw-socket (raw-publisher.ts)' : 'mqtt.js'} publishers (protocol level 4, then 5, same messages) in one separate process, 100-byte JSON payloads, ≤ 500 in flight per client;`,
+  `${TOTAL[0].toLocaleString('en-US')} messages at QoS 0, ${TOTAL[1].toLocaleString('en-US')} at QoS 1 per run; median of ${ROUNDS} interleaved round(s).`,
+  '',
+  '| scenario | msg/s (wall) | server CPU µs/msg | msg/s per CPU-second | p50 ms | p99 ms | received |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...Object.keys(results).map((k) => `| ${k} | ${fmt({ ...m(k), cpuUs: medCpu(k) })} |`),
+  '',
+  ...['sluice q0', 'sluice q1', 'sluice broker only q0'].map(
+    (k) =>
+      `- ${k}: MQTT 5 ÷ 3.1.1 **${ratio(`${k} v5`, `${k} v3.1.1`)}×** wall-clock msg/s, **${cpuRatio(`${k} v5`, `${k} v3.1.1`)}×** by server CPU per message (target: within 10 %).`,
+  ),
+  '',
+];
+if (compareV5) {
+  process.stdout.write(v5Lines.join('\n'));
+  if (!quick && !only && !override)
+    writeFileSync(
+      path.join(here, `../results/broker-mqtt5${rawPublisher ? '-raw' : ''}.md`),
+      v5Lines.join('\n'),
+    );
+  process.exit(0);
+}
 const lines = [
   '# Broker + rule engine throughput',
   '',

@@ -6,7 +6,10 @@
  * ~7 µs per QoS 0 publish, which alone caps a 2-core end-to-end run below 100k msg/s).
  * bench/throughput/broker-publisher.ts is the mqtt.js generator; both print the same line.
  *
- *   tsx raw-publisher.ts <port> <qos> <total> <clients> <topics> [rate/s, 0 = flat out]
+ *   tsx raw-publisher.ts <port> <qos> <total> <clients> <topics> [rate/s, 0 = flat out] [protocol]
+ *
+ * `protocol` 5 speaks MQTT 5.0 (level 5, an empty property block on CONNECT and each PUBLISH);
+ * the default 4 is MQTT 3.1.1.
  *
  * Connects every client (CONNECT, waits for CONNACK 0), publishes, then prints
  * `{"sent": n, "t0": first publish (ms since the epoch), "ms": duration}`.
@@ -16,7 +19,8 @@
  */
 import net from 'node:net';
 
-const [port, qosArg, totalArg, clientsArg, topicsArg, rateArg] = process.argv.slice(2);
+const [port, qosArg, totalArg, clientsArg, topicsArg, rateArg, protocolArg] = process.argv.slice(2);
+const v5 = protocolArg === '5';
 const qos = Number(qosArg) as 0 | 1;
 const total = Number(totalArg);
 const clients = Number(clientsArg);
@@ -44,7 +48,12 @@ function remainingLength(n: number): number[] {
 function connectPacket(clientId: string): Buffer {
   const id = Buffer.from(clientId);
   const body = Buffer.concat([
-    Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 60]), // "MQTT", level 4, clean, keepalive 60
+    // "MQTT", level 4 (or 5 + an empty property block), clean, keepalive 60
+    Buffer.from(
+      v5
+        ? [0, 4, 0x4d, 0x51, 0x54, 0x54, 5, 0x02, 0, 60, 0]
+        : [0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, 0, 60],
+    ),
     Buffer.from([id.length >> 8, id.length & 0xff]),
     id,
   ]);
@@ -58,7 +67,7 @@ function framePublish(buf: Buffer, off: number, seq: number, packetId: number): 
   const topic = topicBytes[seq % topics]!;
   const head = `{"ts":${now().toFixed(3)},"seq":${seq},"pad":"`;
   const padLen = Math.max(0, PAYLOAD - head.length - 2);
-  const len = 2 + topic.length + (qos > 0 ? 2 : 0) + head.length + padLen + 2;
+  const len = 2 + topic.length + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + head.length + padLen + 2;
   buf[off++] = qos > 0 ? 0x32 : 0x30;
   for (const b of remainingLength(len)) buf[off++] = b;
   buf[off++] = topic.length >> 8;
@@ -68,6 +77,7 @@ function framePublish(buf: Buffer, off: number, seq: number, packetId: number): 
     buf[off++] = packetId >> 8;
     buf[off++] = packetId & 0xff;
   }
+  if (v5) buf[off++] = 0; // property length
   off += buf.write(head, off, 'latin1');
   buf.fill(0x78, off, off + padLen);
   off += padLen;
@@ -93,8 +103,9 @@ function connect(i: number): Promise<Client> {
     sock.on('data', (d: Buffer) => {
       const b = carry.length > 0 ? Buffer.concat([carry, d]) : d;
       let o = 0;
-      // Every packet the broker sends us is 4 bytes: CONNACK (0x20 2 x x) or PUBACK (0x40 2 id id).
-      for (; o + 4 <= b.length; o += 4) {
+      // The broker sends us CONNACK (3.1.1: 0x20 2 x x; 5.0: with properties, < 128 bytes) and
+      // PUBACK (0x40 2 id id): one remaining-length byte each.
+      for (; o + 2 <= b.length && o + 2 + b[o + 1]! <= b.length; o += 2 + b[o + 1]!) {
         const type = b[o]! >> 4;
         if (type === 2) {
           if (b[o + 3] !== 0) return reject(new Error(`CONNACK ${b[o + 3]}`));

@@ -18,6 +18,11 @@ export interface Reply {
   readonly raw?: string;
   readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * A streamed answer (Server-Sent Events): `send` writes the status and headers, then hands the
+   * response over; the stream owns it from then on (and ends it).
+   */
+  readonly stream?: (res: ServerResponse) => void;
 }
 
 /** An error reply: the status travels with the coded error. */
@@ -44,6 +49,12 @@ export function send(res: ServerResponse, reply: Reply): void {
     ...(reply.headers ?? {}),
     'Cache-Control': 'no-store',
   };
+  if (reply.stream) {
+    headers['Content-Type'] = reply.contentType ?? 'text/event-stream; charset=utf-8';
+    res.writeHead(reply.status, headers);
+    reply.stream(res);
+    return;
+  }
   if (reply.status !== 204) {
     headers['Content-Type'] = reply.contentType ?? 'application/json; charset=utf-8';
     headers['Content-Length'] = Buffer.byteLength(text);

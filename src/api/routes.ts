@@ -18,6 +18,11 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
+import { buildOpenApi } from './openapi.js';
+import type { DocumentedRoute, Method, ResponseDoc } from './openapi.js';
+import { ref } from './schemas.js';
+import type { JsonSchema } from './schemas.js';
+import { createTrace, deleteTrace, getTrace, listTraces, streamTrace } from './traces.js';
 import type {
   ApiAlarm,
   ApiAlarms,
@@ -54,12 +59,12 @@ type Handler = (
   ctx: RouteContext,
 ) => Promise<Reply> | Reply;
 
-export interface Route {
+export interface Route extends DocumentedRoute {
   /** Path segments; `*` captures one (URL-decoded) segment into params. */
   readonly path: readonly string[];
-  readonly methods: Readonly<Partial<Record<'GET' | 'POST' | 'PUT' | 'DELETE', Handler>>>;
-  /** Administrators only, GET included (a viewer key gets 403). */
-  readonly adminOnly?: true;
+  readonly methods: Readonly<Partial<Record<Method, Handler>>>;
+  /** Every method needs the administrator role (a viewer key gets 403 even for GET). */
+  readonly admin?: boolean;
 }
 
 function iso(ms: number): string {
@@ -647,6 +652,8 @@ const clearAlarms: Handler = (_req, _p, ctx) => {
   return { status: 204 };
 };
 
+const openApi: Handler = (_req, _p, ctx) => openApiReply(ctx);
+
 const prometheus: Handler = (_req, _p, ctx) => {
   const e = ctx.deps.engine;
   const m = e.metrics();
@@ -670,28 +677,416 @@ const prometheus: Handler = (_req, _p, ctx) => {
   };
 };
 
+const J = (description: string, schema: JsonSchema): ResponseDoc => ({ description, schema });
+const E = (description: string): ResponseDoc => ({ description, schema: ref('Error') });
+const RULE_ID_PARAM = [{ name: 'id', description: 'Rule id (URL-encoded).' }] as const;
+
+const NUM = { type: 'number' } as const;
+const TOTALS_KEYS = [
+  'connections.count',
+  'connections.total',
+  'messages.received',
+  'messages.sent',
+  'messages.dropped',
+  'messages.acked',
+  'rules.matched',
+  'rules.passed',
+  'rules.failed',
+  'actions.success',
+  'actions.failed',
+  'actions.dropped',
+];
+/** `GET /api/v5/metrics`. */
+const TOTALS_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string' },
+    ...Object.fromEntries(TOTALS_KEYS.map((k) => [k, NUM])),
+  },
+  required: ['node', ...TOTALS_KEYS],
+  additionalProperties: false,
+};
+const NULLABLE_STRING: JsonSchema = { type: ['string', 'null'] };
+/** `GET /api/v5/clients`. */
+const CLIENT_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          clientid: { type: 'string' },
+          username: NULLABLE_STRING,
+          ip_address: NULLABLE_STRING,
+          listener: { type: 'string' },
+          proto_ver: { type: 'integer' },
+          keepalive: { type: 'integer' },
+          clean_start: { type: 'boolean' },
+          connected: { type: 'boolean' },
+          connected_at: { type: 'string', format: 'date-time' },
+          subscriptions_cnt: { type: 'integer' },
+          paused: { type: 'boolean' },
+        },
+        required: [
+          'clientid',
+          'username',
+          'ip_address',
+          'listener',
+          'proto_ver',
+          'keepalive',
+          'clean_start',
+          'connected',
+          'connected_at',
+          'subscriptions_cnt',
+          'paused',
+        ],
+        additionalProperties: false,
+      },
+    },
+    meta: {
+      type: 'object',
+      properties: {
+        page: { type: 'integer' },
+        limit: { type: 'integer' },
+        count: { type: 'integer' },
+        hasnext: { type: 'boolean' },
+      },
+      required: ['page', 'limit', 'count', 'hasnext'],
+    },
+  },
+  required: ['data', 'meta'],
+  additionalProperties: false,
+};
+
 export const ROUTES: readonly Route[] = [
-  { path: ['api', 'v5', 'status'], methods: { GET: status } },
-  { path: ['api', 'v5', 'ready'], methods: { GET: ready } },
-  { path: ['api', 'v5', 'rules'], methods: { GET: listRules, POST: createRule } },
+  {
+    path: ['api', 'v5', 'status'],
+    methods: { GET: status },
+    docs: {
+      GET: {
+        summary: 'Health: node, version, uptime, listeners',
+        responses: { 200: J('Running', ref('Status')), 503: J('No listener bound', ref('Status')) },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'ready'],
+    methods: { GET: ready },
+    docs: {
+      GET: {
+        summary: 'Readiness (listeners, source, every sink connected)',
+        description:
+          'Without an Authorization header it is answered before authentication with `{"ready"}` only; authenticated, with the checks.',
+        public: true,
+        responses: { 200: J('Ready', ref('Ready')), 503: J('Not ready', ref('Ready')) },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'rules'],
+    methods: { GET: listRules, POST: createRule },
+    docs: {
+      GET: { summary: 'Every rule', responses: { 200: J('The rules', ref('RuleList')) } },
+      POST: {
+        summary: 'Create a rule',
+        request: ref('RuleInput'),
+        responses: {
+          201: J('Created', ref('Rule')),
+          400: E('api_bad_request, rule_sql_invalid (with diagnostics), rule_unknown_action'),
+          409: E('rule_already_exists'),
+        },
+      },
+    },
+  },
   {
     path: ['api', 'v5', 'rules', '*'],
+    params: RULE_ID_PARAM,
     methods: { GET: getRule, PUT: putRule, DELETE: deleteRule },
+    docs: {
+      GET: {
+        summary: 'One rule',
+        responses: { 200: J('The rule', ref('Rule')), 404: E('rule_not_found') },
+      },
+      PUT: {
+        summary: 'Change a rule (only the fields given); {enable} alone enables or disables it',
+        request: ref('RuleInput'),
+        responses: {
+          200: J('Updated', ref('Rule')),
+          400: E('api_bad_request, rule_sql_invalid, rule_unknown_action'),
+          404: E('rule_not_found'),
+        },
+      },
+      DELETE: {
+        summary: 'Delete a rule',
+        responses: { 204: { description: 'Deleted' }, 404: E('rule_not_found') },
+      },
+    },
   },
-  { path: ['api', 'v5', 'rules', '*', 'metrics'], methods: { GET: ruleMetrics } },
-  { path: ['api', 'v5', 'rule_test'], methods: { POST: ruleTest } },
-  { path: ['api', 'v5', 'sinks'], methods: { GET: listSinks } },
-  { path: ['api', 'v5', 'log_levels'], methods: { GET: logLevels, PUT: putLogLevel } },
-  { path: ['api', 'v5', 'sinks', '*', 'metrics'], methods: { GET: sinkMetrics } },
-  { path: ['api', 'v5', 'gateways', 'ocpp', 'clients'], methods: { GET: ocppClients } },
-  { path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'], methods: { DELETE: ocppKick } },
-  { path: ['api', 'v5', 'alarms'], methods: { GET: listAlarms, DELETE: clearAlarms } },
-  { path: ['api', 'v5', 'config', 'running'], methods: { GET: runningConfig }, adminOnly: true },
-  { path: ['api', 'v5', 'metrics'], methods: { GET: brokerMetrics } },
-  { path: ['api', 'v5', 'clients'], methods: { GET: listClients } },
-  { path: ['api', 'v5', 'clients', '*'], methods: { DELETE: kickClient } },
-  { path: ['metrics'], methods: { GET: prometheus } },
+  {
+    path: ['api', 'v5', 'rules', '*', 'metrics'],
+    params: RULE_ID_PARAM,
+    methods: { GET: ruleMetrics },
+    docs: {
+      GET: {
+        summary: 'EMQX-style rule metrics',
+        responses: { 200: J('Metrics', ref('RuleMetrics')), 404: E('rule_not_found') },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'rule_test'],
+    methods: { POST: ruleTest },
+    docs: {
+      POST: {
+        summary: 'Run SQL on one sample event',
+        request: ref('RuleTestInput'),
+        responses: {
+          200: J('The output(s)', ref('RuleTestOutput')),
+          400: E('Bad SQL (diagnostics), bad context or an evaluation failure'),
+          412: E('api_rule_test_no_result'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'sinks'],
+    methods: { GET: listSinks },
+    docs: {
+      GET: {
+        summary: 'Every sink with its metrics',
+        responses: { 200: J('The sinks', ref('SinkList')) },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'log_levels'],
+    methods: { GET: logLevels, PUT: putLogLevel },
+    docs: {
+      GET: {
+        summary: 'Log levels by component ("" = root)',
+        responses: { 200: J('Levels', ref('LogLevels')), 404: E('not managed by this engine') },
+      },
+      PUT: {
+        summary: "Change one component's log level",
+        request: ref('LogLevelInput'),
+        responses: { 200: J('Levels', ref('LogLevels')), 400: E('api_bad_request') },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'sinks', '*', 'metrics'],
+    params: [{ name: 'name', description: 'Sink name (URL-encoded).' }],
+    methods: { GET: sinkMetrics },
+    docs: {
+      GET: {
+        summary: "One sink's metrics",
+        responses: {
+          200: J('Metrics', {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              type: { type: 'string' },
+              metrics: ref('SinkMetrics'),
+            },
+            required: ['name', 'type', 'metrics'],
+            additionalProperties: false,
+          }),
+          404: E('api_not_found'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'gateways', 'ocpp', 'clients'],
+    methods: { GET: ocppClients },
+    docs: {
+      GET: {
+        summary: 'Connected OCPP charge points',
+        responses: {
+          200: J('Charge points', ref('OcppClientList')),
+          404: E('gateway not enabled'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'gateways', 'ocpp', 'clients', '*'],
+    params: [{ name: 'clientid', description: 'Charge point id.' }],
+    methods: { DELETE: ocppKick },
+    docs: {
+      DELETE: {
+        summary: "Close a charge point's connection (reason kicked)",
+        responses: { 204: { description: 'Closed' }, 404: E('not connected, or no gateway') },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'traces'],
+    methods: { GET: listTraces, POST: createTrace },
+    admin: true,
+    docs: {
+      GET: {
+        summary: 'Running and recently stopped traces',
+        responses: { 200: J('Traces', ref('TraceList')) },
+      },
+      POST: {
+        summary: 'Start a per-message trace',
+        request: ref('TraceInput'),
+        responses: {
+          201: J('Started', ref('TraceSummary')),
+          400: E('trace_invalid'),
+          409: E('trace_limit_reached'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'traces', '*'],
+    params: [{ name: 'id', description: 'Trace id.' }],
+    methods: { GET: getTrace, DELETE: deleteTrace },
+    admin: true,
+    docs: {
+      GET: {
+        summary: 'One trace with its ring of steps (oldest first)',
+        responses: { 200: J('The trace', ref('Trace')), 404: E('trace_not_found') },
+      },
+      DELETE: {
+        summary: 'Stop and forget a trace',
+        responses: { 204: { description: 'Deleted' }, 404: E('trace_not_found') },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'traces', '*', 'stream'],
+    params: [{ name: 'id', description: 'Trace id.' }],
+    methods: { GET: streamTrace },
+    admin: true,
+    docs: {
+      GET: {
+        summary: 'Follow a trace (Server-Sent Events)',
+        description:
+          'Events `id: <seq>`, `event: step`, `data: <TraceStep JSON>`; the ring after Last-Event-ID first; `event: end` when the trace stops; `: heartbeat` every 15 s.',
+        query: [
+          {
+            name: 'last_event_id',
+            description: 'Resume after this step (for clients that cannot send Last-Event-ID).',
+            schema: { type: 'integer', minimum: 0 },
+          },
+        ],
+        responses: {
+          200: {
+            description: 'The event stream',
+            contentType: 'text/event-stream',
+            schema: { type: 'string' },
+          },
+          404: E('trace_not_found'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'openapi.json'],
+    methods: { GET: openApi },
+    docs: {
+      GET: {
+        summary: 'This OpenAPI 3.1 document',
+        public: true,
+        responses: { 200: J('The document', { type: 'object', required: ['openapi', 'paths'] }) },
+      },
+    },
+  },
+  {
+    path: ['metrics'],
+    methods: { GET: prometheus },
+    docs: {
+      GET: {
+        summary: 'Prometheus text exposition',
+        responses: {
+          200: {
+            description: 'Metrics (text format 0.0.4)',
+            contentType: 'text/plain; version=0.0.4',
+            schema: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'alarms'],
+    methods: { GET: listAlarms, DELETE: clearAlarms },
+    docs: {
+      GET: {
+        summary: 'Alarms (EMQX shape): active, deactivated (?activated=true|false) or both',
+        responses: {
+          200: J('Alarms', ref('AlarmList')),
+          400: E('bad activated/page/limit'),
+          404: E('this engine keeps no alarms'),
+        },
+      },
+      DELETE: {
+        summary: 'Forget the deactivated alarms',
+        responses: { 204: { description: 'Cleared' }, 404: E('this engine keeps no alarms') },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'config', 'running'],
+    methods: { GET: runningConfig },
+    admin: true,
+    docs: {
+      GET: {
+        summary: "Digests of the running configuration's sections and rules (for `sluice plan`)",
+        responses: {
+          200: J('Running configuration digests', ref('RunningConfig')),
+          404: E('not reported by this engine'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'metrics'],
+    methods: { GET: brokerMetrics },
+    docs: {
+      GET: {
+        summary: 'Broker message counters and rule/sink totals (EMQX dotted names, one object)',
+        responses: { 200: J('Counters', TOTALS_SCHEMA) },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'clients'],
+    methods: { GET: listClients },
+    docs: {
+      GET: {
+        summary: 'Connected MQTT clients of the embedded broker',
+        responses: {
+          200: J('Clients', CLIENT_LIST_SCHEMA),
+          404: E('this engine has no client directory'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'clients', '*'],
+    params: [{ name: 'clientid', description: 'MQTT client id (URL-encoded).' }],
+    methods: { DELETE: kickClient },
+    docs: {
+      DELETE: {
+        summary: 'Kick a client: close its connection (reason kicked; MQTT 5: DISCONNECT 0x98)',
+        responses: { 204: { description: 'Closed' }, 404: E('api_not_found: not connected') },
+      },
+    },
+  },
 ];
+
+let openApiDocument: string | undefined;
+
+/** The OpenAPI document, built once (answered without credentials: server.ts). */
+export function openApiReply(ctx: RouteContext): Reply {
+  openApiDocument ??= JSON.stringify(buildOpenApi(ROUTES, ctx.deps.version)) + '\n';
+  return { status: 200, raw: openApiDocument };
+}
 
 /** The route matching `segments` and its captured params, if any. */
 export function matchRoute(

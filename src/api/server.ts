@@ -1,7 +1,8 @@
 /**
  * `createApiServer(deps, config)`: the management HTTP API on `node:http`.
  *
- * Request path: per-address auth-failure limit (429 `api_auth_rate_limited`) → credentials
+ * Request path (after the two public answers, `GET /api/v5/ready` without credentials and
+ * `GET /api/v5/openapi.json`): per-address auth-failure limit (429 `api_auth_rate_limited`) → credentials
  * (HTTP Basic API key or bearer token; 401 `api_unauthorized`, checked first so
  * unauthenticated callers learn nothing, not even which paths exist) → route lookup (404
  * `api_not_found`, 405 `api_method_not_allowed` with `Allow`) → role (a viewer may only GET:
@@ -33,7 +34,7 @@ import { ApiErrors } from './errors.js';
 import { createAuthLimiter, isLoopbackHost } from './guard.js';
 import { errorReply, HttpError, json, MAX_BODY_BYTES, send } from './http.js';
 import { createProcessMetrics } from './process-metrics.js';
-import { matchRoute, readiness } from './routes.js';
+import { matchRoute, openApiReply, readiness } from './routes.js';
 import { createStaticFiles } from './static.js';
 import type { RouteContext } from './routes.js';
 import type { ApiAddress, ApiDeps, ApiMetrics, ApiServer, ApiServerConfig } from './types.js';
@@ -145,6 +146,8 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         const r = readiness(ctx);
         return send(res, json(r.status, { ready: r.status === 200 }));
       }
+      // The OpenAPI document describes the version, not the instance (openapi.ts): public.
+      if (p === '/api/v5/openapi.json') return send(res, openApiReply(ctx));
     }
     const principal = await authenticate(req);
     state.principal = principal;
@@ -173,7 +176,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         { Allow: allow },
       );
     }
-    if (principal.role === 'viewer' && (req.method !== 'GET' || found.route.adminOnly)) {
+    if (principal.role === 'viewer' && (req.method !== 'GET' || found.route.admin === true)) {
       apiMetrics.forbidden++;
       throw new HttpError(
         403,

@@ -4,7 +4,7 @@
  * (the fields the API reads) so this module does not depend on the sink runner or the broker.
  */
 import type { ConnectedClient, Logger } from '../core/index.js';
-import type { RuleInfo, RuleMetricsSnapshot } from '../runtime/index.js';
+import type { RuleInfo, RuleMetricsSnapshot, TraceRegistry } from '../runtime/index.js';
 
 export interface ApiSinkMetrics {
   /** Runner state: idle, connecting, connected, failed (non-retriable connect error), draining, stopped. */
@@ -194,6 +194,8 @@ export interface ApiEngine {
   checkAlarms?(): void;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
   readonly ocpp?: ApiGateway | undefined;
+  /** The per-message trace recorder (`/api/v5/traces`); absent: those routes answer 404. */
+  readonly traces?: TraceRegistry | undefined;
   metrics(): {
     readonly rules: Readonly<Record<string, RuleMetricsSnapshot>>;
     readonly sinks: Readonly<Record<string, ApiSinkMetrics>>;

@@ -25,7 +25,8 @@
  *   client.ping                         Aedes 'ping' (PINGREQ)
  *   client.check_authn_complete / check_authz_complete   our auth chains (auth.ts)
  *   session.subscribed / unsubscribed   Aedes 'subscribe' / 'unsubscribe'
- *   delivery.dropped                    mqueue.ts (queue_full: an offline session's queue overflowed)
+ *   delivery.dropped                    mqueue.ts (queue_full: an offline session's queue overflowed),
+ *                                       mqtt5-forward.ts (expired, no_local, too_large)
  *
  * Hot-path rules: columns are built only while someone listens; one frozen object per event;
  * payload Buffers are shared, never copied; no JSON work; every closure on the message path is
@@ -35,15 +36,16 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import { attachRecord, newRecord } from './client-records.js';
-import { kickClient, listClients } from './client-directory.js';
+import { aedesMqtt5Options, assertPatchedAedes, installMqtt5 } from './mqtt5.js';
+import { attachRecord, newRecord, recordOf } from './client-records.js';
+import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
-import type { AedesInternals, BrokerContext } from './context.js';
+import type { AedesInternals, BrokerContext, ClientV5Internals } from './context.js';
 import { guardSynchronousDrain } from './drain-guard.js';
 import { BrokerErrors } from './errors.js';
 import { createEventFeed } from './event-feed.js';
-import { wireClientEvents } from './events/client.js';
+import { tapPackets, wireClientEvents } from './events/client.js';
 import { wireSessionEvents } from './events/session.js';
 import { createHooks } from './hooks.js';
 import { subscribeInProcess } from './in-process-subscribe.js';
@@ -122,6 +124,9 @@ export function createBrokerInternals(
     limited_messages_rate: 0,
     limited_conn_rate: 0,
     dropped_queue_full: 0,
+    dropped_expired: 0,
+    dropped_no_local: 0,
+    dropped_too_large: 0,
     refused_packet_timeout: 0,
     protocol_malformed_utf8: 0,
     protocol_null_character: 0,
@@ -170,6 +175,7 @@ export function createBrokerInternals(
       const rec = newRecord(meta);
       attachRecord(client, rec);
       ctx.limits.guard(client, rec);
+      tapPackets(client, rec);
       protocol.guard(client, rec);
       rates.guardClient(client, rec, lim.messages_rate);
       ctx.windows?.guard(client, rec);
@@ -209,7 +215,10 @@ export function createBrokerInternals(
         authorizePublish: hooks.authorizePublish,
         authorizeSubscribe: hooks.authorizeSubscribe,
         authorizeForward: hooks.authorizeForward,
+        ...aedesMqtt5Options(config),
       }) as AedesInternals;
+      assertPatchedAedes(a);
+      installMqtt5(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       wireClientEvents(ctx, a);
@@ -293,8 +302,14 @@ export function createBrokerInternals(
     clients() {
       return listClients(ctx);
     },
-    kickClient(clientid) {
-      return kickClient(ctx, clientid);
+    kick(clientid) {
+      const c = ctx.aedes?.clients[clientid] as ClientV5Internals | undefined;
+      if (!c || ctx.state !== 'running') return false;
+      const rec = recordOf(c);
+      if (rec) rec.reason = 'kicked';
+      // [MQTT-3.14.2] 0x98 administrative action (3.1.1: the connection is just closed).
+      c.disconnect({ reasonCode: 0x98 });
+      return true;
     },
     metrics() {
       // Aedes counts registered (CONNACKed) clients itself; it is exact across takeovers.

@@ -1,5 +1,5 @@
 /**
- * `Broker.clients()` / `Broker.kickClient()` (the core `ClientDirectory` port): the connected
+ * `Broker.clients()` (with `Broker.kick`, the core `ClientDirectory` port): the connected
  * clients for the management API and the dashboard, read from Aedes' client table and the
  * per-connection records. Per request, never on the message path.
  */
@@ -30,15 +30,4 @@ export function listClients(ctx: BrokerContext): ConnectedClient[] {
     });
   }
   return out;
-}
-
-/** Close the connection of `clientid` with disconnect reason `kicked` (EMQX's kick). */
-export function kickClient(ctx: BrokerContext, clientid: string): boolean {
-  const c = ctx.aedes?.clients[clientid];
-  if (!c || c.closed || ctx.state !== 'running') return false;
-  const rec = recordOf(c);
-  if (rec) rec.reason ??= 'kicked';
-  ctx.logger.info({ clientid }, 'client kicked over the management API');
-  c.close();
-  return true;
 }

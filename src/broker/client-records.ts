@@ -52,6 +52,10 @@ export interface ClientRecord {
   /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
   acl?: unknown;
   expires_at?: number | undefined;
+  /** MQTT 5: the DISCONNECT the client sent (reason code and properties), if any. */
+  disconnect?: { code: number | undefined; props: Record<string, unknown> | undefined };
+  /** MQTT 5: properties of the SUBSCRIBE that asked for each filter (session.subscribed sub_props). */
+  subProps?: Map<string, Record<string, unknown>>;
   /** Cancels the disconnect-at-expiry timer (cleared on disconnect). */
   cancelExpiry?: () => void;
 }

@@ -114,6 +114,12 @@ export interface BrokerConfig {
   concurrency: number;
   connect_timeout: number;
   max_clientid_len: number;
+  /** Most inbound QoS 2 PUBLISH one client may have awaiting PUBREL (EMQX `max_awaiting_rel`); 0 = unlimited. */
+  max_awaiting_rel: number;
+  /** MQTT 5: highest Topic Alias a client may use towards the broker (CONNACK Topic Alias Maximum); 0 = none. */
+  max_topic_alias: number;
+  /** MQTT 5: Response Information returned when a client asks for it; '' = never sent. */
+  response_information: string;
   /** How a shared subscription group picks the member for each message (shared-subscriptions.ts). */
   shared_subscription_strategy: SharedStrategy;
   /** Per-group strategy overrides (EMQX `broker.shared_subscription_group.<group>.strategy`). */
@@ -161,6 +167,9 @@ export type BrokerConfigInput = {
   concurrency?: number;
   connect_timeout?: number | string;
   max_clientid_len?: number;
+  max_awaiting_rel?: number;
+  max_topic_alias?: number;
+  response_information?: string;
   shared_subscription_strategy?: SharedStrategy;
   shared_subscription_group?: Record<string, { strategy?: SharedStrategy }>;
   persistence?: { type?: 'memory' | 'disk'; dir?: string };
@@ -510,6 +519,25 @@ export const brokerConfigSpec: FieldSpec = field.object(
       default: 65535,
       min: 23,
       max: 65535,
+    }),
+    max_awaiting_rel: field.integer({
+      description:
+        'Most inbound QoS 2 messages one client may have awaiting PUBREL (EMQX `max_awaiting_rel`). One more closes the connection (MQTT 5: DISCONNECT 0x93 receive maximum exceeded). 0 means unlimited.',
+      default: 100,
+      min: 0,
+    }),
+    max_topic_alias: field.integer({
+      description:
+        'MQTT 5: the Topic Alias Maximum sent in CONNACK, the highest alias a client may use when publishing (EMQX `max_topic_alias`). 0 turns inbound topic aliases off.',
+      default: 65535,
+      min: 0,
+      max: 65535,
+    }),
+    response_information: field.string({
+      description:
+        'MQTT 5: the Response Information sent in CONNACK to a client that sets Request Response Information (EMQX `response_information`), e.g. a topic prefix for replies. Empty: never sent.',
+      default: '',
+      example: 'replies/',
     }),
     shared_subscription_strategy: field.string({
       description:

@@ -37,6 +37,31 @@ export type ClientInternals = Client & {
   deliverQoS: (p: AedesPublishPacket, cb: () => void) => void;
 };
 
+/**
+ * The MQTT 5 side of an Aedes 2.0.0-beta.1 client (decision 0010; re-check on every Aedes
+ * upgrade, README invariant 7): negotiated version, the client's own limits from CONNECT, and
+ * the server-side DISCONNECT.
+ */
+export type ClientV5Internals = Client & {
+  version: number | null;
+  connected: boolean;
+  /** Maximum Packet Size the client declared in CONNECT (bytes), broker → client. */
+  maximumPacketSize?: number;
+  /** Receive Maximum the client declared (default 65535). */
+  receiveMaximum?: number;
+  /** Session Expiry Interval in force (s). */
+  sessionExpiryInterval: number;
+  /** Reason code of a server-sent DISCONNECT (v5 only), else null. */
+  disconnectReasonCode: number | null;
+  /** Inbound QoS 2 message ids awaiting PUBREL (our patch, from Aedes 1.2.0). */
+  _inboundInflight: Set<number>;
+  disconnect(
+    opts: { reasonCode?: number; properties?: Record<string, unknown> },
+    done?: () => void,
+  ): void;
+  rejectPacketTooLarge(size: number, done?: () => void): void;
+};
+
 export type BrokerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export interface BrokerContext {

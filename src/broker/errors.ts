@@ -114,6 +114,11 @@ export const BrokerErrors = defineErrors('broker', {
       'The OCSP check of a client certificate (ocsp.client_check) threw; the connection is closed.',
     retriable: false,
   },
+  broker_aedes_unpatched: {
+    description:
+      'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2; decision 0010), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
+    retriable: false,
+  },
   broker_acl_rules_invalid: {
     description:
       'The authorization rules file (authorization.rules_file) cannot be read or holds a malformed rule; the message names the rule field.',

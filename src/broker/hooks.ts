@@ -4,7 +4,8 @@
  *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
- *   authorizePublish    authz chain → client.check_authz_complete; a deny closes the connection
+ *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
+ *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
  *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80;
  *                       a `$share/…` / `$queue/…` filter is validated and joins its group
  *   authorizeForward    once per forwarded copy: messages_out, message.delivered, and the packet
@@ -34,6 +35,7 @@ import { deliveryQos } from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
+import { createV5Forwarding } from './mqtt5-forward.js';
 import type { BrokerSecurity } from './security.js';
 import type { BrokerDeps } from './types.js';
 
@@ -97,6 +99,7 @@ export function createHooks(
   const noMatchAllow = config.authorization.no_match === 'allow';
   // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
   const aedesMaxLevels = 100;
+  const v5 = createV5Forwarding(ctx);
 
   function preConnect(
     client: Client,
@@ -131,6 +134,15 @@ export function createHooks(
         ctx.deliveringQos0 = false;
       }
     };
+    if (rec.proto_ver === 5) {
+      v5.watchNoLocal(client, rec);
+      const rm = (packet.properties as { receiveMaximum?: number } | undefined)?.receiveMaximum;
+      if (rm !== undefined) ctx.windows?.receiveMaximum(rec, rm);
+      // The client's Topic Alias Maximum: how many aliases we may use towards it (mqtt5-forward.ts).
+      (c as { _topicAliasMaximumOut?: number })._topicAliasMaximumOut = (
+        packet.properties as { topicAliasMaximum?: number } | undefined
+      )?.topicAliasMaximum;
+    }
     cb(null, true);
   }
 
@@ -310,9 +322,10 @@ export function createHooks(
     const rec = client ? recordOf(client) : undefined;
     // Wills re-published by Aedes after a restart may come without a live client.
     if (!rec) return cb(packet.topic.startsWith(SYS) ? new Error('$SYS topic is reserved') : null);
-    // A denied publish closes the connection (Aedes 1.x / MQTT 3.1.1 has no negative PUBACK;
-    // EMQX's authorization.deny_action = disconnect). So does one over max_topic_levels (Aedes
-    // checks its ceiling of 100; a stricter listener's limit is checked here).
+    // A denied publish closes a 3.1.1 connection (no negative PUBACK; EMQX's
+    // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
+    // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
+    // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
     const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
@@ -411,10 +424,22 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
+    // MQTT 5: expiry, the client's Maximum Packet Size, outbound topic aliases (mqtt5-forward.ts).
+    if (
+      rec &&
+      (rec.proto_ver === 5 || (packet as { messageExpiry?: number }).messageExpiry !== undefined)
+    ) {
+      const f = v5.forward(client, rec, packet, qos);
+      if (!f) {
+        metrics.messages_out--;
+        return null;
+      }
+      out = f;
+    }
     if (qos > 0 && rec && (ctx.sharing || rec.windowed)) {
       // A shared QoS 1/2 copy is remembered by packet id until acked, for redelivery; a copy
       // to a client with a max_inflight window takes a slot until acked.
-      out = withPacketId(c, packet);
+      out = withPacketId(c, out);
       if (ctx.sharing) ctx.shared?.forwarded(rec, out.messageId!);
       if (rec.windowed) ctx.windows?.sent(rec, out.messageId!);
     }

@@ -50,13 +50,21 @@ export interface InflightWindows {
   guard(client: Client, rec: ClientRecord): void;
   /** authorizeForward forwarded a QoS 1/2 copy with packet id `mid` to `rec`. */
   sent(rec: ClientRecord, mid: number): void;
+  /**
+   * MQTT 5 Receive Maximum from CONNECT (preConnect): the window becomes the smaller of
+   * max_inflight and it [MQTT-3.3.4-9]. No-op for a client without a window (max_inflight 0).
+   */
+  receiveMaximum(rec: ClientRecord, n: number): void;
 }
 
 const noop = (): void => {};
 
 export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): InflightWindows {
   const { metrics, feed, now, node, idOf } = ctx;
-  const windows = new WeakMap<ClientRecord, InflightWindow & { release: () => void }>();
+  const windows = new WeakMap<
+    ClientRecord,
+    InflightWindow & { release: () => void; setMax: (n: number) => void }
+  >();
   const p = a.persistence as unknown as {
     outgoingClearMessageId(
       c: { id: string },
@@ -108,13 +116,18 @@ export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): I
 
   return {
     guard(client, rec) {
-      const max = (rec.limits ?? ctx.limits.of(rec.meta.listener)).max_inflight;
+      let max = (rec.limits ?? ctx.limits.of(rec.meta.listener)).max_inflight;
       if (!(max > 0)) return;
       const c = client as ClientInternals & { duplicates: Record<string, number> };
       const maxHeld = (rec.limits ?? ctx.limits.of(rec.meta.listener)).max_mqueue_len;
       const deliverQoS = c.deliverQoS;
       const w = {
-        max,
+        get max() {
+          return max;
+        },
+        setMax(n: number): void {
+          max = Math.min(max, n);
+        },
         ids: new Set<number>(),
         held: [] as Held[],
         release(): void {
@@ -162,6 +175,9 @@ export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): I
     },
     sent(rec, mid) {
       windows.get(rec)?.ids.add(mid);
+    },
+    receiveMaximum(rec, n) {
+      if (n > 0) windows.get(rec)?.setMax(n);
     },
   };
 }

@@ -19,6 +19,7 @@
 import type { Client } from 'aedes';
 import type { Logger } from '../core/index.js';
 import type { ClientRecord } from './client-records.js';
+import type { ClientV5Internals } from './context.js';
 import type { BrokerConfig, ListenerLimits } from './config.js';
 import { LISTENER_LIMIT_DEFAULTS } from './config.js';
 import type { BrokerMetrics } from './types.js';
@@ -106,7 +107,11 @@ export function createLimits(config: BrokerConfig, metrics: BrokerMetrics, logge
           },
           'connection closed: packet larger than max_packet_size',
         );
-        this._emitError(new Error(`packet of ${size} bytes exceeds max_packet_size ${max}`));
+        const c = client as unknown as ClientV5Internals;
+        // MQTT 5: tell the client why, DISCONNECT 0x95 packet too large [MQTT-3.2.2-15]; Aedes'
+        // rejectPacketTooLarge also stops the read loop. 3.1.1 has no reason code: just close.
+        if (c.version === 5 && c.connected) c.rejectPacketTooLarge(size);
+        else this._emitError(new Error(`packet of ${size} bytes exceeds max_packet_size ${max}`));
         return false;
       };
       const timer = setTimeout(() => {

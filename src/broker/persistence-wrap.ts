@@ -13,26 +13,35 @@ import { recordOf } from './client-records.js';
 import type { AedesInternals, BrokerContext } from './context.js';
 import { topicOf } from './event-feed.js';
 import { ackedColumns } from './events/message.js';
+import { propsToColumns } from './columns.js';
 
 export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
   const { now, node, feed, routing, metrics } = ctx;
   const wants = feed.wants;
   const emit = feed.emit;
 
-  function onAck(client: Client, mid: number | undefined): void {
+  function onAck(
+    client: Client,
+    mid: number | undefined,
+    props: Record<string, unknown> | undefined,
+  ): void {
     metrics.messages_acked++;
     const rec = recordOf(client);
     const delivered = mid === undefined ? undefined : rec?.inflight?.get(mid);
     if (!rec || !delivered || mid === undefined) return;
     rec.inflight!.delete(mid);
     if (!wants['message.acked']) return;
-    emit('message.acked', topicOf('message.acked'), ackedColumns(delivered, now(), node));
+    emit(
+      'message.acked',
+      topicOf('message.acked'),
+      ackedColumns(delivered, now(), node, propsToColumns(props)),
+    );
   }
 
   const p = a.persistence as {
     outgoingClearMessageId: (
       c: Client,
-      packet: { cmd?: string; messageId?: number },
+      packet: { cmd?: string; messageId?: number; properties?: Record<string, unknown> },
     ) => Promise<unknown>;
     outgoingEnqueueCombi: (
       subs: unknown[],
@@ -41,7 +50,8 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
   };
   const clear = p.outgoingClearMessageId.bind(p);
   p.outgoingClearMessageId = (c, packet) => {
-    if (packet.cmd === 'puback' || packet.cmd === 'pubcomp') onAck(c, packet.messageId);
+    if (packet.cmd === 'puback' || packet.cmd === 'pubcomp')
+      onAck(c, packet.messageId, packet.properties);
     return clear(c, packet);
   };
   const enqueue = p.outgoingEnqueueCombi.bind(p);

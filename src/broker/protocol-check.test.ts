@@ -295,7 +295,7 @@ describe('CONNECT protocol name and level [MQTT-3.1.2-1] [MQTT-3.1.2-2]', () => 
     expect(lines.filter((l) => l.code === 'broker_unsupported_protocol')).toHaveLength(5);
   });
 
-  it('[MQTT-3.1.2-2] level 5 (MQTT 5, not spoken by Aedes 1.x) also gets CONNACK 0x01 and is closed', async () => {
+  it('[MQTT-3.1.2-2] level 5 (MQTT 5, Aedes 2 beta, decision 0010) is accepted: CONNACK reason 0', async () => {
     const h = await harness();
     const c = h.open();
     c.write(
@@ -308,9 +308,9 @@ describe('CONNECT protocol name and level [MQTT-3.1.2-1] [MQTT-3.1.2-2]', () => 
         keepalive: 0,
       }),
     );
-    await c.closed;
-    expect(c.of('connack').map((p) => p.returnCode ?? p.reasonCode)).toEqual([1]);
-    expect(h.of('client.connected')).toHaveLength(0);
+    await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(1));
+    expect(h.of('client.connected')[0]).toMatchObject({ clientid: 'v5', proto_ver: 5 });
+    expect(h.broker.metrics()).toMatchObject({ protocol_unsupported_level: 0, connections: 1 });
   });
 
   it('[MQTT-3.1.2-2] bytes sent after a CONNECT with a bad level are not acted on', async () => {

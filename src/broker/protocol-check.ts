@@ -15,8 +15,8 @@
  *                       (mqtt-packet refuses it; we count and log it).
  *   protocol level      not 3, 4 or 5 → CONNACK 0x01 (unacceptable protocol level), then the
  *                       connection is closed [MQTT-3.1.2-2]. mqtt-packet would refuse the packet
- *                       with no answer at all; level 5 reaches Aedes 1.x, which answers 0x01
- *                       itself.
+ *                       with no answer at all; level 5 (MQTT 5.0) is served by Aedes 2
+ *                       (decision 0010).
  *   packet_timeout      a packet whose first byte arrived more than `packet_timeout` ago and
  *                       that is still incomplete closes the connection, whatever the keepalive
  *                       (keepalive 0 disables only the keepalive timer). Time during which the

@@ -77,6 +77,12 @@ export interface BrokerMetrics {
   limited_conn_rate: number;
   /** Queued messages of offline sessions dropped (oldest first) past max_mqueue_len. */
   dropped_queue_full: number;
+  /** Copies not sent: their Message Expiry Interval passed while they waited (delivery.dropped `expired`). */
+  dropped_expired: number;
+  /** Copies not sent to their publisher's own No Local subscription (delivery.dropped `no_local`). */
+  dropped_no_local: number;
+  /** Copies not sent: larger than the Maximum Packet Size their MQTT 5 client declared (`too_large`). */
+  dropped_too_large: number;
   /** Connections closed for holding a half-sent packet past packet_timeout (protocol-check.ts). */
   refused_packet_timeout: number;
   /** Connections closed for a string field that is not well-formed UTF-8 [MQTT-1.5.3-1]. */
@@ -137,8 +143,11 @@ export interface Broker {
   resumeClient(clientid: string): void;
   /** The connected clients (core `ClientDirectory`; the API's `GET /api/v5/clients`). */
   clients(): readonly ConnectedClient[];
-  /** Close the connection of `clientid` (disconnect reason `kicked`); false if not connected. */
-  kickClient(clientid: string): boolean;
+  /**
+   * Close the connection of `clientid` (client.disconnected reason `kicked`; an MQTT 5 client
+   * first gets DISCONNECT 0x98 administrative action). False when it is not connected.
+   */
+  kick(clientid: string): boolean;
   metrics(): BrokerMetrics;
   /** Bound addresses after start(). */
   readonly addresses: readonly BoundAddress[];

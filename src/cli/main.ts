@@ -8,6 +8,7 @@
  *   sluice plan -c new.yaml (--from old.yaml | --against URL) [--json]   what a reload changes
  *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
  *   sluice api-key create|list|delete [-c sluice.yaml | --keys-file FILE]   management API keys
+ *   sluice trace --topic F [--clientid ID] [--rule ID] [--duration S]   follow messages (API)
  *   sluice help COMMAND | COMMAND --help | --help | -V/--version
  *
  * `main` never calls process.exit: it resolves with the exit code (bin/sluice.js sets it).
@@ -30,6 +31,7 @@ import { hashPasswordCommand, readProcessStdin, terminalPrompt } from './hash-pa
 import { planCommand } from './plan-command.js';
 import { testCommand } from './test-command.js';
 import { testRule } from './test-rule.js';
+import { traceCommand } from './trace.js';
 
 /** Where output goes (tests capture it). */
 export interface CliIo {
@@ -75,6 +77,9 @@ Usage:
                                        Print the password_hash for broker.users
   sluice api-key create|list|delete [-c FILE] [--name NAME] [--role ROLE] [--expires WHEN]
                                        Manage the management API's keys (api.keys_file)
+  sluice trace [--topic FILTER] [--clientid ID] [--rule ID] [--duration S] [--max N] [--url URL]
+                                       Follow messages through the rules and sinks of a running
+                                       Sluice (management API), one line per step
   sluice help COMMAND | sluice COMMAND --help
                                        Help for one command
   sluice -V | --version                Print the version
@@ -180,6 +185,31 @@ Options:
 
 Exit status: 0 printed; 1 no password; 64 usage error.`,
   },
+  trace: {
+    options: ['config', 'topic', 'clientid', 'rule', 'duration', 'max', 'url'],
+    help: `Usage: sluice trace [--topic FILTER] [--clientid ID] [--rule ID] [--duration S] [--max N]
+                    [--url URL] [-c FILE]
+
+Start a per-message trace on a running Sluice (POST /api/v5/traces) and print each step the
+selected messages take — received, rule_matched, where (result and deciding value), select,
+action_render, buffered, send_attempt, ack, drop, fallback — one line per step under a header
+per message. Ends when the trace stops; Ctrl-C deletes it.
+
+Options:
+  --topic FILTER       MQTT topic filter, e.g. 'sensors/#'
+  --clientid ID        only messages from this client
+  --rule ID            only this rule's steps
+  --duration S         seconds to trace (default 60, at most 3600)
+  --max N              messages to trace (default 1000, at most 100000)
+  --url URL            the management API (default: SLUICE_API_URL, else api.bind/api.port
+                       of -c FILE or ./sluice.yaml, else http://127.0.0.1:18083)
+  -c, --config FILE    sluice.yaml to read the API address and api.token from
+
+Credentials: SLUICE_API_KEY=key:secret (an administrator API key), else SLUICE_API_TOKEN or
+api.token of the config.
+
+Exit status: 0 the trace ended; 1 the API refused it or cannot be reached; 64 usage error.`,
+  },
   'api-key': {
     options: ['config', 'name', 'role', 'expires', 'keys-file'],
     help: `Usage: sluice api-key create --name NAME --role administrator|viewer [--expires WHEN] [-c FILE]
@@ -273,6 +303,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         json: { type: 'boolean' },
         from: { type: 'string' },
         against: { type: 'string' },
+        topic: { type: 'string' },
+        clientid: { type: 'string' },
+        rule: { type: 'string' },
+        duration: { type: 'string' },
+        max: { type: 'string' },
+        url: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
         'version-V': { type: 'boolean', short: 'V' },
@@ -386,6 +422,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
     case 'api-key':
       return apiKey(positionals[1], values, io);
+    case 'trace':
+      return traceCommand(values, {
+        out: io.out,
+        err: io.err,
+        stopSignal: io.stopSignal ?? signalPromise(),
+      });
     case undefined:
       io.err(HELP);
       return 64;

@@ -12,3 +12,4 @@ export * from './latency.js';
 export * from './suggest.js';
 export * from './log.js';
 export * from './tls-spec.js';
+export * from './trace.js';

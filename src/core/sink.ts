@@ -25,6 +25,7 @@ import type { Value, ValueMap } from './values.js';
 import type { FieldSpec } from './spec.js';
 import type { Logger } from './logger.js';
 import type { MessagePublisher } from './ports.js';
+import type { MessageTrace } from './trace.js';
 
 /** One rule output routed to a sink. */
 export interface SinkRecord {
@@ -36,6 +37,8 @@ export interface SinkRecord {
   readonly ingestTs: number;
   /** The triggering event's columns (for templates such as `${clientid}`), if available. */
   readonly context?: Readonly<ValueMap>;
+  /** Set only when a running trace follows this record (docs/api.md "Traces"); see core/trace.ts. */
+  readonly trace?: MessageTrace;
 }
 
 export interface WriteResult {

@@ -46,6 +46,7 @@ import type {
 import {
   CpuMark,
   createDefaultServices,
+  createTraceRegistry,
   createEventSource,
   createLagWatch,
   createMessageContext,
@@ -253,6 +254,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     onInterestChange: () => bus.refresh(),
   });
   const bus = new EventBus(producers, source, log);
+  // Tracing (docs/api.md "Traces"): the source follows events only while a trace runs.
+  const traces = createTraceRegistry({ now, onActive: (t) => source.setTracer(t) });
 
   // Per-message failures: debug level only (CONVENTIONS.md #12); counted in the rule metrics.
   const rulesLog = root.child({ component: 'rules' });
@@ -272,7 +275,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     },
     router: (action, record) => {
       const s = sinks.get(action);
-      if (!s) return false;
+      if (!s) {
+        record.trace?.step('drop', action, { reason: 'unknown_action' });
+        return false;
+      }
       const ok = s.runner.enqueue(record);
       if (ok && tracker && s.sink) tracker.routed(record, action);
       if (s.runner.pressured) {
@@ -451,6 +457,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       flow.releaseAll();
       if (running && brokerRuns) await b.stop();
       running = false;
+      traces.close();
       manager.close();
       source.close();
       // Function services own resources (the jq worker thread); release them last.
@@ -505,9 +512,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       return b.addresses;
     },
     clients: () => b.clients(),
-    kickClient: (id) => b.kickClient(id),
+    kickClient: (id) => b.kick(id),
     broker: b,
     ocpp,
+    traces,
     logger: root,
     ...(ownLogger
       ? {

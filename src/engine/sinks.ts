@@ -150,7 +150,10 @@ export function fallbackHandOff(
         ...r,
         context: { ...r.context, fallback_from: from, fallback_reason: reason },
       };
-      for (const t of targets) if (runnerOf(t)?.enqueue(fr) !== true) refused++;
+      for (const t of targets) {
+        r.trace?.step('fallback', t, { from, reason });
+        if (runnerOf(t)?.enqueue(fr) !== true) refused++;
+      }
     }
     if (refused > 0 || skipped > 0)
       logger.debug(

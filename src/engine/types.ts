@@ -13,6 +13,7 @@ import type {
   SinkType,
 } from '../core/index.js';
 import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
+import type { TraceRegistry } from '../runtime/index.js';
 import type {
   MessageContext,
   RuleInfo,
@@ -105,6 +106,8 @@ export interface Engine {
   readonly broker: Broker;
   /** The OCPP gateway (`gateway.ocpp.enable`): its addresses, clients, kick, metrics. */
   readonly ocpp: OcppGateway | undefined;
+  /** Per-message rule tracing (docs/api.md "Traces"): start, read, follow, stop traces. */
+  readonly traces: TraceRegistry;
   /** The root logger (the engine's own unless `deps.logger` was given). */
   readonly logger: Logger;
   /** Log levels by component path ('' = root); only with the engine's own logger. */

@@ -15,8 +15,11 @@ import { columnsRead } from './plan/columns.js';
 export function bindRule(compiled: CompiledRule, ruleId: string): ExecutableRule<MessageContext> {
   if (!columnsRead(compiled.plan).has('metadata')) return compiled;
   const metadata = Object.freeze({ rule_id: ruleId });
+  const own = (ctx: MessageContext): MessageContext =>
+    createMessageContext({ ...ctx.columns, metadata });
   return {
-    run: (ctx) => compiled.run(createMessageContext({ ...ctx.columns, metadata })),
+    run: (ctx) => compiled.run(own(ctx)),
+    runTraced: (ctx, onWhere) => compiled.runTraced(own(ctx), onWhere),
     ...(compiled.passes ? { passes: compiled.passes } : {}),
   };
 }

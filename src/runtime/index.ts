@@ -50,3 +50,18 @@ export type { ExecutableRule, RuleResult } from './operators/evaluate-rule.js';
 export type { ActionRouter } from './operators/route-actions.js';
 export { runRuleTest, runRuleTestAsync, eventNameOf, sampleColumns } from './rule-tester.js';
 export type { RuleTestResult, RuleTestOptions } from './rule-tester.js';
+export {
+  createTraceRegistry,
+  TRACE_LIMITS,
+  TraceErrors,
+  type StoredStep,
+  type TraceFilter,
+  type TraceListener,
+  type TraceRegistry,
+  type TraceRegistryOptions,
+  type TraceState,
+  type TraceStopReason,
+  type TraceSummary,
+  type Tracer,
+  type TriggerTrace,
+} from './trace/index.js';

@@ -6,7 +6,7 @@
  * it, so the rule's outputs keep the event order. The queue is bounded (`LANE_LIMIT`); a message
  * arriving at a full queue fails for this rule as `rule_pass_queue_full`. Other rules never wait.
  */
-import type { RuleOutcome } from '../core/index.js';
+import type { MessageTrace, RuleOutcome } from '../core/index.js';
 import { EvalSession } from './async-eval.js';
 import type { RuleGuard } from './guard.js';
 import type { RuleMetrics, RuleMetricsSnapshot } from './metrics.js';
@@ -31,6 +31,7 @@ const UNCOUNTED: RuleMetrics = {
 interface Waiting<C> {
   readonly version: RuleVersion<C>;
   readonly trigger: Trigger<C>;
+  readonly trace: MessageTrace | undefined;
 }
 
 export class PassLane<C> {
@@ -42,7 +43,12 @@ export class PassLane<C> {
     private readonly metrics: RuleMetrics,
     private readonly guard: RuleGuard | undefined,
     /** Route and publish a final outcome (the pipeline's tail). */
-    private readonly finish: (v: RuleVersion<C>, t: Trigger<C>, o: RuleOutcome) => void,
+    private readonly finish: (
+      v: RuleVersion<C>,
+      t: Trigger<C>,
+      o: RuleOutcome,
+      trace: MessageTrace | undefined,
+    ) => void,
     private readonly stopped: () => boolean,
   ) {}
 
@@ -51,54 +57,59 @@ export class PassLane<C> {
     return this.queue.length - this.head;
   }
 
-  deliver(version: RuleVersion<C>, trigger: Trigger<C>): void {
-    if (!this.busy) return this.run(version, trigger, new EvalSession());
+  deliver(version: RuleVersion<C>, trigger: Trigger<C>, trace?: MessageTrace): void {
+    if (!this.busy) return this.run({ version, trigger, trace }, new EvalSession());
     if (this.waiting >= LANE_LIMIT) {
       this.count(trigger, 'failed');
-      this.finish(version, trigger, {
-        kind: 'failed',
-        code: 'rule_pass_queue_full',
-        reason: `${LANE_LIMIT} messages of this rule are already waiting behind a jq run`,
-      });
+      this.finish(
+        version,
+        trigger,
+        {
+          kind: 'failed',
+          code: 'rule_pass_queue_full',
+          reason: `${LANE_LIMIT} messages of this rule are already waiting behind a jq run`,
+        },
+        trace,
+      );
       return;
     }
-    this.queue.push({ version, trigger });
+    this.queue.push({ version, trigger, trace });
   }
 
   /** Run passes until the message completes or waits; then go on with the queue. */
-  private run(version: RuleVersion<C>, trigger: Trigger<C>, session: EvalSession): void {
+  private run(w: Waiting<C>, session: EvalSession): void {
     for (;;) {
+      const { version, trigger } = w;
       const outcome = this.pass(version, trigger, session);
       const want = session.pending;
       if (want !== undefined) {
         this.busy = true;
         const passes = version.compiled.passes!;
         const t0 = performance.now();
+        const current = w;
         void passes.jq(want.program, want.input, want.timeoutMs).then(
-          (outputs) => this.resume(version, trigger, session, want.key, { outputs }),
+          (outputs) => this.resume(current, session, want.key, { outputs }),
           (err: unknown) => {
             const error = err instanceof Error ? err.message : String(err);
             // A program that ran into its timeout is a rule over its budget (a strike): a rule
             // that keeps looping is suspended like any other (guard.ts).
             if (/timeout/.test(error)) this.guard?.strike(Date.now(), performance.now() - t0);
-            this.resume(version, trigger, session, want.key, { error });
+            this.resume(current, session, want.key, { error });
           },
         );
         return;
       }
       this.count(trigger, outcome.kind);
-      if (!this.stopped()) this.finish(version, trigger, outcome);
+      if (!this.stopped()) this.finish(version, trigger, outcome, w.trace);
       const next = this.take();
       if (next === undefined) return;
-      version = next.version;
-      trigger = next.trigger;
+      w = next;
       session = new EvalSession();
     }
   }
 
   private resume(
-    version: RuleVersion<C>,
-    trigger: Trigger<C>,
+    w: Waiting<C>,
     session: EvalSession,
     key: string,
     answer: { outputs: readonly string[] } | { error: string },
@@ -106,7 +117,7 @@ export class PassLane<C> {
     session.memo.set(key, answer);
     this.busy = false;
     if (this.stopped()) return;
-    this.run(version, trigger, session);
+    this.run(w, session);
   }
 
   private pass(version: RuleVersion<C>, trigger: Trigger<C>, session: EvalSession): RuleOutcome {

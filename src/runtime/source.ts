@@ -23,6 +23,7 @@ import type { Observable } from 'rxjs';
 import { EVENT_TOPICS } from '../core/index.js';
 import type { BrokerEvent, EventName, Logger } from '../core/index.js';
 import { createTopicIndex, normaliseFilter } from './topic-index.js';
+import type { Tracer, TriggerTrace } from './trace/index.js';
 
 /** What a rule pipeline receives for one matching event. */
 export interface Trigger<C> {
@@ -31,6 +32,8 @@ export interface Trigger<C> {
   readonly ctx: C;
   /** Wall-clock ms when the event entered the source. */
   readonly ingestTs: number;
+  /** Set only while a running trace selects this event (docs/api.md "Traces"). */
+  readonly trace: TriggerTrace | undefined;
 }
 
 /** An attached consumer (a rule pipeline's input). */
@@ -73,6 +76,11 @@ export interface EventSource<C> {
   interest(): readonly EventName[];
   /** Number of (filter, target) pairs attached. */
   readonly size: number;
+  /**
+   * Follow events for the trace recorder (`TraceRegistry`'s `onActive`): null while no trace
+   * runs, so the untraced path costs one null check per event.
+   */
+  setTracer(tracer: Tracer | null): void;
   /** Complete `events$`; later pushes are ignored. */
   close(): void;
 }
@@ -96,6 +104,7 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
   /** (filter, target) pairs whose filter is not exactly an event topic (they can match publishes). */
   let publishPairs = 0;
   let interest: readonly EventName[] = NONE;
+  let tracer: Tracer | null = null;
 
   function computeInterest(): readonly EventName[] {
     const names: EventName[] = publishPairs > 0 ? ['message.publish'] : [];
@@ -130,11 +139,14 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
     if (closed) return;
     if (events$.observed) events$.next(event);
     const targets = lookup(event.matchTopic);
+    // A traced event is recorded even when no rule matched it (`received` with rules: 0).
+    const trace = tracer === null ? undefined : tracer.begin(event, targets.length);
     if (targets.length === 0) return;
     const trigger: Trigger<C> = {
       event,
       ctx: deps.createContext(event.columns),
       ingestTs: ingestTs ?? deps.now(),
+      trace,
     };
     for (const t of targets) {
       try {
@@ -170,6 +182,9 @@ export function createEventSource<C>(deps: SourceDeps<C>): EventSource<C> {
       refreshInterest();
     },
     interest: () => interest,
+    setTracer(t) {
+      tracer = t;
+    },
     get size() {
       return index.size;
     },

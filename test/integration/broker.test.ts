@@ -807,16 +807,14 @@ describe('broker: listeners and event columns (TCP)', () => {
     expect(d.matchTopic).toBe('$events/message/delivered');
   });
 
-  it('an MQTT 5 client is refused with CONNACK 1 (Aedes 1.x speaks 3.1/3.1.1; decision 0001)', async () => {
+  it('an MQTT 5 client is accepted (Aedes 2 beta with our patch; decision 0010)', async () => {
     const id = uid('v5');
     const outcome = await connectOutcome(url, { clientId: id, protocolVersion: 5 });
-    expect(outcome).not.toBe('connected');
+    expect(outcome).toBe('connected');
     const connack = await waitForEvent(h.events, byName('client.connack', id));
-    expect(connack.columns).toMatchObject({
-      reason_code: 'unsupported_protocol_version',
-      proto_ver: 5,
-    });
-    expect(h.events.some(byName('client.connected', id))).toBe(false);
+    expect(connack.columns).toMatchObject({ reason_code: 'success', proto_ver: 5 });
+    const connected = await waitForEvent(h.events, byName('client.connected', id));
+    expect(connected.columns).toMatchObject({ proto_ver: 5 });
   });
 
   it('MQTT over WebSocket: connect, publish, receive', async () => {

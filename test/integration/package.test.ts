@@ -81,6 +81,8 @@ describe('the packed npm package', () => {
     // The dashboard's built assets (docs/dashboard.md), not its sources.
     expect(files.some((f) => /^dist\/web\/assets\/.+\.js$/.test(f))).toBe(true);
     expect(files.filter((f) => f.startsWith('web/'))).toEqual([]);
+    // Aedes is bundled with Sluice's security patch applied (decision 0010).
+    expect(files).toContain('node_modules/aedes/lib/handlers/publish.js');
     expect(
       files.filter((f) => f.startsWith('src/') || f.startsWith('test/') || f.endsWith('.test.js')),
     ).toEqual([]);

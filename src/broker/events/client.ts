@@ -10,10 +10,17 @@
  *
  * A disconnect also releases the client's back-pressure gate (publish-path.ts).
  */
+import type { Client } from 'aedes';
 import type { ValueMap } from '../../core/index.js';
 import { recordOf, type ClientRecord } from '../client-records.js';
-import { EMPTY_MAP, connackReason, protoName } from '../columns.js';
-import type { AedesInternals, BrokerContext, ClientInternals } from '../context.js';
+import { EMPTY_MAP, connackReason, propsToColumns, protoName } from '../columns.js';
+import type {
+  AedesInternals,
+  BrokerContext,
+  ClientInternals,
+  ClientV5Internals,
+} from '../context.js';
+import { clientDisconnectReason, reasonName } from '../mqtt5.js';
 import { topicOf } from '../event-feed.js';
 import { releaseOnDisconnect } from '../publish-path.js';
 
@@ -36,11 +43,13 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
 
   a.on('connackSent', (packet, client) => {
     const rec = recordOf(client);
-    const code = packet.returnCode ?? 0;
+    // An MQTT 5 CONNACK carries a reason code (Aedes maps our 3.1.1 return codes: 4 → 0x86…).
+    const v5 = (packet as { reasonCode?: number }).reasonCode;
+    const code = v5 ?? packet.returnCode ?? 0;
     if (code !== 0) metrics.connections_refused++;
     if (!rec || !wants['client.connack']) return;
     emit('client.connack', topicOf('client.connack'), {
-      reason_code: connackReason(code),
+      reason_code: v5 === undefined ? connackReason(code) : reasonName(code),
       ...clientBase(rec),
       clean_start: rec.clean_start,
       keepalive: rec.keepalive,
@@ -81,8 +90,20 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
     releaseOnDisconnect(ctx, rec);
     if (!wants['client.disconnected']) return;
     const ts = now();
+    const sent = rec.disconnect;
+    const serverCode = (client as ClientV5Internals).disconnectReasonCode;
+    // Aedes reports a v5 protocol violation (bad topic alias, receive maximum) as a clientError
+    // and then sends its DISCONNECT reason code: the code is the more precise reason.
+    const decided = rec.reason === 'protocol_error' && serverCode ? undefined : rec.reason;
     const reason =
-      rec.reason ??
+      decided ??
+      (sent
+        ? clientDisconnectReason(sent.code)
+        : serverCode
+          ? serverCode === 0x8b
+            ? 'shutdown'
+            : reasonName(serverCode)
+          : undefined) ??
       ((client as ClientInternals)._disconnected
         ? 'normal'
         : ctx.state === 'stopping'
@@ -93,7 +114,7 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
     emit('client.disconnected', topicOf('client.disconnected'), {
       reason,
       ...clientBase(rec),
-      disconn_props: EMPTY_MAP,
+      disconn_props: sent ? propsToColumns(sent.props) : EMPTY_MAP,
       disconnected_at: ts,
       connected_at: rec.connected_at,
       client_attrs: rec.client_attrs,
@@ -124,6 +145,14 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
   a.on('keepaliveTimeout', (client) => {
     const rec = recordOf(client);
     if (rec) rec.reason ??= 'keepalive_timeout';
+    // MQTT 5: say why before Aedes closes the connection (DISCONNECT 0x8D keep alive timeout).
+    const c = client as ClientV5Internals;
+    if (c.version === 5 && c.connected) {
+      c.disconnect({ reasonCode: 0x8d });
+      // mqtt-packet corks the socket until next tick, and Aedes destroys it right after this
+      // event: flush the DISCONNECT now.
+      (client.conn as { uncork?: () => void }).uncork?.();
+    }
   });
   a.on('clientError', (client, err) => {
     const rec = recordOf(client);
@@ -134,5 +163,29 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
   });
   a.on('connectionError', (_client, err) =>
     logger.debug({ err: err.message }, 'connection error before CONNECT'),
+  );
+}
+
+/**
+ * Keep the client's DISCONNECT (MQTT 5 reason code, properties) and each SUBSCRIBE's properties
+ * on its record, from the parser's 'packet' event (installed at accept, so packets read in the
+ * same chunk as CONNECT are seen; 3.1.1 packets carry neither, and cost one call each).
+ */
+export function tapPackets(client: Client, rec: ClientRecord): void {
+  const parser = (client as unknown as { _parser: NodeJS.EventEmitter })._parser;
+  parser.on(
+    'packet',
+    (p: {
+      cmd: string;
+      reasonCode?: number;
+      properties?: Record<string, unknown>;
+      subscriptions?: { topic: string }[];
+    }) => {
+      if (p.cmd === 'disconnect') rec.disconnect = { code: p.reasonCode, props: p.properties };
+      else if (p.cmd === 'subscribe' && p.properties && p.subscriptions) {
+        const m = (rec.subProps ??= new Map());
+        for (const s of p.subscriptions) m.set(s.topic, p.properties);
+      }
+    },
   );
 }

@@ -137,10 +137,15 @@ export function deliveredColumns(
 }
 
 /** message.acked columns from the copy's delivered columns. */
-export function ackedColumns(delivered: Readonly<ValueMap>, ts: number, node: string): ValueMap {
+export function ackedColumns(
+  delivered: Readonly<ValueMap>,
+  ts: number,
+  node: string,
+  pubackProps: Readonly<ValueMap> = EMPTY_MAP,
+): ValueMap {
   return {
     ...delivered,
-    puback_props: EMPTY_MAP,
+    puback_props: pubackProps,
     event: 'message.acked',
     timestamp: ts,
     node,

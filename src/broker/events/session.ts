@@ -27,7 +27,10 @@ export function wireSessionEvents(ctx: BrokerContext, a: AedesInternals): void {
           peername: rec.peername,
           topic: s.topic,
           qos: s.qos,
-          sub_props: propsToColumns((s as { properties?: Record<string, unknown> }).properties),
+          sub_props: propsToColumns(
+            rec.subProps?.get(s.topic) ??
+              (s as { properties?: Record<string, unknown> }).properties,
+          ),
           client_attrs: rec.client_attrs,
           event: 'session.subscribed',
           timestamp: now(),

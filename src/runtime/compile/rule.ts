@@ -26,7 +26,21 @@ import { compileList } from './items.js';
 import type { ListRunner, ListScope } from './items.js';
 import { describe } from '../value-ops.js';
 import { createEvalState } from './state.js';
-import type { Eval } from './state.js';
+import type { Eval, EvalState } from './state.js';
+import { compileWhereExplainer } from './where-explain.js';
+import type { WhereExplainer } from './where-explain.js';
+
+/** What a traced run reports about WHERE (tracing only, see `CompiledRule.runTraced`). */
+export interface WhereTrace {
+  readonly result: boolean;
+  /** The value that decided it (where-explain.ts). */
+  readonly value: Value;
+  /** The deciding sub-condition as text. */
+  readonly expr: string;
+}
+
+/** Called by a traced evaluation once WHERE is decided (with the evaluation state in WHERE scope). */
+type WhereHook = (st: EvalState, result: boolean) => void;
 
 /**
  * One rule, compiled once and run for every matching trigger. Contract for callers:
@@ -51,6 +65,12 @@ export interface CompiledRule {
   matches(topic: string): boolean;
   evaluate(context: EvaluationInput): ValueMap[];
   run(context: EvaluationInput): RuleOutcome;
+  /**
+   * `run`, also reporting WHERE's result and deciding value to `onWhere` (not called for a rule
+   * without WHERE, or when WHERE failed). For the trace recorder only: it evaluates the deciding
+   * sub-expressions a second time.
+   */
+  runTraced(context: EvaluationInput, onWhere: (w: WhereTrace) => void): RuleOutcome;
   /** The plan as readable text (same as `explainRule(sql)`). */
   explain(): string;
   /**
@@ -121,6 +141,18 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
     services.session && services.jqAsync && JQ_CALL.test(plan.sql)
       ? { slot: services.session, jq: services.jqAsync }
       : undefined;
+  let explainer: WhereExplainer | undefined;
+  const outcomeOf = (context: EvaluationInput, hook: WhereHook): RuleOutcome => {
+    try {
+      const outputs = evaluate(context, hook);
+      return outputs.length > 0 ? { kind: 'passed', outputs } : { kind: 'filtered' };
+    } catch (error) {
+      if (error instanceof RuleEvaluationError)
+        return { kind: 'failed', code: error.code, reason: error.message, error };
+      const reason = error instanceof Error ? error.message : String(error);
+      return { kind: 'failed', code: 'select_and_transform_error', reason, error };
+    }
+  };
   return {
     ...(passes ? { passes } : {}),
     sql: plan.sql,
@@ -130,6 +162,7 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
     plan,
     matches,
     evaluate,
+    // The untraced path, as before tracing existed (outcomeOf without a hook, inlined).
     run(context) {
       try {
         const outputs = evaluate(context);
@@ -141,6 +174,14 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
         return { kind: 'failed', code: 'select_and_transform_error', reason, error };
       }
     },
+    runTraced(context, onWhere) {
+      return outcomeOf(context, (st, result) => {
+        if (!plan.where) return;
+        explainer ??= compileWhereExplainer(plan.where);
+        const d = explainer(st);
+        onWhere({ result, value: d.value, expr: d.expr });
+      });
+    },
     explain: () => (explained ??= explainPlan(plan)),
   };
 }
@@ -149,10 +190,10 @@ function compileSelect(
   plan: RulePlan,
   services: FunctionServices,
   where: Eval | undefined,
-): (input: EvaluationInput) => ValueMap[] {
+): (input: EvaluationInput, hook?: WhereHook) => ValueMap[] {
   const select: ListRunner = compileList(plan.fields, columnsScope);
   const overlay = needsOverlay(plan.fields);
-  return (input) => {
+  return (input, hook) => {
     const st = createEvalState(input, services);
     let out: ValueMap;
     if (overlay) st.ov = {};
@@ -170,6 +211,7 @@ function compileSelect(
       } catch (e) {
         throw toEvaluationError(e, 'where');
       }
+      if (hook !== undefined) hook(st, ok);
       if (!ok) return [];
     }
     return [out];
@@ -180,7 +222,7 @@ function compileForeach(
   plan: RulePlan,
   services: FunctionServices,
   where: Eval | undefined,
-): (input: EvaluationInput) => ValueMap[] {
+): (input: EvaluationInput, hook?: WhereHook) => ValueMap[] {
   const fields = plan.fields;
   const last = fields[fields.length - 1];
   // §4.2/§5: `FOREACH payload` iterates the decoded payload.
@@ -192,7 +234,7 @@ function compileForeach(
   const elementName = plan.elementName ?? 'item';
   const doList: ListRunner | undefined = plan.do && compileList(plan.do, elementScope(elementName));
   const doOverlay = plan.do !== undefined && needsOverlay(plan.do);
-  return (input) => {
+  return (input, hook) => {
     const st = createEvalState(input, services);
     st.clause = 'foreach';
     if (overlay) st.ov = {};
@@ -211,6 +253,7 @@ function compileForeach(
       st.clause = 'where';
       st.ov = sel;
       const ok = runClause('where', () => checkBoolean(where(st), 'WHERE'));
+      if (hook !== undefined) hook(st, ok);
       if (!ok) return [];
     }
     if (!Array.isArray(collection)) return [];

@@ -7,6 +7,7 @@
  */
 import type { RuleOutcome } from '../../core/index.js';
 import type { RulePasses } from '../async-eval.js';
+import type { WhereTrace } from '../compile/rule.js';
 import type { RuleGuard } from '../guard.js';
 import type { RuleMetrics } from '../metrics.js';
 import type { Trigger } from '../source.js';
@@ -16,6 +17,8 @@ export interface ExecutableRule<C> {
   run(ctx: C): RuleOutcome;
   /** Evaluate in passes, never blocking on jq (async-eval.ts); absent for most rules. */
   readonly passes?: RulePasses;
+  /** Optional: `run` that also reports WHERE's decision (the trace recorder's path only). */
+  runTraced?(ctx: C, onWhere: (w: WhereTrace) => void): RuleOutcome;
 }
 
 /** One deployed version of a rule: swapped as a whole on update. */

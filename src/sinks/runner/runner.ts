@@ -59,6 +59,12 @@ export interface RunnerDeps {
   onGiveUp?: (records: readonly SinkRecord[], reason: string) => void;
 }
 
+/** `code: message` of a write error, for a traced `send_attempt`. */
+function describeWriteError(err: unknown): string {
+  if (err instanceof SluiceError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** At most one `sink_records_given_up` line per reason per this many ms (scheduler time). */
 const GIVE_UP_LOG_WINDOW_MS = 10_000;
 
@@ -200,8 +206,13 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   const sizeOf = sink.sizeOf?.bind(sink);
   const keyOf = sink.partitionKey?.bind(sink);
   const onGiveUp = deps.onGiveUp;
-  /** Only with fallback actions do the buffers hand out the records they remove for good. */
-  const collecting = onGiveUp !== undefined;
+  /**
+   * Only with fallback actions, or while traced records are held (`traced` > 0), do the buffers
+   * hand out the records they remove for good.
+   */
+  const collecting = (): boolean => onGiveUp !== undefined || traced > 0;
+  /** The sink's name, as traced steps name their action. */
+  const actionName = deps.name;
   const stallAfter = Math.max(0, config.health?.stall_after ?? 0);
 
   // ---- state -------------------------------------------------------------------------------
@@ -229,6 +240,12 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   const pressureListeners = new Set<(p: boolean) => void>();
   let writableWaiters: (() => void)[] = [];
   let fallbackCount = 0;
+  /**
+   * Traced records (`record.trace`, docs/api.md "Traces") held now in the memory buffer or in
+   * flight. While it is 0 no step is looked for: the untraced cost is one check per enqueue and
+   * one per batch settlement.
+   */
+  let traced = 0;
   /** Give-ups not logged yet (no fallback actions), by reason; flushed by `cancelGiveUpLog`'s timer. */
   const unlogged = new Map<string, number>();
   let lastGiveUpLog = -Infinity;
@@ -264,7 +281,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         cancelLinger?.();
         cancelLinger = undefined;
         const lost: SinkRecord[] = [];
-        let n = buffer.clear(collecting ? lost : undefined);
+        let n = buffer.clear(collecting() ? lost : undefined);
         for (const b of parked) {
           batches.delete(b);
           buffer.ack(b.part, b.taken);
@@ -333,17 +350,44 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
    */
   function fail(reason: string, records: readonly SinkRecord[], n = records.length): void {
     books.fail(reason, n);
+    if (traced > 0) traceGone(records, 'drop', { reason, counted: 'failed' });
     giveUp(records, reason, n);
   }
 
   function drop(reason: string, records: readonly SinkRecord[], n = records.length): void {
     books.drop(reason, n);
+    if (traced > 0) traceGone(records, 'drop', { reason, counted: 'dropped' });
     giveUp(records, reason, n);
+  }
+
+  // ---- tracing -------------------------------------------------------------------------------
+  /** Record `step` for the traced records among `records` (call only while `traced` > 0). */
+  function traceStep(
+    records: readonly SinkRecord[],
+    step: 'send_attempt',
+    detail: Record<string, unknown>,
+  ): void {
+    for (const r of records) if (r.trace !== undefined) r.trace.step(step, actionName, detail);
+  }
+
+  /** The traced records among `records` leave the runner (ack or drop). */
+  function traceGone(
+    records: readonly SinkRecord[],
+    step: 'ack' | 'drop',
+    detail: Record<string, unknown> | undefined,
+  ): void {
+    const t = wallNow();
+    for (const r of records) {
+      if (r.trace === undefined) continue;
+      traced--;
+      r.trace.step(step, actionName, detail ?? { latency_ms: Math.max(0, t - r.ingestTs) });
+    }
+    if (traced < 0) traced = 0;
   }
 
   /** The records of `records` past the TTL, when collecting them (else none: only counted). */
   function expiredOf(records: readonly SinkRecord[], now: number, ttl: number): SinkRecord[] {
-    return collecting ? records.filter((r) => now - r.ingestTs > ttl) : [];
+    return collecting() ? records.filter((r) => now - r.ingestTs > ttl) : [];
   }
 
   // ---- stall detection ---------------------------------------------------------------------
@@ -413,6 +457,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
 
   function enqueue(record: SinkRecord): boolean {
     books.matched++;
+    // A disk buffer stores records encoded: the trace does not survive it (docs/api.md).
+    if (record.trace !== undefined && bufferMode === 'memory') traced++;
     if (draining || connection.state === 'stopped') {
       drop('shutdown', [record]);
       return false;
@@ -459,7 +505,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
           const evicted: SinkRecord[] = [];
           let n = 0;
           while (buffer.records > 0 && isFull(grows)) {
-            buffer.evictOldest(collecting ? evicted : undefined);
+            buffer.evictOldest(collecting() ? evicted : undefined);
             n++;
           }
           drop('queue_full', evicted, n);
@@ -501,6 +547,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       bufferFailing = false;
       log.info({}, 'buffer writes work again');
     }
+    if (record.trace !== undefined)
+      record.trace.step('buffered', actionName, { queued: buffer.records, mode: bufferMode });
     const q = part.queue;
     if (overflow === 'block' && isFull(0)) setPressure(true);
     if (q.length >= batchSize || q.bytes >= batchBytes) {
@@ -520,7 +568,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     if (ttl <= 0) return;
     const now = wallNow();
     const expired: SinkRecord[] = [];
-    const n = buffer.expire(now, ttl, collecting ? expired : undefined);
+    const n = buffer.expire(now, ttl, collecting() ? expired : undefined);
     drop('expired', expired, n);
     const stillParked: Batch[] = [];
     for (const batch of parked) {
@@ -605,7 +653,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       batchBytes,
       ttl > 0 ? wallNow() : 0,
       ttl,
-      collecting ? expired : undefined,
+      collecting() ? expired : undefined,
     );
     drop('expired', expired, taken.expired);
     books.drop('sink_buffer_corrupt', taken.corrupt ?? 0);
@@ -636,6 +684,8 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
       return;
     }
     const attempt = ++batch.attempt;
+    /** The attempt's number as traced steps show it (reconnect waits do not count). */
+    const nth = batch.failures + 1;
     const ctl = writeTimeout > 0 ? new AbortController() : undefined;
     let p: Promise<WriteResult | void>;
     try {
@@ -648,6 +698,11 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         if (batch.abandoned || batch.attempt !== attempt) return;
         batch.attempt++; // the write's own settlement is ignored from now on
         ctl.abort();
+        if (traced > 0)
+          traceStep(batch.records, 'send_attempt', {
+            attempt: nth,
+            error: `sink_write_timeout: no answer within ${writeTimeout} ms`,
+          });
         onWriteError(
           batch,
           RunnerErrors.sink_write_timeout(
@@ -662,12 +717,19 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
         if (batch.attempt !== attempt) return;
         batch.cancelTimer?.();
         batch.cancelTimer = undefined;
+        if (traced > 0 && !batch.abandoned)
+          traceStep(batch.records, 'send_attempt', { attempt: nth });
         onWritten(batch, res);
       },
       (err: unknown) => {
         if (batch.attempt !== attempt) return;
         batch.cancelTimer?.();
         batch.cancelTimer = undefined;
+        if (traced > 0 && !batch.abandoned)
+          traceStep(batch.records, 'send_attempt', {
+            attempt: nth,
+            error: describeWriteError(err),
+          });
         onWriteError(batch, err);
       },
     );
@@ -699,6 +761,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     if (records.length === 0) return;
     books.succeed(records, wallNow());
     inflightRecords -= records.length;
+    if (traced > 0) traceGone(records, 'ack', undefined);
   }
 
   function onWriteError(batch: Batch, err: unknown): void {
@@ -807,7 +870,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     // A memory buffer loses everything: hand it all to the fallback actions. A durable one keeps
     // what is on disk for the next start; what it loses (a hybrid's memory tier) is only counted.
     const lost: SinkRecord[] = [];
-    const handOver = collecting && !buffer.durable;
+    const handOver = collecting() && !buffer.durable;
     const cleared = handOver ? buffer.clear(lost) : 0;
     for (const b of batches) {
       b.abandoned = true;

@@ -1,0 +1,129 @@
+/**
+ * Regression tests for the fixes patches/aedes+2.0.0-beta.1.patch carries from Aedes 1.2.0
+ * (decision 0010). Each fails on the unpatched beta (`npx patch-package --reverse` to see it):
+ *
+ *   GHSA-52qw-whmv-87c5  client ids and topic filters such as `__proto__` / `constructor` are
+ *                        ordinary keys: they read back as absent until they exist
+ *   maxInflightInbound   inbound QoS 2 handshakes awaiting PUBREL are bounded per client
+ *                        (`max_awaiting_rel`)
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Packet } from 'mqtt-packet';
+import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
+import { assertPatchedAedes } from './mqtt5.js';
+
+afterEach(stopAll);
+
+const RESERVED = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+
+describe('prototype-safe maps (GHSA-52qw-whmv-87c5)', () => {
+  it.each([4, 5] as const)(
+    'MQTT %i: a client id named like an Object.prototype member connects as a new client',
+    async (protocolVersion) => {
+      const h = await harness();
+      for (const id of RESERVED) {
+        const { client, connack } = await h.connectClient(id, { protocolVersion });
+        // The unpatched beta finds Object.prototype[id] in `clients` and takes it for an
+        // existing session to take over (and throws, or answers session present).
+        expect(connack.sessionPresent).toBe(false);
+        expect(connack.returnCode ?? connack.reasonCode).toBe(0);
+        expect(client.isClosed).toBe(false);
+      }
+      await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(RESERVED.length));
+      expect(h.of('client.connected').map((c) => c['clientid'])).toEqual(RESERVED);
+      expect(h.broker.metrics().connections).toBe(RESERVED.length);
+    },
+  );
+
+  it('an UNSUBSCRIBE of a filter named like a prototype member reads back "no subscription existed"', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('unsub');
+    client.send({ cmd: 'unsubscribe', messageId: 1, unsubscriptions: ['constructor', 'toString'] });
+    const unsuback = await client.next('unsuback');
+    // 0x11: the unpatched beta finds `subscriptions.constructor` and answers 0x00.
+    expect(unsuback.reasonCode ?? (unsuback as { granted?: number[] }).granted).toEqual([
+      0x11, 0x11,
+    ]);
+  });
+
+  it.each(RESERVED)(
+    'a subscription to the filter %s gets and delivers its messages',
+    async (topic) => {
+      const h = await harness();
+      const { client: sub } = await h.connectClient('sub', { protocolVersion: 4 });
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
+      // The unpatched beta's _dedupe puts the subscription into `{}` under `__proto__`
+      // (becoming the prototype) and enumerates garbage; `constructor` matches Object.
+      expect((await sub.next('suback')).granted).toEqual([1]);
+      const { client: pub } = await h.connectClient('pub');
+      pub.send(publishPacket(topic, 'x', 1, 7));
+      await pub.next('puback');
+      const got = await sub.next('publish');
+      expect([got.topic, got.payload.toString()]).toEqual([topic, 'x']);
+      sub.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [topic] });
+      await sub.next('unsuback');
+      pub.send(publishPacket(topic, 'y', 1, 8));
+      await pub.next('puback');
+      await vi.waitFor(() => expect(h.of('message.dropped')).toHaveLength(1));
+      expect(sub.pending('publish')).toEqual([]);
+    },
+  );
+});
+
+describe('inbound QoS 2 awaiting PUBREL is bounded (max_awaiting_rel)', () => {
+  const qos2 = (mid: number, dup = false): Packet =>
+    publishPacket('q2/t', `m${mid}`, 2, mid, { dup });
+
+  it('MQTT 3.1.1: the handshake past the limit closes the connection; DUP retransmits use their own slot', async () => {
+    const h = await harness({ max_awaiting_rel: 5 });
+    const { client } = await h.connectClient('half-open', { protocolVersion: 4 });
+    client.send(qos2(1), qos2(2), qos2(3), qos2(4), qos2(5));
+    for (let i = 0; i < 5; i++) await client.next('pubrec');
+    // A retransmission of an id already awaiting PUBREL does not take a new slot.
+    client.send(qos2(3, true));
+    expect((await client.next('pubrec')).messageId).toBe(3);
+    expect(client.isClosed).toBe(false);
+    client.send(qos2(6));
+    await client.closed;
+    expect(client.pending('pubrec')).toEqual([]);
+    // Only the five stored messages were published.
+    expect(h.of('message.publish')).toHaveLength(5);
+  });
+
+  it('MQTT 5: past the limit the broker sends DISCONNECT 0x93 (receive maximum exceeded)', async () => {
+    const h = await harness({ max_awaiting_rel: 3 });
+    const { client } = await h.connectClient('half-open-v5');
+    client.send(qos2(1), qos2(2), qos2(3));
+    for (let i = 0; i < 3; i++) await client.next('pubrec');
+    client.send(qos2(4));
+    expect((await client.next('disconnect')).reasonCode).toBe(0x93);
+    await client.closed;
+  });
+
+  it('PUBREL frees a slot: a client that completes its handshakes is never limited', async () => {
+    const h = await harness({ max_awaiting_rel: 2 });
+    const { client } = await h.connectClient('well-behaved', { protocolVersion: 4 });
+    for (let mid = 1; mid <= 10; mid++) {
+      client.send(qos2(mid));
+      await client.next('pubrec');
+      client.send({ cmd: 'pubrel', messageId: mid });
+      expect((await client.next('pubcomp')).messageId).toBe(mid);
+    }
+    expect(client.isClosed).toBe(false);
+    expect(h.of('message.publish')).toHaveLength(10);
+  });
+});
+
+describe('assertPatchedAedes', () => {
+  it('refuses an Aedes whose maps have a prototype or that lacks maxInflightInbound', () => {
+    expect(() => assertPatchedAedes({ clients: {}, maxInflightInbound: 100 })).toThrow(
+      expect.objectContaining({ code: 'broker_aedes_unpatched' }),
+    );
+    expect(() => assertPatchedAedes({ clients: Object.create(null) })).toThrow(
+      expect.objectContaining({ code: 'broker_aedes_unpatched' }),
+    );
+    expect(() =>
+      assertPatchedAedes({ clients: Object.create(null), maxInflightInbound: 100 }),
+    ).not.toThrow();
+  });
+});

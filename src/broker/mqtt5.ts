@@ -1,0 +1,141 @@
+/**
+ * MQTT 5.0 on Aedes 2.0.0-beta.1 (decision 0010): the options we give Aedes, the check that our
+ * patch of it is installed, and the per-client CONNACK capabilities.
+ *
+ *   Aedes options      max_awaiting_rel → maxInflightInbound (patched in from Aedes 1.2.0),
+ *                      max_topic_alias → topicAliasMaximum, response_information
+ *   assertPatched      start() refuses an Aedes without patches/aedes+2.0.0-beta.1.patch
+ *   CONNACK            Shared Subscription Available is left at its default (available: we
+ *                      serve `$share/…` ourselves, shared-subscriptions.ts; the beta says "not
+ *                      available" [MQTT-3.2.2-13]); Maximum Packet Size is the listener's
+ *                      max_packet_size [MQTT-3.2.2-15]
+ */
+import type { Client } from 'aedes';
+import { recordOf } from './client-records.js';
+import type { BrokerConfig } from './config.js';
+import { BrokerErrors } from './errors.js';
+
+/** The Aedes constructor options that carry our MQTT 5 settings. */
+export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown> {
+  return {
+    maxInflightInbound: config.max_awaiting_rel,
+    topicAliasMaximum: config.max_topic_alias,
+    responseInformation: config.response_information === '' ? null : config.response_information,
+  };
+}
+
+/**
+ * Hooks on the Aedes instance (Aedes copies only the options it knows) that our patch reads:
+ * the CONNACK hook (lib/handlers/connect.js doConnack) and the shared-subscription switch
+ * (lib/handlers/subscribe.js doSubscribe).
+ */
+export function installMqtt5(aedes: object): void {
+  const a = aedes as { adjustConnackProperties?: unknown; sharedSubscriptionsServed?: boolean };
+  a.adjustConnackProperties = adjustConnackProperties;
+  // shared-subscriptions.ts serves `$share/…`; without this the beta answers SUBACK 0x9E to v5.
+  a.sharedSubscriptionsServed = true;
+}
+
+/**
+ * Throws broker_aedes_unpatched unless `aedes` has the fixes our patch carries: prototype-less
+ * `clients` (GHSA-52qw-whmv-87c5) and the `maxInflightInbound` bound. Called once at start.
+ */
+export function assertPatchedAedes(aedes: object): void {
+  const a = aedes as {
+    clients?: object;
+    maxInflightInbound?: unknown;
+    adjustConnackProperties?: unknown;
+  };
+  if (
+    a.clients !== undefined &&
+    Object.getPrototypeOf(a.clients) === null &&
+    typeof a.maxInflightInbound === 'number'
+  )
+    return;
+  throw BrokerErrors.broker_aedes_unpatched(
+    'the installed aedes lacks patches/aedes+2.0.0-beta.1.patch (run `npx patch-package`)',
+  );
+}
+
+function adjustConnackProperties(client: Client, props: Record<string, unknown>): void {
+  // Available is the default when absent (§3.2.2.3.18): say nothing rather than "false".
+  delete props['sharedSubscriptionAvailable'];
+  const max = recordOf(client)?.limits?.max_packet_size;
+  if (max !== undefined && max > 0 && props['maximumPacketSize'] === undefined)
+    props['maximumPacketSize'] = max;
+}
+
+/** Reason codes of MQTT 5.0 (§2.4) → EMQX's names (emqx_reason_codes:name/1). */
+const REASON_NAMES: Readonly<Record<number, string>> = {
+  0x00: 'success',
+  0x01: 'granted_qos1',
+  0x02: 'granted_qos2',
+  0x04: 'disconnect_with_will_message',
+  0x10: 'no_matching_subscribers',
+  0x11: 'no_subscription_existed',
+  0x18: 'continue_authentication',
+  0x19: 're_authenticate',
+  0x80: 'unspecified_error',
+  0x81: 'malformed_packet',
+  0x82: 'protocol_error',
+  0x83: 'implementation_specific_error',
+  0x84: 'unsupported_protocol_version',
+  0x85: 'client_identifier_not_valid',
+  0x86: 'bad_username_or_password',
+  0x87: 'not_authorized',
+  0x88: 'server_unavailable',
+  0x89: 'server_busy',
+  0x8a: 'banned',
+  0x8b: 'server_shutting_down',
+  0x8c: 'bad_authentication_method',
+  0x8d: 'keepalive_timeout',
+  0x8e: 'session_taken_over',
+  0x8f: 'topic_filter_invalid',
+  0x90: 'topic_name_invalid',
+  0x91: 'packet_identifier_inuse',
+  0x92: 'packet_identifier_not_found',
+  0x93: 'receive_maximum_exceeded',
+  0x94: 'topic_alias_invalid',
+  0x95: 'packet_too_large',
+  0x96: 'message_rate_too_high',
+  0x97: 'quota_exceeded',
+  0x98: 'administrative_action',
+  0x99: 'payload_format_invalid',
+  0x9a: 'retain_not_supported',
+  0x9b: 'qos_not_supported',
+  0x9c: 'use_another_server',
+  0x9d: 'server_moved',
+  0x9e: 'shared_subscriptions_not_supported',
+  0x9f: 'connection_rate_exceeded',
+  0xa0: 'maximum_connect_time',
+  0xa1: 'subscription_identifiers_not_supported',
+  0xa2: 'wildcard_subscriptions_not_supported',
+};
+
+/** EMQX's name of an MQTT 5 reason code (`unknown_error` for a code 5.0 does not define). */
+export function reasonName(code: number): string {
+  return REASON_NAMES[code] ?? 'unknown_error';
+}
+
+/**
+ * client.disconnected `reason` for a DISCONNECT the client sent (EMQX
+ * emqx_channel:disconnect_reason/1): 0x00 is `normal`, any other code its name.
+ */
+export function clientDisconnectReason(code: number | undefined): string {
+  return code === undefined || code === 0 ? 'normal' : reasonName(code);
+}
+
+/**
+ * Server-side DISCONNECT reason codes by the `reason` column we record before closing
+ * (EMQX emqx_reason_codes:mqtt_reason_code/1 for the same reasons).
+ */
+export const SERVER_DISCONNECT_CODES: Readonly<Record<string, number>> = {
+  kicked: 0x98,
+  takenover: 0x8e,
+  discarded: 0x8e,
+  keepalive_timeout: 0x8d,
+  frame_too_large: 0x95,
+  shutdown: 0x8b,
+  not_authorized: 0x87,
+  quota_exceeded: 0x97,
+};
