@@ -10,8 +10,9 @@
  * drawn over the offending characters on screen — fix it, try it (output, then no match), save
  * it disabled, enable it from the rules list, publish with MQTT.js and watch the rule's rate,
  * the overview's msgs/s and the sink's counters move, kick the publisher from the clients page.
- * Then: a viewer key sees the pages but its change is refused (403 shown), and a loopback API
- * without credentials needs no login.
+ * Then: a trace started from the traces page shows each step of a message that passes WHERE and
+ * of one that fails it, live, and ends when deleted; a viewer key sees the pages but its change
+ * is refused (403 shown); a loopback API without credentials needs no login.
  * axe-core runs on every page: no serious or critical violation. Screenshots go to
  * test-results/dashboard/ (gitignored). The page must raise no script error and no CSP report.
  */
@@ -338,6 +339,58 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium', () => {
       .toContain('Client sensor-1 disconnected.');
     await client.waitFor({ state: 'detached' });
     await pub.endAsync(true);
+  });
+
+  it('follows a trace live: each step of a message that passes WHERE and of one that fails it', async () => {
+    await nav('Traces').click();
+    await page.getByRole('heading', { name: 'Start a trace' }).waitFor();
+    await page.getByLabel('Name').fill('e2e');
+    await page.getByLabel('Topic filter').fill('sensors/#');
+    await page.getByLabel('Duration (s)').fill('120');
+    await page.getByLabel('Max messages').fill('10');
+    await page.getByRole('button', { name: 'Start trace' }).click();
+    await expect.poll(() => page.getByTestId('trace-state').textContent()).toMatch(/^Live/);
+    const id = decodeURIComponent(new URL(page.url()).hash.replace(/^#\/traces\//, ''));
+    expect(id).not.toBe('');
+    const dev = await mqtt.connectAsync(mqttUrl, { clientId: 'dev-trace', reconnectPeriod: 0 });
+    try {
+      await dev.publishAsync('sensors/room2', JSON.stringify({ temp: 41 }), { qos: 1 });
+      await dev.publishAsync('sensors/room2', JSON.stringify({ temp: 12 }), { qos: 1 });
+    } finally {
+      await dev.endAsync();
+    }
+    const msgs = page.locator('details.trace-msg');
+    const stepsOf = (i: number) =>
+      msgs
+        .nth(i)
+        .locator('li[data-step]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+    await until('both messages and the ack of the first', async () =>
+      (await msgs.count()) === 2 && (await stepsOf(0)).includes('ack') ? true : undefined,
+    );
+    expect(await stepsOf(0)).toEqual([
+      'received',
+      'rule_matched',
+      'where',
+      'select',
+      'action_render',
+      'buffered',
+      'send_attempt',
+      'ack',
+    ]);
+    expect(await stepsOf(1)).toEqual(['received', 'rule_matched', 'where']);
+    const where = msgs.nth(1).locator('li[data-step="where"]');
+    expect(await where.textContent()).toContain('"result":false');
+    expect(await where.textContent()).toContain('"value":12');
+    expect(await msgs.nth(0).locator('summary').textContent()).toContain('from dev-trace');
+    await checkA11y('trace view');
+    await shot('11-trace');
+    // Deleting the trace ends its stream: the view says so.
+    await page
+      .locator(`tr[data-trace="${id}"]`)
+      .getByRole('button', { name: /Delete/ })
+      .click();
+    await expect.poll(() => page.getByTestId('trace-state').textContent()).toMatch(/^Ended/);
   });
 
   it('the traces page passes axe too', async () => {

@@ -26,7 +26,7 @@ interface Trace {
 function describe(s: TraceStep): string {
   const parts = [s.rule_id ? `rule ${s.rule_id}` : '', s.action ? `action ${s.action}` : ''];
   const d = s.detail && Object.keys(s.detail).length > 0 ? JSON.stringify(s.detail) : '';
-  return [...parts.filter(Boolean), d].join(' · ');
+  return [...parts, d].filter(Boolean).join(' · ');
 }
 
 function TraceView({ id }: { id: string }) {
