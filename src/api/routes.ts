@@ -27,6 +27,7 @@ import type {
   ApiRuleInput,
   ApiSinkMetrics,
 } from './types.js';
+import { SCHEMA_ROUTES } from './schema-routes.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -47,7 +48,7 @@ export interface RouteContext {
   readonly apiMetrics: ApiMetrics;
 }
 
-type Handler = (
+export type Handler = (
   req: IncomingMessage,
   params: readonly string[],
   ctx: RouteContext,
@@ -607,6 +608,7 @@ export const ROUTES: readonly Route[] = [
   { path: ['api', 'v5', 'alarms'], methods: { GET: listAlarms, DELETE: clearAlarms } },
   { path: ['api', 'v5', 'config', 'running'], methods: { GET: runningConfig }, adminOnly: true },
   { path: ['metrics'], methods: { GET: prometheus } },
+  ...SCHEMA_ROUTES,
 ];
 
 /** The route matching `segments` and its captured params, if any. */
