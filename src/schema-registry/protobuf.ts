@@ -35,6 +35,15 @@ function scalarToValue(f: protobuf.Field, v: unknown): Value {
   return v as Value;
 }
 
+/**
+ * protobufjs reads a Node Buffer with its BufferReader, which clamps a length-delimited field
+ * that runs past the end (truncated data decodes silently); its plain Uint8Array reader checks
+ * the bounds. Decode through a view (no copy).
+ */
+export function strictView(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
 /** A decoded message instance → map (walks the type, so defaults and presence are exact). */
 export function messageToValue(type: protobuf.Type, m: unknown): ValueMap {
   const msg = m as Record<string, unknown>;
@@ -201,7 +210,7 @@ export function compileProtobuf(name: string, src: ProtoSource, readFile: ReadFi
       const buf = bytesOf(data, 'Data', (r) => fail('schema_decode_error', r));
       let m: protobuf.Message;
       try {
-        m = type.decode(buf);
+        m = type.decode(strictView(buf));
       } catch (e) {
         return fail(
           'schema_decode_error',

@@ -12,7 +12,7 @@ import type { Value, ValueMap } from '../core/index.js';
 import type { Codec } from './codec.js';
 import { bytesOf } from './codec.js';
 import { SchemaErrors } from './errors.js';
-import { compileProtoText, messageFromValue, messageToValue } from './protobuf.js';
+import { compileProtoText, messageFromValue, messageToValue, strictView } from './protobuf.js';
 import { SPARKPLUG_B_PROTO } from './sparkplug-b-proto.js';
 
 export const SPARKPLUG_SCHEMA_NAME = '__CiscoSparkplugB';
@@ -51,7 +51,7 @@ export function createSparkplugCodec(): SparkplugCodec {
     const buf = bytesOf(data, 'Data', (r) => fail('schema_decode_error', r));
     let m: Message;
     try {
-      m = payload.decode(buf);
+      m = payload.decode(strictView(buf));
     } catch (e) {
       return fail('schema_decode_error', `not a Sparkplug B payload: ${(e as Error).message}`);
     }
