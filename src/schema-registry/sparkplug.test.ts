@@ -3,7 +3,7 @@
  * (npm `sparkplug-payload`, its own bundled protobuf schema and protobufjs 6). Both
  * directions — Tahu encodes → our spb_decode/sparkplug_decode; our spb_encode → Tahu decodes —
  * with metrics of many datatypes, uint64 timestamps beyond 2^53, aliases, properties, metadata,
- * a DataSet and a Template. Also through compiled rule SQL, so the function path is covered.
+ * a DataSet and a Template. The rule-SQL path: test/unit/sparkplug-rule.test.ts.
  */
 import Long from 'long';
 import sparkplug from 'sparkplug-payload';
@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 
 import { encodeJson } from '../core/index.js';
 import type { Value } from '../core/index.js';
-import { compileRule, createDefaultServices } from '../runtime/index.js';
 import { createSchemaRegistry } from './registry.js';
 
 const tahu = sparkplug.get('spBv1.0');
@@ -189,19 +188,5 @@ describe('Sparkplug B interop with Eclipse Tahu (sparkplug-payload)', () => {
       new Uint8Array(registry.sparkplugEncode(registry.sparkplugDecode(noTable, true), true)),
     );
     expect(JSON.stringify(again)).toBe(JSON.stringify(tahu.decodePayload(new Uint8Array(noTable))));
-  });
-
-  it('runs as rule SQL: spb_decode(payload) and sparkplug_encode; bad bytes fail the message', () => {
-    const services = createDefaultServices({ schemas: registry });
-    const rule = compileRule(
-      'SELECT spb_decode(payload) AS p, base64_encode(sparkplug_encode(sparkplug_decode(payload))) AS again FROM "spBv1.0/#"',
-      { services },
-    );
-    const [out] = rule.evaluate({ payload: fromTahu, topic: 'spBv1.0/g/DDATA/n/d' });
-    expect((out?.['p'] as { seq: number }).seq).toBe(7);
-    expect(Buffer.from(out?.['again'] as string, 'base64').equals(fromTahu)).toBe(true);
-    expect(() => rule.evaluate({ payload: Buffer.from([0x12, 0x7f]), topic: 'spBv1.0/x' })).toThrow(
-      /schema_decode_error/,
-    );
   });
 });
