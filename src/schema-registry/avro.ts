@@ -16,9 +16,15 @@ import { bytesOf } from './codec.js';
 import { SchemaErrors } from './errors.js';
 import { floatValue, intValue } from './values.js';
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** int64 as bigint on the wire side; the value model side is handled by `toValue`. */
 const exactLong = avro.types.LongType.__with({
-  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(0),
+  fromBuffer: (buf: Buffer) => {
+    const b = buf.readBigInt64LE(0);
+    return b >= MIN_SAFE && b <= MAX_SAFE ? Number(b) : b;
+  },
   toBuffer: (n: bigint | number) => {
     const buf = Buffer.alloc(8);
     buf.writeBigInt64LE(BigInt(n), 0);
@@ -29,7 +35,7 @@ const exactLong = avro.types.LongType.__with({
   isValid: (n: unknown) =>
     (typeof n === 'bigint' && BigInt.asIntN(64, n) === n) ||
     (typeof n === 'number' && Number.isSafeInteger(n)),
-  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
+  compare: (a: bigint | number, b: bigint | number) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
 interface AvroTypeShape {
@@ -40,39 +46,85 @@ interface AvroTypeShape {
   readonly types?: readonly AvroType[];
 }
 
-/** Decoded avsc value → rule value, walking the schema (floats stay floats). */
-function toValue(type: AvroType, v: unknown): Value {
+type Conv = (v: unknown) => Value;
+const identity: Conv = (v) => v as Value;
+
+/**
+ * Decoded avsc value → rule value, compiled once per (sub)type: records become plain maps,
+ * floats stay floats (`mkFloat`), longs become numbers when safe. Compiled converters are
+ * derived data of one codec (a map per `compileAvro` call), nothing module-wide.
+ */
+function converter(type: AvroType, memo: Map<AvroType, Conv>): Conv {
+  const hit = memo.get(type);
+  if (hit) return hit;
   const t = type as unknown as AvroTypeShape;
+  let conv: Conv;
   switch (t.typeName) {
     case 'record':
     case 'error': {
-      const out: ValueMap = {};
-      const rec = v as Record<string, unknown>;
-      for (const f of t.fields ?? []) out[f.name] = toValue(f.type, rec[f.name]);
-      return out;
+      // Recursive records: register a forwarder before compiling the fields.
+      let fields: [string, Conv][] = [];
+      conv = (v) => {
+        const rec = v as Record<string, unknown>;
+        const out: ValueMap = {};
+        for (let i = 0; i < fields.length; i++) {
+          const [n, c] = fields[i] as [string, Conv];
+          out[n] = c(rec[n]);
+        }
+        return out;
+      };
+      memo.set(type, conv);
+      fields = (t.fields ?? []).map((f) => [f.name, converter(f.type, memo)]);
+      return conv;
     }
-    case 'array':
-      return (v as unknown[]).map((x) => toValue(t.itemsType as AvroType, x));
+    case 'array': {
+      const item = converter(t.itemsType as AvroType, memo);
+      conv = (v) => {
+        const a = v as unknown[];
+        const out: Value[] = new Array(a.length);
+        for (let i = 0; i < a.length; i++) out[i] = item(a[i]);
+        return out;
+      };
+      break;
+    }
     case 'map': {
-      const out: ValueMap = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>))
-        out[k] = toValue(t.valuesType as AvroType, x);
-      return out;
+      const val = converter(t.valuesType as AvroType, memo);
+      conv = (v) => {
+        const o = v as Record<string, unknown>;
+        const out: ValueMap = {};
+        for (const k of Object.keys(o)) out[k] = val(o[k]);
+        return out;
+      };
+      break;
     }
     case 'union:unwrapped': {
-      const branch = (t.types ?? []).find((b) => b.isValid(v));
-      return branch ? toValue(branch, v) : (v as Value);
+      const branches = t.types ?? [];
+      const nonNull = branches.filter((b) => (b as unknown as AvroTypeShape).typeName !== 'null');
+      if (nonNull.length === 1) {
+        const only = converter(nonNull[0] as AvroType, memo);
+        conv = (v) => (v === null ? null : only(v));
+      } else {
+        const convs = branches.map((b) => [b, converter(b, memo)] as const);
+        conv = (v) => {
+          const found = convs.find(([b]) => b.isValid(v));
+          return found ? found[1](v) : (v as Value);
+        };
+      }
+      break;
     }
     case 'float':
     case 'double':
-      return floatValue(v);
+      conv = floatValue;
+      break;
     case 'abstract:long':
     case 'long':
-    case 'int':
-      return intValue(v);
+      conv = intValue;
+      break;
     default:
-      return v as Value;
+      conv = identity;
   }
+  memo.set(type, conv);
+  return conv;
 }
 
 /** Rule value → what avsc writes: unbox floats, text for bytes/fixed as UTF-8. */
@@ -128,6 +180,7 @@ export function compileAvro(name: string, source: string): Codec & { readonly av
       { cause: e, context: { schema: name } },
     );
   }
+  const toValue = converter(type, new Map());
   const decodeFail = (reason: string): never => {
     throw SchemaErrors.schema_decode_error(
       `{schema_decode_error, ${JSON.stringify(name)}}: ${reason}`,
@@ -145,7 +198,7 @@ export function compileAvro(name: string, source: string): Codec & { readonly av
       } catch (e) {
         return decodeFail(`not Avro data for this schema: ${(e as Error).message}`);
       }
-      return toValue(type, v);
+      return toValue(v);
     },
     encode(data) {
       const v = fromValue(type, data);

@@ -23,17 +23,6 @@ import { floatValue, intValue } from './values.js';
 const LongCtor = protobuf.util.Long as unknown as
   { fromString(s: string, unsigned: boolean): unknown } | undefined;
 const LONGS = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
-const INTS = new Set(['int32', 'uint32', 'sint32', 'fixed32', 'sfixed32']);
-
-function scalarToValue(f: protobuf.Field, v: unknown): Value {
-  if (f.resolvedType instanceof protobuf.Type) return messageToValue(f.resolvedType, v);
-  if (f.resolvedType instanceof protobuf.Enum)
-    return typeof v === 'number' ? (f.resolvedType.valuesById[v] ?? v) : (v as Value);
-  if (LONGS.has(f.type) || INTS.has(f.type)) return intValue(v);
-  if (f.type === 'double' || f.type === 'float') return floatValue(v);
-  if (f.type === 'bytes') return Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array);
-  return v as Value;
-}
 
 /**
  * protobufjs reads a Node Buffer with its BufferReader, which clamps a length-delimited field
@@ -44,29 +33,83 @@ export function strictView(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
+type Conv = (v: unknown) => Value;
+
+/** The converter of one field's (element) value, chosen once per field. */
+function scalarConv(f: protobuf.Field): Conv {
+  const rt = f.resolvedType;
+  if (rt instanceof protobuf.Type) return (v) => messageToValue(rt, v);
+  if (rt instanceof protobuf.Enum) {
+    const byId = rt.valuesById;
+    return (v) => (typeof v === 'number' ? (byId[v] ?? v) : (v as Value));
+  }
+  if (LONGS.has(f.type)) return (v) => (typeof v === 'number' ? v : intValue(v));
+  if (f.type === 'double' || f.type === 'float') return floatValue;
+  if (f.type === 'bytes') return (v) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
+  return (v) => v as Value;
+}
+
+type FieldConv = (msg: Record<string, unknown>, out: ValueMap) => void;
+
+/** One field of a message instance → the map, compiled once per field. */
+function fieldConv(f: protobuf.Field): FieldConv {
+  const name = f.name;
+  const conv = scalarConv(f);
+  const own = Object.prototype.hasOwnProperty;
+  if (f.map)
+    return (msg, out) => {
+      const o: ValueMap = {};
+      const v = own.call(msg, name) ? msg[name] : undefined;
+      if (v) for (const k of Object.keys(v)) o[k] = conv((v as Record<string, unknown>)[k]);
+      out[name] = o;
+    };
+  if (f.repeated)
+    return (msg, out) => {
+      const v = own.call(msg, name) ? msg[name] : undefined;
+      if (!Array.isArray(v) || v.length === 0) {
+        out[name] = [];
+        return;
+      }
+      const a: Value[] = new Array(v.length);
+      for (let i = 0; i < v.length; i++) a[i] = conv(v[i]);
+      out[name] = a;
+    };
+  // proto3 implicit presence: an unset scalar reads as its default (messages never do).
+  const rt = f.resolvedType;
+  const implicit = !f.hasPresence && !(rt instanceof protobuf.Type);
+  const dflt: Value | undefined = implicit
+    ? rt instanceof protobuf.Enum
+      ? conv(rt.values[Object.keys(rt.values)[0]!] ?? 0)
+      : conv(f.typeDefault)
+    : undefined;
+  return (msg, out) => {
+    if (own.call(msg, name)) {
+      const v = msg[name];
+      if (v !== undefined && v !== null) {
+        out[name] = conv(v);
+        return;
+      }
+    }
+    if (implicit) out[name] = Buffer.isBuffer(dflt) ? Buffer.from(dflt) : dflt;
+  };
+}
+
+/**
+ * Compiled converters per message type, built on first use: derived data keyed by the (immutable)
+ * type object of one registry, so nothing is shared between registries (CONVENTIONS.md #8).
+ */
+const converters = new WeakMap<protobuf.Type, readonly FieldConv[]>();
+
 /** A decoded message instance → map (walks the type, so defaults and presence are exact). */
 export function messageToValue(type: protobuf.Type, m: unknown): ValueMap {
+  let convs = converters.get(type);
+  if (!convs) {
+    convs = type.fieldsArray.map(fieldConv);
+    converters.set(type, convs);
+  }
   const msg = m as Record<string, unknown>;
   const out: ValueMap = {};
-  for (const f of type.fieldsArray) {
-    const own = Object.prototype.hasOwnProperty.call(msg, f.name);
-    const v = msg[f.name];
-    if (f.map) {
-      const o: ValueMap = {};
-      if (own && v) for (const [k, x] of Object.entries(v)) o[k] = scalarToValue(f, x);
-      out[f.name] = o;
-    } else if (f.repeated) {
-      out[f.name] = own && Array.isArray(v) ? v.map((x) => scalarToValue(f, x)) : [];
-    } else if (own && v !== undefined && v !== null) {
-      out[f.name] = scalarToValue(f, v);
-    } else if (!f.hasPresence && !(f.resolvedType instanceof protobuf.Type)) {
-      // proto3 implicit presence: an unset scalar reads as its default (messages never do).
-      out[f.name] =
-        f.resolvedType instanceof protobuf.Enum
-          ? scalarToValue(f, f.resolvedType.values[Object.keys(f.resolvedType.values)[0]!] ?? 0)
-          : scalarToValue(f, f.typeDefault);
-    }
-  }
+  for (let i = 0; i < convs.length; i++) (convs[i] as FieldConv)(msg, out);
   return out;
 }
 

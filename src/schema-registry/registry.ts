@@ -7,7 +7,7 @@
  * belongs to one owner: the API cannot change a config schema (`schema_config_owned`), and a
  * config schema hides an API schema of the same name (warning). EMQX keeps API changes in its
  * cluster config; Sluice keeps the YAML file as written by the user and the API's schemas
- * beside it (docs/decisions/0009-schema-registry.md).
+ * beside it (docs/decisions/0010-schema-registry.md).
  *
  * Every change swaps an immutable entry in a Map between two messages; rule functions look the
  * name up on each call, so a new version applies to the next message.

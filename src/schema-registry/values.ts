@@ -11,6 +11,12 @@ export function intValue(v: unknown): number | bigint {
   if (typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v;
   if (v && typeof v === 'object' && 'low' in v && 'high' in v) {
+    // protobufjs' Long: combine the halves when the value is a safe integer (the common case),
+    // exact bigint otherwise.
+    const l = v as { low: number; high: number; unsigned?: boolean };
+    const hi = l.unsigned ? l.high >>> 0 : l.high;
+    const n = hi * 4294967296 + (l.low >>> 0);
+    if (Number.isSafeInteger(n)) return n;
     const b = BigInt(String(v));
     return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER)
       ? Number(b)
