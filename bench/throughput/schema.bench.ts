@@ -88,13 +88,14 @@ function batch(n: number) {
 }
 
 function rate(fn: () => unknown): number {
-  for (let i = 0; i < 2000; i++) fn(); // warm up
+  const warm = performance.now() + 200;
+  while (performance.now() < warm) fn(); // warm up (JIT)
   let n = 0;
   const end = performance.now() + SECONDS * 1000;
   let sink: unknown;
   while (performance.now() < end) {
-    for (let i = 0; i < 100; i++) sink = fn();
-    n += 100;
+    for (let i = 0; i < 10; i++) sink = fn();
+    n += 10;
   }
   if (sink === Symbol.for('never')) console.log(sink);
   return n / SECONDS;
