@@ -219,4 +219,17 @@ describe('schema registry in the engine and the API', () => {
     });
     expect(r).toMatchObject({ status: 200, json: { ok: true, d: { temp: 3.5 } } });
   });
+
+  it('hot reload applies edited schemas; a schema that does not compile keeps the running ones', () => {
+    const file = path.join(dir, 'sluice.yaml');
+    writeFileSync(file, YAML.replace('"required":["temp"]', '"required":["hum"]'));
+    engine.reload();
+    expect(engine.schemas.check('reading_json', '{"hum":1}', [])).toBe(true);
+    expect(engine.schemas.check('reading_json', '{"temp":1}', [])).toBe(false);
+
+    writeFileSync(file, YAML.replace('"type":"object"', '"type":"no-such-type"'));
+    engine.reload();
+    expect(engine.schemas.get('reading_json')?.source).toContain('"required":["hum"]');
+    expect(engine.schemas.check('reading_json', '{"hum":1}', [])).toBe(true);
+  });
 });
