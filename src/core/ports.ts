@@ -180,8 +180,13 @@ export interface SchemaRegistryPort {
   encode(name: string, data: Value, args: readonly Value[]): Value;
   /** `schema_check(Name, Data)`: binary data is decoded, a map is encoded; true when it works. */
   check(name: string, data: Value, args: readonly Value[]): boolean;
-  /** Sparkplug B `Payload`; `base64Bytes`: metrics' `bytes_value` as base64 text (spb_*). */
-  sparkplugDecode(data: Value, base64Bytes: boolean): Value;
+  /**
+   * Sparkplug B `Payload`; `base64Bytes`: metrics' `bytes_value` as base64 text (spb_*).
+   * `topic` (spb_decode passes the message's): on an NBIRTH/DBIRTH topic the alias → name
+   * pairs of its metrics are remembered for that edge node / device, and on its NDATA/DDATA
+   * topics metrics carrying a known alias get their `name` (EMQX 5.9).
+   */
+  sparkplugDecode(data: Value, base64Bytes: boolean, topic?: string): Value;
   sparkplugEncode(map: Value, base64Bytes: boolean): Buffer;
   /**
    * `avro_decode(Registry, Data[, SchemaId])` / `avro_encode(Registry, Map, SchemaId)` through a

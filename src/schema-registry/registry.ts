@@ -353,7 +353,7 @@ export function createSchemaRegistry(deps: SchemaRegistryDeps = {}): SchemaRegis
       const h = lookup(name) ?? need(name).handle;
       return h.check(data, args);
     },
-    sparkplugDecode: (data, b64) => spb().decode(data, b64),
+    sparkplugDecode: (data, b64, topic) => spb().decode(data, b64, topic),
     sparkplugEncode: (map, b64) => spb().encode(map, b64),
     externalDecode: (reg, data, args, deadline) => external(reg).decode(data, args, deadline),
     externalEncode: (reg, map, args, deadline) => external(reg).encode(map, args, deadline),

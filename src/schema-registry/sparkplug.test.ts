@@ -189,4 +189,47 @@ describe('Sparkplug B interop with Eclipse Tahu (sparkplug-payload)', () => {
     );
     expect(JSON.stringify(again)).toBe(JSON.stringify(tahu.decodePayload(new Uint8Array(noTable))));
   });
+
+  it('spb_decode learns aliases from NBIRTH/DBIRTH and names the aliased metrics of NDATA/DDATA (EMQX 5.9)', () => {
+    const r = createSchemaRegistry();
+    const birth = Buffer.from(
+      tahu.encodePayload({
+        seq: 0,
+        metrics: [
+          { name: 'temp', alias: 1, type: 'Double', value: 20.5 },
+          {
+            name: 'big',
+            alias: Long.fromString('9007199254740993', true),
+            type: 'Int32',
+            value: 1,
+          },
+        ],
+      } as never),
+    );
+    const data = Buffer.from(
+      tahu.encodePayload({
+        seq: 1,
+        metrics: [
+          { alias: 1, type: 'Double', value: 21.5 },
+          { alias: Long.fromString('9007199254740993', true), type: 'Int32', value: 2 },
+          { alias: 3, type: 'Int32', value: 3 },
+        ],
+      } as never),
+    );
+    const names = (topic: string, bin: Buffer, b64 = true) =>
+      (r.sparkplugDecode(bin, b64, topic) as { metrics: Record<string, Value>[] }).metrics.map(
+        (m) => m['name'] ?? null,
+      );
+    // before any birth: aliases only
+    expect(names('spBv1.0/g1/DDATA/e1/d1', data)).toEqual([null, null, null]);
+    expect(names('spBv1.0/g1/DBIRTH/e1/d1', birth)).toEqual(['temp', 'big']);
+    expect(names('spBv1.0/g1/DDATA/e1/d1', data)).toEqual(['temp', 'big', null]);
+    // keyed by device and by edge node: other devices and the node's own NDATA are not named
+    expect(names('spBv1.0/g1/DDATA/e1/d2', data)).toEqual([null, null, null]);
+    expect(names('spBv1.0/g1/NDATA/e1', data)).toEqual([null, null, null]);
+    r.sparkplugDecode(birth, true, 'spBv1.0/g1/NBIRTH/e1');
+    expect(names('spBv1.0/g1/NDATA/e1', data)).toEqual(['temp', 'big', null]);
+    // sparkplug_decode (older name) does not map aliases, as in EMQX
+    expect(names('spBv1.0/g1/DDATA/e1/d1', data, false)).toEqual([null, null, null]);
+  });
 });

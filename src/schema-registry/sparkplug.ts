@@ -17,9 +17,16 @@ import { SPARKPLUG_B_PROTO } from './sparkplug-b-proto.js';
 
 export const SPARKPLUG_SCHEMA_NAME = '__CiscoSparkplugB';
 
+/** Edge nodes / devices whose alias mapping is kept (least recently born evicted). */
+export const SPARKPLUG_ALIAS_KEYS_MAX = 10_000;
+
 export interface SparkplugCodec {
-  /** `base64Bytes`: the spb_* convention (bytes_value as base64 text). */
-  decode(data: Value, base64Bytes: boolean): Value;
+  /**
+   * `base64Bytes`: the spb_* convention (bytes_value as base64 text). `topic`: learn aliases
+   * from a BIRTH, name aliased metrics of a DATA message (EMQX 5.9
+   * emqx_schema_registry_spb_state: keyed by namespace, group, edge node [, device]).
+   */
+  decode(data: Value, base64Bytes: boolean, topic?: string): Value;
   encode(map: Value, base64Bytes: boolean): Buffer;
   /** The same schema as a registry codec (`schema_decode('__CiscoSparkplugB', Bin, 'Payload')`). */
   readonly codec: Codec;
@@ -39,7 +46,40 @@ function mapMetrics(v: Value, f: (m: ValueMap) => ValueMap): Value {
   };
 }
 
+/** `spBv1.0/group/NBIRTH/edge[/device]` → [kind, key], for the four message types of interest. */
+function parseTopic(topic: string): ['birth' | 'data', string] | undefined {
+  const w = topic.split('/');
+  const kind =
+    (w.length === 4 && w[2] === 'NBIRTH') || (w.length === 5 && w[2] === 'DBIRTH')
+      ? 'birth'
+      : (w.length === 4 && w[2] === 'NDATA') || (w.length === 5 && w[2] === 'DDATA')
+        ? 'data'
+        : undefined;
+  if (!kind) return undefined;
+  return [kind, [w[0], w[1], w[3], ...(w.length === 5 ? [w[4]] : [])].join('/')];
+}
+
+function isMetricList(v: Value): v is ValueMap[] {
+  return Array.isArray(v);
+}
+
 export function createSparkplugCodec(): SparkplugCodec {
+  const aliases = new Map<string, Map<string, string>>();
+  const learn = (key: string, v: Value): void => {
+    const metrics = (v as ValueMap)['metrics'];
+    if (!isMetricList(metrics)) return;
+    const m = new Map<string, string>();
+    for (const x of metrics) {
+      const alias = x?.['alias'];
+      const name = x?.['name'];
+      if (alias !== undefined && typeof name === 'string') m.set(String(alias), name);
+    }
+    if (m.size === 0) return;
+    aliases.delete(key);
+    aliases.set(key, m);
+    if (aliases.size > SPARKPLUG_ALIAS_KEYS_MAX)
+      aliases.delete(aliases.keys().next().value as string);
+  };
   const root = compileProtoText(SPARKPLUG_SCHEMA_NAME, SPARKPLUG_B_PROTO);
   const payload = root.lookupType('org.eclipse.tahu.protobuf.Payload');
   const fail = (code: 'schema_decode_error' | 'schema_encode_error', why: string): never => {
@@ -79,14 +119,21 @@ export function createSparkplugCodec(): SparkplugCodec {
       fail(code, `no message type ${JSON.stringify(String(t))} in the schema`);
   };
   return {
-    decode(data, base64Bytes) {
+    decode(data, base64Bytes, topic) {
       const v = decodeRaw(data);
       if (!base64Bytes) return v;
-      return mapMetrics(v, (m) =>
-        Buffer.isBuffer(m['bytes_value'])
-          ? { ...m, bytes_value: (m['bytes_value'] as Buffer).toString('base64') }
-          : m,
-      );
+      const t = topic === undefined ? undefined : parseTopic(topic);
+      if (t?.[0] === 'birth') learn(t[1], v);
+      const mapping = t?.[0] === 'data' ? aliases.get(t[1]) : undefined;
+      return mapMetrics(v, (m) => {
+        let out = m;
+        if (Buffer.isBuffer(m['bytes_value']))
+          out = { ...out, bytes_value: (m['bytes_value'] as Buffer).toString('base64') };
+        const name =
+          mapping && m['alias'] !== undefined ? mapping.get(String(m['alias'])) : undefined;
+        if (name !== undefined) out = { ...out, name };
+        return out;
+      });
     },
     encode(map, base64Bytes) {
       const input = base64Bytes

@@ -34,4 +34,27 @@ describe('Sparkplug B functions in rule SQL', () => {
       /schema_decode_error/,
     );
   });
+
+  it('spb_decode in a rule names aliased DDATA metrics after the DBIRTH went through it', () => {
+    const services = createDefaultServices({ schemas: createSchemaRegistry() });
+    const rule = compileRule(
+      'FOREACH map_get(\'metrics\', spb_decode(payload)) AS m DO m.name AS name, m.alias AS alias FROM "spBv1.0/#"',
+      { services },
+    );
+    const birth = Buffer.from(
+      tahu.encodePayload({
+        metrics: [{ name: 'temp', alias: 5, type: 'Double', value: 1 }],
+      } as never),
+    );
+    const data = Buffer.from(
+      tahu.encodePayload({ metrics: [{ alias: 5, type: 'Double', value: 2 }] } as never),
+    );
+    expect(rule.evaluate({ payload: data, topic: 'spBv1.0/g/DDATA/e/d' })).toEqual([
+      { name: undefined, alias: 5 },
+    ]);
+    rule.evaluate({ payload: birth, topic: 'spBv1.0/g/DBIRTH/e/d' });
+    expect(rule.evaluate({ payload: data, topic: 'spBv1.0/g/DDATA/e/d' })).toEqual([
+      { name: 'temp', alias: 5 },
+    ]);
+  });
 });

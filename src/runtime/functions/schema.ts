@@ -32,8 +32,15 @@ const spbDecode = (
   family: 'schema',
   arity: { min: 1, max: 1 },
   signature: `${name}(Bin)`,
-  description: `Decode a Sparkplug B payload (Eclipse Tahu \`Payload\` message) into a map: \`timestamp\`, \`seq\`, \`uuid\`, \`body\` and \`metrics\` (each with \`name\`, \`alias\`, \`timestamp\`, \`datatype\`, the value in its \`*_value\` field, …). uint64 fields (timestamps, aliases, \`long_value\`) are exact. ${b64 ? 'A metric’s `bytes_value` comes out as base64 text (EMQX 5.x).' : 'A metric’s `bytes_value` stays a binary.'} ${older}`,
-  impl: (args, ctx) => registry(name, ctx).sparkplugDecode(args[0], b64),
+  description: `Decode a Sparkplug B payload (Eclipse Tahu \`Payload\` message) into a map: \`timestamp\`, \`seq\`, \`uuid\`, \`body\` and \`metrics\` (each with \`name\`, \`alias\`, \`timestamp\`, \`datatype\`, the value in its \`*_value\` field, …). uint64 fields (timestamps, aliases, \`long_value\`) are exact. ${b64 ? 'A metric’s `bytes_value` comes out as base64 text (EMQX 5.x). Aliases: on an NBIRTH/DBIRTH topic the alias → name pairs are remembered for that edge node or device, and metrics of its NDATA/DDATA messages that carry only an alias get their `name` back (EMQX 5.9).' : 'A metric’s `bytes_value` stays a binary; no alias mapping.'} ${older}`,
+  impl: (args, ctx) => {
+    const topic = ctx.columns['topic'];
+    return registry(name, ctx).sparkplugDecode(
+      args[0],
+      b64,
+      b64 && typeof topic === 'string' ? topic : undefined,
+    );
+  },
 });
 
 const spbEncode = (
