@@ -8,7 +8,10 @@
  * implemented by src/schema-registry); this file only checks arguments and forwards. Errors
  * are the registry's `SluiceError`s, so the rule fails with `serde_not_found`,
  * `schema_decode_error`, … as its code (counted in `failed.exception`). Not `pure`: a schema
- * can change between two messages (API, reload), so calls are never constant-folded.
+ * can change between two messages (API, reload), so calls are never constant-folded; and
+ * `effects`: spb_decode learns Sparkplug aliases, avro_* fill a cache, and the answer may change
+ * between two passes, so in a rule evaluated in passes (async-eval.ts) each call runs once per
+ * message and is replayed.
  */
 import type { SchemaRegistryPort } from '../../core/index.js';
 import type { CallContext, FunctionDef } from './registry.js';
@@ -30,6 +33,7 @@ const spbDecode = (
   examples,
   name,
   family: 'schema',
+  effects: true,
   arity: { min: 1, max: 1 },
   signature: `${name}(Bin)`,
   description: `Decode a Sparkplug B payload (Eclipse Tahu \`Payload\` message) into a map: \`timestamp\`, \`seq\`, \`uuid\`, \`body\` and \`metrics\` (each with \`name\`, \`alias\`, \`timestamp\`, \`datatype\`, the value in its \`*_value\` field, …). uint64 fields (timestamps, aliases, \`long_value\`) are exact. ${b64 ? 'A metric’s `bytes_value` comes out as base64 text (EMQX 5.x). Aliases: on an NBIRTH/DBIRTH topic the alias → name pairs are remembered for that edge node or device, and metrics of its NDATA/DDATA messages that carry only an alias get their `name` back (EMQX 5.9).' : 'A metric’s `bytes_value` stays a binary; no alias mapping.'} ${older}`,
@@ -52,6 +56,7 @@ const spbEncode = (
   examples,
   name,
   family: 'schema',
+  effects: true,
   arity: { min: 1, max: 1 },
   signature: `${name}(Map)`,
   description: `Encode a map of the shape ${b64 ? '`spb_decode`' : '`sparkplug_decode`'} returns into a Sparkplug B payload (binary). ${b64 ? 'A metric’s `bytes_value` is read as base64 text.' : 'A metric’s `bytes_value` is a binary.'} ${older}`,
@@ -62,6 +67,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'schema_decode',
     family: 'schema',
+    effects: true,
     arity: { min: 2, max: 3 },
     signature: 'schema_decode(SchemaName, Data[, MsgType])',
     description:
@@ -87,6 +93,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'schema_encode',
     family: 'schema',
+    effects: true,
     arity: { min: 2, max: 3 },
     signature: 'schema_encode(SchemaName, Map[, MsgType])',
     description:
@@ -115,6 +122,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'schema_check',
     family: 'schema',
+    effects: true,
     arity: { min: 2, max: 3 },
     signature: 'schema_check(SchemaName, Data[, MsgType])',
     description:
@@ -162,6 +170,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'avro_decode',
     family: 'schema',
+    effects: true,
     arity: { min: 2, max: 3 },
     signature: 'avro_decode(RegistryName, Data[, SchemaId])',
     description:
@@ -183,6 +192,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'schema_decode_tagged',
     family: 'schema',
+    effects: true,
     arity: { min: 2, max: 3 },
     signature: 'schema_decode_tagged(RegistryName, Data[, SchemaId])',
     description: 'Same as `avro_decode` (EMQX 5.9 name for decoding Confluent-tagged data).',
@@ -203,6 +213,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
   {
     name: 'avro_encode',
     family: 'schema',
+    effects: true,
     arity: { min: 3, max: 3 },
     signature: 'avro_encode(RegistryName, Map, SchemaId)',
     description:
