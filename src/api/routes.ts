@@ -33,6 +33,7 @@ import type {
   ApiRuleInput,
   ApiSinkMetrics,
 } from './types.js';
+import { SCHEMA_ROUTES } from './schema-routes.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -53,7 +54,7 @@ export interface RouteContext {
   readonly apiMetrics: ApiMetrics;
 }
 
-type Handler = (
+export type Handler = (
   req: IncomingMessage,
   params: readonly string[],
   ctx: RouteContext,
@@ -1078,6 +1079,7 @@ export const ROUTES: readonly Route[] = [
       },
     },
   },
+  ...SCHEMA_ROUTES,
 ];
 
 let openApiDocument: string | undefined;

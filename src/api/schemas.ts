@@ -163,6 +163,20 @@ const traceStep = obj(
   ['trace_id', 'seq', 'msg_id', 'ts', 'step', 'topic', 'detail'],
 );
 
+const schema = obj(
+  {
+    name: str,
+    type: { enum: ['avro', 'protobuf', 'json'] },
+    source: str,
+    description: str,
+    imports: strMap,
+    file: str,
+    origin: str,
+    created_at: time,
+  },
+  ['name', 'type', 'source', 'description', 'origin', 'created_at'],
+);
+
 export const SCHEMAS = {
   Error: obj({ code: str, message: str, diagnostics: { type: 'array', items: diagnostic } }, [
     'code',
@@ -347,5 +361,17 @@ export const SCHEMAS = {
       },
     },
     ['node', 'rules', 'sections', 'sinks'],
+  ),
+  Schema: schema,
+  SchemaList: { type: 'array', items: { $ref: '#/components/schemas/Schema' } },
+  SchemaInput: obj(
+    {
+      name: str,
+      type: { enum: ['avro', 'protobuf', 'json'] },
+      source: str,
+      description: str,
+      imports: strMap,
+    },
+    ['type', 'source'],
   ),
 } as const satisfies Record<string, JsonSchema>;

@@ -78,6 +78,8 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
         node: nodeName(deps),
         now,
         deadline: () => testClock.deadline,
+        // rule_test sees the engine's schemas (schema_decode, spb_decode, …).
+        ...(deps.engine.schemas ? { schemas: deps.engine.schemas } : {}),
       })),
     testClock,
   };

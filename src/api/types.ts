@@ -3,7 +3,7 @@
  * (src/engine) satisfies it, and tests can pass a double. Metrics shapes are declared here
  * (the fields the API reads) so this module does not depend on the sink runner or the broker.
  */
-import type { ConnectedClient, Logger } from '../core/index.js';
+import type { ConnectedClient, Logger, SchemaRegistryPort } from '../core/index.js';
 import type { RuleInfo, RuleMetricsSnapshot, TraceRegistry } from '../runtime/index.js';
 
 export interface ApiSinkMetrics {
@@ -152,6 +152,39 @@ export interface ApiAlarms {
   counts(): { readonly activated: number; readonly deactivated: number };
 }
 
+/** A schema as the API shows it (src/schema-registry `SchemaInfo`). */
+export interface ApiSchemaInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly source: string;
+  readonly file?: string;
+  readonly imports?: Readonly<Record<string, string>>;
+  readonly description: string;
+  readonly origin: 'config' | 'api';
+  readonly created_at: number;
+}
+
+/** What a schema is created from (`POST/PUT /api/v5/schema_registry`). */
+export interface ApiSchemaDef {
+  type: 'avro' | 'protobuf' | 'json';
+  source: string;
+  imports?: Record<string, string>;
+  description?: string;
+}
+
+/**
+ * The engine's schema registry as the API uses it (src/schema-registry satisfies it); it throws
+ * coded `SluiceError`s (`serde_not_found` → 404, `schema_already_exists` /
+ * `schema_config_owned` → 409, `schema_invalid` → 400).
+ */
+export interface ApiSchemaRegistry extends SchemaRegistryPort {
+  list(): readonly ApiSchemaInfo[];
+  get(name: string): ApiSchemaInfo | undefined;
+  create(name: string, def: ApiSchemaDef): ApiSchemaInfo;
+  update(name: string, def: ApiSchemaDef): ApiSchemaInfo;
+  remove(name: string): void;
+}
+
 export interface ApiEngine {
   rules(): readonly RuleInfo[];
   /** Connected MQTT clients (core `ClientDirectory`); absent: `GET /api/v5/clients` is 404. */
@@ -192,6 +225,8 @@ export interface ApiEngine {
   };
   /** Run the alarm checks now (so a GET sees the current state, not the last interval's). */
   checkAlarms?(): void;
+  /** The schema registry (issue #16), when the engine has one. */
+  readonly schemas?: ApiSchemaRegistry;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
   readonly ocpp?: ApiGateway | undefined;
   /** The per-message trace recorder (`/api/v5/traces`); absent: those routes answer 404. */

@@ -22,6 +22,8 @@ export interface ConfigParts {
   readonly gatewaySpecs?: Readonly<Record<string, FieldSpec>>;
   /** The `sources:` section (src/sources), when the engine offers external sources. */
   readonly sourcesSpec?: FieldSpec;
+  /** The `schema_registry:` section (src/schema-registry), when the engine offers one. */
+  readonly schemaRegistrySpec?: FieldSpec;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -49,6 +51,8 @@ export interface SluiceConfig {
   broker: Record<string, unknown>;
   /** Validated by the sources spec (src/sources); absent when the parts have none. */
   sources?: Record<string, unknown>;
+  /** Validated by the schema registry's spec; absent when the parts have none. */
+  schema_registry?: Record<string, unknown>;
   sinks: Record<string, SinkConfig>;
   rules: RuleConfig[];
   rule_files: string[];
@@ -254,6 +258,7 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         description: 'Embedded MQTT broker: listeners, authentication, authorization.',
       },
       ...(parts.sourcesSpec ? { sources: parts.sourcesSpec } : {}),
+      ...(parts.schemaRegistrySpec ? { schema_registry: parts.schemaRegistrySpec } : {}),
       sinks: field.map(
         field.any({ description: 'A sink: `type` plus that type’s fields and the runner fields.' }),
         {

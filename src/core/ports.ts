@@ -10,13 +10,16 @@
  *   authentication, for gateways that must not import the broker (src/ocpp).
  * - `TlsRevocationPort`: CRL checks and OCSP on a TLS server a gateway owns (the broker's
  *   implementation, so the OCPP wss listeners revoke and staple like the broker's own).
+ * - `SchemaRegistryPort`: schemas by name for rule functions (`schema_decode`, `spb_decode`, …)
+ *   and for later consumers (ingress validation, `sluice check`); src/schema-registry
+ *   implements it, the engine hands it to the runtime's function services.
  * - Authentication/authorization ports live with the broker (src/broker/auth.ts:
  *   `Authenticator`, `Authorizer`), which is their only caller.
  */
 import type tls from 'node:tls';
 import type { BrokerEvent, EventName } from './events.js';
 import type { TlsRevocationConfig } from './tls-spec.js';
-import type { ValueMap } from './values.js';
+import type { Value, ValueMap } from './values.js';
 
 export interface EventProducer {
   /** For logs and errors. */
@@ -149,6 +152,50 @@ export type TlsRevocationPort = (
     readonly ssl: TlsRevocationConfig & { readonly verify: 'verify_none' | 'verify_peer' };
   },
 ) => Promise<TlsRevocationHandle>;
+/**
+ * One registered schema, looked up by name (`SchemaRegistryPort.lookup`). `decode`/`encode`
+ * throw a `SluiceError` (`schema_decode_error`, `schema_encode_error`) for bad data; `check`
+ * never throws for bad data (false). `args`: the extra SQL arguments (protobuf: message type).
+ */
+export interface SchemaHandle {
+  readonly name: string;
+  readonly type: 'avro' | 'protobuf' | 'json';
+  decode(data: Value, args: readonly Value[]): Value;
+  encode(data: Value, args: readonly Value[]): Value;
+  check(data: Value, args: readonly Value[]): boolean;
+}
+
+/**
+ * The schema registry as rule functions and other consumers see it. Called synchronously on
+ * the message path; every method throws a `SluiceError` whose code becomes the rule's failure
+ * code (`serde_not_found`, `schema_decode_error`, `registry_not_found`, …). Schemas may change
+ * between two calls (API, reload): callers look up by name on each call and keep nothing.
+ */
+export interface SchemaRegistryPort {
+  /** The schema named, or undefined. */
+  lookup(name: string): SchemaHandle | undefined;
+  /** `schema_decode(Name, Data[, MsgType])`; unknown name → `serde_not_found`. */
+  decode(name: string, data: Value, args: readonly Value[]): Value;
+  /** `schema_encode(Name, Map[, MsgType])`. */
+  encode(name: string, data: Value, args: readonly Value[]): Value;
+  /** `schema_check(Name, Data)`: binary data is decoded, a map is encoded; true when it works. */
+  check(name: string, data: Value, args: readonly Value[]): boolean;
+  /**
+   * Sparkplug B `Payload`; `base64Bytes`: metrics' `bytes_value` as base64 text (spb_*).
+   * `topic` (spb_decode passes the message's): on an NBIRTH/DBIRTH topic the alias → name
+   * pairs of its metrics are remembered for that edge node / device, and on its NDATA/DDATA
+   * topics metrics carrying a known alias get their `name` (EMQX 5.9).
+   */
+  sparkplugDecode(data: Value, base64Bytes: boolean, topic?: string): Value;
+  sparkplugEncode(map: Value, base64Bytes: boolean): Buffer;
+  /**
+   * `avro_decode(Registry, Data[, SchemaId])` / `avro_encode(Registry, Map, SchemaId)` through a
+   * configured external registry. `deadline` (performance.now clock, Infinity = none) caps the
+   * blocking fetch of a schema the cache lacks.
+   */
+  externalDecode(registry: string, data: Value, args: readonly Value[], deadline: number): Value;
+  externalEncode(registry: string, map: Value, args: readonly Value[], deadline: number): Buffer;
+}
 
 /** One connected client as the management API lists it (`GET /api/v5/clients`). */
 export interface ConnectedClient {

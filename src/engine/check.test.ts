@@ -60,4 +60,27 @@ describe('sluice check preflight', () => {
       [],
     );
   });
+
+  it('reports a schema that does not compile at its place in the file (schema_invalid)', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-check-'));
+    const file = path.join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      [
+        'schema_registry:',
+        '  schemas:',
+        '    good: { type: json, source: "{}" }',
+        '    broken:',
+        '      type: protobuf',
+        '      source: "message {"',
+        'rule_files: []',
+        '',
+      ].join('\n'),
+    );
+    const r = checkConfig(file);
+    expect(r.issues.map((i) => [i.code, i.line, i.path])).toEqual([
+      ['schema_invalid', 5, 'schema_registry.schemas.broken'],
+    ]);
+    expect(r.issues[0]?.reason).toMatch(/invalid protobuf schema/);
+  });
 });

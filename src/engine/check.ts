@@ -5,6 +5,8 @@ import path from 'node:path';
 import { compileRules, loadConfig, parseYamlSource } from '../config/index.js';
 import type { ConfigIssue } from '../config/index.js';
 import { createDefaultServices } from '../runtime/index.js';
+import { createSchemaRegistry } from '../schema-registry/index.js';
+import type { SchemaRegistryConfig } from '../schema-registry/index.js';
 import { checkSources } from '../sources/index.js';
 import type { SourcesConfig } from '../sources/index.js';
 import { createCompiler } from './rules.js';
@@ -34,6 +36,7 @@ export function checkConfig(
     ...r.ruleIssues,
     ...c.issues,
     ...sourceIssues,
+    ...schemaIssues(file, r.loaded.config.schema_registry, deps),
     ...preflight(file, r.loaded.sinks, deps),
   ].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {
@@ -42,6 +45,25 @@ export function checkConfig(
     sinks: Object.keys(r.loaded.sinks).length,
     loaded: r.loaded,
   };
+}
+
+/** Schemas that do not compile (the engine would refuse to start), located in the file. */
+function schemaIssues(
+  file: string,
+  section: Record<string, unknown> | undefined,
+  deps: Pick<EngineDeps, 'env'>,
+): ConfigIssue[] {
+  if (!section) return [];
+  const registry = createSchemaRegistry();
+  const found = registry.configure(
+    section as unknown as SchemaRegistryConfig,
+    path.dirname(path.resolve(file)),
+  );
+  void registry.close();
+  if (found.length === 0) return [];
+  const display = path.relative(process.cwd(), path.resolve(file)) || file;
+  const src = parseYamlSource(display, readFileSync(file, 'utf8'), deps.env ?? process.env);
+  return found.map(([p, reason]) => src.issueAt('schema_invalid', p, reason));
 }
 
 /** What a valid config still lacks on this machine (SinkType.preflight), located in the file. */

@@ -56,6 +56,8 @@ import {
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
 import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
+import { createSchemaRegistry } from '../schema-registry/index.js';
+import type { SchemaRegistryConfig } from '../schema-registry/index.js';
 import { checkSources, createSource } from '../sources/index.js';
 import type { Source, SourcesConfig } from '../sources/index.js';
 import { EngineDeliveryTracker } from './delivery.js';
@@ -209,8 +211,30 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const evalClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
   const guards = new Map<string, RuleGuard>();
   const limits = cfg.rule_limits;
+  // Schema registry (issue #16): config schemas compile here; a broken one stops the start.
+  const schemas = createSchemaRegistry({
+    now,
+    logger: root.child({ component: 'schema_registry' }),
+  });
+  const configFile = fromFile ? config : '<config>';
+  const schemaIssues = schemas.configure(
+    cfg.schema_registry as unknown as SchemaRegistryConfig,
+    path.dirname(loaded.file),
+  );
+  if (schemaIssues.length)
+    throw configInvalid(
+      schemaIssues.map(([p, reason]) => ({
+        code: 'schema_invalid',
+        file: configFile,
+        line: 0,
+        column: 0,
+        path: p,
+        reason,
+      })),
+    );
   const services = createDefaultServices({
     node,
+    schemas,
     deadline: () => evalClock.deadline,
     sqlLimits: { maxBytes: limits.max_sql_bytes, maxTokens: limits.max_sql_tokens },
   });
@@ -344,6 +368,12 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     if (next) {
       loaded = next;
       watcher?.update(loaded.watchTargets);
+      // Schemas apply live; a schema that does not compile keeps every running one.
+      for (const [p, reason] of schemas.configure(
+        next.config.schema_registry as unknown as SchemaRegistryConfig,
+        path.dirname(next.file),
+      ))
+        log.error({ code: 'schema_invalid', path: p, reason }, 'schemas not reloaded');
     }
     syncFilters();
     for (const issue of report.issues)
@@ -462,6 +492,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       source.close();
       // Function services own resources (the jq worker thread); release them last.
       await services.close?.();
+      await schemas.close();
       log.info({ dropped }, 'stopped');
       return { dropped };
     },
@@ -531,6 +562,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       sinks: runningSinkState,
     }),
     checkAlarms: () => alarms.monitor.check(),
+    schemas,
     startupIssues,
     get config() {
       return loaded;

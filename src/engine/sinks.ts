@@ -5,6 +5,7 @@
  */
 import { brokerConfigSpec } from '../broker/index.js';
 import { sourcesSpec } from '../sources/index.js';
+import { schemaRegistrySpec } from '../schema-registry/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import { ocppConfigSpec } from '../ocpp/index.js';
 import type {
@@ -39,6 +40,7 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
     runnerSpec: runnerConfigSpec,
     gatewaySpecs: { ocpp: ocppConfigSpec },
     sourcesSpec,
+    schemaRegistrySpec,
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,

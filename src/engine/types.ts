@@ -22,6 +22,7 @@ import type {
 } from '../runtime/index.js';
 import type { RunnerMetrics } from '../sinks/runner/index.js';
 import type { SourceMetrics } from '../sources/index.js';
+import type { SchemaRegistry } from '../schema-registry/index.js';
 
 export interface EngineDeps {
   /** Root logger (default: pino at the configured level, JSON on stdout). */
@@ -113,6 +114,8 @@ export interface Engine {
   /** Log levels by component path ('' = root); only with the engine's own logger. */
   logLevels?(): Record<string, string>;
   setLogLevel?(component: string, level: string): void;
+  /** The schema registry: schemas from config and the API (docs/schema-registry.md). */
+  readonly schemas: SchemaRegistry;
   /** A configured sink instance by name (tests read collecting sinks through this). */
   sink(name: string): Sink | undefined;
   /** The alarm registry (docs/alarms.md): active alarms and the deactivated history. */

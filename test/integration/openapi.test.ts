@@ -83,6 +83,11 @@ describe('OpenAPI document', () => {
           },
         },
         sinks: { mem: { type: 'memory', linger: 0 } },
+        schema_registry: {
+          schemas: {
+            mem: { type: 'json', source: '{"type":"object"}', description: 'for GET /{name}' },
+          },
+        },
         rules: [
           {
             id: 'hot',

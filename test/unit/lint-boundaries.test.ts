@@ -51,6 +51,14 @@ describe('lint boundaries', () => {
     ['src/sources/probe.ts', 'aedes'],
     ['src/runtime/probe.ts', '../sources/index.js'],
     ['src/engine/probe.ts', '../sources/mqtt/source.js'],
+    ['src/schema-registry/probe.ts', '../runtime/index.js'],
+    ['src/schema-registry/probe.ts', '../config/index.js'],
+    ['src/runtime/probe.ts', '../schema-registry/index.js'],
+    ['src/config/probe.ts', '../schema-registry/index.js'],
+    ['src/api/probe.ts', '../schema-registry/index.js'],
+    ['src/runtime/probe.ts', 'avsc'],
+    ['src/ocpp/probe.ts', 'protobufjs'],
+    ['src/engine/probe.ts', '../schema-registry/avro.js'],
   ])('%s may not import %s', async (file, specifier) => {
     expect((await restricted(file, specifier)).length).toBeGreaterThan(0);
   });
@@ -74,6 +82,12 @@ describe('lint boundaries', () => {
     ['src/sources/mqtt/probe.ts', 'mqtt'],
     ['src/sources/kafka/probe.ts', '../../core/index.js'],
     ['src/engine/probe.ts', '../sources/index.js'],
+    ['src/schema-registry/probe.ts', '../core/index.js'],
+    ['src/schema-registry/probe.ts', 'avsc'],
+    ['src/schema-registry/probe.ts', 'protobufjs'],
+    ['src/schema-registry/probe.ts', 'ajv-draft-04'],
+    ['src/sinks/hstream/probe.ts', 'protobufjs'],
+    ['src/engine/probe.ts', '../schema-registry/index.js'],
   ])('%s may import %s', async (file, specifier) => {
     expect(await restricted(file, specifier)).toEqual([]);
   });

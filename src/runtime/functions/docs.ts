@@ -20,9 +20,12 @@ const FAMILY_TITLES: Readonly<Record<string, string>> = {
   date: 'Date and time',
   misc: 'Random values, environment and state',
   jq: 'jq',
+  schema: 'Schema registry and Sparkplug B',
 };
 
 const FAMILY_NOTES: Readonly<Record<string, string>> = {
+  schema:
+    'These use the engine’s schema registry (`schema_registry` in sluice.yaml, `/api/v5/schema_registry`; docs/schema-registry.md). A schema is looked up by name on every call, so a schema changed over the API applies to the next message. Failures carry the registry’s codes (`serde_not_found`, `schema_decode_error`, …) as the rule’s failure code. The examples run with three registered schemas — `reading` (JSON Schema 2020-12: an object with a required number `temp`), `person` (proto3 `message Person { string name = 1; int32 id = 2; string email = 3; }`) and `reading_avro` (Avro record `Reading` with `temp: double` and `unit: [null, string]`) — and an external registry `demo` whose schema 1 is that Avro record (test/schema-examples.ts).',
   context:
     'These read the trigger’s columns only in SELECT and DO fields; in WHERE, FOREACH and INCASE they return undefined (`flags()` returns `{}`). Plain columns (`topic`, `clientid`, …) work everywhere and are preferred.',
   math: 'The operator entries (`+ - * /`) document the infix operators, which share these semantics. Integer arithmetic is exact at any size; a float result that is not finite is an error.',

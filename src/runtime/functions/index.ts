@@ -21,6 +21,7 @@ import { compressFunctions } from './compress.js';
 import { dateFunctions } from './datetime.js';
 import { miscFunctions } from './misc.js';
 import { jqFunctions } from './jq.js';
+import { schemaFunctions } from './schema.js';
 import { createJqRunner } from './jq-runner.js';
 import { createRegexCache } from './regex.js';
 
@@ -60,6 +61,7 @@ export const builtinFunctions: readonly FunctionDef[] = [
   ...dateFunctions,
   ...miscFunctions,
   ...jqFunctions,
+  ...schemaFunctions,
 ];
 
 /** A registry of all built-ins (cheap; build one per engine). */

@@ -18,7 +18,7 @@
  * - `pure` functions with all-literal arguments may be constant-folded by the compiler.
  */
 import type { SessionSlot } from '../async-eval.js';
-import type { Value, ValueMap } from '../../core/index.js';
+import type { SchemaRegistryPort, Value, ValueMap } from '../../core/index.js';
 import type { ParseLimits } from '../../sql-parser/index.js';
 import type { PcreRegex } from './regex.js';
 
@@ -81,6 +81,12 @@ export interface FunctionServices {
    * (added for issue #19); absent = the parser's defaults.
    */
   readonly sqlLimits?: ParseLimits;
+  /**
+   * The engine's schema registry for `schema_decode`, `spb_decode`, `avro_decode`, … (issue
+   * #16; src/schema-registry implements the core port). Optional; when absent those functions
+   * fail with a clear error.
+   */
+  readonly schemas?: SchemaRegistryPort;
   /**
    * Release what the services hold (the jq worker thread). Optional (added for issue #3); the
    * engine calls it once on shutdown. Calling functions afterwards may start resources anew.
