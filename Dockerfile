@@ -10,7 +10,9 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund --ignore-scripts && npx patch-package --error-on-fail
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --ignore-scripts
+# The dashboard (docs/dashboard.md): built into dist/web, served under / by the API.
+COPY web ./web
+RUN npx tsc -p tsconfig.build.json && npm run -s build:web && npm prune --omit=dev --ignore-scripts
 
 FROM node:24.21.0-bookworm-slim
 ENV NODE_ENV=production

@@ -9,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'scripts/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'web/src/**/*.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },
@@ -38,6 +43,20 @@ export default defineConfig({
           // after the other projects so two integration files never run at once.
           fileParallelism: false,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // The dashboard end to end in Debian's Chromium (playwright-core; never downloads a
+          // browser). Needs /usr/bin/chromium (scripts/install-system-deps.sh) and the built
+          // dashboard (npm run build:web; the suite builds it when dist/web is missing).
+          name: 'browser',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+          // Last, alone: a browser is heavy on a 2-core machine.
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import {
+  BROWSER_TOOLS,
   INSTALL_COMMAND,
   KAFKA_TOOLS,
   describeSkipped,
@@ -18,9 +19,11 @@ function probes(tools: readonly string[], canInstall: boolean): Probes {
 
 describe('planTests (what npm test runs on this machine)', () => {
   it('runs every project when the system tools are present', () => {
-    const plan = planTests(probes(KAFKA_TOOLS, false), { noInstall: false });
+    const plan = planTests(probes([...KAFKA_TOOLS, ...BROWSER_TOOLS], false), {
+      noInstall: false,
+    });
     expect(plan).toEqual({
-      projects: ['unit', 'integration', 'integration-kafka'],
+      projects: ['unit', 'integration', 'integration-kafka', 'browser'],
       skipped: [],
       install: false,
     });
@@ -30,12 +33,29 @@ describe('planTests (what npm test runs on this machine)', () => {
     const plan = planTests(probes([], true), { noInstall: false });
     expect(plan.install).toBe(true);
     expect(plan.projects).toContain('integration-kafka');
+    expect(plan.projects).toContain('browser');
     expect(plan.skipped).toEqual([]);
   });
 
+  it('skips only the browser suite when Chromium alone is missing and it may not install', () => {
+    const plan = planTests(probes(KAFKA_TOOLS, false), { noInstall: false });
+    expect(plan.projects).toEqual(['unit', 'integration', 'integration-kafka']);
+    expect(plan.skipped).toEqual([
+      { project: 'browser', missing: ['chromium'], enable: INSTALL_COMMAND },
+    ]);
+  });
+
+  it('installs when only Chromium is missing and it may', () => {
+    const plan = planTests(probes(KAFKA_TOOLS, true), { noInstall: false });
+    expect(plan.install).toBe(true);
+    expect(plan.projects).toContain('browser');
+  });
+
   it('skips the Kafka suites, naming what is missing and the enabling command, when it may not install', () => {
-    const plan = planTests(probes(['java', 'mvn'], false), { noInstall: false });
-    expect(plan.projects).toEqual(['unit', 'integration']);
+    const plan = planTests(probes(['java', 'mvn', ...BROWSER_TOOLS], false), {
+      noInstall: false,
+    });
+    expect(plan.projects).toEqual(['unit', 'integration', 'browser']);
     expect(plan.install).toBe(false);
     expect(plan.skipped).toEqual([
       {
@@ -52,7 +72,7 @@ describe('planTests (what npm test runs on this machine)', () => {
   it('SLUICE_TEST_NO_INSTALL wins over the right to install', () => {
     const plan = planTests(probes([], true), { noInstall: true });
     expect(plan.install).toBe(false);
-    expect(plan.skipped.map((s) => s.project)).toEqual(['integration-kafka']);
+    expect(plan.skipped.map((s) => s.project)).toEqual(['integration-kafka', 'browser']);
   });
 });
 
@@ -74,6 +94,7 @@ describe('scripts/test.ts --plan on a machine without the system packages', () =
       'projects: unit integration',
       'install system packages first: no',
       `SKIPPED integration-kafka: missing ${KAFKA_TOOLS.join(', ')} — to run it: ${INSTALL_COMMAND}, then npm test`,
+      `SKIPPED browser: missing chromium — to run it: ${INSTALL_COMMAND}, then npm test`,
       '',
     ]);
   });

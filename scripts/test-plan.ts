@@ -6,7 +6,10 @@
  *   - `integration`       — real servers written in Node (broker, HStreamDB stand-in, API, CLI);
  *   - `integration-kafka` — a real Kafka broker (jars from Maven Central, run on Java) and an MIT
  *                           Kerberos KDC, plus kcat and faketime: needs the Debian packages of
- *                           scripts/install-system-deps.sh and the `kerberos` addon.
+ *                           scripts/install-system-deps.sh and the `kerberos` addon;
+ *   - `browser`           — the dashboard end to end in Debian's Chromium (test/e2e, driven by
+ *                           playwright-core, which never downloads a browser): needs the
+ *                           `chromium` package of scripts/install-system-deps.sh.
  *
  * The plan is a pure function of what the machine has, so it is unit-tested with fake probes.
  */
@@ -37,6 +40,9 @@ export const KAFKA_TOOLS = [
   'faketime',
 ];
 
+/** The browser the dashboard suite drives (`/usr/bin/chromium`, Debian's package). */
+export const BROWSER_TOOLS = ['chromium'];
+
 export const INSTALL_COMMAND = 'sudo bash scripts/install-system-deps.sh';
 
 export interface Probes {
@@ -57,7 +63,9 @@ export function planTests(probes: Probes, opts: PlanOptions): TestPlan {
   const projects = ['unit', 'integration'];
   const skipped: SkippedSuite[] = [];
   const missingTools = KAFKA_TOOLS.filter((t) => !probes.has(t));
-  const install = missingTools.length > 0 && !opts.noInstall && probes.canInstall();
+  const missingBrowser = BROWSER_TOOLS.filter((t) => !probes.has(t));
+  const install =
+    missingTools.length + missingBrowser.length > 0 && !opts.noInstall && probes.canInstall();
   if (missingTools.length === 0 || install) {
     projects.push('integration-kafka');
   } else {
@@ -66,6 +74,11 @@ export function planTests(probes: Probes, opts: PlanOptions): TestPlan {
       missing: missingTools,
       enable: INSTALL_COMMAND,
     });
+  }
+  if (missingBrowser.length === 0 || install) {
+    projects.push('browser');
+  } else {
+    skipped.push({ project: 'browser', missing: missingBrowser, enable: INSTALL_COMMAND });
   }
   // The addon is checked after any install: it is built by `npm ci` only when libkrb5-dev is
   // present, so scripts/test.ts rebuilds it once the packages are in (see ensureKerberosAddon).

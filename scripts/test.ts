@@ -84,13 +84,15 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
 
 let status = run('typecheck', process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit']);
+// The dashboard (web/) has its own tsconfig: browser code, JSX.
+if (status === 0) status = run('typecheck web', process.execPath, [tsc, '-p', 'web/tsconfig.json']);
 if (status === 0) status = run('lint', 'npm', ['run', '-s', 'lint']);
 if (status !== 0) process.exit(status);
 
 if (plan.install) {
   const asRoot = process.getuid?.() === 0;
   status = run(
-    'system packages for the Kafka/Kerberos suites (scripts/install-system-deps.sh; SLUICE_TEST_NO_INSTALL=1 skips them instead)',
+    'system packages for the Kafka/Kerberos and browser suites (scripts/install-system-deps.sh; SLUICE_TEST_NO_INSTALL=1 skips them instead)',
     asRoot ? 'bash' : 'sudo',
     asRoot ? ['scripts/install-system-deps.sh'] : ['-n', 'bash', 'scripts/install-system-deps.sh'],
   );

@@ -81,6 +81,11 @@ export const ApiErrors = defineErrors('api', {
       'The audit log file (`api.audit_log`) cannot be written; audit lines go to the process log only from then on. Check the path and permissions.',
     retriable: false,
   },
+  api_dashboard_missing: {
+    description:
+      'Warning at start: `api.dashboard` is on but the built dashboard (`dist/web/index.html`) is missing; the API runs without it. Build it with `npm run build` (docs/dashboard.md).',
+    retriable: false,
+  },
   api_listen_failed: {
     description:
       'The API could not listen on its address (port in use, address not available, permission denied).',

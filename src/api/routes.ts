@@ -27,6 +27,7 @@ import type {
   ApiAlarm,
   ApiAlarms,
   ApiDeps,
+  ApiEngine,
   ApiGateway,
   ApiMetrics,
   ApiRuleInput,
@@ -492,6 +493,86 @@ const ocppKick: Handler = (_req, [id], ctx) => {
   return { status: 204 };
 };
 
+function clientsOr404(ctx: RouteContext): Required<Pick<ApiEngine, 'clients' | 'kickClient'>> {
+  const e = ctx.deps.engine;
+  if (!e.clients || !e.kickClient)
+    throw new HttpError(404, ApiErrors.api_not_found('this engine has no client directory'));
+  return { clients: e.clients.bind(e), kickClient: e.kickClient.bind(e) };
+}
+
+/** GET /api/v5/clients: the connected MQTT clients (EMQX's field names where it has them). */
+const listClients: Handler = (_req, _p, ctx) => {
+  const data = clientsOr404(ctx)
+    .clients()
+    .map((c) => ({
+      clientid: c.clientid,
+      username: c.username ?? null,
+      ip_address: c.peerhost ?? null,
+      listener: c.listener,
+      proto_ver: c.proto_ver,
+      keepalive: c.keepalive,
+      clean_start: c.clean_start,
+      connected: true,
+      connected_at: iso(c.connected_at),
+      subscriptions_cnt: c.subscriptions,
+      paused: c.paused,
+    }));
+  return json(200, {
+    data,
+    meta: { page: 1, limit: data.length, count: data.length, hasnext: false },
+  });
+};
+
+/** DELETE /api/v5/clients/:clientid: close that connection (disconnect reason `kicked`). */
+const kickClient: Handler = (_req, [id], ctx) => {
+  if (!clientsOr404(ctx).kickClient(id as string))
+    throw new HttpError(
+      404,
+      ApiErrors.api_not_found(`client ${JSON.stringify(id)} is not connected`),
+    );
+  return { status: 204 };
+};
+
+/**
+ * GET /api/v5/metrics: the broker's message counters and rule/sink totals as one object with
+ * EMQX's dotted names (EMQX's `?aggregate=true` shape); the dashboard derives rates from them.
+ */
+const brokerMetrics: Handler = (_req, _p, ctx) => {
+  const m = ctx.deps.engine.metrics();
+  const b = m.broker;
+  let matched = 0;
+  let passed = 0;
+  let failed = 0;
+  for (const r of Object.values(m.rules)) {
+    matched += r.matched;
+    passed += r.passed;
+    failed += r.failed;
+  }
+  let success = 0;
+  let sinkFailed = 0;
+  let dropped = 0;
+  for (const s of Object.values(m.sinks)) {
+    success += s.success;
+    sinkFailed += s.failed;
+    dropped += s.dropped;
+  }
+  return json(200, {
+    node: ctx.node,
+    'connections.count': b.connections,
+    'connections.total': b.connections_total,
+    'messages.received': b.messages_in,
+    'messages.sent': b.messages_out,
+    'messages.dropped': b.messages_dropped,
+    'messages.acked': b.messages_acked,
+    'rules.matched': matched,
+    'rules.passed': passed,
+    'rules.failed': failed,
+    'actions.success': success,
+    'actions.failed': sinkFailed,
+    'actions.dropped': dropped,
+  });
+};
+
 const sinkMetrics: Handler = (_req, [name], ctx) => {
   const s = sinkOr404(ctx, name as string);
   return json(200, { name, type: s.type, metrics: sinkMetricsJson(s.metrics) });
@@ -600,6 +681,84 @@ const prometheus: Handler = (_req, _p, ctx) => {
 const J = (description: string, schema: JsonSchema): ResponseDoc => ({ description, schema });
 const E = (description: string): ResponseDoc => ({ description, schema: ref('Error') });
 const RULE_ID_PARAM = [{ name: 'id', description: 'Rule id (URL-encoded).' }] as const;
+
+const NUM = { type: 'number' } as const;
+const TOTALS_KEYS = [
+  'connections.count',
+  'connections.total',
+  'messages.received',
+  'messages.sent',
+  'messages.dropped',
+  'messages.acked',
+  'rules.matched',
+  'rules.passed',
+  'rules.failed',
+  'actions.success',
+  'actions.failed',
+  'actions.dropped',
+];
+/** `GET /api/v5/metrics`. */
+const TOTALS_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    node: { type: 'string' },
+    ...Object.fromEntries(TOTALS_KEYS.map((k) => [k, NUM])),
+  },
+  required: ['node', ...TOTALS_KEYS],
+  additionalProperties: false,
+};
+const NULLABLE_STRING: JsonSchema = { type: ['string', 'null'] };
+/** `GET /api/v5/clients`. */
+const CLIENT_LIST_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          clientid: { type: 'string' },
+          username: NULLABLE_STRING,
+          ip_address: NULLABLE_STRING,
+          listener: { type: 'string' },
+          proto_ver: { type: 'integer' },
+          keepalive: { type: 'integer' },
+          clean_start: { type: 'boolean' },
+          connected: { type: 'boolean' },
+          connected_at: { type: 'string', format: 'date-time' },
+          subscriptions_cnt: { type: 'integer' },
+          paused: { type: 'boolean' },
+        },
+        required: [
+          'clientid',
+          'username',
+          'ip_address',
+          'listener',
+          'proto_ver',
+          'keepalive',
+          'clean_start',
+          'connected',
+          'connected_at',
+          'subscriptions_cnt',
+          'paused',
+        ],
+        additionalProperties: false,
+      },
+    },
+    meta: {
+      type: 'object',
+      properties: {
+        page: { type: 'integer' },
+        limit: { type: 'integer' },
+        count: { type: 'integer' },
+        hasnext: { type: 'boolean' },
+      },
+      required: ['page', 'limit', 'count', 'hasnext'],
+    },
+  },
+  required: ['data', 'meta'],
+  additionalProperties: false,
+};
 
 export const ROUTES: readonly Route[] = [
   {
@@ -883,6 +1042,40 @@ export const ROUTES: readonly Route[] = [
           200: J('Running configuration digests', ref('RunningConfig')),
           404: E('not reported by this engine'),
         },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'metrics'],
+    methods: { GET: brokerMetrics },
+    docs: {
+      GET: {
+        summary: 'Broker message counters and rule/sink totals (EMQX dotted names, one object)',
+        responses: { 200: J('Counters', TOTALS_SCHEMA) },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'clients'],
+    methods: { GET: listClients },
+    docs: {
+      GET: {
+        summary: 'Connected MQTT clients of the embedded broker',
+        responses: {
+          200: J('Clients', CLIENT_LIST_SCHEMA),
+          404: E('this engine has no client directory'),
+        },
+      },
+    },
+  },
+  {
+    path: ['api', 'v5', 'clients', '*'],
+    params: [{ name: 'clientid', description: 'MQTT client id (URL-encoded).' }],
+    methods: { DELETE: kickClient },
+    docs: {
+      DELETE: {
+        summary: 'Kick a client: close its connection (reason kicked; MQTT 5: DISCONNECT 0x98)',
+        responses: { 204: { description: 'Closed' }, 404: E('api_not_found: not connected') },
       },
     },
   },

@@ -11,6 +11,8 @@
  * a key in the key file or the bootstrap file); on loopback with none, requests are
  * anonymous administrators (the behaviour before API keys). `start()` refuses a non-loopback
  * bind without any credential (`api_auth_required`).
+ * The built dashboard (`dashboardDir`) is served under `/` before authentication (static.ts:
+ * public assets; the page authenticates every API call it makes).
  * Every error is JSON `{ code, message }`. A handler bug answers 500 `api_internal_error`
  * and is logged; it never takes the server down. Every state-changing request is audited
  * (audit.ts) when its response ends.
@@ -33,6 +35,7 @@ import { createAuthLimiter, isLoopbackHost } from './guard.js';
 import { errorReply, HttpError, json, MAX_BODY_BYTES, send } from './http.js';
 import { createProcessMetrics } from './process-metrics.js';
 import { matchRoute, openApiReply, readiness } from './routes.js';
+import { createStaticFiles } from './static.js';
 import type { RouteContext } from './routes.js';
 import type { ApiAddress, ApiDeps, ApiMetrics, ApiServer, ApiServerConfig } from './types.js';
 
@@ -80,6 +83,7 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
       })),
     testClock,
   };
+  const statics = config.dashboardDir ? createStaticFiles(config.dashboardDir) : undefined;
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let address: ApiAddress | undefined;
@@ -135,6 +139,8 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
     res: ServerResponse,
     state: RequestState,
   ): Promise<void> {
+    // The dashboard's assets: public, no data in them (static.ts); API paths never match.
+    if (statics?.serve(req, res)) return;
     // Readiness probes carry no credentials: the bare verdict, nothing else (routes.ts).
     if (req.method === 'GET' && req.headers.authorization === undefined) {
       const p = (req.url ?? '/').split('?')[0];
@@ -297,6 +303,11 @@ export function createApiServer(deps: ApiDeps, config: ApiServerConfig): ApiServ
             { url: address.url, credentials: credentials?.count() ?? 0 },
             'management API listening',
           );
+          if (statics && !statics.available)
+            log.warn(
+              { code: 'api_dashboard_missing', dir: config.dashboardDir },
+              'dashboard assets not found (build them with `npm run build`); serving the API only',
+            );
           resolve(address);
         });
       });

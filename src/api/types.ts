@@ -3,7 +3,7 @@
  * (src/engine) satisfies it, and tests can pass a double. Metrics shapes are declared here
  * (the fields the API reads) so this module does not depend on the sink runner or the broker.
  */
-import type { Logger, SchemaRegistryPort } from '../core/index.js';
+import type { ConnectedClient, Logger, SchemaRegistryPort } from '../core/index.js';
 import type { RuleInfo, RuleMetricsSnapshot, TraceRegistry } from '../runtime/index.js';
 
 export interface ApiSinkMetrics {
@@ -187,6 +187,10 @@ export interface ApiSchemaRegistry extends SchemaRegistryPort {
 
 export interface ApiEngine {
   rules(): readonly RuleInfo[];
+  /** Connected MQTT clients (core `ClientDirectory`); absent: `GET /api/v5/clients` is 404. */
+  clients?(): readonly ConnectedClient[];
+  /** Close a client's connection (reason `kicked`); false when it is not connected. */
+  kickClient?(clientid: string): boolean;
   /** The alarm registry (docs/alarms.md); absent in doubles that have none. */
   readonly alarms?: ApiAlarms;
   /**
@@ -300,6 +304,12 @@ export interface ApiServerConfig {
   authFailureWindow?: number | undefined;
   /** Absolute path of the JSONL audit file; absent: the audit goes to the log only. */
   auditLog?: string | undefined;
+  /**
+   * Directory of the built dashboard (`dist/web`, docs/dashboard.md), served under `/`
+   * without credentials (the assets hold no data; every API call they make is authenticated).
+   * Absent: no dashboard.
+   */
+  dashboardDir?: string | undefined;
 }
 
 /** The API's own counters, rendered as `sluice_api_*` in /metrics. */

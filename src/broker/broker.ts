@@ -38,6 +38,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { aedesMqtt5Options, assertPatchedAedes, installMqtt5 } from './mqtt5.js';
 import { attachRecord, newRecord, recordOf } from './client-records.js';
+import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
 import { resolveBrokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import type { AedesInternals, BrokerContext, ClientV5Internals } from './context.js';
@@ -297,6 +298,9 @@ export function createBrokerInternals(
     },
     resumeClient(clientid) {
       resumeClient(ctx, clientid);
+    },
+    clients() {
+      return listClients(ctx);
     },
     kick(clientid) {
       const c = ctx.aedes?.clients[clientid] as ClientV5Internals | undefined;

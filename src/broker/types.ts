@@ -4,6 +4,7 @@
  */
 import type {
   BrokerEvent,
+  ConnectedClient,
   EventName,
   Logger,
   OcspStaplingStatus,
@@ -140,6 +141,8 @@ export interface Broker {
   pauseClient(clientid: string): boolean;
   /** Route the held packets of `clientid` in order and read its socket again. Idempotent. */
   resumeClient(clientid: string): void;
+  /** The connected clients (core `ClientDirectory`; the API's `GET /api/v5/clients`). */
+  clients(): readonly ConnectedClient[];
   /**
    * Close the connection of `clientid` (client.disconnected reason `kicked`; an MQTT 5 client
    * first gets DISCONNECT 0x98 administrative action). False when it is not connected.

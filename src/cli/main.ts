@@ -542,6 +542,7 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
       requestTimeout: cfg.request_timeout,
       authFailureLimit: cfg.auth_failure_limit,
       authFailureWindow: cfg.auth_failure_window,
+      dashboardDir: cfg.dashboard ? path.join(packageRoot, 'dist', 'web') : undefined,
     },
   );
   try {
@@ -554,6 +555,7 @@ async function startApi(engine: Engine, io: CliIo): Promise<ApiServer | undefine
           ? ', bearer token required'
           : '';
     io.err(`  management API: ${apiHint(a)}/api/v5 (Prometheus: ${apiHint(a)}/metrics)${auth}`);
+    if (cfg.dashboard) io.err(`  dashboard: ${apiHint(a)}/`);
     return api;
   } catch (err) {
     io.err(

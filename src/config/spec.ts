@@ -102,6 +102,8 @@ export interface ApiConfig {
   auth_failure_window: number;
   /** JSONL audit file of state-changing requests (relative: to sluice.yaml's directory). */
   audit_log?: string;
+  /** Serve the web dashboard under `/` (docs/dashboard.md). */
+  dashboard: boolean;
 }
 
 export const apiSpec: FieldSpec = field.object(
@@ -181,6 +183,11 @@ export const apiSpec: FieldSpec = field.object(
       optional: true,
       pattern: '^.+$',
       example: '/var/log/sluice/api-audit.jsonl',
+    }),
+    dashboard: field.boolean({
+      description:
+        'Serve the web dashboard (overview, rules with live rates, rule editor, sinks, clients, traces) under `/` on the API port. Its pages are public files; every call they make needs the same credential as the API (docs/dashboard.md).',
+      default: true,
     }),
   },
   { description: 'Management HTTP API (docs/api.md).' },

@@ -196,3 +196,33 @@ export interface SchemaRegistryPort {
   externalDecode(registry: string, data: Value, args: readonly Value[], deadline: number): Value;
   externalEncode(registry: string, map: Value, args: readonly Value[], deadline: number): Buffer;
 }
+
+/** One connected client as the management API lists it (`GET /api/v5/clients`). */
+export interface ConnectedClient {
+  readonly clientid: string;
+  readonly username: string | undefined;
+  readonly peerhost: string | undefined;
+  /** The accepting listener: its name under `broker.listeners` (e.g. `tcp`). */
+  readonly listener: string;
+  /** MQTT protocol level: 3 (3.1), 4 (3.1.1), 5. */
+  readonly proto_ver: number;
+  readonly keepalive: number;
+  readonly clean_start: boolean;
+  /** ms since the epoch. */
+  readonly connected_at: number;
+  readonly subscriptions: number;
+  /** Its publishes are held by back-pressure now. */
+  readonly paused: boolean;
+}
+
+/**
+ * The connected clients of the broker, for the management API and the dashboard: list them,
+ * and close one connection (EMQX's kick, disconnect reason `kicked`). Called per request,
+ * never on the message path.
+ */
+export interface ClientDirectory {
+  /** A snapshot of the connected clients, in connection order. */
+  clients(): readonly ConnectedClient[];
+  /** Close the connection of `clientid`; false when no such client is connected. */
+  kickClient(clientid: string): boolean;
+}

@@ -542,6 +542,8 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     get addresses() {
       return b.addresses;
     },
+    clients: () => b.clients(),
+    kickClient: (id) => b.kick(id),
     broker: b,
     ocpp,
     traces,

@@ -4,7 +4,14 @@ import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
 import type { AlarmRegistry } from './alarms.js';
 import type { RunningState } from './reload.js';
-import type { EventProducer, Logger, LogFormat, Sink, SinkType } from '../core/index.js';
+import type {
+  ConnectedClient,
+  EventProducer,
+  Logger,
+  LogFormat,
+  Sink,
+  SinkType,
+} from '../core/index.js';
 import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
 import type { TraceRegistry } from '../runtime/index.js';
 import type {
@@ -92,6 +99,10 @@ export interface Engine {
   readonly results$: Observable<RuleResult<MessageContext>>;
   /** Bound listener addresses after start(). */
   readonly addresses: readonly BoundAddress[];
+  /** Connected MQTT clients of the embedded broker (core `ClientDirectory`; the API lists them). */
+  clients(): readonly ConnectedClient[];
+  /** Close a connected MQTT client's connection (reason `kicked`); false if not connected. */
+  kickClient(clientid: string): boolean;
   /** The embedded broker (publish/subscribe in-process). */
   readonly broker: Broker;
   /** The OCPP gateway (`gateway.ocpp.enable`): its addresses, clients, kick, metrics. */

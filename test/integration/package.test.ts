@@ -3,7 +3,7 @@
  * scratch project, type-check a program against the published declarations with a strict
  * tsconfig, run it on this Node, and read the shipped JSON Schema through its subpath export.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -73,10 +73,14 @@ describe('the packed npm package', () => {
       'bin/sluice.js',
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/web/index.html',
     ]) {
       expect(files).toContain(f);
     }
     expect(files.some((f) => f.startsWith('examples/quickstart/'))).toBe(true);
+    // The dashboard's built assets (docs/dashboard.md), not its sources.
+    expect(files.some((f) => /^dist\/web\/assets\/.+\.js$/.test(f))).toBe(true);
+    expect(files.filter((f) => f.startsWith('web/'))).toEqual([]);
     // Aedes is bundled with Sluice's security patch applied (decision 0010).
     expect(files).toContain('node_modules/aedes/lib/handlers/publish.js');
     expect(
@@ -152,4 +156,47 @@ console.log('RESULT ' + JSON.stringify({
       tcp: 1,
     });
   });
+
+  it('`sluice run` from the installed package serves the dashboard under / on the API port', async () => {
+    const app = path.join(dir, 'app');
+    const cfg = path.join(app, 'sluice.yaml');
+    writeFileSync(
+      cfg,
+      'broker:\n  listeners:\n    tcp: { type: tcp, bind: 127.0.0.1, port: 0 }\napi:\n  port: 0\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [path.join(app, 'node_modules/sluice/bin/sluice.js'), 'run', '-c', cfg],
+      { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`no dashboard line: ${err}`)), 60_000);
+        child.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          const m = /dashboard: (http:\/\/\S+\/)/.exec(err);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1] as string);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`sluice exited ${code}: ${err}`)));
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('<div id="app"></div>');
+      const script = /<script type="module" crossorigin src="([^"]+)"/.exec(html)?.[1];
+      expect(script).toMatch(/^\/assets\/.+\.js$/);
+      const js = await fetch(new URL(script as string, url));
+      expect(js.status).toBe(200);
+      expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+      // The bundle carries the rule parser (its diagnostics' wording), run in the browser.
+      expect(await js.text()).toContain('did you mean');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 120_000);
 });
