@@ -11,7 +11,7 @@
  *   redos_dynamic   `regex_replace` with `^(a+)+$` taken from the message; rule_test over HTTP
  *   jq_loop         `jq('def f: f; f', payload)`, one message every 300 ms (jq runs off the event loop; each timeout is a strike)
  *   case_5000       a 5,000-branch CASE rule over the API (refused: rule_limits), then the
- *                   largest allowed one (1,200 branches) created, then messages to it
+ *                   largest allowed one (480 branches) created, then messages to it
  *   deep_json       100,000-deep `{"a":…}` and `[[…]]` payloads to rules reading the payload
  *   string_build    `pad('', 100000000, 'trailing', 'x')` (100 MB strings) from the payload
  *   subs_100k       one connection subscribing 100,000 filters (1,000 per SUBSCRIBE)
@@ -204,26 +204,26 @@ const attacks: Record<string, Attack> = {
     notes.push(
       `SQL ${(sql.length / 1024).toFixed(0)} KB; rule_test ${test.status} in ${test.ms.toFixed(0)} ms; create ${created.status} in ${created.ms.toFixed(0)} ms`,
     );
-    // The largest CASE the default limits allow: 1,200 branches (9,609 tokens, 40 KB).
-    const allowed = caseSql(1200);
+    // The largest CASE the default limits allow: 480 branches (3,849 tokens, 16 KB).
+    const allowed = caseSql(480);
     const test2 = await http(api, 'POST', '/api/v5/rule_test', {
       sql: allowed,
-      context: { topic: 'abuse/case', payload: '{"v":1199}' },
+      context: { topic: 'abuse/case', payload: '{"v":479}' },
     });
     const created2 = await http(api, 'POST', '/api/v5/rules', {
-      id: 'case_1200',
+      id: 'case_480',
       sql: allowed,
       actions: ['sink'],
     });
     notes.push(
-      `1,200 branches (${(allowed.length / 1024).toFixed(0)} KB): rule_test ${test2.status} in ${test2.ms.toFixed(0)} ms; create ${created2.status} in ${created2.ms.toFixed(0)} ms`,
+      `480 branches (${(allowed.length / 1024).toFixed(0)} KB): rule_test ${test2.status} in ${test2.ms.toFixed(0)} ms; create ${created2.status} in ${created2.ms.toFixed(0)} ms`,
     );
     const c = await client(port, 'att-case');
     for (let i = 0; i < 50; i++)
       await c.publishAsync('abuse/case', JSON.stringify({ v: 1199 - i }), { qos: 1 });
     await c.endAsync();
     await http(api, 'DELETE', '/api/v5/rules/case_5000');
-    await http(api, 'DELETE', '/api/v5/rules/case_1200');
+    await http(api, 'DELETE', '/api/v5/rules/case_480');
     await sleep(1000);
   },
   async deep_json({ port, notes }) {

@@ -327,9 +327,9 @@ export function configSpec(parts: ConfigParts): FieldSpec {
           max_sql_tokens: field.integer({
             description:
               'Most tokens in one rule SQL, checked after lexing and before parsing (parse and compile time and memory grow with the token count: a 5,000-branch CASE has 40,000). Over it: sql_too_large pointing at the first token over. 0 disables the limit.',
-            default: 10_000,
+            default: 4_000,
             min: 0,
-            example: 10_000,
+            example: 4_000,
           }),
           lag_warn: field.duration({
             description:

@@ -66,7 +66,7 @@ const specs = {
   },
   sql_too_large: {
     description:
-      'The rule SQL is longer than rule_limits.max_sql_bytes (default 64 KiB) or has more tokens than rule_limits.max_sql_tokens (default 10,000); checked before parsing, so an oversized rule costs no parse time. The diagnostic points at the first byte or token over the limit.',
+      'The rule SQL is longer than rule_limits.max_sql_bytes (default 64 KiB) or has more tokens than rule_limits.max_sql_tokens (default 4,000); checked before parsing, so an oversized rule costs no parse time. The diagnostic points at the first byte or token over the limit.',
     retriable: false,
   },
   sql_too_complex: {

@@ -33,7 +33,7 @@ export interface ParseLimits {
   readonly maxTokens?: number;
 }
 
-export const DEFAULT_PARSE_LIMITS = { maxBytes: 65_536, maxTokens: 10_000 } as const;
+export const DEFAULT_PARSE_LIMITS = { maxBytes: 65_536, maxTokens: 4_000 } as const;
 
 /** Longest token prefix for which the "expected …" probe runs (see parser.ts `expectedAfter`). */
 const PROBE_LIMIT = 400;
