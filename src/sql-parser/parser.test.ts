@@ -598,7 +598,9 @@ describe('errors (§1, §2, §9)', () => {
   it('very long statements stay linear, including their error messages', () => {
     // 4,000 tokens and more: the default max_sql_tokens is lifted here.
     const items = Array.from({ length: 2000 }, (_, i) => `a${i}`).join(', ');
-    const long = parseRule(`SELECT ${items} FROM t`, { maxTokens: 0 }).ast as { fields: unknown[] };
+    const long = parseRule(`SELECT ${items} FROM t`, { maxTokens: 0 }).ast as unknown as {
+      fields: unknown[];
+    };
     expect(long.fields).toHaveLength(2000);
     const d = parseRule(`SELECT ${items} FROM t WHERE a == 1`, { maxTokens: 0 }).diagnostics![0]!;
     expect(d.code).toBe('sql_unsupported_operator');
