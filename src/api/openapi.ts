@@ -18,6 +18,14 @@ export interface ResponseDoc {
 }
 
 /** One operation's documentation (a method of a route). */
+/** A documented JSON answer. */
+export const J = (description: string, schema: JsonSchema): ResponseDoc => ({
+  description,
+  schema,
+});
+/** A documented error answer (the Error schema). */
+export const E = (description: string): ResponseDoc => ({ description, schema: ref('Error') });
+
 export interface OperationDoc {
   readonly summary: string;
   readonly description?: string;

@@ -18,8 +18,8 @@ import { badRequest, HttpError, json, readJsonObject } from './http.js';
 import type { Reply } from './http.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { ProcessMetrics } from './process-metrics.js';
-import { buildOpenApi } from './openapi.js';
-import type { DocumentedRoute, Method, ResponseDoc } from './openapi.js';
+import { buildOpenApi, E, J } from './openapi.js';
+import type { DocumentedRoute, Method } from './openapi.js';
 import { ref } from './schemas.js';
 import type { JsonSchema } from './schemas.js';
 import { createTrace, deleteTrace, getTrace, listTraces, streamTrace } from './traces.js';
@@ -678,8 +678,6 @@ const prometheus: Handler = (_req, _p, ctx) => {
   };
 };
 
-const J = (description: string, schema: JsonSchema): ResponseDoc => ({ description, schema });
-const E = (description: string): ResponseDoc => ({ description, schema: ref('Error') });
 const RULE_ID_PARAM = [{ name: 'id', description: 'Rule id (URL-encoded).' }] as const;
 
 const NUM = { type: 'number' } as const;

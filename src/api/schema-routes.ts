@@ -8,10 +8,9 @@
 import { SluiceError } from '../core/index.js';
 import { ApiErrors } from './errors.js';
 import { badRequest, HttpError, json, readJsonObject } from './http.js';
-import type { ResponseDoc } from './openapi.js';
+import { E, J } from './openapi.js';
 import type { Handler, Route, RouteContext } from './routes.js';
 import { ref } from './schemas.js';
-import type { JsonSchema } from './schemas.js';
 import type { ApiSchemaDef, ApiSchemaInfo, ApiSchemaRegistry } from './types.js';
 
 function registryOr404(ctx: RouteContext): ApiSchemaRegistry {
@@ -119,9 +118,6 @@ const remove: Handler = (_req, [name], ctx) => {
   }
   return { status: 204 };
 };
-
-const J = (description: string, schema: JsonSchema): ResponseDoc => ({ description, schema });
-const E = (description: string): ResponseDoc => ({ description, schema: ref('Error') });
 
 export const SCHEMA_ROUTES: readonly Route[] = [
   {
