@@ -116,4 +116,29 @@ describe('Prometheus exposition', () => {
         expect(l.split(/[{ ]/)[0]!.replace(/_(bucket|sum|count)$/, '')).toBe(family);
     }
   });
+
+  it("exports the broker's undelivered copies by EMQX's delivery.dropped reason", () => {
+    const text = renderPrometheus({
+      rules: {},
+      enabled: {},
+      sinks: {},
+      broker: {
+        ...broker,
+        dropped_queue_full: 4,
+        dropped_expired: 3,
+        dropped_no_local: 2,
+        dropped_too_large: 1,
+      },
+      uptimeSeconds: 1,
+      version: '1.2.3',
+    });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toContain('# TYPE sluice_broker_delivery_dropped_total counter');
+    expect(lines).toContain('sluice_broker_delivery_dropped_total{reason="queue_full"} 4');
+    expect(lines).toContain('sluice_broker_delivery_dropped_total{reason="expired"} 3');
+    expect(lines).toContain('sluice_broker_delivery_dropped_total{reason="no_local"} 2');
+    expect(lines).toContain('sluice_broker_delivery_dropped_total{reason="too_large"} 1');
+    // The older single-reason family stays for existing dashboards.
+    expect(lines).toContain('sluice_broker_delivery_dropped_queue_full_total 4');
+  });
 });

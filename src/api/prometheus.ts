@@ -399,6 +399,19 @@ export function renderPrometheus(m: PrometheusInput): string {
     [[{}, b.dropped_queue_full ?? 0]],
   );
   e.family(
+    'sluice_broker_delivery_dropped_total',
+    'counter',
+    "Copies the broker did not send to a subscriber, by EMQX's delivery.dropped reason.",
+    (
+      [
+        ['queue_full', b.dropped_queue_full],
+        ['expired', b.dropped_expired],
+        ['no_local', b.dropped_no_local],
+        ['too_large', b.dropped_too_large],
+      ] as const
+    ).map(([reason, n]) => [{ reason }, n ?? 0] as const),
+  );
+  e.family(
     'sluice_broker_shared_redispatched_total',
     'counter',
     'Shared-subscription copies sent on to another group member after theirs disconnected.',

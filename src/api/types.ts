@@ -70,6 +70,10 @@ export interface ApiBrokerMetrics {
   readonly limited_conn_rate?: number;
   /** QoS 1/2 copies dropped because a session queue (max_mqueue_len) was full. */
   readonly dropped_queue_full?: number;
+  /** MQTT 5 copies not sent: message expiry passed, No Local, over the client's Maximum Packet Size. */
+  readonly dropped_expired?: number;
+  readonly dropped_no_local?: number;
+  readonly dropped_too_large?: number;
   /** Shared-subscription copies sent on to another member after theirs left. */
   readonly shared_redispatched?: number;
   /** TLS revocation, JWKS and rules-file counters (the broker's SecurityMetrics). */
