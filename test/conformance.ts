@@ -135,6 +135,8 @@ export class RawClient {
   private readonly waiting: { cmd: string; resolve: (p: Packet) => void }[] = [];
   isClosed = false;
   readonly closed: Promise<void>;
+  /** Answer every PUBLISH (PUBACK / PUBREC) and PUBREL (PUBCOMP) as a well-behaved client. */
+  autoAck = false;
 
   private constructor(
     readonly socket: net.Socket,
@@ -143,6 +145,7 @@ export class RawClient {
     const p = parser({ protocolVersion: version });
     p.on('packet', (packet: Packet) => {
       this.log.push(packet);
+      if (this.autoAck) this.ack(packet);
       const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
       if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
       else this.received.push(packet);
@@ -164,6 +167,18 @@ export class RawClient {
       s.once('error', reject);
     });
     return new RawClient(s, version);
+  }
+
+  private ack(p: Packet): void {
+    if (p.cmd === 'publish' && p.qos === 1) this.send({ cmd: 'puback', messageId: p.messageId! });
+    else if (p.cmd === 'publish' && p.qos === 2)
+      this.send({ cmd: 'pubrec', messageId: p.messageId! });
+    else if (p.cmd === 'pubrel') this.send({ cmd: 'pubcomp', messageId: p.messageId! });
+  }
+
+  /** PUBLISH packets received so far (in order). */
+  publishes(): Extract<Packet, { cmd: 'publish' }>[] {
+    return this.log.filter((p): p is Extract<Packet, { cmd: 'publish' }> => p.cmd === 'publish');
   }
 
   /** Every packet in one write. */
