@@ -79,6 +79,11 @@ export const BrokerErrors = defineErrors('broker', {
       'A CONNECT named an unknown protocol (closed without CONNACK [MQTT-3.1.2-1]) or a protocol level other than 3, 4 or 5 (CONNACK 0x01, then closed [MQTT-3.1.2-2]). Counted in sluice_broker_protocol_errors_total.',
     retriable: false,
   },
+  broker_malformed_packet: {
+    description:
+      'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]. The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
+    retriable: false,
+  },
   broker_packet_timeout: {
     description:
       'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',

@@ -6,7 +6,8 @@
  *                       takeover / discard reason of the connection being replaced
  *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
  *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
- *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny is SUBACK 0x80;
+ *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny, or a `+` that does not
+ *                       fill its level [MQTT-4.7.1-3], is SUBACK 0x80;
  *                       a `$share/…` / `$queue/…` filter is validated and joins its group
  *   authorizeForward    once per forwarded copy: messages_out, message.delivered, and the packet
  *                       id of QoS 1/2 copies so PUBACK/PUBCOMP can raise message.acked (and a
@@ -40,6 +41,15 @@ import type { BrokerSecurity } from './security.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
+
+/** True when a `+` in the filter shares its level with other characters [MQTT-4.7.1-3]. */
+export function misplacedPlus(filter: string): boolean {
+  for (let i = filter.indexOf('+'); i >= 0; i = filter.indexOf('+', i + 1)) {
+    if ((i > 0 && filter[i - 1] !== '/') || (i + 1 < filter.length && filter[i + 1] !== '/'))
+      return true;
+  }
+  return false;
+}
 
 export interface BrokerHooks {
   preConnect(
@@ -365,7 +375,17 @@ export function createHooks(
       );
       return cb(null, null);
     }
-    if (topicLevels(share ? share.filter : sub.topic) > lim.max_topic_levels) {
+    const filter = share ? share.filter : sub.topic;
+    // [MQTT-4.7.1-3] `+` occupies a whole level; Aedes checks only `#` (a misplaced `#` closes
+    // the connection there), so `a+/b` would otherwise be granted and matched literally.
+    if (misplacedPlus(filter)) {
+      logger.info(
+        { clientid: rec.clientid, filter: sub.topic },
+        'SUBSCRIBE refused: + must occupy a whole topic level',
+      );
+      return cb(null, null);
+    }
+    if (topicLevels(filter) > lim.max_topic_levels) {
       metrics.refused_topic_levels++;
       logger.info(
         {

@@ -12,7 +12,8 @@ import { silentLogger, type BrokerEvent, type EventName, type Logger } from '../
 import { createBrokerInternals } from './broker.js';
 import type { BrokerConfigInput } from './config.js';
 import type { ConnMeta } from './listeners.js';
-import { stringFault } from './protocol-check.js';
+import { connectFlagsFault, stringFault } from './protocol-check.js';
+import { misplacedPlus } from './hooks.js';
 import type { Broker } from './types.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
 
@@ -174,6 +175,31 @@ describe('stringFault', () => {
       expect(stringFault(raw.toString('utf8'), () => raw)).toBe('malformed_utf8');
     expect(stringFault(BAD.nul.toString('utf8'), () => BAD.nul)).toBe('null_character');
   });
+});
+
+describe('connectFlagsFault', () => {
+  it('[MQTT-3.1.2-14] will QoS 3 at any level; [MQTT-3.1.2-22] a password without a user name in 3.1 / 3.1.1 only', () => {
+    expect(connectFlagsFault(4, 0x1e)).toBe('will_qos_3');
+    expect(connectFlagsFault(5, 0x1e)).toBe('will_qos_3');
+    expect(connectFlagsFault(4, 0x42)).toBe('password_without_username');
+    expect(connectFlagsFault(3, 0x42)).toBe('password_without_username');
+    expect(connectFlagsFault(5, 0x42)).toBeUndefined();
+    expect(connectFlagsFault(4, 0xc2)).toBeUndefined();
+    expect(connectFlagsFault(4, 0x16)).toBeUndefined(); // will QoS 2
+  });
+});
+
+describe('misplacedPlus [MQTT-4.7.1-3]', () => {
+  it.each([
+    ['+', false],
+    ['+/a/+', false],
+    ['a/+/#', false],
+    ['/+/', false],
+    ['a+', true],
+    ['a/+b', true],
+    ['++', true],
+    ['a/b', false],
+  ])('%s → %s', (filter, bad) => expect(misplacedPlus(filter)).toBe(bad));
 });
 
 describe('UTF-8 strings [MQTT-1.5.3-1] [MQTT-1.5.3-2]', () => {

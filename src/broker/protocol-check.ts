@@ -13,6 +13,10 @@
  *                       string costs two `indexOf` scans.
  *   protocol name       not `MQTT` / `MQIsdp` → closed without CONNACK [MQTT-3.1.2-1]
  *                       (mqtt-packet refuses it; we count and log it).
+ *   connect flags       will QoS 3, or (3.1 / 3.1.1) a password without a user name → closed
+ *                       without CONNACK [MQTT-3.1.2-14] [MQTT-3.1.2-22] [MQTT-3.1.4-1].
+ *   packet ids, filters a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet id 0
+ *                       [MQTT-2.3.1-1], an UNSUBSCRIBE without a filter [MQTT-3.10.3-2] → closed.
  *   protocol level      not 3, 4 or 5 → CONNACK 0x01 (unacceptable protocol level), then the
  *                       connection is closed [MQTT-3.1.2-2]. mqtt-packet would refuse the packet
  *                       with no answer at all; level 5 (MQTT 5.0) is served by Aedes 2
@@ -28,7 +32,7 @@
  * packet is incomplete, never re-armed per read.
  *
  * Aedes / mqtt-packet internals used (README invariant 7): the parser's `parse`, `_parseString`,
- * `_parseConnect`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
+ * `_parseConnect`, `_parseMessageId`, `_parseUnsubscribe`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
  * `_emitError`; the Aedes client's `_paused` and `_parsingBatch`.
  */
 import type { Client } from 'aedes';
@@ -54,6 +58,8 @@ interface ParserInternals {
   parse(buf: Buffer): number;
   _parseString(maybeBuffer?: boolean): string | null;
   _parseConnect(): unknown;
+  _parseMessageId(): boolean;
+  _parseUnsubscribe(): unknown;
   _emitError(err: Error): void;
 }
 
@@ -81,6 +87,20 @@ export function stringFault(decoded: string, raw: () => Uint8Array): StringFault
   } catch {
     return 'malformed_utf8';
   }
+}
+
+/**
+ * What is wrong with a CONNECT's flags byte that mqtt-packet lets through, or undefined: will
+ * QoS 3 [MQTT-3.1.2-14] (MQTT 5: a malformed packet), and in 3.1 / 3.1.1 a password without a
+ * user name [MQTT-3.1.2-22] (MQTT 5 allows that). Either way the CONNECT does not conform to
+ * §3.1 and is closed without CONNACK [MQTT-3.1.4-1]. (Reserved bit, and will QoS / retain with
+ * will flag 0 [MQTT-3.1.2-3] [MQTT-3.1.2-13] [MQTT-3.1.2-15], mqtt-packet refuses itself.)
+ */
+export function connectFlagsFault(level: number, flags: number): string | undefined {
+  if ((flags & 0x18) === 0x18) return 'will_qos_3';
+  if (level !== 5 && (flags & 0x40) !== 0 && (flags & 0x80) === 0)
+    return 'password_without_username';
+  return undefined;
 }
 
 /** CONNACK, MQTT 3.1.1 form, return code 0x01 "unacceptable protocol level" (§3.2.2.3). */
@@ -158,7 +178,19 @@ export function createProtocolCheck(
           return parseConnect.call(this); // mqtt-packet refuses it: closed without CONNACK
         }
         const level = list.readUInt8(2 + n) & 0x7f; // 0x80 is the bridge bit
-        if (level === 3 || level === 4 || level === 5) return parseConnect.call(this);
+        if (level === 3 || level === 4 || level === 5) {
+          const fault =
+            list.length < 4 + n ? undefined : connectFlagsFault(level, list.readUInt8(3 + n));
+          if (fault === undefined) return parseConnect.call(this);
+          logger.info(
+            { ...where(rec), code: 'broker_malformed_packet', fault },
+            `connection closed: malformed CONNECT flags (${fault}) [MQTT-3.1.4-1]`,
+          );
+          rec.reason ??= 'protocol_error';
+          // The error stops the parse loop before `packet` is emitted; Aedes closes the connection.
+          this._emitError(new Error(`malformed CONNECT: ${fault}`));
+          return undefined;
+        }
         metrics.protocol_unsupported_level++;
         logger.info(
           { ...where(rec), code: 'broker_unsupported_protocol', protocol_level: level },
@@ -175,6 +207,36 @@ export function createProtocolCheck(
         linger.unref();
         conn.once('close', () => clearTimeout(linger));
         return undefined;
+      };
+
+      // Packets mqtt-packet parses but MQTT forbids; closed before Aedes answers them.
+      const malformed = (self: ParserInternals, fault: string, clause: string) => {
+        logger.info(
+          { ...where(rec), code: 'broker_malformed_packet', fault },
+          `connection closed: malformed packet (${fault}) ${clause}`,
+        );
+        rec.reason ??= 'protocol_error';
+        self._emitError(new Error(`malformed packet: ${fault}`));
+      };
+      // [MQTT-2.3.1-1]: SUBSCRIBE, UNSUBSCRIBE and QoS 1/2 PUBLISH carry a non-zero packet id
+      // (Aedes would answer SUBACK / PUBACK 0).
+      const parseMessageId = parser._parseMessageId;
+      parser._parseMessageId = function checkedParseMessageId(this: ParserInternals): boolean {
+        if (!parseMessageId.call(this)) return false;
+        const p = this.packet as { cmd?: string; messageId?: number };
+        if (p.messageId !== 0) return true;
+        if (p.cmd !== 'publish' && p.cmd !== 'subscribe' && p.cmd !== 'unsubscribe') return true;
+        malformed(this, `${p.cmd}_packet_id_0`, '[MQTT-2.3.1-1]');
+        return false;
+      };
+      // [MQTT-3.10.3-2]: an UNSUBSCRIBE names at least one filter (mqtt-packet accepts none).
+      const parseUnsubscribe = parser._parseUnsubscribe;
+      parser._parseUnsubscribe = function checkedParseUnsubscribe(this: ParserInternals): unknown {
+        const r = parseUnsubscribe.call(this);
+        const list = (this.packet as { unsubscriptions?: string[] }).unsubscriptions;
+        if (!this.error && list?.length === 0)
+          malformed(this, 'unsubscribe_without_filter', '[MQTT-3.10.3-2]');
+        return r;
       };
 
       // packet_timeout: bounded time from a packet's first byte to its last.

@@ -84,6 +84,9 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
       if (wants['message.publish']) emit('message.publish', packet.topic, columns);
     }
     routing.open(counter, columns);
+    // [MQTT-3.3.1-3] the DUP of an incoming PUBLISH is not propagated: the copies (and a
+    // retained store) start with DUP 0. The event columns above keep what the client sent.
+    if (packet.dup) packet.dup = false;
     orig(packet, client ?? null, (err) => {
       const deliveries = routing.close(counter);
       if (!err && deliveries === 0) {

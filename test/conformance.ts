@@ -1,0 +1,327 @@
+/**
+ * Helpers for the MQTT conformance files (test/integration/conformance-*.test.ts, one per area;
+ * the statement → test map is docs/mqtt-conformance.md). Every file starts one broker with a TCP
+ * listener on 127.0.0.1 port 0 and drives it with real clients:
+ *
+ * - MQTT.js (`mqttjs`), the npm client;
+ * - paho-mqtt 2 (`paho`), the Eclipse Python client, through a small scripted driver
+ *   (fixtures/paho-conformance.py: a JSON list of steps in, one JSON line of what it saw out);
+ * - `RawClient`, a TCP socket speaking mqtt-packet, only for packets a client library will not
+ *   produce (bad flags, a second CONNECT, a QoS 3 PUBLISH, withheld acknowledgements).
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { generate, parser, type Packet } from 'mqtt-packet';
+import { silentLogger, type BrokerEvent } from '../src/core/index.js';
+import { createBroker, type Broker } from '../src/broker/index.js';
+import type { BrokerConfigInput } from '../src/broker/config.js';
+import { pahoPython } from './python-venv.js';
+
+export interface Conformance {
+  broker: Broker;
+  port: number;
+  url: string;
+  events: BrokerEvent[];
+  /** Columns of the events named `name` (optionally of one client). */
+  of(name: string, clientid?: string): Record<string, unknown>[];
+  /** An MQTT.js client (closed by `stop`); 3.1.1 unless `protocolVersion: 5`. */
+  mqttjs(opts?: IClientOptions): Promise<MqttClient>;
+  /** A raw TCP client (closed by `stop`). */
+  raw(version?: 4 | 5): Promise<RawClient>;
+  /** A raw client that sent CONNECT and got CONNACK 0. */
+  rawConnected(clientId: string, extra?: Record<string, unknown>): Promise<RawClient>;
+  /** Run one paho-mqtt session script (see fixtures/paho-conformance.py). */
+  paho(script: PahoScript, hooks?: PahoHooks): Promise<PahoResult>;
+  stop(): Promise<void>;
+}
+
+let n = 0;
+/** A client id / topic prefix unique in this process. */
+export const uid = (p: string): string => `${p}-${process.pid}-${++n}`;
+
+export async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Start a broker with one TCP listener (`tcp`) plus `config`. */
+export async function startConformance(
+  config: BrokerConfigInput = {},
+  listener: Record<string, unknown> = {},
+): Promise<Conformance> {
+  const broker = createBroker(
+    { logger: silentLogger, node: 'sluice-conformance@127.0.0.1' },
+    { ...config, listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener } } },
+  );
+  const events: BrokerEvent[] = [];
+  broker.onEvent((e) => events.push(e));
+  const [addr] = await broker.start();
+  const port = addr!.port;
+  const url = `mqtt://127.0.0.1:${port}`;
+  const clients: MqttClient[] = [];
+  const raws: RawClient[] = [];
+  const children = new Set<ChildProcessWithoutNullStreams>();
+  const c: Conformance = {
+    broker,
+    port,
+    url,
+    events,
+    of: (name, clientid) =>
+      events
+        .filter(
+          (e) => e.name === name && (clientid === undefined || e.columns['clientid'] === clientid),
+        )
+        .map((e) => e.columns),
+    async mqttjs(opts = {}) {
+      const client = await mqtt.connectAsync(url, {
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        protocolVersion: 4,
+        ...opts,
+      });
+      clients.push(client);
+      return client;
+    },
+    async raw(version = 4) {
+      const r = await RawClient.open(port, version);
+      raws.push(r);
+      return r;
+    },
+    async rawConnected(clientId, extra = {}) {
+      const r = await c.raw((extra['protocolVersion'] as 4 | 5 | undefined) ?? 4);
+      r.send({ ...connectPacket(clientId), ...extra } as Packet);
+      const ack = await r.next('connack');
+      if ((ack.returnCode ?? ack.reasonCode ?? 0) !== 0)
+        throw new Error(`CONNACK ${ack.returnCode ?? ack.reasonCode}`);
+      await waitFor(
+        () => c.of('client.connected', clientId).length > 0 || clientId === '',
+        `${clientId} connected`,
+      );
+      return r;
+    },
+    paho: (script, hooks) => runPaho(port, script, hooks, children),
+    async stop() {
+      for (const r of raws.splice(0)) r.socket.destroy();
+      for (const ch of children) ch.kill('SIGKILL');
+      await Promise.all(clients.splice(0).map((cl) => cl.endAsync(true)));
+      await broker.stop();
+    },
+  };
+  return c;
+}
+
+export const connectPacket = (clientId: string, version: 4 | 5 = 4): Packet =>
+  ({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: version,
+    clean: true,
+    clientId,
+    keepalive: 0,
+  }) as Packet;
+
+/** A TCP client that writes mqtt-packet packets (or raw bytes) and collects what comes back. */
+export class RawClient {
+  readonly received: Packet[] = [];
+  /** Every packet received, in order (also the ones `next` took). */
+  readonly log: Packet[] = [];
+  private readonly waiting: { cmd: string; resolve: (p: Packet) => void }[] = [];
+  isClosed = false;
+  readonly closed: Promise<void>;
+  /** Answer every PUBLISH (PUBACK / PUBREC) and PUBREL (PUBCOMP) as a well-behaved client. */
+  autoAck = false;
+
+  private constructor(
+    readonly socket: net.Socket,
+    readonly version: 4 | 5,
+  ) {
+    const p = parser({ protocolVersion: version });
+    p.on('packet', (packet: Packet) => {
+      this.log.push(packet);
+      if (this.autoAck) this.ack(packet);
+      const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
+      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
+      else this.received.push(packet);
+    });
+    socket.on('data', (b: Buffer) => p.parse(b));
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        this.isClosed = true;
+        resolve();
+      }),
+    );
+  }
+
+  static async open(port: number, version: 4 | 5): Promise<RawClient> {
+    const s = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    return new RawClient(s, version);
+  }
+
+  private ack(p: Packet): void {
+    if (p.cmd === 'publish' && p.qos === 1) this.send({ cmd: 'puback', messageId: p.messageId! });
+    else if (p.cmd === 'publish' && p.qos === 2)
+      this.send({ cmd: 'pubrec', messageId: p.messageId! });
+    else if (p.cmd === 'pubrel') this.send({ cmd: 'pubcomp', messageId: p.messageId! });
+  }
+
+  /** PUBLISH packets received so far (in order). */
+  publishes(): Extract<Packet, { cmd: 'publish' }>[] {
+    return this.log.filter((p): p is Extract<Packet, { cmd: 'publish' }> => p.cmd === 'publish');
+  }
+
+  /** Every packet in one write. */
+  send(...packets: Packet[]): void {
+    const opts = { protocolVersion: this.version };
+    this.socket.write(Buffer.concat(packets.map((p) => generate(p, opts))));
+  }
+
+  bytes(...chunks: (Buffer | number[])[]): void {
+    this.socket.write(Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c)))));
+  }
+
+  /** The next packet of kind `cmd` (waits up to `ms`). */
+  next<C extends Packet['cmd']>(cmd: C, ms = 3000): Promise<Extract<Packet, { cmd: C }>> {
+    const i = this.received.findIndex((p) => p.cmd === cmd);
+    if (i >= 0)
+      return Promise.resolve(this.received.splice(i, 1)[0] as Extract<Packet, { cmd: C }>);
+    return new Promise((resolve, reject) => {
+      const w = {
+        cmd,
+        resolve: (p: Packet) => {
+          clearTimeout(timer);
+          resolve(p as Extract<Packet, { cmd: C }>);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(w), 1);
+        reject(new Error(`no ${cmd} within ${ms} ms`));
+      }, ms);
+      this.waiting.push(w);
+    });
+  }
+
+  /** Resolves true when the broker closes the socket within `ms`, false otherwise. */
+  async closedWithin(ms = 3000): Promise<boolean> {
+    return Promise.race([this.closed.then(() => true), sleep(ms).then(() => false)]);
+  }
+}
+
+/** Helpers for hand-made packets (bad flags etc.). */
+export const mqttString = (s: string | Buffer): Buffer => {
+  const b = Buffer.isBuffer(s) ? s : Buffer.from(s);
+  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+};
+export const rawPacket = (first: number, ...body: (Buffer | number[])[]): Buffer => {
+  const b = Buffer.concat(body.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x))));
+  if (b.length > 127) throw new Error('hand-made packets are short');
+  return Buffer.concat([Buffer.from([first, b.length]), b]);
+};
+
+// ---- paho-mqtt 2 -------------------------------------------------------------------------------
+
+/** One step of a paho session (see fixtures/paho-conformance.py for what each does). */
+export type PahoStep =
+  | { op: 'connect' }
+  | { op: 'subscribe'; filters: [string, number][] }
+  | { op: 'unsubscribe'; filters: string[] }
+  | { op: 'publish'; topic: string; payload: string; qos?: number; retain?: boolean }
+  | { op: 'expect'; count: number; timeout?: number }
+  | { op: 'sleep'; s: number }
+  | { op: 'signal'; name: string }
+  | { op: 'await' }
+  | { op: 'disconnect' }
+  | { op: 'drop' };
+
+export interface PahoScript {
+  client_id: string;
+  clean?: boolean;
+  version?: 4 | 5;
+  keepalive?: number;
+  will?: { topic: string; payload: string; qos?: number; retain?: boolean };
+  steps: PahoStep[];
+}
+
+export interface PahoMessage {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+}
+
+export interface PahoResult {
+  connack: { rc: number; session_present: boolean }[];
+  granted: number[][];
+  messages: PahoMessage[];
+  published: number;
+  closed_by_server: boolean;
+}
+
+export interface PahoHooks {
+  /** Called on each `signal` step; the script continues at its next `await` once it resolves. */
+  onSignal?: (name: string) => Promise<void> | void;
+}
+
+const PAHO_DRIVER = path.join(
+  import.meta.dirname,
+  'integration',
+  'fixtures',
+  'paho-conformance.py',
+);
+
+function runPaho(
+  port: number,
+  script: PahoScript,
+  hooks: PahoHooks = {},
+  children: Set<ChildProcessWithoutNullStreams>,
+): Promise<PahoResult> {
+  const py = pahoPython();
+  const child = spawn(py, [PAHO_DRIVER, String(port), JSON.stringify(script)]);
+  children.add(child);
+  let out = '';
+  let err = '';
+  let result: PahoResult | undefined;
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+    let nl: number;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      const msg = JSON.parse(line) as { signal?: string; result?: PahoResult };
+      if (msg.signal !== undefined) {
+        void Promise.resolve(hooks.onSignal?.(msg.signal)).then(
+          () => child.stdin.write('go\n'),
+          (e: unknown) => {
+            err += `onSignal failed: ${String(e)}`;
+            child.kill('SIGKILL');
+          },
+        );
+      } else if (msg.result) result = msg.result;
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0 && result) resolve(result);
+      else
+        reject(
+          new Error(`paho script exited ${code}: ${err.trim().split('\n').slice(-8).join('\n')}`),
+        );
+    });
+  });
+}
