@@ -112,6 +112,13 @@ export interface PrometheusInput {
 /** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
 export const AUTH_FAILURE_REASONS = ['missing', 'invalid', 'expired', 'disabled', 'rate_limited'];
 
+/** One sample per entry of `counts`, labelled `<label>="<key>"`; an absent count is 0. */
+const byLabel = (
+  label: string,
+  counts: Readonly<Record<string, number | undefined>>,
+): (readonly [Labels, number])[] =>
+  Object.entries(counts).map(([value, n]) => [{ [label]: value }, n ?? 0] as const);
+
 export function renderPrometheus(m: PrometheusInput): string {
   const e = new Exposition();
   const rules = Object.entries(m.rules);
@@ -370,27 +377,23 @@ export function renderPrometheus(m: PrometheusInput): string {
     'sluice_broker_limit_refusals_total',
     'counter',
     'Connections, packets and subscriptions refused by a listener limit, by limit.',
-    (
-      [
-        ['max_packet_size', b.refused_packet_too_large],
-        ['max_connections', b.refused_max_connections],
-        ['max_topic_levels', b.refused_topic_levels],
-        ['max_subscriptions', b.refused_max_subscriptions],
-        ['idle_timeout', b.refused_idle_timeout],
-        ['packet_timeout', b.refused_packet_timeout],
-      ] as const
-    ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
+    byLabel('limit', {
+      max_packet_size: b.refused_packet_too_large,
+      max_connections: b.refused_max_connections,
+      max_topic_levels: b.refused_topic_levels,
+      max_subscriptions: b.refused_max_subscriptions,
+      idle_timeout: b.refused_idle_timeout,
+      packet_timeout: b.refused_packet_timeout,
+    }),
   );
   e.family(
     'sluice_broker_throttled_total',
     'counter',
     'Times a listener rate limit held a client (messages_rate) or a new socket (max_conn_rate) back, by limit.',
-    (
-      [
-        ['messages_rate', b.limited_messages_rate],
-        ['max_conn_rate', b.limited_conn_rate],
-      ] as const
-    ).map(([limit, n]) => [{ limit }, n ?? 0] as const),
+    byLabel('limit', {
+      messages_rate: b.limited_messages_rate,
+      max_conn_rate: b.limited_conn_rate,
+    }),
   );
   e.family(
     'sluice_broker_delivery_dropped_queue_full_total',
@@ -402,14 +405,12 @@ export function renderPrometheus(m: PrometheusInput): string {
     'sluice_broker_delivery_dropped_total',
     'counter',
     "Copies the broker did not send to a subscriber, by EMQX's delivery.dropped reason.",
-    (
-      [
-        ['queue_full', b.dropped_queue_full],
-        ['expired', b.dropped_expired],
-        ['no_local', b.dropped_no_local],
-        ['too_large', b.dropped_too_large],
-      ] as const
-    ).map(([reason, n]) => [{ reason }, n ?? 0] as const),
+    byLabel('reason', {
+      queue_full: b.dropped_queue_full,
+      expired: b.dropped_expired,
+      no_local: b.dropped_no_local,
+      too_large: b.dropped_too_large,
+    }),
   );
   e.family(
     'sluice_broker_shared_redispatched_total',
@@ -421,14 +422,12 @@ export function renderPrometheus(m: PrometheusInput): string {
     'sluice_broker_protocol_errors_total',
     'counter',
     'Connections closed (or CONNECTs refused) for an MQTT protocol violation, by reason.',
-    (
-      [
-        ['malformed_utf8', b.protocol_malformed_utf8],
-        ['null_character', b.protocol_null_character],
-        ['unsupported_protocol_level', b.protocol_unsupported_level],
-        ['unknown_protocol_name', b.protocol_unknown_name],
-      ] as const
-    ).map(([reason, n]) => [{ reason }, n ?? 0] as const),
+    byLabel('reason', {
+      malformed_utf8: b.protocol_malformed_utf8,
+      null_character: b.protocol_null_character,
+      unsupported_protocol_level: b.protocol_unsupported_level,
+      unknown_protocol_name: b.protocol_unknown_name,
+    }),
   );
   e.family(
     'sluice_broker_clients_paused',
