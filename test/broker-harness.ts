@@ -1,8 +1,9 @@
 /**
  * A started broker with no listeners, an event log and in-memory clients that speak raw MQTT
  * 3.1.1 or 5.0 packets (mqtt-packet generate / parser) over `createBrokerInternals(...).connect`,
- * the entry a listener uses (decision 0002). Used by the MQTT 5 and Aedes-patch unit tests; the
- * older src/broker/broker.test.ts keeps its own 3.1.1-only copy.
+ * the entry a listener uses (decision 0002). Used by the MQTT 5 and Aedes-patch unit tests and,
+ * over TCP, by the conformance files (test/conformance.ts); the older src/broker/broker.test.ts
+ * keeps its own 3.1.1-only copy.
  */
 import type { Duplex } from 'node:stream';
 import { generate, parser, type IConnectPacket, type Packet } from 'mqtt-packet';
@@ -20,15 +21,21 @@ export const NODE = 'sluice@unit';
 export class TestClient {
   private readonly inbox: Packet[] = [];
   private readonly waiting: { cmd: Packet['cmd']; resolve: (p: Packet) => void }[] = [];
+  /** Every packet received, in order (also the ones `next` took). */
+  readonly log: Packet[] = [];
   readonly closed: Promise<void>;
   isClosed = false;
 
+  /** `waitMs`: how long `next` waits by default. */
   constructor(
     readonly stream: Duplex,
     readonly protocolVersion: 4 | 5,
+    private readonly waitMs = 2000,
   ) {
     const p = parser({ protocolVersion });
     p.on('packet', (packet: Packet) => {
+      this.log.push(packet);
+      this.onPacket(packet);
       const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
       if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
       else this.inbox.push(packet);
@@ -48,8 +55,11 @@ export class TestClient {
     this.stream.write(Buffer.concat(packets.map((p) => generate(p, opts))));
   }
 
-  /** The next packet of kind `cmd` the broker sent (waits up to `ms`, default 2 s). */
-  next<C extends Packet['cmd']>(cmd: C, ms = 2000): Promise<Extract<Packet, { cmd: C }>> {
+  /** Called with each packet before `next` or the inbox gets it (subclasses answer it). */
+  protected onPacket(_packet: Packet): void {}
+
+  /** The next packet of kind `cmd` the broker sent (waits up to `ms`, default `waitMs`). */
+  next<C extends Packet['cmd']>(cmd: C, ms = this.waitMs): Promise<Extract<Packet, { cmd: C }>> {
     const i = this.inbox.findIndex((p) => p.cmd === cmd);
     if (i >= 0) return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<Packet, { cmd: C }>);
     return new Promise((resolve, reject) => {

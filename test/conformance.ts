@@ -6,17 +6,18 @@
  * - MQTT.js (`mqttjs`), the npm client;
  * - paho-mqtt 2 (`paho`), the Eclipse Python client, through a small scripted driver
  *   (fixtures/paho-conformance.py: a JSON list of steps in, one JSON line of what it saw out);
- * - `RawClient`, a TCP socket speaking mqtt-packet, only for packets a client library will not
+ * - `RawClient`, a TCP socket speaking mqtt-packet (broker-harness's `TestClient` over TCP), only for packets a client library will not
  *   produce (bad flags, a second CONNECT, a QoS 3 PUBLISH, withheld acknowledgements).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { generate, parser, type Packet } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import { silentLogger, type BrokerEvent } from '../src/core/index.js';
 import { createBroker, type Broker } from '../src/broker/index.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
+import { TestClient } from './broker-harness.js';
 import { pahoPython } from './python-venv.js';
 
 export interface Conformance {
@@ -128,36 +129,16 @@ export const connectPacket = (clientId: string, version: 4 | 5 = 4): Packet =>
   }) as Packet;
 
 /** A TCP client that writes mqtt-packet packets (or raw bytes) and collects what comes back. */
-export class RawClient {
-  readonly received: Packet[] = [];
-  /** Every packet received, in order (also the ones `next` took). */
-  readonly log: Packet[] = [];
-  private readonly waiting: { cmd: string; resolve: (p: Packet) => void }[] = [];
-  isClosed = false;
-  readonly closed: Promise<void>;
+export class RawClient extends TestClient {
   /** Answer every PUBLISH (PUBACK / PUBREC) and PUBREL (PUBCOMP) as a well-behaved client. */
   autoAck = false;
 
   private constructor(
     readonly socket: net.Socket,
-    readonly version: 4 | 5,
+    version: 4 | 5,
   ) {
-    const p = parser({ protocolVersion: version });
-    p.on('packet', (packet: Packet) => {
-      this.log.push(packet);
-      if (this.autoAck) this.ack(packet);
-      const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
-      if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
-      else this.received.push(packet);
-    });
-    socket.on('data', (b: Buffer) => p.parse(b));
+    super(socket, version, 3000);
     socket.on('error', () => {});
-    this.closed = new Promise((resolve) =>
-      socket.once('close', () => {
-        this.isClosed = true;
-        resolve();
-      }),
-    );
   }
 
   static async open(port: number, version: 4 | 5): Promise<RawClient> {
@@ -169,7 +150,8 @@ export class RawClient {
     return new RawClient(s, version);
   }
 
-  private ack(p: Packet): void {
+  protected override onPacket(p: Packet): void {
+    if (!this.autoAck) return;
     if (p.cmd === 'publish' && p.qos === 1) this.send({ cmd: 'puback', messageId: p.messageId! });
     else if (p.cmd === 'publish' && p.qos === 2)
       this.send({ cmd: 'pubrec', messageId: p.messageId! });
@@ -181,35 +163,8 @@ export class RawClient {
     return this.log.filter((p): p is Extract<Packet, { cmd: 'publish' }> => p.cmd === 'publish');
   }
 
-  /** Every packet in one write. */
-  send(...packets: Packet[]): void {
-    const opts = { protocolVersion: this.version };
-    this.socket.write(Buffer.concat(packets.map((p) => generate(p, opts))));
-  }
-
   bytes(...chunks: (Buffer | number[])[]): void {
     this.socket.write(Buffer.concat(chunks.map((c) => (Buffer.isBuffer(c) ? c : Buffer.from(c)))));
-  }
-
-  /** The next packet of kind `cmd` (waits up to `ms`). */
-  next<C extends Packet['cmd']>(cmd: C, ms = 3000): Promise<Extract<Packet, { cmd: C }>> {
-    const i = this.received.findIndex((p) => p.cmd === cmd);
-    if (i >= 0)
-      return Promise.resolve(this.received.splice(i, 1)[0] as Extract<Packet, { cmd: C }>);
-    return new Promise((resolve, reject) => {
-      const w = {
-        cmd,
-        resolve: (p: Packet) => {
-          clearTimeout(timer);
-          resolve(p as Extract<Packet, { cmd: C }>);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(w), 1);
-        reject(new Error(`no ${cmd} within ${ms} ms`));
-      }, ms);
-      this.waiting.push(w);
-    });
   }
 
   /** Resolves true when the broker closes the socket within `ms`, false otherwise. */

@@ -17,6 +17,7 @@ import {
   waitFor,
   type Conformance,
 } from '../conformance.js';
+import { publishPacket } from '../broker-harness.js';
 
 let b: Conformance;
 beforeAll(async () => {
@@ -24,22 +25,8 @@ beforeAll(async () => {
 });
 afterAll(async () => b?.stop());
 
-const publish = (
-  topic: string,
-  payload: string,
-  qos: 0 | 1 | 2,
-  messageId?: number,
-  dup = false,
-): Packet =>
-  ({
-    cmd: 'publish',
-    topic,
-    payload: Buffer.from(payload),
-    qos,
-    retain: false,
-    dup,
-    ...(messageId === undefined ? {} : { messageId }),
-  }) as Packet;
+const publish = (topic: string, payload: string, qos: 0 | 1 | 2, messageId?: number, dup = false) =>
+  publishPacket(topic, payload, qos, messageId, { dup });
 
 /** An MQTT.js subscriber of `topic` at `qos`, collecting [payload, qos, dup] of what arrives. */
 async function subscriber(topic: string, qos: 0 | 1 | 2 = 2) {
