@@ -375,6 +375,16 @@ export function createHooks(
       );
       return cb(null, null);
     }
+    if (share && (sub as { nl?: boolean }).nl) {
+      // MQTT 5 [MQTT-3.8.3-4]: No Local on a shared subscription is a protocol error; the
+      // error makes Aedes close the connection (no SUBACK) [MQTT-4.13.1-1].
+      logger.info(
+        { clientid: rec.clientid, filter: sub.topic },
+        'connection closed: No Local on a shared subscription [MQTT-3.8.3-4]',
+      );
+      rec.reason ??= 'protocol_error';
+      return cb(new Error('No Local on a shared subscription'));
+    }
     const filter = share ? share.filter : sub.topic;
     // [MQTT-4.7.1-3] `+` occupies a whole level; Aedes checks only `#` (a misplaced `#` closes
     // the connection there), so `a+/b` would otherwise be granted and matched literally.

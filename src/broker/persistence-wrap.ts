@@ -6,7 +6,11 @@
  *    and message.acked, matched by packet id to the delivered columns authorizeForward kept
  *    (README invariant 6);
  *  - `outgoingEnqueueCombi`: copies queued for offline sessions count as deliveries, so such a
- *    message is not reported as dropped (invariant 5).
+ *    message is not reported as dropped (invariant 5);
+ *  - `outgoingStream` (what a returning persistent session is sent): a PUBLISH that already
+ *    has a packet id was sent before and never acknowledged, so it is re-sent with DUP 1
+ *    [MQTT-3.3.1-1] [MQTT-4.4.0-1]; Aedes re-sends it with the DUP it had (0). A copy queued
+ *    while the client was offline has no packet id yet and keeps DUP 0 (first attempt).
  */
 import type { Client } from 'aedes';
 import { recordOf } from './client-records.js';
@@ -47,6 +51,7 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
       subs: unknown[],
       packet: { brokerId?: string; brokerCounter?: number },
     ) => Promise<void>;
+    outgoingStream: (c: Client) => AsyncIterable<OutgoingPacket>;
   };
   const clear = p.outgoingClearMessageId.bind(p);
   p.outgoingClearMessageId = (c, packet) => {
@@ -61,4 +66,20 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
     }
     return enqueue(subs, packet);
   };
+  const stream = p.outgoingStream.bind(p);
+  p.outgoingStream = (c) => markResent(stream(c));
+}
+
+interface OutgoingPacket {
+  cmd?: string;
+  messageId?: number;
+  dup?: boolean;
+}
+
+/** The stored queue with DUP 1 on PUBLISHes sent before (they have a packet id); copies. */
+async function* markResent(src: AsyncIterable<OutgoingPacket>): AsyncIterable<OutgoingPacket> {
+  for await (const packet of src)
+    yield packet.cmd === 'publish' && packet.messageId !== undefined && !packet.dup
+      ? { ...packet, dup: true }
+      : packet;
 }
