@@ -1,6 +1,16 @@
 /**
- * Delivery tracking for external sources (src/sources): tells a source when the rule work of
- * one message is done, so it acknowledges the message (PUBACK, offset commit) only then.
+ * Delivery tracking for external sources (src/sources) and for the embedded broker's held
+ * acknowledgements (listener `ack_after`, the core `AckGatePort`, decision 0012): tells the
+ * source / broker when the rule work of one message is done, so it acknowledges the message
+ * (PUBACK / PUBREC, offset commit) only then. A ticket has a mode:
+ *
+ *   remote    (sources; `ack_after: remote`) done once every record is acknowledged by its sink
+ *             as described below;
+ *   buffered  (`ack_after: buffered`) done once every record the router accepted is in its
+ *             sink's buffer, durable there per the buffer (`SinkRunner.awaitDurable`): a memory
+ *             buffer or fsync `always` / `never` at enqueue, fsync `interval` after the next
+ *             fsync of the segment. One wait per sink per ticket (an fsync covers everything
+ *             appended before it).
  *
  * Everything from `push` to the sink runner's `enqueue` is synchronous (runtime/pipeline.ts),
  * so a ticket is "current" while the source's push runs, and the router counts each record
@@ -15,21 +25,31 @@
  * their records count as done once enqueued (logged once at startup).
  */
 import { isRetriable } from '../core/index.js';
-import type { Sink, SinkRecord, WriteResult } from '../core/index.js';
+import type { AckAfterMode, AckGatePort, Sink, SinkRecord, WriteResult } from '../core/index.js';
 import type { DeliveryTracker } from '../sources/index.js';
 
 interface Ticket {
   open: number;
   done: (() => void) | undefined;
+  readonly mode: AckAfterMode;
+  /** buffered: the sinks this ticket already waits on for durability. */
+  durable?: Set<string>;
 }
 
-export class EngineDeliveryTracker implements DeliveryTracker {
+export interface DeliveryTrackerDeps {
+  /** buffered mode: `SinkRunner.awaitDurable` of the named sink (true = `cb` runs later). */
+  awaitDurable?: (sink: string, cb: () => void) => boolean;
+}
+
+export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   private current: Ticket | undefined;
   /** record → its ticket and the sinks that still owe an acknowledgement. */
   private readonly owed = new WeakMap<SinkRecord, { ticket: Ticket; sinks: Set<string> }>();
 
-  track(push: () => void, done: () => void): void {
-    const t: Ticket = { open: 1, done };
+  constructor(private readonly deps: DeliveryTrackerDeps = {}) {}
+
+  track(push: () => void, done: () => void, mode: AckAfterMode = 'remote'): void {
+    const t: Ticket = { open: 1, done, mode };
     const prev = this.current;
     this.current = t;
     try {
@@ -40,10 +60,20 @@ export class EngineDeliveryTracker implements DeliveryTracker {
     }
   }
 
-  /** The router accepted `record` for the decorated sink `sink` (call after a true enqueue). */
+  /**
+   * The router accepted `record` for sink `sink` (call after a true enqueue; for `remote`
+   * only for decorated sinks — a worker-thread sink counts as done at enqueue).
+   */
   routed(record: SinkRecord, sink: string): void {
     const t = this.current;
     if (!t) return;
+    if (t.mode === 'buffered') {
+      if (t.durable?.has(sink)) return;
+      (t.durable ??= new Set()).add(sink);
+      t.open++;
+      if (!this.deps.awaitDurable?.(sink, () => this.close(t))) t.open--;
+      return;
+    }
     let o = this.owed.get(record);
     if (!o) {
       o = { ticket: t, sinks: new Set() };

@@ -122,6 +122,8 @@ export class DiskBuffer implements RecordBuffer {
   private readonly replayed: number;
   private cancelSync: (() => void) | undefined;
   private closed = false;
+  /** awaitDurable callbacks waiting for the next interval fsync. */
+  private durableWaiters: (() => void)[] = [];
 
   constructor(private readonly o: DiskBufferOptions) {
     this.store = new SegmentStore({ dir: o.dir, segmentBytes: o.segmentBytes, fsync: o.fsync });
@@ -198,6 +200,7 @@ export class DiskBuffer implements RecordBuffer {
       this.cancelSync = this.o.schedule(() => {
         this.cancelSync = undefined;
         this.store.sync();
+        this.runDurableWaiters();
       }, this.o.fsyncInterval);
     const part = this.partition(key);
     part.queue.pushDisk(entry, time);
@@ -358,6 +361,19 @@ export class DiskBuffer implements RecordBuffer {
     return n;
   }
 
+  awaitDurable(cb: () => void): boolean {
+    if (this.closed || this.o.fsync !== 'interval' || !this.store.dirty) return false;
+    this.durableWaiters.push(cb);
+    return true;
+  }
+
+  private runDurableWaiters(): void {
+    const w = this.durableWaiters;
+    if (w.length === 0) return;
+    this.durableWaiters = [];
+    for (const cb of w) cb();
+  }
+
   close(inflight: readonly Inflight[]): number {
     if (this.closed) return 0;
     this.closed = true;
@@ -371,6 +387,7 @@ export class DiskBuffer implements RecordBuffer {
       lost += b.records - onDisk;
     }
     this.store.close();
+    this.runDurableWaiters(); // close synced the segment (fsync interval)
     this.parts.clear();
     this.records = kept;
     this.bytes = 0;
