@@ -158,11 +158,15 @@ export type BrokerConfigInput = {
   listeners?: Record<
     string,
     Partial<
-      Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout'>
+      Omit<
+        ListenerConfig,
+        'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout' | 'ack_timeout'
+      >
     > & {
       max_packet_size?: number | string;
       idle_timeout?: number | string;
       packet_timeout?: number | string;
+      ack_timeout?: number | string;
       type: ListenerType;
       ssl_options?: Partial<Omit<TlsOptionsConfig, 'ocsp'>> & { ocsp?: Partial<OcspConfig> };
     }
