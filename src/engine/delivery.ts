@@ -43,8 +43,11 @@ export interface DeliveryTrackerDeps {
 
 export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   private current: Ticket | undefined;
-  /** record → its ticket and the sinks that still owe an acknowledgement. */
-  private readonly owed = new WeakMap<SinkRecord, { ticket: Ticket; sinks: Set<string> }>();
+  /**
+   * record (its `ackToken`, which a disk buffer carries across encode / decode) → its ticket
+   * and the sinks that still owe an acknowledgement.
+   */
+  private readonly owed = new WeakMap<object, { ticket: Ticket; sinks: Set<string> }>();
 
   constructor(private readonly deps: DeliveryTrackerDeps = {}) {}
 
@@ -61,6 +64,14 @@ export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   }
 
   /**
+   * Call before enqueueing `record` to a decorated sink: while a ticket waits for the remote,
+   * give the record its `ackToken`, so a disk buffer's read-back copy still settles it.
+   */
+  prepare(record: SinkRecord): void {
+    if (this.current?.mode === 'remote') record.ackToken ??= {};
+  }
+
+  /**
    * The router accepted `record` for sink `sink` (call after a true enqueue; for `remote`
    * only for decorated sinks — a worker-thread sink counts as done at enqueue).
    */
@@ -74,10 +85,11 @@ export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
       if (!this.deps.awaitDurable?.(sink, () => this.close(t))) t.open--;
       return;
     }
-    let o = this.owed.get(record);
+    const key = record.ackToken ?? record;
+    let o = this.owed.get(key);
     if (!o) {
       o = { ticket: t, sinks: new Set() };
-      this.owed.set(record, o);
+      this.owed.set(key, o);
     }
     if (o.sinks.has(sink)) return;
     o.sinks.add(sink);
@@ -85,9 +97,10 @@ export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   }
 
   private settle(record: SinkRecord, sink: string): void {
-    const o = this.owed.get(record);
+    const key = record.ackToken ?? record;
+    const o = this.owed.get(key);
     if (!o || !o.sinks.delete(sink)) return;
-    if (o.sinks.size === 0) this.owed.delete(record);
+    if (o.sinks.size === 0) this.owed.delete(key);
     this.close(o.ticket);
   }
 

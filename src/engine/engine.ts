@@ -320,6 +320,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         record.trace?.step('drop', action, { reason: 'unknown_action' });
         return false;
       }
+      if (tracker && s.sink) tracker.prepare(record);
       const ok = s.runner.enqueue(record);
       if (ok && tracker && s.sink) tracker.routed(record, action);
       if (s.runner.pressured) {

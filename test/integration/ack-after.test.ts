@@ -255,4 +255,24 @@ describe('ack_after on the embedded broker', () => {
     expect(a.at - t0).toBeGreaterThanOrEqual(500);
     expect(out.records).toHaveLength(0);
   });
+
+  it('remote with a disk buffer: the read-back record still releases the acknowledgement', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-ack-'));
+    dirs.push(dir);
+    const { port, out } = await setup({
+      ack_after: 'remote',
+      ack_timeout: '30s',
+      buffer: { mode: 'disk', dir, fsync: 'never' },
+    });
+    out.hold();
+    const pub = await client(port, 'p-disk-remote');
+    const a = publish(pub, 'in/1', 'x');
+    await waitFor(() => engine!.metrics().broker.acks?.pending === 1, 'a held ack');
+    await sleep(200);
+    expect(a.acked).toBe(false);
+    out.release();
+    await waitFor(() => a.acked, 'PUBACK after the remote ack', 5000);
+    expect(out.records).toHaveLength(1);
+    expect(engine!.metrics().broker.acks).toMatchObject({ timed_out: 0, held_total: 1 });
+  });
 });

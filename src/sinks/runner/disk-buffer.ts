@@ -196,6 +196,7 @@ export class DiskBuffer implements RecordBuffer {
         : this.encode(key, record, size);
     this.pending = undefined;
     const entry = this.store.append(this.w.buf, end, size, record.ingestTs, key);
+    if (record.ackToken) entry.token = record.ackToken;
     if (this.o.fsync === 'interval' && !this.cancelSync && this.store.dirty)
       this.cancelSync = this.o.schedule(() => {
         this.cancelSync = undefined;
@@ -266,6 +267,7 @@ export class DiskBuffer implements RecordBuffer {
         const at = offsets[i] as number;
         const r = this.decodeAt(buf, at, at + e.len);
         if (r) {
+          if (e.token) r.ackToken = e.token;
           records.push(r);
           ticket.push(e);
         } else {
