@@ -39,6 +39,12 @@ export interface SinkRecord {
   readonly context?: Readonly<ValueMap>;
   /** Set only when a running trace follows this record (docs/api.md "Traces"); see core/trace.ts. */
   readonly trace?: MessageTrace;
+  /**
+   * Identity of the record for delivery tracking (src/engine/delivery.ts), set before enqueue
+   * while a message's acknowledgement waits on it. A disk / hybrid buffer reads records back
+   * as new objects and carries this over (kept in memory only, never written to disk).
+   */
+  ackToken?: object;
 }
 
 export interface WriteResult {
