@@ -52,6 +52,12 @@ export interface WriteResult {
   retry?: number[];
   /** Indexes of records rejected for good, with the reason code. */
   rejected?: { index: number; code: string; message: string }[];
+  /**
+   * Indexes of records the sink did not write because their message expired while they waited
+   * (MQTT 5 Message-Expiry-Interval, e.g. the republish sink): counted `dropped.expired` and
+   * handed to fallback actions like any give-up. An index also named in `rejected` is rejected.
+   */
+  expired?: number[];
 }
 
 export interface Sink {

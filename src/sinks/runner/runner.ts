@@ -752,6 +752,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     for (let i = 0; i < split.rejected.length; i++)
       fail(split.rejected[i] as string, [split.rejectedRecords[i] as SinkRecord]);
     inflightRecords -= split.rejected.length;
+    if (split.expired.length > 0) {
+      drop('expired', split.expired);
+      inflightRecords -= split.expired.length;
+    }
     succeed(split.ok);
     if (split.again.length === 0) {
       finish(batch);
