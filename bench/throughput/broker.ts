@@ -73,6 +73,12 @@ const compareV5 =
 const rawPublisher =
   process.argv.includes('--publisher=raw') ||
   process.argv[process.argv.indexOf('--publisher') + 1] === 'raw';
+/** `--levels=5` (with `--protocol 5`): run only these protocol levels (one profile each). */
+const LEVELS = (process.argv
+  .find((a) => a.startsWith('--levels='))
+  ?.slice('--levels='.length)
+  .split(',')
+  .map(Number) ?? [4, 5]) as (4 | 5)[];
 /** Protocol level the publishers of the next run connect with. */
 let protocol: 4 | 5 = 4;
 /** Messages sent (and not reported) before each measured run, per server. */
@@ -334,7 +340,8 @@ for (let round = 0; compareV5 && round < ROUNDS; round++) {
     ['sluice q1', () => runSluice(1, TOTAL[1], 1, 1)],
     ['sluice broker only q0', () => runBrokerOnly(0, TOTAL[0])],
   ] as const)
-    for (const v of [4, 5] as const) {
+    for (const v of LEVELS) {
+      if (!want(label)) continue;
       protocol = v;
       add(`${label} ${v === 5 ? 'v5' : 'v3.1.1'}`, await run());
     }
@@ -394,7 +401,7 @@ const v5Lines = [
 ];
 if (compareV5) {
   process.stdout.write(v5Lines.join('\n'));
-  if (!quick && !only && !override)
+  if (!quick && !only && !override && LEVELS.length === 2)
     writeFileSync(
       path.join(here, `../results/broker-mqtt5${rawPublisher ? '-raw' : ''}.md`),
       v5Lines.join('\n'),

@@ -6,14 +6,19 @@
  *                        ordinary keys: they read back as absent until they exist
  *   maxInflightInbound   inbound QoS 2 handshakes awaiting PUBREL are bounded per client
  *                        (`max_awaiting_rel`)
+ *   parserFactory        (ours, decision 0015) lib/client.js builds each client's packet parser
+ *                        with the broker's `parserFactory` when it has one
  *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
  *                        and its PUBACK / PUBREC written only when the embedder's hold says so
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Packet } from 'mqtt-packet';
+import { Aedes } from 'aedes';
+import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
+import { createFastParser, installFastParser } from './fast-parser.js';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
 import { assertPatchedAedes } from './mqtt5.js';
+import { memoryPipe } from '../../test/memory-pipe.js';
 
 afterEach(stopAll);
 
@@ -128,6 +133,45 @@ describe('assertPatchedAedes', () => {
     expect(() =>
       assertPatchedAedes({ clients: Object.create(null), maxInflightInbound: 100 }),
     ).not.toThrow();
+  });
+});
+
+describe('parserFactory (decision 0015)', () => {
+  it("Aedes parses each client's packets with the parser the broker's parserFactory makes", async () => {
+    const aedes = await Aedes.createBroker();
+    const made: object[] = [];
+    (aedes as unknown as { parserFactory: () => object }).parserFactory = () => {
+      const p = parser();
+      made.push(p);
+      return p;
+    };
+    const [ours, theirs] = memoryPipe();
+    const client = aedes.handle(theirs);
+    // The unpatched beta calls mqtt-packet's parser() itself and never the factory.
+    expect(made).toHaveLength(1);
+    expect((client as unknown as { _parser: object })._parser).toBe(made[0]);
+    const answers = parser();
+    const connack = new Promise<Packet>((resolve) => answers.once('packet', resolve));
+    ours.on('data', (b: Buffer) => answers.parse(b));
+    ours.write(
+      generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: true,
+        clientId: 'pf',
+        keepalive: 0,
+      } as Packet),
+    );
+    expect((await connack).cmd).toBe('connack');
+    ours.destroy();
+    await new Promise<void>((r) => aedes.close(() => r()));
+  });
+
+  it('installFastParser gives Aedes the fast parser', () => {
+    const a = {} as { parserFactory?: unknown };
+    installFastParser(a);
+    expect(a.parserFactory).toBe(createFastParser);
   });
 });
 

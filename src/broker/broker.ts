@@ -55,6 +55,7 @@ import {
   type ConnMeta,
   type RunningListener,
 } from './listeners.js';
+import { installFastParser } from './fast-parser.js';
 import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
 import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
@@ -223,6 +224,7 @@ export function createBrokerInternals(
       }) as AedesInternals;
       assertPatchedAedes(a);
       installMqtt5(a);
+      installFastParser(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no

@@ -22,17 +22,13 @@ import type { ClientRecord } from './client-records.js';
 import type { ClientV5Internals } from './context.js';
 import type { BrokerConfig, ListenerLimits } from './config.js';
 import { LISTENER_LIMIT_DEFAULTS } from './config.js';
+import { limitFastPath, wireSize } from './fast-parser.js';
 import type { BrokerMetrics } from './types.js';
 
 interface ParserInternals {
   packet: { length: number; cmd?: string };
   _parseLength(): boolean;
   _emitError(err: Error): void;
-}
-
-/** Bytes of the Remaining Length field for a value (MQTT 3.1.1 §2.2.3). */
-function varIntBytes(n: number): number {
-  return n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4;
 }
 
 /** Number of levels of a topic or filter (`a/b/c` → 3). */
@@ -89,10 +85,12 @@ export function createLimits(config: BrokerConfig, metrics: BrokerMetrics, logge
       rec.limits = lim;
       const max = lim.max_packet_size;
       const parser = (client as unknown as { _parser: ParserInternals })._parser;
+      // The fast path (fast-parser.ts) leaves packets over the limit to the guard below.
+      limitFastPath(parser, max);
       const parseLength = parser._parseLength;
       parser._parseLength = function guardedParseLength(this: ParserInternals): boolean {
         if (!parseLength.call(this)) return false;
-        const size = 1 + varIntBytes(this.packet.length) + this.packet.length;
+        const size = wireSize(this.packet.length);
         if (size <= max) return true;
         metrics.refused_packet_too_large++;
         rec.reason ??= 'frame_too_large';

@@ -31,6 +31,10 @@
  * read ends inside a packet that started in it. One timer per connection, armed only while a
  * packet is incomplete, never re-armed per read.
  *
+ * The fast parser (fast-parser.ts, decision 0015) decodes hot packets without calling the
+ * wrapped methods; it leaves every packet these checks would act on (U+FFFD / U+0000 in a
+ * string, packet id 0) to mqtt-packet, so they still see it.
+ *
  * Aedes / mqtt-packet internals used (README invariant 7): the parser's `parse`, `_parseString`,
  * `_parseConnect`, `_parseMessageId`, `_parseUnsubscribe`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
  * `_emitError`; the Aedes client's `_paused` and `_parsingBatch`.

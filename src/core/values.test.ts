@@ -78,6 +78,20 @@ describe('encodeJson fast path', () => {
     );
   });
 
+  it('a record holding Buffers (the MQTT payload) encodes exactly as the generic encoder', () => {
+    const payload = Buffer.from('{"ts":1.5,"seq":7,"pad":"ü\\"x"}');
+    const records: Record<string, Value>[] = [
+      { clientid: 'c1', topic: 'bench/r1/x', payload, qos: 1 },
+      { 2: Buffer.from('b'), 1: 'a', z: [1, 'x', null], ['__proto__']: Buffer.from([0xff, 0x41]) },
+      JSON.parse('{"__proto__": 1, "p": "x"}') as Record<string, Value>,
+    ];
+    records[2]!['p'] = Buffer.from('x');
+    for (const r of records) expect(encodeJson(r)).toBe(encodeJsonGeneric(r));
+    expect(encodeJson(records[0]!)).toBe(
+      '{"clientid":"c1","topic":"bench/r1/x","payload":"{\\"ts\\":1.5,\\"seq\\":7,\\"pad\\":\\"ü\\\\\\"x\\"}","qos":1}',
+    );
+  });
+
   it('keeps the EMQX-visible differences from plain JSON.stringify', () => {
     expect(encodeJson({ a: undefined, b: new EFloat(2), c: 10n ** 22n })).toBe(
       '{"a":null,"b":2.0,"c":10000000000000000000000}',
