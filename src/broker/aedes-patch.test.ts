@@ -11,13 +11,17 @@
  *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
  *                        and its PUBACK / PUBREC written only when the embedder's hold says so
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Aedes } from 'aedes';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
-import { assertPatchedAedes } from './mqtt5.js';
+import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
 
 afterEach(stopAll);
@@ -175,6 +179,28 @@ describe('parserFactory (decision 0015)', () => {
   });
 });
 
+describe('assertPatchedAedesSources', () => {
+  it('passes on the installed (patched) Aedes and names every missing hunk of an unpatched copy', () => {
+    expect(() => assertPatchedAedesSources()).not.toThrow();
+    const root = mkdtempSync(path.join(tmpdir(), 'aedes-unpatched-'));
+    try {
+      mkdirSync(path.join(root, 'lib/handlers'), { recursive: true });
+      writeFileSync(path.join(root, 'lib/client.js'), 'this._parser = mqtt.parser()\n');
+      writeFileSync(path.join(root, 'lib/handlers/publish.js'), '// upstream\n');
+      let message = '';
+      try {
+        assertPatchedAedesSources(root);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      for (const [file] of AEDES_SOURCE_MARKERS) expect(message).toContain(file);
+      expect(message).toContain('patch-package');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('route, then acknowledge when the embedder lets it (holdAck, listener ack_after)', () => {
   /** A gate that runs the rule work and keeps each message's `done` for the test to call. */
   function gate(): AckGatePort & { dones: (() => void)[]; modes: AckAfterMode[] } {
@@ -217,6 +243,30 @@ describe('route, then acknowledge when the embedder lets it (holdAck, listener a
       expect((await pub.next(ack)).messageId).toBe(7);
     },
   );
+
+  it('QoS 2: a retransmitted duplicate is not PUBRECed before the held first copy (not routed again)', async () => {
+    const g = gate();
+    const h = await harness(listener('buffered'), { ackGate: g });
+    const { client: sub } = await h.connectClient('sub', { protocolVersion: 4 });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'dup/t', qos: 0 }] });
+    await sub.next('suback');
+    const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+    pub.send(publishPacket('dup/t', 'x', 2, 9));
+    await vi.waitFor(() => expect(g.dones).toHaveLength(1));
+    pub.send(publishPacket('dup/t', 'x', 2, 9, { dup: true }));
+    // Upstream (and the first version of the hunk) answered the duplicate at once.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(pub.pending('pubrec')).toEqual([]);
+    g.dones[0]!();
+    expect((await pub.next('pubrec')).messageId).toBe(9);
+    expect((await pub.next('pubrec')).messageId).toBe(9);
+    // Routed once: the duplicate reached no subscriber and no rule.
+    expect(g.dones).toHaveLength(1);
+    await sub.next('publish');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sub.pending('publish')).toEqual([]);
+    expect(h.broker.metrics().acks).toMatchObject({ pending: 0 });
+  });
 
   it('acknowledgements leave in arrival order, whatever order the messages finish in', async () => {
     const g = gate();

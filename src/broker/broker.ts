@@ -36,7 +36,12 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import { aedesMqtt5Options, assertPatchedAedes, installMqtt5 } from './mqtt5.js';
+import {
+  aedesMqtt5Options,
+  assertPatchedAedes,
+  assertPatchedAedesSources,
+  installMqtt5,
+} from './mqtt5.js';
 import { attachRecord, newRecord, recordOf } from './client-records.js';
 import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
@@ -223,6 +228,7 @@ export function createBrokerInternals(
         ...aedesMqtt5Options(config),
       }) as AedesInternals;
       assertPatchedAedes(a);
+      assertPatchedAedesSources();
       installMqtt5(a);
       installFastParser(a);
       ctx.aedes = a;

@@ -126,7 +126,7 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_aedes_unpatched: {
     description:
-      'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2; decision 0010), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
+      'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2, decision 0010; the holdAck and parserFactory hooks, decisions 0012 and 0015), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
     retriable: false,
   },
   broker_acl_rules_invalid: {

@@ -10,6 +10,10 @@
  *                      available" [MQTT-3.2.2-13]); Maximum Packet Size is the listener's
  *                      max_packet_size [MQTT-3.2.2-15]
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
 import type { Client } from 'aedes';
 import { recordOf } from './client-records.js';
 import type { BrokerConfig } from './config.js';
@@ -55,6 +59,46 @@ export function assertPatchedAedes(aedes: object): void {
   throw BrokerErrors.broker_aedes_unpatched(
     'the installed aedes lacks patches/aedes+2.0.0-beta.1.patch (run `npx patch-package`)',
   );
+}
+
+/**
+ * Hunks of our own that leave no trace on the broker instance (they call hooks the embedder
+ * sets), so assertPatchedAedes cannot see them: a marker each must hold in the installed file.
+ * Without them the broker would run, silently: PUBACKs on receipt whatever `ack_after` says,
+ * mqtt-packet parsing every packet.
+ */
+export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: string])[] = [
+  ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet, true)'],
+  ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet)'],
+  ['lib/client.js', 'broker.parserFactory()'],
+];
+
+const sourcesChecked = new Set<string>();
+
+/** Checks AEDES_SOURCE_MARKERS once per process (reads two files at the first broker start). */
+export function assertPatchedAedesSources(
+  root = path.dirname(createRequire(import.meta.url).resolve('aedes')),
+): void {
+  if (sourcesChecked.has(root)) return;
+  const missing: string[] = [];
+  const texts = new Map<string, string>();
+  for (const [file, marker] of AEDES_SOURCE_MARKERS) {
+    let text = texts.get(file);
+    if (text === undefined) {
+      try {
+        text = readFileSync(path.join(root, file), 'utf8');
+      } catch {
+        text = '';
+      }
+      texts.set(file, text);
+    }
+    if (!text.includes(marker)) missing.push(`${file} (${marker})`);
+  }
+  if (missing.length > 0)
+    throw BrokerErrors.broker_aedes_unpatched(
+      `the installed aedes lacks hunks of patches/aedes+2.0.0-beta.1.patch in ${missing.join(', ')} (run \`npx patch-package\`)`,
+    );
+  sourcesChecked.add(root);
 }
 
 function adjustConnackProperties(client: Client, props: Record<string, unknown>): void {
