@@ -24,6 +24,7 @@ import type { AedesInternals, BrokerContext } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import {
+  DIRECT,
   EXTRA,
   FROM,
   droppedColumns,
@@ -83,7 +84,8 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
     }
     metrics.messages_in++;
     let columns: ValueMap | null = null;
-    if (feed.messageColumns) {
+    const direct = (packet as TaggedPublishPacket)[DIRECT] === true;
+    if (feed.messageColumns && !direct) {
       const rec = client ? recordOf(client) : undefined;
       const cols = publishColumns(packet, rec, from, idOf(counter), now(), node);
       columns = cols;
@@ -103,7 +105,7 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
       const deliveries = routing.close(counter);
       if (!err && deliveries === 0) {
         metrics.messages_dropped++;
-        if (wants['message.dropped']) {
+        if (wants['message.dropped'] && !direct) {
           const src =
             columns ??
             publishColumns(
@@ -157,6 +159,7 @@ export function packetOf(msg: PublishRequest): TaggedPublishPacket | Error {
   };
   if (msg.from) packet[FROM] = msg.from;
   if (msg.columns) packet[EXTRA] = msg.columns as Readonly<ValueMap>;
+  if (msg.direct === true) packet[DIRECT] = true;
   return packet;
 }
 
