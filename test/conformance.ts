@@ -15,7 +15,7 @@ import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { silentLogger, type BrokerEvent } from '../src/core/index.js';
-import { createBroker, type Broker } from '../src/broker/index.js';
+import { createBroker, type BoundAddress, type Broker } from '../src/broker/index.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
 import { TestClient } from './broker-harness.js';
 import { pahoPython } from './python-venv.js';
@@ -24,6 +24,8 @@ export interface Conformance {
   broker: Broker;
   port: number;
   url: string;
+  /** Every listener's bound address (`tcp` plus any in `config.listeners`). */
+  addresses: BoundAddress[];
   events: BrokerEvent[];
   /** Columns of the events named `name` (optionally of one client). */
   of(name: string, clientid?: string): Record<string, unknown>[];
@@ -52,19 +54,25 @@ export async function waitFor(cond: () => boolean, what: string, ms = 10_000): P
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Start a broker with one TCP listener (`tcp`) plus `config`. */
+/** Start a broker with one TCP listener (`tcp`, plus any others in `config.listeners`) and `config`. */
 export async function startConformance(
   config: BrokerConfigInput = {},
   listener: Record<string, unknown> = {},
 ): Promise<Conformance> {
   const broker = createBroker(
     { logger: silentLogger, node: 'sluice-conformance@127.0.0.1' },
-    { ...config, listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener } } },
+    {
+      ...config,
+      listeners: {
+        ...config.listeners,
+        tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener },
+      },
+    },
   );
   const events: BrokerEvent[] = [];
   broker.onEvent((e) => events.push(e));
-  const [addr] = await broker.start();
-  const port = addr!.port;
+  const addresses = await broker.start();
+  const port = addresses.find((a) => a.name === 'tcp')!.port;
   const url = `mqtt://127.0.0.1:${port}`;
   const clients: MqttClient[] = [];
   const raws: RawClient[] = [];
@@ -73,6 +81,7 @@ export async function startConformance(
     broker,
     port,
     url,
+    addresses,
     events,
     of: (name, clientid) =>
       events

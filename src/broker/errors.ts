@@ -84,6 +84,11 @@ export const BrokerErrors = defineErrors('broker', {
       'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]. The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
     retriable: false,
   },
+  broker_ws_text_frame: {
+    description:
+      'A WebSocket client sent a text (non-binary) data frame: MQTT travels in binary frames only, so the connection is closed (WebSocket close 1003) without reading the frame [MQTT-6.0.0-1]. Counted in sluice_broker_protocol_errors_total{reason="ws_text_frame"}; the client.disconnected reason is protocol_error.',
+    retriable: false,
+  },
   broker_packet_timeout: {
     description:
       'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',
