@@ -16,6 +16,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { silentLogger, type BrokerEvent } from '../src/core/index.js';
 import { createBroker, type BoundAddress, type Broker } from '../src/broker/index.js';
+import type { BrokerDeps } from '../src/broker/types.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
 import { TestClient } from './broker-harness.js';
 import { pahoPython } from './python-venv.js';
@@ -58,9 +59,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export async function startConformance(
   config: BrokerConfigInput = {},
   listener: Record<string, unknown> = {},
+  deps: Partial<BrokerDeps> = {},
 ): Promise<Conformance> {
   const broker = createBroker(
-    { logger: silentLogger, node: 'sluice-conformance@127.0.0.1' },
+    { logger: silentLogger, node: 'sluice-conformance@127.0.0.1', ...deps },
     {
       ...config,
       listeners: {

@@ -46,7 +46,7 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_auth_backend_failed: {
     description:
-      'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
+      'An authenticator or authorizer in the chain threw or rejected (its backend is down: a transient error). An authenticator: the client is refused (CONNACK 3 server unavailable). An authorizer: the PUBLISH or SUBSCRIBE is not acted on and that client’s connection is closed (MQTT 5: DISCONNECT 0x80 first; client.disconnected reason authz_backend_failed) [MQTT-4.8.0-2]. The error is logged.',
     retriable: true,
   },
   broker_internal_error: {

@@ -28,7 +28,7 @@ import {
 } from './auth.js';
 import { recordOf, type ClientRecord } from './client-records.js';
 import { propsToColumns } from './columns.js';
-import type { BrokerContext, ClientInternals } from './context.js';
+import type { BrokerContext, ClientInternals, ClientV5Internals } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
@@ -286,7 +286,7 @@ export function createHooks(
     topic: string,
     qos: number,
     retain: boolean,
-    cb: (o: AuthzOutcome) => void,
+    cb: (o: AuthzOutcome, failed?: boolean) => void,
   ): void {
     if (rec.is_superuser) {
       authzDone(rec, action, topic, SUPERUSER);
@@ -301,6 +301,7 @@ export function createHooks(
       authzDone(rec, action, topic, o);
       return cb(o);
     }
+    let failed = false;
     runAuthzChain(
       authzChain,
       {
@@ -318,10 +319,32 @@ export function createHooks(
       noMatchAllow,
       (o) => {
         authzDone(rec, action, topic, o);
-        cb(o);
+        cb(o, failed);
       },
-      (err, source) => authzError(err, source, rec.clientid),
+      (err, source) => {
+        failed = true;
+        authzError(err, source, rec.clientid);
+      },
     );
+  }
+
+  /**
+   * [MQTT-4.8.0-2] An authorizer that throws or rejects (its backend is down: a transient error)
+   * while a client's PUBLISH or SUBSCRIBE is processed closes that client's connection, and
+   * only that one; the packet is not acted on (denied). MQTT 5 clients get DISCONNECT 0x80
+   * first, and Aedes hears of the error only once the connection is closed, so that nothing
+   * (no PUBACK 0x87) follows the DISCONNECT [MQTT-3.14.4-1]. Decision 0018.
+   */
+  function closeOnTransientError(
+    client: Client,
+    rec: ClientRecord,
+    then: (err: Error) => void,
+  ): void {
+    rec.reason ??= 'authz_backend_failed';
+    const err = new Error('authorizer failed');
+    const c = client as ClientV5Internals;
+    if (c.version === 5 && c.connected) c.disconnect({ reasonCode: 0x80 }, () => then(err));
+    else then(err); // Aedes closes a 3.1.1 connection on the error
   }
 
   function authorizePublish(
@@ -351,8 +374,10 @@ export function createHooks(
       if (wants['client.check_authz_complete']) authzDone(rec, 'publish', packet.topic, o);
       return cb(o.allow ? null : new Error('not authorized'));
     }
-    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
-      cb(o.allow ? null : new Error('not authorized')),
+    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o, failed) =>
+      failed
+        ? closeOnTransientError(client!, rec, cb)
+        : cb(o.allow ? null : new Error('not authorized')),
     );
   }
 
@@ -407,7 +432,8 @@ export function createHooks(
       );
       return cb(null, null);
     }
-    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => {
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o, failed) => {
+      if (failed) return closeOnTransientError(client, rec, (err) => cb(err));
       if (!o.allow) return cb(null, null);
       const max = lim.max_subscriptions;
       if (max > 0) {
