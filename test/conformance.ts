@@ -198,11 +198,32 @@ export const rawPacket = (first: number, ...body: (Buffer | number[])[]): Buffer
 // ---- paho-mqtt 2 -------------------------------------------------------------------------------
 
 /** One step of a paho session (see fixtures/paho-conformance.py for what each does). */
+/** paho property names (MQTT 5), e.g. `SessionExpiryInterval`, `UserProperty: [[k, v]]`. */
+export type PahoProps = Record<string, unknown>;
+
+/** MQTT 5 subscription options: No Local, Retain As Published, Retain Handling. */
+export interface PahoSubOpts {
+  nl?: boolean;
+  rap?: boolean;
+  rh?: 0 | 1 | 2;
+}
+
 export type PahoStep =
   | { op: 'connect' }
-  | { op: 'subscribe'; filters: [string, number][] }
+  | {
+      op: 'subscribe';
+      filters: ([string, number] | [string, number, PahoSubOpts])[];
+      properties?: PahoProps;
+    }
   | { op: 'unsubscribe'; filters: string[] }
-  | { op: 'publish'; topic: string; payload: string; qos?: number; retain?: boolean }
+  | {
+      op: 'publish';
+      topic: string;
+      payload: string;
+      qos?: number;
+      retain?: boolean;
+      properties?: PahoProps;
+    }
   | { op: 'expect'; count: number; timeout?: number }
   | { op: 'sleep'; s: number }
   | { op: 'signal'; name: string }
@@ -215,7 +236,9 @@ export interface PahoScript {
   clean?: boolean;
   version?: 4 | 5;
   keepalive?: number;
-  will?: { topic: string; payload: string; qos?: number; retain?: boolean };
+  /** MQTT 5 CONNECT properties. */
+  properties?: PahoProps;
+  will?: { topic: string; payload: string; qos?: number; retain?: boolean; properties?: PahoProps };
   steps: PahoStep[];
 }
 
@@ -225,6 +248,8 @@ export interface PahoMessage {
   qos: number;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 only: the PUBLISH properties as paho reports them (CorrelationData in hex). */
+  props?: PahoProps;
 }
 
 export interface PahoResult {
@@ -233,6 +258,12 @@ export interface PahoResult {
   messages: PahoMessage[];
   published: number;
   closed_by_server: boolean;
+  /** MQTT 5 only: CONNACK properties, one dict per CONNACK. */
+  connack_props?: PahoProps[];
+  /** MQTT 5 only: PUBACK / PUBREC reason code of each QoS > 0 publish, in order. */
+  acks?: (number | null)[];
+  /** MQTT 5 only: reason code of a DISCONNECT the server sent. */
+  disconnect_rc?: number | null;
 }
 
 export interface PahoHooks {
