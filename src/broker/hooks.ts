@@ -32,7 +32,7 @@ import type { BrokerContext, ClientInternals, ClientV5Internals } from './contex
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
-import { deliveryQos } from './granted-qos.js';
+import { deliveryQos, subscriptionIds } from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
@@ -411,6 +411,8 @@ export function createHooks(
       return cb(new Error('No Local on a shared subscription'));
     }
     const filter = share ? share.filter : sub.topic;
+    if ((sub as { subscriptionIdentifier?: number }).subscriptionIdentifier !== undefined)
+      rec.subIds = true;
     // [MQTT-4.7.1-3] `+` occupies a whole level; Aedes checks only `#` (a misplaced `#` closes
     // the connection there), so `a+/b` would otherwise be granted and matched literally.
     if (misplacedPlus(filter)) {
@@ -480,6 +482,15 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
+    // [MQTT-3.3.4-4] One copy for overlapping subscriptions carries the identifiers of all of
+    // them; Aedes puts on only the one of the subscription whose delivery ran (maybe none).
+    // The copy is this subscription's own Packet: replace its properties, never mutate them.
+    if (rec?.subIds && !ctx.sharing) {
+      const ids = subscriptionIds(c.subscriptions as Record<string, { si?: number }>, packet.topic);
+      const props = packet.properties;
+      if (ids !== undefined || props?.subscriptionIdentifier !== undefined)
+        packet.properties = { ...props, subscriptionIdentifier: ids };
+    }
     // MQTT 5: expiry, the client's Maximum Packet Size, outbound topic aliases (mqtt5-forward.ts).
     if (
       rec &&
