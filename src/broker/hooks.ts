@@ -340,10 +340,21 @@ export function createHooks(
     rec: ClientRecord,
     then: (err: Error) => void,
   ): void {
-    rec.reason ??= 'authz_backend_failed';
-    const err = new Error('authorizer failed');
+    closeWith(client, rec, 'authz_backend_failed', 0x80, new Error('authorizer failed'), then);
+  }
+
+  /** Close `client`: MQTT 5 gets DISCONNECT `code` first; Aedes is told (`then(err)`) after. */
+  function closeWith(
+    client: Client,
+    rec: ClientRecord,
+    reason: string,
+    code: number,
+    err: Error,
+    then: (err: Error) => void,
+  ): void {
+    rec.reason ??= reason;
     const c = client as ClientV5Internals;
-    if (c.version === 5 && c.connected) c.disconnect({ reasonCode: 0x80 }, () => then(err));
+    if (c.version === 5 && c.connected) c.disconnect({ reasonCode: code }, () => then(err));
     else then(err); // Aedes closes a 3.1.1 connection on the error
   }
 
@@ -359,6 +370,19 @@ export function createHooks(
     // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
     // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
     // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
+    // MQTT 5 [MQTT-3.3.4-6]: a client's PUBLISH must not carry a Subscription Identifier; one
+    // that does is a protocol error (Aedes would pass it on to subscribers): DISCONNECT 0x82.
+    if (packet.properties?.subscriptionIdentifier !== undefined) {
+      logger.info(
+        {
+          clientid: rec.clientid,
+          code: 'broker_malformed_packet',
+          fault: 'subscription_identifier',
+        },
+        'connection closed: PUBLISH from a client with a Subscription Identifier [MQTT-3.3.4-6]',
+      );
+      return closeWith(client!, rec, 'protocol_error', 0x82, new Error('protocol error'), cb);
+    }
     const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
