@@ -89,6 +89,11 @@ export const BrokerErrors = defineErrors('broker', {
       'A WebSocket client sent a text (non-binary) data frame: MQTT travels in binary frames only, so the connection is closed (WebSocket close 1003) without reading the frame [MQTT-6.0.0-1]. Counted in sluice_broker_protocol_errors_total{reason="ws_text_frame"}; the client.disconnected reason is protocol_error.',
     retriable: false,
   },
+  broker_ack_timeout: {
+    description:
+      'Listener `ack_after` buffered / remote: held PUBACKs / PUBRECs were sent after `ack_timeout` although the records of their messages were not yet buffered / acknowledged by the remote (a sink stalled, or dropped the record). Logged at most every 10 s with the count; counted as sluice_broker_acks_timed_out_total.',
+    retriable: true,
+  },
   broker_packet_timeout: {
     description:
       'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',
