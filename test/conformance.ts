@@ -228,7 +228,7 @@ export type PahoStep =
   | { op: 'sleep'; s: number }
   | { op: 'signal'; name: string }
   | { op: 'await' }
-  | { op: 'disconnect' }
+  | { op: 'disconnect'; rc?: number; properties?: PahoProps }
   | { op: 'drop' };
 
 export interface PahoScript {
