@@ -81,7 +81,7 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_malformed_packet: {
     description:
-      'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2], or (MQTT 5) a PUBLISH carrying a Subscription Identifier [MQTT-3.3.4-6], which gets DISCONNECT 0x82. The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
+      'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2], or (MQTT 5) a PUBLISH carrying a Subscription Identifier [MQTT-3.3.4-6], which gets DISCONNECT 0x82, or (MQTT 5) a DISCONNECT with a non-zero Session Expiry Interval after a CONNECT whose interval was 0 (§3.14.2.2.2; fault disconnect_session_expiry: the close is a protocol error, so the will is published and the session ends). The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
     retriable: false,
   },
   broker_ws_text_frame: {
