@@ -57,6 +57,7 @@ describe('CONNACK', () => {
     expect(connack.properties).toMatchObject({
       maximumPacketSize: MAX_PACKET,
       topicAliasMaximum: ALIAS_MAX,
+      receiveMaximum: 100, // max_awaiting_rel's default
     });
     // Absent means available (§3.2.2.3.11, .12, .13, .18): never advertised as unavailable.
     for (const k of [
@@ -77,6 +78,7 @@ describe('CONNACK', () => {
     expect(r.connack_props![0]).toMatchObject({
       MaximumPacketSize: MAX_PACKET,
       TopicAliasMaximum: ALIAS_MAX,
+      ReceiveMaximum: 100,
     });
     expect(r.connack_props![0]).not.toHaveProperty('ResponseInformation');
   });
@@ -220,6 +222,34 @@ describe('DISCONNECT from the server', () => {
 });
 
 describe('flow control and the client’s limits', () => {
+  it('§3.2.2.3.3 §3.3.4 the server’s Receive Maximum is max_awaiting_rel (3): CONNACK says so (MQTT.js v5, paho v5); a raw v5 client with 3 QoS 2 PUBLISHes awaiting PUBREL keeps its connection, a 4th, over the advertised maximum, gets DISCONNECT 0x93', async () => {
+    const small = await startConformance({ max_awaiting_rel: 3 });
+    try {
+      const js = mqtt.connect(small.url, { reconnectPeriod: 0, protocolVersion: 5 });
+      const ack = await new Promise<IConnackPacket>((resolve) => js.once('connect', resolve));
+      await js.endAsync(true);
+      expect(ack.properties?.receiveMaximum).toBe(3);
+      const paho = await small.paho({
+        client_id: uid('paho-rm'),
+        version: 5,
+        steps: [{ op: 'connect' }, { op: 'disconnect' }],
+      });
+      expect(paho.connack_props![0]).toMatchObject({ ReceiveMaximum: 3 });
+      const r = await small.rawConnected(uid('rm'), { protocolVersion: 5 });
+      const qos2 = (id: number) =>
+        ({ cmd: 'publish', topic: 'rm/t', payload: 'x', qos: 2, messageId: id }) as Packet;
+      r.send(qos2(1), qos2(2), qos2(3));
+      for (let i = 0; i < 3; i++) await r.next('pubrec');
+      await sleep(100);
+      expect(r.isClosed).toBe(false);
+      r.send(qos2(4));
+      expect((await r.next('disconnect')).reasonCode).toBe(0x93);
+      expect(await r.closedWithin()).toBe(true);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('[MQTT-3.3.4-9] [MQTT-4.9.0-2] Receive Maximum 2 and PUBACKs withheld (raw v5: MQTT.js and paho read no further until they ack): at most 2 QoS 1 copies in flight, the rest follow as PUBACKs come; paho v5 with Receive Maximum 1 gets all, in order', async () => {
     const t = uid('rxmax');
     const r = await b.rawConnected(uid('rx'), {
