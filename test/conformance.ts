@@ -287,6 +287,8 @@ function runPaho(
   const py = pahoPython();
   const child = spawn(py, [PAHO_DRIVER, String(port), JSON.stringify(script)]);
   children.add(child);
+  // A script that ends right after a signal may be gone before the 'go' line is written.
+  child.stdin.on('error', () => {});
   let out = '';
   let err = '';
   let result: PahoResult | undefined;

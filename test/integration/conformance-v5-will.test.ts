@@ -61,7 +61,12 @@ describe('Will Delay Interval', () => {
         version: 5,
         properties: { SessionExpiryInterval: 10 },
         will: { topic: t, payload: 'late', qos: 1, properties: { WillDelayInterval: 1 } },
-        steps: [{ op: 'connect' }, { op: 'drop' }, { op: 'signal', name: 'dropped' }],
+        steps: [
+          { op: 'connect' },
+          { op: 'drop' },
+          { op: 'signal', name: 'dropped' },
+          { op: 'await' },
+        ],
       },
       { onSignal: () => void (droppedAt = Date.now()) },
     );
@@ -125,7 +130,12 @@ describe('Will Delay Interval', () => {
         client_id: uid('paho5'),
         version: 5,
         will: { topic: t, payload: 'now', qos: 1, properties: { WillDelayInterval: 30 } },
-        steps: [{ op: 'connect' }, { op: 'drop' }, { op: 'signal', name: 'dropped' }],
+        steps: [
+          { op: 'connect' },
+          { op: 'drop' },
+          { op: 'signal', name: 'dropped' },
+          { op: 'await' },
+        ],
       },
       { onSignal: () => void (droppedAt = Date.now()) },
     );
