@@ -427,6 +427,7 @@ export function renderPrometheus(m: PrometheusInput): string {
       null_character: b.protocol_null_character,
       unsupported_protocol_level: b.protocol_unsupported_level,
       unknown_protocol_name: b.protocol_unknown_name,
+      ws_text_frame: b.protocol_ws_text_frame,
     }),
   );
   e.family(

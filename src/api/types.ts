@@ -64,6 +64,7 @@ export interface ApiBrokerMetrics {
   readonly protocol_null_character?: number;
   readonly protocol_unsupported_level?: number;
   readonly protocol_unknown_name?: number;
+  readonly protocol_ws_text_frame?: number;
   readonly publishes_held?: number;
   /** Rate limits (messages_rate, max_conn_rate): times a client or socket was held back. */
   readonly limited_messages_rate?: number;

@@ -10,6 +10,12 @@
  *                        with the broker's `parserFactory` when it has one
  *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
  *                        and its PUBACK / PUBREC written only when the embedder's hold says so
+ *
+ * and a second fix of our own (lib/handlers/connect.js `emptyQueueFilter`):
+ *
+ *   resume at expiry 0   an MQTT 5 reconnect with Clean Start 0 and Session Expiry 0 resumes the
+ *                        stored session with its queued messages [MQTT-3.1.2-5] (v5 numbering);
+ *                        the beta took Session Expiry 0 for Clean Start and dropped the queue
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -198,6 +204,39 @@ describe('assertPatchedAedesSources', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe('resume with Session Expiry 0 (MQTT 5 [MQTT-3.1.2-5])', () => {
+  it('Clean Start 0 + Session Expiry 0 on reconnect: session present and the queued QoS 1 messages delivered; the session then ends with the connection', async () => {
+    const h = await harness();
+    const { client: first } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r0/t', qos: 1 }] });
+    await first.next('suback');
+    first.send({ cmd: 'disconnect' });
+    await first.closed;
+    const { client: pub } = await h.connectClient('pub');
+    pub.send(publishPacket('r0/t', 'queued', 1, 3));
+    await pub.next('puback');
+    const { client: back, connack } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(connack.sessionPresent).toBe(true);
+    // The unpatched beta drops the queue here (client.clean is true at expiry 0).
+    const got = await back.next('publish');
+    expect([got.topic, got.payload.toString()]).toEqual(['r0/t', 'queued']);
+    back.send({ cmd: 'puback', messageId: got.messageId! });
+    back.send({ cmd: 'disconnect' });
+    await back.closed;
+    const { connack: again } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(again.sessionPresent).toBe(false); // expiry 0: the session ended with that connection
   });
 });
 

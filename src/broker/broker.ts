@@ -139,6 +139,7 @@ export function createBrokerInternals(
     protocol_null_character: 0,
     protocol_unsupported_level: 0,
     protocol_unknown_name: 0,
+    protocol_ws_text_frame: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -252,7 +253,11 @@ export function createBrokerInternals(
       try {
         for (const [name, l] of Object.entries(config.listeners)) {
           if (!l.enabled) continue;
-          running.push(await startListener(name, l, handleConnection, logger));
+          running.push(
+            await startListener(name, l, handleConnection, logger, () => {
+              metrics.protocol_ws_text_frame++;
+            }),
+          );
         }
       } catch (err) {
         ctx.state = 'stopping';

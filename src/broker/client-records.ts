@@ -49,6 +49,8 @@ export interface ClientRecord {
   gate?: PublishGate;
   /** True when max_inflight applies (inflight-window.ts): authorizeForward reports each copy. */
   windowed?: boolean;
+  /** MQTT 5: some SUBSCRIBE of this client carried a Subscription Identifier (granted-qos.ts). */
+  subIds?: boolean;
   /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
   acl?: unknown;
   expires_at?: number | undefined;

@@ -557,7 +557,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
     }),
     max_awaiting_rel: field.integer({
       description:
-        'Most inbound QoS 2 messages one client may have awaiting PUBREL (EMQX `max_awaiting_rel`). One more closes the connection (MQTT 5: DISCONNECT 0x93 receive maximum exceeded). 0 means unlimited.',
+        'Most inbound QoS 2 messages one client may have awaiting PUBREL (EMQX `max_awaiting_rel`). One more closes the connection (MQTT 5: DISCONNECT 0x93 receive maximum exceeded); MQTT 5 clients are told the limit as the CONNACK Receive Maximum (when below 65535). 0 means unlimited.',
       default: 100,
       min: 0,
     }),

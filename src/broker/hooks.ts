@@ -28,11 +28,11 @@ import {
 } from './auth.js';
 import { recordOf, type ClientRecord } from './client-records.js';
 import { propsToColumns } from './columns.js';
-import type { BrokerContext, ClientInternals } from './context.js';
+import type { BrokerContext, ClientInternals, ClientV5Internals } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
-import { deliveryQos } from './granted-qos.js';
+import { deliveryQos, subscriptionIds } from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
@@ -286,7 +286,7 @@ export function createHooks(
     topic: string,
     qos: number,
     retain: boolean,
-    cb: (o: AuthzOutcome) => void,
+    cb: (o: AuthzOutcome, failed?: boolean) => void,
   ): void {
     if (rec.is_superuser) {
       authzDone(rec, action, topic, SUPERUSER);
@@ -301,6 +301,7 @@ export function createHooks(
       authzDone(rec, action, topic, o);
       return cb(o);
     }
+    let failed = false;
     runAuthzChain(
       authzChain,
       {
@@ -318,10 +319,43 @@ export function createHooks(
       noMatchAllow,
       (o) => {
         authzDone(rec, action, topic, o);
-        cb(o);
+        cb(o, failed);
       },
-      (err, source) => authzError(err, source, rec.clientid),
+      (err, source) => {
+        failed = true;
+        authzError(err, source, rec.clientid);
+      },
     );
+  }
+
+  /**
+   * [MQTT-4.8.0-2] An authorizer that throws or rejects (its backend is down: a transient error)
+   * while a client's PUBLISH or SUBSCRIBE is processed closes that client's connection, and
+   * only that one; the packet is not acted on (denied). MQTT 5 clients get DISCONNECT 0x80
+   * first, and Aedes hears of the error only once the connection is closed, so that nothing
+   * (no PUBACK 0x87) follows the DISCONNECT [MQTT-3.14.4-1]. Decision 0018.
+   */
+  function closeOnTransientError(
+    client: Client,
+    rec: ClientRecord,
+    then: (err: Error) => void,
+  ): void {
+    closeWith(client, rec, 'authz_backend_failed', 0x80, new Error('authorizer failed'), then);
+  }
+
+  /** Close `client`: MQTT 5 gets DISCONNECT `code` first; Aedes is told (`then(err)`) after. */
+  function closeWith(
+    client: Client,
+    rec: ClientRecord,
+    reason: string,
+    code: number,
+    err: Error,
+    then: (err: Error) => void,
+  ): void {
+    rec.reason ??= reason;
+    const c = client as ClientV5Internals;
+    if (c.version === 5 && c.connected) c.disconnect({ reasonCode: code }, () => then(err));
+    else then(err); // Aedes closes a 3.1.1 connection on the error
   }
 
   function authorizePublish(
@@ -336,6 +370,19 @@ export function createHooks(
     // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
     // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
     // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
+    // MQTT 5 [MQTT-3.3.4-6]: a client's PUBLISH must not carry a Subscription Identifier; one
+    // that does is a protocol error (Aedes would pass it on to subscribers): DISCONNECT 0x82.
+    if (packet.properties?.subscriptionIdentifier !== undefined) {
+      logger.info(
+        {
+          clientid: rec.clientid,
+          code: 'broker_malformed_packet',
+          fault: 'subscription_identifier',
+        },
+        'connection closed: PUBLISH from a client with a Subscription Identifier [MQTT-3.3.4-6]',
+      );
+      return closeWith(client!, rec, 'protocol_error', 0x82, new Error('protocol error'), cb);
+    }
     const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
@@ -351,8 +398,10 @@ export function createHooks(
       if (wants['client.check_authz_complete']) authzDone(rec, 'publish', packet.topic, o);
       return cb(o.allow ? null : new Error('not authorized'));
     }
-    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
-      cb(o.allow ? null : new Error('not authorized')),
+    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o, failed) =>
+      failed
+        ? closeOnTransientError(client!, rec, cb)
+        : cb(o.allow ? null : new Error('not authorized')),
     );
   }
 
@@ -386,6 +435,8 @@ export function createHooks(
       return cb(new Error('No Local on a shared subscription'));
     }
     const filter = share ? share.filter : sub.topic;
+    if ((sub as { subscriptionIdentifier?: number }).subscriptionIdentifier !== undefined)
+      rec.subIds = true;
     // [MQTT-4.7.1-3] `+` occupies a whole level; Aedes checks only `#` (a misplaced `#` closes
     // the connection there), so `a+/b` would otherwise be granted and matched literally.
     if (misplacedPlus(filter)) {
@@ -407,7 +458,8 @@ export function createHooks(
       );
       return cb(null, null);
     }
-    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => {
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o, failed) => {
+      if (failed) return closeOnTransientError(client, rec, (err) => cb(err));
       if (!o.allow) return cb(null, null);
       const max = lim.max_subscriptions;
       if (max > 0) {
@@ -454,6 +506,15 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
+    // [MQTT-3.3.4-4] One copy for overlapping subscriptions carries the identifiers of all of
+    // them; Aedes puts on only the one of the subscription whose delivery ran (maybe none).
+    // The copy is this subscription's own Packet: replace its properties, never mutate them.
+    if (rec?.subIds && !ctx.sharing) {
+      const ids = subscriptionIds(c.subscriptions as Record<string, { si?: number }>, packet.topic);
+      const props = packet.properties;
+      if (ids !== undefined || props?.subscriptionIdentifier !== undefined)
+        packet.properties = { ...props, subscriptionIdentifier: ids };
+    }
     // MQTT 5: expiry, the client's Maximum Packet Size, outbound topic aliases (mqtt5-forward.ts).
     if (
       rec &&

@@ -3,7 +3,8 @@
  * patch of it is installed, and the per-client CONNACK capabilities.
  *
  *   Aedes options      max_awaiting_rel → maxInflightInbound (patched in from Aedes 1.2.0),
- *                      max_topic_alias → topicAliasMaximum, response_information
+ *                      max_topic_alias → topicAliasMaximum, response_information;
+ *                      max_awaiting_rel → receiveMaximum too (CONNACK Receive Maximum, below 65,535)
  *   assertPatched      start() refuses an Aedes without patches/aedes+2.0.0-beta.1.patch
  *   CONNACK            Shared Subscription Available is left at its default (available: we
  *                      serve `$share/…` ourselves, shared-subscriptions.ts; the beta says "not
@@ -23,6 +24,11 @@ import { BrokerErrors } from './errors.js';
 export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown> {
   return {
     maxInflightInbound: config.max_awaiting_rel,
+    // §3.2.2.3.3: a v5 client may have Receive Maximum unacknowledged QoS 1/2 PUBLISHes (65,535
+    // when CONNACK says nothing), and one past max_awaiting_rel gets DISCONNECT 0x93: so say the
+    // limit, or a conforming client is disconnected. 0 (unlimited) or ≥ 65,535: the default fits.
+    receiveMaximum:
+      config.max_awaiting_rel > 0 && config.max_awaiting_rel < 65_535 ? config.max_awaiting_rel : 0,
     topicAliasMaximum: config.max_topic_alias,
     responseInformation: config.response_information === '' ? null : config.response_information,
   };

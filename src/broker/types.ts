@@ -97,6 +97,8 @@ export interface BrokerMetrics {
   protocol_unsupported_level: number;
   /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
   protocol_unknown_name: number;
+  /** WebSocket connections closed for a text (non-binary) data frame [MQTT-6.0.0-1]. */
+  protocol_ws_text_frame: number;
   /** TLS revocation, JWKS and rules-file state (docs/security.md "Metrics"); filled by metrics(). */
   security?: SecurityMetrics;
   /** Held acknowledgements (listener `ack_after`, ack-after.ts); filled by metrics(). */
