@@ -69,7 +69,13 @@ const logger: Logger = {
 
 const engine = createEngine(
   {
-    broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+    broker: {
+      listeners: {
+        // max_subscriptions: the scenario grants one connection 100,000 filters (EMQX's
+        // default is infinity; Sluice's is 1,000), so the subs_100k phase has them all granted.
+        tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, max_subscriptions: 100_000 },
+      },
+    },
     api: { enabled: false }, // started below on port 0
     rule_limits: { eval_budget: '100ms', suspend_after: 5, suspend_window: '1m' },
     sinks: {

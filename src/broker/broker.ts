@@ -37,6 +37,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
 import { aedesMqtt5Options, assertPatchedAedes, installMqtt5 } from './mqtt5.js';
+import { guardSubscribeOrder, installSubscribeSlices } from './subscribe-slices.js';
 import { attachRecord, newRecord, recordOf } from './client-records.js';
 import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
@@ -174,6 +175,7 @@ export function createBrokerInternals(
       const client = ctx.aedes.handle(stream, req);
       const rec = newRecord(meta);
       attachRecord(client, rec);
+      guardSubscribeOrder(client);
       ctx.limits.guard(client, rec);
       tapPackets(client, rec);
       protocol.guard(client, rec);
@@ -219,6 +221,7 @@ export function createBrokerInternals(
       }) as AedesInternals;
       assertPatchedAedes(a);
       installMqtt5(a);
+      installSubscribeSlices(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       wireClientEvents(ctx, a);
