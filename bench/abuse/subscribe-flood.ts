@@ -14,10 +14,13 @@
  *   node --expose-gc --import tsx bench/abuse/subscribe-flood.ts 100000x1000 50000x50000
  *   node --cpu-prof --import tsx bench/abuse/subscribe-flood.ts 100000x1000     # profile
  *   npm run bench:subscribe-flood
+ *   ... 100000x1000 --idle=15000 --smaps   # then idle 15 s, gc, and where the RSS is
  */
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 import { generate, parser, type Packet } from 'mqtt-packet';
 
@@ -231,6 +234,31 @@ for (const [total, per] of shapes) {
   const r = await run(total, per);
   console.log(
     `| ${r.shape} | ${r.granted}${r.refused ? ` (+${r.refused} refused)` : ''} | ${r.probes} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.lagSubscribe.toFixed(0)} / ${r.lagCleanUp.toFixed(0)} | ${r.gcMax.toFixed(0)} | ${r.tAcked.toFixed(0)} | ${r.tClean.toFixed(0)} | ${r.rss} | ${r.heap} | ${r.other} |`,
+  );
+}
+const idle = Number(process.argv.find((a) => a.startsWith('--idle='))?.slice(7) ?? 0);
+if (idle > 0) {
+  // V8's memory reducer shrinks the heap once the process has been idle a while.
+  await sleep(idle);
+  gc?.();
+  const m = process.memoryUsage();
+  console.log(
+    `after ${idle} ms idle + gc: RSS ${mb(m.rss)}, heap used ${mb(m.heapUsed)}, heap total ${mb(m.heapTotal)}`,
+  );
+}
+if (process.argv.includes('--smaps')) {
+  // Where the resident memory is: smaps_rollup (LazyFree = pages given back with MADV_FREE,
+  // still counted in RSS until the kernel needs them) and V8's committed spaces.
+  const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+  console.log(
+    `smaps_rollup: ${['Rss', 'Anonymous', 'LazyFree', 'Private_Dirty'].map((k) => `${k} ${(kb(k) / 1024).toFixed(0)} MB`).join(', ')}`,
+  );
+  console.log(
+    `V8 committed: ${getHeapSpaceStatistics()
+      .filter((s) => s.space_size > 0)
+      .map((s) => `${s.space_name} ${mb(s.space_size)}`)
+      .join(', ')}`,
   );
 }
 console.log(
