@@ -7,7 +7,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { generate, parser, type IConnectPacket, type Packet } from 'mqtt-packet';
-import { silentLogger, type BrokerEvent, type EventName, type Logger } from '../src/core/index.js';
+import {
+  silentLogger,
+  type AckGatePort,
+  type BrokerEvent,
+  type EventName,
+  type Logger,
+} from '../src/core/index.js';
 import { createBrokerInternals } from '../src/broker/broker.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
 import type { ConnMeta } from '../src/broker/listeners.js';
@@ -98,7 +104,12 @@ export interface Harness {
 /** Start a broker (stopped by `stopAll`). `connectClient` speaks MQTT 5 unless told otherwise. */
 export async function harness(
   config: BrokerConfigInput = {},
-  opts: { now?: () => number; logger?: Logger; authorizers?: Authorizer[] } = {},
+  opts: {
+    now?: () => number;
+    logger?: Logger;
+    authorizers?: Authorizer[];
+    ackGate?: AckGatePort;
+  } = {},
 ): Promise<Harness> {
   const { broker, connect } = createBrokerInternals(
     {
@@ -106,6 +117,7 @@ export async function harness(
       now: opts.now ?? Date.now,
       node: NODE,
       ...(opts.authorizers ? { authorizers: opts.authorizers } : {}),
+      ...(opts.ackGate ? { ackGate: opts.ackGate } : {}),
     },
     { listeners: {}, ...config },
   );

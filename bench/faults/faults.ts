@@ -9,6 +9,7 @@
  *   npx tsx bench/faults/faults.ts [--sinks hstreamdb,kafka] [--modes memory,disk,hybrid]
  *       [--faults killed,stopped,slowed,partitioned,restarted,sluice_killed]
  *       [--rate 2000] [--warm 3] [--fault 5] [--post 5] [--qos 1,2]
+ *       [--ack-after receipt,buffered,remote] [--fsync interval|always|never]
  *
  * Faults: `killed` — the remote SIGKILLed, started again after the fault time; `stopped` —
  * SIGSTOP, SIGCONT after it; `slowed` — the proxy adds 200 ms latency each way and caps each
@@ -28,11 +29,13 @@
  * written; for sluice_killed from the restart, with the replayed records), stalls, dropped,
  * peak RSS of the Sluice process.
  *
- * The embedded broker (Aedes) writes a QoS 1 PUBACK before the message reaches the rules (a
- * QoS 2 PUBREC only after it was routed), so in `sluice_killed` a QoS 1 message can be
- * acknowledged and die before it is in the disk buffer;
- * the suite measures that window rather than hiding it (acknowledge-after-hand-off is issue
- * #12 item 2).
+ * With the listener's `ack_after: receipt` (the default) the embedded broker writes a QoS 1
+ * PUBACK before the message reaches the rules (a QoS 2 PUBREC only after it was routed), so in
+ * `sluice_killed` a QoS 1 message can be acknowledged and die before it is in the disk buffer;
+ * the suite measures that window rather than hiding it. `--ack-after buffered` (or `remote`)
+ * runs every scenario with that listener mode too (issue #12 item 2, decision 0012): the
+ * PUBACK then waits until the record is in the buffer (durable per `--fsync`) or written to
+ * the remote. The `ack` column names the mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,6 +62,10 @@ const QOS = arg('qos', '1,2').split(',').map(Number) as (1 | 2)[];
 const WARM_MS = Number(arg('warm', '3')) * 1000;
 const FAULT_MS = Number(arg('fault', '5')) * 1000;
 const POST_MS = Number(arg('post', '5')) * 1000;
+/** Listener ack_after modes to run each scenario with. */
+const ACKS = arg('ack-after', 'receipt').split(',');
+/** The buffer's fsync policy (disk and hybrid). */
+const FSYNC = arg('fsync', 'interval');
 const CHILD = fileURLToPath(new URL('./sluice-child.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (m: string) => console.error(`[faults] ${m}`);
@@ -134,6 +141,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 interface Result {
   sink: string;
   mode: string;
+  ack: string;
   fault: string;
   qos: number;
   published: number;
@@ -148,7 +156,13 @@ interface Result {
   peak_rss_mb: number;
 }
 
-async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2): Promise<Result> {
+async function scenario(
+  remote: Remote,
+  mode: string,
+  ack: string,
+  fault: string,
+  qos: 1 | 2,
+): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-faults-'));
   const configFile = join(dir, 'config.json');
   const sink = await remote.sinkConfig();
@@ -156,7 +170,9 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
     writeFileSync(
       configFile,
       JSON.stringify({
-        broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port } } },
+        broker: {
+          listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port, ack_after: ack } },
+        },
         sinks: {
           out: {
             ...sink,
@@ -166,7 +182,7 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
             data_dir: join(dir, 'data'),
             buffer: {
               mode,
-              fsync: 'interval',
+              fsync: FSYNC,
               memory_records: 2000,
               max_records: 200_000,
             },
@@ -288,6 +304,7 @@ async function scenario(remote: Remote, mode: string, fault: string, qos: 1 | 2)
   return {
     sink: remote.name,
     mode,
+    ack,
     fault,
     qos,
     published: pub.stats.published,
@@ -312,13 +329,14 @@ for (const name of SINKS) {
     name === 'kafka' ? await kafkaRemote(log) : await hstreamRemote(join(tmp, 'store.jsonl'));
   try {
     for (const mode of MODES)
-      for (const fault of FAULTS)
-        for (const qos of fault.startsWith('sluice_killed') ? QOS : [1 as const]) {
-          log(`${name} ${mode} ${fault} qos ${qos}`);
-          const r = await scenario(remote, mode, fault, qos);
-          console.log(JSON.stringify({ bench: 'faults', ...r }));
-          results.push(r);
-        }
+      for (const ack of ACKS)
+        for (const fault of FAULTS)
+          for (const qos of fault.startsWith('sluice_killed') ? QOS : [1 as const]) {
+            log(`${name} ${mode} ack_after ${ack} ${fault} qos ${qos}`);
+            const r = await scenario(remote, mode, ack, fault, qos);
+            console.log(JSON.stringify({ bench: 'faults', ...r }));
+            results.push(r);
+          }
   } finally {
     await remote.close();
     rmSync(tmp, { recursive: true, force: true });
@@ -327,17 +345,17 @@ for (const name of SINKS) {
 const load1 = loadavg();
 console.log(
   `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), ${RATE} msg/s from 4 raw-socket clients, ` +
-    `warm ${WARM_MS / 1000} s, fault ${FAULT_MS / 1000} s, post ${POST_MS / 1000} s; load average ` +
+    `warm ${WARM_MS / 1000} s, fault ${FAULT_MS / 1000} s, post ${POST_MS / 1000} s, fsync ${FSYNC}; load average ` +
     `${load0.map((x) => x.toFixed(2)).join(' ')} at start, ${load1.map((x) => x.toFixed(2)).join(' ')} at end; ` +
     `${Math.round((Date.now() - started) / 1000)} s in all`,
 );
 console.log(
-  '| sink | buffer | fault | QoS | published | acked | delivered | lost (acked) | lost (unacked) | duplicates | recovery s | stalls | dropped | peak RSS MB |',
+  '| sink | buffer | ack | fault | QoS | published | acked | delivered | lost (acked) | lost (unacked) | duplicates | recovery s | stalls | dropped | peak RSS MB |',
 );
 console.log(
-  '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 );
 for (const r of results)
   console.log(
-    `| ${r.sink} | ${r.mode} | ${r.fault} | ${r.qos} | ${r.published} | ${r.acked} | ${r.delivered} | ${r.lost} | ${r.lost_unacked} | ${r.duplicates} | ${r.recovery_s ?? 'n/a'} | ${r.stalls} | ${r.dropped} | ${r.peak_rss_mb} |`,
+    `| ${r.sink} | ${r.mode} | ${r.ack} | ${r.fault} | ${r.qos} | ${r.published} | ${r.acked} | ${r.delivered} | ${r.lost} | ${r.lost_unacked} | ${r.duplicates} | ${r.recovery_s ?? 'n/a'} | ${r.stalls} | ${r.dropped} | ${r.peak_rss_mb} |`,
   );

@@ -8,6 +8,7 @@
  *   npx tsx bench/throughput/e2e.bench.ts [--sink hstreamdb|kafka] [--total 60000]
  *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
  *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
+ *       [--ack-after receipt,buffered,remote] [--buffer memory|disk|hybrid] [--fsync interval]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
@@ -17,6 +18,9 @@
  * (messages/s in total; 0 = as fast as Sluice takes them) for latency below saturation.
  * `--thread worker` runs the sink in a sink thread (docs/sinks/README.md#sink-threads).
  * `--warmup N` first runs N records unrecorded (JIT), so small bursts show steady-state cost.
+ * `--ack-after` runs every case with each listener `ack_after` mode (issue #12 item 2): the
+ * publishers' QoS 1 window (500 per client) then waits for the buffer / the remote.
+ * `--buffer` / `--fsync` set the sink's buffer mode and fsync policy (disk: a temporary dir).
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
@@ -24,7 +28,8 @@
  * runner's ingest (broker receive) → remote ack histogram.
  */
 import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
@@ -46,6 +51,9 @@ const RATE = Number(arg('rate', '0'));
 const THREAD = arg('thread', 'main');
 const SINK = arg('sink', 'hstreamdb');
 const WARMUP = Number(arg('warmup', '0'));
+const ACKS = arg('ack-after', 'receipt').split(',');
+const BUFFER = arg('buffer', 'memory');
+const FSYNC = arg('fsync', 'interval');
 if (SINK !== 'hstreamdb' && SINK !== 'kafka') throw new Error('--sink hstreamdb|kafka');
 if (PUBLISHER !== 'raw' && PUBLISHER !== 'mqttjs') throw new Error('--publisher raw|mqttjs');
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -137,21 +145,26 @@ try {
   const cases = arg('cases', SINK === 'kafka' ? '0:none,1:none' : '0:none,1:none,0:zstd')
     .split(',')
     .map((r) => r.split(':') as [string, string]);
-  const plan: [number, string, number][] = [];
-  if (WARMUP > 0) plan.push([Number(cases[0]![0]), cases[0]![1], -WARMUP]);
+  const plan: [number, string, number, string][] = [];
+  if (WARMUP > 0) plan.push([Number(cases[0]![0]), cases[0]![1], -WARMUP, ACKS[0]!]);
   for (const total of TOTALS)
     for (const [qosText, compression] of cases)
-      for (let k = 0; k < RUNS; k++) plan.push([Number(qosText), compression, total]);
-  for (const [qos, compression, planned] of plan) {
+      for (let k = 0; k < RUNS; k++)
+        for (const ack of ACKS) plan.push([Number(qosText), compression, total, ack]);
+  for (const [qos, compression, planned, ack] of plan) {
+    const dataDir = BUFFER === 'memory' ? undefined : mkdtempSync(path.join(tmpdir(), 'e2e-'));
     const warmup = planned < 0;
     const TOTAL = Math.abs(planned);
     const engine = createEngine(
       {
-        broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+        broker: {
+          listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ack_after: ack } },
+        },
         sinks: {
           hs: {
             ...((await remote.sink(compression)) as { type: string }),
-            buffer: { max_records: 100000, overflow: 'block' },
+            ...(dataDir ? { data_dir: dataDir } : {}),
+            buffer: { max_records: 100000, overflow: 'block', mode: BUFFER, fsync: FSYNC },
             thread: THREAD,
           },
         },
@@ -188,6 +201,7 @@ try {
       );
     const paused = engine.metrics().sinks['hs']!.pressureEvents;
     await engine.stop({ drainMs: 2000 });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const mainS = (mainCpu.user + mainCpu.system) / 1e6;
     if (warmup) continue;
@@ -197,6 +211,8 @@ try {
         sink: SINK,
         qos,
         compression,
+        ack_after: ack,
+        buffer: BUFFER,
         publisher: PUBLISHER,
         thread: THREAD,
         offered_rate: RATE,
@@ -216,19 +232,21 @@ try {
       }),
     );
     rows.push(
-      `| ${qos} | ${compression} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${cpuS.toFixed(2)} | ${((cpuS * 1e6) / Math.max(1, m.success)).toFixed(1)} | ${m.failed} | ${m.dropped} | ${Math.round(peakRss / 1048576)} |`,
+      `| ${qos} | ${compression} | ${ack} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${cpuS.toFixed(2)} | ${((cpuS * 1e6) / Math.max(1, m.success)).toFixed(1)} | ${m.failed} | ${m.dropped} | ${Math.round(peakRss / 1048576)} |`,
     );
   }
 } finally {
   await remote.stop();
 }
 console.log(
-  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 ${PUBLISHER === 'raw' ? 'raw-socket' : 'mqtt.js'} clients${RATE > 0 ? ` paced at ${RATE}/s` : ''}, 100 topics, ~100-byte payloads, sink ${SINK}, thread ${THREAD}`,
+  `\nnode ${process.version}, ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), 4 ${PUBLISHER === 'raw' ? 'raw-socket' : 'mqtt.js'} clients${RATE > 0 ? ` paced at ${RATE}/s` : ''}, 100 topics, ~100-byte payloads, sink ${SINK}, thread ${THREAD}, buffer ${BUFFER}${BUFFER === 'memory' ? '' : ` (fsync ${FSYNC})`}; load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} at end`,
 );
 console.log(
-  '| QoS | compression | published | acked by the remote | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',
+  '| QoS | compression | ack_after | published | acked by the remote | acked records/s | publish rate/s | p50 ms | p99 ms | Sluice CPU s | CPU µs/record | failed | dropped | peak RSS MB |',
 );
 console.log(
-  '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 );
 for (const r of rows) console.log(r);

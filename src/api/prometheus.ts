@@ -438,6 +438,52 @@ export function renderPrometheus(m: PrometheusInput): string {
   e.family('sluice_broker_publishes_held', 'gauge', 'PUBLISH packets held by paused connections.', [
     [{}, b.publishes_held ?? 0],
   ]);
+  const acks = b.acks;
+  e.family(
+    'sluice_broker_acks_pending',
+    'gauge',
+    'PUBACKs / PUBRECs held now until their records are buffered or acknowledged (listener ack_after).',
+    [[{}, acks?.pending ?? 0]],
+  );
+  e.family(
+    'sluice_broker_acks_held_total',
+    'counter',
+    'Held PUBACKs / PUBRECs sent (listener ack_after buffered / remote).',
+    [[{}, acks?.held_total ?? 0]],
+  );
+  e.family(
+    'sluice_broker_acks_timed_out_total',
+    'counter',
+    'Held acknowledgements sent after ack_timeout without their records buffered / acknowledged.',
+    [[{}, acks?.timed_out ?? 0]],
+  );
+  e.family(
+    'sluice_broker_acks_abandoned_total',
+    'counter',
+    'Held acknowledgements never sent because the connection closed first (the client resends).',
+    [[{}, acks?.abandoned ?? 0]],
+  );
+  e.family(
+    'sluice_broker_acks_window_full_total',
+    'counter',
+    'Times a client was not read because it had max_awaiting_ack held acknowledgements.',
+    [[{}, acks?.window_full ?? 0]],
+  );
+  e.histogram(
+    'sluice_broker_ack_wait_seconds',
+    'Time a held acknowledgement waited, from receipt to sending.',
+    [
+      [
+        {},
+        {
+          bounds: LATENCY_BOUNDS_MS.map((ms) => ms / 1000),
+          cumulative: acks?.waits.buckets ?? LATENCY_BOUNDS_MS.map(() => 0),
+          sum: (acks?.waits.sum ?? 0) / 1000,
+          count: acks?.waits.count ?? 0,
+        },
+      ],
+    ],
+  );
   renderSecurity(e, b.security, m.ocpp?.tls);
   const api = m.api;
   if (api) {

@@ -78,6 +78,19 @@ export interface ApiBrokerMetrics {
   readonly shared_redispatched?: number;
   /** TLS revocation, JWKS and rules-file counters (the broker's SecurityMetrics). */
   readonly security?: ApiSecurityMetrics;
+  /** Held acknowledgements (listener `ack_after`; docs/delivery.md). */
+  readonly acks?: {
+    readonly pending: number;
+    readonly held_total: number;
+    readonly timed_out: number;
+    readonly abandoned: number;
+    readonly window_full: number;
+    readonly waits: {
+      readonly count: number;
+      readonly sum: number;
+      readonly buckets: readonly number[];
+    };
+  };
 }
 
 export interface ApiSecurityMetrics {

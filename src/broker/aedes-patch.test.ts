@@ -6,6 +6,8 @@
  *                        ordinary keys: they read back as absent until they exist
  *   maxInflightInbound   inbound QoS 2 handshakes awaiting PUBREL are bounded per client
  *                        (`max_awaiting_rel`)
+ *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
+ *                        and its PUBACK / PUBREC written only when the embedder's hold says so
  *   subscribe slices     (ours, issue #19) a SUBSCRIBE is handled in slices; a persistent
  *                        session stores each slice's granted filters with one call
  */
@@ -13,6 +15,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createRequire } from 'node:module';
+import type { AckAfterMode, AckGatePort } from '../core/index.js';
 import { assertPatchedAedes } from './mqtt5.js';
 
 afterEach(stopAll);
@@ -180,5 +183,96 @@ describe('big SUBSCRIBE in slices (issue #19, decision 0017)', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('route, then acknowledge when the embedder lets it (holdAck, listener ack_after)', () => {
+  /** A gate that runs the rule work and keeps each message's `done` for the test to call. */
+  function gate(): AckGatePort & { dones: (() => void)[]; modes: AckAfterMode[] } {
+    const g = {
+      dones: [] as (() => void)[],
+      modes: [] as AckAfterMode[],
+      track(push: () => void, done: () => void, mode: AckAfterMode) {
+        push();
+        g.dones.push(done);
+        g.modes.push(mode);
+      },
+    };
+    return g;
+  }
+  const listener = (ack_after: 'receipt' | 'buffered' | 'remote') => ({
+    listeners: { memory: { type: 'tcp' as const, bind: '127.0.0.1', port: 0, ack_after } },
+  });
+
+  it.each([
+    [1, 'puback'],
+    [2, 'pubrec'],
+  ] as const)(
+    'QoS %i: the message is routed (subscriber has it) while the %s waits for the hold',
+    async (qos, ack) => {
+      const g = gate();
+      const h = await harness(listener('remote'), { ackGate: g });
+      const { client: sub } = await h.connectClient('sub', { protocolVersion: 4 });
+      sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'held/t', qos: 0 }] });
+      await sub.next('suback');
+      const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+      pub.send(publishPacket('held/t', 'x', qos, 7));
+      // Routed first: the subscriber gets the copy, the rule work ran inside the gate …
+      expect((await sub.next('publish')).payload.toString()).toBe('x');
+      await vi.waitFor(() => expect(g.dones).toHaveLength(1));
+      expect(g.modes).toEqual(['remote']);
+      // … and the acknowledgement is withheld (upstream: written before routing / right after).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(pub.pending(ack)).toEqual([]);
+      g.dones[0]!();
+      expect((await pub.next(ack)).messageId).toBe(7);
+    },
+  );
+
+  it('acknowledgements leave in arrival order, whatever order the messages finish in', async () => {
+    const g = gate();
+    const h = await harness(listener('buffered'), { ackGate: g });
+    const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+    pub.send(publishPacket('t/1', 'a', 1, 1), publishPacket('t/2', 'b', 1, 2));
+    await vi.waitFor(() => expect(g.dones).toHaveLength(2));
+    g.dones[1]!();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(pub.pending('puback')).toEqual([]);
+    g.dones[0]!();
+    expect((await pub.next('puback')).messageId).toBe(1);
+    expect((await pub.next('puback')).messageId).toBe(2);
+    expect(h.broker.metrics().acks).toMatchObject({ pending: 0, held_total: 2 });
+  });
+
+  it('a listener with ack_after receipt is acknowledged without the gate', async () => {
+    const g = gate();
+    const h = await harness(
+      {
+        listeners: {
+          memory: { type: 'tcp', bind: '127.0.0.1', port: 0, ack_after: 'receipt' },
+          other: { type: 'tcp', bind: '127.0.0.1', port: 0, ack_after: 'remote' },
+        },
+      },
+      { ackGate: g },
+    );
+    const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+    pub.send(publishPacket('t/1', 'a', 1, 3));
+    expect((await pub.next('puback')).messageId).toBe(3);
+    expect(g.dones).toHaveLength(0);
+  });
+
+  it('a closed connection forgets its held acknowledgements (counted abandoned)', async () => {
+    const g = gate();
+    const h = await harness(listener('remote'), { ackGate: g });
+    const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+    pub.send(publishPacket('t/1', 'a', 1, 1));
+    await vi.waitFor(() => expect(h.broker.metrics().acks?.pending).toBe(1));
+    pub.send({ cmd: 'disconnect' });
+    await pub.closed;
+    await vi.waitFor(() =>
+      expect(h.broker.metrics().acks).toMatchObject({ pending: 0, abandoned: 1 }),
+    );
+    g.dones[0]!(); // a late finish is harmless
+    expect(h.broker.metrics().acks).toMatchObject({ pending: 0, held_total: 0 });
   });
 });

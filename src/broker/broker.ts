@@ -74,6 +74,7 @@ import { RouteTable } from './routes.js';
 import { installSharedSubscriptions } from './shared-subscriptions.js';
 import { createSecurity, securityMetrics } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
+import { createAckAfter } from './ack-after.js';
 
 export type {
   Broker,
@@ -152,6 +153,8 @@ export function createBrokerInternals(
     shared: undefined,
     sharing: false,
     windows: undefined,
+    ackPort: deps.ackGate,
+    ackAfter: createAckAfter({ port: deps.ackGate, now: deps.now ?? Date.now, logger }),
   };
   const security = createSecurity(config, { logger, now: ctx.now });
   const hooks = createHooks(ctx, deps, security);
@@ -188,6 +191,7 @@ export function createBrokerInternals(
     const a = ctx.aedes;
     if (!a) return;
     await new Promise<void>((resolve) => a.close(() => resolve()));
+    ctx.ackAfter.stop();
     await disk?.close();
   }
 
@@ -224,6 +228,10 @@ export function createBrokerInternals(
       installSubscribeSlices(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
+      // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
+      // listener holds acks) Aedes acknowledges on receipt exactly as upstream.
+      if (deps.ackGate && Object.values(config.listeners).some((l) => l.ack_after !== 'receipt'))
+        (a as unknown as { holdAck: unknown }).holdAck = ctx.ackAfter.holdAck;
       wireClientEvents(ctx, a);
       wireSessionEvents(ctx, a);
       (a as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
@@ -321,6 +329,7 @@ export function createBrokerInternals(
         connections: ctx.state === 'running' ? (ctx.aedes?.connectedClients ?? 0) : 0,
         clients_paused: ctx.pausedClients.size,
         publishes_held: heldCount(ctx),
+        acks: ctx.ackAfter.metrics(),
         security: securityMetrics(security, running),
       };
     },

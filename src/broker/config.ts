@@ -60,7 +60,16 @@ export interface ListenerLimits {
   max_inflight: number;
   /** ms any one packet may take from its first byte to its last; 0 = unbounded (protocol-check.ts). */
   packet_timeout: number;
+  /** When an inbound QoS 1/2 PUBLISH is acknowledged (ack-after.ts, decision 0012). */
+  ack_after: AckAfter;
+  /** ms a held acknowledgement waits at most; then it goes anyway (counted); 0 = no bound. */
+  ack_timeout: number;
+  /** Most held acknowledgements per client before the broker stops reading its socket. */
+  max_awaiting_ack: number;
 }
+
+/** `ack_after`: on receipt (upstream Aedes), once buffered by the sinks, once the remote acked. */
+export type AckAfter = 'receipt' | 'buffered' | 'remote';
 
 /** An EMQX rate: `infinity`, or `<n>/<unit>` with an optional count (`1000/s`, `100/10s`). */
 const RATE_PATTERN = '^(infinity|[0-9]+(\\.[0-9]+)?/([1-9][0-9]*)?(ms|s|m|h))$';
@@ -76,6 +85,9 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_mqueue_len: 1000,
   max_inflight: 32,
   packet_timeout: 30_000,
+  ack_after: 'receipt',
+  ack_timeout: 60_000,
+  max_awaiting_ack: 1000,
 };
 
 export interface ListenerConfig extends ListenerLimits {
@@ -146,11 +158,15 @@ export type BrokerConfigInput = {
   listeners?: Record<
     string,
     Partial<
-      Omit<ListenerConfig, 'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout'>
+      Omit<
+        ListenerConfig,
+        'ssl_options' | 'max_packet_size' | 'idle_timeout' | 'packet_timeout' | 'ack_timeout'
+      >
     > & {
       max_packet_size?: number | string;
       idle_timeout?: number | string;
       packet_timeout?: number | string;
+      ack_timeout?: number | string;
       type: ListenerType;
       ssl_options?: Partial<Omit<TlsOptionsConfig, 'ocsp'>> & { ocsp?: Partial<OcspConfig> };
     }
@@ -325,6 +341,25 @@ export const listenerSpec: FieldSpec = field.object(
         'Time any one MQTT packet may take from its first byte to its last, whatever the keepalive (keepalive 0 included): a connection holding a half-sent packet longer is closed (reason `packet_timeout`). Time the broker itself is not reading the socket (back-pressure) does not count. EMQX has no exact equivalent. 0 disables the check.',
       default: LISTENER_LIMIT_DEFAULTS.packet_timeout,
       example: '30s',
+    }),
+    ack_after: field.string({
+      description:
+        'When a QoS 1/2 PUBLISH from a client of this listener is acknowledged (PUBACK; QoS 2: PUBREC). `receipt`: as soon as it is read (before routing; nothing waits). `buffered`: after routing, once every record the rules made from it is in its sink buffer — for a disk buffer written to the segment file (fsync `always`: also fsynced; `interval`: after the next interval fsync; `never`: in the page cache), for a memory buffer (or the memory tier of a hybrid buffer) in memory. `remote`: once every such record was acknowledged by the remote system. A message no rule consumed is acknowledged at once; acknowledgements leave in the order the PUBLISHes arrived. docs/delivery.md.',
+      enum: ['receipt', 'buffered', 'remote'],
+      default: LISTENER_LIMIT_DEFAULTS.ack_after,
+    }),
+    ack_timeout: field.duration({
+      description:
+        '`ack_after` buffered / remote: a held acknowledgement that waited this long is sent anyway, counted (`sluice_broker_acks_timed_out_total`) and warned about (`broker_ack_timeout`), so a record a sink dropped cannot stall the client forever. 0 = wait without bound.',
+      default: LISTENER_LIMIT_DEFAULTS.ack_timeout,
+      example: '60s',
+    }),
+    max_awaiting_ack: field.integer({
+      description:
+        '`ack_after` buffered / remote: most messages of one client whose acknowledgement is held. Up to it the broker keeps reading the client (so a client with an inflight window is not slowed to one message at a time); past it the broker stops reading until the oldest is acknowledged (TCP slows the client).',
+      default: LISTENER_LIMIT_DEFAULTS.max_awaiting_ack,
+      min: 1,
+      max: 65535,
     }),
   },
   { description: 'One MQTT listener.' },
@@ -605,6 +640,9 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;
     l.packet_timeout ??= LISTENER_LIMIT_DEFAULTS.packet_timeout;
+    l.ack_after ??= LISTENER_LIMIT_DEFAULTS.ack_after;
+    l.ack_timeout ??= LISTENER_LIMIT_DEFAULTS.ack_timeout;
+    l.max_awaiting_ack ??= LISTENER_LIMIT_DEFAULTS.max_awaiting_ack;
     if ((l.type === 'tls' || l.type === 'wss') && !(l.ssl_options?.cert ?? l.ssl_options?.certfile))
       throw BrokerErrors.broker_config_invalid(
         `invalid broker config: listeners.${name}.ssl_options.certfile (or cert) is required for a ${l.type} listener`,

@@ -12,7 +12,8 @@
  * Aedes upgrade.
  */
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
-import type { Logger } from '../core/index.js';
+import type { AckGatePort, Logger } from '../core/index.js';
+import type { AckAfter } from './ack-after.js';
 import type { ClientRecord } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import type { EventFeed } from './event-feed.js';
@@ -95,4 +96,8 @@ export interface BrokerContext {
   sharing: boolean;
   /** max_inflight windows (inflight-window.ts), from start() on. */
   windows: InflightWindows | undefined;
+  /** The engine's tracker for held acknowledgements (ack-after.ts); absent = ack on receipt. */
+  readonly ackPort: AckGatePort | undefined;
+  /** Held acknowledgements (ack-after.ts). */
+  readonly ackAfter: AckAfter;
 }

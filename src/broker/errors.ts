@@ -84,6 +84,11 @@ export const BrokerErrors = defineErrors('broker', {
       'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]. The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
     retriable: false,
   },
+  broker_ack_timeout: {
+    description:
+      'Listener `ack_after` buffered / remote: held PUBACKs / PUBRECs were sent after `ack_timeout` although the records of their messages were not yet buffered / acknowledged by the remote (a sink stalled, or dropped the record). Logged at most every 10 s with the count; counted as sluice_broker_acks_timed_out_total.',
+    retriable: true,
+  },
   broker_packet_timeout: {
     description:
       'A connection held a partly sent MQTT packet longer than its listener’s packet_timeout and was closed, whatever its keepalive. Counted as sluice_broker_limit_refusals_total{limit="packet_timeout"}.',

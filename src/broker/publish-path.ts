@@ -30,6 +30,7 @@ import {
   publishColumns,
   type TaggedPublishPacket,
 } from './events/message.js';
+import { HELD, type HeldPacket } from './ack-after.js';
 import { PublishGate } from './publish-gate.js';
 import type { PublishRequest } from './types.js';
 
@@ -41,6 +42,7 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
   const wants = feed.wants;
   const emit = feed.emit;
   const ignoreSys = ctx.config.ignore_sys_message;
+  const ackPort = ctx.ackPort;
   const orig = a.publish.bind(a) as unknown as (
     p: PublishPacket,
     c: Client | null,
@@ -74,15 +76,25 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
     const from = (packet as TaggedPublishPacket)[FROM];
     if (packet.brokerCounter === undefined) packet.brokerCounter = ++a.counter;
     const counter = packet.brokerCounter;
-    if (ignoreSys && packet.topic.startsWith(SYS))
+    const held = (packet as HeldPacket)[HELD];
+    if (ignoreSys && packet.topic.startsWith(SYS)) {
+      held?.finish();
       return orig(packet, client ?? null, done ?? noop);
+    }
     metrics.messages_in++;
     let columns: ValueMap | null = null;
     if (feed.messageColumns) {
       const rec = client ? recordOf(client) : undefined;
-      columns = publishColumns(packet, rec, from, idOf(counter), now(), node);
-      if (wants['message.publish']) emit('message.publish', packet.topic, columns);
-    }
+      const cols = publishColumns(packet, rec, from, idOf(counter), now(), node);
+      columns = cols;
+      // ack_after buffered / remote (ack-after.ts): the rule work of message.publish runs
+      // inside the engine's tracker, which finishes the held acknowledgement.
+      if (wants['message.publish']) {
+        if (held && ackPort)
+          ackPort.track(() => emit('message.publish', packet.topic, cols), held.finish, held.mode);
+        else emit('message.publish', packet.topic, cols);
+      } else held?.finish();
+    } else held?.finish();
     routing.open(counter, columns);
     // [MQTT-3.3.1-3] the DUP of an incoming PUBLISH is not propagated: the copies (and a
     // retained store) start with DUP 0. The event columns above keep what the client sent.

@@ -3,6 +3,7 @@
  * exchanges with callers.
  */
 import type {
+  AckGatePort,
   BrokerEvent,
   ConnectedClient,
   EventName,
@@ -11,6 +12,7 @@ import type {
   PublishMessage,
   TlsRevocationStatus,
 } from '../core/index.js';
+import type { AckAfterMetrics } from './ack-after.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import type { BoundAddress } from './listeners.js';
 
@@ -24,6 +26,8 @@ export interface BrokerDeps {
   authenticators?: readonly Authenticator[];
   /** Extra authorizers, tried after the `$SYS` publish guard (ACL file, JWT claim, …). */
   authorizers?: readonly Authorizer[];
+  /** Listener `ack_after` buffered / remote: the engine's tracker (ack-after.ts). Absent = on receipt. */
+  ackGate?: AckGatePort;
 }
 
 /**
@@ -95,6 +99,8 @@ export interface BrokerMetrics {
   protocol_unknown_name: number;
   /** TLS revocation, JWKS and rules-file state (docs/security.md "Metrics"); filled by metrics(). */
   security?: SecurityMetrics;
+  /** Held acknowledgements (listener `ack_after`, ack-after.ts); filled by metrics(). */
+  acks?: AckAfterMetrics;
 }
 
 /** Security plug-in counters of one broker. */

@@ -48,6 +48,23 @@ export interface PublishMessage {
 /** Resolves once the message is routed (QoS > 0: queued for every matching session). */
 export type MessagePublisher = (msg: PublishMessage) => Promise<void>;
 
+/**
+ * When a held MQTT acknowledgement may go out (listener `ack_after`, decision 0012):
+ * `buffered` once every record the message's rules produced is in its sink's buffer (durable
+ * there per the buffer's fsync policy), `remote` once the remote acknowledged its write.
+ */
+export type AckAfterMode = 'buffered' | 'remote';
+
+/**
+ * The engine's side of held acknowledgements (the broker calls it; src/engine/delivery.ts
+ * implements it). `track` runs `push` — the synchronous rule work of one message — and calls
+ * `done` once, when every record `push` routed to a sink qualifies for `mode`: synchronously
+ * inside `track` when nothing was routed (or everything already qualifies).
+ */
+export interface AckGatePort {
+  track(push: () => void, done: () => void, mode: AckAfterMode): void;
+}
+
 export interface ClientFlowControl {
   /** Stop taking messages from the connected client `clientid`; false if there is none. */
   pauseClient(clientid: string): boolean;

@@ -39,6 +39,12 @@ export interface SinkRecord {
   readonly context?: Readonly<ValueMap>;
   /** Set only when a running trace follows this record (docs/api.md "Traces"); see core/trace.ts. */
   readonly trace?: MessageTrace;
+  /**
+   * Identity of the record for delivery tracking (src/engine/delivery.ts), set before enqueue
+   * while a message's acknowledgement waits on it. A disk / hybrid buffer reads records back
+   * as new objects and carries this over (kept in memory only, never written to disk).
+   */
+  ackToken?: object;
 }
 
 export interface WriteResult {
@@ -46,6 +52,12 @@ export interface WriteResult {
   retry?: number[];
   /** Indexes of records rejected for good, with the reason code. */
   rejected?: { index: number; code: string; message: string }[];
+  /**
+   * Indexes of records the sink did not write because their message expired while they waited
+   * (MQTT 5 Message-Expiry-Interval, e.g. the republish sink): counted `dropped.expired` and
+   * handed to fallback actions like any give-up. An index also named in `rejected` is rejected.
+   */
+  expired?: number[];
 }
 
 export interface Sink {

@@ -96,4 +96,53 @@ describe('EngineDeliveryTracker', () => {
     );
     expect(done).toBe(1);
   });
+
+  it('buffered: done when every sink it routed to is durable, one wait per sink', () => {
+    const waits: { sink: string; cb: () => void }[] = [];
+    const durableNow = new Set(['mem']);
+    const t = new EngineDeliveryTracker({
+      awaitDurable: (sink, cb) => {
+        if (durableNow.has(sink)) return false;
+        waits.push({ sink, cb });
+        return true;
+      },
+    });
+    let done = 0;
+    t.track(
+      () => {
+        t.routed(rec(1), 'mem');
+        t.routed(rec(2), 'disk');
+        t.routed(rec(3), 'disk'); // the same sink again: covered by the first wait
+      },
+      () => done++,
+      'buffered',
+    );
+    expect(waits.map((w) => w.sink)).toEqual(['disk']);
+    expect(done).toBe(0);
+    waits[0]!.cb();
+    expect(done).toBe(1);
+    // Buffered records never wait for the sink's write.
+    let done2 = 0;
+    t.track(
+      () => t.routed(rec(4), 'mem'),
+      () => done2++,
+      'buffered',
+    );
+    expect(done2).toBe(1);
+  });
+
+  it('remote (the default mode) ignores durability and waits for the write', async () => {
+    const t = new EngineDeliveryTracker({ awaitDurable: () => false });
+    const d = t.decorate(fakeSink(), 's');
+    const r = rec(1);
+    let done = 0;
+    t.track(
+      () => t.routed(r, 's'),
+      () => done++,
+      'remote',
+    );
+    expect(done).toBe(0);
+    await d.write([r]);
+    expect(done).toBe(1);
+  });
 });

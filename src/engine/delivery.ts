@@ -1,6 +1,16 @@
 /**
- * Delivery tracking for external sources (src/sources): tells a source when the rule work of
- * one message is done, so it acknowledges the message (PUBACK, offset commit) only then.
+ * Delivery tracking for external sources (src/sources) and for the embedded broker's held
+ * acknowledgements (listener `ack_after`, the core `AckGatePort`, decision 0012): tells the
+ * source / broker when the rule work of one message is done, so it acknowledges the message
+ * (PUBACK / PUBREC, offset commit) only then. A ticket has a mode:
+ *
+ *   remote    (sources; `ack_after: remote`) done once every record is acknowledged by its sink
+ *             as described below;
+ *   buffered  (`ack_after: buffered`) done once every record the router accepted is in its
+ *             sink's buffer, durable there per the buffer (`SinkRunner.awaitDurable`): a memory
+ *             buffer or fsync `always` / `never` at enqueue, fsync `interval` after the next
+ *             fsync of the segment. One wait per sink per ticket (an fsync covers everything
+ *             appended before it).
  *
  * Everything from `push` to the sink runner's `enqueue` is synchronous (runtime/pipeline.ts),
  * so a ticket is "current" while the source's push runs, and the router counts each record
@@ -15,21 +25,34 @@
  * their records count as done once enqueued (logged once at startup).
  */
 import { isRetriable } from '../core/index.js';
-import type { Sink, SinkRecord, WriteResult } from '../core/index.js';
+import type { AckAfterMode, AckGatePort, Sink, SinkRecord, WriteResult } from '../core/index.js';
 import type { DeliveryTracker } from '../sources/index.js';
 
 interface Ticket {
   open: number;
   done: (() => void) | undefined;
+  readonly mode: AckAfterMode;
+  /** buffered: the sinks this ticket already waits on for durability. */
+  durable?: Set<string>;
 }
 
-export class EngineDeliveryTracker implements DeliveryTracker {
-  private current: Ticket | undefined;
-  /** record → its ticket and the sinks that still owe an acknowledgement. */
-  private readonly owed = new WeakMap<SinkRecord, { ticket: Ticket; sinks: Set<string> }>();
+export interface DeliveryTrackerDeps {
+  /** buffered mode: `SinkRunner.awaitDurable` of the named sink (true = `cb` runs later). */
+  awaitDurable?: (sink: string, cb: () => void) => boolean;
+}
 
-  track(push: () => void, done: () => void): void {
-    const t: Ticket = { open: 1, done };
+export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
+  private current: Ticket | undefined;
+  /**
+   * record (its `ackToken`, which a disk buffer carries across encode / decode) → its ticket
+   * and the sinks that still owe an acknowledgement.
+   */
+  private readonly owed = new WeakMap<object, { ticket: Ticket; sinks: Set<string> }>();
+
+  constructor(private readonly deps: DeliveryTrackerDeps = {}) {}
+
+  track(push: () => void, done: () => void, mode: AckAfterMode = 'remote'): void {
+    const t: Ticket = { open: 1, done, mode };
     const prev = this.current;
     this.current = t;
     try {
@@ -40,14 +63,33 @@ export class EngineDeliveryTracker implements DeliveryTracker {
     }
   }
 
-  /** The router accepted `record` for the decorated sink `sink` (call after a true enqueue). */
+  /**
+   * Call before enqueueing `record` to a decorated sink: while a ticket waits for the remote,
+   * give the record its `ackToken`, so a disk buffer's read-back copy still settles it.
+   */
+  prepare(record: SinkRecord): void {
+    if (this.current?.mode === 'remote') record.ackToken ??= {};
+  }
+
+  /**
+   * The router accepted `record` for sink `sink` (call after a true enqueue; for `remote`
+   * only for decorated sinks — a worker-thread sink counts as done at enqueue).
+   */
   routed(record: SinkRecord, sink: string): void {
     const t = this.current;
     if (!t) return;
-    let o = this.owed.get(record);
+    if (t.mode === 'buffered') {
+      if (t.durable?.has(sink)) return;
+      (t.durable ??= new Set()).add(sink);
+      t.open++;
+      if (!this.deps.awaitDurable?.(sink, () => this.close(t))) t.open--;
+      return;
+    }
+    const key = record.ackToken ?? record;
+    let o = this.owed.get(key);
     if (!o) {
       o = { ticket: t, sinks: new Set() };
-      this.owed.set(record, o);
+      this.owed.set(key, o);
     }
     if (o.sinks.has(sink)) return;
     o.sinks.add(sink);
@@ -55,9 +97,10 @@ export class EngineDeliveryTracker implements DeliveryTracker {
   }
 
   private settle(record: SinkRecord, sink: string): void {
-    const o = this.owed.get(record);
+    const key = record.ackToken ?? record;
+    const o = this.owed.get(key);
     if (!o || !o.sinks.delete(sink)) return;
-    if (o.sinks.size === 0) this.owed.delete(record);
+    if (o.sinks.size === 0) this.owed.delete(key);
     this.close(o.ticket);
   }
 

@@ -157,18 +157,29 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         reason,
       })),
     );
-  const tracker = sourcesCfg.mode === 'embedded' ? undefined : new EngineDeliveryTracker();
-  const external: Source | undefined = tracker
-    ? createSource(
-        {
-          logger: root.child({ component: 'source', source: sourcesCfg.mode }),
-          now,
-          node,
-          tracker,
-        },
-        sourcesCfg,
-      )
-    : undefined;
+  // Held acknowledgements on the embedded broker (listener ack_after buffered / remote,
+  // decision 0012) use the same tracker as external sources.
+  const holdsAcks = Object.values(
+    (cfg.broker['listeners'] ?? {}) as Record<string, { ack_after?: string } | null>,
+  ).some((l) => l?.ack_after !== undefined && l.ack_after !== 'receipt');
+  const tracker =
+    sourcesCfg.mode === 'embedded' && !holdsAcks
+      ? undefined
+      : new EngineDeliveryTracker({
+          awaitDurable: (name, cb) => sinks.get(name)?.runner.awaitDurable?.(cb) ?? false,
+        });
+  const external: Source | undefined =
+    sourcesCfg.mode !== 'embedded' && tracker
+      ? createSource(
+          {
+            logger: root.child({ component: 'source', source: sourcesCfg.mode }),
+            now,
+            node,
+            tracker,
+          },
+          sourcesCfg,
+        )
+      : undefined;
   const brokerRuns = !external || sourcesCfg.embedded_broker;
 
   // The broker is created after the sinks (their publisher is bound lazily to it). In mqtt
@@ -186,7 +197,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       if (!s.sink)
         log.warn(
           { code: 'source_ack_on_enqueue', sink: name },
-          'sink runs in a worker thread: source messages count as done once this sink enqueued their records',
+          'sink runs in a worker thread: source messages (and held broker acknowledgements) count as done once this sink enqueued their records',
         );
   // Alarms (docs/alarms.md): sink and memory conditions → registry → API, /metrics, logs and
   // `$events/sys/alarm_*` rule events (one more event producer).
@@ -196,7 +207,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     cfg.alarms,
   );
   const b: Broker = createBroker(
-    { logger: root.child({ component: 'broker' }), now, node, ...deps.broker },
+    {
+      logger: root.child({ component: 'broker' }),
+      now,
+      node,
+      ...(holdsAcks && tracker ? { ackGate: tracker } : {}),
+      ...deps.broker,
+    },
     { ...cfg.broker, node },
   );
 
@@ -303,6 +320,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         record.trace?.step('drop', action, { reason: 'unknown_action' });
         return false;
       }
+      if (tracker && s.sink) tracker.prepare(record);
       const ok = s.runner.enqueue(record);
       if (ok && tracker && s.sink) tracker.routed(record, action);
       if (s.runner.pressured) {

@@ -129,7 +129,12 @@ function renderer(
         topic: m.topic,
         key: text(m.key),
         value: text(m.value),
-        headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, text(v)])),
+        headers: Object.fromEntries(
+          Object.entries(m.headers ?? {}).map(([k, v]) => [
+            k,
+            Array.isArray(v) ? v.map((x) => text(x)) : text(v),
+          ]),
+        ),
         ...(m.timestamp !== undefined ? { timestamp: Number(m.timestamp) } : {}),
       });
     };

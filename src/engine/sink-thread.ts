@@ -25,6 +25,12 @@
  * resolves); they are handed to `onGiveUp` here, on the main thread, where the fallback sinks
  * live. Such a sink's records carry their whole context to the thread (the fallback sinks'
  * templates may read columns the sink's own do not).
+ *
+ * A crashed thread (`thread_exit`, issue #12): with fallback actions the main thread keeps the
+ * records it enqueued until the thread reports them taken (`took`, in posting order), and
+ * hands the ones still in transit to the fallback sinks with reason `thread_exit`. The records
+ * already inside the thread (its buffer, its in-flight batches) are gone with it: they are
+ * counted dropped `thread_exit` (a disk buffer keeps them for the next start).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -143,6 +149,9 @@ export function createThreadedRunner(
   let closing = false;
   let gone: Error | undefined;
   let lostOnExit = 0;
+  /** With fallback actions: records enqueued and not yet taken by the thread, oldest first. */
+  let kept: SinkRecord[] | undefined = onGiveUp ? [] : undefined;
+  let keptHead = 0;
   let snapshot = emptyMetrics('idle', runnerConfig);
   const listeners = new Set<(p: boolean) => void>();
   const writable: (() => void)[] = [];
@@ -182,6 +191,16 @@ export function createThreadedRunner(
     switch (m.t) {
       case 'took':
         taken += m.n;
+        if (kept) {
+          keptHead += m.n;
+          if (keptHead >= kept.length) {
+            kept = [];
+            keptHead = 0;
+          } else if (keptHead > 4096 && keptHead * 2 > kept.length) {
+            kept = kept.slice(keptHead);
+            keptHead = 0;
+          }
+        }
         remotePressure = m.pressured;
         updatePressure();
         return;
@@ -226,6 +245,19 @@ export function createThreadedRunner(
     batch = new WireBatch(fields);
     if (!closing)
       logger.error({ code: 'sink_thread_exit', err: err.message }, 'sink thread exited');
+    const transit = kept ? kept.slice(keptHead) : [];
+    kept = kept ? [] : undefined;
+    keptHead = 0;
+    if (!closing && onGiveUp && transit.length > 0) {
+      try {
+        onGiveUp(transit, 'thread_exit');
+      } catch (e) {
+        logger.error(
+          { code: 'sink_internal_error', err: e, records: transit.length },
+          'fallback hand-off of a crashed sink thread threw; records lost',
+        );
+      }
+    }
     for (const c of calls.values()) c.reject(err);
     calls.clear();
     updatePressure();
@@ -245,6 +277,7 @@ export function createThreadedRunner(
     enqueue(record: SinkRecord): boolean {
       if (closing || gone) return false;
       batch.add(record);
+      kept?.push(record);
       if (!pressured && inTransit() >= transitCap) updatePressure();
       if (batch.length >= BATCH) send();
       else if (!scheduled) {
@@ -282,6 +315,8 @@ export function createThreadedRunner(
     async stop() {
       closing = true;
       batch = new WireBatch(fields);
+      if (kept) kept = [];
+      keptHead = 0;
       try {
         await call({ t: 'stop' });
       } catch {

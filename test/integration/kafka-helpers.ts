@@ -41,7 +41,18 @@ export interface Consumed {
   key: string | null;
   value: string | null;
   headers: Record<string, string>;
+  /** Every header value as bytes, repeated headers in order. */
+  headerValues?: Record<string, Buffer[]>;
   timestamp: string;
+}
+
+function headerBytes(h: IHeaders | undefined): Record<string, Buffer[]> {
+  const out: Record<string, Buffer[]> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    const all = v === undefined ? [] : Array.isArray(v) ? v : [v];
+    out[k] = all.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(String(x))));
+  }
+  return out;
 }
 
 function headerText(h: IHeaders | undefined): Record<string, string> {
@@ -81,6 +92,7 @@ export async function consumeAll(
           key: message.key === null ? null : message.key.toString('utf8'),
           value: message.value === null ? null : message.value.toString('utf8'),
           headers: headerText(message.headers),
+          headerValues: headerBytes(message.headers),
           timestamp: message.timestamp,
         });
         last = Date.now();

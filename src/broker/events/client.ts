@@ -88,6 +88,7 @@ export function wireClientEvents(ctx: BrokerContext, a: AedesInternals): void {
     rec.inflight = undefined;
     rec.cancelExpiry?.();
     releaseOnDisconnect(ctx, rec);
+    ctx.ackAfter.closed(rec);
     if (!wants['client.disconnected']) return;
     const ts = now();
     const sent = rec.disconnect;

@@ -69,6 +69,33 @@ describe('BatchHStreamRecords codec', () => {
     expect(Buffer.from(ref).equals(buf)).toBe(true);
   });
 
+  it('writes attributes that protobufjs and our decoder read back (issue #13)', () => {
+    const withAttrs: HRecord[] = [
+      {
+        key: 'dev-1',
+        payload: 'p',
+        attributes: { 'content-type': 'application/json', site: 'nörth', empty: '' },
+      },
+      { key: '', payload: Buffer.from('x') },
+      { key: 'k', payload: 'q', attributes: { big: 'v'.repeat(300) } },
+    ];
+    const buf = encodeBatch(withAttrs);
+    expect(buf.length).toBe(withAttrs.reduce((n, r) => n + encodedRecordSize(r), 0));
+    const obj = Batch.toObject(Batch.decode(buf), { defaults: true }) as {
+      records: Array<{ header: { key: string; attributes: Record<string, string> } }>;
+    };
+    expect(obj.records.map((r) => r.header.attributes)).toEqual([
+      { 'content-type': 'application/json', site: 'nörth', empty: '' },
+      {},
+      { big: 'v'.repeat(300) },
+    ]);
+    expect(decodeBatch(buf).map((r) => r.attributes)).toEqual([
+      { 'content-type': 'application/json', site: 'nörth', empty: '' },
+      {},
+      { big: 'v'.repeat(300) },
+    ]);
+  });
+
   it('decodes protobufjs output, including attributes and a missing header', () => {
     const buf = Batch.encode(
       Batch.fromObject({

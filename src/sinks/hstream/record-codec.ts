@@ -9,7 +9,8 @@
  *   HStreamRecordHeader { Flag flag = 1; map<string,string> attributes = 2; string key = 3; }
  *
  * Flag: JSON = 0 is the proto3 default and therefore not written; RAW = 1 is what EMQX writes
- * (hstream-sink.md §3.2). Attributes are never written by the sink; the decoder reads them.
+ * (hstream-sink.md §3.2). Attributes (map entries `{string key = 1; string value = 2}`, field
+ * 2 of the header) are written when a record has any (the sink's `record_attributes`, issue #13).
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as zlib from 'node:zlib';
@@ -50,9 +51,35 @@ function writeVarint(buf: Buffer, pos: number, n: number): number {
   return pos;
 }
 
+/** Encoded size of one attributes map entry body: key = 1 and value = 2, both always written. */
+function entrySize(kb: number, vb: number): number {
+  return 1 + varintSize(kb) + kb + 1 + varintSize(vb) + vb;
+}
+
+/** Bytes the `attributes` field adds to a header (0 without attributes). */
+function attributesSize(attrs: Record<string, string> | undefined): number {
+  if (attrs === undefined) return 0;
+  let n = 0;
+  for (const k in attrs) {
+    if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+    const e = entrySize(Buffer.byteLength(k), Buffer.byteLength(attrs[k]!));
+    n += 1 + varintSize(e) + e;
+  }
+  return n;
+}
+
+function headerSize(keyBytes: number, flag: number, attrBytes: number): number {
+  return (flag ? 2 : 0) + attrBytes + (keyBytes ? 1 + varintSize(keyBytes) + keyBytes : 0);
+}
+
 /** Encoded size of one HStreamRecord message body (without its outer tag/length). */
-function recordBodySize(keyBytes: number, payloadBytes: number, flag: number): number {
-  const header = (flag ? 2 : 0) + (keyBytes ? 1 + varintSize(keyBytes) + keyBytes : 0);
+function recordBodySize(
+  keyBytes: number,
+  payloadBytes: number,
+  flag: number,
+  attrBytes = 0,
+): number {
+  const header = headerSize(keyBytes, flag, attrBytes);
   return (
     1 +
     varintSize(header) +
@@ -67,6 +94,7 @@ export function encodedRecordSize(record: HRecord): number {
     Buffer.byteLength(record.key),
     payloadLength(record.payload),
     record.flag ?? FLAG_RAW,
+    attributesSize(record.attributes),
   );
   return 1 + varintSize(body) + body;
 }
@@ -75,17 +103,20 @@ function payloadLength(p: Buffer | string): number {
   return typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
 }
 
-/** Serialize `BatchHStreamRecords{records}` (attributes are not written). */
+/** Serialize `BatchHStreamRecords{records}`. */
 export function encodeBatch(records: readonly HRecord[]): Buffer {
   const keyLens = new Array<number>(records.length);
   const payLens = new Array<number>(records.length);
   const bodies = new Array<number>(records.length);
+  const attrLens = new Array<number>(records.length);
   let total = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const kl = r.key.length === 0 ? 0 : Buffer.byteLength(r.key);
     const pl = payloadLength(r.payload);
-    const body = recordBodySize(kl, pl, r.flag ?? FLAG_RAW);
+    const al = attributesSize(r.attributes);
+    const body = recordBodySize(kl, pl, r.flag ?? FLAG_RAW, al);
+    attrLens[i] = al;
     keyLens[i] = kl;
     payLens[i] = pl;
     bodies[i] = body;
@@ -99,12 +130,29 @@ export function encodeBatch(records: readonly HRecord[]): Buffer {
     const kl = keyLens[i]!;
     buf[pos++] = 0x0a; // records = 1, length-delimited
     pos = writeVarint(buf, pos, bodies[i]!);
-    const header = (flag ? 2 : 0) + (kl ? 1 + varintSize(kl) + kl : 0);
+    const header = headerSize(kl, flag, attrLens[i]!);
     buf[pos++] = 0x0a; // header = 1
     pos = writeVarint(buf, pos, header);
     if (flag) {
       buf[pos++] = 0x08; // flag = 1, varint
       buf[pos++] = flag;
+    }
+    if (attrLens[i]! > 0) {
+      const attrs = r.attributes!;
+      for (const k in attrs) {
+        if (!Object.prototype.hasOwnProperty.call(attrs, k)) continue;
+        const v = attrs[k]!;
+        const kb = Buffer.byteLength(k);
+        const vb = Buffer.byteLength(v);
+        buf[pos++] = 0x12; // attributes = 2, one map entry
+        pos = writeVarint(buf, pos, entrySize(kb, vb));
+        buf[pos++] = 0x0a; // entry key = 1
+        pos = writeVarint(buf, pos, kb);
+        pos += buf.write(k, pos, 'utf8');
+        buf[pos++] = 0x12; // entry value = 2
+        pos = writeVarint(buf, pos, vb);
+        pos += buf.write(v, pos, 'utf8');
+      }
     }
     if (kl) {
       buf[pos++] = 0x1a; // key = 3

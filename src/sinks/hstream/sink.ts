@@ -24,7 +24,9 @@ import { readFileSync } from 'node:fs';
 import {
   compileTemplate,
   encodeJson,
+  isMap,
   renderText,
+  toText,
   valueText,
   type CompiledTemplate,
   SluiceError,
@@ -33,6 +35,7 @@ import {
   type SinkDeps,
   type SinkRecord,
   type Template,
+  type Value,
   type WriteResult,
 } from '../../core/index.js';
 import { HStreamClient, type HStreamClientOptions } from './client.js';
@@ -55,6 +58,7 @@ import { parseServerUrls } from './url.js';
 
 interface Prepared {
   key: string;
+  attributes?: Record<string, string>;
   /** Text payloads stay strings until encodeBatch writes them (one copy fewer). */
   payload: Buffer | string;
   flag: number;
@@ -111,6 +115,8 @@ export class HStreamSink implements Sink {
   private readonly log: Logger;
   private readonly keyTemplate: Template | undefined;
   private readonly recordTemplate: CompiledTemplate | undefined;
+  private readonly attributesTemplate: CompiledTemplate | undefined;
+  private readonly attributeTemplates: [string, CompiledTemplate][];
   /** Fallback cache for frozen records (see `prepare`). */
   private readonly prepared = new WeakMap<SinkRecord, Prepared | SluiceError>();
   /** Per-sink-instance slot on the record object holding its rendered form. */
@@ -145,6 +151,20 @@ export class HStreamSink implements Sink {
       config.partition_key !== undefined ? compileTemplate(config.partition_key) : undefined;
     this.recordTemplate =
       config.record_template !== undefined ? compileTemplate(config.record_template) : undefined;
+    if (config.record_attributes) {
+      checkTemplate(config.record_attributes, 'record_attributes');
+      const t = compileTemplate(config.record_attributes);
+      if (!t.isSingleVar)
+        throw HStreamErrors.hstream_config_invalid(
+          `record_attributes: must be a single \${...} placeholder (got ${JSON.stringify(config.record_attributes)})`,
+          { context: { field: 'record_attributes' } },
+        );
+      this.attributesTemplate = t;
+    }
+    this.attributeTemplates = Object.entries(config.attributes ?? {}).map(([name, text]) => {
+      checkTemplate(text, `attributes.${name}`);
+      return [name, compileTemplate(text)];
+    });
     if (config.compression === 'zstd' && !zstdAvailable())
       throw HStreamErrors.hstream_zstd_unavailable(
         `compression "zstd" needs Node.js >= 22.15 (running ${process.version})`,
@@ -291,7 +311,10 @@ export class HStreamSink implements Sink {
         : this.recordTemplate
           ? this.renderPayload(this.recordTemplate, record)
           : encodeJson(record.data);
-      const size = encodedRecordSize({ key, payload, flag });
+      const attributes = this.renderAttributes(record);
+      const size = encodedRecordSize(
+        attributes ? { key, payload, flag, attributes } : { key, payload, flag },
+      );
       const max =
         this.config.max_batch_bytes - batchedRecordSize(this.config.compression, 1, size + 8);
       out =
@@ -300,7 +323,9 @@ export class HStreamSink implements Sink {
               `rendered record is ${size} bytes; one append may carry at most ${this.config.max_batch_bytes}`,
               { context: { size } },
             )
-          : { key, payload, flag, size };
+          : attributes
+            ? { key, payload, flag, size, attributes }
+            : { key, payload, flag, size };
     } catch (err) {
       out =
         err instanceof SluiceError
@@ -316,6 +341,32 @@ export class HStreamSink implements Sink {
       (record as unknown as Record<symbol, Prepared | SluiceError>)[this.slot] = out;
     else this.prepared.set(record, out);
     return out;
+  }
+
+  /** `record_attributes` then `attributes`; undefined when there are none. */
+  private renderAttributes(record: SinkRecord): Record<string, string> | undefined {
+    if (!this.attributesTemplate && this.attributeTemplates.length === 0) return undefined;
+    const out: Record<string, string> = Object.create(null) as Record<string, string>;
+    let any = false;
+    const set = (k: string, v: Value): void => {
+      if (v === undefined || v === null) return;
+      out[k] = typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString('utf8') : encodeJson(v);
+      any = true;
+    };
+    if (this.attributesTemplate) {
+      const v = this.attributesTemplate(record.data, record.context);
+      if (isMap(v)) for (const k of Object.keys(v)) set(k, v[k]);
+      else if (Array.isArray(v))
+        for (const e of v) {
+          if (isMap(e) && e['key'] !== undefined) set(toText(e['key']), e['value']);
+          else if (Array.isArray(e) && e.length === 2) set(toText(e[0]), e[1]);
+          else this.log.debug({}, 'record_attributes entry ignored (not a key/value pair)');
+        }
+      else if (v !== undefined && v !== null)
+        this.log.debug({ type: typeof v }, 'record_attributes value ignored (not a map or list)');
+    }
+    for (const [name, t] of this.attributeTemplates) set(name, t(record.data, record.context));
+    return any ? { ...out } : undefined;
   }
 
   /** Like core's renderBytes, but text stays a string (encodeBatch writes it as UTF-8). */
@@ -401,7 +452,11 @@ export class HStreamSink implements Sink {
       let g = groups.get(gk);
       if (!g) groups.set(gk, (g = { shard, indexes: [], records: [], sizes: [] }));
       g.indexes.push(i);
-      g.records.push({ key: p.key, payload: p.payload, flag: p.flag });
+      g.records.push(
+        p.attributes
+          ? { key: p.key, payload: p.payload, flag: p.flag, attributes: p.attributes }
+          : { key: p.key, payload: p.payload, flag: p.flag },
+      );
       g.sizes.push(p.size);
     }
     const pending: number[] = [];

@@ -12,6 +12,8 @@ export interface HStreamSinkConfig {
   partition_key?: string;
   record_template?: string;
   record_type: 'raw' | 'hrecord';
+  record_attributes: string;
+  attributes?: Record<string, string>;
   compression: 'none' | 'gzip' | 'zstd';
   grpc_timeout: number;
   append_timeout: number;
@@ -72,6 +74,19 @@ export const hstreamSinkSpec: FieldSpec = field.object(
         'raw = RAW records, payload bytes as rendered (what EMQX writes; consumers get bytes). hrecord = HRecords: flag JSON, payload the rule output (or the rendered record_template, which must be a JSON object) as a protobuf google.protobuf.Struct, read by the Java and Go clients with typed accessors (getHRecord) and by the Python client as a dict. A record that is not a JSON object is rejected (hstream_hrecord_invalid).',
       enum: ['raw', 'hrecord'],
       default: 'raw',
+    }),
+    record_attributes: field.string({
+      description:
+        "Record header attributes (HStreamRecordHeader.attributes, a string map) from one `${path}` placeholder whose value is a map or a list of `{key, value}` pairs, e.g. `${pub_props.'User-Property'}` for the MQTT 5 user properties. Text values are written as they are; other values (numbers, maps, a repeated user property's list) as JSON text. Any other value adds no attributes (logged at debug). Empty = none.",
+      default: '',
+      pattern: '^(\\$\\{.*\\})?$',
+      example: "${pub_props.'User-Property'}",
+    }),
+    attributes: field.map(field.string({ description: 'Attribute value template.' }), {
+      description:
+        'More record header attributes, name → value template, set after `record_attributes` (same name: this one wins). An attribute whose value is missing or null is left out.',
+      optional: true,
+      example: { 'content-type': "${pub_props.'Content-Type'}", device: '${clientid}' },
     }),
     compression: field.string({
       description:

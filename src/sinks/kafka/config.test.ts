@@ -56,6 +56,13 @@ describe('Kafka sink config', () => {
     expect(invalid({ ssl: { enable: true, ca_file: '/nonexistent/ca.pem' } }).message).toMatch(
       /ca_file/,
     );
+    expect(invalid({ kafka_headers: '${a}${b}' }).message).toMatch(
+      /kafka_headers: must be a single/,
+    );
+    expect(invalid({ trace_context_headers: 'x${a}' }).message).toMatch(/trace_context_headers/);
+    expect(() =>
+      checkKafkaConfig(cfg({ kafka_headers: "${pub_props.'User-Property'}" })),
+    ).not.toThrow();
   });
 
   it('gssapi without the kerberos package fails the start with an actionable message', async () => {

@@ -19,6 +19,10 @@ export interface KafkaSinkConfig {
   message: { key: string; value: string; timestamp: string };
   headers: { key: string; value: string }[];
   header_value_encode_mode: 'none' | 'json';
+  kafka_headers: string;
+  kafka_ext_headers: { kafka_ext_header_key: string; kafka_ext_header_value: string }[];
+  kafka_header_value_encode_mode?: 'none' | 'json';
+  trace_context_headers: string;
   partition_strategy: PartitionStrategy;
   partition_count_refresh_interval: number;
   acks: Acks;
@@ -94,9 +98,55 @@ export const kafkaSpec: FieldSpec = field.object(
     ),
     header_value_encode_mode: field.string({
       description:
-        '`none`: header values are sent as text (Buffers as raw bytes); `json`: every header value is JSON-encoded (strings get quotes).',
+        '`none`: header values are sent as text (Buffers as raw bytes, maps/lists as JSON); `json`: every header value is JSON-encoded (strings get quotes). `kafka_header_value_encode_mode` (the EMQX name) overrides it when set.',
       enum: ['none', 'json'],
       default: 'none',
+    }),
+    kafka_headers: field.string({
+      description:
+        'EMQX `kafka_headers`: one `${path}` placeholder whose value is a map (`{"k": "v"}`; a list value gives the header repeatedly) or a list of `{key, value}` pairs, each entry becoming a Kafka header, e.g. `${pub_props.\'User-Property\'}` for the MQTT 5 user properties. A value of another type adds no headers (logged at debug); empty = none.',
+      default: '',
+      pattern: '^(\\$\\{.*\\})?$',
+      example: "${pub_props.'User-Property'}",
+    }),
+    kafka_ext_headers: field.array(
+      field.object(
+        {
+          kafka_ext_header_key: field.string({
+            description: 'Header name template.',
+            example: 'content-type',
+          }),
+          kafka_ext_header_value: field.string({
+            description:
+              'Header value template; a header whose value is missing (or null) is left out.',
+            example: "${pub_props.'Content-Type'}",
+          }),
+        },
+        { description: 'One header.' },
+      ),
+      {
+        description:
+          'EMQX `kafka_ext_headers`: more headers, added after those of `kafka_headers` (and `headers`). A header whose key renders empty or whose value is missing is left out.',
+        default: [],
+        example: [
+          {
+            kafka_ext_header_key: 'content-type',
+            kafka_ext_header_value: "${pub_props.'Content-Type'}",
+          },
+        ],
+      },
+    ),
+    kafka_header_value_encode_mode: field.string({
+      description:
+        'EMQX name of `header_value_encode_mode`; when set it wins. Applies to `headers`, `kafka_headers` and `kafka_ext_headers` (not to the trace context headers, always plain text).',
+      enum: ['none', 'json'],
+      optional: true,
+    }),
+    trace_context_headers: field.string({
+      description:
+        'W3C trace context passthrough: one `${path}` placeholder whose value is a map of MQTT 5 user properties; its `traceparent` and `tracestate` entries are copied as plain-text Kafka headers of the same names, unless another header setting already set that name. Empty = off.',
+      default: "${pub_props.'User-Property'}",
+      pattern: '^(\\$\\{.*\\})?$',
     }),
     partition_strategy: field.string({
       description:

@@ -80,6 +80,94 @@ describe('Kafka message mapping', () => {
     expect(json.size).toBeGreaterThan(0);
   });
 
+  const text = (h: Record<string, Buffer | Buffer[]> | undefined) =>
+    Object.fromEntries(
+      Object.entries(h ?? {}).map(([k, v]) => [
+        k,
+        Array.isArray(v) ? v.map((x) => x.toString()) : v.toString(),
+      ]),
+    );
+  const v5 = {
+    clientid: 'c1',
+    pub_props: {
+      'User-Property': { site: 'north', tags: ['a', 'b'], n: '1' },
+      'Content-Type': 'application/json',
+      'Correlation-Data': Buffer.from([0, 1, 255]),
+    },
+  };
+
+  it('kafka_headers: a map placeholder, list values repeat the header', () => {
+    const m = mapper({ kafka_headers: "${pub_props.'User-Property'}" })(rec({}, v5));
+    expect(text(m.headers)).toEqual({ site: 'north', tags: ['a', 'b'], n: '1' });
+  });
+
+  it('kafka_headers: a list of {key, value} pairs; other values add nothing', () => {
+    const f = mapper({ kafka_headers: '${hs}' });
+    expect(
+      text(
+        f(
+          rec({
+            hs: [{ key: 'a', value: 'x' }, { key: 'a', value: 'y' }, ['b', 2]],
+          }),
+        ).headers,
+      ),
+    ).toEqual({ a: ['x', 'y'], b: '2' });
+    expect(f(rec({ hs: 'not a map' })).headers).toBeUndefined();
+    expect(f(rec({ hs: 5 })).headers).toBeUndefined();
+    expect(f(rec({})).headers).toBeUndefined();
+  });
+
+  it('kafka_ext_headers: content type and correlation data; missing values left out', () => {
+    const f = mapper({
+      kafka_headers: "${pub_props.'User-Property'}",
+      kafka_ext_headers: [
+        {
+          kafka_ext_header_key: 'content-type',
+          kafka_ext_header_value: "${pub_props.'Content-Type'}",
+        },
+        {
+          kafka_ext_header_key: 'correlation',
+          kafka_ext_header_value: "${pub_props.'Correlation-Data'}",
+        },
+        { kafka_ext_header_key: 'resp', kafka_ext_header_value: "${pub_props.'Response-Topic'}" },
+        { kafka_ext_header_key: 'site', kafka_ext_header_value: 'south' },
+      ],
+    });
+    const m = f(rec({}, v5));
+    expect(text(m.headers)).toEqual({
+      site: ['north', 'south'],
+      tags: ['a', 'b'],
+      n: '1',
+      'content-type': 'application/json',
+      correlation: Buffer.from([0, 1, 255]).toString(),
+    });
+    expect([...(m.headers!['correlation'] as Buffer)]).toEqual([0, 1, 255]);
+  });
+
+  it('kafka_header_value_encode_mode json (the EMQX name wins over header_value_encode_mode)', () => {
+    const m = mapper({
+      kafka_headers: "${pub_props.'User-Property'}",
+      header_value_encode_mode: 'none',
+      kafka_header_value_encode_mode: 'json',
+    })(rec({}, v5));
+    expect(text(m.headers)).toEqual({ site: '"north"', tags: '["a","b"]', n: '"1"' });
+  });
+
+  it('passes a W3C traceparent/tracestate user property through by default, as plain text', () => {
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const ctx = {
+      pub_props: { 'User-Property': { traceparent: tp, tracestate: 'x=1', other: 'o' } },
+    };
+    const json = mapper({ header_value_encode_mode: 'json' })(rec({}, ctx));
+    expect(text(json.headers)).toEqual({ traceparent: tp, tracestate: 'x=1' });
+    // A header setting that already names it wins; empty trace_context_headers turns it off.
+    const own = mapper({ headers: [{ key: 'traceparent', value: 'mine' }] })(rec({}, ctx));
+    expect(text(own.headers)).toEqual({ traceparent: 'mine', tracestate: 'x=1' });
+    expect(mapper({ trace_context_headers: '' })(rec({}, ctx)).headers).toBeUndefined();
+    // Nothing to pass: no headers at all.
+    expect(mapper({})(rec({}, { pub_props: {} })).headers).toBeUndefined();
+  });
+
   it('size estimate grows with key, value and headers', () => {
     const f = mapper({ message: { key: '${k}', value: '${v}' } });
     const small = f(rec({ k: 'a', v: 'b' })).size;

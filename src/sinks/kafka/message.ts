@@ -5,11 +5,24 @@
  *    NULL key/value, a Buffer is sent as raw bytes, anything else as UTF-8 text (maps/lists as
  *    JSON — the default value `${.}` is the whole rule output as JSON);
  *  - timestamp: integer ms (number or numeric text), else the send time;
- *  - headers: key/value templates; values JSON-encoded with header_value_encode_mode=json.
+ *  - headers (EMQX kafka_headers + kafka_ext_headers + kafka_header_value_encode_mode): the
+ *    `kafka_headers` placeholder's map / list of {key, value} entries, then `headers` and
+ *    `kafka_ext_headers` pairs; values JSON-encoded with encode mode json. A repeated name gives
+ *    the header repeatedly (Kafka allows it). Then the W3C trace context (`traceparent`,
+ *    `tracestate`) from `trace_context_headers` (the MQTT 5 user properties by default), as
+ *    plain text, when no header of that name was set.
  * Templates are compiled once per sink (CONVENTIONS.md #3).
  */
-import { compileTemplate, encodeJson, isNumber, num, renderText } from '../../core/index.js';
-import type { CompiledTemplate, SinkRecord, Value } from '../../core/index.js';
+import {
+  compileTemplate,
+  encodeJson,
+  isMap,
+  isNumber,
+  num,
+  renderText,
+  toText,
+} from '../../core/index.js';
+import type { CompiledTemplate, Logger, SinkRecord, Value } from '../../core/index.js';
 import type { KafkaSinkConfig } from './config.js';
 
 export interface PreparedMessage {
@@ -18,7 +31,8 @@ export interface PreparedMessage {
   value: Buffer | null;
   /** Milliseconds since the epoch, as kafkajs wants it (decimal text). */
   timestamp: string | undefined;
-  headers: Record<string, Buffer> | undefined;
+  /** A list value: the header repeated, in order. */
+  headers: Record<string, Buffer | Buffer[]> | undefined;
   /** Estimated encoded size in bytes (record overhead included). */
   size: number;
 }
@@ -48,16 +62,72 @@ function timestampOf(v: Value): string | undefined {
   return undefined;
 }
 
-export function createMessageMapper(config: KafkaSinkConfig): MessageMapper {
+/** Names of the W3C trace context headers passed through from MQTT 5 user properties. */
+export const TRACE_CONTEXT = ['traceparent', 'tracestate'] as const;
+
+/** Collects headers; a name set twice becomes a repeated header. */
+class Headers {
+  readonly out: Record<string, Buffer | Buffer[]> = {};
+  size = 0;
+  any = false;
+
+  add(name: string, bytes: Buffer): void {
+    const prev = this.out[name];
+    this.out[name] =
+      prev === undefined ? bytes : Array.isArray(prev) ? [...prev, bytes] : [prev, bytes];
+    this.size += name.length + bytes.length + 4;
+    this.any = true;
+  }
+}
+
+export function createMessageMapper(config: KafkaSinkConfig, log?: Logger): MessageMapper {
   const topic = compileTemplate(config.topic);
   const key = compileTemplate(config.message.key);
   const value = compileTemplate(config.message.value);
   const ts = compileTemplate(config.message.timestamp);
-  const json = config.header_value_encode_mode === 'json';
+  const json =
+    (config.kafka_header_value_encode_mode ?? config.header_value_encode_mode) === 'json';
+  const encode = (raw: Value): Buffer =>
+    json
+      ? Buffer.from(encodeJson(raw === undefined ? null : raw), 'utf8')
+      : (bytesOf(raw) ?? Buffer.alloc(0));
   const headers: [CompiledTemplate, CompiledTemplate][] = config.headers.map((h) => [
     compileTemplate(h.key),
     compileTemplate(h.value),
   ]);
+  const ext: [CompiledTemplate, CompiledTemplate][] = (config.kafka_ext_headers ?? []).map((h) => [
+    compileTemplate(h.kafka_ext_header_key),
+    compileTemplate(h.kafka_ext_header_value),
+  ]);
+  const bulk = config.kafka_headers ? compileTemplate(config.kafka_headers) : undefined;
+  const trace = config.trace_context_headers
+    ? compileTemplate(config.trace_context_headers)
+    : undefined;
+  const anyHeaders =
+    headers.length > 0 || ext.length > 0 || bulk !== undefined || trace !== undefined;
+
+  /** `kafka_headers`: a map, or a list of {key, value} (or [key, value]) pairs. */
+  function addBulk(h: Headers, v: Value): void {
+    const one = (k: string, val: Value): void => {
+      if (val === undefined) return;
+      if (Array.isArray(val) && !json) for (const x of val) h.add(k, encode(x));
+      else h.add(k, encode(val));
+    };
+    if (isMap(v)) {
+      for (const k of Object.keys(v)) one(k, v[k]);
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const e of v) {
+        if (isMap(e) && e['key'] !== undefined) one(toText(e['key']), e['value']);
+        else if (Array.isArray(e) && e.length === 2) one(toText(e[0]), e[1]);
+        else log?.debug({ entry: toText(e) }, 'kafka_headers entry ignored (not a key/value pair)');
+      }
+      return;
+    }
+    if (v !== undefined && v !== null)
+      log?.debug({ type: typeof v }, 'kafka_headers value ignored (not a map or list)');
+  }
 
   return (record) => {
     const { data, context } = record;
@@ -66,18 +136,35 @@ export function createMessageMapper(config: KafkaSinkConfig): MessageMapper {
     const v = bytesOf(value(data, context));
     const stamp = timestampOf(ts(data, context));
     let size = RECORD_OVERHEAD + (k?.length ?? 0) + (v?.length ?? 0);
-    let hs: Record<string, Buffer> | undefined;
-    if (headers.length > 0) {
-      hs = {};
+    let hs: Record<string, Buffer | Buffer[]> | undefined;
+    if (anyHeaders) {
+      const h = new Headers();
+      if (bulk) addBulk(h, bulk(data, context));
       for (const [hk, hv] of headers) {
         const name = renderText(hk, data, context);
         if (name === '') continue;
+        h.add(name, encode(hv(data, context)));
+      }
+      for (const [hk, hv] of ext) {
+        const name = renderText(hk, data, context);
         const raw = hv(data, context);
-        const bytes = json
-          ? Buffer.from(encodeJson(raw === undefined ? null : raw), 'utf8')
-          : (bytesOf(raw) ?? Buffer.alloc(0));
-        hs[name] = bytes;
-        size += name.length + bytes.length + 4;
+        if (name === '' || raw === undefined || raw === null) continue;
+        h.add(name, encode(raw));
+      }
+      if (trace) {
+        const props = trace(data, context);
+        if (isMap(props))
+          for (const name of TRACE_CONTEXT) {
+            const tv = props[name];
+            if (h.out[name] !== undefined || tv === undefined || tv === null) continue;
+            // A repeated user property: the first one (W3C: one traceparent per request).
+            const first = Array.isArray(tv) ? tv[0] : tv;
+            if (first !== undefined) h.add(name, Buffer.from(toText(first), 'utf8'));
+          }
+      }
+      if (h.any) {
+        hs = h.out;
+        size += h.size;
       }
     }
     return { topic: t, key: k, value: v, timestamp: stamp, headers: hs, size };

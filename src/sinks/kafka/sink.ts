@@ -17,6 +17,7 @@ import './kafkajs-patch.js'; // must run before kafkajs loads
 import kafkajs from 'kafkajs';
 import type { Admin, Message, Producer, TopicMessages } from 'kafkajs';
 import { createRequire } from 'node:module';
+import { compileTemplate } from '../../core/index.js';
 import type { Sink, SinkDeps, SinkRecord, SluiceError } from '../../core/index.js';
 import { sinkNotConnected } from '../runner/index.js';
 import type { KafkaSinkConfig } from './config.js';
@@ -99,6 +100,13 @@ export function checkKafkaConfig(config: KafkaSinkConfig): void {
     throw KafkaErrors.kafka_config_invalid(
       'authentication: kerberos_principal and kerberos_keytab_file go together (or leave both out to use the ticket cache)',
     );
+  for (const f of ['kafka_headers', 'trace_context_headers'] as const) {
+    const t = config[f];
+    if (t && !compileTemplate(t).isSingleVar)
+      throw KafkaErrors.kafka_config_invalid(
+        `${f}: must be a single \${...} placeholder (got ${JSON.stringify(t)})`,
+      );
+  }
   if (config.partition_strategy === 'key_dispatch' && !/\$\{/.test(config.message.key))
     throw KafkaErrors.kafka_config_invalid(
       'partition_strategy key_dispatch needs a message.key template with a placeholder',
@@ -113,7 +121,7 @@ export function createKafkaSink(
 ): KafkaSink {
   checkKafkaConfig(config);
   const log = deps.logger.child({ sink: name, component: 'sink.kafka' });
-  const mapMessage = createMessageMapper(config);
+  const mapMessage = createMessageMapper(config, log);
   const acks = ACKS[config.acks];
   const compression = COMPRESSION[config.compression];
   if (config.compression === 'snappy') enableSnappy();

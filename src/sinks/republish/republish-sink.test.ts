@@ -218,3 +218,69 @@ describe('republish sink', () => {
     expect(p.sent[0]?.topic).toBe('x/dev-1');
   });
 });
+
+describe('republish sink: message expiry in the buffer', () => {
+  const withExpiry = (mei: number, ingestTs: number): SinkRecord => ({
+    data: {},
+    ruleId: 'r1',
+    ingestTs,
+    context: { ...ctx, pub_props: { 'Message-Expiry-Interval': mei } },
+  });
+  const config: RepublishConfig = {
+    topic: 't',
+    mqtt_properties: { 'Message-Expiry-Interval': "${pub_props.'Message-Expiry-Interval'}" },
+  };
+
+  it('forwards the interval that remains after the wait', async () => {
+    const p = port();
+    const sink = createRepublishSink(
+      { logger: silentLogger, now: () => 12_500 },
+      config,
+      p.publish,
+    );
+    expect(await sink.write([withExpiry(60, 10_000)])).toBeUndefined();
+    // 2.5 s waited: 60 - 2 whole seconds
+    expect(p.sent[0]?.properties?.messageExpiryInterval).toBe(58);
+  });
+
+  it('does not publish a record whose triggering message expired; reports it expired', async () => {
+    const p = port();
+    const sink = createRepublishSink(
+      { logger: silentLogger, now: () => 11_000 },
+      config,
+      p.publish,
+    );
+    const res = await sink.write([withExpiry(1, 10_000), withExpiry(2, 10_000)]);
+    expect(res).toEqual({ retry: [], rejected: [], expired: [0] });
+    expect(p.sent.map((m) => m.properties?.messageExpiryInterval)).toEqual([1]);
+  });
+
+  it('a trigger expiry applies even when no Message-Expiry-Interval is republished', async () => {
+    const p = port();
+    const sink = createRepublishSink(
+      { logger: silentLogger, now: () => 20_000 },
+      { topic: 't' },
+      p.publish,
+    );
+    const res = await sink.write([withExpiry(5, 10_000)]);
+    expect(res).toEqual({ retry: [], rejected: [], expired: [0] });
+    expect(p.sent).toHaveLength(0);
+  });
+
+  it('a configured constant interval counts from the ingest time too', async () => {
+    const p = port();
+    const cfg: RepublishConfig = { topic: 't', mqtt_properties: { 'Message-Expiry-Interval': 3 } };
+    const sink = createRepublishSink({ logger: silentLogger, now: () => 4_000 }, cfg, p.publish);
+    const res = await sink.write([rec({}, ctx), { ...rec({}, ctx), ingestTs: 2_000 }]);
+    expect(res).toEqual({ retry: [], rejected: [], expired: [0] });
+    expect(p.sent.map((m) => m.properties?.messageExpiryInterval)).toEqual([1]);
+  });
+
+  it('an interval of 0 is forwarded as is and a trigger without expiry never expires', async () => {
+    const p = port();
+    const cfg: RepublishConfig = { topic: 't', mqtt_properties: { 'Message-Expiry-Interval': 0 } };
+    const sink = createRepublishSink({ logger: silentLogger, now: () => 1e9 }, cfg, p.publish);
+    expect(await sink.write([rec({}, ctx), withExpiry(0, 0)])).toBeUndefined();
+    expect(p.sent.map((m) => m.properties?.messageExpiryInterval)).toEqual([0, 0]);
+  });
+});

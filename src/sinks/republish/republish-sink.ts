@@ -19,12 +19,18 @@
  *    "undefined".
  *  - A record triggered by a message that this same rule republished is not republished again
  *    (EMQX `recursive_republish_detected`): the broker marks such messages with `republish_by`.
+ *  - Message expiry (issue #13): a record waits in the sink buffer; if its triggering PUBLISH had a
+ *    Message-Expiry-Interval that ran out meanwhile, or the configured Message-Expiry-Interval
+ *    (counted from the record's ingest time) ran out, the record is not published and the runner
+ *    counts it `dropped.expired`. Otherwise the forwarded interval is what remains.
  * Topic checks: an empty topic or one with `+`, `#` or NUL is rejected [MQTT-3.3.2-2].
  */
 import {
   compileTemplate,
   field,
   isMap,
+  isNumber,
+  num,
   renderBytes,
   renderText,
   toText,
@@ -39,6 +45,7 @@ import type {
   SinkType,
   SluiceError,
   Value,
+  ValueMap,
   ValidationIssue,
   WriteResult,
 } from '../../core/index.js';
@@ -243,10 +250,30 @@ function compile(config: RepublishConfig): Compiled {
   };
 }
 
-type Built = { ok: true; msg: RepublishMessage } | { ok: false; error: SluiceError };
+type Built =
+  | { ok: true; msg: RepublishMessage }
+  | { ok: false; error: SluiceError }
+  | { ok: false; expired: true };
 
-function build(c: Compiled, r: SinkRecord, log: Logger): Built {
+const EXPIRED: Built = { ok: false, expired: true };
+
+/** The triggering PUBLISH's Message-Expiry-Interval in seconds, if it had one. */
+function triggerExpiry(context: Readonly<ValueMap> | undefined): number | undefined {
+  const props = context?.['pub_props'];
+  if (!isMap(props)) return undefined;
+  const v = props['Message-Expiry-Interval'];
+  if (!isNumber(v)) return undefined;
+  const n = num(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function build(c: Compiled, r: SinkRecord, log: Logger, now: number): Built {
   const { data, context } = r;
+  // Message expiry counts down while the record waits in the sink buffer (MQTT 5 §3.3.2.3.3):
+  // a record whose triggering message expired is not republished.
+  const age = Math.max(0, now - r.ingestTs);
+  const trigger = triggerExpiry(context);
+  if (trigger !== undefined && trigger > 0 && age >= trigger * 1000) return EXPIRED;
   if (context && context['republish_by'] === r.ruleId)
     return {
       ok: false,
@@ -326,7 +353,10 @@ function build(c: Compiled, r: SinkRecord, log: Logger): Built {
           ignore('not an integer of 0..4294967295');
           continue;
         }
-        properties.messageExpiryInterval = n;
+        // The interval counts from when the triggering message arrived: what is forwarded is
+        // what remains after the wait in the buffer (as a broker forwards a queued message).
+        if (n > 0 && age >= n * 1000) return EXPIRED;
+        properties.messageExpiryInterval = n > 0 ? n - Math.floor(age / 1000) : n;
         break;
       }
       case 'Content-Type':
@@ -361,19 +391,23 @@ export function createRepublishSink(
     );
   const c = compile(config);
   const log = deps.logger;
+  const clock = deps.now;
   return {
     async connect() {},
     async close() {},
     async write(batch): Promise<WriteResult | void> {
       const retry: number[] = [];
       const rejected: NonNullable<WriteResult['rejected']> = [];
+      const expired: number[] = [];
+      const now = clock();
       let reconnect: unknown;
       // Publish calls start in batch order, so the broker sees the messages in order.
       await Promise.all(
         batch.map(async (r, index) => {
-          const b = build(c, r, log);
+          const b = build(c, r, log, now);
           if (!b.ok) {
-            rejected.push({ index, code: b.error.code, message: b.error.message });
+            if ('expired' in b) expired.push(index);
+            else rejected.push({ index, code: b.error.code, message: b.error.message });
             return;
           }
           try {
@@ -392,8 +426,8 @@ export function createRepublishSink(
         }),
       );
       if (reconnect !== undefined) throw reconnect;
-      if (retry.length === 0 && rejected.length === 0) return;
-      return { retry, rejected };
+      if (retry.length === 0 && rejected.length === 0 && expired.length === 0) return;
+      return expired.length > 0 ? { retry, rejected, expired } : { retry, rejected };
     },
   };
 }

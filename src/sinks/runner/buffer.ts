@@ -61,6 +61,13 @@ export interface RecordBuffer {
   readonly corrupt: number;
   /** Bytes of the buffer's files (0 for the memory buffer). */
   readonly diskBytes: number;
+  /**
+   * Listen for the records pushed so far becoming durable (listener `ack_after: buffered`):
+   * true = `cb` runs once, when they are (disk buffer with fsync `interval`: after the next
+   * fsync, or at close); false = they already are as durable as this buffer makes them (memory
+   * buffer; fsync `always` / `never`; nothing unsynced) and `cb` is never called.
+   */
+  awaitDurable?(cb: () => void): boolean;
   /** What `push` of this record would add to `bytes` (the disk buffer encodes it once, here). */
   measure(key: string, record: SinkRecord, size: number): number;
   /** Append; throws a coded error when the record cannot be stored (disk write failed). */

@@ -224,4 +224,45 @@ describe('DiskBuffer', () => {
     expect(timers.length).toBe(2);
     b.close([]);
   });
+
+  it('awaitDurable (ack_after buffered): fsync interval waits for the next fsync or close', () => {
+    const timers: (() => void)[] = [];
+    const b = open({
+      fsync: 'interval',
+      schedule: (fn) => {
+        timers.push(fn);
+        return () => {};
+      },
+    });
+    const fired: string[] = [];
+    expect(b.awaitDurable(() => fired.push('nothing'))).toBe(false); // nothing unsynced
+    b.push('a', rec(1), 1, 0);
+    expect(b.awaitDurable(() => fired.push('first'))).toBe(true);
+    expect(b.awaitDurable(() => fired.push('second'))).toBe(true);
+    expect(fired).toEqual([]);
+    timers[0]!();
+    expect(fired).toEqual(['first', 'second']);
+    expect(b.awaitDurable(() => fired.push('synced'))).toBe(false);
+    b.push('a', rec(2), 1, 0);
+    expect(b.awaitDurable(() => fired.push('at close'))).toBe(true);
+    b.close([]);
+    expect(fired).toEqual(['first', 'second', 'at close']);
+  });
+
+  it.each(['always', 'never'] as const)(
+    'awaitDurable: fsync %s is as durable as it gets once pushed',
+    (fsync) => {
+      const b = open({ fsync });
+      b.push('a', rec(1), 1, 0);
+      expect(b.awaitDurable(() => {})).toBe(false);
+      b.close([]);
+    },
+  );
+
+  it('awaitDurable: a hybrid record in the memory tier does not wait for an fsync', () => {
+    const b = open({ fsync: 'interval', memoryRecords: 10, memoryBytes: 1 << 20 });
+    b.push('a', rec(1), 1, 0);
+    expect(b.awaitDurable(() => {})).toBe(false);
+    b.close([]);
+  });
 });

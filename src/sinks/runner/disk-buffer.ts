@@ -122,6 +122,8 @@ export class DiskBuffer implements RecordBuffer {
   private readonly replayed: number;
   private cancelSync: (() => void) | undefined;
   private closed = false;
+  /** awaitDurable callbacks waiting for the next interval fsync. */
+  private durableWaiters: (() => void)[] = [];
 
   constructor(private readonly o: DiskBufferOptions) {
     this.store = new SegmentStore({ dir: o.dir, segmentBytes: o.segmentBytes, fsync: o.fsync });
@@ -194,10 +196,12 @@ export class DiskBuffer implements RecordBuffer {
         : this.encode(key, record, size);
     this.pending = undefined;
     const entry = this.store.append(this.w.buf, end, size, record.ingestTs, key);
+    if (record.ackToken) entry.token = record.ackToken;
     if (this.o.fsync === 'interval' && !this.cancelSync && this.store.dirty)
       this.cancelSync = this.o.schedule(() => {
         this.cancelSync = undefined;
         this.store.sync();
+        this.runDurableWaiters();
       }, this.o.fsyncInterval);
     const part = this.partition(key);
     part.queue.pushDisk(entry, time);
@@ -263,6 +267,7 @@ export class DiskBuffer implements RecordBuffer {
         const at = offsets[i] as number;
         const r = this.decodeAt(buf, at, at + e.len);
         if (r) {
+          if (e.token) r.ackToken = e.token;
           records.push(r);
           ticket.push(e);
         } else {
@@ -358,6 +363,19 @@ export class DiskBuffer implements RecordBuffer {
     return n;
   }
 
+  awaitDurable(cb: () => void): boolean {
+    if (this.closed || this.o.fsync !== 'interval' || !this.store.dirty) return false;
+    this.durableWaiters.push(cb);
+    return true;
+  }
+
+  private runDurableWaiters(): void {
+    const w = this.durableWaiters;
+    if (w.length === 0) return;
+    this.durableWaiters = [];
+    for (const cb of w) cb();
+  }
+
   close(inflight: readonly Inflight[]): number {
     if (this.closed) return 0;
     this.closed = true;
@@ -371,6 +389,7 @@ export class DiskBuffer implements RecordBuffer {
       lost += b.records - onDisk;
     }
     this.store.close();
+    this.runDurableWaiters(); // close synced the segment (fsync interval)
     this.parts.clear();
     this.records = kept;
     this.bytes = 0;

@@ -331,6 +331,21 @@ describe('retry and backoff', () => {
     expect(m.retried).toBe(1);
     expectBalanced(m);
   });
+
+  it('drops records the sink reports expired as dropped.expired, not failed or retried', async () => {
+    const { sink, runner } = setup({ batch_size: 3 });
+    await runner.start();
+    sink.respondNext({ expired: [0, 2] });
+    for (let i = 0; i < 3; i++) runner.enqueue(rec(i));
+    await tick(1000);
+    expect(sink.attempts.map(ids)).toEqual([[0, 1, 2]]);
+    const m = runner.metrics();
+    expect(m.success).toBe(1);
+    expect(m.droppedBy).toEqual({ expired: 2 });
+    expect(m.failedBy).toEqual({});
+    expect(m.retried).toBe(0);
+    expectBalanced(m);
+  });
 });
 
 describe('reconnect', () => {

@@ -150,6 +150,11 @@ export interface SinkRunner {
   /** Send partly filled batches now instead of waiting for `linger`. */
   flush(): void;
   /**
+   * The records enqueued so far becoming durable in the buffer (RecordBuffer.awaitDurable):
+   * true = `cb` runs once they are; false = they already are (cb never runs). Absent = false.
+   */
+  awaitDurable?(cb: () => void): boolean;
+  /**
    * Graceful shutdown: refuse new records, send everything buffered without waiting for linger,
    * wait up to `timeoutMs` for the acks, then count what is left as dropped `shutdown` and
    * close the sink. Idempotent.
@@ -747,6 +752,10 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     for (let i = 0; i < split.rejected.length; i++)
       fail(split.rejected[i] as string, [split.rejectedRecords[i] as SinkRecord]);
     inflightRecords -= split.rejected.length;
+    if (split.expired.length > 0) {
+      drop('expired', split.expired);
+      inflightRecords -= split.expired.length;
+    }
     succeed(split.ok);
     if (split.again.length === 0) {
       finish(batch);
@@ -1002,6 +1011,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
     }),
     status,
     lastError: () => connection.lastError,
+    awaitDurable: (cb) => buffer.awaitDurable?.(cb) ?? false,
   };
 }
 

@@ -61,6 +61,8 @@ export interface Entry {
   readonly size: number;
   readonly ingestTs: number;
   readonly key: string;
+  /** The record's `ackToken` (delivery tracking), in memory only: lost on restart. */
+  token?: object;
 }
 
 export interface OpenReport {

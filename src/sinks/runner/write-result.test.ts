@@ -36,6 +36,20 @@ describe('write results', () => {
     expect([s.ok.length, s.again.length, s.rejected]).toEqual([0, 0, ['c']]);
   });
 
+  it('splits out records the sink found expired; rejection wins over expiry, expiry over retry', () => {
+    expect(isWholeSuccess({ expired: [0] })).toBe(false);
+    const rs = [0, 1, 2, 3].map((i) => rec(i));
+    const s = splitWriteResult(rs, {
+      retry: [1],
+      expired: [1, 2, 3, 8],
+      rejected: [{ index: 3, code: 'c', message: '' }],
+    });
+    expect(ids(s.ok)).toEqual([0]);
+    expect(ids(s.again)).toEqual([]);
+    expect(ids(s.expired)).toEqual([1, 2]);
+    expect(ids(s.rejectedRecords)).toEqual([3]);
+  });
+
   it('filters expired records', () => {
     const rs = [rec(0, 0), rec(1, 60)];
     expect(ids(unexpired(rs, 100, 50))).toEqual([1]);
