@@ -7,6 +7,8 @@
  *   → { op: 'mark' }        start a phase: reset the peak RSS and the event-loop histogram
  *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, warnings, polluted }
  *   → { op: 'gc' }          run gc() twice, then answer like 'stats'
+ *   → { op: 'trim' }        one "last resort" gc (it also gives V8's page pool back to the
+ *                           system), then answer like 'stats' plus `trimMs`, its duration
  *   → { op: 'stop' }        stop the engine and the API, exit
  *   ← { op: 'ready', mqtt, api }   once listening
  *
@@ -203,6 +205,14 @@ process.on('message', (m: { op: string }) => {
       gc?.();
       gc?.();
       process.send!({ op: 'stats', gc: gc !== undefined, ...stats() });
+      break;
+    }
+    case 'trim': {
+      const gc = (globalThis as { gc?: (o?: object) => void }).gc;
+      const t0 = performance.now();
+      gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      const trimMs = performance.now() - t0;
+      process.send!({ op: 'stats', gc: gc !== undefined, trimMs, ...stats() });
       break;
     }
     case 'stop':
