@@ -16,6 +16,11 @@
  *   resume at expiry 0   an MQTT 5 reconnect with Clean Start 0 and Session Expiry 0 resumes the
  *                        stored session with its queued messages [MQTT-3.1.2-5] (v5 numbering);
  *                        the beta took Session Expiry 0 for Clean Start and dropped the queue
+ *
+ * and ours for issue #19:
+ *
+ *   subscribe slices     (ours, issue #19) a SUBSCRIBE is handled in slices; a persistent
+ *                        session stores each slice's granted filters with one call
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +31,7 @@ import { Aedes } from 'aedes';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
+import { createRequire } from 'node:module';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
 import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
@@ -203,6 +209,58 @@ describe('assertPatchedAedesSources', () => {
       expect(message).toContain('patch-package');
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('big SUBSCRIBE in slices (issue #19, decision 0017)', () => {
+  it('a persistent session stores a 900-filter SUBSCRIBE with one addSubscriptions per 500-filter slice, granted filters only', async () => {
+    // The unpatched beta calls addSubscriptions once per filter, each time with the whole
+    // packet (900 calls × 900 filters), denied filters included.
+    // Aedes' default store (aedes-persistence's MemoryPersistence, CommonJS).
+    const MemoryPersistence = createRequire(import.meta.url)(
+      'aedes-persistence/asyncPersistence.js',
+    ) as { prototype: object };
+    const store = MemoryPersistence.prototype as {
+      addSubscriptions(client: unknown, subs: { topic: string }[]): Promise<void>;
+    };
+    const calls: string[][] = [];
+    const real = store.addSubscriptions;
+    const spy = vi.spyOn(store, 'addSubscriptions').mockImplementation(function (
+      this: unknown,
+      client,
+      subs,
+    ) {
+      calls.push(subs.map((s) => s.topic));
+      return real.call(this, client, subs);
+    });
+    try {
+      const h = await harness(
+        { listeners: {} },
+        {
+          authorizers: [
+            {
+              name: 'deny',
+              authorize: (r) => (r.topic.endsWith('/deny') ? 'deny' : 'ignore'),
+            },
+          ],
+        },
+      );
+      const { client } = await h.connectClient('persistent', { protocolVersion: 4, clean: false });
+      const topics = Array.from({ length: 900 }, (_, i) =>
+        i % 100 === 7 ? `s/${i}/deny` : `s/${i}`,
+      );
+      client.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: topics.map((topic) => ({ topic, qos: 1 as const })),
+      });
+      const suback = await client.next('suback');
+      expect(suback.granted).toEqual(topics.map((t) => (t.endsWith('/deny') ? 128 : 1)));
+      expect(calls.map((c) => c.length)).toEqual([495, 396]);
+      expect(calls.flat()).toEqual(topics.filter((t) => !t.endsWith('/deny')));
+    } finally {
+      spy.mockRestore();
     }
   });
 });

@@ -42,6 +42,7 @@ import {
   assertPatchedAedesSources,
   installMqtt5,
 } from './mqtt5.js';
+import { guardSubscribeOrder, installSubscribeSlices } from './subscribe-slices.js';
 import { attachRecord, newRecord, recordOf } from './client-records.js';
 import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
@@ -184,6 +185,7 @@ export function createBrokerInternals(
       const client = ctx.aedes.handle(stream, req);
       const rec = newRecord(meta);
       attachRecord(client, rec);
+      guardSubscribeOrder(client);
       ctx.limits.guard(client, rec);
       tapPackets(client, rec);
       protocol.guard(client, rec);
@@ -232,6 +234,7 @@ export function createBrokerInternals(
       assertPatchedAedesSources();
       installMqtt5(a);
       installFastParser(a);
+      installSubscribeSlices(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
