@@ -8,11 +8,16 @@
  *                        (`max_awaiting_rel`)
  *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
  *                        and its PUBACK / PUBREC written only when the embedder's hold says so
+ *   enhanced auth        (Sluice's own hunks, decision 0016) connect.js lets an Authentication-
+ *                        Method the embedder supports through (else 0x8C) and puts the hook's
+ *                        v5 reason code in the CONNACK; handlers/index.js routes AUTH packets to
+ *                        broker.handleAuth and closes on anything else during the exchange
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
+import { scramClient, scramCredential } from './authn-scram.js';
 import { assertPatchedAedes } from './mqtt5.js';
 
 afterEach(stopAll);
@@ -219,5 +224,54 @@ describe('route, then acknowledge when the embedder lets it (holdAck, listener a
     );
     g.dones[0]!(); // a late finish is harmless
     expect(h.broker.metrics().acks).toMatchObject({ pending: 0, held_total: 0 });
+  });
+});
+
+describe('enhanced authentication hunks (decision 0016)', () => {
+  const users = [{ username: 'u', credential: scramCredential('pw', { iterations: 16 }) }];
+  const connect = (data: Buffer): Packet =>
+    ({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram',
+      keepalive: 0,
+      properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: data },
+    }) as Packet;
+
+  it('connect.js: a supported Authentication-Method gets AUTH 0x18, not CONNACK 0x8C', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    // Unpatched: CONNACK 0x8C for every Authentication-Method.
+    const auth = await client.next('auth');
+    expect(auth.reasonCode).toBe(0x18);
+    expect(client.pending('connack')).toHaveLength(0);
+  });
+
+  it('connect.js: the hook error reasonCode reaches the CONNACK (0x82, not the 0x87 of return code 5)', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    await client.next('auth');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'SCRAM-SHA-256' },
+    } as Packet);
+    expect((await client.next('connack')).reasonCode).toBe(0x82);
+  });
+
+  it('handlers/index.js: an AUTH from a connected client reaches handleAuth (DISCONNECT 0x82, not a bare close)', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('plain');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'X' },
+    } as Packet);
+    // Unpatched: the default branch destroys the socket without a DISCONNECT.
+    expect((await client.next('disconnect')).reasonCode).toBe(0x82);
   });
 });

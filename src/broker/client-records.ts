@@ -13,6 +13,7 @@ import { EMPTY_MAP, peername } from './columns.js';
 import type { ListenerLimits } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import type { PublishGate } from './publish-gate.js';
+import type { EnhancedAuthState } from './enhanced-auth.js';
 
 /** Per-connection facts, filled on CONNECT and read by every column builder. */
 export interface ClientRecord {
@@ -51,6 +52,11 @@ export interface ClientRecord {
   windowed?: boolean;
   /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
   acl?: unknown;
+  /** MQTT 5 CONNECT Authentication-Method / -Data (enhanced-auth.ts). */
+  auth_method?: string;
+  auth_data?: Buffer;
+  /** Set once an AUTH exchange started (enhanced-auth.ts). */
+  enhanced?: EnhancedAuthState;
   expires_at?: number | undefined;
   /** MQTT 5: the DISCONNECT the client sent (reason code and properties), if any. */
   disconnect?: { code: number | undefined; props: Record<string, unknown> | undefined };

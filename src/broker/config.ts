@@ -107,6 +107,20 @@ export interface UserConfig {
   is_superuser: boolean;
 }
 
+/** SCRAM users for MQTT 5 enhanced authentication (authn-scram.ts, enhanced-auth.ts). */
+export interface ScramUserConfig {
+  username: string;
+  credential: string;
+  is_superuser: boolean;
+}
+
+export interface ScramConfig {
+  enable: boolean;
+  users: ScramUserConfig[];
+  /** YAML or JSON list of users, read at start-up (createBroker). */
+  users_file?: string;
+}
+
 export interface BrokerConfig {
   node?: string;
   listeners: Record<string, ListenerConfig>;
@@ -114,6 +128,8 @@ export interface BrokerConfig {
   users: UserConfig[];
   /** JWT authenticator (authn-jwt.ts); absent = off. */
   jwt?: JwtAuthConfig;
+  /** MQTT 5 enhanced authentication with SCRAM-SHA-256 / -512 (enhanced-auth.ts). */
+  scram: ScramConfig;
   authorization: {
     no_match: 'allow' | 'deny';
     deny_sys_publish: boolean;
@@ -177,6 +193,11 @@ export type BrokerConfigInput = {
     refresh_interval?: number | string;
     http_timeout?: number | string;
     clock_tolerance?: number | string;
+  };
+  scram?: {
+    enable?: boolean;
+    users?: Array<{ username: string; credential: string; is_superuser?: boolean }>;
+    users_file?: string;
   };
   authorization?: Partial<BrokerConfig['authorization']>;
   ignore_sys_message?: boolean;
@@ -482,6 +503,53 @@ const jwtSpec: FieldSpec = field.object(
   },
 );
 
+const scramUserSpec: FieldSpec = field.object(
+  {
+    username: field.string({
+      description: 'User name (the SCRAM `n=` attribute; exact, case-sensitive).',
+      example: 'device-1',
+    }),
+    credential: field.string({
+      description:
+        'Salted SCRAM keys, made by `sluice hash-password --algorithm scram-sha-256` (or `scram-sha-512`): `scram-sha-256$iterations$salt$stored_key$server_key` (base64). Plain passwords are not accepted. A user may be listed once per algorithm.',
+      secret: true,
+      pattern: '^scram-sha-(256|512)\\$',
+      example: 'scram-sha-256$4096$3q2+7w==$…$…',
+    }),
+    is_superuser: field.boolean({
+      description: 'Superusers skip authorization checks.',
+      default: false,
+    }),
+  },
+  { description: 'A SCRAM user.' },
+);
+
+/** MQTT 5 enhanced authentication (EMQX `mechanism = scram`, `backend = built_in_database`). */
+const scramSpec: FieldSpec = field.object(
+  {
+    enable: field.boolean({
+      description: 'Set to false to keep the users but refuse SCRAM (CONNACK 0x8C).',
+      default: true,
+    }),
+    users: field.array(scramUserSpec, {
+      description:
+        'SCRAM users. The methods offered follow the credentials: SCRAM-SHA-256 when at least one user has a scram-sha-256 credential, SCRAM-SHA-512 likewise.',
+      default: [],
+    }),
+    users_file: field.string({
+      description:
+        'YAML or JSON file holding a list of users in the same shape as `users` (read at start; both lists are used).',
+      optional: true,
+      example: '/etc/sluice/scram-users.yaml',
+    }),
+  },
+  {
+    description:
+      'MQTT 5 enhanced authentication (AUTH packets) with SCRAM-SHA-256 / SCRAM-SHA-512 (RFC 5802 / 7677), see docs/broker.md "Enhanced authentication (SCRAM)". MQTT 3.1.1 clients cannot use it. A CONNECT with another Authentication-Method gets CONNACK 0x8C.',
+    default: {},
+  },
+);
+
 export const brokerConfigSpec: FieldSpec = field.object(
   {
     node: field.string({
@@ -508,6 +576,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
       default: [],
     }),
     jwt: jwtSpec,
+    scram: scramSpec,
     authorization: field.object(
       {
         no_match: field.string({

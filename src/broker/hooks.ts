@@ -38,6 +38,7 @@ import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
 import { createV5Forwarding } from './mqtt5-forward.js';
 import type { BrokerSecurity } from './security.js';
+import type { EnhancedAuth, EnhancedOutcome } from './enhanced-auth.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -92,6 +93,7 @@ export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
   security?: Pick<BrokerSecurity, 'authenticators' | 'authorizers'>,
+  enhanced?: EnhancedAuth,
 ): BrokerHooks {
   const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
@@ -126,6 +128,11 @@ export function createHooks(
     rec.clean_start = packet.clean !== false;
     rec.is_bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
     rec.conn_props = propsToColumns(packet.properties as Record<string, unknown> | undefined);
+    // MQTT 5 enhanced authentication (enhanced-auth.ts): the exchange runs in authenticate.
+    const props5 = packet.properties as
+      { authenticationMethod?: string; authenticationData?: Buffer } | undefined;
+    rec.auth_method = props5?.authenticationMethod;
+    rec.auth_data = props5?.authenticationData;
     // expiry_interval in seconds (spec §10). MQTT 3.1.1: clean → 0; persistent sessions are kept
     // by Aedes until the client returns, reported as 0xFFFFFFFF ("never expires" in MQTT 5 terms).
     const sei = (packet.properties as { sessionExpiryInterval?: number } | undefined)
@@ -173,19 +180,25 @@ export function createHooks(
       return done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
     }
     rec.clientid = client.id;
-    runAuthnChain(
-      authnChain,
-      {
-        clientid: client.id,
-        username,
-        password,
-        peerhost: rec.peerhost,
-        listener: rec.meta.listener,
-        peerCertCN: rec.meta.peerCertCN,
-      },
-      config.allow_anonymous,
-    ).then(
-      (outcome) => {
+    // A CONNECT with Authentication-Method (Aedes let it through: enhanced.supports) runs the
+    // AUTH exchange instead of the password chain; a refusal carries its v5 reason code.
+    const run: Promise<EnhancedOutcome> =
+      rec.auth_method !== undefined && enhanced
+        ? enhanced.connect(client, rec, username)
+        : runAuthnChain(
+            authnChain,
+            {
+              clientid: client.id,
+              username,
+              password,
+              peerhost: rec.peerhost,
+              listener: rec.meta.listener,
+              peerCertCN: rec.meta.peerCertCN,
+            },
+            config.allow_anonymous,
+          ).then((outcome) => ({ outcome }));
+    run.then(
+      ({ outcome, reasonCode }) => {
         if (wants['client.check_authn_complete'])
           emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
             clientid: rec.clientid,
@@ -206,7 +219,13 @@ export function createHooks(
               : outcome.reason_code === 'server_unavailable'
                 ? 3
                 : 5;
-          return done(Object.assign(new Error(outcome.reason_code), { returnCode: code }), false);
+          return done(
+            Object.assign(new Error(outcome.reason_code), {
+              returnCode: code,
+              ...(reasonCode !== undefined ? { reasonCode } : {}),
+            }),
+            false,
+          );
         }
         rec.is_superuser = outcome.is_superuser;
         rec.client_attrs = outcome.client_attrs;

@@ -14,6 +14,8 @@ import type { Client } from 'aedes';
 import { recordOf } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import { BrokerErrors } from './errors.js';
+import type { ClientV5Internals } from './context.js';
+import type { EnhancedAuth } from './enhanced-auth.js';
 
 /** The Aedes constructor options that carry our MQTT 5 settings. */
 export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown> {
@@ -29,9 +31,32 @@ export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown>
  * the CONNACK hook (lib/handlers/connect.js doConnack) and the shared-subscription switch
  * (lib/handlers/subscribe.js doSubscribe).
  */
-export function installMqtt5(aedes: object): void {
-  const a = aedes as { adjustConnackProperties?: unknown; sharedSubscriptionsServed?: boolean };
-  a.adjustConnackProperties = adjustConnackProperties;
+export function installMqtt5(aedes: object, enhanced?: EnhancedAuth): void {
+  const a = aedes as {
+    adjustConnackProperties?: unknown;
+    sharedSubscriptionsServed?: boolean;
+    supportsAuthenticationMethod?: unknown;
+    handleAuth?: unknown;
+  };
+  a.adjustConnackProperties = enhanced
+    ? (client: Client, props: Record<string, unknown>) => {
+        adjustConnackProperties(client, props);
+        enhanced.connackProperties(client, props);
+      }
+    : adjustConnackProperties;
+  // Enhanced authentication (enhanced-auth.ts; patched connect.js and handlers/index.js). Without
+  // SCRAM users every Authentication-Method is refused with CONNACK 0x8C, and an AUTH packet from
+  // a connected client gets DISCONNECT 0x82 (protocol error: it used no method in CONNECT).
+  a.supportsAuthenticationMethod = (m: string) => enhanced?.supports(m) === true;
+  a.handleAuth = enhanced
+    ? enhanced.handleAuth
+    : (client: Client, _packet: unknown, done: () => void) => {
+        const c = client as unknown as ClientV5Internals;
+        const rec = recordOf(client);
+        if (rec) rec.reason ??= 'protocol_error';
+        c.disconnect({ reasonCode: 0x82 });
+        done();
+      };
   // shared-subscriptions.ts serves `$share/…`; without this the beta answers SUBACK 0x9E to v5.
   a.sharedSubscriptionsServed = true;
 }

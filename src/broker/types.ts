@@ -97,6 +97,12 @@ export interface BrokerMetrics {
   protocol_unsupported_level: number;
   /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
   protocol_unknown_name: number;
+  /** MQTT 5 enhanced authentication (SCRAM): CONNECT exchanges that succeeded / failed. */
+  enhanced_auth_success: number;
+  enhanced_auth_failed: number;
+  /** Re-authentications (AUTH 0x19) that succeeded / failed (DISCONNECT 0x87). */
+  reauth_success: number;
+  reauth_failed: number;
   /** TLS revocation, JWKS and rules-file state (docs/security.md "Metrics"); filled by metrics(). */
   security?: SecurityMetrics;
   /** Held acknowledgements (listener `ack_after`, ack-after.ts); filled by metrics(). */
