@@ -143,7 +143,7 @@ describe('Prometheus exposition', () => {
     expect(lines).toContain('sluice_broker_delivery_dropped_queue_full_total 4');
   });
 
-  it('exports MQTT 5 enhanced authentications by stage and result', () => {
+  it('exports MQTT 5 enhanced authentications by stage and result, and quota refusals', () => {
     const text = renderPrometheus({
       rules: {},
       enabled: {},
@@ -154,6 +154,7 @@ describe('Prometheus exposition', () => {
         enhanced_auth_failed: 2,
         reauth_success: 1,
         reauth_failed: 3,
+        quota_exceeded: 7,
       },
       uptimeSeconds: 1,
       version: '1.2.3',
@@ -168,5 +169,6 @@ describe('Prometheus exposition', () => {
     );
     expect(lines).toContain('sluice_broker_enhanced_auth_total{stage="reauth",result="success"} 1');
     expect(lines).toContain('sluice_broker_enhanced_auth_total{stage="reauth",result="failure"} 3');
+    expect(lines).toContain('sluice_broker_quota_exceeded_total 7');
   });
 });

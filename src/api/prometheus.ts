@@ -430,6 +430,12 @@ export function renderPrometheus(m: PrometheusInput): string {
     }),
   );
   e.family(
+    'sluice_broker_quota_exceeded_total',
+    'counter',
+    "PUBLISH packets refused by a listener's messages_quota (MQTT 5: 0x97 / QoS 0 dropped; 3.1.1: disconnected).",
+    [[{}, b.quota_exceeded ?? 0]],
+  );
+  e.family(
     'sluice_broker_enhanced_auth_total',
     'counter',
     'MQTT 5 enhanced authentications (SCRAM AUTH exchanges), by stage (connect, reauth) and result.',

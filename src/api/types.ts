@@ -64,6 +64,8 @@ export interface ApiBrokerMetrics {
   readonly protocol_null_character?: number;
   readonly protocol_unsupported_level?: number;
   readonly protocol_unknown_name?: number;
+  /** PUBLISH packets refused by a listener's messages_quota. */
+  readonly quota_exceeded?: number;
   /** MQTT 5 enhanced authentication (SCRAM): exchanges at CONNECT and re-authentications. */
   readonly enhanced_auth_success?: number;
   readonly enhanced_auth_failed?: number;

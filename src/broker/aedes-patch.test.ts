@@ -12,6 +12,8 @@
  *                        Method the embedder supports through (else 0x8C) and puts the hook's
  *                        v5 reason code in the CONNACK; handlers/index.js routes AUTH packets to
  *                        broker.handleAuth and closes on anything else during the exchange
+ *   ack reason code      (Sluice's own hunk) publish.js puts an authorizePublish error's
+ *                        reasonCode (0x97 for messages_quota) into the v5 PUBACK / PUBREC
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Packet } from 'mqtt-packet';
@@ -273,5 +275,17 @@ describe('enhanced authentication hunks (decision 0016)', () => {
     } as Packet);
     // Unpatched: the default branch destroys the socket without a DISCONNECT.
     expect((await client.next('disconnect')).reasonCode).toBe(0x82);
+  });
+});
+
+describe('authorizePublish reason code hunk (publish.js)', () => {
+  it('a messages_quota refusal is PUBACK 0x97, not the 0x87 every authorizePublish error gets upstream', async () => {
+    const h = await harness({
+      listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0, messages_quota: '1/m' } },
+    });
+    const { client } = await h.connectClient('q');
+    client.send(publishPacket('t/q', 'a', 1, 1), publishPacket('t/q', 'b', 1, 2));
+    expect((await client.next('puback')).reasonCode ?? 0).toBe(0);
+    expect((await client.next('puback')).reasonCode).toBe(0x97);
   });
 });

@@ -134,6 +134,7 @@ export function createBrokerInternals(
     protocol_null_character: 0,
     protocol_unsupported_level: 0,
     protocol_unknown_name: 0,
+    quota_exceeded: 0,
     enhanced_auth_success: 0,
     enhanced_auth_failed: 0,
     reauth_success: 0,

@@ -14,6 +14,7 @@ import type { ListenerLimits } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import type { PublishGate } from './publish-gate.js';
 import type { EnhancedAuthState } from './enhanced-auth.js';
+import type { TokenBucket } from './rate-limits.js';
 
 /** Per-connection facts, filled on CONNECT and read by every column builder. */
 export interface ClientRecord {
@@ -55,6 +56,9 @@ export interface ClientRecord {
   /** MQTT 5 CONNECT Authentication-Method / -Data (enhanced-auth.ts). */
   auth_method?: string;
   auth_data?: Buffer;
+  /** `messages_quota` bucket (rate-limits.ts) and whether its refusal was logged. */
+  quota?: TokenBucket;
+  quotaLogged?: boolean;
   /** Set once an AUTH exchange started (enhanced-auth.ts). */
   enhanced?: EnhancedAuthState;
   expires_at?: number | undefined;

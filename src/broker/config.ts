@@ -54,6 +54,8 @@ export interface ListenerLimits {
   messages_rate: string;
   /** New connections taken in by this listener, `<n>/<unit>` or `infinity` (rate-limits.ts). */
   max_conn_rate: string;
+  /** PUBLISH packets per client routed, `<n>/<unit>` or `infinity`; past it refused with 0x97 (rate-limits.ts). */
+  messages_quota: string;
   /** Most QoS 1/2 messages queued for an offline persistent session; 0 = unlimited (mqueue.ts). */
   max_mqueue_len: number;
   /** Most QoS 1/2 copies on their way to one client without PUBACK/PUBCOMP; 0 = unlimited. */
@@ -82,6 +84,7 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_subscriptions: 1000,
   messages_rate: 'infinity',
   max_conn_rate: 'infinity',
+  messages_quota: 'infinity',
   max_mqueue_len: 1000,
   max_inflight: 32,
   packet_timeout: 30_000,
@@ -341,6 +344,13 @@ export const listenerSpec: FieldSpec = field.object(
       description:
         'New connections this listener takes in (EMQX `max_conn_rate`): `<n>/<unit>` or `infinity`. A socket accepted past it waits, unread, until a token frees.',
       default: LISTENER_LIMIT_DEFAULTS.max_conn_rate,
+      pattern: RATE_PATTERN,
+      example: '100/s',
+    }),
+    messages_quota: field.string({
+      description:
+        'PUBLISH packets one client may have routed (EMQX 4 `quota.conn.messages.routing`): `<n>/<unit>` or `infinity`. Unlike `messages_rate` it refuses rather than slows: past it an MQTT 5 client gets PUBACK / PUBREC 0x97 (quota exceeded) for QoS 1/2 and its QoS 0 messages are dropped; an MQTT 3.1.1 client, which has no reason codes, is disconnected (reason `quota_exceeded`; its unacknowledged QoS 1/2 messages are resent after it reconnects). The message is not routed. Counted in `sluice_broker_quota_exceeded_total`.',
+      default: LISTENER_LIMIT_DEFAULTS.messages_quota,
       pattern: RATE_PATTERN,
       example: '100/s',
     }),
@@ -705,6 +715,7 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
     l.messages_rate ??= LISTENER_LIMIT_DEFAULTS.messages_rate;
     l.max_conn_rate ??= LISTENER_LIMIT_DEFAULTS.max_conn_rate;
+    l.messages_quota ??= LISTENER_LIMIT_DEFAULTS.messages_quota;
     l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
     l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;

@@ -37,6 +37,7 @@ import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
 import { createV5Forwarding } from './mqtt5-forward.js';
+import { createMessageQuota } from './rate-limits.js';
 import type { BrokerSecurity } from './security.js';
 import type { EnhancedAuth, EnhancedOutcome } from './enhanced-auth.js';
 import type { BrokerDeps } from './types.js';
@@ -112,6 +113,7 @@ export function createHooks(
   // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
   const aedesMaxLevels = 100;
   const v5 = createV5Forwarding(ctx);
+  const overQuota = createMessageQuota(now);
 
   function preConnect(
     client: Client,
@@ -355,7 +357,26 @@ export function createHooks(
     // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
     // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
     // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
-    const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
+    const lim = rec.limits ?? limits.of(rec.meta.listener);
+    // messages_quota (rate-limits.ts): refused, not slowed down. MQTT 5: PUBACK / PUBREC 0x97
+    // (QoS 0: dropped), the connection stays (EMQX 4 quota.conn.messages.routing); 3.1.1 has no
+    // reason code, so the connection is closed and the unacknowledged message resent later.
+    if (lim.messages_quota !== 'infinity' && overQuota(rec, lim.messages_quota)) {
+      metrics.quota_exceeded++;
+      if (!rec.quotaLogged) {
+        rec.quotaLogged = true;
+        logger.info(
+          { clientid: rec.clientid, listener: rec.meta.listener, quota: lim.messages_quota },
+          'PUBLISH refused: messages_quota exceeded (logged once per connection)',
+        );
+      }
+      if (rec.proto_ver !== 5) rec.reason ??= 'quota_exceeded';
+      // `code` keeps the clientError listener from calling it a protocol error.
+      return cb(
+        Object.assign(new Error('quota exceeded'), { reasonCode: 0x97, code: 'quota_exceeded' }),
+      );
+    }
+    const maxLevels = lim.max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
       logger.info(

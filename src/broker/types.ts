@@ -97,6 +97,8 @@ export interface BrokerMetrics {
   protocol_unsupported_level: number;
   /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
   protocol_unknown_name: number;
+  /** PUBLISH packets refused by a listener's messages_quota (0x97, QoS 0 dropped, 3.1.1 closed). */
+  quota_exceeded: number;
   /** MQTT 5 enhanced authentication (SCRAM): CONNECT exchanges that succeeded / failed. */
   enhanced_auth_success: number;
   enhanced_auth_failed: number;
