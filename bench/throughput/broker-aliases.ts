@@ -4,7 +4,7 @@
  * at QoS 1) and 16 (aliases), against the embedded broker over TCP on 127.0.0.1. The broker
  * itself publishes (Broker.publish, 200 in flight), 100-byte payloads, to TOPICS topics of the
  * form `bench/site-0042/device-004217/telemetry` (41 bytes). Rounds interleave the two sides;
- * the median round is reported. msg/s = messages / (first publish → last copy received);
+ * the median round is reported (the side that goes first alternates). msg/s = messages / (first publish → last copy received);
  * bytes/msg = bytes the subscriber's socket read / messages.
  *
  *   npx tsx bench/throughput/broker-aliases.ts [--messages=N] [--topics=N] [--rounds=N]
@@ -68,11 +68,17 @@ const res: Record<string, { rate: number[]; bytes: number[] }> = {
   on: { rate: [], bytes: [] },
 };
 await run(16); // warm-up, not reported
+// The two sides alternate which goes first, so warm-up and drift do not favour one.
 for (let r = 0; r < ROUNDS; r++)
-  for (const [k, max] of [
-    ['off', 0],
-    ['on', 16],
-  ] as const) {
+  for (const [k, max] of r % 2 === 0
+    ? ([
+        ['off', 0],
+        ['on', 16],
+      ] as const)
+    : ([
+        ['on', 16],
+        ['off', 0],
+      ] as const)) {
     const x = await run(max);
     res[k]!.rate.push(x.rate);
     res[k]!.bytes.push(x.bytes);
