@@ -179,7 +179,10 @@ export function createEnhancedAuth(ctx: BrokerContext, scram: ScramServer): Enha
         c.pause();
         resolve(r);
       };
-      const onClose = (): void => settle(deny(NOT_AUTHORIZED));
+      const onClose = (): void => {
+        if (!settled) failed(rec, 'connect', 'closed');
+        settle(deny(NOT_AUTHORIZED));
+      };
       const timer = setTimeout(() => {
         failed(rec, 'connect', 'timeout');
         settle(deny(NOT_AUTHORIZED));

@@ -4,7 +4,10 @@
  *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
- *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
+ *   authenticate        (also) a CONNECT with Authentication-Method runs the AUTH exchange
+ *                       (enhanced-auth.ts) instead of the password chain
+ *   authorizePublish    listener messages_quota (PUBACK / PUBREC 0x97, 3.1.1 closed), then the
+ *                       authz chain → client.check_authz_complete; a deny closes a 3.1.1
  *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
  *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny, or a `+` that does not
  *                       fill its level [MQTT-4.7.1-3], is SUBACK 0x80;
