@@ -1,7 +1,8 @@
 /**
  * Listener `messages_quota` with real clients over TCP: MQTT.js v5 sees PUBACK 0x97 (quota
  * exceeded) on the publish past the quota and keeps its connection; MQTT.js 3.1.1 is
- * disconnected.
+ * disconnected. Also outbound topic aliases at QoS 1 to an MQTT.js v5 subscriber (which
+ * resolves them itself).
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,5 +59,47 @@ describe('messages_quota with MQTT.js', () => {
     await closed;
     c.end(true);
     expect(broker.metrics().quota_exceeded).toBe(2);
+  });
+});
+
+describe('outbound topic aliases at QoS 1 with MQTT.js v5', () => {
+  it('the subscriber gets alias-only QoS 1 copies and resolves every one to its topic', async () => {
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      clientId: `alias-sub-${process.pid}`,
+      properties: { topicAliasMaximum: 4 },
+    });
+    await sub.subscribeAsync('alias/#', { qos: 1 });
+    const wire: [string, number | undefined][] = [];
+    sub.on('packetreceive', (p) => {
+      if (p.cmd === 'publish') wire.push([p.topic, p.properties?.topicAlias]);
+    });
+    const got: [string, string, number][] = [];
+    const all = new Promise<void>((r) =>
+      sub.on('message', (topic, payload, packet) => {
+        got.push([topic, payload.toString(), packet.qos]);
+        if (got.length === 3) r();
+      }),
+    );
+    // Broker.publish: not counted against the listener's messages_quota.
+    for (const [t, m] of [
+      ['alias/a', '1'],
+      ['alias/a', '2'],
+      ['alias/b', '3'],
+    ])
+      await broker.publish({ topic: t!, payload: Buffer.from(m!), qos: 1 });
+    await all;
+    expect(got).toEqual([
+      ['alias/a', '1', 1],
+      ['alias/a', '2', 1],
+      ['alias/b', '3', 1],
+    ]);
+    expect(wire).toEqual([
+      ['alias/a', 1],
+      ['', 1],
+      ['alias/b', 2],
+    ]);
+    await sub.endAsync();
   });
 });
