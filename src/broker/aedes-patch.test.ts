@@ -21,6 +21,15 @@
  *
  *   subscribe slices     (ours, issue #19) a SUBSCRIBE is handled in slices; a persistent
  *                        session stores each slice's granted filters with one call
+ *
+ * and for issue #13:
+ *
+ *   enhanced auth        (Sluice's own hunks, decision 0016) connect.js lets an Authentication-
+ *                        Method the embedder supports through (else 0x8C) and puts the hook's
+ *                        v5 reason code in the CONNACK; handlers/index.js routes AUTH packets to
+ *                        broker.handleAuth and closes on anything else during the exchange
+ *   ack reason code      (Sluice's own hunk) publish.js puts an authorizePublish error's
+ *                        reasonCode (0x97 for messages_quota) into the v5 PUBACK / PUBREC
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +42,7 @@ import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
 import { createRequire } from 'node:module';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
+import { scramClient, scramCredential } from './authn-scram.js';
 import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
 
@@ -198,7 +208,8 @@ describe('assertPatchedAedesSources', () => {
     try {
       mkdirSync(path.join(root, 'lib/handlers'), { recursive: true });
       writeFileSync(path.join(root, 'lib/client.js'), 'this._parser = mqtt.parser()\n');
-      writeFileSync(path.join(root, 'lib/handlers/publish.js'), '// upstream\n');
+      for (const f of ['publish.js', 'index.js', 'connect.js', 'subscribe.js'])
+        writeFileSync(path.join(root, 'lib/handlers', f), '// upstream\n');
       let message = '';
       try {
         assertPatchedAedesSources(root);
@@ -410,5 +421,66 @@ describe('route, then acknowledge when the embedder lets it (holdAck, listener a
     );
     g.dones[0]!(); // a late finish is harmless
     expect(h.broker.metrics().acks).toMatchObject({ pending: 0, held_total: 0 });
+  });
+});
+
+describe('enhanced authentication hunks (decision 0016)', () => {
+  const users = [{ username: 'u', credential: scramCredential('pw', { iterations: 16 }) }];
+  const connect = (data: Buffer): Packet =>
+    ({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram',
+      keepalive: 0,
+      properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: data },
+    }) as Packet;
+
+  it('connect.js: a supported Authentication-Method gets AUTH 0x18, not CONNACK 0x8C', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    // Unpatched: CONNACK 0x8C for every Authentication-Method.
+    const auth = await client.next('auth');
+    expect(auth.reasonCode).toBe(0x18);
+    expect(client.pending('connack')).toHaveLength(0);
+  });
+
+  it('connect.js: the hook error reasonCode reaches the CONNACK (0x82, not the 0x87 of return code 5)', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    await client.next('auth');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'SCRAM-SHA-256' },
+    } as Packet);
+    expect((await client.next('connack')).reasonCode).toBe(0x82);
+  });
+
+  it('handlers/index.js: an AUTH from a connected client reaches handleAuth (DISCONNECT 0x82, not a bare close)', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('plain');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'X' },
+    } as Packet);
+    // Unpatched: the default branch destroys the socket without a DISCONNECT.
+    expect((await client.next('disconnect')).reasonCode).toBe(0x82);
+  });
+});
+
+describe('authorizePublish reason code hunk (publish.js)', () => {
+  it('a messages_quota refusal is PUBACK 0x97, not the 0x87 every authorizePublish error gets upstream', async () => {
+    const h = await harness({
+      listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0, messages_quota: '1/m' } },
+    });
+    const { client } = await h.connectClient('q');
+    client.send(publishPacket('t/q', 'a', 1, 1), publishPacket('t/q', 'b', 1, 2));
+    expect((await client.next('puback')).reasonCode ?? 0).toBe(0);
+    expect((await client.next('puback')).reasonCode).toBe(0x97);
   });
 });

@@ -54,6 +54,7 @@ import { createEventFeed } from './event-feed.js';
 import { tapPackets, wireClientEvents } from './events/client.js';
 import { wireSessionEvents } from './events/session.js';
 import { createHooks } from './hooks.js';
+import { createEnhancedAuth } from './enhanced-auth.js';
 import { subscribeInProcess } from './in-process-subscribe.js';
 import {
   startListener,
@@ -141,6 +142,11 @@ export function createBrokerInternals(
     protocol_unsupported_level: 0,
     protocol_unknown_name: 0,
     protocol_ws_text_frame: 0,
+    quota_exceeded: 0,
+    enhanced_auth_success: 0,
+    enhanced_auth_failed: 0,
+    reauth_success: 0,
+    reauth_failed: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -164,7 +170,8 @@ export function createBrokerInternals(
     ackAfter: createAckAfter({ port: deps.ackGate, now: deps.now ?? Date.now, logger }),
   };
   const security = createSecurity(config, { logger, now: ctx.now });
-  const hooks = createHooks(ctx, deps, security);
+  const enhanced = security.scram ? createEnhancedAuth(ctx, security.scram) : undefined;
+  const hooks = createHooks(ctx, deps, security, enhanced);
   const rates = createRateLimits(metrics, logger, ctx.now);
   const protocol = createProtocolCheck(metrics, logger);
   const listenerValues = (k: 'idle_timeout'): number[] =>
@@ -232,7 +239,7 @@ export function createBrokerInternals(
       }) as AedesInternals;
       assertPatchedAedes(a);
       assertPatchedAedesSources();
-      installMqtt5(a);
+      installMqtt5(a, enhanced);
       installFastParser(a);
       installSubscribeSlices(a);
       ctx.aedes = a;

@@ -134,6 +134,11 @@ export const BrokerErrors = defineErrors('broker', {
       'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2, decision 0010; the holdAck and parserFactory hooks, decisions 0012 and 0015), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
     retriable: false,
   },
+  broker_scram_credential_invalid: {
+    description:
+      'A configured SCRAM credential (`broker.scram.users[].credential` or a `users_file` entry) is not `scram-sha-256$iterations$salt$stored_key$server_key` (or `scram-sha-512$…`, keys of the digest length), or the users file cannot be read; createBroker fails. Make entries with `sluice hash-password --algorithm scram-sha-256`.',
+    retriable: false,
+  },
   broker_acl_rules_invalid: {
     description:
       'The authorization rules file (authorization.rules_file) cannot be read or holds a malformed rule; the message names the rule field.',

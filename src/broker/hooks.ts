@@ -4,7 +4,10 @@
  *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
- *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
+ *   authenticate        (also) a CONNECT with Authentication-Method runs the AUTH exchange
+ *                       (enhanced-auth.ts) instead of the password chain
+ *   authorizePublish    listener messages_quota (PUBACK / PUBREC 0x97, 3.1.1 closed), then the
+ *                       authz chain → client.check_authz_complete; a deny closes a 3.1.1
  *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
  *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny, or a `+` that does not
  *                       fill its level [MQTT-4.7.1-3], is SUBACK 0x80;
@@ -37,7 +40,9 @@ import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
 import { createV5Forwarding } from './mqtt5-forward.js';
+import { createMessageQuota } from './rate-limits.js';
 import type { BrokerSecurity } from './security.js';
+import type { EnhancedAuth, EnhancedOutcome } from './enhanced-auth.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -92,6 +97,7 @@ export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
   security?: Pick<BrokerSecurity, 'authenticators' | 'authorizers'>,
+  enhanced?: EnhancedAuth,
 ): BrokerHooks {
   const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
@@ -110,6 +116,7 @@ export function createHooks(
   // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
   const aedesMaxLevels = 100;
   const v5 = createV5Forwarding(ctx);
+  const overQuota = createMessageQuota(now);
 
   function preConnect(
     client: Client,
@@ -126,6 +133,11 @@ export function createHooks(
     rec.clean_start = packet.clean !== false;
     rec.is_bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
     rec.conn_props = propsToColumns(packet.properties as Record<string, unknown> | undefined);
+    // MQTT 5 enhanced authentication (enhanced-auth.ts): the exchange runs in authenticate.
+    const props5 = packet.properties as
+      { authenticationMethod?: string; authenticationData?: Buffer } | undefined;
+    rec.auth_method = props5?.authenticationMethod;
+    rec.auth_data = props5?.authenticationData;
     // expiry_interval in seconds (spec §10). MQTT 3.1.1: clean → 0; persistent sessions are kept
     // by Aedes until the client returns, reported as 0xFFFFFFFF ("never expires" in MQTT 5 terms).
     const sei = (packet.properties as { sessionExpiryInterval?: number } | undefined)
@@ -173,19 +185,25 @@ export function createHooks(
       return done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
     }
     rec.clientid = client.id;
-    runAuthnChain(
-      authnChain,
-      {
-        clientid: client.id,
-        username,
-        password,
-        peerhost: rec.peerhost,
-        listener: rec.meta.listener,
-        peerCertCN: rec.meta.peerCertCN,
-      },
-      config.allow_anonymous,
-    ).then(
-      (outcome) => {
+    // A CONNECT with Authentication-Method (Aedes let it through: enhanced.supports) runs the
+    // AUTH exchange instead of the password chain; a refusal carries its v5 reason code.
+    const run: Promise<EnhancedOutcome> =
+      rec.auth_method !== undefined && enhanced
+        ? enhanced.connect(client, rec, username)
+        : runAuthnChain(
+            authnChain,
+            {
+              clientid: client.id,
+              username,
+              password,
+              peerhost: rec.peerhost,
+              listener: rec.meta.listener,
+              peerCertCN: rec.meta.peerCertCN,
+            },
+            config.allow_anonymous,
+          ).then((outcome) => ({ outcome }));
+    run.then(
+      ({ outcome, reasonCode }) => {
         if (wants['client.check_authn_complete'])
           emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
             clientid: rec.clientid,
@@ -206,7 +224,13 @@ export function createHooks(
               : outcome.reason_code === 'server_unavailable'
                 ? 3
                 : 5;
-          return done(Object.assign(new Error(outcome.reason_code), { returnCode: code }), false);
+          return done(
+            Object.assign(new Error(outcome.reason_code), {
+              returnCode: code,
+              ...(reasonCode !== undefined ? { reasonCode } : {}),
+            }),
+            false,
+          );
         }
         rec.is_superuser = outcome.is_superuser;
         rec.client_attrs = outcome.client_attrs;
@@ -383,7 +407,26 @@ export function createHooks(
       );
       return closeWith(client!, rec, 'protocol_error', 0x82, new Error('protocol error'), cb);
     }
-    const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
+    const lim = rec.limits ?? limits.of(rec.meta.listener);
+    // messages_quota (rate-limits.ts): refused, not slowed down. MQTT 5: PUBACK / PUBREC 0x97
+    // (QoS 0: dropped), the connection stays (EMQX 4 quota.conn.messages.routing); 3.1.1 has no
+    // reason code, so the connection is closed and the unacknowledged message resent later.
+    if (lim.messages_quota !== 'infinity' && overQuota(rec, lim.messages_quota)) {
+      metrics.quota_exceeded++;
+      if (!rec.quotaLogged) {
+        rec.quotaLogged = true;
+        logger.info(
+          { clientid: rec.clientid, listener: rec.meta.listener, quota: lim.messages_quota },
+          'PUBLISH refused: messages_quota exceeded (logged once per connection)',
+        );
+      }
+      if (rec.proto_ver !== 5) rec.reason ??= 'quota_exceeded';
+      // `code` keeps the clientError listener from calling it a protocol error.
+      return cb(
+        Object.assign(new Error('quota exceeded'), { reasonCode: 0x97, code: 'quota_exceeded' }),
+      );
+    }
+    const maxLevels = lim.max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
       logger.info(

@@ -19,6 +19,8 @@ import type { Client } from 'aedes';
 import { recordOf } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import { BrokerErrors } from './errors.js';
+import type { ClientV5Internals } from './context.js';
+import type { EnhancedAuth } from './enhanced-auth.js';
 
 /** The Aedes constructor options that carry our MQTT 5 settings. */
 export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown> {
@@ -39,9 +41,32 @@ export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown>
  * the CONNACK hook (lib/handlers/connect.js doConnack) and the shared-subscription switch
  * (lib/handlers/subscribe.js doSubscribe).
  */
-export function installMqtt5(aedes: object): void {
-  const a = aedes as { adjustConnackProperties?: unknown; sharedSubscriptionsServed?: boolean };
-  a.adjustConnackProperties = adjustConnackProperties;
+export function installMqtt5(aedes: object, enhanced?: EnhancedAuth): void {
+  const a = aedes as {
+    adjustConnackProperties?: unknown;
+    sharedSubscriptionsServed?: boolean;
+    supportsAuthenticationMethod?: unknown;
+    handleAuth?: unknown;
+  };
+  a.adjustConnackProperties = enhanced
+    ? (client: Client, props: Record<string, unknown>) => {
+        adjustConnackProperties(client, props);
+        enhanced.connackProperties(client, props);
+      }
+    : adjustConnackProperties;
+  // Enhanced authentication (enhanced-auth.ts; patched connect.js and handlers/index.js). Without
+  // SCRAM users every Authentication-Method is refused with CONNACK 0x8C, and an AUTH packet from
+  // a connected client gets DISCONNECT 0x82 (protocol error: it used no method in CONNECT).
+  a.supportsAuthenticationMethod = (m: string) => enhanced?.supports(m) === true;
+  a.handleAuth = enhanced
+    ? enhanced.handleAuth
+    : (client: Client, _packet: unknown, done: () => void) => {
+        const c = client as unknown as ClientV5Internals;
+        const rec = recordOf(client);
+        if (rec) rec.reason ??= 'protocol_error';
+        c.disconnect({ reasonCode: 0x82 });
+        done();
+      };
   // shared-subscriptions.ts serves `$share/…`; without this the beta answers SUBACK 0x9E to v5.
   a.sharedSubscriptionsServed = true;
 }
@@ -71,17 +96,20 @@ export function assertPatchedAedes(aedes: object): void {
  * Hunks of our own that leave no trace on the broker instance (they call hooks the embedder
  * sets), so assertPatchedAedes cannot see them: a marker each must hold in the installed file.
  * Without them the broker would run, silently: PUBACKs on receipt whatever `ack_after` says,
- * mqtt-packet parsing every packet.
+ * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE in one turn.
  */
 export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: string])[] = [
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet, true)'],
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet)'],
   ['lib/client.js', 'broker.parserFactory()'],
+  ['lib/handlers/index.js', 'client.broker.handleAuth(client, packet, done)'],
+  ['lib/handlers/connect.js', 'client.broker.supportsAuthenticationMethod?.('],
+  ['lib/handlers/subscribe.js', 'broker.subscribeSlice'],
 ];
 
 const sourcesChecked = new Set<string>();
 
-/** Checks AEDES_SOURCE_MARKERS once per process (reads two files at the first broker start). */
+/** Checks AEDES_SOURCE_MARKERS once per process (reads five files at the first broker start). */
 export function assertPatchedAedesSources(
   root = path.dirname(createRequire(import.meta.url).resolve('aedes')),
 ): void {
