@@ -13,6 +13,10 @@
  *   rule-tests.ts    `sluice test` (rule-test-compare.ts: expected vs actual)
  *   alarms.ts        the alarm registry; alarm-monitor.ts raises and clears alarms
  */
+// First: the Kafka sink's kafkajs replacements (src/sinks/kafka/kafkajs-patch.ts) only take effect when
+// they are installed before anything loads kafkajs, and the Kafka source (imported below through
+// engine.ts) loads it too.
+import '../sinks/kafka/index.js';
 export { createEngine } from './engine.js';
 export type { EngineConfigInput } from './engine.js';
 export { checkConfig } from './check.js';

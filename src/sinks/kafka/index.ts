@@ -5,6 +5,7 @@
  *  - `createKafkaSink`: the sink itself (for tests and benchmarks);
  *  - `KafkaErrors`: the error codes.
  */
+import './kafkajs-patch.js'; // must run before kafkajs loads
 import type { SinkType, SluiceError } from '../../core/index.js';
 import { loadKerberos } from './gssapi/kerberos-module.js';
 import { kafkaSpec, kafkaRunnerSpec } from './config.js';
@@ -19,6 +20,8 @@ export { createMessageMapper } from './message.js';
 export type { MessageMapper, PreparedMessage } from './message.js';
 export type { KafkaSink, KafkaSinkDeps, KafkaSinkStats } from './sink.js';
 export { KafkaErrors } from './errors.js';
+/** Whether the kafkajs replacements (kafkajs-patch.ts) are in effect in this process. */
+export { installed as kafkajsPatchInstalled } from './kafkajs-patch.js';
 export { murmur2, keyPartition } from './murmur2.js';
 export { createCredentialStore } from './gssapi/credentials.js';
 export type { CredentialStore } from './gssapi/credentials.js';
