@@ -74,6 +74,7 @@ export const FAST_PATH_HONOURS: readonly string[] = [
   '_parseConnect', // never fast
   '_parseUnsubscribe', // never fast
   '_parseDisconnect', // never fast (protocol-check: MQTT 5 Session Expiry 0 → > 0)
+  '_parseProperties', // a property running past the packet: declined (length checks)
 ];
 
 type PacketCtor = new () => ParserInternals['packet'];

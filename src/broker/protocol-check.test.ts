@@ -305,6 +305,53 @@ describe('UTF-8 strings [MQTT-1.5.3-1] [MQTT-1.5.3-2]', () => {
   });
 });
 
+describe('MQTT 5 properties that run past the packet [MQTT-4.13.1-1]', () => {
+  /** A v5 QoS 1 PUBLISH to `t` whose property block holds `props` (raw bytes). */
+  const publishV5 = (props: Buffer): Buffer =>
+    packet(
+      0x32,
+      str('t'),
+      Buffer.from([0x00, 0x07]),
+      Buffer.from([props.length]),
+      props,
+      Buffer.from('x'),
+    );
+
+  it.each([
+    // The property block ends on a string announcing 16 bytes where the packet has 1 left:
+    // mqtt-packet yields e.g. responseTopic null instead of an error, on which Aedes' publish
+    // handler threw (an uncaught exception, found by the broker fuzz test).
+    ['a Response Topic', Buffer.from([0x08, 0x00, 0x10])],
+    ['a Content Type', Buffer.from([0x03, 0x00, 0x10])],
+    ['a User Property value', Buffer.from([0x26, 0x00, 0x01, 0x6b, 0x00, 0x10])],
+  ])(
+    '%s whose length runs past the packet closes the connection: no PUBACK, no message.publish',
+    async (_, props) => {
+      const { logger, lines } = recordingLogger();
+      const h = await harness({}, logger);
+      const c = h.open();
+      c.write({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 5,
+        clean: true,
+        clientId: 'v5',
+        keepalive: 0,
+      } as Packet);
+      await c.waitFor('connack');
+      c.write(publishV5(props));
+      await c.closed;
+      expect(c.of('puback')).toHaveLength(0);
+      expect(h.of('message.publish')).toHaveLength(0);
+      expect(
+        lines.some(
+          (l) => l.code === 'broker_malformed_packet' && l.msg.includes('truncated_property'),
+        ),
+      ).toBe(true);
+    },
+  );
+});
+
 describe('CONNECT protocol name and level [MQTT-3.1.2-1] [MQTT-3.1.2-2]', () => {
   it('[MQTT-3.1.2-2] an unsupported protocol level (0, 2, 6, 7, 0x80) gets CONNACK 0x01, then the connection is closed', async () => {
     const { logger, lines } = recordingLogger();

@@ -70,7 +70,20 @@ interface ParserInternals {
   _parseMessageId(): boolean;
   _parseUnsubscribe(): unknown;
   _parseDisconnect(): unknown;
+  _parseProperties(): Record<string, unknown> | false;
   _emitError(err: Error): void;
+}
+
+/** A property value mqtt-packet could not read (null), at any depth of the decoded block. */
+function hasNullProperty(v: unknown): boolean {
+  if (v === null || v === undefined) return v === null;
+  if (Array.isArray(v)) return v.some(hasNullProperty);
+  if (typeof v === 'object' && !Buffer.isBuffer(v)) {
+    for (const k in v as Record<string, unknown>) {
+      if (hasNullProperty((v as Record<string, unknown>)[k])) return true;
+    }
+  }
+  return false;
 }
 
 interface AedesClientInternals {
@@ -250,6 +263,20 @@ export function createProtocolCheck(
         if (!this.error && list?.length === 0)
           malformed(this, 'unsubscribe_without_filter', '[MQTT-3.10.3-2]');
         return r;
+      };
+
+      // A string or binary property that runs past the end of the packet comes back from
+      // mqtt-packet as null (a user property as a pair with a null half) instead of an error;
+      // Aedes then throws on it in its handler (the broker fuzz test found `responseTopic: null`
+      // crashing the process). [MQTT-4.13.1-1]: a malformed packet closes the connection.
+      const parseProperties = parser._parseProperties;
+      parser._parseProperties = function checkedParseProperties(
+        this: ParserInternals,
+      ): Record<string, unknown> | false {
+        const r = parseProperties.call(this);
+        if (r === false || this.error || !hasNullProperty(r)) return r;
+        malformed(this, 'truncated_property', '[MQTT-4.13.1-1]');
+        return false;
       };
 
       // MQTT 5 §3.14.2.2.2: a session that began with Session Expiry 0 cannot be made persistent
