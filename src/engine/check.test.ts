@@ -84,3 +84,44 @@ describe('sluice check preflight', () => {
     expect(r.issues[0]?.reason).toMatch(/invalid protobuf schema/);
   });
 });
+
+describe('sluice check: schema validations and message transformations', () => {
+  it('locates a SQL check and a variform expression that do not compile, with a caret at the field', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-check-'));
+    const file = path.join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      [
+        'rule_files: []',
+        'schema_validation:',
+        '  validations:',
+        '    - name: a',
+        "      topics: ['t/#']",
+        '      failure_action: drop',
+        '      checks:',
+        "        - { type: sql, sql: 'SELECT * WHERE (' }",
+        'message_transformation:',
+        '  transformations:',
+        '    - name: b',
+        "      topics: ['x/#']",
+        '      failure_action: drop',
+        '      operations:',
+        '        - key: topic',
+        `          value: "concat([topic, 'x'"`,
+        '',
+      ].join('\n'),
+    );
+    const r = checkConfig(file, { env: {} });
+    expect(r.issues.map((i) => [i.code, i.line, i.column, i.path])).toEqual([
+      ['ingress_config_invalid', 8, 29, 'schema_validation.validations[0].checks[0].sql'],
+      [
+        'ingress_config_invalid',
+        16,
+        18,
+        'message_transformation.transformations[0].operations[0].value',
+      ],
+    ]);
+    expect(r.issues[1]?.reason).toBe('column 19: missing ]');
+    expect(r.issues[1]?.snippet).toContain('^');
+  });
+});

@@ -54,7 +54,8 @@ import {
   createRuleManager,
   RuntimeRuleErrors,
 } from '../runtime/index.js';
-import type { EvalClock, IngressConfig, MessageContext, RuleGuard } from '../runtime/index.js';
+import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import { ingressConfigOf } from './ingress-config.js';
 import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
 import { createSchemaRegistry } from '../schema-registry/index.js';
@@ -635,24 +636,4 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     },
   };
   return engine;
-}
-
-/** The ingress sections of a loaded config (defaults filled by the spec). */
-export function ingressConfigOf(cfg: {
-  schema_validation?: Record<string, unknown>;
-  message_transformation?: Record<string, unknown>;
-}): IngressConfig {
-  return {
-    ...(cfg.schema_validation
-      ? {
-          schema_validation: cfg.schema_validation as unknown as IngressConfig['schema_validation'],
-        }
-      : {}),
-    ...(cfg.message_transformation
-      ? {
-          message_transformation:
-            cfg.message_transformation as unknown as IngressConfig['message_transformation'],
-        }
-      : {}),
-  };
 }

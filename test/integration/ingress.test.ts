@@ -3,10 +3,16 @@
  * MQTT.js clients (3.1.1 and 5): drop / disconnect / ignore, the `$events/..._failed` rules
  * and their columns, per-entry metrics, transformation rewrites, and a reload.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import mqtt from 'mqtt';
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { createApiServer } from '../../src/api/index.js';
+import type { ApiServer } from '../../src/api/index.js';
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import type { Engine } from '../../src/engine/index.js';
@@ -237,5 +243,105 @@ describe('ingress validation and transformation', () => {
     await sleep(50);
     expect(got).toEqual([]);
     expect(engine.metrics().broker.messages_ingress_dropped).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('ingress over the API, /metrics and a config reload', () => {
+  let dir: string;
+  let engine: Engine;
+  let api: ApiServer;
+  let base: string;
+  let port: number;
+  const clients: MqttClient[] = [];
+  // YAML is a superset of JSON: the config file is written as JSON.
+  const write = (failure_action: string, sql = 'SELECT * WHERE payload.ok = true') =>
+    writeFileSync(
+      path.join(dir, 'sluice.yaml'),
+      JSON.stringify({
+        broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+        rule_files: [],
+        schema_validation: {
+          validations: [
+            { name: 'ok_v', topics: ['r/#'], failure_action, checks: [{ type: 'sql', sql }] },
+          ],
+        },
+      }),
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-ingress-it-'));
+    write('drop');
+    engine = createEngine(path.join(dir, 'sluice.yaml'), {
+      logger: silentLogger,
+      env: {},
+      watch: false,
+    });
+    const [addr] = await engine.start();
+    port = addr!.port;
+    api = createApiServer({ engine, logger: silentLogger }, { bind: '127.0.0.1', port: 0 });
+    base = (await api.start()).url;
+  });
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await api?.stop();
+    await engine?.stop({ drainMs: 500 });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists validations, serves and resets their metrics, exports them on /metrics, and applies a reload', async () => {
+    const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    clients.push(sub, pub);
+    const got: string[] = [];
+    sub.on('message', (_t, p) => got.push(p.toString()));
+    await sub.subscribeAsync('r/#', { qos: 1 });
+
+    await pub.publishAsync('r/1', '{"ok":false}', { qos: 1 });
+    await pub.publishAsync('r/1', '{"ok":true}', { qos: 1 });
+    await waitFor(() => got.length >= 1, 'the valid message');
+    await sleep(50);
+    expect(got).toEqual(['{"ok":true}']);
+
+    const list = await (await fetch(`${base}/api/v5/schema_validations`)).json();
+    expect(list).toMatchObject([{ name: 'ok_v', failure_action: 'drop', topics: ['r/#'] }]);
+    const m = await fetch(`${base}/api/v5/schema_validations/validation/ok_v/metrics`);
+    expect(m.status).toBe(200);
+    expect(((await m.json()) as { metrics: unknown }).metrics).toEqual({
+      matched: 2,
+      succeeded: 1,
+      failed: 1,
+    });
+    expect((await fetch(`${base}/api/v5/schema_validations/validation/nope/metrics`)).status).toBe(
+      404,
+    );
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toContain('sluice_schema_validation_failed_total{validation="ok_v"} 1');
+    expect(text).toContain('sluice_schema_validation_matched_total{validation="ok_v"} 2');
+    expect(text).toContain('sluice_ingress_dropped_total 1');
+
+    // Reload: failure_action ignore applies to the next message; the counters are kept.
+    write('ignore');
+    const report = engine.reload();
+    expect(report.ok).toBe(true);
+    expect(report.issues).toEqual([]);
+    await pub.publishAsync('r/2', '{"ok":false}', { qos: 1 });
+    await waitFor(() => got.length >= 2, 'the ignored failure delivered');
+    expect(got[1]).toBe('{"ok":false}');
+    expect(engine.ingress.metrics().validations[0]).toMatchObject({ matched: 3, failed: 2 });
+
+    // A broken entry is reported and keeps the running list.
+    write('drop', 'SELECT * WHERE (');
+    const bad = engine.reload();
+    expect(bad.issues.map((i) => [i.code, i.path])).toEqual([
+      ['ingress_config_invalid', 'schema_validation.validations[0].checks[0].sql'],
+    ]);
+    await pub.publishAsync('r/3', '{"ok":false}', { qos: 1 });
+    await waitFor(() => got.length >= 3, 'still ignore after the broken reload');
+
+    const reset = await fetch(`${base}/api/v5/schema_validations/validation/ok_v/metrics/reset`, {
+      method: 'POST',
+    });
+    expect(reset.status).toBe(204);
+    expect(engine.ingress.metrics().validations[0]).toMatchObject({ matched: 0, failed: 0 });
   });
 });
