@@ -10,15 +10,22 @@
  *   transform   1 transformation json → json setting `payload.by = upper(clientid)`
  *   miss        1 validation whose filter (`other/#`) no message matches
  *
- *   npx tsx bench/throughput/ingress.bench.ts [--messages=N] [--qos=1]
- * Prints a Markdown table (append it to bench/results/ingress.md).
+ * plus `--micro`: the hook alone in process — `IngressPort.inspect` on a 100-byte JSON message,
+ * CPU µs per call (process.cpuUsage, interleaved rounds, median), for the same scenarios; less
+ * sensitive to a loaded machine than the end-to-end rate.
+ *
+ *   npx tsx bench/throughput/ingress.bench.ts [--messages=N] [--qos=1] [--micro]
+ * Prints Markdown tables (append them to bench/results/ingress.md).
  */
 import { spawn } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
+import { createDefaultServices, createIngress } from '../../src/runtime/index.js';
+import type { IngressConfig } from '../../src/runtime/index.js';
+import { createSchemaRegistry } from '../../src/schema-registry/index.js';
 
 const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.split('=')[1];
 const TOTAL = Number(arg('messages') ?? 40_000);
@@ -34,7 +41,15 @@ const SCHEMA = JSON.stringify({
 const v = (checks: unknown[], topics = ['bench/#']) => ({
   schema_validation: {
     validations: [
-      { name: 'v', topics, failure_action: 'drop', log_failure: { level: 'none' }, checks },
+      {
+        name: 'v',
+        enable: true,
+        topics,
+        strategy: 'all_pass',
+        failure_action: 'drop',
+        log_failure: { level: 'none' },
+        checks,
+      },
     ],
   },
 });
@@ -47,6 +62,8 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
       transformations: [
         {
           name: 't',
+          enable: true,
+          log_failure: { level: 'none' },
           topics: ['bench/#'],
           failure_action: 'drop',
           payload_decoder: { type: 'json' },
@@ -103,6 +120,65 @@ async function once(extra: Record<string, unknown>): Promise<number> {
   const lo = arrivals[Math.floor(TOTAL * 0.1)]!;
   const hi = arrivals[Math.floor(TOTAL * 0.9)]!;
   return (TOTAL * 0.8) / ((hi - lo) / 1000);
+}
+
+function micro(): void {
+  const schemas = createSchemaRegistry();
+  const issues0 = schemas.configure(
+    {
+      schemas: { reading: { type: 'json', source: SCHEMA, imports: {}, description: '' } },
+      external: {},
+      api_store: path.join(tmpdir(), `sluice-ingress-bench-${process.pid}.json`),
+    } as never,
+    '.',
+  );
+  if (issues0.length) throw new Error(JSON.stringify(issues0));
+  const services = createDefaultServices();
+  const payload = Buffer.from(
+    '{"ts":1765112345678.123,"seq":12345,"pad":"' + 'x'.repeat(48) + '"}',
+  );
+  const cols = () => ({
+    id: '00',
+    clientid: 'bench-pub-1',
+    username: undefined,
+    payload,
+    topic: 'bench/r0/x',
+    qos: 0,
+    flags: { dup: false, retain: false },
+    pub_props: {},
+    publish_received_at: 0,
+    timestamp: 0,
+    node: 'n',
+  });
+  const N = 50_000;
+  const out: Record<string, number[]> = {};
+  const load = loadavg();
+  for (let r = 0; r < 5; r++)
+    for (const [name, extra] of Object.entries(SCENARIOS)) {
+      const ing = createIngress({ services, schemas, logger: silentLogger });
+      const issues = ing.configure(extra as IngressConfig);
+      if (issues.length) throw new Error(JSON.stringify(issues));
+      for (let i = 0; i < 2000; i++) if (ing.active) ing.inspect('bench/r0/x', cols);
+      const t0 = process.cpuUsage();
+      for (let i = 0; i < N; i++) if (ing.active) ing.inspect('bench/r0/x', cols);
+      const d = process.cpuUsage(t0);
+      (out[name] ??= []).push((d.user + d.system) / N);
+    }
+  void schemas.close();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(
+    `\n${new Date().toISOString()} · micro · ${cpus().length}× ${cpus()[0]?.model.trim()} · Node ${process.version} · ${N} calls × 5 rounds · load average ${load.map((x) => x.toFixed(2)).join(' ')}\n`,
+  );
+  console.log('| scenario | CPU µs / message (median) | rounds |');
+  console.log('| --- | ---: | --- |');
+  for (const [name, xs] of Object.entries(out))
+    console.log(
+      `| ${name} | ${median(xs).toFixed(2)} | ${xs.map((x) => x.toFixed(2)).join(' / ')} |`,
+    );
+}
+if (process.argv.includes('--micro')) {
+  micro();
+  process.exit(0);
 }
 
 const results: Record<string, number[]> = {};
