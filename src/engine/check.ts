@@ -12,6 +12,7 @@ import { checkSources } from '../sources/index.js';
 import type { SourcesConfig } from '../sources/index.js';
 import { ingressConfigOf } from './ingress-config.js';
 import { createCompiler } from './rules.js';
+import { schemaPathIssues } from './schema-paths.js';
 import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
 
@@ -40,6 +41,7 @@ export function checkConfig(
     ...sourceIssues,
     ...schemaIssues(file, r.loaded.config.schema_registry, deps),
     ...ingressIssues(file, r.loaded.config, services, deps),
+    ...schemaPathIssues(r.loaded, c.compiled),
     ...preflight(file, r.loaded.sinks, deps),
   ].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {
