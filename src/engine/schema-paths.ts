@@ -180,7 +180,6 @@ export function schemaPathIssues(
               seg.range,
             );
             issues.push({ ...mapDiagnostic(d, entry.origin), rule: entry.id });
-            node = undefined;
             break;
           }
           walked.push(seg.key);
