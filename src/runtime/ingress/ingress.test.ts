@@ -319,3 +319,22 @@ describe('message transformation', () => {
     expect(ing.inspect('t/1', cols('{"n":1}'))?.rewrite?.topic).toBe('z');
   });
 });
+
+describe('topic filters', () => {
+  it('match exactly like the rules’ topicMatches (pre-split filters)', async () => {
+    const { topicMatches } = await import('../topic.js');
+    const filters = ['#', '+', 'a', 'a/#', 'a/+', '+/b', 'a/+/c', '+/+', 'a/b/#', '$x/#', '$x/+'];
+    const topics = ['a', 'a/b', 'a/b/c', 'b', 'x/b', 'a/x/c', '$x/y', '$x', 'a/', '/b', ''];
+    for (const f of filters) {
+      const ing = make({
+        schema_validation: {
+          validations: [v({ topics: [f], checks: [{ type: 'sql', sql: 'SELECT * WHERE false' }] })],
+        },
+      });
+      for (const topic of topics)
+        expect(ing.inspect(topic, cols('{}')) !== null, `${f} vs ${JSON.stringify(topic)}`).toBe(
+          topicMatches(topic, f),
+        );
+    }
+  });
+});

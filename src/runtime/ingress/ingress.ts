@@ -23,7 +23,7 @@ import { decodeJson, encodeJson, isMap, toText } from '../../core/index.js';
 import { compileRule } from '../compile-rule.js';
 import type { CompiledRule } from '../compile/index.js';
 import type { FunctionServices } from '../functions/index.js';
-import { topicFilterProblem, topicMatches } from '../topic.js';
+import { topicFilterProblem } from '../topic.js';
 import { variformToSql } from './variform.js';
 
 type Level = 'error' | 'warning' | 'notice' | 'info' | 'debug' | 'none';
@@ -102,6 +102,7 @@ type Check = (cols: Readonly<ValueMap>) => boolean;
 
 interface Validation {
   readonly cfg: ValidationConfig;
+  readonly filters: Filters;
   readonly checks: readonly Check[];
   readonly c: IngressCounters;
   lastLog: number;
@@ -116,6 +117,7 @@ interface Op {
 
 interface Transformation {
   readonly cfg: TransformationConfig;
+  readonly filters: Filters;
   readonly ops: readonly Op[];
   readonly c: IngressCounters;
   lastLog: number;
@@ -247,7 +249,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         });
       });
       const c = counters.validation.get(v.name) ?? { matched: 0, succeeded: 0, failed: 0 };
-      vs.push({ cfg: v, checks, c, lastLog: 0, suppressed: 0 });
+      vs.push({ cfg: v, filters: splitFilters(v.topics), checks, c, lastLog: 0, suppressed: 0 });
     });
     const tnames = new Set<string>();
     (cfg.message_transformation?.transformations ?? []).forEach((t, i) => {
@@ -282,7 +284,7 @@ export function createIngress(deps: IngressDeps): Ingress {
         }
       });
       const c = counters.transformation.get(t.name) ?? { matched: 0, succeeded: 0, failed: 0 };
-      ts.push({ cfg: t, ops, c, lastLog: 0, suppressed: 0 });
+      ts.push({ cfg: t, filters: splitFilters(t.topics), ops, c, lastLog: 0, suppressed: 0 });
     });
     return { issues, vs, ts };
   }
@@ -477,13 +479,14 @@ export function createIngress(deps: IngressDeps): Ingress {
     inspect(topic, columns): IngressVerdict | null {
       let cols: Readonly<ValueMap> | undefined;
       let failures: IngressFailure[] | undefined;
+      let lv: Levels | undefined;
       const fail = (kind: IngressFailure['kind'], name: string): void => {
         (failures ??= []).push({ kind, name });
       };
       // 1. schema validation (EMQX: any failing validation with drop/disconnect stops here)
       let matchedV = false;
       for (const v of validations) {
-        if (!v.cfg.enable || !matchAny(topic, v.cfg.topics)) continue;
+        if (!v.cfg.enable || !matchAny((lv ??= new Levels(topic)), v.filters)) continue;
         matchedV = true;
         cols ??= columns();
         v.c.matched++;
@@ -506,7 +509,8 @@ export function createIngress(deps: IngressDeps): Ingress {
       // 2. message transformation
       let m: Msg | undefined;
       for (const t of transformations) {
-        if (!t.cfg.enable || !matchAny(m?.topic ?? topic, t.cfg.topics)) continue;
+        if (m && m.topic !== lv?.topic) lv = new Levels(m.topic);
+        if (!t.cfg.enable || !matchAny((lv ??= new Levels(topic)), t.filters)) continue;
         cols ??= columns();
         m ??= {
           topic,
@@ -583,7 +587,42 @@ export function createIngress(deps: IngressDeps): Ingress {
   return ingress;
 }
 
-function matchAny(topic: string, filters: readonly string[]): boolean {
-  for (const f of filters) if (topicMatches(topic, f)) return true;
+/** Topic filters split once per config; a topic is split once per message (`Levels`). */
+type Filters = readonly (readonly string[])[];
+
+function splitFilters(filters: readonly string[]): Filters {
+  return filters.map((f) => f.split('/'));
+}
+
+/** The topic's levels, split on first use for the message being inspected. */
+class Levels {
+  private t: string[] | undefined;
+  constructor(readonly topic: string) {}
+  get levels(): string[] {
+    return (this.t ??= this.topic.split('/'));
+  }
+}
+
+/** topicMatches (src/runtime/topic.ts) over pre-split filters. */
+function matchAny(topic: Levels, filters: Filters): boolean {
+  const dollar = topic.topic.charCodeAt(0) === 36; /* $ */
+  for (const f of filters) {
+    const first = f[0];
+    if (dollar && (first === '+' || first === '#')) continue;
+    if (first === '#' && f.length === 1) return true;
+    const t = topic.levels;
+    const n = f.length;
+    let ok = true;
+    for (let i = 0; i < n; i++) {
+      const level = f[i];
+      if (level === '#') break;
+      if (i >= t.length || (level !== '+' && level !== t[i])) {
+        ok = false;
+        break;
+      }
+      if (i === n - 1 && t.length !== n) ok = false;
+    }
+    if (ok) return true;
+  }
   return false;
 }
