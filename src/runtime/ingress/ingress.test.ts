@@ -338,3 +338,22 @@ describe('topic filters', () => {
     }
   });
 });
+
+describe('config diagnostics', () => {
+  it('a SQL check error names the column of the check as written (FROM insertion hidden)', () => {
+    const ing = make({});
+    const [i] = ing.configure({
+      schema_validation: {
+        validations: [v({ checks: [{ type: 'sql', sql: 'SELECT * WHERE (' }] })],
+      },
+    });
+    // `(` is at column 16; the parser complains at the end of input, column 17
+    expect(i?.reason).toMatch(/^column 17: .*\[sql_syntax_error\]$/);
+    const [j] = ing.configure({
+      schema_validation: {
+        validations: [v({ checks: [{ type: 'sql', sql: 'SELECT nope(1) WHERE true' }] })],
+      },
+    });
+    expect(j?.reason).toMatch(/^column 8: .*nope.*\[sql_function_not_supported\]$/);
+  });
+});

@@ -21,6 +21,7 @@ import type {
 } from '../../core/index.js';
 import { decodeJson, encodeJson, isMap, toText } from '../../core/index.js';
 import { compileRule } from '../compile-rule.js';
+import { SqlError } from '../errors.js';
 import type { CompiledRule } from '../compile/index.js';
 import type { FunctionServices } from '../functions/index.js';
 import { topicFilterProblem } from '../topic.js';
@@ -163,6 +164,24 @@ export function withFrom(sql: string): string {
   return `${sql} FROM "#"`;
 }
 
+/**
+ * A compile error of a SQL check in the user's terms: `column N: message` per diagnostic,
+ * columns counted in the check as written (before `FROM "#"` was inserted).
+ */
+function sqlReason(e: unknown, original: string, compiled: string): string {
+  if (!(e instanceof SqlError)) return firstLine(e);
+  const at =
+    compiled.length === original.length + 9 ? original.length : compiled.indexOf(' FROM "#" ');
+  const added = compiled.length - original.length;
+  return e.diagnostics
+    .map((d) => {
+      const off = d.range.start.offset;
+      const col = (off > at ? off - added : Math.min(off, original.length)) + 1;
+      return `${original.includes('\n') ? '' : `column ${col}: `}${d.message} [${d.code}]`;
+    })
+    .join('; ');
+}
+
 function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0] as string;
 }
@@ -224,7 +243,7 @@ export function createIngress(deps: IngressDeps): Ingress {
               return out.kind === 'passed';
             });
           } catch (e) {
-            issues.push({ path: `${cp}.sql`, reason: firstLine(e) });
+            issues.push({ path: `${cp}.sql`, reason: sqlReason(e, ch.sql, withFrom(ch.sql)) });
           }
           return;
         }
@@ -280,7 +299,11 @@ export function createIngress(deps: IngressDeps): Ingress {
           const rule = compileRule(`SELECT ${r.sql} AS v FROM "#"`, { services: deps.services });
           ops.push({ key: op.key.split('.'), rule, text: op.value });
         } catch (e) {
-          issues.push({ path: `${p}.operations[${j}].value`, reason: firstLine(e) });
+          issues.push({
+            path: `${p}.operations[${j}].value`,
+            reason:
+              e instanceof SqlError ? e.diagnostics.map((d) => d.message).join('; ') : firstLine(e),
+          });
         }
       });
       const c = counters.transformation.get(t.name) ?? { matched: 0, succeeded: 0, failed: 0 };
