@@ -345,3 +345,52 @@ describe('ingress over the API, /metrics and a config reload', () => {
     expect(engine.ingress.metrics().validations[0]).toMatchObject({ matched: 0, failed: 0 });
   });
 });
+
+describe('ingress drop on an ack_after listener', () => {
+  it('a dropped QoS 1 message still gets its held PUBACK at once (not at ack_timeout)', async () => {
+    const engine = createEngine(
+      {
+        broker: {
+          listeners: {
+            tcp: {
+              type: 'tcp',
+              bind: '127.0.0.1',
+              port: 0,
+              ack_after: 'buffered',
+              ack_timeout: '20s',
+            },
+          },
+        },
+        sinks: { out: { type: 'memory', linger: 0 } },
+        rules: [{ id: 'r', sql: 'SELECT payload FROM "h/#"', actions: ['out'] }],
+        schema_validation: {
+          validations: [
+            {
+              name: 'h',
+              topics: ['h/#'],
+              failure_action: 'drop',
+              checks: [{ type: 'sql', sql: 'SELECT * WHERE payload.ok = true' }],
+            },
+          ],
+        },
+      },
+      { logger: silentLogger },
+    );
+    const [addr] = await engine.start();
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${addr!.port}`, { reconnectPeriod: 0 });
+    try {
+      const t0 = Date.now();
+      await c.publishAsync('h/1', '{"ok":false}', { qos: 1 });
+      await c.publishAsync('h/1', '{"ok":true}', { qos: 1 });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      const out = engine.sink('out') as MemorySink;
+      await waitFor(() => out.records.length >= 1, 'the valid record');
+      expect(out.records.map((r) => String((r.data as { payload: unknown }).payload))).toEqual([
+        '{"ok":true}',
+      ]);
+    } finally {
+      c.end(true);
+      await engine.stop({ drainMs: 500 });
+    }
+  });
+});
