@@ -15,7 +15,8 @@ import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Packet } from 'mqtt-packet';
 import { silentLogger, type BrokerEvent } from '../src/core/index.js';
-import { createBroker, type Broker } from '../src/broker/index.js';
+import { createBroker, type BoundAddress, type Broker } from '../src/broker/index.js';
+import type { BrokerDeps } from '../src/broker/types.js';
 import type { BrokerConfigInput } from '../src/broker/config.js';
 import { TestClient } from './broker-harness.js';
 import { pahoPython } from './python-venv.js';
@@ -24,6 +25,8 @@ export interface Conformance {
   broker: Broker;
   port: number;
   url: string;
+  /** Every listener's bound address (`tcp` plus any in `config.listeners`). */
+  addresses: BoundAddress[];
   events: BrokerEvent[];
   /** Columns of the events named `name` (optionally of one client). */
   of(name: string, clientid?: string): Record<string, unknown>[];
@@ -52,19 +55,26 @@ export async function waitFor(cond: () => boolean, what: string, ms = 10_000): P
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Start a broker with one TCP listener (`tcp`) plus `config`. */
+/** Start a broker with one TCP listener (`tcp`, plus any others in `config.listeners`) and `config`. */
 export async function startConformance(
   config: BrokerConfigInput = {},
   listener: Record<string, unknown> = {},
+  deps: Partial<BrokerDeps> = {},
 ): Promise<Conformance> {
   const broker = createBroker(
-    { logger: silentLogger, node: 'sluice-conformance@127.0.0.1' },
-    { ...config, listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener } } },
+    { logger: silentLogger, node: 'sluice-conformance@127.0.0.1', ...deps },
+    {
+      ...config,
+      listeners: {
+        ...config.listeners,
+        tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ...listener },
+      },
+    },
   );
   const events: BrokerEvent[] = [];
   broker.onEvent((e) => events.push(e));
-  const [addr] = await broker.start();
-  const port = addr!.port;
+  const addresses = await broker.start();
+  const port = addresses.find((a) => a.name === 'tcp')!.port;
   const url = `mqtt://127.0.0.1:${port}`;
   const clients: MqttClient[] = [];
   const raws: RawClient[] = [];
@@ -73,6 +83,7 @@ export async function startConformance(
     broker,
     port,
     url,
+    addresses,
     events,
     of: (name, clientid) =>
       events
@@ -187,16 +198,37 @@ export const rawPacket = (first: number, ...body: (Buffer | number[])[]): Buffer
 // ---- paho-mqtt 2 -------------------------------------------------------------------------------
 
 /** One step of a paho session (see fixtures/paho-conformance.py for what each does). */
+/** paho property names (MQTT 5), e.g. `SessionExpiryInterval`, `UserProperty: [[k, v]]`. */
+export type PahoProps = Record<string, unknown>;
+
+/** MQTT 5 subscription options: No Local, Retain As Published, Retain Handling. */
+export interface PahoSubOpts {
+  nl?: boolean;
+  rap?: boolean;
+  rh?: 0 | 1 | 2;
+}
+
 export type PahoStep =
   | { op: 'connect' }
-  | { op: 'subscribe'; filters: [string, number][] }
+  | {
+      op: 'subscribe';
+      filters: ([string, number] | [string, number, PahoSubOpts])[];
+      properties?: PahoProps;
+    }
   | { op: 'unsubscribe'; filters: string[] }
-  | { op: 'publish'; topic: string; payload: string; qos?: number; retain?: boolean }
+  | {
+      op: 'publish';
+      topic: string;
+      payload: string;
+      qos?: number;
+      retain?: boolean;
+      properties?: PahoProps;
+    }
   | { op: 'expect'; count: number; timeout?: number }
   | { op: 'sleep'; s: number }
   | { op: 'signal'; name: string }
   | { op: 'await' }
-  | { op: 'disconnect' }
+  | { op: 'disconnect'; rc?: number; properties?: PahoProps }
   | { op: 'drop' };
 
 export interface PahoScript {
@@ -204,7 +236,9 @@ export interface PahoScript {
   clean?: boolean;
   version?: 4 | 5;
   keepalive?: number;
-  will?: { topic: string; payload: string; qos?: number; retain?: boolean };
+  /** MQTT 5 CONNECT properties. */
+  properties?: PahoProps;
+  will?: { topic: string; payload: string; qos?: number; retain?: boolean; properties?: PahoProps };
   steps: PahoStep[];
 }
 
@@ -214,6 +248,8 @@ export interface PahoMessage {
   qos: number;
   retain: boolean;
   dup: boolean;
+  /** MQTT 5 only: the PUBLISH properties as paho reports them (CorrelationData in hex). */
+  props?: PahoProps;
 }
 
 export interface PahoResult {
@@ -222,6 +258,12 @@ export interface PahoResult {
   messages: PahoMessage[];
   published: number;
   closed_by_server: boolean;
+  /** MQTT 5 only: CONNACK properties, one dict per CONNACK. */
+  connack_props?: PahoProps[];
+  /** MQTT 5 only: PUBACK / PUBREC reason code of each QoS > 0 publish, in order. */
+  acks?: (number | null)[];
+  /** MQTT 5 only: reason code of a DISCONNECT the server sent. */
+  disconnect_rc?: number | null;
 }
 
 export interface PahoHooks {
@@ -245,6 +287,8 @@ function runPaho(
   const py = pahoPython();
   const child = spawn(py, [PAHO_DRIVER, String(port), JSON.stringify(script)]);
   children.add(child);
+  // A script that ends right after a signal may be gone before the 'go' line is written.
+  child.stdin.on('error', () => {});
   let out = '';
   let err = '';
   let result: PahoResult | undefined;

@@ -7,6 +7,8 @@
  *   → { op: 'mark' }        start a phase: reset the peak RSS and the event-loop histogram
  *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, warnings, polluted }
  *   → { op: 'gc' }          run gc() twice, then answer like 'stats'
+ *   → { op: 'trim' }        one "last resort" gc (it also gives V8's page pool back to the
+ *                           system), then answer like 'stats' plus `trimMs`, its duration
  *   → { op: 'stop' }        stop the engine and the API, exit
  *   ← { op: 'ready', mqtt, api }   once listening
  *
@@ -69,7 +71,13 @@ const logger: Logger = {
 
 const engine = createEngine(
   {
-    broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+    broker: {
+      listeners: {
+        // max_subscriptions: the issue's scenario grants one connection 100,000 filters (EMQX's
+        // default is infinity; Sluice's is 1,000), so the subs_100k phase has them all granted.
+        tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, max_subscriptions: 100_000 },
+      },
+    },
     api: { enabled: false }, // started below on port 0
     rule_limits: { eval_budget: '100ms', suspend_after: 5, suspend_window: '1m' },
     sinks: {
@@ -197,6 +205,14 @@ process.on('message', (m: { op: string }) => {
       gc?.();
       gc?.();
       process.send!({ op: 'stats', gc: gc !== undefined, ...stats() });
+      break;
+    }
+    case 'trim': {
+      const gc = (globalThis as { gc?: (o?: object) => void }).gc;
+      const t0 = performance.now();
+      gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+      const trimMs = performance.now() - t0;
+      process.send!({ op: 'stats', gc: gc !== undefined, trimMs, ...stats() });
       break;
     }
     case 'stop':

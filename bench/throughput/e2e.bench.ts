@@ -12,7 +12,8 @@
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
- * it grows with the burst. `--publisher raw` (default) is the lean load generator
+ * it grows with the burst; it then prints the marginal CPU cost per record between consecutive
+ * sizes, free of each run's fixed cost. `--publisher raw` (default) is the lean load generator
  * (raw-publisher.ts, < 1 µs per message); `mqttjs` uses mqtt.js (broker-publisher.ts,
  * ~7 µs per message, which on 2 cores takes CPU from Sluice). `--rate` paces the publishers
  * (messages/s in total; 0 = as fast as Sluice takes them) for latency below saturation.
@@ -140,6 +141,7 @@ async function kafkaRemote(): Promise<Remote> {
 
 const remote = SINK === 'kafka' ? await kafkaRemote() : await hstreamRemote();
 const rows: string[] = [];
+const runs: { group: string; records: number; cpuS: number }[] = [];
 try {
   // --runs "0:none,1:none,0:zstd" (QoS:compression, in order; the first run also warms up).
   const cases = arg('cases', SINK === 'kafka' ? '0:none,1:none' : '0:none,1:none,0:zstd')
@@ -231,6 +233,7 @@ try {
         peak_rss_mb: Math.round(peakRss / 1048576),
       }),
     );
+    if (!warmup) runs.push({ group: `${qos} ${compression} ${ack}`, records: m.success, cpuS });
     rows.push(
       `| ${qos} | ${compression} | ${ack} | ${TOTAL.toLocaleString('en-US')} | ${m.success.toLocaleString('en-US')} | ${Math.round((m.success / ms) * 1000).toLocaleString('en-US')} | ${Math.round((TOTAL / pub.ms) * 1000).toLocaleString('en-US')} | ${m.latency.p50} | ${m.latency.p99} | ${cpuS.toFixed(2)} | ${((cpuS * 1e6) / Math.max(1, m.success)).toFixed(1)} | ${m.failed} | ${m.dropped} | ${Math.round(peakRss / 1048576)} |`,
     );
@@ -250,3 +253,36 @@ console.log(
   '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 );
 for (const r of rows) console.log(r);
+if (TOTALS.length > 1) {
+  // Scaling: each run pays a fixed cost (a new engine, its connections, the last linger) on top
+  // of the per-record one, which dominates small bursts. The marginal cost between two sizes,
+  // (CPU(b) − CPU(a)) / (b − a), is the per-record cost alone: flat if nothing grows with the
+  // backlog.
+  console.log(
+    '\n| QoS compression ack_after | from → to records | marginal CPU µs/record | fixed CPU s (estimate) |',
+  );
+  console.log('| --- | --- | ---: | ---: |');
+  const groups = new Map<string, { records: number; cpuS: number }[]>();
+  for (const r of runs) {
+    const g = groups.get(r.group) ?? [];
+    g.push(r);
+    groups.set(r.group, g);
+  }
+  for (const [group, list] of groups) {
+    // Median CPU per size when --runs repeats a size.
+    const bySize = new Map<number, number[]>();
+    for (const r of list) bySize.set(r.records, [...(bySize.get(r.records) ?? []), r.cpuS]);
+    const sizes = [...bySize.keys()].sort((a, b) => a - b);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    for (let i = 1; i < sizes.length; i++) {
+      const a = sizes[i - 1]!;
+      const b = sizes[i]!;
+      const ca = med(bySize.get(a)!);
+      const cb = med(bySize.get(b)!);
+      const marginal = (cb - ca) / (b - a);
+      console.log(
+        `| ${group} | ${a.toLocaleString('en-US')} → ${b.toLocaleString('en-US')} | ${(marginal * 1e6).toFixed(2)} | ${(ca - marginal * a).toFixed(3)} |`,
+      );
+    }
+  }
+}

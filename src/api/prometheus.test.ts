@@ -86,6 +86,7 @@ describe('Prometheus exposition', () => {
     const names = lines.filter((l) => !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0]!);
     expect(names.some((n) => n.includes('_rate'))).toBe(false);
     expect(names).toContain('sluice_broker_throttled_total');
+    expect(names).toContain('sluice_broker_enhanced_auth_total');
     expect(lines).toContain('sluice_sink_failed_total{sink="s\\"1",reason="bad_record"} 1');
     expect(lines).toContain('sluice_sink_dropped_total{sink="s\\"1",reason="expired"} 1');
     expect(lines).toContain('# TYPE sluice_sink_fallback_total counter');
@@ -140,5 +141,34 @@ describe('Prometheus exposition', () => {
     expect(lines).toContain('sluice_broker_delivery_dropped_total{reason="too_large"} 1');
     // The older single-reason family stays for existing dashboards.
     expect(lines).toContain('sluice_broker_delivery_dropped_queue_full_total 4');
+  });
+
+  it('exports MQTT 5 enhanced authentications by stage and result, and quota refusals', () => {
+    const text = renderPrometheus({
+      rules: {},
+      enabled: {},
+      sinks: {},
+      broker: {
+        ...broker,
+        enhanced_auth_success: 5,
+        enhanced_auth_failed: 2,
+        reauth_success: 1,
+        reauth_failed: 3,
+        quota_exceeded: 7,
+      },
+      uptimeSeconds: 1,
+      version: '1.2.3',
+    });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toContain('# TYPE sluice_broker_enhanced_auth_total counter');
+    expect(lines).toContain(
+      'sluice_broker_enhanced_auth_total{stage="connect",result="success"} 5',
+    );
+    expect(lines).toContain(
+      'sluice_broker_enhanced_auth_total{stage="connect",result="failure"} 2',
+    );
+    expect(lines).toContain('sluice_broker_enhanced_auth_total{stage="reauth",result="success"} 1');
+    expect(lines).toContain('sluice_broker_enhanced_auth_total{stage="reauth",result="failure"} 3');
+    expect(lines).toContain('sluice_broker_quota_exceeded_total 7');
   });
 });

@@ -454,7 +454,25 @@ export function renderPrometheus(m: PrometheusInput): string {
       null_character: b.protocol_null_character,
       unsupported_protocol_level: b.protocol_unsupported_level,
       unknown_protocol_name: b.protocol_unknown_name,
+      ws_text_frame: b.protocol_ws_text_frame,
     }),
+  );
+  e.family(
+    'sluice_broker_quota_exceeded_total',
+    'counter',
+    "PUBLISH packets refused by a listener's messages_quota (MQTT 5: 0x97 / QoS 0 dropped; 3.1.1: disconnected).",
+    [[{}, b.quota_exceeded ?? 0]],
+  );
+  e.family(
+    'sluice_broker_enhanced_auth_total',
+    'counter',
+    'MQTT 5 enhanced authentications (SCRAM AUTH exchanges), by stage (connect, reauth) and result.',
+    [
+      [{ stage: 'connect', result: 'success' }, b.enhanced_auth_success ?? 0],
+      [{ stage: 'connect', result: 'failure' }, b.enhanced_auth_failed ?? 0],
+      [{ stage: 'reauth', result: 'success' }, b.reauth_success ?? 0],
+      [{ stage: 'reauth', result: 'failure' }, b.reauth_failed ?? 0],
+    ],
   );
   e.family(
     'sluice_broker_clients_paused',

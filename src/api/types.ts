@@ -64,6 +64,14 @@ export interface ApiBrokerMetrics {
   readonly protocol_null_character?: number;
   readonly protocol_unsupported_level?: number;
   readonly protocol_unknown_name?: number;
+  readonly protocol_ws_text_frame?: number;
+  /** PUBLISH packets refused by a listener's messages_quota. */
+  readonly quota_exceeded?: number;
+  /** MQTT 5 enhanced authentication (SCRAM): exchanges at CONNECT and re-authentications. */
+  readonly enhanced_auth_success?: number;
+  readonly enhanced_auth_failed?: number;
+  readonly reauth_success?: number;
+  readonly reauth_failed?: number;
   readonly publishes_held?: number;
   /** Rate limits (messages_rate, max_conn_rate): times a client or socket was held back. */
   readonly limited_messages_rate?: number;

@@ -77,9 +77,15 @@ export type HeldPacket = PublishPacket & { [HELD]?: { finish: () => void; mode: 
 
 export interface AckAfter {
   /** The Aedes hook (installed as `aedes.holdAck`). */
+  /**
+   * `duplicate`: a QoS 2 retransmission of a message whose first copy is stored (not routed
+   * again); its PUBREC queues behind the acknowledgements held before it, so it never leaves
+   * before the first copy's.
+   */
   holdAck(
     client: Client,
     packet: PublishPacket,
+    duplicate?: boolean,
   ): ((send: (cb: (err?: Error) => void) => void, done: () => void) => void) | undefined;
   /** The connection closed: forget its held acks, release its reading. */
   closed(rec: ClientRecord): void;
@@ -181,7 +187,7 @@ export function createAckAfter(deps: {
   const maxOf = new WeakMap<ClientAcks, number>();
 
   return {
-    holdAck(client, packet) {
+    holdAck(client, packet, duplicate) {
       const port = deps.port;
       if (!port) return undefined;
       const rec = recordOf(client) as AckHolder | undefined;
@@ -200,18 +206,19 @@ export function createAckAfter(deps: {
       }
       const queue = q;
       const max = lim.max_awaiting_ack;
-      const e: Held = { send: undefined, finished: false, at: now() };
+      const e: Held = { send: undefined, finished: duplicate === true, at: now() };
       queue.entries.push(e);
       live.add(queue);
       pending++;
-      (packet as HeldPacket)[HELD] = {
-        mode,
-        finish: () => {
-          if (e.finished) return;
-          e.finished = true;
-          if (!queue.closed && e.send) flush(queue, max);
-        },
-      };
+      if (!duplicate)
+        (packet as HeldPacket)[HELD] = {
+          mode,
+          finish: () => {
+            if (e.finished) return;
+            e.finished = true;
+            if (!queue.closed && e.send) flush(queue, max);
+          },
+        };
       return (send, done) => {
         (packet as HeldPacket)[HELD] = undefined;
         if (queue.closed) return done();

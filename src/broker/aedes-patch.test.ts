@@ -10,14 +10,40 @@
  *                        with the broker's `parserFactory` when it has one
  *   holdAck              (Sluice's own hunk, decision 0012) a QoS 1/2 PUBLISH is routed first
  *                        and its PUBACK / PUBREC written only when the embedder's hold says so
+ *
+ * and a second fix of our own (lib/handlers/connect.js `emptyQueueFilter`):
+ *
+ *   resume at expiry 0   an MQTT 5 reconnect with Clean Start 0 and Session Expiry 0 resumes the
+ *                        stored session with its queued messages [MQTT-3.1.2-5] (v5 numbering);
+ *                        the beta took Session Expiry 0 for Clean Start and dropped the queue
+ *
+ * and ours for issue #19:
+ *
+ *   subscribe slices     (ours, issue #19) a SUBSCRIBE is handled in slices; a persistent
+ *                        session stores each slice's granted filters with one call
+ *
+ * and for issue #13:
+ *
+ *   enhanced auth        (Sluice's own hunks, decision 0016) connect.js lets an Authentication-
+ *                        Method the embedder supports through (else 0x8C) and puts the hook's
+ *                        v5 reason code in the CONNACK; handlers/index.js routes AUTH packets to
+ *                        broker.handleAuth and closes on anything else during the exchange
+ *   ack reason code      (Sluice's own hunk) publish.js puts an authorizePublish error's
+ *                        reasonCode (0x97 for messages_quota) into the v5 PUBACK / PUBREC
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Aedes } from 'aedes';
 import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
+import { createRequire } from 'node:module';
 import type { AckAfterMode, AckGatePort } from '../core/index.js';
-import { assertPatchedAedes } from './mqtt5.js';
+import { scramClient, scramCredential } from './authn-scram.js';
+import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
 
 afterEach(stopAll);
@@ -175,6 +201,114 @@ describe('parserFactory (decision 0015)', () => {
   });
 });
 
+describe('assertPatchedAedesSources', () => {
+  it('passes on the installed (patched) Aedes and names every missing hunk of an unpatched copy', () => {
+    expect(() => assertPatchedAedesSources()).not.toThrow();
+    const root = mkdtempSync(path.join(tmpdir(), 'aedes-unpatched-'));
+    try {
+      mkdirSync(path.join(root, 'lib/handlers'), { recursive: true });
+      writeFileSync(path.join(root, 'lib/client.js'), 'this._parser = mqtt.parser()\n');
+      for (const f of ['publish.js', 'index.js', 'connect.js', 'subscribe.js'])
+        writeFileSync(path.join(root, 'lib/handlers', f), '// upstream\n');
+      let message = '';
+      try {
+        assertPatchedAedesSources(root);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      for (const [file] of AEDES_SOURCE_MARKERS) expect(message).toContain(file);
+      expect(message).toContain('patch-package');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('big SUBSCRIBE in slices (issue #19, decision 0017)', () => {
+  it('a persistent session stores a 900-filter SUBSCRIBE with one addSubscriptions per 500-filter slice, granted filters only', async () => {
+    // The unpatched beta calls addSubscriptions once per filter, each time with the whole
+    // packet (900 calls × 900 filters), denied filters included.
+    // Aedes' default store (aedes-persistence's MemoryPersistence, CommonJS).
+    const MemoryPersistence = createRequire(import.meta.url)(
+      'aedes-persistence/asyncPersistence.js',
+    ) as { prototype: object };
+    const store = MemoryPersistence.prototype as {
+      addSubscriptions(client: unknown, subs: { topic: string }[]): Promise<void>;
+    };
+    const calls: string[][] = [];
+    const real = store.addSubscriptions;
+    const spy = vi.spyOn(store, 'addSubscriptions').mockImplementation(function (
+      this: unknown,
+      client,
+      subs,
+    ) {
+      calls.push(subs.map((s) => s.topic));
+      return real.call(this, client, subs);
+    });
+    try {
+      const h = await harness(
+        { listeners: {} },
+        {
+          authorizers: [
+            {
+              name: 'deny',
+              authorize: (r) => (r.topic.endsWith('/deny') ? 'deny' : 'ignore'),
+            },
+          ],
+        },
+      );
+      const { client } = await h.connectClient('persistent', { protocolVersion: 4, clean: false });
+      const topics = Array.from({ length: 900 }, (_, i) =>
+        i % 100 === 7 ? `s/${i}/deny` : `s/${i}`,
+      );
+      client.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: topics.map((topic) => ({ topic, qos: 1 as const })),
+      });
+      const suback = await client.next('suback');
+      expect(suback.granted).toEqual(topics.map((t) => (t.endsWith('/deny') ? 128 : 1)));
+      expect(calls.map((c) => c.length)).toEqual([495, 396]);
+      expect(calls.flat()).toEqual(topics.filter((t) => !t.endsWith('/deny')));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('resume with Session Expiry 0 (MQTT 5 [MQTT-3.1.2-5])', () => {
+  it('Clean Start 0 + Session Expiry 0 on reconnect: session present and the queued QoS 1 messages delivered; the session then ends with the connection', async () => {
+    const h = await harness();
+    const { client: first } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+    });
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'r0/t', qos: 1 }] });
+    await first.next('suback');
+    first.send({ cmd: 'disconnect' });
+    await first.closed;
+    const { client: pub } = await h.connectClient('pub');
+    pub.send(publishPacket('r0/t', 'queued', 1, 3));
+    await pub.next('puback');
+    const { client: back, connack } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(connack.sessionPresent).toBe(true);
+    // The unpatched beta drops the queue here (client.clean is true at expiry 0).
+    const got = await back.next('publish');
+    expect([got.topic, got.payload.toString()]).toEqual(['r0/t', 'queued']);
+    back.send({ cmd: 'puback', messageId: got.messageId! });
+    back.send({ cmd: 'disconnect' });
+    await back.closed;
+    const { connack: again } = await h.connectClient('resume0', {
+      clean: false,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    expect(again.sessionPresent).toBe(false); // expiry 0: the session ended with that connection
+  });
+});
+
 describe('route, then acknowledge when the embedder lets it (holdAck, listener ack_after)', () => {
   /** A gate that runs the rule work and keeps each message's `done` for the test to call. */
   function gate(): AckGatePort & { dones: (() => void)[]; modes: AckAfterMode[] } {
@@ -217,6 +351,30 @@ describe('route, then acknowledge when the embedder lets it (holdAck, listener a
       expect((await pub.next(ack)).messageId).toBe(7);
     },
   );
+
+  it('QoS 2: a retransmitted duplicate is not PUBRECed before the held first copy (not routed again)', async () => {
+    const g = gate();
+    const h = await harness(listener('buffered'), { ackGate: g });
+    const { client: sub } = await h.connectClient('sub', { protocolVersion: 4 });
+    sub.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'dup/t', qos: 0 }] });
+    await sub.next('suback');
+    const { client: pub } = await h.connectClient('pub', { protocolVersion: 4 });
+    pub.send(publishPacket('dup/t', 'x', 2, 9));
+    await vi.waitFor(() => expect(g.dones).toHaveLength(1));
+    pub.send(publishPacket('dup/t', 'x', 2, 9, { dup: true }));
+    // Upstream (and the first version of the hunk) answered the duplicate at once.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(pub.pending('pubrec')).toEqual([]);
+    g.dones[0]!();
+    expect((await pub.next('pubrec')).messageId).toBe(9);
+    expect((await pub.next('pubrec')).messageId).toBe(9);
+    // Routed once: the duplicate reached no subscriber and no rule.
+    expect(g.dones).toHaveLength(1);
+    await sub.next('publish');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sub.pending('publish')).toEqual([]);
+    expect(h.broker.metrics().acks).toMatchObject({ pending: 0 });
+  });
 
   it('acknowledgements leave in arrival order, whatever order the messages finish in', async () => {
     const g = gate();
@@ -263,5 +421,66 @@ describe('route, then acknowledge when the embedder lets it (holdAck, listener a
     );
     g.dones[0]!(); // a late finish is harmless
     expect(h.broker.metrics().acks).toMatchObject({ pending: 0, held_total: 0 });
+  });
+});
+
+describe('enhanced authentication hunks (decision 0016)', () => {
+  const users = [{ username: 'u', credential: scramCredential('pw', { iterations: 16 }) }];
+  const connect = (data: Buffer): Packet =>
+    ({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId: 'scram',
+      keepalive: 0,
+      properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: data },
+    }) as Packet;
+
+  it('connect.js: a supported Authentication-Method gets AUTH 0x18, not CONNACK 0x8C', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    // Unpatched: CONNACK 0x8C for every Authentication-Method.
+    const auth = await client.next('auth');
+    expect(auth.reasonCode).toBe(0x18);
+    expect(client.pending('connack')).toHaveLength(0);
+  });
+
+  it('connect.js: the hook error reasonCode reaches the CONNACK (0x82, not the 0x87 of return code 5)', async () => {
+    const h = await harness({ scram: { users } });
+    const client = h.open(5);
+    client.send(connect(scramClient('u', 'pw', 'sha256').first()));
+    await client.next('auth');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'SCRAM-SHA-256' },
+    } as Packet);
+    expect((await client.next('connack')).reasonCode).toBe(0x82);
+  });
+
+  it('handlers/index.js: an AUTH from a connected client reaches handleAuth (DISCONNECT 0x82, not a bare close)', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('plain');
+    client.send({
+      cmd: 'auth',
+      reasonCode: 0x19,
+      properties: { authenticationMethod: 'X' },
+    } as Packet);
+    // Unpatched: the default branch destroys the socket without a DISCONNECT.
+    expect((await client.next('disconnect')).reasonCode).toBe(0x82);
+  });
+});
+
+describe('authorizePublish reason code hunk (publish.js)', () => {
+  it('a messages_quota refusal is PUBACK 0x97, not the 0x87 every authorizePublish error gets upstream', async () => {
+    const h = await harness({
+      listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0, messages_quota: '1/m' } },
+    });
+    const { client } = await h.connectClient('q');
+    client.send(publishPacket('t/q', 'a', 1, 1), publishPacket('t/q', 'b', 1, 2));
+    expect((await client.next('puback')).reasonCode ?? 0).toBe(0);
+    expect((await client.next('puback')).reasonCode).toBe(0x97);
   });
 });

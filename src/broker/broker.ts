@@ -36,7 +36,13 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes } from 'aedes';
-import { aedesMqtt5Options, assertPatchedAedes, installMqtt5 } from './mqtt5.js';
+import {
+  aedesMqtt5Options,
+  assertPatchedAedes,
+  assertPatchedAedesSources,
+  installMqtt5,
+} from './mqtt5.js';
+import { guardSubscribeOrder, installSubscribeSlices } from './subscribe-slices.js';
 import { attachRecord, newRecord, recordOf } from './client-records.js';
 import { listClients } from './client-directory.js';
 import { messageIdFormatter } from './columns.js';
@@ -48,6 +54,7 @@ import { createEventFeed } from './event-feed.js';
 import { tapPackets, wireClientEvents } from './events/client.js';
 import { wireSessionEvents } from './events/session.js';
 import { createHooks } from './hooks.js';
+import { createEnhancedAuth } from './enhanced-auth.js';
 import { subscribeInProcess } from './in-process-subscribe.js';
 import {
   startListener,
@@ -135,6 +142,12 @@ export function createBrokerInternals(
     protocol_null_character: 0,
     protocol_unsupported_level: 0,
     protocol_unknown_name: 0,
+    protocol_ws_text_frame: 0,
+    quota_exceeded: 0,
+    enhanced_auth_success: 0,
+    enhanced_auth_failed: 0,
+    reauth_success: 0,
+    reauth_failed: 0,
   };
   const ctx: BrokerContext = {
     config,
@@ -159,7 +172,8 @@ export function createBrokerInternals(
     ackAfter: createAckAfter({ port: deps.ackGate, now: deps.now ?? Date.now, logger }),
   };
   const security = createSecurity(config, { logger, now: ctx.now });
-  const hooks = createHooks(ctx, deps, security);
+  const enhanced = security.scram ? createEnhancedAuth(ctx, security.scram) : undefined;
+  const hooks = createHooks(ctx, deps, security, enhanced);
   const rates = createRateLimits(metrics, logger, ctx.now);
   const protocol = createProtocolCheck(metrics, logger);
   const listenerValues = (k: 'idle_timeout'): number[] =>
@@ -180,6 +194,7 @@ export function createBrokerInternals(
       const client = ctx.aedes.handle(stream, req);
       const rec = newRecord(meta);
       attachRecord(client, rec);
+      guardSubscribeOrder(client);
       ctx.limits.guard(client, rec);
       tapPackets(client, rec);
       protocol.guard(client, rec);
@@ -225,8 +240,10 @@ export function createBrokerInternals(
         ...aedesMqtt5Options(config),
       }) as AedesInternals;
       assertPatchedAedes(a);
-      installMqtt5(a);
+      assertPatchedAedesSources();
+      installMqtt5(a, enhanced);
       installFastParser(a);
+      installSubscribeSlices(a);
       ctx.aedes = a;
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
@@ -248,7 +265,11 @@ export function createBrokerInternals(
       try {
         for (const [name, l] of Object.entries(config.listeners)) {
           if (!l.enabled) continue;
-          running.push(await startListener(name, l, handleConnection, logger));
+          running.push(
+            await startListener(name, l, handleConnection, logger, () => {
+              metrics.protocol_ws_text_frame++;
+            }),
+          );
         }
       } catch (err) {
         ctx.state = 'stopping';

@@ -13,6 +13,8 @@ import { EMPTY_MAP, peername } from './columns.js';
 import type { ListenerLimits } from './config.js';
 import type { ConnMeta } from './listeners.js';
 import type { PublishGate } from './publish-gate.js';
+import type { EnhancedAuthState } from './enhanced-auth.js';
+import type { TokenBucket } from './rate-limits.js';
 
 /** Per-connection facts, filled on CONNECT and read by every column builder. */
 export interface ClientRecord {
@@ -49,8 +51,18 @@ export interface ClientRecord {
   gate?: PublishGate;
   /** True when max_inflight applies (inflight-window.ts): authorizeForward reports each copy. */
   windowed?: boolean;
+  /** MQTT 5: some SUBSCRIBE of this client carried a Subscription Identifier (granted-qos.ts). */
+  subIds?: boolean;
   /** Per-client ACL and credential expiry from authentication (JWT; security.ts). */
   acl?: unknown;
+  /** MQTT 5 CONNECT Authentication-Method / -Data (enhanced-auth.ts). */
+  auth_method?: string;
+  auth_data?: Buffer;
+  /** `messages_quota` bucket (rate-limits.ts) and whether its refusal was logged. */
+  quota?: TokenBucket;
+  quotaLogged?: boolean;
+  /** Set once an AUTH exchange started (enhanced-auth.ts). */
+  enhanced?: EnhancedAuthState;
   expires_at?: number | undefined;
   /** MQTT 5: the DISCONNECT the client sent (reason code and properties), if any. */
   disconnect?: { code: number | undefined; props: Record<string, unknown> | undefined };

@@ -54,6 +54,8 @@ export interface ListenerLimits {
   messages_rate: string;
   /** New connections taken in by this listener, `<n>/<unit>` or `infinity` (rate-limits.ts). */
   max_conn_rate: string;
+  /** PUBLISH packets per client routed, `<n>/<unit>` or `infinity`; past it refused with 0x97 (rate-limits.ts). */
+  messages_quota: string;
   /** Most QoS 1/2 messages queued for an offline persistent session; 0 = unlimited (mqueue.ts). */
   max_mqueue_len: number;
   /** Most QoS 1/2 copies on their way to one client without PUBACK/PUBCOMP; 0 = unlimited. */
@@ -82,6 +84,7 @@ export const LISTENER_LIMIT_DEFAULTS: Readonly<Omit<ListenerLimits, 'idle_timeou
   max_subscriptions: 1000,
   messages_rate: 'infinity',
   max_conn_rate: 'infinity',
+  messages_quota: 'infinity',
   max_mqueue_len: 1000,
   max_inflight: 32,
   packet_timeout: 30_000,
@@ -107,6 +110,20 @@ export interface UserConfig {
   is_superuser: boolean;
 }
 
+/** SCRAM users for MQTT 5 enhanced authentication (authn-scram.ts, enhanced-auth.ts). */
+export interface ScramUserConfig {
+  username: string;
+  credential: string;
+  is_superuser: boolean;
+}
+
+export interface ScramConfig {
+  enable: boolean;
+  users: ScramUserConfig[];
+  /** YAML or JSON list of users, read at start-up (createBroker). */
+  users_file?: string;
+}
+
 export interface BrokerConfig {
   node?: string;
   listeners: Record<string, ListenerConfig>;
@@ -114,6 +131,8 @@ export interface BrokerConfig {
   users: UserConfig[];
   /** JWT authenticator (authn-jwt.ts); absent = off. */
   jwt?: JwtAuthConfig;
+  /** MQTT 5 enhanced authentication with SCRAM-SHA-256 / -512 (enhanced-auth.ts). */
+  scram: ScramConfig;
   authorization: {
     no_match: 'allow' | 'deny';
     deny_sys_publish: boolean;
@@ -177,6 +196,11 @@ export type BrokerConfigInput = {
     refresh_interval?: number | string;
     http_timeout?: number | string;
     clock_tolerance?: number | string;
+  };
+  scram?: {
+    enable?: boolean;
+    users?: Array<{ username: string; credential: string; is_superuser?: boolean }>;
+    users_file?: string;
   };
   authorization?: Partial<BrokerConfig['authorization']>;
   ignore_sys_message?: boolean;
@@ -320,6 +344,13 @@ export const listenerSpec: FieldSpec = field.object(
       description:
         'New connections this listener takes in (EMQX `max_conn_rate`): `<n>/<unit>` or `infinity`. A socket accepted past it waits, unread, until a token frees.',
       default: LISTENER_LIMIT_DEFAULTS.max_conn_rate,
+      pattern: RATE_PATTERN,
+      example: '100/s',
+    }),
+    messages_quota: field.string({
+      description:
+        'PUBLISH packets one client may have routed (EMQX 4 `quota.conn.messages.routing`): `<n>/<unit>` or `infinity`. Unlike `messages_rate` it refuses rather than slows: past it an MQTT 5 client gets PUBACK / PUBREC 0x97 (quota exceeded) for QoS 1/2 and its QoS 0 messages are dropped; an MQTT 3.1.1 client, which has no reason codes, is disconnected (reason `quota_exceeded`; its unacknowledged QoS 1/2 messages are resent after it reconnects). The message is not routed. Counted in `sluice_broker_quota_exceeded_total`.',
+      default: LISTENER_LIMIT_DEFAULTS.messages_quota,
       pattern: RATE_PATTERN,
       example: '100/s',
     }),
@@ -482,6 +513,53 @@ const jwtSpec: FieldSpec = field.object(
   },
 );
 
+const scramUserSpec: FieldSpec = field.object(
+  {
+    username: field.string({
+      description: 'User name (the SCRAM `n=` attribute; exact, case-sensitive).',
+      example: 'device-1',
+    }),
+    credential: field.string({
+      description:
+        'Salted SCRAM keys, made by `sluice hash-password --algorithm scram-sha-256` (or `scram-sha-512`): `scram-sha-256$iterations$salt$stored_key$server_key` (base64). Plain passwords are not accepted. A user may be listed once per algorithm.',
+      secret: true,
+      pattern: '^scram-sha-(256|512)\\$',
+      example: 'scram-sha-256$4096$3q2+7w==$…$…',
+    }),
+    is_superuser: field.boolean({
+      description: 'Superusers skip authorization checks.',
+      default: false,
+    }),
+  },
+  { description: 'A SCRAM user.' },
+);
+
+/** MQTT 5 enhanced authentication (EMQX `mechanism = scram`, `backend = built_in_database`). */
+const scramSpec: FieldSpec = field.object(
+  {
+    enable: field.boolean({
+      description: 'Set to false to keep the users but refuse SCRAM (CONNACK 0x8C).',
+      default: true,
+    }),
+    users: field.array(scramUserSpec, {
+      description:
+        'SCRAM users. The methods offered follow the credentials: SCRAM-SHA-256 when at least one user has a scram-sha-256 credential, SCRAM-SHA-512 likewise.',
+      default: [],
+    }),
+    users_file: field.string({
+      description:
+        'YAML or JSON file holding a list of users in the same shape as `users` (read at start; both lists are used).',
+      optional: true,
+      example: '/etc/sluice/scram-users.yaml',
+    }),
+  },
+  {
+    description:
+      'MQTT 5 enhanced authentication (AUTH packets) with SCRAM-SHA-256 / SCRAM-SHA-512 (RFC 5802 / 7677), see docs/broker.md "Enhanced authentication (SCRAM)". MQTT 3.1.1 clients cannot use it. A CONNECT with another Authentication-Method gets CONNACK 0x8C.',
+    default: {},
+  },
+);
+
 export const brokerConfigSpec: FieldSpec = field.object(
   {
     node: field.string({
@@ -508,6 +586,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
       default: [],
     }),
     jwt: jwtSpec,
+    scram: scramSpec,
     authorization: field.object(
       {
         no_match: field.string({
@@ -557,7 +636,7 @@ export const brokerConfigSpec: FieldSpec = field.object(
     }),
     max_awaiting_rel: field.integer({
       description:
-        'Most inbound QoS 2 messages one client may have awaiting PUBREL (EMQX `max_awaiting_rel`). One more closes the connection (MQTT 5: DISCONNECT 0x93 receive maximum exceeded). 0 means unlimited.',
+        'Most inbound QoS 2 messages one client may have awaiting PUBREL (EMQX `max_awaiting_rel`). One more closes the connection (MQTT 5: DISCONNECT 0x93 receive maximum exceeded); MQTT 5 clients are told the limit as the CONNACK Receive Maximum (when below 65535). 0 means unlimited.',
       default: 100,
       min: 0,
     }),
@@ -636,6 +715,7 @@ export function resolveBrokerConfig(input: BrokerConfigInput | BrokerConfig): Br
     l.max_subscriptions ??= LISTENER_LIMIT_DEFAULTS.max_subscriptions;
     l.messages_rate ??= LISTENER_LIMIT_DEFAULTS.messages_rate;
     l.max_conn_rate ??= LISTENER_LIMIT_DEFAULTS.max_conn_rate;
+    l.messages_quota ??= LISTENER_LIMIT_DEFAULTS.messages_quota;
     l.max_mqueue_len ??= LISTENER_LIMIT_DEFAULTS.max_mqueue_len;
     l.max_inflight ??= LISTENER_LIMIT_DEFAULTS.max_inflight;
     l.idle_timeout ??= r.value.connect_timeout;

@@ -46,7 +46,7 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_auth_backend_failed: {
     description:
-      'An authenticator or authorizer in the chain threw or rejected; the client is refused (CONNACK 3 server unavailable) and the error is logged.',
+      'An authenticator or authorizer in the chain threw or rejected (its backend is down: a transient error). An authenticator: the client is refused (CONNACK 3 server unavailable). An authorizer: the PUBLISH or SUBSCRIBE is not acted on and that client’s connection is closed (MQTT 5: DISCONNECT 0x80 first; client.disconnected reason authz_backend_failed) [MQTT-4.8.0-2]. The error is logged.',
     retriable: true,
   },
   broker_internal_error: {
@@ -81,7 +81,12 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_malformed_packet: {
     description:
-      'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2]. The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
+      'A client sent a packet MQTT forbids that the packet parser lets through: a CONNECT with will QoS 3 or (MQTT 3.1 / 3.1.1) a password without a user name (closed without CONNACK [MQTT-3.1.4-1]), a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet identifier 0 [MQTT-2.3.1-1], or an UNSUBSCRIBE without a topic filter [MQTT-3.10.3-2], or (MQTT 5) a PUBLISH carrying a Subscription Identifier [MQTT-3.3.4-6], which gets DISCONNECT 0x82, or (MQTT 5) a DISCONNECT with a non-zero Session Expiry Interval after a CONNECT whose interval was 0 (§3.14.2.2.2; fault disconnect_session_expiry: the close is a protocol error, so the will is published and the session ends). The connection is closed without acting on the packet; the client.disconnected reason is protocol_error.',
+    retriable: false,
+  },
+  broker_ws_text_frame: {
+    description:
+      'A WebSocket client sent a text (non-binary) data frame: MQTT travels in binary frames only, so the connection is closed (WebSocket close 1003) without reading the frame [MQTT-6.0.0-1]. Counted in sluice_broker_protocol_errors_total{reason="ws_text_frame"}; the client.disconnected reason is protocol_error.',
     retriable: false,
   },
   broker_ack_timeout: {
@@ -126,7 +131,12 @@ export const BrokerErrors = defineErrors('broker', {
   },
   broker_aedes_unpatched: {
     description:
-      'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2; decision 0010), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
+      'start() found the installed Aedes without the security patch Sluice carries (patches/aedes+2.0.0-beta.1.patch: prototype-less client and subscription maps, the max_awaiting_rel bound on inbound QoS 2, decision 0010; the holdAck and parserFactory hooks, decisions 0012 and 0015), e.g. after `npm ci --ignore-scripts`. Run `npx patch-package` and start again.',
+    retriable: false,
+  },
+  broker_scram_credential_invalid: {
+    description:
+      'A configured SCRAM credential (`broker.scram.users[].credential` or a `users_file` entry) is not `scram-sha-256$iterations$salt$stored_key$server_key` (or `scram-sha-512$…`, keys of the digest length), or the users file cannot be read; createBroker fails. Make entries with `sluice hash-password --algorithm scram-sha-256`.',
     retriable: false,
   },
   broker_acl_rules_invalid: {

@@ -73,6 +73,7 @@ export const FAST_PATH_HONOURS: readonly string[] = [
   '_parseMessageId', // protocol-check packet id 0: declined
   '_parseConnect', // never fast
   '_parseUnsubscribe', // never fast
+  '_parseDisconnect', // never fast (protocol-check: MQTT 5 Session Expiry 0 → > 0)
 ];
 
 type PacketCtor = new () => ParserInternals['packet'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliveryQos, filterMatches } from './granted-qos.js';
+import { deliveryQos, filterMatches, subscriptionIds } from './granted-qos.js';
 
 describe('filterMatches (MQTT 3.1.1 §4.7)', () => {
   it.each([
@@ -39,5 +39,19 @@ describe('deliveryQos [MQTT-3.8.4-6] [MQTT-3.3.5-1]', () => {
   it('the maximum of every matching subscription counts, non-matching ones do not', () => {
     expect(deliveryQos(subs({ 'a/#': 0, 'a/+': 1, 'x/#': 2 }), 'a/b', 2)).toBe(1);
     expect(deliveryQos(subs({ 'a/b': 0, '#': 2 }), 'a/b', 2)).toBe(2);
+  });
+});
+
+describe('subscriptionIds (MQTT 5 [MQTT-3.3.4-4])', () => {
+  it('every matching subscription’s identifier, ascending; one as a number; none as undefined', () => {
+    const subs = { 'a/+': { si: 9 }, 'a/b': { si: 7 }, 'a/#': {}, 'x/#': { si: 3 } };
+    expect(subscriptionIds(subs, 'a/b')).toEqual([7, 9]);
+    expect(subscriptionIds(subs, 'a/c')).toBe(9);
+    expect(subscriptionIds(subs, 'a/b/c')).toBeUndefined();
+  });
+  it('shared subscriptions are left out (their copy is the group’s); $SYS filters are not', () => {
+    const subs = { '$share/g/a/b': { si: 5 }, 'a/b': { si: 2 }, '$SYS/#': { si: 4 } };
+    expect(subscriptionIds(subs, 'a/b')).toBe(2);
+    expect(subscriptionIds(subs, '$SYS/x')).toBe(4);
   });
 });

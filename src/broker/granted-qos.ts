@@ -5,7 +5,7 @@
  * subscription (`client.subscriptions[packet.topic]`), so `a/#` granted QoS 1 received QoS 2
  * copies; authorizeForward (hooks.ts) applies this to every copy, live, retained and queued.
  */
-import { realFilter } from './shared-subscriptions.js';
+import { isShareTopic, realFilter } from './shared-subscriptions.js';
 
 /** True when `filter` matches `topic` (MQTT 3.1.1 §4.7; `$…` topics never match a leading wildcard [MQTT-4.7.2-1]). */
 export function filterMatches(filter: string, topic: string): boolean {
@@ -64,4 +64,26 @@ export function deliveryQos(
   }
   // No matching subscription (a copy Aedes forwards for some other reason): leave it alone.
   return granted < 0 ? qos : granted;
+}
+
+/**
+ * MQTT 5 [MQTT-3.3.4-4]: the Subscription Identifiers of every subscription in `subs` (filter →
+ * Aedes Subscription, `si` = identifier) whose filter matches `topic`, ascending; a single one
+ * as a number, none as `undefined`. Shared subscriptions are left out: their copy is the
+ * group's, sent for that one subscription, and Aedes gives it that subscription's identifier.
+ */
+export function subscriptionIds(
+  subs: Record<string, { si?: number }>,
+  topic: string,
+): number | number[] | undefined {
+  let one: number | undefined;
+  let many: number[] | undefined;
+  for (const filter in subs) {
+    const si = subs[filter]!.si;
+    if (si === undefined || isShareTopic(filter)) continue;
+    if (!filterMatches(filter, topic)) continue;
+    if (one === undefined) one = si;
+    else (many ??= [one]).push(si);
+  }
+  return many ? many.sort((a, b) => a - b) : one;
 }

@@ -4,7 +4,10 @@
  *   preConnect          CONNECT facts into the ClientRecord; wraps deliver0 (QoS 0 detection)
  *   authenticate        authn chain (auth.ts) → client.check_authn_complete, CONNACK code,
  *                       takeover / discard reason of the connection being replaced
- *   authorizePublish    authz chain → client.check_authz_complete; a deny closes a 3.1.1
+ *   authenticate        (also) a CONNECT with Authentication-Method runs the AUTH exchange
+ *                       (enhanced-auth.ts) instead of the password chain
+ *   authorizePublish    listener messages_quota (PUBACK / PUBREC 0x97, 3.1.1 closed), then the
+ *                       authz chain → client.check_authz_complete; a deny closes a 3.1.1
  *                       connection, an MQTT 5 client gets PUBACK / PUBREC 0x87 (Aedes 2)
  *   authorizeSubscribe  authz chain → client.check_authz_complete; a deny, or a `+` that does not
  *                       fill its level [MQTT-4.7.1-3], is SUBACK 0x80;
@@ -28,16 +31,18 @@ import {
 } from './auth.js';
 import { recordOf, type ClientRecord } from './client-records.js';
 import { propsToColumns } from './columns.js';
-import type { BrokerContext, ClientInternals } from './context.js';
+import type { BrokerContext, ClientInternals, ClientV5Internals } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
-import { deliveryQos } from './granted-qos.js';
+import { deliveryQos, subscriptionIds } from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
 import { createV5Forwarding } from './mqtt5-forward.js';
+import { createMessageQuota } from './rate-limits.js';
 import type { BrokerSecurity } from './security.js';
+import type { EnhancedAuth, EnhancedOutcome } from './enhanced-auth.js';
 import type { BrokerDeps } from './types.js';
 
 const SYS = '$SYS/';
@@ -92,6 +97,7 @@ export function createHooks(
   ctx: BrokerContext,
   deps: Pick<BrokerDeps, 'authenticators' | 'authorizers'>,
   security?: Pick<BrokerSecurity, 'authenticators' | 'authorizers'>,
+  enhanced?: EnhancedAuth,
 ): BrokerHooks {
   const { config, logger, now, node, idOf, feed, routing, metrics, limits } = ctx;
   const wants = feed.wants;
@@ -110,6 +116,7 @@ export function createHooks(
   // The topic-level limit Aedes itself enforces (broker.ts); stricter listeners are checked here.
   const aedesMaxLevels = 100;
   const v5 = createV5Forwarding(ctx);
+  const overQuota = createMessageQuota(now);
 
   function preConnect(
     client: Client,
@@ -126,6 +133,11 @@ export function createHooks(
     rec.clean_start = packet.clean !== false;
     rec.is_bridge = (packet as { bridgeMode?: boolean }).bridgeMode === true;
     rec.conn_props = propsToColumns(packet.properties as Record<string, unknown> | undefined);
+    // MQTT 5 enhanced authentication (enhanced-auth.ts): the exchange runs in authenticate.
+    const props5 = packet.properties as
+      { authenticationMethod?: string; authenticationData?: Buffer } | undefined;
+    rec.auth_method = props5?.authenticationMethod;
+    rec.auth_data = props5?.authenticationData;
     // expiry_interval in seconds (spec §10). MQTT 3.1.1: clean → 0; persistent sessions are kept
     // by Aedes until the client returns, reported as 0xFFFFFFFF ("never expires" in MQTT 5 terms).
     const sei = (packet.properties as { sessionExpiryInterval?: number } | undefined)
@@ -173,19 +185,25 @@ export function createHooks(
       return done(Object.assign(new Error('identifier rejected'), { returnCode: 2 }), false);
     }
     rec.clientid = client.id;
-    runAuthnChain(
-      authnChain,
-      {
-        clientid: client.id,
-        username,
-        password,
-        peerhost: rec.peerhost,
-        listener: rec.meta.listener,
-        peerCertCN: rec.meta.peerCertCN,
-      },
-      config.allow_anonymous,
-    ).then(
-      (outcome) => {
+    // A CONNECT with Authentication-Method (Aedes let it through: enhanced.supports) runs the
+    // AUTH exchange instead of the password chain; a refusal carries its v5 reason code.
+    const run: Promise<EnhancedOutcome> =
+      rec.auth_method !== undefined && enhanced
+        ? enhanced.connect(client, rec, username)
+        : runAuthnChain(
+            authnChain,
+            {
+              clientid: client.id,
+              username,
+              password,
+              peerhost: rec.peerhost,
+              listener: rec.meta.listener,
+              peerCertCN: rec.meta.peerCertCN,
+            },
+            config.allow_anonymous,
+          ).then((outcome) => ({ outcome }));
+    run.then(
+      ({ outcome, reasonCode }) => {
         if (wants['client.check_authn_complete'])
           emit('client.check_authn_complete', topicOf('client.check_authn_complete'), {
             clientid: rec.clientid,
@@ -206,7 +224,13 @@ export function createHooks(
               : outcome.reason_code === 'server_unavailable'
                 ? 3
                 : 5;
-          return done(Object.assign(new Error(outcome.reason_code), { returnCode: code }), false);
+          return done(
+            Object.assign(new Error(outcome.reason_code), {
+              returnCode: code,
+              ...(reasonCode !== undefined ? { reasonCode } : {}),
+            }),
+            false,
+          );
         }
         rec.is_superuser = outcome.is_superuser;
         rec.client_attrs = outcome.client_attrs;
@@ -286,7 +310,7 @@ export function createHooks(
     topic: string,
     qos: number,
     retain: boolean,
-    cb: (o: AuthzOutcome) => void,
+    cb: (o: AuthzOutcome, failed?: boolean) => void,
   ): void {
     if (rec.is_superuser) {
       authzDone(rec, action, topic, SUPERUSER);
@@ -301,6 +325,7 @@ export function createHooks(
       authzDone(rec, action, topic, o);
       return cb(o);
     }
+    let failed = false;
     runAuthzChain(
       authzChain,
       {
@@ -318,10 +343,43 @@ export function createHooks(
       noMatchAllow,
       (o) => {
         authzDone(rec, action, topic, o);
-        cb(o);
+        cb(o, failed);
       },
-      (err, source) => authzError(err, source, rec.clientid),
+      (err, source) => {
+        failed = true;
+        authzError(err, source, rec.clientid);
+      },
     );
+  }
+
+  /**
+   * [MQTT-4.8.0-2] An authorizer that throws or rejects (its backend is down: a transient error)
+   * while a client's PUBLISH or SUBSCRIBE is processed closes that client's connection, and
+   * only that one; the packet is not acted on (denied). MQTT 5 clients get DISCONNECT 0x80
+   * first, and Aedes hears of the error only once the connection is closed, so that nothing
+   * (no PUBACK 0x87) follows the DISCONNECT [MQTT-3.14.4-1]. Decision 0018.
+   */
+  function closeOnTransientError(
+    client: Client,
+    rec: ClientRecord,
+    then: (err: Error) => void,
+  ): void {
+    closeWith(client, rec, 'authz_backend_failed', 0x80, new Error('authorizer failed'), then);
+  }
+
+  /** Close `client`: MQTT 5 gets DISCONNECT `code` first; Aedes is told (`then(err)`) after. */
+  function closeWith(
+    client: Client,
+    rec: ClientRecord,
+    reason: string,
+    code: number,
+    err: Error,
+    then: (err: Error) => void,
+  ): void {
+    rec.reason ??= reason;
+    const c = client as ClientV5Internals;
+    if (c.version === 5 && c.connected) c.disconnect({ reasonCode: code }, () => then(err));
+    else then(err); // Aedes closes a 3.1.1 connection on the error
   }
 
   function authorizePublish(
@@ -336,7 +394,39 @@ export function createHooks(
     // authorization.deny_action = disconnect), and so does one over max_topic_levels (Aedes
     // checks its ceiling of 100; a stricter listener's limit is checked here). Aedes answers an
     // MQTT 5 client PUBACK / PUBREC 0x87 instead and keeps the connection.
-    const maxLevels = (rec.limits ?? limits.of(rec.meta.listener)).max_topic_levels;
+    // MQTT 5 [MQTT-3.3.4-6]: a client's PUBLISH must not carry a Subscription Identifier; one
+    // that does is a protocol error (Aedes would pass it on to subscribers): DISCONNECT 0x82.
+    if (packet.properties?.subscriptionIdentifier !== undefined) {
+      logger.info(
+        {
+          clientid: rec.clientid,
+          code: 'broker_malformed_packet',
+          fault: 'subscription_identifier',
+        },
+        'connection closed: PUBLISH from a client with a Subscription Identifier [MQTT-3.3.4-6]',
+      );
+      return closeWith(client!, rec, 'protocol_error', 0x82, new Error('protocol error'), cb);
+    }
+    const lim = rec.limits ?? limits.of(rec.meta.listener);
+    // messages_quota (rate-limits.ts): refused, not slowed down. MQTT 5: PUBACK / PUBREC 0x97
+    // (QoS 0: dropped), the connection stays (EMQX 4 quota.conn.messages.routing); 3.1.1 has no
+    // reason code, so the connection is closed and the unacknowledged message resent later.
+    if (lim.messages_quota !== 'infinity' && overQuota(rec, lim.messages_quota)) {
+      metrics.quota_exceeded++;
+      if (!rec.quotaLogged) {
+        rec.quotaLogged = true;
+        logger.info(
+          { clientid: rec.clientid, listener: rec.meta.listener, quota: lim.messages_quota },
+          'PUBLISH refused: messages_quota exceeded (logged once per connection)',
+        );
+      }
+      if (rec.proto_ver !== 5) rec.reason ??= 'quota_exceeded';
+      // `code` keeps the clientError listener from calling it a protocol error.
+      return cb(
+        Object.assign(new Error('quota exceeded'), { reasonCode: 0x97, code: 'quota_exceeded' }),
+      );
+    }
+    const maxLevels = lim.max_topic_levels;
     if (maxLevels < aedesMaxLevels && topicLevels(packet.topic) > maxLevels) {
       metrics.refused_topic_levels++;
       logger.info(
@@ -351,8 +441,10 @@ export function createHooks(
       if (wants['client.check_authz_complete']) authzDone(rec, 'publish', packet.topic, o);
       return cb(o.allow ? null : new Error('not authorized'));
     }
-    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o) =>
-      cb(o.allow ? null : new Error('not authorized')),
+    authorize(rec, 'publish', packet.topic, packet.qos, packet.retain === true, (o, failed) =>
+      failed
+        ? closeOnTransientError(client!, rec, cb)
+        : cb(o.allow ? null : new Error('not authorized')),
     );
   }
 
@@ -386,6 +478,8 @@ export function createHooks(
       return cb(new Error('No Local on a shared subscription'));
     }
     const filter = share ? share.filter : sub.topic;
+    if ((sub as { subscriptionIdentifier?: number }).subscriptionIdentifier !== undefined)
+      rec.subIds = true;
     // [MQTT-4.7.1-3] `+` occupies a whole level; Aedes checks only `#` (a misplaced `#` closes
     // the connection there), so `a+/b` would otherwise be granted and matched literally.
     if (misplacedPlus(filter)) {
@@ -407,7 +501,8 @@ export function createHooks(
       );
       return cb(null, null);
     }
-    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o) => {
+    authorize(rec, 'subscribe', sub.topic, sub.qos, false, (o, failed) => {
+      if (failed) return closeOnTransientError(client, rec, (err) => cb(err));
       if (!o.allow) return cb(null, null);
       const max = lim.max_subscriptions;
       if (max > 0) {
@@ -454,6 +549,15 @@ export function createHooks(
     }
     let out = packet;
     const rec = recordOf(client);
+    // [MQTT-3.3.4-4] One copy for overlapping subscriptions carries the identifiers of all of
+    // them; Aedes puts on only the one of the subscription whose delivery ran (maybe none).
+    // The copy is this subscription's own Packet: replace its properties, never mutate them.
+    if (rec?.subIds && !ctx.sharing) {
+      const ids = subscriptionIds(c.subscriptions as Record<string, { si?: number }>, packet.topic);
+      const props = packet.properties;
+      if (ids !== undefined || props?.subscriptionIdentifier !== undefined)
+        packet.properties = { ...props, subscriptionIdentifier: ids };
+    }
     // MQTT 5: expiry, the client's Maximum Packet Size, outbound topic aliases (mqtt5-forward.ts).
     if (
       rec &&

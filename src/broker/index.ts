@@ -22,6 +22,7 @@ export type {
 } from './config.js';
 export { hashPassword, parsePasswordHash, verifyPassword } from './password.js';
 export type { HashOptions } from './password.js';
+export { scramCredential, parseScramCredential } from './authn-scram.js';
 export {
   runAuthnChain,
   runAuthzChain,

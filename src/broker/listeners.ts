@@ -17,7 +17,7 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { Logger } from '../core/index.js';
 import { DEFAULT_PORTS, type ListenerConfig, type ListenerType } from './config.js';
 import { BrokerErrors } from './errors.js';
@@ -155,11 +155,49 @@ function peerCN(s: tls.TLSSocket): string | undefined {
   return Array.isArray(cn) ? cn[0] : cn;
 }
 
+/**
+ * [MQTT-6.0.0-1] MQTT packets travel in binary WebSocket frames only; any other data frame
+ * closes the connection. ws' stream would hand a text frame's bytes on as MQTT data (a valid
+ * packet in a text frame would be acted on), so the stream's 'message' handler is put behind a
+ * check: binary frames go through unchanged (a frame may hold several packets or part of one,
+ * the parser does not care [MQTT-6.0.0-2]); the first text frame is dropped unread, the socket
+ * is closed with 1003 (unsupported data) and the stream destroyed with an error (Aedes: the
+ * client.disconnected reason is protocol_error).
+ */
+function binaryFramesOnly(
+  ws: WebSocket,
+  stream: Duplex,
+  where: { listener: string; peer: string | undefined },
+  logger: Logger,
+  onRefused: () => void,
+): void {
+  const forward = ws.listeners('message') as ((data: Buffer, isBinary: boolean) => void)[];
+  ws.removeAllListeners('message');
+  let refused = false;
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (refused) return;
+    if (isBinary) {
+      for (const f of forward) f.call(ws, data, isBinary);
+      return;
+    }
+    refused = true;
+    onRefused();
+    logger.info(
+      { ...where, code: 'broker_ws_text_frame', bytes: data.length },
+      'connection closed: WebSocket text frame, MQTT needs binary frames [MQTT-6.0.0-1]',
+    );
+    ws.close(1003, 'MQTT needs binary frames');
+    stream.destroy(new Error('WebSocket text frame [MQTT-6.0.0-1]'));
+  });
+}
+
+/** `onTextFrame` counts ws / wss connections closed for a text frame. */
 export async function startListener(
   name: string,
   cfg: ListenerConfig,
   onConnection: ConnectionHandler,
   logger: Logger,
+  onTextFrame: () => void = () => {},
 ): Promise<RunningListener> {
   const sockets = new Set<net.Socket>();
   const track = (s: net.Socket) => {
@@ -204,11 +242,19 @@ export async function startListener(
         res.writeHead(426, { 'content-type': 'text/plain' });
         res.end('MQTT over WebSocket only\n');
       });
-      const wsServer = new WebSocketServer({ server: web, path: cfg.path });
+      // [MQTT-6.0.0-4] the subprotocol selected is `mqtt` whenever the client offers it (ws would
+      // take the first offered, e.g. `mqttv3.1`); a client offering only others gets its first.
+      const wsServer = new WebSocketServer({
+        server: web,
+        path: cfg.path,
+        handleProtocols: (offered: Set<string>) =>
+          offered.has('mqtt') ? 'mqtt' : (offered.values().next().value ?? false),
+      });
       wsServer.on('connection', (ws, req) => {
         const s = req.socket;
         const stream = createWebSocketStream(ws);
         const meta = metaOf(name, cfg.type, s);
+        binaryFramesOnly(ws, stream, { listener: name, peer: meta.peerhost }, logger, onTextFrame);
         if (s instanceof tls.TLSSocket) {
           const cn = peerCN(s);
           if (cn !== undefined) meta.peerCertCN = cn;

@@ -9,11 +9,18 @@
  *   Maximum Packet   a copy larger than the Maximum Packet Size the client declared in CONNECT
  *   Size             is not sent [MQTT-3.1.2-25]: delivery.dropped `too_large`,
  *                    `dropped_too_large` (EMQX counts `delivery.dropped.too_large`).
- *   Topic Alias      to a client that declared Topic Alias Maximum > 0, QoS 0 copies use aliases:
- *                    the first copy of a topic carries topic + alias, later ones alias only
- *                    [MQTT-3.3.2-12]. QoS 1/2 copies keep the topic: Aedes may store and resend
- *                    them on another connection, where the alias would mean nothing, and their
- *                    write can overtake a QoS 0 copy's.
+ *   Topic Alias      to a client that declared Topic Alias Maximum > 0, copies of every QoS use
+ *                    aliases: the first copy of a topic carries topic + alias, later ones alias
+ *                    only [MQTT-3.3.2-12]. Aliases live as long as the connection
+ *                    [MQTT-3.3.2-10]: the map is on the Aedes client, and a copy re-sent after a
+ *                    reconnect (DUP 1, persistence-wrap.ts) carries the full topic. A QoS 1/2
+ *                    copy that already has a packet id (the stored queue a returning session is
+ *                    sent, a shared-subscription redelivery) is written without passing the
+ *                    setImmediate queue live copies take, so it keeps its topic and neither
+ *                    sets nor uses an alias: a later copy cannot overtake the one that set it.
+ *                    The store keeps the full topic: the aliased copy carries it under
+ *                    FULL_TOPIC (a symbol key mqtt-packet does not write), and
+ *                    persistence-wrap.ts restores it before `outgoingUpdate` stores a packet.
  *   No Local         a copy to the publisher's own No Local subscription [MQTT-3.8.3-3] is
  *                    dropped by Aedes before authorizeForward; we count it and raise
  *                    delivery.dropped `no_local`.
@@ -41,6 +48,8 @@ interface AliasesOut {
 }
 
 const ALIASES = Symbol('sluice.aliases-out');
+/** On the properties of an aliased QoS 1/2 copy: its topic (for persistence-wrap.ts). */
+export const FULL_TOPIC = Symbol('sluice.full-topic');
 type AliasHolder = { [ALIASES]?: AliasesOut | null };
 
 export interface V5Forwarding {
@@ -134,7 +143,7 @@ export function createV5Forwarding(ctx: BrokerContext): V5Forwarding {
         return null;
       }
     }
-    if (qos === 0) {
+    if (qos === 0 || (out.messageId === undefined && !out.dup)) {
       const aliases = aliasesOf(client);
       if (aliases) {
         const known = aliases.byTopic.get(out.topic);
@@ -142,7 +151,10 @@ export function createV5Forwarding(ctx: BrokerContext): V5Forwarding {
           return {
             ...out,
             topic: '',
-            properties: { ...out.properties, topicAlias: known },
+            properties:
+              qos === 0
+                ? { ...out.properties, topicAlias: known }
+                : { ...out.properties, topicAlias: known, [FULL_TOPIC]: out.topic },
           } as AedesPublishPacket;
         if (aliases.byTopic.size < aliases.max) {
           const alias = aliases.byTopic.size + 1;

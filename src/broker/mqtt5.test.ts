@@ -74,7 +74,7 @@ describe('MQTT 5 CONNECT / CONNACK', () => {
     expect(h.broker.metrics().connections_refused).toBe(2);
   });
 
-  it('enhanced authentication (AUTH) is not offered: an Authentication Method gets CONNACK 0x8C', async () => {
+  it('without broker.scram users no Authentication Method is offered: CONNACK 0x8C', async () => {
     const h = await harness();
     const { client, connack } = await h.connectClient('scram', {
       properties: { authenticationMethod: 'SCRAM-SHA-1' },

@@ -3,22 +3,34 @@
  * patch of it is installed, and the per-client CONNACK capabilities.
  *
  *   Aedes options      max_awaiting_rel → maxInflightInbound (patched in from Aedes 1.2.0),
- *                      max_topic_alias → topicAliasMaximum, response_information
+ *                      max_topic_alias → topicAliasMaximum, response_information;
+ *                      max_awaiting_rel → receiveMaximum too (CONNACK Receive Maximum, below 65,535)
  *   assertPatched      start() refuses an Aedes without patches/aedes+2.0.0-beta.1.patch
  *   CONNACK            Shared Subscription Available is left at its default (available: we
  *                      serve `$share/…` ourselves, shared-subscriptions.ts; the beta says "not
  *                      available" [MQTT-3.2.2-13]); Maximum Packet Size is the listener's
  *                      max_packet_size [MQTT-3.2.2-15]
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
 import type { Client } from 'aedes';
 import { recordOf } from './client-records.js';
 import type { BrokerConfig } from './config.js';
 import { BrokerErrors } from './errors.js';
+import type { ClientV5Internals } from './context.js';
+import type { EnhancedAuth } from './enhanced-auth.js';
 
 /** The Aedes constructor options that carry our MQTT 5 settings. */
 export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown> {
   return {
     maxInflightInbound: config.max_awaiting_rel,
+    // §3.2.2.3.3: a v5 client may have Receive Maximum unacknowledged QoS 1/2 PUBLISHes (65,535
+    // when CONNACK says nothing), and one past max_awaiting_rel gets DISCONNECT 0x93: so say the
+    // limit, or a conforming client is disconnected. 0 (unlimited) or ≥ 65,535: the default fits.
+    receiveMaximum:
+      config.max_awaiting_rel > 0 && config.max_awaiting_rel < 65_535 ? config.max_awaiting_rel : 0,
     topicAliasMaximum: config.max_topic_alias,
     responseInformation: config.response_information === '' ? null : config.response_information,
   };
@@ -29,9 +41,32 @@ export function aedesMqtt5Options(config: BrokerConfig): Record<string, unknown>
  * the CONNACK hook (lib/handlers/connect.js doConnack) and the shared-subscription switch
  * (lib/handlers/subscribe.js doSubscribe).
  */
-export function installMqtt5(aedes: object): void {
-  const a = aedes as { adjustConnackProperties?: unknown; sharedSubscriptionsServed?: boolean };
-  a.adjustConnackProperties = adjustConnackProperties;
+export function installMqtt5(aedes: object, enhanced?: EnhancedAuth): void {
+  const a = aedes as {
+    adjustConnackProperties?: unknown;
+    sharedSubscriptionsServed?: boolean;
+    supportsAuthenticationMethod?: unknown;
+    handleAuth?: unknown;
+  };
+  a.adjustConnackProperties = enhanced
+    ? (client: Client, props: Record<string, unknown>) => {
+        adjustConnackProperties(client, props);
+        enhanced.connackProperties(client, props);
+      }
+    : adjustConnackProperties;
+  // Enhanced authentication (enhanced-auth.ts; patched connect.js and handlers/index.js). Without
+  // SCRAM users every Authentication-Method is refused with CONNACK 0x8C, and an AUTH packet from
+  // a connected client gets DISCONNECT 0x82 (protocol error: it used no method in CONNECT).
+  a.supportsAuthenticationMethod = (m: string) => enhanced?.supports(m) === true;
+  a.handleAuth = enhanced
+    ? enhanced.handleAuth
+    : (client: Client, _packet: unknown, done: () => void) => {
+        const c = client as unknown as ClientV5Internals;
+        const rec = recordOf(client);
+        if (rec) rec.reason ??= 'protocol_error';
+        c.disconnect({ reasonCode: 0x82 });
+        done();
+      };
   // shared-subscriptions.ts serves `$share/…`; without this the beta answers SUBACK 0x9E to v5.
   a.sharedSubscriptionsServed = true;
 }
@@ -55,6 +90,49 @@ export function assertPatchedAedes(aedes: object): void {
   throw BrokerErrors.broker_aedes_unpatched(
     'the installed aedes lacks patches/aedes+2.0.0-beta.1.patch (run `npx patch-package`)',
   );
+}
+
+/**
+ * Hunks of our own that leave no trace on the broker instance (they call hooks the embedder
+ * sets), so assertPatchedAedes cannot see them: a marker each must hold in the installed file.
+ * Without them the broker would run, silently: PUBACKs on receipt whatever `ack_after` says,
+ * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE in one turn.
+ */
+export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: string])[] = [
+  ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet, true)'],
+  ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet)'],
+  ['lib/client.js', 'broker.parserFactory()'],
+  ['lib/handlers/index.js', 'client.broker.handleAuth(client, packet, done)'],
+  ['lib/handlers/connect.js', 'client.broker.supportsAuthenticationMethod?.('],
+  ['lib/handlers/subscribe.js', 'broker.subscribeSlice'],
+];
+
+const sourcesChecked = new Set<string>();
+
+/** Checks AEDES_SOURCE_MARKERS once per process (reads five files at the first broker start). */
+export function assertPatchedAedesSources(
+  root = path.dirname(createRequire(import.meta.url).resolve('aedes')),
+): void {
+  if (sourcesChecked.has(root)) return;
+  const missing: string[] = [];
+  const texts = new Map<string, string>();
+  for (const [file, marker] of AEDES_SOURCE_MARKERS) {
+    let text = texts.get(file);
+    if (text === undefined) {
+      try {
+        text = readFileSync(path.join(root, file), 'utf8');
+      } catch {
+        text = '';
+      }
+      texts.set(file, text);
+    }
+    if (!text.includes(marker)) missing.push(`${file} (${marker})`);
+  }
+  if (missing.length > 0)
+    throw BrokerErrors.broker_aedes_unpatched(
+      `the installed aedes lacks hunks of patches/aedes+2.0.0-beta.1.patch in ${missing.join(', ')} (run \`npx patch-package\`)`,
+    );
+  sourcesChecked.add(root);
 }
 
 function adjustConnackProperties(client: Client, props: Record<string, unknown>): void {

@@ -7,6 +7,8 @@
  *    (README invariant 6);
  *  - `outgoingEnqueueCombi`: copies queued for offline sessions count as deliveries, so such a
  *    message is not reported as dropped (invariant 5);
+ *  - `outgoingUpdate`: an aliased QoS 1/2 copy (mqtt5-forward.ts) is stored with its topic and
+ *    without the alias, so a later re-send on another connection is whole;
  *  - `outgoingStream` (what a returning persistent session is sent): a PUBLISH that already
  *    has a packet id was sent before and never acknowledged, so it is re-sent with DUP 1
  *    [MQTT-3.3.1-1] [MQTT-4.4.0-1]; Aedes re-sends it with the DUP it had (0). A copy queued
@@ -18,6 +20,7 @@ import type { AedesInternals, BrokerContext } from './context.js';
 import { topicOf } from './event-feed.js';
 import { ackedColumns } from './events/message.js';
 import { propsToColumns } from './columns.js';
+import { FULL_TOPIC } from './mqtt5-forward.js';
 
 export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
   const { now, node, feed, routing, metrics } = ctx;
@@ -52,6 +55,7 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
       packet: { brokerId?: string; brokerCounter?: number },
     ) => Promise<void>;
     outgoingStream: (c: Client) => AsyncIterable<OutgoingPacket>;
+    outgoingUpdate: (c: Client, packet: OutgoingPacket) => Promise<void>;
   };
   const clear = p.outgoingClearMessageId.bind(p);
   p.outgoingClearMessageId = (c, packet) => {
@@ -66,6 +70,10 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
     }
     return enqueue(subs, packet);
   };
+  // An aliased QoS 1/2 copy (mqtt5-forward.ts) goes out as topic '' + alias; the store must
+  // keep the topic (and no alias): aliases die with the connection [MQTT-3.3.2-10].
+  const update = p.outgoingUpdate.bind(p);
+  p.outgoingUpdate = (c, packet) => update(c, withFullTopic(packet));
   const stream = p.outgoingStream.bind(p);
   p.outgoingStream = (c) => markResent(stream(c));
 }
@@ -74,6 +82,16 @@ interface OutgoingPacket {
   cmd?: string;
   messageId?: number;
   dup?: boolean;
+  topic?: string;
+  properties?: Record<string | symbol, unknown>;
+}
+
+/** The packet as it is to be stored: an aliased copy gets its topic back, without the alias. */
+export function withFullTopic(packet: OutgoingPacket): OutgoingPacket {
+  const full = packet.properties?.[FULL_TOPIC];
+  if (typeof full !== 'string' || packet.topic !== '') return packet;
+  const { topicAlias: _alias, [FULL_TOPIC]: _full, ...properties } = packet.properties!;
+  return { ...packet, topic: full, properties };
 }
 
 /** The stored queue with DUP 1 on PUBLISHes sent before (they have a packet id); copies. */

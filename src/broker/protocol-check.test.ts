@@ -469,6 +469,63 @@ describe('packet_timeout: a packet must be completed in bounded time', () => {
   });
 });
 
+describe('MQTT 5 DISCONNECT with a Session Expiry Interval (§3.14.2.2.2)', () => {
+  const connect5 = (clientId: string, sessionExpiryInterval?: number) =>
+    generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clean: true,
+      clientId,
+      keepalive: 0,
+      ...(sessionExpiryInterval === undefined ? {} : { properties: { sessionExpiryInterval } }),
+    });
+  const disconnect5 = (sessionExpiryInterval: number) =>
+    generate(
+      { cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval } },
+      { protocolVersion: 5 },
+    );
+
+  it.each([
+    ['absent', undefined],
+    ['0', 0],
+  ] as const)(
+    'CONNECT expiry %s, DISCONNECT expiry 60: a protocol error (reason protocol_error, logged with its fault)',
+    async (_what, sei) => {
+      const { logger, lines } = recordingLogger();
+      const h = await harness({}, logger);
+      const c = h.open();
+      c.write(connect5('d0', sei));
+      await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(1));
+      c.write(disconnect5(60));
+      await c.closed;
+      await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(1));
+      expect(h.of('client.disconnected')[0]).toMatchObject({ reason: 'protocol_error' });
+      expect(
+        lines.filter(
+          (l) =>
+            l.code === 'broker_malformed_packet' && l.msg.includes('disconnect_session_expiry'),
+        ),
+      ).toHaveLength(1);
+    },
+  );
+
+  it('CONNECT expiry 10, DISCONNECT expiry 60 (or 0): allowed, a normal disconnection', async () => {
+    const { logger, lines } = recordingLogger();
+    const h = await harness({}, logger);
+    for (const [i, after] of [60, 0].entries()) {
+      const c = h.open();
+      c.write(connect5(`d10-${i}`, 10));
+      await vi.waitFor(() => expect(h.of('client.connected')).toHaveLength(i + 1));
+      c.write(disconnect5(after));
+      await c.closed;
+    }
+    await vi.waitFor(() => expect(h.of('client.disconnected')).toHaveLength(2));
+    expect(h.of('client.disconnected').map((e) => e['reason'])).not.toContain('protocol_error');
+    expect(lines.filter((l) => l.code === 'broker_malformed_packet')).toEqual([]);
+  });
+});
+
 describe('abuse: a flood of subscriptions past max_subscriptions', () => {
   it('each filter past the limit gets 0x80 and is counted, but the refusal is logged once per connection', async () => {
     const { logger, lines } = recordingLogger();

@@ -17,6 +17,11 @@
  *                       without CONNACK [MQTT-3.1.2-14] [MQTT-3.1.2-22] [MQTT-3.1.4-1].
  *   packet ids, filters a SUBSCRIBE / UNSUBSCRIBE / QoS 1-2 PUBLISH with packet id 0
  *                       [MQTT-2.3.1-1], an UNSUBSCRIBE without a filter [MQTT-3.10.3-2] → closed.
+ *   DISCONNECT expiry   (MQTT 5) a DISCONNECT with a non-zero Session Expiry Interval after a
+ *                       CONNECT whose interval was 0 (or absent) is a protocol error (§3.14.2.2.2):
+ *                       closed as a protocol error, not a normal disconnection, so the will is
+ *                       published and the session ends (Aedes ignored the value and took the
+ *                       DISCONNECT as normal, discarding the will).
  *   protocol level      not 3, 4 or 5 → CONNACK 0x01 (unacceptable protocol level), then the
  *                       connection is closed [MQTT-3.1.2-2]. mqtt-packet would refuse the packet
  *                       with no answer at all; level 5 (MQTT 5.0) is served by Aedes 2
@@ -36,7 +41,7 @@
  * string, packet id 0) to mqtt-packet, so they still see it.
  *
  * Aedes / mqtt-packet internals used (README invariant 7): the parser's `parse`, `_parseString`,
- * `_parseConnect`, `_parseMessageId`, `_parseUnsubscribe`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
+ * `_parseConnect`, `_parseMessageId`, `_parseUnsubscribe`, `_parseDisconnect`, `_list` (a BufferList), `_pos`, `_stateCounter`, `packet`, `error`,
  * `_emitError`; the Aedes client's `_paused` and `_parsingBatch`.
  */
 import type { Client } from 'aedes';
@@ -64,6 +69,7 @@ interface ParserInternals {
   _parseConnect(): unknown;
   _parseMessageId(): boolean;
   _parseUnsubscribe(): unknown;
+  _parseDisconnect(): unknown;
   _emitError(err: Error): void;
 }
 
@@ -106,6 +112,9 @@ export function connectFlagsFault(level: number, flags: number): string | undefi
     return 'password_without_username';
   return undefined;
 }
+
+/** The CONNECT property column holding the Session Expiry Interval (columns.ts). */
+const SEI = 'Session-Expiry-Interval';
 
 /** CONNACK, MQTT 3.1.1 form, return code 0x01 "unacceptable protocol level" (§3.2.2.3). */
 const CONNACK_UNACCEPTABLE_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
@@ -240,6 +249,20 @@ export function createProtocolCheck(
         const list = (this.packet as { unsubscriptions?: string[] }).unsubscriptions;
         if (!this.error && list?.length === 0)
           malformed(this, 'unsubscribe_without_filter', '[MQTT-3.10.3-2]');
+        return r;
+      };
+
+      // MQTT 5 §3.14.2.2.2: a session that began with Session Expiry 0 cannot be made persistent
+      // by its DISCONNECT. The error keeps the packet from Aedes: the close is a protocol error,
+      // the will (if any) is published, the session ends with the connection.
+      const parseDisconnect = parser._parseDisconnect;
+      parser._parseDisconnect = function checkedParseDisconnect(this: ParserInternals): unknown {
+        const r = parseDisconnect.call(this);
+        if (this.error || rec.proto_ver !== 5) return r;
+        const asked = (this.packet as { properties?: { sessionExpiryInterval?: number } })
+          .properties?.sessionExpiryInterval;
+        if (asked !== undefined && asked > 0 && !(Number(rec.conn_props[SEI]) > 0))
+          malformed(this, 'disconnect_session_expiry', '(MQTT 5 §3.14.2.2.2)');
         return r;
       };
 

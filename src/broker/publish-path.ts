@@ -24,6 +24,7 @@ import type { AedesInternals, BrokerContext } from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import {
+  DIRECT,
   EXTRA,
   FROM,
   droppedColumns,
@@ -85,9 +86,11 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
     }
     metrics.messages_in++;
     let columns: ValueMap | null = null;
+    const direct = (packet as TaggedPublishPacket)[DIRECT] === true;
     // Ingress validation / transformation (ingress-hook.ts, decision 0013): before
     // message.publish and routing. Inactive (nothing configured) it costs one property read.
-    if (ingress?.active === true && !packet.topic.startsWith(SYS)) {
+    // A direct dispatch (republish direct_dispatch) skips it, as EMQX skips the hooks.
+    if (ingress?.active === true && !direct && !packet.topic.startsWith(SYS)) {
       let src: ValueMap | undefined;
       const cols = (): ValueMap =>
         (src ??= publishColumns(
@@ -111,7 +114,7 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
         else if (feed.messageColumns) columns = src ?? null;
       } else if (feed.messageColumns) columns = src ?? null;
     }
-    if (feed.messageColumns) {
+    if (feed.messageColumns && !direct) {
       const rec = client ? recordOf(client) : undefined;
       const cols = columns ?? publishColumns(packet, rec, from, idOf(counter), now(), node);
       columns = cols;
@@ -131,7 +134,7 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
       const deliveries = routing.close(counter);
       if (!err && deliveries === 0) {
         metrics.messages_dropped++;
-        if (wants['message.dropped']) {
+        if (wants['message.dropped'] && !direct) {
           const src =
             columns ??
             publishColumns(
@@ -185,6 +188,7 @@ export function packetOf(msg: PublishRequest): TaggedPublishPacket | Error {
   };
   if (msg.from) packet[FROM] = msg.from;
   if (msg.columns) packet[EXTRA] = msg.columns as Readonly<ValueMap>;
+  if (msg.direct === true) packet[DIRECT] = true;
   return packet;
 }
 

@@ -197,3 +197,26 @@ export function createRateLimits(
     },
   };
 }
+
+/**
+ * `messages_quota` (EMQX 4 `quota.conn.messages.routing`): a per-client token bucket checked
+ * for every PUBLISH before it is routed. Unlike `messages_rate` it refuses instead of slowing
+ * down: `exceeded` answers true when the client has no token left (the caller refuses the
+ * PUBLISH with 0x97, or disconnects a 3.1.1 client). Buckets live on the record, so they go
+ * with the connection.
+ */
+export function createMessageQuota(
+  now: () => number = Date.now,
+): (holder: { quota?: TokenBucket }, quota: string) => boolean {
+  const parsed = new Map<string, Rate>();
+  return (holder, quota) => {
+    let rate = parsed.get(quota);
+    if (rate === undefined) {
+      const p = parseRate(quota);
+      parsed.set(quota, (rate = p instanceof Error ? null : p));
+    }
+    if (!rate) return false;
+    const bucket = (holder.quota ??= new TokenBucket(rate, now));
+    return !bucket.tryTake();
+  };
+}

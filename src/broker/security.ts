@@ -13,6 +13,7 @@ import type { Logger } from '../core/index.js';
 import type { Authenticator, Authorizer } from './auth.js';
 import { createJwtAuthenticator, type JwtAuthenticator } from './authn-jwt.js';
 import { createJwtAclAuthorizer } from './authz-jwt-acl.js';
+import { createScramServer, loadScramUsers, type ScramServer } from './authn-scram.js';
 import { createRulesFileAuthorizer, type RulesFileAuthorizer } from './authz-rules.js';
 import type { BrokerConfig } from './config.js';
 import type { SecurityMetrics, TlsListenerSecurityMetrics } from './types.js';
@@ -22,6 +23,8 @@ export interface BrokerSecurity {
   readonly authorizers: readonly Authorizer[];
   readonly jwt: JwtAuthenticator | undefined;
   readonly rulesFile: RulesFileAuthorizer | undefined;
+  /** SCRAM for MQTT 5 enhanced authentication (`broker.scram`); absent = no AUTH exchange. */
+  readonly scram: ScramServer | undefined;
   /** JWT keys come from a JWKS endpoint (its refreshes are counted). */
   readonly usesJwks: boolean;
   start(): Promise<void>;
@@ -53,7 +56,10 @@ export function createSecurity(
   const rulesFile = file ? createRulesFileAuthorizer(file) : undefined;
   if (rulesFile) authorizers.push(rulesFile);
   const log = deps.logger.child({ component: 'broker.authz', file });
+  const scramUsers = config.scram.enable ? loadScramUsers(config.scram) : [];
+  const scram = scramUsers.length > 0 ? createScramServer(scramUsers) : undefined;
   return {
+    scram,
     authenticators: jwt ? [jwt] : [],
     authorizers,
     jwt,

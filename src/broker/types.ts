@@ -102,6 +102,16 @@ export interface BrokerMetrics {
   protocol_unsupported_level: number;
   /** CONNECTs with an unknown protocol name (closed, no CONNACK) [MQTT-3.1.2-1]. */
   protocol_unknown_name: number;
+  /** WebSocket connections closed for a text (non-binary) data frame [MQTT-6.0.0-1]. */
+  protocol_ws_text_frame: number;
+  /** PUBLISH packets refused by a listener's messages_quota (0x97, QoS 0 dropped, 3.1.1 closed). */
+  quota_exceeded: number;
+  /** MQTT 5 enhanced authentication (SCRAM): CONNECT exchanges that succeeded / failed. */
+  enhanced_auth_success: number;
+  enhanced_auth_failed: number;
+  /** Re-authentications (AUTH 0x19) that succeeded / failed (DISCONNECT 0x87). */
+  reauth_success: number;
+  reauth_failed: number;
   /** TLS revocation, JWKS and rules-file state (docs/security.md "Metrics"); filled by metrics(). */
   security?: SecurityMetrics;
   /** Held acknowledgements (listener `ack_after`, ack-after.ts); filled by metrics(). */

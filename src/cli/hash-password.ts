@@ -1,13 +1,15 @@
 /**
  * `sluice hash-password`: print the salted hash of a password in the stored format the
  * broker's user list accepts (`broker.users[].password_hash`, docs/broker.md):
- * `scrypt$N$r$p$salt$hash` (default) or `pbkdf2$sha256$iterations$salt$hash`.
+ * `scrypt$N$r$p$salt$hash` (default) or `pbkdf2$sha256$iterations$salt$hash`; with
+ * `--algorithm scram-sha-256` / `scram-sha-512` the SCRAM credential of `broker.scram.users[]`
+ * (`scram-sha-256$iterations$salt$stored_key$server_key`, `--iterations`, default 4096).
  *
  * The password never comes from the command line (it would land in shell history and `ps`):
  * with `--password-stdin`, or when stdin is not a terminal, it is read from stdin (one trailing
  * line break removed); on a terminal it is asked for twice without echo.
  */
-import { hashPassword } from '../broker/index.js';
+import { hashPassword, scramCredential } from '../broker/index.js';
 
 export interface HashPasswordIo {
   /** All of stdin as text. */
@@ -23,15 +25,28 @@ export interface HashPasswordResult {
 }
 
 export async function hashPasswordCommand(
-  opts: { passwordStdin: boolean; algorithm?: string | undefined },
+  opts: { passwordStdin: boolean; algorithm?: string | undefined; iterations?: string | undefined },
   io: HashPasswordIo,
 ): Promise<HashPasswordResult> {
   const algorithm = opts.algorithm ?? 'scrypt';
-  if (algorithm !== 'scrypt' && algorithm !== 'pbkdf2')
+  const ALGORITHMS = ['scrypt', 'pbkdf2', 'scram-sha-256', 'scram-sha-512'];
+  if (!ALGORITHMS.includes(algorithm))
     return {
       exitCode: 64,
       stdout: [],
-      stderr: [`sluice hash-password: --algorithm must be scrypt or pbkdf2, not ${algorithm}`],
+      stderr: [
+        `sluice hash-password: --algorithm must be scrypt, pbkdf2, scram-sha-256 or scram-sha-512, not ${algorithm}`,
+      ],
+    };
+  const scram = algorithm.startsWith('scram-');
+  const iterations = opts.iterations === undefined ? undefined : Number(opts.iterations);
+  if (iterations !== undefined && (!scram || !Number.isInteger(iterations) || iterations < 1))
+    return {
+      exitCode: 64,
+      stdout: [],
+      stderr: [
+        'sluice hash-password: --iterations takes a whole number >= 1, with a scram-* algorithm',
+      ],
     };
   let password: string;
   if (opts.passwordStdin || !io.prompt) {
@@ -44,7 +59,13 @@ export async function hashPasswordCommand(
   }
   if (password === '')
     return { exitCode: 1, stdout: [], stderr: ['sluice hash-password: the password is empty'] };
-  return { exitCode: 0, stdout: [hashPassword(password, { algorithm })], stderr: [] };
+  const out = scram
+    ? scramCredential(password, {
+        algorithm: algorithm === 'scram-sha-512' ? 'sha512' : 'sha256',
+        ...(iterations !== undefined ? { iterations } : {}),
+      })
+    : hashPassword(password, { algorithm: algorithm as 'scrypt' | 'pbkdf2' });
+  return { exitCode: 0, stdout: [out], stderr: [] };
 }
 
 /** Read all of process.stdin. */

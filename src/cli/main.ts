@@ -6,7 +6,7 @@
  *   sluice test-rule --sql … [--context '{json}']   one rule, one sample event
  *   sluice test [paths…] [-c sluice.yaml] [--json]   rule test files (*.test.yaml)
  *   sluice plan -c new.yaml (--from old.yaml | --against URL) [--json]   what a reload changes
- *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]   stored password hash
+ *   sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2|scram-sha-256|scram-sha-512]   stored password hash / SCRAM credential
  *   sluice api-key create|list|delete [-c sluice.yaml | --keys-file FILE]   management API keys
  *   sluice trace --topic F [--clientid ID] [--rule ID] [--duration S]   follow messages (API)
  *   sluice help COMMAND | COMMAND --help | --help | -V/--version
@@ -73,7 +73,7 @@ Usage:
                                        Run the rule test files (*.test.yaml) under PATH
   sluice plan -c FILE (--from OLD | --against URL) [--json]
                                        Show what reloading FILE would change
-  sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
+  sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2|scram-sha-256|scram-sha-512]
                                        Print the password_hash for broker.users
   sluice api-key create|list|delete [-c FILE] [--name NAME] [--role ROLE] [--expires WHEN]
                                        Manage the management API's keys (api.keys_file)
@@ -173,15 +173,17 @@ Exit status: 0 nothing would change; 2 changes (printed); 1 error (invalid file,
 unreachable); 64 usage error.`,
   },
   'hash-password': {
-    options: ['password-stdin', 'algorithm'],
-    help: `Usage: sluice hash-password [--password-stdin] [--algorithm scrypt|pbkdf2]
+    options: ['password-stdin', 'algorithm', 'iterations'],
+    help: `Usage: sluice hash-password [--password-stdin] [--algorithm NAME] [--iterations N]
 
-Print the password_hash to put under broker.users in sluice.yaml. The password is read from
-stdin with --password-stdin, else from a no-echo prompt on a terminal.
+Print the password_hash to put under broker.users in sluice.yaml, or with a scram-* algorithm
+the credential for broker.scram.users (MQTT 5 enhanced authentication). The password is read
+from stdin with --password-stdin, else from a no-echo prompt on a terminal.
 
 Options:
   --password-stdin     read the password from stdin (trailing newline removed)
-  --algorithm NAME     scrypt (default) or pbkdf2
+  --algorithm NAME     scrypt (default), pbkdf2, scram-sha-256 or scram-sha-512
+  --iterations N       SCRAM iteration count (default 4096, EMQX's)
 
 Exit status: 0 printed; 1 no password; 64 usage error.`,
   },
@@ -295,6 +297,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         context: { type: 'string' },
         'password-stdin': { type: 'boolean' },
         algorithm: { type: 'string' },
+        iterations: { type: 'string' },
         name: { type: 'string' },
         role: { type: 'string' },
         expires: { type: 'string' },
@@ -410,7 +413,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
     case 'hash-password': {
       const r = await hashPasswordCommand(
-        { passwordStdin: values['password-stdin'] === true, algorithm: values.algorithm },
+        {
+          passwordStdin: values['password-stdin'] === true,
+          algorithm: values.algorithm,
+          iterations: values.iterations,
+        },
         {
           readStdin: io.readStdin ?? readProcessStdin,
           prompt: 'prompt' in io ? io.prompt : terminalPrompt(),

@@ -43,6 +43,11 @@ export interface PublishMessage {
   from?: { clientid?: string; username?: string };
   /** Extra columns for this message's `message.publish` event (e.g. `republish_by`). */
   columns?: Readonly<ValueMap>;
+  /**
+   * Dispatch to the matching subscribers only (EMQX republish `direct_dispatch`): no
+   * `message.publish` (so no rule sees it) and no `message.dropped` event.
+   */
+  direct?: boolean;
 }
 
 /** Resolves once the message is routed (QoS > 0: queued for every matching session). */

@@ -21,8 +21,9 @@
  *
  * Records the runner drops later without writing (buffer eviction, expiry, shutdown) are never
  * settled: their message stays unacknowledged until the source's `ack_timeout` (or a
- * restart redelivers it). Sinks in a worker thread (`thread: worker`) cannot be decorated:
- * their records count as done once enqueued (logged once at startup).
+ * restart redelivers it). A sink in a worker thread (`thread: worker`) is decorated inside its
+ * thread: the thread reports the records it wrote (`settleToken`) and how far its buffer holds
+ * them durably (its runner's `awaitDurable`), see sink-thread.ts.
  */
 import { isRetriable } from '../core/index.js';
 import type { AckAfterMode, AckGatePort, Sink, SinkRecord, WriteResult } from '../core/index.js';
@@ -72,8 +73,7 @@ export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   }
 
   /**
-   * The router accepted `record` for sink `sink` (call after a true enqueue; for `remote`
-   * only for decorated sinks — a worker-thread sink counts as done at enqueue).
+   * The router accepted `record` for sink `sink` (call after a true enqueue).
    */
   routed(record: SinkRecord, sink: string): void {
     const t = this.current;
@@ -97,7 +97,14 @@ export class EngineDeliveryTracker implements DeliveryTracker, AckGatePort {
   }
 
   private settle(record: SinkRecord, sink: string): void {
-    const key = record.ackToken ?? record;
+    this.settleToken(record.ackToken ?? record, sink);
+  }
+
+  /**
+   * Sink `sink` wrote (or failed for good) the record whose `ackToken` is `key`: a sink in a
+   * worker thread reports it so (sink-thread.ts).
+   */
+  settleToken(key: object, sink: string): void {
     const o = this.owed.get(key);
     if (!o || !o.sinks.delete(sink)) return;
     if (o.sinks.size === 0) this.owed.delete(key);

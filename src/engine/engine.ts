@@ -192,15 +192,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     root,
     now,
     publish,
-    ...(tracker ? { wrap: (s, n) => tracker.decorate(s, n) } : {}),
+    ...(tracker
+      ? {
+          wrap: (s, n) => tracker.decorate(s, n),
+          settle: (token, n) => tracker.settleToken(token, n),
+        }
+      : {}),
   });
-  if (tracker)
-    for (const [name, s] of sinks)
-      if (!s.sink)
-        log.warn(
-          { code: 'source_ack_on_enqueue', sink: name },
-          'sink runs in a worker thread: source messages (and held broker acknowledgements) count as done once this sink enqueued their records',
-        );
   // Alarms (docs/alarms.md): sink and memory conditions → registry → API, /metrics, logs and
   // `$events/sys/alarm_*` rule events (one more event producer).
   const watched = monitoredSinks(sinks, loaded.sinks);
@@ -343,9 +341,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         record.trace?.step('drop', action, { reason: 'unknown_action' });
         return false;
       }
-      if (tracker && s.sink) tracker.prepare(record);
+      if (tracker) tracker.prepare(record);
       const ok = s.runner.enqueue(record);
-      if (ok && tracker && s.sink) tracker.routed(record, action);
+      if (ok && tracker) tracker.routed(record, action);
       if (s.runner.pressured) {
         const clientid = record.context?.['clientid'];
         if (typeof clientid === 'string') flow.hold(action, clientid);

@@ -62,11 +62,6 @@ export const EngineErrors = defineErrors('engine', {
       'At shutdown some publishes were still held by back-pressure (`held`) and are not routed to rules; QoS 1/2 publishers resend them since they were not acknowledged.',
     retriable: false,
   },
-  source_ack_on_enqueue: {
-    description:
-      'In mqtt/kafka source mode a sink with thread: worker cannot report per-record acknowledgements to the source, so a message is acknowledged (PUBACK / offset commit) once that sink has enqueued its records, not once they are written. Use thread: main for sinks that must hold the acknowledgement.',
-    retriable: false,
-  },
   alarm_activated: {
     description:
       'An alarm was raised (`alarm` names it, `details` the facts; docs/alarms.md lists them all). It is listed by GET /api/v5/alarms and fired as $events/sys/alarm_activated; its clearing is logged at info.',

@@ -18,7 +18,19 @@
 import { EFloat, compileTemplate } from '../core/index.js';
 import type { SinkRecord, Value, ValueMap } from '../core/index.js';
 
-export type WireRecord = [data: unknown, ruleId: string, ingestTs: number, context?: unknown];
+export type WireRecord = [
+  data: unknown,
+  ruleId: string,
+  ingestTs: number,
+  context?: unknown,
+  /** Delivery tracking: the main thread's id for the record's `ackToken` (see sink-thread.ts). */
+  ackId?: number,
+];
+
+/** The `ackToken` a record carries inside a sink thread: the main thread's id for its own. */
+export interface ThreadAckToken {
+  readonly ackId: number;
+}
 
 /** Bytes per arena; a larger Buffer gets an ArrayBuffer of its own. */
 const ARENA = 256 * 1024;
@@ -36,23 +48,23 @@ export class WireBatch {
     return this.records.length;
   }
 
-  add(r: SinkRecord): void {
+  add(r: SinkRecord, ackId?: number): void {
     const data = this.wire(r.data);
     const fields = this.fields;
-    if (fields === null || r.context === undefined) {
-      this.records.push([data, r.ruleId, r.ingestTs]);
-      return;
+    let ctx: unknown;
+    if (fields === null || r.context === undefined) ctx = undefined;
+    else if (fields === 'all') ctx = this.wire(r.context);
+    else {
+      const c: Record<string, unknown> = {};
+      for (const f of fields) {
+        const v = r.context[f];
+        if (v !== undefined) c[f] = this.wire(v);
+      }
+      ctx = c;
     }
-    if (fields === 'all') {
-      this.records.push([data, r.ruleId, r.ingestTs, this.wire(r.context)]);
-      return;
-    }
-    const ctx: Record<string, unknown> = {};
-    for (const f of fields) {
-      const v = r.context[f];
-      if (v !== undefined) ctx[f] = this.wire(v);
-    }
-    this.records.push([data, r.ruleId, r.ingestTs, ctx]);
+    if (ackId !== undefined) this.records.push([data, r.ruleId, r.ingestTs, ctx, ackId]);
+    else if (ctx !== undefined) this.records.push([data, r.ruleId, r.ingestTs, ctx]);
+    else this.records.push([data, r.ruleId, r.ingestTs]);
   }
 
   private bytes(b: Buffer): Uint8Array {
@@ -132,7 +144,16 @@ export function contextFields(config: unknown): readonly string[] | null {
 
 export function decodeRecord(w: WireRecord): SinkRecord {
   const data = fromWire(w[0]) as ValueMap;
-  return w[3] === undefined
-    ? { data, ruleId: w[1], ingestTs: w[2] }
-    : { data, ruleId: w[1], ingestTs: w[2], context: fromWire(w[3]) as ValueMap };
+  const r: SinkRecord =
+    w[3] === undefined
+      ? { data, ruleId: w[1], ingestTs: w[2] }
+      : { data, ruleId: w[1], ingestTs: w[2], context: fromWire(w[3]) as ValueMap };
+  if (w[4] !== undefined) r.ackToken = { ackId: w[4] } satisfies ThreadAckToken;
+  return r;
+}
+
+/** The main thread's id of a record's acknowledgement, inside a sink thread. */
+export function ackIdOf(r: SinkRecord): number | undefined {
+  const t = r.ackToken as Partial<ThreadAckToken> | undefined;
+  return typeof t?.ackId === 'number' ? t.ackId : undefined;
 }

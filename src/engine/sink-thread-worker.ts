@@ -5,15 +5,19 @@
  * whether the runner is under pressure, so the main thread knows what is in transit. Metrics
  * go back every SNAPSHOT_MS while they change, and with every reply. With fallback actions
  * (`data.fallback`) the records the runner gives up on go back too (`gaveUp`), batched per
- * reason and event-loop turn, and flushed before every reply.
+ * reason and event-loop turn, and flushed before every reply. With delivery tracking
+ * (`data.tracked`) the ids of records written or given up go back as `settled` / `forgotten`,
+ * and every batch's `took` (or a later `durable`) says up to which record the buffer holds
+ * them durably.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { Logger, SinkRecord, SinkType } from '../core/index.js';
+import { isRetriable } from '../core/index.js';
+import type { Logger, Sink, SinkRecord, SinkType, WriteResult } from '../core/index.js';
 import { createSinkRunner } from '../sinks/runner/index.js';
 import type { RunnerConfig } from '../sinks/runner/index.js';
 import type { FromThread, SinkThreadData, ToThread } from './sink-thread.js';
-import { decodeRecord, WireBatch } from './sink-thread-wire.js';
+import { ackIdOf, decodeRecord, WireBatch } from './sink-thread-wire.js';
 import { builtinSinkTypes } from './sink-types.js';
 
 const SNAPSHOT_MS = 20;
@@ -39,6 +43,62 @@ function onGiveUp(records: readonly SinkRecord[], reason: string): void {
     gaveUpScheduled = true;
     setImmediate(flushGaveUp);
   }
+}
+
+/**
+ * Delivery tracking (`data.tracked`): the ids of records written (acknowledged by the remote,
+ * or failed for good) and of records given up, posted back per event-loop turn — settled
+ * first, so a record that failed for good is settled before it is forgotten.
+ */
+let settled: number[] = [];
+let forgotten: number[] = [];
+let acksScheduled = false;
+function flushAcks(): void {
+  acksScheduled = false;
+  if (settled.length > 0) post({ t: 'settled', ids: settled });
+  if (forgotten.length > 0) post({ t: 'forgotten', ids: forgotten });
+  settled = [];
+  forgotten = [];
+}
+function noteAcks(
+  records: readonly SinkRecord[],
+  into: number[],
+  skip?: ReadonlySet<number>,
+): void {
+  for (let i = 0; i < records.length; i++) {
+    if (skip?.has(i)) continue;
+    const id = ackIdOf(records[i]!);
+    if (id !== undefined) into.push(id);
+  }
+  if (!acksScheduled && (settled.length > 0 || forgotten.length > 0)) {
+    acksScheduled = true;
+    setImmediate(flushAcks);
+  }
+}
+
+/** `sink` whose writes report the tracked records they settled (as delivery.ts decorates). */
+function settling(sink: Sink): Sink {
+  const write = async (
+    batch: readonly SinkRecord[],
+    signal?: AbortSignal,
+  ): Promise<WriteResult | void> => {
+    let result: WriteResult | void;
+    try {
+      result = await sink.write(batch, signal);
+    } catch (err) {
+      if (!isRetriable(err)) noteAcks(batch, settled);
+      throw err;
+    }
+    noteAcks(batch, settled, result?.retry ? new Set(result.retry) : undefined);
+    return result;
+  };
+  return new Proxy(sink, {
+    get(target, prop) {
+      if (prop === 'write') return write;
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** Plain data for a log field (Errors lose their own properties when cloned). */
@@ -69,12 +129,21 @@ function threadLogger(bindings: Record<string, unknown>): Logger {
 
 const type = builtinSinkTypes.find((t) => t.type === data.type) as SinkType<never>;
 const logger = threadLogger({});
-const sink = type.create({ logger, now: Date.now }, data.sinkConfig as never, data.name);
+const created = type.create({ logger, now: Date.now }, data.sinkConfig as never, data.name);
+const sink = data.tracked ? settling(created) : created;
 const runner = createSinkRunner(
-  { logger, now: Date.now, name: data.name, ...(data.fallback ? { onGiveUp } : {}) },
+  {
+    logger,
+    now: Date.now,
+    name: data.name,
+    ...(data.fallback ? { onGiveUp } : {}),
+    ...(data.tracked ? { onForget: (r: readonly SinkRecord[]) => noteAcks(r, forgotten) } : {}),
+  },
   sink,
   data.runnerConfig as unknown as RunnerConfig,
 );
+/** Records received from the main thread so far (the count `took` / `durable` refer to). */
+let received = 0;
 
 /** Counters of the last snapshot posted: a snapshot goes out only when one moved. */
 let last = '';
@@ -91,9 +160,11 @@ async function reply(id: number, fn: () => Promise<unknown>): Promise<void> {
   try {
     const value = await fn();
     flushGaveUp();
+    flushAcks();
     post({ t: 'reply', id, value, metrics: runner.metrics() });
   } catch (err) {
     flushGaveUp();
+    flushAcks();
     post({ t: 'reply', id, error: plain(err), metrics: runner.metrics() });
   }
 }
@@ -103,7 +174,17 @@ port.on('message', (m: ToThread) => {
     case 'records': {
       let refused = 0;
       for (const w of m.records) if (!runner.enqueue(decodeRecord(w))) refused++;
-      post({ t: 'took', n: m.records.length, refused, pressured: runner.pressured });
+      received += m.records.length;
+      // Durable in the buffer now (memory, fsync always / never), or after the next fsync.
+      const upTo = received;
+      const later = runner.awaitDurable?.(() => post({ t: 'durable', upTo })) ?? false;
+      post({
+        t: 'took',
+        n: m.records.length,
+        refused,
+        pressured: runner.pressured,
+        ...(later ? {} : { durable: upTo }),
+      });
       return;
     }
     case 'flush':

@@ -26,6 +26,14 @@
  * live. Such a sink's records carry their whole context to the thread (the fallback sinks'
  * templates may read columns the sink's own do not).
  *
+ * Delivery tracking (listener `ack_after`, external sources; decision 0012), as for a sink on
+ * the main thread: `awaitDurable` waits for the thread's `took` (memory buffer, fsync always /
+ * never) or its later `durable` (fsync interval) covering the records enqueued so far; a record
+ * with an `ackToken` (remote mode) travels with an ack id, the thread reports the ids of records
+ * written (or failed for good) as `settled` → `onSettled(token)`, and those it gave up on
+ * (eviction, expiry, shutdown) as `forgotten`, so the id map holds only records still inside
+ * the thread.
+ *
  * A crashed thread (`thread_exit`, issue #12): with fallback actions the main thread keeps the
  * records it enqueued until the thread reports them taken (`took`, in posting order), and
  * hands the ones still in transit to the fallback sinks with reason `thread_exit`. The records
@@ -54,6 +62,8 @@ export interface SinkThreadData {
   runnerConfig: Record<string, unknown>;
   /** The main thread has fallback actions for this sink: post given-up records back. */
   fallback: boolean;
+  /** Delivery tracking: report the ack ids of records written / given up. */
+  tracked: boolean;
 }
 
 export type ToThread =
@@ -64,7 +74,10 @@ export type ToThread =
   | { t: 'stop'; id: number };
 
 export type FromThread =
-  | { t: 'took'; n: number; refused: number; pressured: boolean }
+  | { t: 'took'; n: number; refused: number; pressured: boolean; durable?: number }
+  | { t: 'durable'; upTo: number }
+  | { t: 'settled'; ids: number[] }
+  | { t: 'forgotten'; ids: number[] }
   | { t: 'pressure'; pressured: boolean }
   | { t: 'metrics'; metrics: RunnerMetrics }
   | { t: 'gaveUp'; reason: string; records: WireRecord[] }
@@ -123,6 +136,7 @@ export function createThreadedRunner(
   sinkConfig: Record<string, unknown>,
   runnerConfig: RunnerConfig,
   onGiveUp?: (records: readonly SinkRecord[], reason: string) => void,
+  onSettled?: (ackToken: object) => void,
 ): SinkRunner {
   const entry = workerEntry();
   const data: SinkThreadData = {
@@ -131,6 +145,7 @@ export function createThreadedRunner(
     sinkConfig,
     runnerConfig: runnerConfig as unknown as Record<string, unknown>,
     fallback: onGiveUp !== undefined,
+    tracked: onSettled !== undefined,
   };
   const worker = new Worker(entry.url, { workerData: data, execArgv: entry.execArgv });
   worker.unref();
@@ -157,6 +172,27 @@ export function createThreadedRunner(
   const writable: (() => void)[] = [];
   let nextId = 1;
   const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  /** Delivery tracking: ack id → the record's `ackToken`, until the thread settles or forgets it. */
+  const acks = new Map<number, object>();
+  let nextAck = 1;
+  /** Records (by enqueue count) the thread's buffer holds durably; waiters for more, in order. */
+  let durableUpTo = 0;
+  let durableWaiters: { upTo: number; cb: () => void }[] = [];
+  let durableHead = 0;
+  const durableTo = (upTo: number): void => {
+    if (upTo <= durableUpTo) return;
+    durableUpTo = upTo;
+    while (durableHead < durableWaiters.length) {
+      const w = durableWaiters[durableHead]!;
+      if (w.upTo > upTo) break;
+      durableWaiters[durableHead++] = undefined as never;
+      w.cb();
+    }
+    if (durableHead === durableWaiters.length) {
+      durableWaiters = [];
+      durableHead = 0;
+    }
+  };
 
   /** Records enqueued here and not yet taken by the thread's runner. */
   const inTransit = (): number => posted - taken + batch.length;
@@ -191,6 +227,7 @@ export function createThreadedRunner(
     switch (m.t) {
       case 'took':
         taken += m.n;
+        if (m.durable !== undefined) durableTo(m.durable);
         if (kept) {
           keptHead += m.n;
           if (keptHead >= kept.length) {
@@ -207,6 +244,20 @@ export function createThreadedRunner(
       case 'pressure':
         remotePressure = m.pressured;
         updatePressure();
+        return;
+      case 'durable':
+        durableTo(m.upTo);
+        return;
+      case 'settled':
+        for (const id of m.ids) {
+          const token = acks.get(id);
+          if (token === undefined) continue;
+          acks.delete(id);
+          onSettled?.(token);
+        }
+        return;
+      case 'forgotten':
+        for (const id of m.ids) acks.delete(id);
         return;
       case 'metrics':
         snapshot = m.metrics;
@@ -260,6 +311,11 @@ export function createThreadedRunner(
     }
     for (const c of calls.values()) c.reject(err);
     calls.clear();
+    // Their records are lost with the thread: never settled (the broker's ack_timeout, or the
+    // source's, ends the wait).
+    acks.clear();
+    durableWaiters = [];
+    durableHead = 0;
     updatePressure();
   };
   worker.on('error', onGone);
@@ -276,7 +332,11 @@ export function createThreadedRunner(
     },
     enqueue(record: SinkRecord): boolean {
       if (closing || gone) return false;
-      batch.add(record);
+      if (onSettled && record.ackToken) {
+        const id = nextAck++;
+        acks.set(id, record.ackToken);
+        batch.add(record, id);
+      } else batch.add(record);
       kept?.push(record);
       if (!pressured && inTransit() >= transitCap) updatePressure();
       if (batch.length >= BATCH) send();
@@ -344,5 +404,11 @@ export function createThreadedRunner(
     },
     status: () => (gone && !closing ? 'failed' : snapshot.status),
     lastError: () => snapshot.lastError,
+    awaitDurable(cb: () => void): boolean {
+      const upTo = posted + batch.length;
+      if (upTo <= durableUpTo) return false;
+      durableWaiters.push({ upTo, cb });
+      return true;
+    },
   };
 }

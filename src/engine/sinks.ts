@@ -80,6 +80,11 @@ export interface SinkRegistryDeps {
   publish: MessagePublisher;
   /** Decorate each main-thread sink (the engine's delivery tracking for external sources). */
   wrap?: (sink: Sink, name: string) => Sink;
+  /**
+   * The same tracking for a sink in a worker thread, which cannot be decorated here: the thread
+   * reports the `ackToken`s of the records it wrote (sink-thread.ts).
+   */
+  settle?: (ackToken: object, name: string) => void;
 }
 
 /** Create every configured sink and its runner (validated config: every type exists). */
@@ -105,6 +110,7 @@ export function createSinks(
         pick(sc, type.spec),
         runnerConfig,
         onGiveUp,
+        deps.settle ? (token) => deps.settle!(token, name) : undefined,
       );
       out.set(name, { name, type: sc.type, sink: undefined, runner });
       continue;

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { silentLogger } from '../../src/core/index.js';
 import { createEngine } from '../../src/engine/index.js';
+import { scramClient } from '../../src/broker/authn-scram.js';
 import type { Engine } from '../../src/engine/index.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -115,6 +116,63 @@ describe('sluice hash-password', () => {
     await expect(
       mqtt.connectAsync(url, { username: 'dev', password: 'p@ss word\n', reconnectPeriod: 0 }),
     ).rejects.toThrow(/Bad username or password/i);
+  });
+
+  it('--algorithm scram-sha-256 prints a SCRAM credential an MQTT.js v5 client logs in with', async () => {
+    const r = await sluice(
+      ['hash-password', '--algorithm', 'scram-sha-256', '--iterations', '8192'],
+      {
+        stdin: 'scram pw\n',
+      },
+    );
+    expect(r.code).toBe(0);
+    const credential = r.stdout.trim();
+    expect(credential).toMatch(
+      /^scram-sha-256\$8192\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/,
+    );
+    expect(credential).not.toContain('scram pw');
+    const bad = await sluice(['hash-password', '--iterations', '10'], { stdin: 'x' });
+    expect(bad.code).toBe(64); // --iterations belongs to scram-* only
+    const engine = createEngine(
+      {
+        broker: {
+          listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } },
+          allow_anonymous: false,
+          scram: { users: [{ username: 'dev', credential }] },
+        },
+        api: { enabled: false },
+      },
+      { logger: silentLogger, env: {} },
+    );
+    engines.push(engine);
+    const [a] = await engine.start();
+    const scram = scramClient('dev', 'scram pw', 'sha256');
+    const client = mqtt.connect(`mqtt://127.0.0.1:${a?.port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      manualConnect: true,
+      properties: { authenticationMethod: 'SCRAM-SHA-256', authenticationData: scram.first() },
+    });
+    client.handleAuth = (packet, cb) =>
+      cb(undefined, {
+        cmd: 'auth',
+        reasonCode: 0x18,
+        properties: {
+          authenticationMethod: 'SCRAM-SHA-256',
+          authenticationData: scram.final(packet.properties?.authenticationData as Buffer),
+        },
+      });
+    const connack = await new Promise<{
+      reasonCode?: number;
+      properties?: { authenticationData?: Buffer };
+    }>((res, rej) => {
+      client.once('connect', res);
+      client.once('error', rej);
+      client.connect();
+    });
+    expect(connack.reasonCode).toBe(0);
+    expect(scram.verify(connack.properties!.authenticationData!)).toBe(true);
+    await client.endAsync();
   });
 
   it('refuses an empty password and an unknown algorithm', async () => {

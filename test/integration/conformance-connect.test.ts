@@ -240,3 +240,78 @@ describe('fixed-header flags', () => {
     }
   });
 });
+
+describe('transient errors', () => {
+  it('[MQTT-4.8.0-2] an authorizer failing (backend down) while a SUBSCRIBE or PUBLISH is processed closes that connection, and only that one; the packet is not acted on (MQTT.js 3.1.1 and v5, paho)', async () => {
+    const down = (r: { action: string; topic: string }) =>
+      (r.action === 'subscribe' && r.topic.startsWith('flaky-sub/')) ||
+      (r.action === 'publish' && r.topic.startsWith('flaky/'));
+    const f = await startConformance(
+      {},
+      {},
+      {
+        authorizers: [
+          {
+            name: 'backend',
+            authorize: (r) =>
+              down(r)
+                ? Promise.reject(new Error('backend unreachable'))
+                : Promise.resolve('ignore'),
+          },
+        ],
+      },
+    );
+    try {
+      const bystander = await f.mqttjs({ clientId: uid('bystander') });
+      const seen: string[] = [];
+      bystander.on('message', (t, p) => seen.push(`${t}=${p.toString()}`));
+      await bystander.subscribeAsync('flaky/#', { qos: 1 });
+      // SUBSCRIBE (MQTT.js 3.1.1): closed, no SUBACK.
+      const subId = uid('sub311');
+      const sub = await f.mqttjs({ clientId: subId });
+      const subClosed = new Promise<void>((r) => sub.once('close', () => r()));
+      const subacks: unknown[] = [];
+      sub.on('packetreceive', (p) => p.cmd === 'suback' && subacks.push(p));
+      sub.subscribe('flaky-sub/a', { qos: 1 }, () => {});
+      await subClosed;
+      expect(subacks).toEqual([]);
+      // PUBLISH (paho 3.1.1, QoS 0): closed by the server, not delivered.
+      const r = await f.paho({
+        client_id: uid('paho'),
+        steps: [
+          { op: 'connect' },
+          { op: 'publish', topic: 'flaky/paho', payload: 'x', qos: 0 },
+          { op: 'sleep', s: 0.5 },
+        ],
+      });
+      expect(r.closed_by_server).toBe(true);
+      // PUBLISH (MQTT.js v5, QoS 1): DISCONNECT 0x80, then closed; no PUBACK.
+      const v5Id = uid('pub5');
+      const v5 = await f.mqttjs({ clientId: v5Id, protocolVersion: 5 });
+      const disconnect = new Promise<number | undefined>((res) =>
+        v5.once('disconnect', (p) => res(p.reasonCode)),
+      );
+      const v5Closed = new Promise<void>((res) => v5.once('close', () => res()));
+      const pubacks: unknown[] = [];
+      v5.on('packetreceive', (p) => p.cmd === 'puback' && pubacks.push(p));
+      v5.publish('flaky/v5', 'y', { qos: 1 }, () => {});
+      expect(await disconnect).toBe(0x80);
+      await v5Closed;
+      expect(pubacks).toEqual([]);
+      for (const id of [subId, v5Id]) {
+        await waitFor(() => f.of('client.disconnected', id).length === 1, `${id} closed`);
+        expect(f.of('client.disconnected', id)[0]!['reason']).toBe('authz_backend_failed');
+      }
+      // The others are untouched: the bystander is connected and still receives.
+      const pub = await f.mqttjs({ clientId: uid('ok') });
+      await pub.publishAsync('ok/x', 'fine', { qos: 1 }); // not under flaky/: authorized
+      await bystander.subscribeAsync('ok/x', { qos: 1 });
+      await pub.publishAsync('ok/x', 'fine', { qos: 1 });
+      await waitFor(() => seen.length === 1, 'bystander copy');
+      expect(seen).toEqual(['ok/x=fine']);
+      expect(bystander.connected).toBe(true);
+    } finally {
+      await f.stop();
+    }
+  });
+});

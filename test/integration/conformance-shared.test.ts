@@ -7,7 +7,7 @@
  */
 import type { Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
 
 let b: Conformance;
 beforeAll(async () => {
@@ -69,6 +69,45 @@ describe('shared subscriptions', () => {
     expect(new Set(jsGot.map((m) => m.qos))).toEqual(new Set([1]));
     expect(new Set(r.messages.map((m) => m.qos))).toEqual(new Set([0]));
   });
+
+  for (const qos of [1, 2] as const) {
+    it(`[MQTT-4.8.2-6] [MQTT-4.4.0-2] a member answering a QoS ${qos} copy with ${qos === 1 ? 'PUBACK' : 'PUBREC'} 0x80: the message is discarded, not sent to the other member, not even when the member then leaves (raw MQTT 5 members)`, async () => {
+      const t = uid(`nack${qos}`);
+      const filter = `$share/nack/${t}`;
+      const members = [
+        await b.rawConnected(uid('m5'), { protocolVersion: 5 }),
+        await b.rawConnected(uid('m5'), { protocolVersion: 5 }),
+      ];
+      for (const m of members) {
+        m.send({
+          cmd: 'subscribe',
+          messageId: 1,
+          subscriptions: [{ topic: filter, qos }],
+        } as Packet);
+        await m.next('suback');
+      }
+      const redispatched = b.broker.metrics().shared_redispatched;
+      const pub = await b.mqttjs({ clientId: uid('pub'), protocolVersion: 5 });
+      await pub.publishAsync(t, 'refused', { qos });
+      await waitFor(() => members.some((m) => m.publishes().length > 0), 'one member has it');
+      const [got, other] =
+        members[0]!.publishes().length > 0 ? members : [members[1]!, members[0]!];
+      const copy = got!.publishes()[0]!;
+      got!.send({
+        cmd: qos === 1 ? 'puback' : 'pubrec',
+        messageId: copy.messageId!,
+        reasonCode: 0x80,
+      } as Packet);
+      await sleep(300);
+      // [MQTT-4.3.3-4] (v5): a PUBREC ≥ 0x80 ends the QoS 2 flow, no PUBREL follows.
+      expect(got!.log.filter((p) => p.cmd === 'pubrel')).toEqual([]);
+      got!.socket.destroy();
+      await sleep(400);
+      expect(other!.publishes()).toEqual([]);
+      expect(b.broker.metrics().shared_redispatched).toBe(redispatched);
+      expect(got!.publishes()).toHaveLength(1); // not re-sent either [MQTT-4.4.0-2]
+    });
+  }
 
   it('[MQTT-3.8.3-4] (MQTT 5) No Local on a shared subscription is a protocol error: the connection is closed', async () => {
     const r = await b.rawConnected(uid('nl'), { protocolVersion: 5 });

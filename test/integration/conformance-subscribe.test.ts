@@ -9,11 +9,13 @@
 import type { Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  connectPacket,
   mqttString,
   rawPacket,
   sleep,
   startConformance,
   uid,
+  waitFor,
   type Conformance,
 } from '../conformance.js';
 
@@ -215,6 +217,59 @@ describe('subscriptions', () => {
   });
 });
 
+describe('U+FEFF in strings', () => {
+  it('[MQTT-1.5.3-3] [MQTT-4.7.3-4] 0xEF 0xBB 0xBF is U+FEFF wherever it is, never stripped: a BOM topic reaches only the BOM filter (paho publishes, MQTT.js and raw subscribe), and a BOM client id is its own client', async () => {
+    const t = uid('bom');
+    const bomTopic = `\uFEFF${t}/x\uFEFF`;
+    const withBom = await b.mqttjs({ clientId: uid('sub-bom') });
+    const plain = await b.mqttjs({ clientId: uid('sub-plain') });
+    const gotBom = await collect(withBom);
+    const gotPlain = await collect(plain);
+    await withBom.subscribeAsync(bomTopic, { qos: 1 });
+    await plain.subscribeAsync(`${t}/x`, { qos: 1 });
+    const raw = await b.rawConnected(uid('raw'));
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `\uFEFF${t}/+`, qos: 0 }],
+    } as Packet);
+    await raw.next('suback');
+    const wire: Buffer[] = [];
+    raw.socket.on('data', (d: Buffer) => wire.push(d));
+    const r = await b.paho({
+      client_id: uid('paho'),
+      steps: [
+        { op: 'connect' },
+        { op: 'publish', topic: bomTopic, payload: 'bom', qos: 1 },
+        { op: 'publish', topic: `${t}/x`, payload: 'plain', qos: 1 },
+        { op: 'disconnect' },
+      ],
+    });
+    expect(r.published).toBe(2);
+    await waitFor(() => gotBom.length === 1 && gotPlain.length === 1, 'one copy each');
+    const onWire = await raw.next('publish');
+    await sleep(150);
+    expect(gotBom).toEqual([bomTopic]);
+    expect(gotPlain).toEqual([`${t}/x`]);
+    // The raw subscriber's copy: the topic's bytes on the wire are the published ones, BOMs
+    // included (length-prefixed: 2 + 3 + … + 3 bytes).
+    const topicBytes = Buffer.from(bomTopic, 'utf8');
+    expect(topicBytes.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const prefixed = Buffer.concat([Buffer.from([0, topicBytes.length]), topicBytes]);
+    expect(Buffer.concat(wire).includes(prefixed)).toBe(true);
+    expect(onWire.topic).toBe(bomTopic);
+    expect(raw.publishes()).toHaveLength(1); // the plain topic does not match \uFEFF…/+
+    expect(b.of('message.publish').filter((m) => m['topic'] === bomTopic)).toHaveLength(1);
+    // A client id with a leading BOM is not the same client as the id without it.
+    const id = uid('bomid');
+    await b.mqttjs({ clientId: id });
+    await b.mqttjs({ clientId: `\uFEFF${id}` });
+    await waitFor(() => b.of('client.connected', `\uFEFF${id}`).length === 1, 'BOM id connected');
+    await sleep(100);
+    expect(b.of('client.disconnected', id)).toEqual([]); // no takeover
+  });
+});
+
 describe('UNSUBSCRIBE', () => {
   it('[MQTT-3.10.4-4] [MQTT-3.10.4-5] [MQTT-3.10.4-6] UNSUBACK with the packet id, also when no filter matched', async () => {
     const r = await b.rawConnected(uid('unsub'));
@@ -261,6 +316,61 @@ describe('UNSUBSCRIBE', () => {
       },
     );
     expect(r.messages).toEqual([]);
+  });
+
+  it('[MQTT-3.10.4-3] a QoS 2 delivery started before UNSUBSCRIBE is completed after it: PUBREC gets PUBREL, PUBCOMP acknowledges it; nothing new is sent', async () => {
+    const t = uid('inflight2');
+    const id = uid('raw');
+    const r = await b.rawConnected(id);
+    r.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: t, qos: 2 }] } as Packet);
+    await r.next('suback');
+    const pub = await b.mqttjs({ clientId: uid('pub') });
+    await pub.publishAsync(t, 'started', { qos: 2 });
+    const copy = await r.next('publish');
+    expect(copy.qos).toBe(2);
+    r.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [t] } as Packet);
+    await r.next('unsuback');
+    r.send({ cmd: 'pubrec', messageId: copy.messageId! });
+    expect((await r.next('pubrel')).messageId).toBe(copy.messageId);
+    r.send({ cmd: 'pubcomp', messageId: copy.messageId! });
+    await waitFor(() => b.of('message.acked', id).length === 1, 'acked');
+    expect(b.of('message.acked', id)[0]).toMatchObject({ topic: t, qos: 2 });
+    await pub.publishAsync(t, 'after', { qos: 2 }); // [MQTT-3.10.4-2]
+    await sleep(200);
+    expect(r.publishes().map((p) => p.payload.toString())).toEqual(['started']);
+  });
+
+  it('[MQTT-3.10.4-3] a QoS 1 delivery started before UNSUBSCRIBE is completed: unacknowledged when the client drops, it is re-sent (DUP 1, same id) to the returning session and then acknowledged', async () => {
+    const t = uid('inflight1');
+    const id = uid('raw');
+    const open = async () => {
+      const r = await b.raw();
+      r.send({ ...connectPacket(id), clean: false } as Packet);
+      expect((await r.next('connack')).returnCode).toBe(0);
+      return r;
+    };
+    const first = await open();
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: t, qos: 1 }] } as Packet);
+    await first.next('suback');
+    const pub = await b.mqttjs({ clientId: uid('pub') });
+    await pub.publishAsync(t, 'started', { qos: 1 });
+    const copy = await first.next('publish');
+    first.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: [t] } as Packet);
+    await first.next('unsuback');
+    first.socket.destroy(); // no PUBACK
+    await waitFor(() => b.of('client.disconnected', id).length === 1, 'offline');
+    await pub.publishAsync(t, 'after-unsubscribe', { qos: 1 }); // [MQTT-3.10.4-2]
+    const back = await open();
+    const again = await back.next('publish');
+    expect([again.payload.toString(), again.messageId, again.dup]).toEqual([
+      'started',
+      copy.messageId,
+      true,
+    ]);
+    back.send({ cmd: 'puback', messageId: again.messageId! });
+    await waitFor(() => b.of('message.acked', id).length === 1, 'acked');
+    await sleep(200);
+    expect(back.publishes().map((p) => p.payload.toString())).toEqual(['started']);
   });
 
   it('[MQTT-3.10.1-1] [MQTT-3.10.3-2] UNSUBSCRIBE with flags other than 0010, or with no filter, closes the connection', async () => {

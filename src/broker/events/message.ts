@@ -18,10 +18,14 @@ export const FROM = Symbol('sluice.from');
 /** Symbol carrying publish() callers' extra event columns through the wrapped aedes.publish. */
 export const EXTRA = Symbol('sluice.columns');
 
+/** Symbol marking a `direct` publish() (subscribers only, no message events). */
+export const DIRECT = Symbol('sluice.direct');
+
 /** A publish packet as `Broker.publish` makes it (caller identity and extra columns attached). */
 export type TaggedPublishPacket = PublishPacket & {
   [FROM]?: PublishRequest['from'];
   [EXTRA]?: Readonly<ValueMap>;
+  [DIRECT]?: true;
 };
 
 /** The four possible `flags` maps, shared and frozen (no allocation per message). */

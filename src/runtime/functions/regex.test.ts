@@ -30,6 +30,13 @@ function timed<T>(f: () => T): [T, number] {
   return [v, performance.now() - t0];
 }
 
+/**
+ * A backtracking engine needs minutes to years on these subjects (the issue's 40-character
+ * message froze the process for more than 70 s); the linear engine takes well under 1 ms. The
+ * bound sits between the two with room for a loaded CI machine (100 ms failed at load 17).
+ */
+const BOUND_MS = 1000;
+
 describe('catastrophic-backtracking patterns finish in linear time', () => {
   const VALIDATION = '^([a-zA-Z0-9]+\\s?)*$'; // the issue #19 pattern
   const NESTED = '^(a+)+$';
@@ -37,30 +44,30 @@ describe('catastrophic-backtracking patterns finish in linear time', () => {
 
   for (const pattern of [VALIDATION, NESTED]) {
     for (const s of subjects) {
-      it(`regex_match(<${s.length} chars>, '${pattern}') in a rule is false within 100 ms`, () => {
+      it(`regex_match(<${s.length} chars>, '${pattern}') in a rule is false within ${BOUND_MS} ms`, () => {
         const literal = compileRule(
           `SELECT regex_match(payload.name, ${lit(pattern)}) AS ok FROM "t"`,
           { services },
         );
         const [out, ms] = timed(() => literal.evaluate(message({ name: s })));
         expect(out).toEqual([{ ok: false }]);
-        expect(ms).toBeLessThan(100);
+        expect(ms).toBeLessThan(BOUND_MS);
 
         const dynamic = compileRule('SELECT regex_match(payload.name, payload.re) AS ok FROM "t"', {
           services,
         });
         const [out2, ms2] = timed(() => dynamic.evaluate(message({ name: s, re: pattern })));
         expect(out2).toEqual([{ ok: false }]);
-        expect(ms2).toBeLessThan(100);
+        expect(ms2).toBeLessThan(BOUND_MS);
       });
 
-      it(`regex_extract and regex_replace on <${s.length} chars> with '${pattern}' within 100 ms`, () => {
+      it(`regex_extract and regex_replace on <${s.length} chars> with '${pattern}' within ${BOUND_MS} ms`, () => {
         const [groups, ms] = timed(() => both('regex_extract', [s, pattern]));
         expect(groups).toEqual([]);
-        expect(ms).toBeLessThan(100);
+        expect(ms).toBeLessThan(BOUND_MS);
         const [replaced, ms2] = timed(() => both('regex_replace', [s, pattern, 'x']));
         expect(replaced).toBe(s);
-        expect(ms2).toBeLessThan(100);
+        expect(ms2).toBeLessThan(BOUND_MS);
       });
     }
   }
@@ -74,7 +81,7 @@ describe('catastrophic-backtracking patterns finish in linear time', () => {
       rule.run(message({ name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' })),
     );
     expect(outcome.kind).toBe('filtered');
-    expect(ms).toBeLessThan(100);
+    expect(ms).toBeLessThan(BOUND_MS);
     expect(rule.evaluate(message({ name: 'abc def' }))).toEqual([{ name: 'abc def' }]);
   });
 });

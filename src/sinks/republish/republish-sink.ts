@@ -23,6 +23,8 @@
  *    Message-Expiry-Interval that ran out meanwhile, or the configured Message-Expiry-Interval
  *    (counted from the record's ingest time) ran out, the record is not published and the runner
  *    counts it `dropped.expired`. Otherwise the forwarded interval is what remains.
+ *  - `direct_dispatch` (EMQX 5.4+): the message goes to the matching subscribers only; no
+ *    `message.publish` event, so no rule — this one included — is triggered by it.
  * Topic checks: an empty topic or one with `+`, `#` or NUL is rejected [MQTT-3.3.2-2].
  */
 import {
@@ -70,6 +72,8 @@ export interface RepublishMessage {
   properties?: RepublishProperties;
   /** The rule that republished it: the broker records it as `republish_by` for loop detection. */
   ruleId: string;
+  /** `direct_dispatch`: to the subscribers only, no `message.publish` event (no rule sees it). */
+  direct?: boolean;
 }
 
 /**
@@ -95,6 +99,7 @@ export interface RepublishConfig {
   payload?: string;
   user_properties?: string;
   mqtt_properties?: Partial<Record<MqttPropertyName, string | number>>;
+  direct_dispatch?: boolean;
 }
 
 export const republishSinkSpec = field.object(
@@ -128,6 +133,12 @@ export const republishSinkSpec = field.object(
       default: "${pub_props.'User-Property'}",
       pattern: '^(\\$\\{.*\\})?$',
       example: '${props}',
+    }),
+    direct_dispatch: field.boolean({
+      description:
+        'EMQX direct_dispatch: deliver the message to the matching subscribers only, without a message.publish event, so no rule (this one included) is triggered by it and no message.dropped event fires when nobody subscribes.',
+      default: false,
+      example: true,
     }),
     mqtt_properties: field.object(
       Object.fromEntries(
@@ -230,6 +241,7 @@ interface Compiled {
   retain: CompiledTemplate | boolean;
   userProps?: CompiledTemplate;
   props: [MqttPropertyName, CompiledTemplate][];
+  direct: boolean;
 }
 
 function compile(config: RepublishConfig): Compiled {
@@ -247,6 +259,7 @@ function compile(config: RepublishConfig): Compiled {
       k as MqttPropertyName,
       compileTemplate(String(v), { undefinedText: MISSING }),
     ]),
+    direct: config.direct_dispatch === true,
   };
 }
 
@@ -374,6 +387,7 @@ function build(c: Compiled, r: SinkRecord, log: Logger, now: number): Built {
   }
   const msg: RepublishMessage = { topic, payload, qos, retain, ruleId: r.ruleId };
   if (any) msg.properties = properties;
+  if (c.direct) msg.direct = true;
   return { ok: true, msg };
 }
 
@@ -448,6 +462,7 @@ export function republishVia(publish: MessagePublisher): PublishPort {
       from: { clientid: m.ruleId },
       columns: { republish_by: m.ruleId },
       ...(m.properties ? { properties: { ...m.properties } } : {}),
+      ...(m.direct ? { direct: true } : {}),
     });
 }
 

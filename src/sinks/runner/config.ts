@@ -274,7 +274,7 @@ export function runnerConfigSpecWith(overrides: RunnerDefaults = {}): FieldSpec 
       }),
       fallback_actions: field.array(field.string({ description: 'A sink name.' }), {
         description:
-          'Sinks that receive the records this sink gives up on (request_ttl expired, dropped by a full buffer, refused with a non-retriable error, retries exhausted, lost at shutdown), EMQX fallback_actions style. Each record is handed to every listed sink with context fields fallback_from (this sink) and fallback_reason (the failed/dropped reason code). The names must be configured sinks; cycles are refused, and a record that is itself a fallback record is not handed on again. Not allowed with thread: worker. See docs/sinks/README.md, Fallback actions.',
+          'Sinks that receive the records this sink gives up on (request_ttl expired, dropped by a full buffer, refused with a non-retriable error, retries exhausted, lost at shutdown), EMQX fallback_actions style. Each record is handed to every listed sink with context fields fallback_from (this sink) and fallback_reason (the failed/dropped reason code). The names must be configured sinks; cycles are refused, and a record that is itself a fallback record is not handed on again. With thread: worker the thread posts those records back to the main thread, where the fallback sinks run. See docs/sinks/README.md, Fallback actions.',
         default: d.fallback_actions,
         example: ['errors_republish'],
       }),

@@ -57,6 +57,12 @@ export interface RunnerDeps {
    * buffer at shutdown are kept for the next start, not given up.
    */
   onGiveUp?: (records: readonly SinkRecord[], reason: string) => void;
+  /**
+   * Called (before `onGiveUp`) with every record the runner gives up on, whatever the fallback
+   * configuration; it changes neither the counting nor the warnings. A sink thread uses it to
+   * forget the acknowledgement ids of records that will never be written.
+   */
+  onForget?: (records: readonly SinkRecord[]) => void;
 }
 
 /** `code: message` of a write error, for a traced `send_attempt`. */
@@ -211,11 +217,12 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
   const sizeOf = sink.sizeOf?.bind(sink);
   const keyOf = sink.partitionKey?.bind(sink);
   const onGiveUp = deps.onGiveUp;
+  const onForget = deps.onForget;
   /**
-   * Only with fallback actions, or while traced records are held (`traced` > 0), do the buffers
-   * hand out the records they remove for good.
+   * Only with fallback actions (or `onForget`), or while traced records are held (`traced` >
+   * 0), do the buffers hand out the records they remove for good.
    */
-  const collecting = (): boolean => onGiveUp !== undefined || traced > 0;
+  const collecting = (): boolean => onGiveUp !== undefined || onForget !== undefined || traced > 0;
   /** The sink's name, as traced steps name their action. */
   const actionName = deps.name;
   const stallAfter = Math.max(0, config.health?.stall_after ?? 0);
@@ -308,6 +315,7 @@ export function createSinkRunner(deps: RunnerDeps, sink: Sink, config: RunnerCon
    * fallback actions, or note them for the aggregated warning.
    */
   function giveUp(records: readonly SinkRecord[], reason: string, n: number): void {
+    if (onForget && records.length > 0) onForget(records);
     if (onGiveUp) {
       if (records.length === 0) return;
       fallbackCount += records.length;
