@@ -394,3 +394,59 @@ describe('ingress drop on an ack_after listener', () => {
     }
   });
 });
+
+describe('ingress and republish', () => {
+  it.each([false, true])(
+    'direct_dispatch %s: a republished message is validated unless dispatched directly (EMQX skips the hooks then)',
+    async (direct) => {
+      const engine = createEngine(
+        {
+          broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+          sinks: {
+            repub: {
+              type: 'republish',
+              topic: 'out/x',
+              qos: 1,
+              direct_dispatch: direct,
+              linger: 0,
+            },
+          },
+          rules: [{ id: 'fwd', sql: 'SELECT * FROM "in/#"', actions: ['repub'] }],
+          schema_validation: {
+            validations: [
+              {
+                name: 'out',
+                topics: ['out/#'],
+                failure_action: 'drop',
+                checks: [{ type: 'sql', sql: 'SELECT * WHERE false' }],
+              },
+            ],
+          },
+        },
+        { logger: silentLogger },
+      );
+      const [addr] = await engine.start();
+      const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${addr!.port}`, { reconnectPeriod: 0 });
+      const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${addr!.port}`, { reconnectPeriod: 0 });
+      try {
+        const got: string[] = [];
+        sub.on('message', (t) => got.push(t));
+        await sub.subscribeAsync('out/#', { qos: 1 });
+        await pub.publishAsync('in/1', '{}', { qos: 1 });
+        const m = () => engine.ingress.metrics().validations[0]!;
+        if (direct) {
+          await waitFor(() => got.length >= 1, 'the direct copy');
+          expect(m().matched).toBe(0);
+        } else {
+          await waitFor(() => m().failed >= 1, 'the validation failure');
+          await sleep(100);
+          expect(got).toEqual([]);
+        }
+      } finally {
+        sub.end(true);
+        pub.end(true);
+        await engine.stop({ drainMs: 300 });
+      }
+    },
+  );
+});
