@@ -16,6 +16,7 @@ import type { ProcessSnapshot } from './process-metrics.js';
 import type {
   ApiBrokerMetrics,
   ApiGatewayMetrics,
+  ApiIngress,
   ApiMetrics,
   ApiSecurityMetrics,
   ApiSinkMetrics,
@@ -107,6 +108,8 @@ export interface PrometheusInput {
     readonly active: readonly { readonly name: string }[];
     readonly counts: { readonly activated: number; readonly deactivated: number };
   };
+  /** Ingress schema validation / message transformation counters (decision 0013). */
+  readonly ingress?: ReturnType<ApiIngress['metrics']>;
 }
 
 /** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
@@ -343,6 +346,30 @@ export function renderPrometheus(m: PrometheusInput): string {
     e.family('sluice_alarms_deactivated_total', 'counter', 'Alarms cleared since start.', [
       [{}, m.alarms.counts.deactivated],
     ]);
+  }
+
+  if (m.ingress) {
+    const ing = m.ingress;
+    for (const [kind, list] of [
+      ['validation', ing.validations],
+      ['transformation', ing.transformations],
+    ] as const) {
+      const fam =
+        kind === 'validation' ? 'sluice_schema_validation' : 'sluice_message_transformation';
+      for (const c of ['matched', 'succeeded', 'failed'] as const)
+        e.family(
+          `${fam}_${c}_total`,
+          'counter',
+          `Messages a ${kind} ${c === 'matched' ? 'matched by topic' : c} (GET /api/v5/${kind === 'validation' ? 'schema_validations' : 'message_transformations'}).`,
+          list.map((x) => [{ [kind]: x.name }, x[c]] as const),
+        );
+    }
+    e.family(
+      'sluice_ingress_dropped_total',
+      'counter',
+      'Messages not routed because a validation or transformation failed with drop or disconnect.',
+      [[{}, ing.dropped]],
+    );
   }
 
   const b = m.broker;

@@ -34,6 +34,7 @@ import type {
   ApiSinkMetrics,
 } from './types.js';
 import { SCHEMA_ROUTES } from './schema-routes.js';
+import { INGRESS_ROUTES } from './ingress-routes.js';
 
 /** Same pattern as rule ids in sluice.yaml (src/config RULE_ID_PATTERN). */
 const RULE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/;
@@ -674,6 +675,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       api: ctx.apiMetrics,
       ocpp: e.ocpp?.metrics(),
       ...(e.alarms ? { alarms: { active: e.alarms.active(), counts: e.alarms.counts() } } : {}),
+      ...(e.ingress ? { ingress: e.ingress.metrics() } : {}),
     }),
   };
 };
@@ -1078,6 +1080,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   ...SCHEMA_ROUTES,
+  ...INGRESS_ROUTES,
 ];
 
 let openApiDocument: string | undefined;

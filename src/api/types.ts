@@ -252,6 +252,8 @@ export interface ApiEngine {
   checkAlarms?(): void;
   /** The schema registry (issue #16), when the engine has one. */
   readonly schemas?: ApiSchemaRegistry;
+  /** Ingress schema validation / message transformation (decision 0013), when the engine has it. */
+  readonly ingress?: ApiIngress;
   /** The OCPP gateway (`gateway.ocpp.enable`), else undefined. */
   readonly ocpp?: ApiGateway | undefined;
   /** The per-message trace recorder (`/api/v5/traces`); absent: those routes answer 404. */
@@ -360,4 +362,31 @@ export interface ApiServer {
   /** Stop listening and close every open connection (idle keep-alive ones too). */
   stop(): Promise<void>;
   readonly address: ApiAddress | undefined;
+}
+
+/** matched / succeeded / failed of one validation or transformation. */
+export interface ApiIngressCounters {
+  readonly name: string;
+  readonly enable: boolean;
+  readonly matched: number;
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+/** The engine's ingress checks as the API sees them (src/runtime/ingress `Ingress`). */
+export interface ApiIngress {
+  metrics(): {
+    readonly validations: readonly ApiIngressCounters[];
+    readonly transformations: readonly ApiIngressCounters[];
+    readonly validation_succeeded: number;
+    readonly validation_failed: number;
+    readonly transformation_succeeded: number;
+    readonly transformation_failed: number;
+    readonly dropped: number;
+  };
+  resetMetrics(kind: 'validation' | 'transformation', name: string): boolean;
+  list(): {
+    readonly validations: readonly unknown[];
+    readonly transformations: readonly unknown[];
+  };
 }

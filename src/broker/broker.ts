@@ -121,6 +121,7 @@ export function createBrokerInternals(
     messages_in: 0,
     messages_out: 0,
     messages_dropped: 0,
+    messages_ingress_dropped: 0,
     messages_acked: 0,
     clients_paused: 0,
     publishes_held: 0,
@@ -167,6 +168,7 @@ export function createBrokerInternals(
     sharing: false,
     windows: undefined,
     ackPort: deps.ackGate,
+    ingress: deps.ingress,
     ackAfter: createAckAfter({ port: deps.ackGate, now: deps.now ?? Date.now, logger }),
   };
   const security = createSecurity(config, { logger, now: ctx.now });

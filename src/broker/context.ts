@@ -12,7 +12,7 @@
  * Aedes upgrade.
  */
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
-import type { AckGatePort, Logger } from '../core/index.js';
+import type { AckGatePort, IngressPort, Logger } from '../core/index.js';
 import type { AckAfter } from './ack-after.js';
 import type { ClientRecord } from './client-records.js';
 import type { BrokerConfig } from './config.js';
@@ -98,6 +98,8 @@ export interface BrokerContext {
   windows: InflightWindows | undefined;
   /** The engine's tracker for held acknowledgements (ack-after.ts); absent = ack on receipt. */
   readonly ackPort: AckGatePort | undefined;
+  /** The pre-route ingress hook (publish-path.ts); absent = none. */
+  readonly ingress: IngressPort | undefined;
   /** Held acknowledgements (ack-after.ts). */
   readonly ackAfter: AckAfter;
 }

@@ -33,6 +33,7 @@ import {
 } from './events/message.js';
 import { HELD, type HeldPacket } from './ack-after.js';
 import { PublishGate } from './publish-gate.js';
+import { applyRewrite, disconnectPublisher, emitIngressFailures } from './ingress-hook.js';
 import type { PublishRequest } from './types.js';
 
 const SYS = '$SYS/';
@@ -44,6 +45,7 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
   const emit = feed.emit;
   const ignoreSys = ctx.config.ignore_sys_message;
   const ackPort = ctx.ackPort;
+  const ingress = ctx.ingress;
   const orig = a.publish.bind(a) as unknown as (
     p: PublishPacket,
     c: Client | null,
@@ -85,9 +87,36 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
     metrics.messages_in++;
     let columns: ValueMap | null = null;
     const direct = (packet as TaggedPublishPacket)[DIRECT] === true;
+    // Ingress validation / transformation (ingress-hook.ts, decision 0013): before
+    // message.publish and routing. Inactive (nothing configured) it costs one property read.
+    // A direct dispatch (republish direct_dispatch) skips it, as EMQX skips the hooks.
+    if (ingress?.active === true && !direct && !packet.topic.startsWith(SYS)) {
+      let src: ValueMap | undefined;
+      const cols = (): ValueMap =>
+        (src ??= publishColumns(
+          packet,
+          client ? recordOf(client) : undefined,
+          from,
+          idOf(counter),
+          now(),
+          node,
+        ));
+      const verdict = ingress.inspect(packet.topic, cols);
+      if (verdict !== null) {
+        if (verdict.failures.length > 0) emitIngressFailures(ctx, verdict.failures, cols());
+        if (verdict.action !== 'pass') {
+          metrics.messages_ingress_dropped++;
+          held?.finish();
+          if (verdict.action === 'disconnect') disconnectPublisher(ctx, client);
+          return (done ?? noop)();
+        }
+        if (verdict.rewrite) applyRewrite(packet, verdict.rewrite);
+        else if (feed.messageColumns) columns = src ?? null;
+      } else if (feed.messageColumns) columns = src ?? null;
+    }
     if (feed.messageColumns && !direct) {
       const rec = client ? recordOf(client) : undefined;
-      const cols = publishColumns(packet, rec, from, idOf(counter), now(), node);
+      const cols = columns ?? publishColumns(packet, rec, from, idOf(counter), now(), node);
       columns = cols;
       // ack_after buffered / remote (ack-after.ts): the rule work of message.publish runs
       // inside the engine's tracker, which finishes the held acknowledgement.

@@ -4,6 +4,7 @@
  */
 import type {
   AckGatePort,
+  IngressPort,
   BrokerEvent,
   ConnectedClient,
   EventName,
@@ -28,6 +29,8 @@ export interface BrokerDeps {
   authorizers?: readonly Authorizer[];
   /** Listener `ack_after` buffered / remote: the engine's tracker (ack-after.ts). Absent = on receipt. */
   ackGate?: AckGatePort;
+  /** Ingress schema validation / message transformation (decision 0013). Absent = none. */
+  ingress?: IngressPort;
 }
 
 /**
@@ -57,6 +60,8 @@ export interface BrokerMetrics {
   messages_out: number;
   /** Messages that reached no subscriber (message.dropped, reason no_subscribers). */
   messages_dropped: number;
+  /** Messages not routed because ingress validation / transformation dropped them (decision 0013). */
+  messages_ingress_dropped: number;
   /** PUBACK/PUBCOMP received for forwarded QoS 1/2 copies. */
   messages_acked: number;
   /** Connections whose PUBLISH packets are held now (back-pressure, `pauseClient`). */

@@ -24,6 +24,9 @@ export interface ConfigParts {
   readonly sourcesSpec?: FieldSpec;
   /** The `schema_registry:` section (src/schema-registry), when the engine offers one. */
   readonly schemaRegistrySpec?: FieldSpec;
+  /** `schema_validation:` / `message_transformation:` (src/runtime/ingress, decision 0013). */
+  readonly schemaValidationSpec?: FieldSpec;
+  readonly messageTransformationSpec?: FieldSpec;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -53,6 +56,9 @@ export interface SluiceConfig {
   sources?: Record<string, unknown>;
   /** Validated by the schema registry's spec; absent when the parts have none. */
   schema_registry?: Record<string, unknown>;
+  /** Validated by the ingress specs (src/runtime/ingress); absent when the parts have none. */
+  schema_validation?: Record<string, unknown>;
+  message_transformation?: Record<string, unknown>;
   sinks: Record<string, SinkConfig>;
   rules: RuleConfig[];
   rule_files: string[];
@@ -259,6 +265,10 @@ export function configSpec(parts: ConfigParts): FieldSpec {
       },
       ...(parts.sourcesSpec ? { sources: parts.sourcesSpec } : {}),
       ...(parts.schemaRegistrySpec ? { schema_registry: parts.schemaRegistrySpec } : {}),
+      ...(parts.schemaValidationSpec ? { schema_validation: parts.schemaValidationSpec } : {}),
+      ...(parts.messageTransformationSpec
+        ? { message_transformation: parts.messageTransformationSpec }
+        : {}),
       sinks: field.map(
         field.any({ description: 'A sink: `type` plus that type’s fields and the runner fields.' }),
         {

@@ -248,3 +248,48 @@ export interface ClientDirectory {
   /** Close the connection of `clientid`; false when no such client is connected. */
   kickClient(clientid: string): boolean;
 }
+
+/**
+ * What ingress schema validation / message transformation decided for one PUBLISH
+ * (`IngressPort.inspect`, decision 0013). `failures` name each validation or transformation
+ * that failed (the broker fires `schema.validation_failed` / `message.transformation_failed`
+ * for each, with the message's publish columns); `action` is what happens to the message:
+ * `pass` (routed, with `rewrite` applied when set), `drop` (not routed; acknowledged as usual)
+ * or `disconnect` (not routed; the publisher's connection is closed).
+ */
+export interface IngressVerdict {
+  readonly action: 'pass' | 'drop' | 'disconnect';
+  readonly failures: readonly IngressFailure[];
+  readonly rewrite?: IngressRewrite;
+}
+
+export interface IngressFailure {
+  readonly kind: 'validation' | 'transformation';
+  readonly name: string;
+}
+
+/** A transformed message: only the fields set changed. */
+export interface IngressRewrite {
+  readonly topic?: string;
+  readonly payload?: Buffer;
+  readonly qos?: 0 | 1 | 2;
+  readonly retain?: boolean;
+  /** The complete MQTT 5 User Property map after the transformation. */
+  readonly userProperties?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The pre-route hook of the broker (issue #16 item 2): every PUBLISH, before it reaches
+ * subscribers and rules. Implemented by src/runtime/ingress, wired by the engine; the broker
+ * never imports it. Synchronous on the hot path.
+ */
+export interface IngressPort {
+  /** False while nothing is configured: the broker then does no per-message work at all. */
+  readonly active: boolean;
+  /**
+   * Run the validations, then the transformations (EMQX order), that match `topic`.
+   * `columns` builds the message's `message.publish` columns (called only when something
+   * matches). Null: the message passes unchanged. Never throws.
+   */
+  inspect(topic: string, columns: () => Readonly<ValueMap>): IngressVerdict | null;
+}

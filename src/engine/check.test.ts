@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,5 +82,102 @@ describe('sluice check preflight', () => {
       ['schema_invalid', 5, 'schema_registry.schemas.broken'],
     ]);
     expect(r.issues[0]?.reason).toMatch(/invalid protobuf schema/);
+  });
+});
+
+describe('sluice check: schema validations and message transformations', () => {
+  it('locates a SQL check and a variform expression that do not compile, with a caret at the field', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-check-'));
+    const file = path.join(dir, 'sluice.yaml');
+    writeFileSync(
+      file,
+      [
+        'rule_files: []',
+        'schema_validation:',
+        '  validations:',
+        '    - name: a',
+        "      topics: ['t/#']",
+        '      failure_action: drop',
+        '      checks:',
+        "        - { type: sql, sql: 'SELECT * WHERE (' }",
+        'message_transformation:',
+        '  transformations:',
+        '    - name: b',
+        "      topics: ['x/#']",
+        '      failure_action: drop',
+        '      operations:',
+        '        - key: topic',
+        `          value: "concat([topic, 'x'"`,
+        '',
+      ].join('\n'),
+    );
+    const r = checkConfig(file, { env: {} });
+    expect(r.issues.map((i) => [i.code, i.line, i.column, i.path])).toEqual([
+      ['ingress_config_invalid', 8, 29, 'schema_validation.validations[0].checks[0].sql'],
+      [
+        'ingress_config_invalid',
+        16,
+        18,
+        'message_transformation.transformations[0].operations[0].value',
+      ],
+    ]);
+    expect(r.issues[1]?.reason).toBe('column 19: missing ]');
+    expect(r.issues[1]?.snippet).toContain('^');
+  });
+});
+
+describe('sluice check: rule payload paths against the schema a validation guarantees', () => {
+  it('reports a path the JSON Schema / Avro record cannot have, with a caret on the segment', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-check-'));
+    const file = path.join(dir, 'sluice.yaml');
+    const json =
+      '{"type":"object","additionalProperties":false,"properties":{"temp":{"type":"number"},"site":{"type":"object","additionalProperties":false,"properties":{"name":{"type":"string"}}}}}';
+    const avro =
+      '{"type":"record","name":"R","fields":[{"name":"v","type":"double"},{"name":"meta","type":["null",{"type":"record","name":"M","fields":[{"name":"unit","type":"string"}]}]}]}';
+    writeFileSync(
+      file,
+      [
+        'rule_files: [rules/*.sql]',
+        'sinks: { out: { type: memory } }',
+        'schema_registry:',
+        '  schemas:',
+        `    reading: { type: json, source: '${json}' }`,
+        `    rec: { type: avro, source: '${avro}' }`,
+        'schema_validation:',
+        '  validations:',
+        "    - { name: rv, topics: ['plant/#'], failure_action: drop, checks: [{ type: json, schema: reading }] }",
+        "    - { name: av, topics: ['avro/+/x'], failure_action: drop, checks: [{ type: avro, schema: rec }] }",
+        // any_pass guarantees nothing: a rule on its topics is not judged
+        "    - { name: loose, topics: ['loose/#'], strategy: any_pass, failure_action: drop, checks: [{ type: json, schema: reading }] }",
+        '',
+      ].join('\n'),
+    );
+    mkdirSync(path.join(dir, 'rules'));
+    const rule = (id: string, ...sql: string[]) =>
+      writeFileSync(
+        path.join(dir, 'rules', `${id}.sql`),
+        [`-- id: ${id}`, '-- actions: out', ...sql, ''].join('\n'),
+      );
+    rule('ok', 'SELECT payload.temp, payload.site.name FROM "plant/a/#"');
+    rule(
+      'bad',
+      'SELECT payload.temp AS t,',
+      '  payload.site.city AS c FROM "plant/#" WHERE payload.temp.x > 1',
+    );
+    rule('avro', 'SELECT payload.v, payload.meta.unit, payload.meta.color FROM "avro/1/x"');
+    rule('uncovered', 'SELECT payload.nope FROM "plant/#", "other/#"');
+    rule('loose', 'SELECT payload.nope FROM "loose/1"');
+    const r = checkConfig(file, { env: {} });
+    const got = r.issues.map((i) => [i.code, path.basename(i.file), i.line, i.column, i.rule]);
+    expect(got).toEqual([
+      ['rule_payload_path_impossible', 'avro.sql', 3, 50, 'avro'],
+      ['rule_payload_path_impossible', 'bad.sql', 4, 15, 'bad'],
+      ['rule_payload_path_impossible', 'bad.sql', 4, 59, 'bad'],
+    ]);
+    expect(r.issues[0]?.reason).toContain('payload.meta.color cannot exist');
+    expect(r.issues[0]?.reason).toContain('no branch of the union');
+    expect(r.issues[1]?.reason).toContain('payload.site.city cannot exist');
+    expect(r.issues[1]?.snippet).toContain('^^^^^');
+    expect(r.issues[2]?.reason).toContain('number');
   });
 });

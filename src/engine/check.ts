@@ -4,12 +4,15 @@ import path from 'node:path';
 
 import { compileRules, loadConfig, parseYamlSource } from '../config/index.js';
 import type { ConfigIssue } from '../config/index.js';
-import { createDefaultServices } from '../runtime/index.js';
+import { silentLogger } from '../core/index.js';
+import { createDefaultServices, createIngress } from '../runtime/index.js';
 import { createSchemaRegistry } from '../schema-registry/index.js';
 import type { SchemaRegistryConfig } from '../schema-registry/index.js';
 import { checkSources } from '../sources/index.js';
 import type { SourcesConfig } from '../sources/index.js';
+import { ingressConfigOf } from './ingress-config.js';
 import { createCompiler } from './rules.js';
+import { schemaPathIssues } from './schema-paths.js';
 import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
 
@@ -37,6 +40,8 @@ export function checkConfig(
     ...c.issues,
     ...sourceIssues,
     ...schemaIssues(file, r.loaded.config.schema_registry, deps),
+    ...ingressIssues(file, r.loaded.config, services, deps),
+    ...schemaPathIssues(r.loaded, c.compiled),
     ...preflight(file, r.loaded.sinks, deps),
   ].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {
@@ -64,6 +69,27 @@ function schemaIssues(
   const display = path.relative(process.cwd(), path.resolve(file)) || file;
   const src = parseYamlSource(display, readFileSync(file, 'utf8'), deps.env ?? process.env);
   return found.map(([p, reason]) => src.issueAt('schema_invalid', p, reason));
+}
+
+/**
+ * Validations / transformations that do not compile (bad SQL check, variform expression, topic
+ * filter, duplicate name; the engine would refuse to start), located in the file.
+ */
+function ingressIssues(
+  file: string,
+  config: Parameters<typeof ingressConfigOf>[0],
+  services: ReturnType<typeof createDefaultServices>,
+  deps: Pick<EngineDeps, 'env'>,
+): ConfigIssue[] {
+  const schemas = createSchemaRegistry();
+  const found = createIngress({ services, schemas, logger: silentLogger }).check(
+    ingressConfigOf(config),
+  );
+  void schemas.close();
+  if (found.length === 0) return [];
+  const display = path.relative(process.cwd(), path.resolve(file)) || file;
+  const src = parseYamlSource(display, readFileSync(file, 'utf8'), deps.env ?? process.env);
+  return found.map((i) => src.issueAt('ingress_config_invalid', i.path, i.reason));
 }
 
 /** What a valid config still lacks on this machine (SinkType.preflight), located in the file. */

@@ -46,6 +46,7 @@ import type {
 import {
   CpuMark,
   createDefaultServices,
+  createIngress,
   createTraceRegistry,
   createEventSource,
   createLagWatch,
@@ -54,6 +55,7 @@ import {
   RuntimeRuleErrors,
 } from '../runtime/index.js';
 import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import { ingressConfigOf } from './ingress-config.js';
 import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
 import { createSchemaRegistry } from '../schema-registry/index.js';
@@ -204,24 +206,6 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     { logger: root.child({ component: 'alarms' }), now, node, sinks: () => watched },
     cfg.alarms,
   );
-  const b: Broker = createBroker(
-    {
-      logger: root.child({ component: 'broker' }),
-      now,
-      node,
-      ...(holdsAcks && tracker ? { ackGate: tracker } : {}),
-      ...deps.broker,
-    },
-    { ...cfg.broker, node },
-  );
-
-  // Back-pressure: a sink under pressure pauses the clients whose messages reach it.
-  const flow = new FlowControl(b);
-  for (const [name, s] of sinks)
-    s.runner.onPressure((pressured) => {
-      if (!pressured) flow.release(name);
-    });
-
   // Rule budget (runtime/guard.ts): one clock shared by the rule manager and jq.
   const evalClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
   const guards = new Map<string, RuleGuard>();
@@ -254,6 +238,45 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     sqlLimits: { maxBytes: limits.max_sql_bytes, maxTokens: limits.max_sql_tokens },
   });
   const compile = createCompiler(services);
+  // Ingress schema validation / message transformation (decision 0013): the broker's
+  // pre-route hook; a broken entry stops the start like a broken schema.
+  const ingress = createIngress({
+    services,
+    schemas,
+    logger: root.child({ component: 'ingress' }),
+    now,
+  });
+  const ingressIssues = ingress.configure(ingressConfigOf(cfg));
+  if (ingressIssues.length)
+    throw configInvalid(
+      ingressIssues.map((i) => ({
+        code: 'ingress_config_invalid',
+        file: configFile,
+        line: 0,
+        column: 0,
+        path: i.path,
+        reason: i.reason,
+      })),
+    );
+  const b: Broker = createBroker(
+    {
+      logger: root.child({ component: 'broker' }),
+      now,
+      node,
+      ...(holdsAcks && tracker ? { ackGate: tracker } : {}),
+      ingress,
+      ...deps.broker,
+    },
+    { ...cfg.broker, node },
+  );
+
+  // Back-pressure: a sink under pressure pauses the clients whose messages reach it.
+  const flow = new FlowControl(b);
+  for (const [name, s] of sinks)
+    s.runner.onPressure((pressured) => {
+      if (!pressured) flow.release(name);
+    });
+
   // The OCPP gateway (gateway.ocpp.enable): charge points publish and subscribe through the
   // broker's ports and authenticate through its authenticator chain (src/ocpp never imports it).
   const ocppCfg = cfg.gateway['ocpp'] as { enable?: boolean } | undefined;
@@ -374,7 +397,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   let stopped = false;
 
   function reload(): ReloadReport {
-    const { report, loaded: next } = reloadRules({
+    const { report: rulesReport, loaded: next } = reloadRules({
       load,
       compile,
       rules,
@@ -390,6 +413,27 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         path.dirname(next.file),
       ))
         log.error({ code: 'schema_invalid', path: p, reason }, 'schemas not reloaded');
+    }
+    // Validations / transformations apply live, after the schemas they may name (decision
+    // 0013); a broken entry keeps both running lists and is reported like a broken rule.
+    const report = rulesReport;
+    let ingressIssues: ConfigIssue[] = [];
+    if (next) {
+      const issues = ingress.configure(ingressConfigOf(next.config));
+      if (issues.length > 0) {
+        log.error(
+          { code: 'ingress_config_invalid', issues: issues.map((i) => `${i.path}: ${i.reason}`) },
+          'schema validations / message transformations not reloaded; the running ones are kept',
+        );
+        ingressIssues = issues.map((i) => ({
+          code: 'ingress_config_invalid',
+          file: next.file,
+          line: 0,
+          column: 0,
+          path: i.path,
+          reason: i.reason,
+        }));
+      }
     }
     syncFilters();
     for (const issue of report.issues)
@@ -412,14 +456,18 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         { added: report.added, updated: report.updated, removed: report.removed },
         'rules reloaded',
       );
+    const full: ReloadReport =
+      ingressIssues.length > 0
+        ? { ...report, issues: [...report.issues, ...ingressIssues] }
+        : report;
     for (const l of reloadListeners) {
       try {
-        l(report);
+        l(full);
       } catch (err) {
         log.error({ code: 'reload_listener_failed', err }, 'reload listener threw');
       }
     }
-    return report;
+    return full;
   }
 
   const engine: Engine = {
@@ -579,6 +627,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     }),
     checkAlarms: () => alarms.monitor.check(),
     schemas,
+    ingress,
     startupIssues,
     get config() {
       return loaded;

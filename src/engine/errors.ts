@@ -17,6 +17,11 @@ export const EngineErrors = defineErrors('engine', {
       'A rule could not be loaded (logged at error with `rule` when known, `cause` the issue code and `issue` the located message). At start the rule is skipped; on a reload the previous version keeps running. Fix the rule file and save it again.',
     retriable: false,
   },
+  rule_payload_path_impossible: {
+    description:
+      '`sluice check`: a rule reads `payload.a.b` on a topic whose messages a schema validation (all_pass, with a json or avro check of a schema in sluice.yaml) guarantees to match that schema, and the schema cannot have that path (a closed JSON Schema object without the property, a scalar, or an Avro record without the field). The rule would always see undefined there.',
+    retriable: false,
+  },
   config_not_reloaded: {
     description:
       'A reload found sluice.yaml invalid; nothing changed and the running configuration is kept (`issue` says where). Fix the file and save it again.',

@@ -6,6 +6,7 @@
 import { brokerConfigSpec } from '../broker/index.js';
 import { sourcesSpec } from '../sources/index.js';
 import { schemaRegistrySpec } from '../schema-registry/index.js';
+import { messageTransformationSpec, schemaValidationSpec } from '../runtime/index.js';
 import type { ConfigParts, SinkConfig } from '../config/index.js';
 import { ocppConfigSpec } from '../ocpp/index.js';
 import type {
@@ -41,6 +42,8 @@ export function configParts(extraSinkTypes: readonly SinkType<never>[] = []): Co
     gatewaySpecs: { ocpp: ocppConfigSpec },
     sourcesSpec,
     schemaRegistrySpec,
+    schemaValidationSpec,
+    messageTransformationSpec,
     sinkTypes: [...sinkTypeMap(extraSinkTypes).values()].map((t) => ({
       type: t.type,
       spec: t.spec,

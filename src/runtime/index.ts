@@ -65,3 +65,14 @@ export {
   type Tracer,
   type TriggerTrace,
 } from './trace/index.js';
+export {
+  createIngress,
+  schemaValidationSpec,
+  messageTransformationSpec,
+  IngressErrors,
+  variformToSql,
+  type Ingress,
+  type IngressConfig,
+  type IngressIssue,
+  type IngressMetrics,
+} from './ingress/index.js';

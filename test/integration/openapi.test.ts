@@ -88,6 +88,27 @@ describe('OpenAPI document', () => {
             mem: { type: 'json', source: '{"type":"object"}', description: 'for GET /{name}' },
           },
         },
+        // named `mem` too, for GET /schema_validations/validation/{name}/metrics and the like
+        schema_validation: {
+          validations: [
+            {
+              name: 'mem',
+              topics: ['v/#'],
+              failure_action: 'drop',
+              checks: [{ type: 'json', schema: 'mem' }],
+            },
+          ],
+        },
+        message_transformation: {
+          transformations: [
+            {
+              name: 'mem',
+              topics: ['m/#'],
+              failure_action: 'drop',
+              operations: [{ key: 'retain', value: 'false' }],
+            },
+          ],
+        },
         rules: [
           {
             id: 'hot',
