@@ -13,7 +13,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Packet } from 'mqtt-packet';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { silentLogger, type BrokerEvent } from '../src/core/index.js';
 import { createBroker, type BoundAddress, type Broker } from '../src/broker/index.js';
 import type { BrokerDeps } from '../src/broker/types.js';
@@ -127,6 +127,46 @@ export async function startConformance(
     },
   };
   return c;
+}
+
+/**
+ * MQTT.js MQTT 5 clients of one conformance file: `connect` opens one (reconnect off, a unique
+ * client id unless given), `closeAll` ends every one it opened (call it in afterAll).
+ */
+export function mqttV5Clients(url: () => string): {
+  connect(opts?: IClientOptions): Promise<MqttClient>;
+  /** A client the test connected itself (to see its CONNACK), to be ended by `closeAll`. */
+  track(c: MqttClient): MqttClient;
+  closeAll(): Promise<void>;
+} {
+  const open: MqttClient[] = [];
+  return {
+    async connect(opts = {}) {
+      const c = await mqtt.connectAsync(url(), {
+        reconnectPeriod: 0,
+        connectTimeout: 5000,
+        protocolVersion: 5,
+        clientId: uid('js5'),
+        ...opts,
+      });
+      open.push(c);
+      return c;
+    },
+    track(c) {
+      open.push(c);
+      return c;
+    },
+    async closeAll() {
+      await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+    },
+  };
+}
+
+/** Every PUBLISH `c` receives from now on, with its properties and flags. */
+export function publishesOf(c: MqttClient): IPublishPacket[] {
+  const got: IPublishPacket[] = [];
+  c.on('message', (_t, _p, packet) => got.push(packet));
+  return got;
 }
 
 export const connectPacket = (clientId: string, version: 4 | 5 = 4): Packet =>

@@ -6,13 +6,21 @@
  * ones. Statement → test map: docs/mqtt-conformance.md.
  */
 import { spawn } from 'node:child_process';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import {
+  sleep,
+  startConformance,
+  uid,
+  waitFor,
+  type Conformance,
+  mqttV5Clients,
+  publishesOf,
+} from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance(
     {},
@@ -29,27 +37,11 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
 
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
-
-function packets(c: MqttClient): IPublishPacket[] {
-  const got: IPublishPacket[] = [];
-  c.on('message', (_t, _p, packet) => got.push(packet));
-  return got;
-}
+const packets = publishesOf;
 
 // A repeated key and keys out of alphabetical order. Interleaved repeats (z, a, z) come out
 // regrouped (z, z, a): mqtt-packet decodes user properties into an object, a known deviation

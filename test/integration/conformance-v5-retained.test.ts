@@ -5,38 +5,30 @@
  * docs/mqtt-conformance.md. (Retain Handling with paho and RAP on live copies are also in
  * conformance-v5-subscribe.test.ts; the expired retained message in conformance-v5-publish.)
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import {
+  sleep,
+  startConformance,
+  uid,
+  waitFor,
+  type Conformance,
+  mqttV5Clients,
+  publishesOf,
+} from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance();
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
 
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
-
-function packets(c: MqttClient): IPublishPacket[] {
-  const got: IPublishPacket[] = [];
-  c.on('message', (_t, _p, packet) => got.push(packet));
-  return got;
-}
+const packets = publishesOf;
 
 const view = (p: IPublishPacket) => [p.topic, p.payload.toString(), p.retain];
 

@@ -14,29 +14,19 @@ import {
   uid,
   waitFor,
   type Conformance,
+  mqttV5Clients,
 } from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance();
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
-
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
 
 /** Connect `id` with Clean Start 0 and these CONNECT properties; its CONNACK and what it gets. */
 async function resume(
@@ -53,7 +43,7 @@ async function resume(
     clean: false,
     properties,
   });
-  open.push(c);
+  clients.track(c);
   c.on('message', (_t, _p, packet) => got.push(packet));
   await new Promise<void>((resolve, reject) => {
     c.once('connect', (ack) => {

@@ -4,38 +4,30 @@
  * numbers are the MQTT 5.0 ones. Statement → test map: docs/mqtt-conformance.md. (The 3.1.1 /
  * raw v5 shared checks, [MQTT-4.8.2-6] among them, are in conformance-shared.test.ts.)
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { IPublishPacket } from 'mqtt-packet';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import {
+  sleep,
+  startConformance,
+  uid,
+  waitFor,
+  type Conformance,
+  mqttV5Clients,
+  publishesOf,
+} from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance({ shared_subscription_strategy: 'round_robin' });
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
 
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
-
-function packets(c: MqttClient): IPublishPacket[] {
-  const got: IPublishPacket[] = [];
-  c.on('message', (_t, _p, packet) => got.push(packet));
-  return got;
-}
+const packets = publishesOf;
 
 describe('MQTT 5 shared subscriptions', () => {
   it('§3.2.2.3.12 §3.8.4 shared subscriptions are supported: CONNACK does not say Shared Subscription Available 0, and a $share SUBSCRIBE is granted (not 0x9E) to MQTT.js v5 and paho v5', async () => {
@@ -45,7 +37,7 @@ describe('MQTT 5 shared subscriptions', () => {
       protocolVersion: 5,
       clientId: uid('js5'),
     });
-    open.push(js);
+    clients.track(js);
     const connack = await new Promise<{ properties?: Record<string, unknown> }>((resolve) =>
       js.once('connect', resolve),
     );

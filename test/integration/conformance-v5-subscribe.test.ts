@@ -4,39 +4,31 @@
  * MQTT.js v5 and paho-mqtt 2 MQTTv5 over TCP; raw v5 packets for what a library will not send.
  * Statement numbers are the MQTT 5.0 ones. Statement → test map: docs/mqtt-conformance.md.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import {
+  sleep,
+  startConformance,
+  uid,
+  waitFor,
+  type Conformance,
+  mqttV5Clients,
+  publishesOf,
+} from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance({}, { max_subscriptions: 3 });
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
 
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
-
 /** Every PUBLISH packet `c` receives, in order. */
-function packets(c: MqttClient): IPublishPacket[] {
-  const got: IPublishPacket[] = [];
-  c.on('message', (_t, _p, packet) => got.push(packet));
-  return got;
-}
+const packets = publishesOf;
 
 describe('subscription options', () => {
   it('[MQTT-3.8.3-3] No Local: MQTT.js v5 and paho v5 do not get their own messages on a No Local subscription; another client’s message arrives', async () => {

@@ -5,32 +5,28 @@
  *
  * Will Delay Intervals are 1 s (the smallest the protocol has) so the file stays fast.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { type IClientOptions, type MqttClient } from 'mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startConformance, uid, waitFor, type Conformance } from '../conformance.js';
+import {
+  sleep,
+  startConformance,
+  uid,
+  waitFor,
+  type Conformance,
+  mqttV5Clients,
+} from '../conformance.js';
 
 let b: Conformance;
-const open: MqttClient[] = [];
+const clients = mqttV5Clients(() => b.url);
+const v5 = clients.connect;
 beforeAll(async () => {
   b = await startConformance();
 });
 afterAll(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true)));
+  await clients.closeAll();
   await b?.stop();
 });
-
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(b.url, {
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    protocolVersion: 5,
-    clientId: uid('js5'),
-    ...opts,
-  });
-  open.push(c);
-  return c;
-}
 
 /** A subscriber on `topic`: every PUBLISH it gets, with its arrival time. */
 async function watch(topic: string): Promise<{ got: IPublishPacket[]; at: number[] }> {
