@@ -122,7 +122,13 @@ function engineError(err: unknown): never {
     throw new HttpError(400, err, {}, { diagnostics: err.diagnostics.map(diagnosticJson) });
   if (err instanceof SluiceError) {
     const status =
-      err.code === 'rule_not_found' ? 404 : err.code === 'rule_already_exists' ? 409 : 400;
+      err.code === 'rule_not_found'
+        ? 404
+        : err.code === 'rule_already_exists'
+          ? 409
+          : err.code === 'sql_parse_worker_failed'
+            ? 503
+            : 400;
     throw new HttpError(status, err);
   }
   throw err;
@@ -310,8 +316,11 @@ const createRule: Handler = async (req, _p, ctx) => {
     enabled: enableOf(body) ?? true,
     description: optString(body, 'description') ?? '',
   };
+  const engine = ctx.deps.engine;
   try {
-    ctx.deps.engine.addRule(rule);
+    // Long SQL is parsed on the engine's parse worker: the event loop is not held for it.
+    if (engine.addRuleAsync) await engine.addRuleAsync(rule);
+    else engine.addRule(rule);
   } catch (err) {
     engineError(err);
   }
@@ -339,13 +348,16 @@ const putRule: Handler = async (req, [id], ctx) => {
   const enable = enableOf(body);
   try {
     if (sql !== undefined || actions !== undefined || description !== undefined) {
-      ctx.deps.engine.updateRule({
+      const next = {
         id: cur.id,
         sql: sql ?? cur.sql,
         actions: actions ?? cur.actions,
         description: description ?? cur.description,
         enabled: enable ?? cur.enabled,
-      });
+      };
+      const engine = ctx.deps.engine;
+      if (engine.updateRuleAsync) await engine.updateRuleAsync(next);
+      else engine.updateRule(next);
     } else if (enable === true) ctx.deps.engine.enableRule(cur.id);
     else if (enable === false) ctx.deps.engine.disableRule(cur.id);
   } catch (err) {
@@ -396,7 +408,9 @@ const ruleTest: Handler = async (req, _p, ctx) => {
     clock: ctx.testClock,
     // The engine's SQL size limits, so an oversized rule is refused before it is parsed.
     limits: sqlLimitsOf(ctx.deps.engine.config.config.rule_limits),
-  });
+    // Long SQL is parsed on the engine's parse worker, off the event loop.
+    ...(ctx.deps.engine.parseSql ? { parse: ctx.deps.engine.parseSql } : {}),
+  }).catch((err: unknown) => engineError(err));
   switch (r.kind) {
     case 'passed':
       // EMQX answers a SELECT with its output object and a FOREACH with the list of outputs.

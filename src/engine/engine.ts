@@ -47,6 +47,7 @@ import {
   CpuMark,
   createDefaultServices,
   createIngress,
+  createParseWorker,
   createTraceRegistry,
   createEventSource,
   createLagWatch,
@@ -367,7 +368,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     { guards, logger: rulesLog, now },
     { thresholdMs: limits.lag_warn },
   );
-  const rules = new RulesService(manager, services, (name) => sinks.has(name));
+  // Long rule SQL from the API is lexed and parsed on a worker thread (decision 0022); startup,
+  // reload and `sluice check` keep parsing synchronously (compileRules).
+  const parseWorker = createParseWorker();
+  const rules = new RulesService(manager, services, (name) => sinks.has(name), parseWorker.parse);
 
   // Initial rules: broken rules are reported and skipped; the rest run.
   const startupIssues: ConfigIssue[] = [...first.ruleIssues];
@@ -556,6 +560,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       source.close();
       // Function services own resources (the jq worker thread); release them last.
       await services.close?.();
+      await parseWorker.close();
       await schemas.close();
       log.info({ dropped }, 'stopped');
       return { dropped };
@@ -572,6 +577,25 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       rules.update(rule);
       syncFilters();
     },
+    async addRuleAsync(rule) {
+      const isNew = () => {
+        if (rules.has(rule.id))
+          throw RuntimeRuleErrors.rule_already_exists(`rule ${JSON.stringify(rule.id)} exists`);
+      };
+      isNew();
+      await rules.addAsync(rule, isNew);
+      syncFilters();
+    },
+    async updateRuleAsync(rule) {
+      const exists = () => {
+        if (!rules.has(rule.id))
+          throw RuntimeRuleErrors.rule_not_found(`rule ${JSON.stringify(rule.id)} does not exist`);
+      };
+      exists();
+      await rules.updateAsync(rule, exists);
+      syncFilters();
+    },
+    parseSql: parseWorker.parse,
     removeRule: (id) => {
       rules.remove(id);
       syncFilters();

@@ -5,11 +5,12 @@
  */
 import { ConfigErrors } from '../config/index.js';
 import type { RuleCompiler, RuleEntry, RunningRule } from '../config/index.js';
-import { bindRule, compileRule, SqlError } from '../runtime/index.js';
+import { bindRule, compileRule, compileRuleAsync, SqlError } from '../runtime/index.js';
 import type {
   CompiledRule,
   FunctionServices,
   MessageContext,
+  ParseSql,
   RuleInfo,
   RuleManager as RuntimeRuleManager,
   RuleSpec,
@@ -39,6 +40,8 @@ export class RulesService {
     private readonly manager: RuleManager,
     private readonly services: Services,
     private readonly hasSink: (name: string) => boolean,
+    /** How `addAsync`/`updateAsync` parse (a ParseWorker's `parse`: long SQL off the loop). */
+    private readonly parse?: ParseSql,
   ) {}
 
   /** Add or replace a rule from a config entry. */
@@ -57,6 +60,26 @@ export class RulesService {
   /** API: replace an existing rule. @throws rule_unknown_action, SqlError, rule_not_found */
   update(rule: RuleInput): void {
     const { entry, compiled } = this.apiEntry(rule);
+    this.manager.update(this.definition(entry, compiled));
+  }
+
+  /**
+   * API: `add`, with the SQL parsed through `parse` (a worker thread for long SQL), so creating
+   * a large rule does not hold the event loop. `isNew` is asked again once the SQL is compiled:
+   * another request may have created the id meanwhile.
+   * @throws rule_unknown_action, SqlError, sql_parse_worker_failed, and what `isNew` throws
+   */
+  async addAsync(rule: RuleInput, isNew: () => void): Promise<void> {
+    const { entry, compiled } = await this.apiEntryAsync(rule);
+    isNew();
+    this.manager.add(this.definition(entry, compiled));
+    this.files.set(entry.id, '');
+  }
+
+  /** API: `update` through `parse`; `exists` is asked again once the SQL is compiled. */
+  async updateAsync(rule: RuleInput, exists: () => void): Promise<void> {
+    const { entry, compiled } = await this.apiEntryAsync(rule);
+    exists();
     this.manager.update(this.definition(entry, compiled));
   }
 
@@ -98,14 +121,33 @@ export class RulesService {
   }
 
   private apiEntry(rule: RuleInput): { entry: RuleEntry; compiled: CompiledRule } {
+    const actions = this.apiActions(rule);
+    const compiled = compileRule(rule.sql, { services: this.services }); // throws SqlError
+    return { entry: this.apiRuleEntry(rule, actions), compiled };
+  }
+
+  private async apiEntryAsync(
+    rule: RuleInput,
+  ): Promise<{ entry: RuleEntry; compiled: CompiledRule }> {
+    const actions = this.apiActions(rule);
+    const compiled = this.parse
+      ? await compileRuleAsync(rule.sql, { services: this.services, parse: this.parse })
+      : compileRule(rule.sql, { services: this.services }); // throws SqlError
+    return { entry: this.apiRuleEntry(rule, actions), compiled };
+  }
+
+  private apiActions(rule: RuleInput): string[] {
     const actions = [...(rule.actions ?? [])];
     for (const a of actions)
       if (!this.hasSink(a))
         throw ConfigErrors.rule_unknown_action(
           `rule ${rule.id}: action ${JSON.stringify(a)} is not a configured sink`,
         );
-    const compiled = compileRule(rule.sql, { services: this.services }); // throws SqlError
-    const entry: RuleEntry = {
+    return actions;
+  }
+
+  private apiRuleEntry(rule: RuleInput, actions: string[]): RuleEntry {
+    return {
       id: rule.id,
       sql: rule.sql,
       actions,
@@ -121,6 +163,5 @@ export class RulesService {
       },
       at: { line: 1, column: 1, path: '' },
     };
-    return { entry, compiled };
   }
 }
