@@ -810,6 +810,7 @@ export const ROUTES: readonly Route[] = [
           201: J('Created', ref('Rule')),
           400: E('api_bad_request, rule_sql_invalid (with diagnostics), rule_unknown_action'),
           409: E('rule_already_exists'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
     },
@@ -830,6 +831,7 @@ export const ROUTES: readonly Route[] = [
           200: J('Updated', ref('Rule')),
           400: E('api_bad_request, rule_sql_invalid, rule_unknown_action'),
           404: E('rule_not_found'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
       DELETE: {
@@ -860,6 +862,7 @@ export const ROUTES: readonly Route[] = [
           200: J('The output(s)', ref('RuleTestOutput')),
           400: E('Bad SQL (diagnostics), bad context or an evaluation failure'),
           412: E('api_rule_test_no_result'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
     },
