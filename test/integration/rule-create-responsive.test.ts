@@ -104,6 +104,7 @@ describe('creating a huge rule over the API (issue #19, decision 0022)', () => {
     const t0 = performance.now();
     const created = await call('POST', '/api/v5/rules', { id: 'case_5000', sql, actions: ['mem'] });
     const t1 = performance.now();
+    await new Promise((r) => setTimeout(r, 20)); // the histogram records the last turn late
     lag.disable();
     const done = await trips.stop();
     expect(created.status).toBe(201);
