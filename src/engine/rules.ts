@@ -5,11 +5,18 @@
  */
 import { ConfigErrors } from '../config/index.js';
 import type { RuleCompiler, RuleEntry, RunningRule } from '../config/index.js';
-import { bindRule, compileRule, compileRuleAsync, SqlError } from '../runtime/index.js';
+import {
+  bindRule,
+  compileRule,
+  compileRuleAsync,
+  compileStatement,
+  SqlError,
+} from '../runtime/index.js';
 import type {
   CompiledRule,
   FunctionServices,
   MessageContext,
+  ParseResult,
   ParseSql,
   RuleInfo,
   RuleManager as RuntimeRuleManager,
@@ -20,10 +27,21 @@ import type { RuleInput } from './types.js';
 type Services = FunctionServices;
 type RuleManager = RuntimeRuleManager<MessageContext>;
 
-/** SQL → compiled rule, or the parser/planner diagnostics (never throws for bad SQL). */
-export function createCompiler(services: Services): RuleCompiler<CompiledRule> {
+/**
+ * SQL → compiled rule, or the parser/planner diagnostics (never throws for bad SQL). `parsed`:
+ * SQL already parsed (by the parse worker, for a hot reload); other SQL is parsed here.
+ */
+export function createCompiler(
+  services: Services,
+  parsed?: ReadonlyMap<string, ParseResult>,
+): RuleCompiler<CompiledRule> {
   return (sql) => {
     try {
+      const pre = parsed?.get(sql);
+      if (pre !== undefined) {
+        if (pre.ast === undefined) return { ok: false, diagnostics: pre.diagnostics };
+        return { ok: true, rule: compileStatement(sql, pre.ast, { services }) };
+      }
       return { ok: true, rule: compileRule(sql, { services }) };
     } catch (err) {
       if (err instanceof SqlError) return { ok: false, diagnostics: err.diagnostics };
