@@ -369,8 +369,9 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     { guards, logger: rulesLog, now },
     { thresholdMs: limits.lag_warn },
   );
-  // Long rule SQL from the API is lexed and parsed on a worker thread (decision 0022); startup,
-  // reload and `sluice check` keep parsing synchronously (compileRules).
+  // Long rule SQL from the API and from watcher-triggered reloads is lexed and parsed on a
+  // worker thread (decision 0022); startup, `engine.reload()` and `sluice check` keep parsing
+  // synchronously (compileRules).
   const parseWorker = createParseWorker();
   const rules = new RulesService(manager, services, (name) => sinks.has(name), parseWorker.parse);
 
