@@ -52,7 +52,7 @@ export const runtimeErrors = defineErrors('runtime', {
   },
   sql_parse_worker_failed: {
     description:
-      'The worker thread that parses long rule SQL for the API died or did not answer (crash, out of memory, 30 s timeout); the rule was not created, updated or tested. Retriable: the next request starts a new worker.',
+      'The worker thread that parses long rule SQL for the API died or did not answer (crash, out of memory, 60 s timeout); the rule was not created, updated or tested. Retriable: the next request starts a new worker.',
     retriable: true,
   },
   decode_json_failed: {

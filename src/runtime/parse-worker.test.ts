@@ -1,3 +1,6 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
+
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { parseRule } from '../sql-parser/index.js';
@@ -128,6 +131,21 @@ describe('createParseWorker (issue #19: rule SQL parsed off the event loop)', ()
     expect(w.stats().running).toBe(false);
     expect((await w.parse(caseRule(50))).ast).toBeDefined();
     expect(w.stats().started).toBe(2);
+  });
+
+  it('lowers the priority of the worker thread only, not of the caller’s', async () => {
+    const before = getPriority();
+    const w = worker();
+    await w.parse(caseRule(10));
+    expect(getPriority()).toBe(before);
+    if (existsSync(`/proc/${process.pid}/task`)) {
+      // Linux: one thread of this process now runs at nice 5 (the parse worker).
+      const nice = readdirSync(`/proc/${process.pid}/task`).map((t) => {
+        const stat = readFileSync(`/proc/${process.pid}/task/${t}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+      expect(nice).toContain(Math.max(before, 5));
+    }
   });
 
   it('after close, parses on the caller’s thread; requests in flight fail', async () => {

@@ -16,6 +16,8 @@
  * - The worker's stack is the main thread's (`stackSizeMb`), so nesting that gives
  *   `sql_too_complex` here does on the caller's thread too, and an AST that comes back can be
  *   planned and compiled on the caller's thread without exhausting its stack.
+ * - The worker thread runs at nice 5 (Linux; parse-worker-entry.ts): under CPU contention the
+ *   event loop goes first.
  * - If the worker dies (crash, `terminate`, out of memory) or does not answer within
  *   `timeoutMs`, every request it held rejects with `sql_parse_worker_failed` (retriable) and
  *   the next request starts a new worker. After `close()` requests are parsed on the caller's
@@ -32,7 +34,11 @@ export interface ParseWorkerOptions {
   readonly minChars?: number;
   /** Stop the idle worker after this long (ms). Default 30,000. */
   readonly idleMs?: number;
-  /** A request not answered within this long fails and the worker is replaced (ms). Default 30,000. */
+  /**
+   * A request not answered within this long fails and the worker is replaced (ms). Default
+   * 60,000: the worker runs at a lower priority (parse-worker-entry.ts), so on a saturated host
+   * a parse the default limits allow may take seconds.
+   */
   readonly timeoutMs?: number;
   /**
    * The worker's stack in MB. Default 1.15: V8 keeps 192 KB of a thread's stack in reserve, so
@@ -55,7 +61,7 @@ export interface ParseWorker {
 export const PARSE_WORKER_DEFAULTS = {
   minChars: 2_048,
   idleMs: 30_000,
-  timeoutMs: 30_000,
+  timeoutMs: 60_000,
   stackSizeMb: 1.15,
 } as const;
 
