@@ -385,8 +385,25 @@ export interface ApiIngress {
     readonly dropped: number;
   };
   resetMetrics(kind: 'validation' | 'transformation', name: string): boolean;
-  list(): {
-    readonly validations: readonly unknown[];
-    readonly transformations: readonly unknown[];
-  };
+  /**
+   * The entries in the order they apply, each with `name`, `enable` and `origin` (`config`:
+   * sluice.yaml, read-only here; `api`). The CRUD methods throw coded `SluiceError`s
+   * (`ingress_entry_invalid` with `context.issues`, `ingress_entry_exists`,
+   * `ingress_entry_not_found`, `ingress_config_owned`, `ingress_reorder_invalid`,
+   * `ingress_store_failed`), mapped to 400/409/404/409/400/503.
+   */
+  list(kind: 'validation' | 'transformation'): readonly ApiIngressEntry[];
+  get(kind: 'validation' | 'transformation', name: string): ApiIngressEntry | undefined;
+  create(kind: 'validation' | 'transformation', body: unknown): ApiIngressEntry;
+  update(kind: 'validation' | 'transformation', body: unknown): ApiIngressEntry;
+  remove(kind: 'validation' | 'transformation', name: string): void;
+  enable(kind: 'validation' | 'transformation', name: string, enable: boolean): void;
+  reorder(kind: 'validation' | 'transformation', order: unknown): void;
+}
+
+/** One validation / transformation as the API answers it (its config + owner). */
+export interface ApiIngressEntry {
+  readonly name: string;
+  readonly enable: boolean;
+  readonly origin: 'config' | 'api';
 }
