@@ -208,6 +208,20 @@ export interface ApiSchemaRegistry extends SchemaRegistryPort {
   create(name: string, def: ApiSchemaDef): ApiSchemaInfo;
   update(name: string, def: ApiSchemaDef): ApiSchemaInfo;
   remove(name: string): void;
+  /** Fetch / cache counters per external registry (decision 0014); optional in doubles. */
+  externalMetrics?(): Readonly<Record<string, ApiExternalRegistryMetrics>>;
+}
+
+/** Counters of one external (Confluent) registry client. */
+export interface ApiExternalRegistryMetrics {
+  readonly fetches: number;
+  readonly fetch_failures: number;
+  readonly cache_hits: number;
+  readonly cache_misses: number;
+  readonly failure_cache_hits: number;
+  readonly waits: number;
+  readonly inflight: number;
+  readonly cached_ids: number;
 }
 
 export interface ApiEngine {
