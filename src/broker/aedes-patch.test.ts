@@ -30,6 +30,12 @@
  *                        broker.handleAuth and closes on anything else during the exchange
  *   ack reason code      (Sluice's own hunk) publish.js puts an authorizePublish error's
  *                        reasonCode (0x97 for messages_quota) into the v5 PUBACK / PUBREC
+ *
+ * and for issue #16 (decision 0014):
+ *
+ *   sluiceAckReason      (Sluice's own hunk) publish.js's PubAck / PubRec take the reason code
+ *                        the embedder set on the packet while routing (0x10 for a message
+ *                        ingress dropped)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +47,7 @@ import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
 import { createRequire } from 'node:module';
-import type { AckAfterMode, AckGatePort } from '../core/index.js';
+import type { AckAfterMode, AckGatePort, IngressPort } from '../core/index.js';
 import { scramClient, scramCredential } from './authn-scram.js';
 import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
@@ -482,5 +488,27 @@ describe('authorizePublish reason code hunk (publish.js)', () => {
     client.send(publishPacket('t/q', 'a', 1, 1), publishPacket('t/q', 'b', 1, 2));
     expect((await client.next('puback')).reasonCode ?? 0).toBe(0);
     expect((await client.next('puback')).reasonCode).toBe(0x97);
+  });
+});
+
+describe('PubAck / PubRec reason code from the packet (publish.js, decision 0014)', () => {
+  const ingress: IngressPort = {
+    active: true,
+    inspect: (topic) => (topic.startsWith('drop/') ? { action: 'drop', failures: [] } : null),
+  };
+  it('MQTT 5: a message the ingress hook dropped is PUBACK / PUBREC 0x10; a routed one 0x00', async () => {
+    const h = await harness(
+      { listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+      { ingress },
+    );
+    const { client } = await h.connectClient('rc');
+    client.send(publishPacket('drop/t', 'a', 1, 1), publishPacket('ok/t', 'b', 1, 2));
+    const first = await client.next('puback');
+    expect([first.messageId, first.reasonCode]).toEqual([1, 0x10]);
+    const second = await client.next('puback');
+    expect([second.messageId, second.reasonCode ?? 0]).toEqual([2, 0]);
+    client.send(publishPacket('drop/t', 'c', 2, 3));
+    const rec = await client.next('pubrec');
+    expect([rec.messageId, rec.reasonCode]).toEqual([3, 0x10]);
   });
 });

@@ -96,11 +96,13 @@ export function assertPatchedAedes(aedes: object): void {
  * Hunks of our own that leave no trace on the broker instance (they call hooks the embedder
  * sets), so assertPatchedAedes cannot see them: a marker each must hold in the installed file.
  * Without them the broker would run, silently: PUBACKs on receipt whatever `ack_after` says,
- * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE in one turn.
+ * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE in one turn,
+ * PUBACK 0x00 for a message ingress validation dropped (ingress-ack.ts).
  */
 export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: string])[] = [
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet, true)'],
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet)'],
+  ['lib/handlers/publish.js', 'this.reasonCode = packet.sluiceAckReason'],
   ['lib/client.js', 'broker.parserFactory()'],
   ['lib/handlers/index.js', 'client.broker.handleAuth(client, packet, done)'],
   ['lib/handlers/connect.js', 'client.broker.supportsAuthenticationMethod?.('],
