@@ -36,6 +36,7 @@ export const SUBSCRIBE_SLICE = 500;
 interface ParsedPacket {
   cmd: string;
   subscriptions?: unknown[];
+  unsubscriptions?: unknown[];
   reasonCode?: number;
 }
 
@@ -106,7 +107,13 @@ export function guardSubscribeOrder(client: Client, slice = SUBSCRIBE_SLICE): vo
   const held: ParsedPacket[] = [];
 
   const dispatch = (p: ParsedPacket): void => {
-    if (p.cmd !== 'subscribe' || (p.subscriptions?.length ?? 0) <= slice) {
+    const filters =
+      p.cmd === 'subscribe'
+        ? (p.subscriptions?.length ?? 0)
+        : p.cmd === 'unsubscribe'
+          ? (p.unsubscriptions?.length ?? 0)
+          : 0;
+    if (filters <= slice) {
       enqueue.call(parser, p);
       return;
     }
