@@ -30,6 +30,9 @@
  *   npm run bench:abuse -- --only=redos,deep_json
  *   npm run bench:abuse -- --dist          # the tsc build (npm run build first), as `sluice run`
  *   npm run bench:abuse -- --cpu-prof      # server CPU profile in /tmp/sluice-abuse-prof
+ *   npm run bench:abuse -- --server-flags=--max-semi-space-size=4,--trace-gc   # Node/V8 flags
+ *   npm run bench:abuse -- --after=110000  # idle 110 s before the final figures (V8's memory
+ *                                          # reducer gives the page pool back after ~100 s)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -351,6 +354,12 @@ const attacks: Record<string, Attack> = {
 
 const startLoad = loadavg().map((l) => l.toFixed(2));
 const fromDist = args.includes('--dist');
+const serverFlags =
+  args
+    .find((a) => a.startsWith('--server-flags='))
+    ?.slice(15)
+    .split(',')
+    .filter(Boolean) ?? [];
 const server = fork(path.join(here, 'server.ts'), [], {
   execArgv: [
     '--import',
@@ -358,6 +367,7 @@ const server = fork(path.join(here, 'server.ts'), [], {
     '--expose-gc',
     // `--cpu-prof`: profile the server (written to /tmp/sluice-abuse-prof on exit).
     ...(args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sluice-abuse-prof'] : []),
+    ...serverFlags,
   ],
   env: { ...process.env, ABUSE_FROM_DIST: fromDist ? '1' : '0' },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -453,7 +463,7 @@ const summary = {
     lost: samples.length - all.length,
     over1s: samples.filter((s) => s.rtt === null || s.rtt > 1000).length,
   },
-  code: fromDist ? 'dist (tsc build)' : 'src (tsx)',
+  code: `${fromDist ? 'dist (tsc build)' : 'src (tsx)'}${serverFlags.length ? `, server flags ${serverFlags.join(' ')}` : ''}`,
   heapUsed: { baseline: first.heapUsed, afterGc: last.heapUsed },
   heapTotal: { baseline: first.heapTotal, afterGc: last.heapTotal },
   external: { baseline: first.external, afterGc: last.external },

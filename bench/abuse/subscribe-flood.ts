@@ -262,16 +262,29 @@ if (idle > 0) {
   console.log(
     `after ${idle} ms idle + gc: RSS ${mb(m.rss)}, heap used ${mb(m.heapUsed)}, heap total ${mb(m.heapTotal)}`,
   );
+  if (process.argv.includes('--minor')) {
+    // A scavenge only (young generation): does it give pooled pages back?
+    const t = performance.now();
+    (gc as unknown as (o: object) => void)({ type: 'minor' });
+    const ms = performance.now() - t;
+    const l = process.memoryUsage();
+    console.log(
+      `after a minor gc (${ms.toFixed(1)} ms): RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`,
+    );
+  }
   if (process.argv.includes('--last-resort')) {
     // V8's "collect all available garbage" (what it runs before an out-of-memory) also gives
     // its page pool back to the system.
+    const t = performance.now();
     (gc as unknown as (o: object) => void)({
       type: 'major',
       execution: 'sync',
       flavor: 'last-resort',
     });
     const l = process.memoryUsage();
-    console.log(`after a last-resort gc: RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`);
+    console.log(
+      `after a last-resort gc (${(performance.now() - t).toFixed(0)} ms): RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`,
+    );
   }
 }
 if (process.argv.includes('--smaps')) {
