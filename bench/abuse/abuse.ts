@@ -22,7 +22,8 @@
  *   after           idle; then gc() in the server and the RSS after
  *
  * Per phase: the probe's p50 / p99 / max round trip and lost probes, the server's worst
- * event-loop delay, peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
+ * event-loop delay, its longest turn in main-thread CPU time (less dependent on the machine's
+ * load), peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
  * Prints a markdown table and the JSON; `--write` also writes bench/results/abuse.md.
  *
  *   npm run bench:abuse               # ~60 s
@@ -62,6 +63,7 @@ interface ServerStats {
   external: number;
   lagMaxMs: number;
   lagP99Ms: number;
+  turnCpuMaxMs?: number;
   warnings: { code: string; rule?: string; msg: string }[];
   polluted: string[];
   suspended: string[];
@@ -442,6 +444,7 @@ const rows = phases.map((ph) => {
     lost,
     stalls: mine.filter((s) => s.rtt === null || s.rtt > 1000).length,
     lagMaxMs: ph.stats.lagMaxMs,
+    turnCpuMaxMs: ph.stats.turnCpuMaxMs ?? NaN,
     peakRss: ph.stats.peakRss,
     culprits,
     codes,
@@ -483,11 +486,11 @@ const summary = {
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const table = [
-  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | peak RSS | lag culprit | other codes | notes |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | peak RSS | lag culprit | other codes | notes |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
+      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
   ),
 ].join('\n');
 const overall = [
