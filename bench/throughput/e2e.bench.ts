@@ -11,6 +11,7 @@
  *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
  *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
  *       [--ack-after receipt,buffered,remote] [--buffer memory|disk|hybrid] [--fsync interval]
+ *       [--client-ids spread|pid] [--kafka-batch 1000]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
@@ -24,6 +25,8 @@
  * `--ack-after` runs every case with each listener `ack_after` mode (issue #12 item 2): the
  * publishers' QoS 1 window (500 per client) then waits for the buffer / the remote.
  * `--buffer` / `--fsync` set the sink's buffer mode and fsync policy (disk: a temporary dir).
+ * `--client-ids pid` gives the Kafka run the publisher's own pid-based ids (the old behaviour:
+ * keys on 1–4 partitions, by chance); `--kafka-batch` sets the Kafka sink's batch_size.
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
@@ -58,6 +61,8 @@ const WARMUP = Number(arg('warmup', '0'));
 const ACKS = arg('ack-after', 'receipt').split(',');
 const BUFFER = arg('buffer', 'memory');
 const FSYNC = arg('fsync', 'interval');
+const CLIENT_IDS = arg('client-ids', 'spread');
+const KAFKA_BATCH = Number(arg('kafka-batch', '1000'));
 if (SINK !== 'hstreamdb' && SINK !== 'kafka') throw new Error('--sink hstreamdb|kafka');
 if (PUBLISHER !== 'raw' && PUBLISHER !== 'mqttjs') throw new Error('--publisher raw|mqttjs');
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -138,14 +143,16 @@ async function kafkaRemote(): Promise<Remote> {
         partition_strategy: 'key_dispatch',
         compression,
         acks: 'all',
-        batch_size: 1000,
+        batch_size: KAFKA_BATCH,
         linger: '5ms',
         max_inflight: 8,
       };
     },
     stop: () => services.stop(),
     // 4 clients → one per partition of the 4 (murmur2 of `${clientid}`).
-    clientIdPrefix: spreadClientIdPrefix('bench-raw-k', 4, 4),
+    ...(CLIENT_IDS === 'spread'
+      ? { clientIdPrefix: spreadClientIdPrefix('bench-raw-k', 4, 4) }
+      : {}),
     perPartition: async () => {
       const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
