@@ -10,6 +10,7 @@
  *   publish-path.ts       wrapped aedes.publish (message.publish / dropped), back-pressure gate
  *   persistence-wrap.ts   PUBACK / PUBCOMP → message.acked; offline enqueues count as deliveries
  *   drain-guard.ts        the mqemitter drain guard
+ *   split-cache.ts        cached topic splits of the mqemitter matcher
  *   in-process-subscribe.ts  Broker.subscribe
  *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
  *   rate-limits.ts        messages_rate (socket reads paused), max_conn_rate (accepts held)
@@ -68,6 +69,7 @@ import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
 import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
 import { wrapPersistence } from './persistence-wrap.js';
+import { cacheTopicSplits } from './split-cache.js';
 import {
   heldCount,
   installPublishPath,
@@ -272,6 +274,7 @@ export function createBrokerInternals(
       installMqueueLimit(ctx, a);
       ctx.windows = installInflightWindows(ctx, a);
       guardSynchronousDrain(a);
+      cacheTopicSplits(a);
       ctx.state = 'running';
       try {
         for (const [name, l] of Object.entries(config.listeners)) {

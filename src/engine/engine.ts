@@ -304,7 +304,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       ? [
           {
             name: 'broker',
-            listen: (push, names) => b.onEvent(push, names ? { names } : undefined),
+            // The rule source only reads events (compiled rules copy on write; sinks get the
+            // columns as the read-only `SinkRecord.context`): no freeze (decision 0020).
+            listen: (push, names) =>
+              b.onEvent(push, names ? { names, frozen: false } : { frozen: false }),
           } satisfies EventProducer,
         ]
       : []),
