@@ -12,7 +12,7 @@ import { checkSources } from '../sources/index.js';
 import type { SourcesConfig } from '../sources/index.js';
 import { ingressConfigOf } from './ingress-config.js';
 import { createCompiler } from './rules.js';
-import { schemaPathIssues } from './schema-paths.js';
+import { schemaPathIssues } from './schema-paths/index.js';
 import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
 
