@@ -380,9 +380,10 @@ export function schemaPathIssues(
       if (w) bindings.set(name, { at, ...w });
     }
     // FOREACH over a judged path: the element is an item of that list.
-    if (st.kind === 'Foreach' && elementName && !writes.has(elementName)) {
-      const last = st.fields[st.fields.length - 1];
-      if (last?.kind === 'Field') {
+    const last = st.kind === 'Foreach' ? st.fields[st.fields.length - 1] : undefined;
+    const collectionWrites = last?.kind === 'Field' && last.alias ? 1 : 0;
+    if (elementName && (writes.get(elementName) ?? 0) === collectionWrites) {
+      if (st.kind === 'Foreach' && last?.kind === 'Field') {
         const at: Pos = [0, st.fields.length - 1];
         const e = last.expr;
         let coll: { walker: Walker; origin: string } | undefined;

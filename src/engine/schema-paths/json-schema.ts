@@ -218,9 +218,13 @@ function expand(doc: JsonSchemaDoc, alt: Alt): At[][] | undefined {
   let budget = MAX_EXPANSIONS;
   // Each pending alternative: nodes still to expand + nodes done.
   const out: At[][] = [];
-  const work: { todo: At[]; done: At[] }[] = [{ todo: [...alt], done: [] }];
+  // `seen`: nodes already in this alternative — a conjunction holding a node twice is the
+  // same conjunction, which also ends reference cycles.
+  const work: { todo: At[]; done: At[]; seen: Set<unknown> }[] = [
+    { todo: [...alt], done: [], seen: new Set() },
+  ];
   while (work.length > 0) {
-    const w = work.pop() as { todo: At[]; done: At[] };
+    const w = work.pop() as { todo: At[]; done: At[]; seen: Set<unknown> };
     let dead = false;
     while (w.todo.length > 0 && !dead) {
       if (--budget < 0) return undefined;
@@ -231,7 +235,8 @@ function expand(doc: JsonSchemaDoc, alt: Alt): At[][] | undefined {
         dead = true;
         break;
       }
-      if (!isObj(n)) continue;
+      if (!isObj(n) || w.seen.has(n)) continue;
+      w.seen.add(n);
       let base = at.base;
       const id = n[idKey];
       if (typeof id === 'string' && !(id.startsWith('#') && !late)) {
@@ -265,7 +270,11 @@ function expand(doc: JsonSchemaDoc, alt: Alt): At[][] | undefined {
         const pendingRest = rest.map((r) => ({ node: { anyOf: r }, base }));
         if (work.length + first.length > MAX_ALTS) return undefined;
         for (const b of first.slice(1))
-          work.push({ todo: [...w.todo, ...pendingRest, { node: b, base }], done: [...w.done] });
+          work.push({
+            todo: [...w.todo, ...pendingRest, { node: b, base }],
+            done: [...w.done],
+            seen: new Set(w.seen),
+          });
         w.todo.push(...pendingRest, { node: first[0], base });
       }
     }
