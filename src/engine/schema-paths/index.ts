@@ -256,7 +256,7 @@ export function schemaPathIssues(
     (t.operations ?? []).some((o) => o.key === 'topic'),
   );
   const validations = ((cfg.schema_validation?.['validations'] ?? []) as Validation[]).filter(
-    (v) => v.enable !== false && v.failure_action !== 'ignore',
+    (v) => v.enable !== false && (v.failure_action === 'drop' || v.failure_action === 'disconnect'),
   );
   const noConstraint: Alt[] = [{ docs: [], names: [] }];
   const constraintOf = (v: Validation): Alt[] => {

@@ -290,6 +290,8 @@ const typesOf = (n: Obj, draft: Draft): Set<Kind> => {
   if (typeof t === 'string' || Array.isArray(t)) {
     const list = (Array.isArray(t) ? t : [t]).flatMap((x) => TYPE_KINDS[String(x)] ?? []);
     ks = new Set(list);
+    // Ajv's OpenAPI `nullable: true` adds null to the types.
+    if (n['nullable'] === true) ks.add('null');
   }
   const values: unknown[] | undefined =
     draft !== 'draft-04' && 'const' in n
