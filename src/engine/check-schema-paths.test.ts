@@ -90,6 +90,17 @@ function outputsOf(
   }
 }
 
+/** `passed` or `failed` (the rule's failure) of `sql` on a sample payload. */
+function outputsOrFailure(schemas: Record<string, Schema>, sql: string, payload: string): string {
+  try {
+    outputsOf(schemas, sql, payload);
+    return 'passed';
+  } catch (e) {
+    if (!String(e).includes('"kind":"failed"')) throw e;
+    return 'failed';
+  }
+}
+
 /** Check the cases by `sluice check` and against the decoder on `sample`. */
 function verify(opts: {
   schemas: Record<string, Schema>;
@@ -367,6 +378,38 @@ describe('sluice check: JSON Schema paths', () => {
       ],
       sample: JSON.stringify({ self: { self: { self: { v: 1 } } }, v: 1 }),
     });
+  });
+
+  it('a range [m..n] on what cannot be a list is reported: it fails the rule (strings are not decoded for a range)', () => {
+    const schemas = { telemetry: { type: 'json', source: JSON.stringify(telemetrySchema) } };
+    const cases: Case[] = [
+      ['t.device[1..2]', 't.device[1..2]'],
+      ['t.note[1..2]', 't.note[1..2]'],
+      ['t.readings[1..1]', 'ok'],
+      ['t.anything[1..2]', 'absent'],
+    ];
+    const rules = Object.fromEntries(
+      cases.map(([p], i) => [
+        `s${i}`,
+        `SELECT schema_decode('telemetry', payload) AS t, ${p} AS v FROM "x/#"`,
+      ]),
+    );
+    const issues = check({ schemas, rules });
+    cases.forEach(([, want], i) =>
+      expect(reported(issues, `s${i}`)).toEqual(want === 'ok' || want === 'absent' ? [] : [want]),
+    );
+    expect(issues.find((i) => i.rule === 's0')?.reason).toContain('range_get: non_list_data');
+    // the decoder agrees: the reported ones fail the rule on the sample, the others do not
+    const sample = JSON.stringify(telemetrySample);
+    const kinds = cases.map(([p]) =>
+      outputsOrFailure(
+        schemas,
+        `SELECT schema_decode('telemetry', payload) AS t, ${p} AS v FROM "x/#"`,
+        sample,
+      ),
+    );
+    // (`anything` is accepted — the schema allows a list there — though this sample holds a map)
+    expect(kinds).toEqual(['failed', 'failed', 'passed', 'failed']);
   });
 
   it('a reference cycle (which Ajv refuses to compile) ends in "not judged", not in a loop', () => {

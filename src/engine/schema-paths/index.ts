@@ -159,7 +159,7 @@ function collectPaths(st: Statement): Found[] {
 
 const stepOf = (s: PathExpr['segments'][number]): Step | undefined => {
   if (s.kind === 'Key') return { k: 'key', key: s.key };
-  if (s.kind === 'Slice') return undefined;
+  if (s.kind === 'Slice') return { k: 'slice' };
   const ix = s.index;
   if (ix.kind === 'Integer') return { k: 'index', at: Number(ix.raw) };
   if (ix.kind === 'Unary' && ix.operand.kind === 'Integer')

@@ -13,7 +13,7 @@
  * `const`/`enum` pin it to texts that are not JSON.
  */
 import type { Step, Verdict, Walker } from './walker.js';
-import { UNKNOWN, stepText, zeroIndex } from './walker.js';
+import { UNKNOWN, sliceWhy, stepText, zeroIndex } from './walker.js';
 
 type Json = unknown;
 type Obj = Record<string, unknown>;
@@ -401,6 +401,10 @@ function stepAlt(doc: JsonSchemaDoc, alt: At[], st: Step): Local {
     kinds = new Set([...kinds].filter((k) => ks.has(k)));
   }
   if (kinds.size === 0) return { kind: 'no', why: 'no value satisfies the schema here' };
+  if (st.k === 'slice')
+    return kinds.has('array')
+      ? 'free'
+      : { kind: 'no', why: sliceWhy([...kinds].map((k) => KIND_NAME[k]).join(' or ')) };
   if (kinds.has('jsontext')) return 'free';
   const need: Kind = st.k === 'key' ? 'object' : 'array';
   if (!kinds.has(need)) {

@@ -9,7 +9,10 @@
 
 /** One navigation step: a key, or a list index (`at` when the index is an integer literal). */
 export type Step =
-  { readonly k: 'key'; readonly key: string } | { readonly k: 'index'; readonly at?: number };
+  | { readonly k: 'key'; readonly key: string }
+  | { readonly k: 'index'; readonly at?: number }
+  /** `[m..n]`, the last step of a path: a non-list fails the rule (`range_get non_list_data`). */
+  | { readonly k: 'slice' };
 
 export type Verdict =
   /** The step yields undefined for every value the schema allows. */
@@ -25,12 +28,18 @@ export interface Walker {
 
 export const UNKNOWN: Verdict = { kind: 'unknown' };
 
+/** What a range on a value of this description does. */
+export const sliceWhy = (what: string): string =>
+  `it is ${what}, not a list, and a range [m..n] on it fails the rule (range_get: non_list_data; strings are not decoded for a range)`;
+
 export const stepText = (s: Step): string =>
-  s.k === 'key'
-    ? `field ${JSON.stringify(s.key)}`
-    : s.at === undefined
-      ? 'index'
-      : `index [${s.at}]`;
+  s.k === 'slice'
+    ? 'range'
+    : s.k === 'key'
+      ? `field ${JSON.stringify(s.key)}`
+      : s.at === undefined
+        ? 'index'
+        : `index [${s.at}]`;
 
 /** `[0]` is undefined on anything (indexes are 1-based; a decoded string is indexed the same). */
 export function zeroIndex(s: Step): Verdict | undefined {
@@ -83,6 +92,13 @@ function flatten(shapes: readonly Shape[], out: Shape[], depth = 0): boolean {
 type ShapeResult = { readonly kind: 'no'; readonly why: string } | 'unknown' | readonly Shape[];
 
 function shapeStep(s: Shape, st: Step): ShapeResult {
+  if (st.k === 'slice') {
+    if (s.t === 'array' || s.t === 'any') return 'unknown';
+    return {
+      kind: 'no',
+      why: sliceWhy(s.t === 'map' ? 'a map' : s.t === 'union' ? 'a union' : s.name),
+    };
+  }
   switch (s.t) {
     case 'any':
     case 'text':
