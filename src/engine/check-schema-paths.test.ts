@@ -427,6 +427,26 @@ describe('sluice check: JSON Schema paths', () => {
     expect(w.step({ k: 'key', key: 'w' }).kind).toBe('no');
   });
 
+  it('a schema the registry refuses (schema_invalid) judges nothing', () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'sluice-paths-'));
+    mkdirSync(path.join(dir, 'rules'));
+    const bad = { type: 'objekt', additionalProperties: false, properties: { a: {} } };
+    writeFileSync(
+      path.join(dir, 'sluice.yaml'),
+      JSON.stringify({
+        rule_files: ['rules/*.sql'],
+        sinks: { out: { type: 'memory' } },
+        schema_registry: { schemas: { bad: { type: 'json', source: JSON.stringify(bad) } } },
+      }),
+    );
+    writeFileSync(
+      path.join(dir, 'rules', 'r.sql'),
+      '-- id: r\n-- actions: out\nSELECT schema_decode(\'bad\', payload) AS b, b.nope FROM "x/#"\n',
+    );
+    const r = checkConfig(path.join(dir, 'sluice.yaml'), { env: {} });
+    expect(r.issues.map((i) => i.code)).toEqual(['schema_invalid']);
+  });
+
   it('type checks only navigation: a comparison of a string field with a number is not reported', () => {
     const issues = check({
       schemas: { telemetry: { type: 'json', source: JSON.stringify(telemetrySchema) } },
@@ -570,17 +590,23 @@ describe('sluice check: payload paths on topics a validation guards', () => {
 
   it('does not judge payload once an item writes it, nor an alias read before it is set or set twice', () => {
     const issues = check({
-      schemas: { site: { type: 'json', source: site } },
+      schemas: { site: { type: 'json', source: site }, other: { type: 'json', source: other } },
       validations: [v('sv', ['plant/#'], ['site'])],
       rules: {
-        shadow: 'SELECT 1 AS payload, payload.nope FROM "plant/1"',
+        shadow: 'SELECT payload.nope1, payload.temp AS payload, payload.nope2 FROM "plant/1"',
+        // `SELECT payload.readings[1].v` writes payload.readings as a fresh one-item list
+        idxwrite: 'SELECT payload.readings[1].w, payload.nope FROM "plant/1"',
+        rebind:
+          "SELECT schema_decode('site', payload) AS d, d.nope1, schema_decode('other', payload) AS d, d.city, d.nope2 FROM \"t/1\"",
         implicit: 'SELECT payload.temp, payload.nope FROM "plant/1"',
         before: 'SELECT d.nope, schema_decode(\'site\', payload) AS d FROM "plant/1"',
         twice: 'SELECT schema_decode(\'site\', payload) AS d, 1 AS d, d.nope FROM "plant/1"',
         where: 'SELECT schema_decode(\'site\', payload) AS d FROM "t/1" WHERE d.nope = 1',
       },
     });
-    expect(reported(issues, 'shadow')).toEqual([]);
+    expect(reported(issues, 'shadow')).toEqual(['payload.nope1']);
+    expect(reported(issues, 'idxwrite')).toEqual(['payload.readings[1].w']);
+    expect(reported(issues, 'rebind')).toEqual(['d.nope1', 'd.nope2']);
     expect(reported(issues, 'implicit')).toEqual(['payload.nope']);
     expect(reported(issues, 'before')).toEqual([]);
     expect(reported(issues, 'twice')).toEqual([]);

@@ -32,7 +32,7 @@ import { jsonSchemaDoc, jsonSchemaWalker } from './json-schema.js';
 import type { JsonSchemaDoc } from './json-schema.js';
 import { protoRoot } from './protobuf.js';
 import type { ProtoRoot } from './protobuf.js';
-import type { Step, Walker } from './walker.js';
+import type { Shape, Step, Walker } from './walker.js';
 import { shapeWalker } from './walker.js';
 
 /** Every topic `inner` matches is matched by `outer`. */
@@ -77,6 +77,7 @@ interface Parsed {
   readonly type: 'json' | 'avro' | 'protobuf';
   readonly json?: JsonSchemaDoc;
   readonly avro?: unknown;
+  readonly avroShape?: Shape;
   readonly proto?: ProtoRoot;
 }
 
@@ -114,6 +115,8 @@ const after = (p: Pos, b: Pos): boolean => p[0] > b[0] || (p[0] === b[0] && p[1]
 
 interface Binding {
   readonly at: Pos;
+  /** A later write of the name: paths after it read the output, not the binding. */
+  readonly limit?: Pos;
   readonly walker: Walker;
   readonly origin: string;
   /** DO / INCASE only (a FOREACH element). */
@@ -193,9 +196,14 @@ function judge(
 
 const isStr = (e: Expr | undefined): e is Extract<Expr, { kind: 'String' }> => e?.kind === 'String';
 
+/**
+ * The path issues of the compiled rules. `invalid`: the schemas the registry refused (check.ts
+ * has compiled them already); without it each schema is compiled here to know.
+ */
 export function schemaPathIssues(
   loaded: LoadedConfig,
   compiled: readonly { entry: LoadedConfig['rules'][number]; rule: CompiledRule }[],
+  invalid?: ReadonlySet<string>,
 ): ConfigIssue[] {
   const cfg = loaded.config;
   const dir = path.dirname(path.resolve(loaded.file));
@@ -217,14 +225,16 @@ export function schemaPathIssues(
           imports: def.imports,
         };
         // Only schemas the registry compiles (the others are reported as schema_invalid).
-        if (def.type === 'json') {
-          compileJsonSchema(name, text);
+        const compiles = invalid === undefined;
+        if (invalid?.has(name)) v = null;
+        else if (def.type === 'json') {
+          if (compiles) compileJsonSchema(name, text);
           v = { type: 'json', json: jsonSchemaDoc(JSON.parse(text)) };
         } else if (def.type === 'avro') {
-          compileAvro(name, text);
-          v = { type: 'avro', avro: JSON.parse(text) };
+          if (compiles) compileAvro(name, text);
+          v = { type: 'avro', avro: JSON.parse(text), avroShape: avroShape(JSON.parse(text)) };
         } else if (def.type === 'protobuf') {
-          compileProtobuf(name, src, read);
+          if (compiles) compileProtobuf(name, src, read);
           const root = protoRoot({ ...src, readFile: read });
           v = root ? { type: 'protobuf', proto: root } : null;
         }
@@ -241,7 +251,7 @@ export function schemaPathIssues(
     const s = schemaOf(name);
     if (!s) return undefined;
     if (s.type === 'json') return jsonSchemaWalker([[s.json as JsonSchemaDoc]]);
-    if (s.type === 'avro') return shapeWalker([avroShape(s.avro)]);
+    if (s.type === 'avro') return shapeWalker([s.avroShape ?? avroShape(s.avro)]);
     if (msgType === undefined) return undefined;
     const shape = (s.proto as ProtoRoot).messageShape(msgType);
     return shape ? shapeWalker([shape]) : undefined;
@@ -308,10 +318,10 @@ export function schemaPathIssues(
         at: [1, i] as Pos,
       })),
     ];
-    // What each SELECT / FOREACH / DO item writes (roots), and the aliases bound to a decode.
-    const writes = new Map<string, number>();
-    let payloadShadowed = false;
-    for (const { item } of items) {
+    // Where each SELECT / FOREACH / DO item writes a root (not counting `SELECT a.b`, which
+    // writes back what it read): a later read of that root sees the output, not what was bound.
+    const writeAt = new Map<string, Pos[]>();
+    for (const { item, at } of items) {
       if (item.kind !== 'Field') continue;
       const e = item.expr;
       let root: string | undefined;
@@ -322,10 +332,15 @@ export function schemaPathIssues(
         identity = e.segments.every((s) => s.kind === 'Key');
       } else if (e.kind === 'String') root = e.value;
       if (root === undefined || identity) continue;
-      writes.set(root, (writes.get(root) ?? 0) + 1);
-      if (root === 'payload') payloadShadowed = true;
+      const list = writeAt.get(root) ?? [];
+      list.push(at);
+      writeAt.set(root, list);
     }
+    /** The first write of `root` after `pos`: reads up to it (its own item included) see the binding. */
+    const limitAfter = (root: string, pos: Pos): Pos | undefined =>
+      writeAt.get(root)?.find((w) => after(w, pos));
     let elementName: string | undefined;
+    let payloadLimit = limitAfter('payload', [0, -1]);
     if (st.kind === 'Foreach') {
       const last = st.fields[st.fields.length - 1];
       elementName =
@@ -334,24 +349,33 @@ export function schemaPathIssues(
             ? last.alias.root
             : undefined
           : 'item';
-      if (elementName === 'payload') payloadShadowed = true;
+      // DO / INCASE see the element under that name.
+      if (elementName === 'payload') {
+        const end: Pos = [0, st.fields.length - 1];
+        if (!payloadLimit || after(payloadLimit, end)) payloadLimit = end;
+      }
     }
     const payload =
-      !payloadShadowed && from.length > 0 && !from.some((f) => f.startsWith('$'))
-        ? payloadGuarantee(from)
-        : undefined;
-    const bindings = new Map<string, Binding>();
+      from.length > 0 && !from.some((f) => f.startsWith('$')) ? payloadGuarantee(from) : undefined;
+    const bindings = new Map<string, Binding[]>();
+    const bind = (name: string, b: Binding): void => {
+      bindings.set(name, [...(bindings.get(name) ?? []), b]);
+    };
     const walkOf = (p: PathExpr, at: Pos, inElement: boolean) => {
-      if (p.root === 'payload' && !payloadShadowed)
-        return payload ? { walker: payload.walker, origin: payload.origin } : undefined;
-      const b = bindings.get(p.root);
-      if (!b || (b.elementOnly ? !inElement : !after(at, b.at))) return undefined;
-      return b;
+      if (p.root === 'payload')
+        return payload && (!payloadLimit || !after(at, payloadLimit))
+          ? { walker: payload.walker, origin: payload.origin }
+          : undefined;
+      return bindings
+        .get(p.root)
+        ?.find((b) =>
+          b.elementOnly ? inElement : after(at, b.at) && !(b.limit && after(at, b.limit)),
+        );
     };
     for (const { item, at } of items) {
       if (item.kind !== 'Field' || !item.alias || item.alias.segments.length > 0) continue;
       const name = item.alias.root;
-      if (name === 'payload' || name === elementName || writes.get(name) !== 1) continue;
+      if (name === 'payload' || name === elementName) continue;
       const e = item.expr;
       let w: { walker: Walker; origin: string } | undefined;
       if (e.kind === 'Call' && e.name.toLowerCase() === 'schema_decode' && !e.module) {
@@ -377,12 +401,13 @@ export function schemaPathIssues(
             e.args[0].segments.length === 0))
       )
         w = { walker: payload.walker, origin: `${name} is the payload: ${payload.origin}` };
-      if (w) bindings.set(name, { at, ...w });
+      const limit = limitAfter(name, at);
+      if (w) bind(name, { at, ...w, ...(limit ? { limit } : {}) });
     }
     // FOREACH over a judged path: the element is an item of that list.
     const last = st.kind === 'Foreach' ? st.fields[st.fields.length - 1] : undefined;
     const collectionWrites = last?.kind === 'Field' && last.alias ? 1 : 0;
-    if (elementName && (writes.get(elementName) ?? 0) === collectionWrites) {
+    if (elementName && (writeAt.get(elementName)?.length ?? 0) === collectionWrites) {
       if (st.kind === 'Foreach' && last?.kind === 'Field') {
         const at: Pos = [0, st.fields.length - 1];
         const e = last.expr;
@@ -397,7 +422,7 @@ export function schemaPathIssues(
         if (coll) {
           const v = coll.walker.step({ k: 'index' });
           if (v.kind === 'next')
-            bindings.set(elementName, {
+            bind(elementName, {
               at,
               walker: v.next,
               origin: `${elementName} is an element of ${printPath(e as PathExpr, rule.sql)} (${coll.origin})`,

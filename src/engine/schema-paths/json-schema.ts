@@ -182,7 +182,20 @@ export function jsonSchemaDoc(root: Json): JsonSchemaDoc {
   return { root, draft, base: rootBase, resources, anchors };
 }
 
+/** Resolved references per document (a rule set resolves the same few refs many times). */
+const refCache = new WeakMap<JsonSchemaDoc, Map<string, At | undefined>>();
+
 function resolveRef(doc: JsonSchemaDoc, ref: string, base: string): At | undefined {
+  let cache = refCache.get(doc);
+  if (!cache) refCache.set(doc, (cache = new Map()));
+  const key = `${base}\u0000${ref}`;
+  if (cache.has(key)) return cache.get(key);
+  const r = resolveRefUncached(doc, ref, base);
+  cache.set(key, r);
+  return r;
+}
+
+function resolveRefUncached(doc: JsonSchemaDoc, ref: string, base: string): At | undefined {
   const abs = resolveUri(ref, base);
   if (!abs) return undefined;
   const key = stripHash(abs);
@@ -212,7 +225,24 @@ function resolveRef(doc: JsonSchemaDoc, ref: string, base: string): At | undefin
  * Expand applicators: alternatives whose nodes carry only their own keywords. `undefined`: too
  * big to judge (treated as "anything").
  */
+const expandCache = new WeakMap<JsonSchemaDoc, Map<string, WeakMap<object, At[][] | null>>>();
+
+/** `expandUncached`, memoised for the common one-node alternative. */
 function expand(doc: JsonSchemaDoc, alt: Alt): At[][] | undefined {
+  const one = alt.length === 1 ? (alt[0] as At) : undefined;
+  if (!one || !isObj(one.node)) return expandUncached(doc, alt);
+  let byBase = expandCache.get(doc);
+  if (!byBase) expandCache.set(doc, (byBase = new Map()));
+  let byNode = byBase.get(one.base);
+  if (!byNode) byBase.set(one.base, (byNode = new WeakMap()));
+  const hit = byNode.get(one.node);
+  if (hit !== undefined) return hit ?? undefined;
+  const r = expandUncached(doc, alt);
+  byNode.set(one.node, r ?? null);
+  return r;
+}
+
+function expandUncached(doc: JsonSchemaDoc, alt: Alt): At[][] | undefined {
   const late = doc.draft === '2019-09' || doc.draft === '2020-12';
   const idKey = doc.draft === 'draft-04' ? 'id' : '$id';
   let budget = MAX_EXPANSIONS;
