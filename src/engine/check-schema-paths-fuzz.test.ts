@@ -138,10 +138,16 @@ function mutate(doc: unknown, r: () => number): unknown {
   const copy = JSON.parse(JSON.stringify(doc)) as unknown;
   const nodes: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach((x, i) => (nodes.push({ parent: v, key: i }), walk(x)));
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        nodes.push({ parent: v, key: i });
+        walk(x);
+      });
     else if (typeof v === 'object' && v !== null)
-      for (const [k, x] of Object.entries(v))
-        (nodes.push({ parent: v as Record<string, unknown>, key: k }), walk(x));
+      for (const [k, x] of Object.entries(v)) {
+        nodes.push({ parent: v as Record<string, unknown>, key: k });
+        walk(x);
+      }
   };
   walk(copy);
   const steps = 1 + Math.floor(r() * 3);
