@@ -9,10 +9,11 @@ import { describe, expect, it } from 'vitest';
 
 import { EFloat, decodeJson } from '../core/index.js';
 import type { Value } from '../core/index.js';
-import { compileAvro, compileJsonSchema } from '../schema-registry/index.js';
+import { compileAvro, compileJsonSchema, compileProtobuf } from '../schema-registry/index.js';
 import { avroShape } from './schema-paths/avro.js';
 import { jsonSchemaDoc, jsonSchemaWalker } from './schema-paths/json-schema.js';
-import type { Step, Walker } from './schema-paths/walker.js';
+import { protoRoot } from './schema-paths/protobuf.js';
+import type { Shape, Step, Walker } from './schema-paths/walker.js';
 import { shapeWalker } from './schema-paths/walker.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -426,5 +427,121 @@ describe('sluice check walkers never refute a path a decoded value has', () => {
     }
     expect(paths).toBeGreaterThan(2000);
     expect(texts).toBeGreaterThan(50);
+  });
+
+  it('Protobuf: messages built from every declared field, encoded and decoded by the registry', () => {
+    const geo =
+      'syntax = "proto3"; package acme.common; message Geo { double lat = 1; double lon = 2; }';
+    const main = `syntax = "proto3";
+      package acme.iot.v1;
+      import "google/protobuf/timestamp.proto";
+      import "google/protobuf/struct.proto";
+      import "google/protobuf/any.proto";
+      import "google/protobuf/wrappers.proto";
+      import "google/protobuf/duration.proto";
+      import "google/protobuf/field_mask.proto";
+      import "google/protobuf/empty.proto";
+      import "common/geo.proto";
+      message Telemetry {
+        string device_id = 1;
+        google.protobuf.Timestamp ts = 2;
+        repeated Reading readings = 3;
+        map<string, string> labels = 4;
+        map<int32, Reading> by_id = 5;
+        acme.common.Geo geo = 6;
+        oneof source { Gateway gateway = 7; string direct = 8; }
+        google.protobuf.Struct extra = 9;
+        google.protobuf.Any details = 10;
+        google.protobuf.DoubleValue battery = 11;
+        Status status = 12;
+        Telemetry previous = 13;
+        bytes raw = 14;
+        optional int32 rssi = 15;
+        google.protobuf.Duration age = 16;
+        google.protobuf.FieldMask mask = 17;
+        google.protobuf.Empty nothing = 18;
+        repeated google.protobuf.StringValue notes = 19;
+        message Reading { string sensor = 1; double value = 2; Unit unit = 3; repeated bytes blobs = 4; }
+        enum Unit { UNIT_UNSPECIFIED = 0; CELSIUS = 1; }
+      }
+      message Gateway { string id = 1; Telemetry.Reading last = 2; sint64 seq = 3; fixed32 f = 4; }
+      enum Status { STATUS_UNSPECIFIED = 0; OK = 1; }`;
+    const src = { source: main, baseDir: '.', imports: { 'common/geo.proto': geo } };
+    const noFiles = (): string => {
+      throw new Error('no files');
+    };
+    const codec = compileProtobuf('fuzz', src, noFiles);
+    const model = protoRoot({ ...src, readFile: noFiles });
+    expect(model).toBeDefined();
+    const shape = model!.messageShape('acme.iot.v1.Telemetry')!;
+    const walker = shapeWalker([shape]);
+    const r = rng(5);
+    const gen = (s: Shape, depth: number): unknown => {
+      switch (s.t) {
+        case 'record': {
+          const o: Record<string, unknown> = {};
+          let oneof = false;
+          for (const [k, f] of s.fields) {
+            if (depth <= 0 || r() < 0.3) continue;
+            if (k === 'gateway' || k === 'direct') {
+              if (oneof) continue;
+              oneof = true;
+            }
+            if (
+              k === 'structValue' ||
+              k === 'listValue' ||
+              k === 'nullValue' ||
+              k === 'numberValue' ||
+              k === 'stringValue' ||
+              k === 'boolValue'
+            ) {
+              if (oneof) continue;
+              oneof = true;
+            }
+            const v = gen(f(), depth - 1);
+            if (v !== undefined) o[k] = v;
+          }
+          return o;
+        }
+        case 'map':
+          return Object.fromEntries(
+            [1, 2].filter(() => r() < 0.7).map((i) => [String(i), gen(s.values(), depth - 1)]),
+          );
+        case 'array':
+          return [1, 2].filter(() => r() < 0.7).map(() => gen(s.items(), depth - 1));
+        case 'text':
+          return s.name === 'bytes'
+            ? Buffer.from(r() < 0.5 ? '{"q":[1,{"z":2}]}' : 'raw')
+            : r() < 0.5
+              ? '{"a":[1,{"b":2}]}'
+              : 'plain';
+        case 'scalar':
+          if (s.name.startsWith('enum')) return r() < 0.5 ? 0 : 1;
+          if (s.name.endsWith('bool')) return r() < 0.5;
+          if (s.name.endsWith('double') || s.name.endsWith('float')) return 1.5;
+          return 3;
+        default:
+          return undefined;
+      }
+    };
+    let encoded = 0;
+    let paths = 0;
+    for (let i = 0; i < 300; i++) {
+      const value = gen(shape, 5) as Value;
+      let bin: Buffer;
+      try {
+        bin = codec.encode(value, ['acme.iot.v1.Telemetry']) as Buffer;
+      } catch {
+        continue;
+      }
+      encoded++;
+      const v = codec.decode(bin, ['acme.iot.v1.Telemetry']);
+      for (const p of definedPaths(v, 8)) {
+        paths++;
+        expect(refuted(walker, p), `${show(p)} is defined in a decoded message`).toBeUndefined();
+      }
+    }
+    expect(encoded).toBeGreaterThan(100);
+    expect(paths).toBeGreaterThan(5000);
   });
 });
