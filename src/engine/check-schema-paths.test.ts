@@ -645,6 +645,33 @@ describe('sluice check: payload paths on topics a validation guards', () => {
     expect(reported(issues, 'a')).toEqual([]);
     expect(reported(issues, 'p')).toEqual([]);
     expect(reported(issues, 'pd')).toEqual(['m.nope']);
+    // why: the rule sees the binary, and payload.v JSON-decodes it — the rule fails; through
+    // schema_decode it reads the field
+    const schemas = {
+      pb: { type: 'protobuf', source: 'syntax = "proto3"; message M { double v = 1; }' },
+    };
+    const bin = Buffer.from([0x09, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f]); // M{v: 1.5}
+    const run = (sql: string, payload = bin.toString('latin1')) => {
+      const registry = createSchemaRegistry();
+      registry.configure(
+        { schemas, external: {}, api_store: path.join(dir, 'a.json') } as never,
+        dir,
+      );
+      const services = createDefaultServices({ node: 'n@h', schemas: registry });
+      const r = runRuleTest(sql, { payload, topic: 'p/1' }, { services, now: 0 });
+      void registry.close();
+      return r;
+    };
+    expect(run('SELECT payload.v AS v FROM "p/1"')).toMatchObject({
+      kind: 'failed',
+      code: 'decode_json_failed',
+    });
+    expect(
+      run(
+        "SELECT schema_decode('pb', base64_decode(payload), 'M') AS m, m.v AS v FROM \"p/1\"",
+        bin.toString('base64'),
+      ),
+    ).toMatchObject({ kind: 'passed', outputs: [{ v: 1.5 }] });
   });
 });
 
