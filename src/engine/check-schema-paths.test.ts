@@ -596,6 +596,8 @@ describe('sluice check: payload paths on topics a validation guards', () => {
         shadow: 'SELECT payload.nope1, payload.temp AS payload, payload.nope2 FROM "plant/1"',
         // `SELECT payload.readings[1].v` writes payload.readings as a fresh one-item list
         idxwrite: 'SELECT payload.readings[1].w, payload.nope FROM "plant/1"',
+        // `payload AS p` after payload was rewritten is not the message payload
+        late: 'SELECT payload AS p1, 1 AS payload.temp, payload AS p2, p1.nope1, p2.nope2 FROM "plant/1"',
         rebind:
           "SELECT schema_decode('site', payload) AS d, d.nope1, schema_decode('other', payload) AS d, d.city, d.nope2 FROM \"t/1\"",
         implicit: 'SELECT payload.temp, payload.nope FROM "plant/1"',
@@ -606,6 +608,7 @@ describe('sluice check: payload paths on topics a validation guards', () => {
     });
     expect(reported(issues, 'shadow')).toEqual(['payload.nope1']);
     expect(reported(issues, 'idxwrite')).toEqual(['payload.readings[1].w']);
+    expect(reported(issues, 'late')).toEqual(['p1.nope1']);
     expect(reported(issues, 'rebind')).toEqual(['d.nope1', 'd.nope2']);
     expect(reported(issues, 'implicit')).toEqual(['payload.nope']);
     expect(reported(issues, 'before')).toEqual([]);

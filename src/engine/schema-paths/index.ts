@@ -391,6 +391,7 @@ export function schemaPathIssues(
         }
       } else if (
         payload &&
+        (!payloadLimit || !after(at, payloadLimit)) &&
         ((e.kind === 'Path' && e.root === 'payload' && e.segments.length === 0) ||
           (e.kind === 'Call' &&
             e.name.toLowerCase() === 'json_decode' &&
