@@ -54,6 +54,7 @@ import { createEventFeed } from './event-feed.js';
 import { tapPackets, wireClientEvents } from './events/client.js';
 import { wireSessionEvents } from './events/session.js';
 import { createHooks } from './hooks.js';
+import { createIngressAcks, skipIfDisconnected } from './ingress-ack.js';
 import { createEnhancedAuth } from './enhanced-auth.js';
 import { subscribeInProcess } from './in-process-subscribe.js';
 import {
@@ -81,7 +82,7 @@ import { RouteTable } from './routes.js';
 import { installSharedSubscriptions } from './shared-subscriptions.js';
 import { createSecurity, securityMetrics } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
-import { createAckAfter } from './ack-after.js';
+import { createAckAfter, type AckAfter } from './ack-after.js';
 
 export type {
   Broker,
@@ -248,8 +249,18 @@ export function createBrokerInternals(
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
       // listener holds acks) Aedes acknowledges on receipt exactly as upstream.
-      if (deps.ackGate && Object.values(config.listeners).some((l) => l.ack_after !== 'receipt'))
-        (a as unknown as { holdAck: unknown }).holdAck = ctx.ackAfter.holdAck;
+      // With ingress checks, MQTT 5 acks of clients not held by ack_after wait for routing so
+      // that a dropped message's PUBACK / PUBREC carries 0x10 (ingress-ack.ts).
+      const afterAll =
+        deps.ackGate && Object.values(config.listeners).some((l) => l.ack_after !== 'receipt');
+      const ingressAcks = deps.ingress ? createIngressAcks(deps.ingress, ctx.now) : undefined;
+      if (afterAll || ingressAcks)
+        (a as unknown as { holdAck: AckAfter['holdAck'] }).holdAck = (client, packet, dup) => {
+          const held = afterAll ? ctx.ackAfter.holdAck(client, packet, dup) : undefined;
+          if (!held) return ingressAcks?.holdAck(client, packet, dup);
+          // failure_action disconnect: no acknowledgement before the DISCONNECT (as EMQX).
+          return (send, done) => held(skipIfDisconnected(packet, send), done);
+        };
       wireClientEvents(ctx, a);
       wireSessionEvents(ctx, a);
       (a as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
