@@ -547,9 +547,25 @@ describe('sluice check: payload paths on topics a validation guards', () => {
   it('judges nothing where the payload may not be what the validation saw', () => {
     const rules = { r: 'SELECT payload.nope FROM "plant/1"' };
     const schemas = { site: { type: 'json', source: site } };
-    // the control: this one is judged
+    // the control: this one is judged (also with an API store holding other topics' entries)
     expect(
       reported(check({ schemas, validations: [v('sv', ['plant/#'], ['site'])], rules }), 'r'),
+    ).toEqual(['payload.nope']);
+    const elsewhere = JSON.stringify({
+      transformations: [
+        { name: 'o', enable: true, topics: ['other/#'], failure_action: 'drop', operations: [] },
+      ],
+    });
+    expect(
+      reported(
+        check({
+          schemas,
+          validations: [v('sv', ['plant/#'], ['site'])],
+          rules,
+          files: { 'data/message_transformations.json': elsewhere },
+        }),
+        'r',
+      ),
     ).toEqual(['payload.nope']);
     const cases: Omit<Setup, 'schemas' | 'rules'>[] = [
       { validations: [v('sv', ['plant/#'], ['site'], { failure_action: 'ignore' })] },
@@ -577,6 +593,28 @@ describe('sluice check: payload paths on topics a validation guards', () => {
             operations: [{ key: 'topic', value: "'plant/1'" }],
           },
         ],
+      },
+      // a transformation created over the API (its store file) on these topics
+      {
+        validations: [v('sv', ['plant/#'], ['site'])],
+        files: {
+          'data/message_transformations.json': JSON.stringify({
+            transformations: [
+              {
+                name: 'api',
+                enable: true,
+                topics: ['plant/1'],
+                failure_action: 'drop',
+                operations: [],
+              },
+            ],
+          }),
+        },
+      },
+      // a store that cannot be read: what runs is unknown
+      {
+        validations: [v('sv', ['plant/#'], ['site'])],
+        files: { 'data/message_transformations.json': '{' },
       },
       // events from an external broker skip the embedded broker's ingress
       {

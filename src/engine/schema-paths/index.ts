@@ -259,11 +259,35 @@ export function schemaPathIssues(
 
   // Direct payload guarantees (JSON validations at ingress).
   const sourcesMode = (cfg.sources as { mode?: string } | undefined)?.mode ?? 'embedded';
-  const transformations = (
-    (cfg.message_transformation?.['transformations'] ?? []) as Transformation[]
-  ).filter((t) => t.enable !== false);
-  const rewritesTopics = transformations.some((t) =>
-    (t.operations ?? []).some((o) => o.key === 'topic'),
+  // Transformations of sluice.yaml and those created over the API (its store file, read as
+  // the engine reads it at start): either may change a payload after the validations.
+  const apiTransformations = ((): Transformation[] | undefined => {
+    const store = path.resolve(
+      dir,
+      (cfg.message_transformation?.['api_store'] as string | undefined) ??
+        'data/message_transformations.json',
+    );
+    let text: string;
+    try {
+      text = readFileSync(store, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return code === 'ENOENT' || code === 'ENOTDIR' ? [] : undefined;
+    }
+    try {
+      const list = (JSON.parse(text) as { transformations?: unknown }).transformations;
+      return Array.isArray(list) ? (list as Transformation[]) : undefined;
+    } catch {
+      return undefined;
+    }
+  })();
+  const transformations = [
+    ...((cfg.message_transformation?.['transformations'] ?? []) as Transformation[]),
+    ...(apiTransformations ?? []),
+  ].filter((t) => t.enable !== false);
+  const rewritesTopics = transformations.some(
+    (t) =>
+      !Array.isArray(t.operations ?? []) || (t.operations ?? []).some((o) => o?.key === 'topic'),
   );
   const validations = ((cfg.schema_validation?.['validations'] ?? []) as Validation[]).filter(
     (v) => v.enable !== false && (v.failure_action === 'drop' || v.failure_action === 'disconnect'),
@@ -286,10 +310,16 @@ export function schemaPathIssues(
   const payloadGuarantee = (
     from: readonly string[],
   ): { walker: Walker; origin: string } | undefined => {
-    if (sourcesMode !== 'embedded' || rewritesTopics) return undefined;
+    // An unreadable transformation store: what runs is unknown.
+    if (sourcesMode !== 'embedded' || rewritesTopics || !apiTransformations) return undefined;
     const alts: Alt[] = [];
     for (const f of from) {
-      if (transformations.some((t) => t.topics.some((x) => filtersOverlap(x, f)))) return undefined;
+      if (
+        transformations.some(
+          (t) => !Array.isArray(t.topics) || t.topics.some((x) => filtersOverlap(String(x), f)),
+        )
+      )
+        return undefined;
       let dnf: Alt[] = noConstraint;
       for (const v of validations)
         if (v.topics.some((t) => filterCovers(t, f))) {
