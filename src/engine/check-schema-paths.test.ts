@@ -1013,6 +1013,7 @@ describe('sluice check: Protobuf paths', () => {
         optional Inner inner = 3;
       }
       message Plain { optional int32 n = 1; }
+      message Bag { repeated Ext exts = 1; }
       extend Plain { optional string more = 100; }
     `;
     const issues = check({
@@ -1022,6 +1023,7 @@ describe('sluice check: Protobuf paths', () => {
         inner: "SELECT schema_decode('p2', payload, 'p2.Ext.Inner') AS i, i.on, i.off FROM \"x/#\"",
         plain: "SELECT schema_decode('p2', payload, 'p2.Plain') AS p, p.more, p.n.x FROM \"x/#\"",
         unknown: "SELECT schema_decode('p2', payload, 'p2.Nope') AS u, u.x FROM \"x/#\"",
+        each: "FOREACH schema_decode('p2', payload, 'p2.Bag') AS b, b.exts AS e DO e.n, e.n.x INCASE e.inner.off FROM \"x/#\"",
         notype: 'SELECT schema_decode(\'p2\', payload) AS u, u.x FROM "x/#"',
       },
     });
@@ -1029,6 +1031,7 @@ describe('sluice check: Protobuf paths', () => {
     expect(reported(issues, 'inner')).toEqual(['i.off']);
     expect(reported(issues, 'plain')).toEqual(['p.n.x']);
     expect(reported(issues, 'unknown')).toEqual([]);
+    expect(reported(issues, 'each')).toEqual(['e.n.x', 'e.inner.off']);
     expect(reported(issues, 'notype')).toEqual([]);
   });
 });
