@@ -10,6 +10,7 @@ import { generate, parser, type IConnectPacket, type Packet } from 'mqtt-packet'
 import {
   silentLogger,
   type AckGatePort,
+  type IngressPort,
   type BrokerEvent,
   type EventName,
   type Logger,
@@ -109,6 +110,7 @@ export async function harness(
     logger?: Logger;
     authorizers?: Authorizer[];
     ackGate?: AckGatePort;
+    ingress?: IngressPort;
   } = {},
 ): Promise<Harness> {
   const { broker, connect } = createBrokerInternals(
@@ -118,6 +120,7 @@ export async function harness(
       node: NODE,
       ...(opts.authorizers ? { authorizers: opts.authorizers } : {}),
       ...(opts.ackGate ? { ackGate: opts.ackGate } : {}),
+      ...(opts.ingress ? { ingress: opts.ingress } : {}),
     },
     { listeners: {}, ...config },
   );

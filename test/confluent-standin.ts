@@ -24,10 +24,14 @@ export interface ConfluentStandin {
 const SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const http = require('node:http');
-const { schemas, auth } = workerData;
+const { schemas, auth, delay } = workerData;
 const hits = {};
 const server = http.createServer((req, res) => {
   hits[req.url] = (hits[req.url] || 0) + 1;
+  if (delay > 0) return void setTimeout(() => handle(req, res), delay);
+  handle(req, res);
+});
+function handle(req, res) {
   const send = (status, body) => {
     res.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
     res.end(JSON.stringify(body));
@@ -48,7 +52,7 @@ const server = http.createServer((req, res) => {
     return send(200, { subject: s.subject, version: all.length, id: s.id, schema: s.schema });
   }
   send(404, { error_code: 404, message: 'HTTP 404 Not Found' });
-});
+}
 server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }));
 parentPort.on('message', (m) => {
   if (m === 'hits') parentPort.postMessage({ hits });
@@ -59,8 +63,10 @@ parentPort.on('message', (m) => {
 export async function startConfluentStandin(
   schemas: readonly StandinSchema[],
   auth?: string,
+  /** Answer every request this many ms late (benchmarks). */
+  delayMs = 0,
 ): Promise<ConfluentStandin> {
-  const worker = new Worker(SOURCE, { eval: true, workerData: { schemas, auth } });
+  const worker = new Worker(SOURCE, { eval: true, workerData: { schemas, auth, delay: delayMs } });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('message', (m: { port: number }) => resolve(m.port));
     worker.once('error', reject);

@@ -22,7 +22,8 @@
  *   after           idle; then gc() in the server and the RSS after
  *
  * Per phase: the probe's p50 / p99 / max round trip and lost probes, the server's worst
- * event-loop delay, peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
+ * event-loop delay, its longest turn in main-thread CPU time (less dependent on the machine's
+ * load), peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
  * Prints a markdown table and the JSON; `--write` also writes bench/results/abuse.md.
  *
  *   npm run bench:abuse               # ~60 s
@@ -30,6 +31,9 @@
  *   npm run bench:abuse -- --only=redos,deep_json
  *   npm run bench:abuse -- --dist          # the tsc build (npm run build first), as `sluice run`
  *   npm run bench:abuse -- --cpu-prof      # server CPU profile in /tmp/sluice-abuse-prof
+ *   npm run bench:abuse -- --server-flags=--max-semi-space-size=4,--trace-gc   # Node/V8 flags
+ *   npm run bench:abuse -- --after=110000  # idle 110 s before the final figures (V8's memory
+ *                                          # reducer gives the page pool back after ~100 s)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -59,6 +63,7 @@ interface ServerStats {
   external: number;
   lagMaxMs: number;
   lagP99Ms: number;
+  turnCpuMaxMs?: number;
   warnings: { code: string; rule?: string; msg: string }[];
   polluted: string[];
   suspended: string[];
@@ -351,6 +356,12 @@ const attacks: Record<string, Attack> = {
 
 const startLoad = loadavg().map((l) => l.toFixed(2));
 const fromDist = args.includes('--dist');
+const serverFlags =
+  args
+    .find((a) => a.startsWith('--server-flags='))
+    ?.slice(15)
+    .split(',')
+    .filter(Boolean) ?? [];
 const server = fork(path.join(here, 'server.ts'), [], {
   execArgv: [
     '--import',
@@ -358,6 +369,7 @@ const server = fork(path.join(here, 'server.ts'), [], {
     '--expose-gc',
     // `--cpu-prof`: profile the server (written to /tmp/sluice-abuse-prof on exit).
     ...(args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sluice-abuse-prof'] : []),
+    ...serverFlags,
   ],
   env: { ...process.env, ABUSE_FROM_DIST: fromDist ? '1' : '0' },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -432,6 +444,7 @@ const rows = phases.map((ph) => {
     lost,
     stalls: mine.filter((s) => s.rtt === null || s.rtt > 1000).length,
     lagMaxMs: ph.stats.lagMaxMs,
+    turnCpuMaxMs: ph.stats.turnCpuMaxMs ?? NaN,
     peakRss: ph.stats.peakRss,
     culprits,
     codes,
@@ -453,7 +466,7 @@ const summary = {
     lost: samples.length - all.length,
     over1s: samples.filter((s) => s.rtt === null || s.rtt > 1000).length,
   },
-  code: fromDist ? 'dist (tsc build)' : 'src (tsx)',
+  code: `${fromDist ? 'dist (tsc build)' : 'src (tsx)'}${serverFlags.length ? `, server flags ${serverFlags.join(' ')}` : ''}`,
   heapUsed: { baseline: first.heapUsed, afterGc: last.heapUsed },
   heapTotal: { baseline: first.heapTotal, afterGc: last.heapTotal },
   external: { baseline: first.external, afterGc: last.external },
@@ -473,11 +486,11 @@ const summary = {
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const table = [
-  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | peak RSS | lag culprit | other codes | notes |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | peak RSS | lag culprit | other codes | notes |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
+      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
   ),
 ].join('\n');
 const overall = [

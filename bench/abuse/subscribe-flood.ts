@@ -4,7 +4,7 @@
  * the N subscriptions). Meanwhile a second connection does QoS 1 round trips (PUBLISH to a topic
  * it subscribes to, PUBACK and the delivery back) every 10 ms. Reported per shape: the probe's
  * worst and p99 round trip during the flood, the event loop's worst delay (monitorEventLoopDelay,
- * 1 ms resolution), the time to the last SUBACK, the time until the disconnect's clean-up is
+ * 1 ms resolution), the longest turn in main-thread CPU time (less dependent on the load), the time to the last SUBACK, the time until the disconnect's clean-up is
  * done, and RSS / heap before, at peak and after gc.
  *
  * Broker only (createBroker on 127.0.0.1:0, max_subscriptions raised to N); the flood and the
@@ -148,6 +148,15 @@ async function run(total: number, per: number) {
   await sleep(200);
   const eld = monitorEventLoopDelay({ resolution: 1 });
   eld.enable();
+  // The longest turn in main-thread CPU time (time waiting for a core on a loaded machine does
+  // not count; GC on the main thread does): CPU spent between two firings of a 1 ms timer.
+  let cpuMaxUs = 0;
+  let lastCpu = process.threadCpuUsage();
+  const cpuWatch = setInterval(() => {
+    const now = process.threadCpuUsage();
+    cpuMaxUs = Math.max(cpuMaxUs, now.user - lastCpu.user + (now.system - lastCpu.system));
+    lastCpu = now;
+  }, 1);
   let gcMax = 0;
   // The bench's own gc() after the last SUBACK is not the broker's pause: left out.
   const forced: [number, number] = [Infinity, Infinity];
@@ -179,12 +188,15 @@ async function run(total: number, per: number) {
   await allAcked;
   const tAcked = performance.now() - t0;
   const lagSubscribe = eld.max / 1e6;
+  const cpuSubscribe = cpuMaxUs / 1000;
   const heldRaw = process.memoryUsage().rss;
   forced[0] = performance.now();
   gc?.(); // what the subscriptions themselves hold
   forced[1] = performance.now();
   const held = process.memoryUsage();
   eld.reset();
+  cpuMaxUs = 0;
+  lastCpu = process.threadCpuUsage();
   const heldRss = Math.max(heldRaw, held.rss);
   const heldHeap = held.heapUsed;
   flood.sock.destroy();
@@ -201,6 +213,8 @@ async function run(total: number, per: number) {
   const tClean = performance.now() - t1;
   await sleep(100);
   eld.disable();
+  clearInterval(cpuWatch);
+  const cpuCleanUp = cpuMaxUs / 1000;
   gcObs.disconnect();
   stop = true;
   await probing;
@@ -229,6 +243,8 @@ async function run(total: number, per: number) {
     gcMax,
     lagSubscribe,
     lagCleanUp: eld.max / 1e6,
+    cpuSubscribe,
+    cpuCleanUp,
     tAcked,
     tClean,
     rss: `${mb(before.rss)} → ${mb(Math.max(peakRss, heldRss))} → ${mb(after.rss)}`,
@@ -242,15 +258,15 @@ const load0 = loadavg()
   .join(' ');
 console.log(`load average at start: ${load0}; node ${process.version}; gc ${gc ? 'yes' : 'no'}`);
 console.log(
-  '| filters × per SUBSCRIBE | granted | probes | probe p50 ms | p99 ms | max ms | loop lag max ms: subscribing / clean-up | longest GC pause ms | last SUBACK ms | clean-up ms | RSS before → peak → after gc | heap used before → subscribed → after clean-up, broker up → after stop | after: heap total / external / arrayBuffers |',
+  '| filters × per SUBSCRIBE | granted | probes | probe p50 ms | p99 ms | max ms | loop lag max ms: subscribing / clean-up | longest turn, CPU ms: subscribing / clean-up | longest GC pause ms | last SUBACK ms | clean-up ms | RSS before → peak → after gc | heap used before → subscribed → after clean-up, broker up → after stop | after: heap total / external / arrayBuffers |',
 );
 console.log(
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
 );
 for (const [total, per] of shapes) {
   const r = await run(total, per);
   console.log(
-    `| ${r.shape} | ${r.granted}${r.refused ? ` (+${r.refused} refused)` : ''} | ${r.probes} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.lagSubscribe.toFixed(0)} / ${r.lagCleanUp.toFixed(0)} | ${r.gcMax.toFixed(0)} | ${r.tAcked.toFixed(0)} | ${r.tClean.toFixed(0)} | ${r.rss} | ${r.heap} | ${r.other} |`,
+    `| ${r.shape} | ${r.granted}${r.refused ? ` (+${r.refused} refused)` : ''} | ${r.probes} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.lagSubscribe.toFixed(0)} / ${r.lagCleanUp.toFixed(0)} | ${r.cpuSubscribe.toFixed(1)} / ${r.cpuCleanUp.toFixed(1)} | ${r.gcMax.toFixed(0)} | ${r.tAcked.toFixed(0)} | ${r.tClean.toFixed(0)} | ${r.rss} | ${r.heap} | ${r.other} |`,
   );
 }
 const idle = Number(process.argv.find((a) => a.startsWith('--idle='))?.slice(7) ?? 0);
@@ -262,16 +278,29 @@ if (idle > 0) {
   console.log(
     `after ${idle} ms idle + gc: RSS ${mb(m.rss)}, heap used ${mb(m.heapUsed)}, heap total ${mb(m.heapTotal)}`,
   );
+  if (process.argv.includes('--minor')) {
+    // A scavenge only (young generation): does it give pooled pages back?
+    const t = performance.now();
+    (gc as unknown as (o: object) => void)({ type: 'minor' });
+    const ms = performance.now() - t;
+    const l = process.memoryUsage();
+    console.log(
+      `after a minor gc (${ms.toFixed(1)} ms): RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`,
+    );
+  }
   if (process.argv.includes('--last-resort')) {
     // V8's "collect all available garbage" (what it runs before an out-of-memory) also gives
     // its page pool back to the system.
+    const t = performance.now();
     (gc as unknown as (o: object) => void)({
       type: 'major',
       execution: 'sync',
       flavor: 'last-resort',
     });
     const l = process.memoryUsage();
-    console.log(`after a last-resort gc: RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`);
+    console.log(
+      `after a last-resort gc (${(performance.now() - t).toFixed(0)} ms): RSS ${mb(l.rss)}, heap used ${mb(l.heapUsed)}`,
+    );
   }
 }
 if (process.argv.includes('--smaps')) {

@@ -3,12 +3,15 @@
  * a sink: `--sink hstreamdb` (default) writes to the HStreamDB stand-in server (a TEST DOUBLE
  * of the wire protocol, separate process, --no-strict), 4 shards; `--sink kafka` to the real
  * Kafka of `npm run services` (started and stopped by this script), a 4-partition topic,
- * acks=all.
+ * acks=all, key `${clientid}`; the 4 raw publishers get client ids chosen so their keys hash
+ * onto the 4 partitions evenly (kafka-keys.ts: what a large fleet does; pid-based ids used 2 or
+ * 3 of the partitions, differently in every run).
  *
  *   npx tsx bench/throughput/e2e.bench.ts [--sink hstreamdb|kafka] [--total 60000]
  *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
  *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
  *       [--ack-after receipt,buffered,remote] [--buffer memory|disk|hybrid] [--fsync interval]
+ *       [--client-ids spread|pid] [--kafka-batch 1000]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
@@ -22,6 +25,8 @@
  * `--ack-after` runs every case with each listener `ack_after` mode (issue #12 item 2): the
  * publishers' QoS 1 window (500 per client) then waits for the buffer / the remote.
  * `--buffer` / `--fsync` set the sink's buffer mode and fsync policy (disk: a temporary dir).
+ * `--client-ids pid` gives the Kafka run the publisher's own pid-based ids (the old behaviour:
+ * keys on 1–4 partitions, by chance); `--kafka-batch` sets the Kafka sink's batch_size.
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
@@ -37,6 +42,7 @@ import { createEngine } from '../../src/engine/index.js';
 import { spawnStandIn } from '../../test/hstream-server/process.js';
 import { uniqueStream } from '../../test/hstream-server/helpers.js';
 import { startServices } from '../../scripts/services/index.js';
+import { spreadClientIdPrefix } from './kafka-keys.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,6 +61,8 @@ const WARMUP = Number(arg('warmup', '0'));
 const ACKS = arg('ack-after', 'receipt').split(',');
 const BUFFER = arg('buffer', 'memory');
 const FSYNC = arg('fsync', 'interval');
+const CLIENT_IDS = arg('client-ids', 'spread');
+const KAFKA_BATCH = Number(arg('kafka-batch', '1000'));
 if (SINK !== 'hstreamdb' && SINK !== 'kafka') throw new Error('--sink hstreamdb|kafka');
 if (PUBLISHER !== 'raw' && PUBLISHER !== 'mqttjs') throw new Error('--publisher raw|mqttjs');
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -66,11 +74,11 @@ interface Published {
   ms: number;
 }
 
-function publish(port: number, qos: number, total: number): Promise<Published> {
+function publish(port: number, qos: number, total: number, idPrefix?: string): Promise<Published> {
   return new Promise((resolve, reject) => {
     const script = PUBLISHER === 'raw' ? 'raw-publisher.ts' : 'broker-publisher.ts';
     const args = [String(port), String(qos), String(total), '4', '100'];
-    if (PUBLISHER === 'raw') args.push(String(RATE));
+    if (PUBLISHER === 'raw') args.push(String(RATE), '4', ...(idPrefix ? [idPrefix] : []));
     else if (RATE > 0) throw new Error('--rate needs --publisher raw');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, script), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -90,6 +98,10 @@ interface Remote {
   /** Sink config for one run (a fresh stream/topic each time). */
   sink(compression: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
+  /** Client id prefix for the raw publisher (default: its pid-based one). */
+  clientIdPrefix?: string;
+  /** Records per partition of the last run's stream/topic (Kafka: the high watermarks). */
+  perPartition?(): Promise<number[]>;
 }
 
 async function hstreamRemote(): Promise<Remote> {
@@ -115,9 +127,10 @@ async function kafkaRemote(): Promise<Remote> {
   const services = await startServices({ heap: '1g', log: (m) => console.error(m) });
   const bootstrap = services.facts.kafka.plaintext;
   let n = 0;
+  let last = '';
   return {
     sink: async (compression) => {
-      const topic = `e2e-${process.pid}-${n++}`;
+      const topic = (last = `e2e-${process.pid}-${n++}`);
       const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic, numPartitions: 4 }], waitForLeaders: true });
@@ -130,12 +143,26 @@ async function kafkaRemote(): Promise<Remote> {
         partition_strategy: 'key_dispatch',
         compression,
         acks: 'all',
-        batch_size: 1000,
+        batch_size: KAFKA_BATCH,
         linger: '5ms',
         max_inflight: 8,
       };
     },
     stop: () => services.stop(),
+    // 4 clients → one per partition of the 4 (murmur2 of `${clientid}`).
+    ...(CLIENT_IDS === 'spread'
+      ? { clientIdPrefix: spreadClientIdPrefix('bench-raw-k', 4, 4) }
+      : {}),
+    perPartition: async () => {
+      const admin = new Kafka({ brokers: [bootstrap], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      try {
+        const offsets = await admin.fetchTopicOffsets(last);
+        return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high));
+      } finally {
+        await admin.disconnect();
+      }
+    },
   };
 }
 
@@ -187,7 +214,7 @@ try {
     }, 50);
     const cpu0 = process.cpuUsage();
     const mainCpu0 = process.threadCpuUsage();
-    const pub = await publish(addr!.port, qos, TOTAL);
+    const pub = await publish(addr!.port, qos, TOTAL, remote.clientIdPrefix);
     const deadline = Date.now() + 120_000 + TOTAL / 10;
     while ((engine.metrics().sinks['hs']?.success ?? 0) < TOTAL && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 5));
@@ -199,11 +226,16 @@ try {
     if (m.success < TOTAL)
       console.error(
         'not all records acknowledged:',
-        JSON.stringify(engine.metrics()).slice(0, 3000),
+        JSON.stringify({
+          sink: m,
+          rules: engine.metrics().rules,
+          broker: engine.metrics().broker,
+        }).slice(0, 6000),
       );
     const paused = engine.metrics().sinks['hs']!.pressureEvents;
     await engine.stop({ drainMs: 2000 });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    const perPartition = warmup ? undefined : await remote.perPartition?.();
     const cpuS = (cpu.user + cpu.system) / 1e6;
     const mainS = (mainCpu.user + mainCpu.system) / 1e6;
     if (warmup) continue;
@@ -231,6 +263,8 @@ try {
         dropped: m.dropped,
         pressure_events: paused,
         peak_rss_mb: Math.round(peakRss / 1048576),
+        ...(perPartition ? { per_partition: perPartition } : {}),
+        load: loadavg().map((x) => Number(x.toFixed(2))),
       }),
     );
     if (!warmup) runs.push({ group: `${qos} ${compression} ${ack}`, records: m.success, cpuS });

@@ -14,7 +14,8 @@
  * CPU µs per call (process.cpuUsage, interleaved rounds, median), for the same scenarios; less
  * sensitive to a loaded machine than the end-to-end rate.
  *
- *   npx tsx bench/throughput/ingress.bench.ts [--messages=N] [--qos=1] [--micro]
+ *   npx tsx bench/throughput/ingress.bench.ts [--messages=N] [--qos=1] [--protocol=5]
+ *     [--only=none,miss] [--micro]
  * Prints Markdown tables (append them to bench/results/ingress.md).
  */
 import { spawn } from 'node:child_process';
@@ -31,6 +32,10 @@ const arg = (k: string) => process.argv.find((a) => a.startsWith(`--${k}=`))?.sp
 const TOTAL = Number(arg('messages') ?? 40_000);
 const QOS = Number(arg('qos') ?? 0) as 0 | 1;
 const ROUNDS = Number(arg('rounds') ?? 3);
+/** MQTT protocol of the publishers (5: with ingress active, QoS 1/2 acks wait for routing). */
+const PROTOCOL = Number(arg('protocol') ?? 4) as 4 | 5;
+/** Scenarios to run (comma-separated; default all). */
+const ONLY = arg('only')?.split(',');
 const here = import.meta.dirname;
 
 const SCHEMA = JSON.stringify({
@@ -76,7 +81,8 @@ const SCENARIOS: Record<string, Record<string, unknown>> = {
   miss: v([{ type: 'sql', sql: 'SELECT * WHERE payload.seq >= 0' }], ['other/#']),
 };
 
-async function once(extra: Record<string, unknown>): Promise<number> {
+/** msg/s (10th–90th percentile of arrivals) and the engine process's CPU µs per message. */
+async function once(extra: Record<string, unknown>): Promise<{ rate: number; cpu: number }> {
   const engine = createEngine(
     {
       log: { level: 'silent' },
@@ -92,6 +98,7 @@ async function once(extra: Record<string, unknown>): Promise<number> {
   await engine.broker.subscribe('bench/#', () => {
     arrivals.push(performance.now());
   });
+  const c0 = process.cpuUsage();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -104,6 +111,7 @@ async function once(extra: Record<string, unknown>): Promise<number> {
         String(TOTAL),
         '4',
         '1',
+        String(PROTOCOL),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
@@ -115,11 +123,12 @@ async function once(extra: Record<string, unknown>): Promise<number> {
   const deadline = Date.now() + 10_000;
   while (arrivals.length < TOTAL && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
+  const c = process.cpuUsage(c0);
   await engine.stop({ drainMs: 200 });
   if (arrivals.length < TOTAL) throw new Error(`only ${arrivals.length} of ${TOTAL} arrived`);
   const lo = arrivals[Math.floor(TOTAL * 0.1)]!;
   const hi = arrivals[Math.floor(TOTAL * 0.9)]!;
-  return (TOTAL * 0.8) / ((hi - lo) / 1000);
+  return { rate: (TOTAL * 0.8) / ((hi - lo) / 1000), cpu: (c.user + c.system) / TOTAL };
 }
 
 function micro(): void {
@@ -182,19 +191,29 @@ if (process.argv.includes('--micro')) {
 }
 
 const results: Record<string, number[]> = {};
+const cpuOf: Record<string, number[]> = {};
 const load0 = loadavg();
 for (let r = 0; r < ROUNDS; r++)
   for (const [name, extra] of Object.entries(SCENARIOS))
-    (results[name] ??= []).push(await once(extra));
+    if (!ONLY || ONLY.includes(name)) {
+      const o = await once(extra);
+      (results[name] ??= []).push(o.rate);
+      (cpuOf[name] ??= []).push(o.cpu);
+    }
 const load1 = loadavg();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(results['none']!);
 console.log(
-  `\n${new Date().toISOString()} · ${cpus().length}× ${cpus()[0]?.model.trim()} · Node ${process.version} · QoS ${QOS} · ${TOTAL} msgs × ${ROUNDS} rounds · load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}\n`,
+  `\n${new Date().toISOString()} · ${cpus().length}× ${cpus()[0]?.model.trim()} · Node ${process.version} · QoS ${QOS} · MQTT ${PROTOCOL === 5 ? '5' : '3.1.1'} · ${TOTAL} msgs × ${ROUNDS} rounds · load average before ${load0.map((x) => x.toFixed(2)).join(' ')}, after ${load1.map((x) => x.toFixed(2)).join(' ')}\n`,
 );
-console.log('| scenario | msg/s (median) | rounds | vs none |');
-console.log('| --- | ---: | --- | ---: |');
-for (const [name, xs] of Object.entries(results))
+const cpuBase = median(cpuOf['none']!);
+console.log(
+  '| scenario | msg/s (median) | rounds | vs none | engine CPU µs/msg (median) | rounds | vs none |',
+);
+console.log('| --- | ---: | --- | ---: | ---: | --- | ---: |');
+for (const [name, xs] of Object.entries(results)) {
+  const cs = cpuOf[name]!;
   console.log(
-    `| ${name} | ${Math.round(median(xs))} | ${xs.map((x) => Math.round(x)).join(' / ')} | ${(median(xs) / base).toFixed(3)} |`,
+    `| ${name} | ${Math.round(median(xs))} | ${xs.map((x) => Math.round(x)).join(' / ')} | ${(median(xs) / base).toFixed(3)} | ${median(cs).toFixed(1)} | ${cs.map((x) => x.toFixed(1)).join(' / ')} | ${(median(cs) / cpuBase).toFixed(3)} |`,
   );
+}

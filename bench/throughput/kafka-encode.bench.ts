@@ -8,8 +8,9 @@
  *
  *   npx tsx bench/throughput/kafka-encode.bench.ts [--batch 1000] [--batches 300] [--rounds 3]
  *
- * Each round runs two child processes, alternately: `original` (kafkajs loaded before the
- * replacements, so its own modules are used) and `replaced`. Prints µs of CPU per record.
+ * Each round runs three child processes, alternately: `original` (kafkajs loaded before the
+ * replacements, so its own modules are used), `records` (every replacement but the produce
+ * request: the state of branch kafka10) and `replaced`. Prints µs of CPU per record.
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -25,15 +26,17 @@ const BATCHES = opt('batches', 300);
 const ROUNDS = opt('rounds', 3);
 const mode = args.includes('--child-original')
   ? 'original'
-  : args.includes('--child-replaced')
-    ? 'replaced'
-    : undefined;
+  : args.includes('--child-records')
+    ? 'records'
+    : args.includes('--child-replaced')
+      ? 'replaced'
+      : undefined;
 
 if (mode === undefined) {
-  const results: Record<string, number[]> = { original: [], replaced: [] };
+  const results: Record<string, number[]> = { original: [], records: [], replaced: [] };
   const load0 = loadavg().map((l) => l.toFixed(1));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const m of ['original', 'replaced'] as const) {
+    for (const m of ['original', 'records', 'replaced'] as const) {
       const child = spawnSync(
         process.execPath,
         [...process.execArgv, new URL(import.meta.url).pathname, `--child-${m}`, ...args],
@@ -53,12 +56,11 @@ if (mode === undefined) {
   );
   console.log(`| kafkajs modules | CPU µs/record (median) | runs |`);
   console.log(`| --- | ---: | --- |`);
-  console.log(
-    `| original | ${o.toFixed(2)} | ${results['original']!.map((x) => x.toFixed(2)).join(', ')} |`,
-  );
-  console.log(
-    `| replaced | ${n.toFixed(2)} | ${results['replaced']!.map((x) => x.toFixed(2)).join(', ')} |`,
-  );
+  for (const m of ['original', 'records', 'replaced'] as const)
+    console.log(
+      `| ${m} | ${med(results[m]!).toFixed(2)} | ${results[m]!.map((x) => x.toFixed(2)).join(', ')} |`,
+    );
+  console.log(`ratio records / original: ${(med(results['records']!) / o).toFixed(2)}`);
   console.log(`ratio replaced / original: ${(n / o).toFixed(2)}`);
 } else {
   const require = createRequire(import.meta.url);
@@ -68,15 +70,19 @@ if (mode === undefined) {
     require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
     require('kafkajs/src/protocol/recordBatch/crc32C/index.js');
   }
+  if (mode === 'original') require('kafkajs/src/protocol/requests/produce/v3/request.js');
   const { kafkajsPatchInstalled } = await import('../../src/sinks/kafka/index.js');
-  if (kafkajsPatchInstalled !== (mode === 'replaced')) throw new Error(`${mode}: patch state`);
+  const { loadUncached } = await import('../../src/sinks/kafka/kafkajs-patch.js');
+  if (kafkajsPatchInstalled !== (mode !== 'original')) throw new Error(`${mode}: patch state`);
+  const produceFile = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
   const group = require('kafkajs/src/producer/groupMessagesPerPartition.js') as (a: {
     topic: string;
     partitionMetadata: unknown[];
     messages: unknown[];
     partitioner: (a: { message: { partition: number } }) => number;
   }) => Record<string, unknown[]>;
-  const produce = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (a: {
+  // `records`: kafkajs' own request module (fresh) over the replaced record encoder and CRC.
+  const produce = (mode === 'records' ? loadUncached(produceFile) : require(produceFile)) as (a: {
     acks: number;
     timeout: number;
     topicData: unknown[];

@@ -7,9 +7,11 @@
  * bench/throughput/broker-publisher.ts is the mqtt.js generator; both print the same line.
  *
  *   tsx raw-publisher.ts <port> <qos> <total> <clients> <topics> [rate/s, 0 = flat out] [protocol]
+ *       [client id prefix]
  *
  * `protocol` 5 speaks MQTT 5.0 (level 5, an empty property block on CONNECT and each PUBLISH);
- * the default 4 is MQTT 3.1.1.
+ * the default 4 is MQTT 3.1.1. Client `i` is `<prefix>-<i>` (default prefix
+ * `bench-raw-<pid>`; the Kafka e2e bench passes one whose ids spread over the partitions).
  *
  * Connects every client (CONNECT, waits for CONNACK 0), publishes, then prints
  * `{"sent": n, "t0": first publish (ms since the epoch), "ms": duration}`.
@@ -19,13 +21,15 @@
  */
 import net from 'node:net';
 
-const [port, qosArg, totalArg, clientsArg, topicsArg, rateArg, protocolArg] = process.argv.slice(2);
+const [port, qosArg, totalArg, clientsArg, topicsArg, rateArg, protocolArg, prefixArg] =
+  process.argv.slice(2);
 const v5 = protocolArg === '5';
 const qos = Number(qosArg) as 0 | 1;
 const total = Number(totalArg);
 const clients = Number(clientsArg);
 const topics = Number(topicsArg);
 const rate = Number(rateArg ?? 0);
+const idPrefix = prefixArg || `bench-raw-${process.pid}`;
 /** Unacknowledged QoS 1 PUBLISHes per client (as broker-publisher.ts). */
 const WINDOW = 500;
 /** Messages framed into one socket write. */
@@ -121,7 +125,7 @@ function connect(i: number): Promise<Client> {
     sock.on('close', () => {
       if (!connacked) reject(new Error('closed before CONNACK'));
     });
-    sock.write(connectPacket(`bench-raw-${process.pid}-${i}`));
+    sock.write(connectPacket(`${idPrefix}-${i}`));
   });
 }
 

@@ -214,7 +214,10 @@ export async function startKafka(opts: KafkaOptions): Promise<KafkaFacts> {
     const serverProps = join(dir, 'server.properties');
     await writeFile(serverProps, props);
     await rm(join(dir, 'data'), { recursive: true, force: true });
-    const clusterId = randomBytes(16).toString('base64url');
+    // A base64url id may start with '-', which kafka-storage's argument parser takes for an
+    // option ("argument --cluster-id/-t: expected one argument"): draw again (1 in 64 starts).
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     await run(
       java,
       [

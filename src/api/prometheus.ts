@@ -16,6 +16,7 @@ import type { ProcessSnapshot } from './process-metrics.js';
 import type {
   ApiBrokerMetrics,
   ApiGatewayMetrics,
+  ApiExternalRegistryMetrics,
   ApiIngress,
   ApiMetrics,
   ApiSecurityMetrics,
@@ -110,6 +111,8 @@ export interface PrometheusInput {
   };
   /** Ingress schema validation / message transformation counters (decision 0013). */
   readonly ingress?: ReturnType<ApiIngress['metrics']>;
+  /** External schema registries' fetch / cache counters by registry name (decision 0014). */
+  readonly externalRegistries?: Readonly<Record<string, ApiExternalRegistryMetrics>>;
 }
 
 /** Reasons `sluice_api_auth_failures_total` always lists (0 until one happens). */
@@ -370,6 +373,61 @@ export function renderPrometheus(m: PrometheusInput): string {
       'Messages not routed because a validation or transformation failed with drop or disconnect.',
       [[{}, ing.dropped]],
     );
+  }
+
+  if (m.externalRegistries) {
+    const regs = Object.entries(m.externalRegistries);
+    const fam = (
+      key: keyof ApiExternalRegistryMetrics,
+      name: string,
+      type: 'counter' | 'gauge',
+      help: string,
+    ): void =>
+      e.family(
+        name,
+        type,
+        help,
+        regs.map(([registry, x]) => [{ registry }, x[key]] as const),
+      );
+    const p = 'sluice_schema_registry_external';
+    fam(
+      'fetches',
+      `${p}_fetches_total`,
+      'counter',
+      'Registry requests for a missing schema id or subject (one per miss in flight, shared by the messages waiting).',
+    );
+    fam(
+      'fetch_failures',
+      `${p}_fetch_failures_total`,
+      'counter',
+      'Registry requests that failed (unreachable, timeout, 404, 401/403, not Avro).',
+    );
+    fam(
+      'cache_hits',
+      `${p}_cache_hits_total`,
+      'counter',
+      'Schema-id lookups answered from the cache.',
+    );
+    fam(
+      'cache_misses',
+      `${p}_cache_misses_total`,
+      'counter',
+      'Schema-id lookups the cache could not answer.',
+    );
+    fam(
+      'failure_cache_hits',
+      `${p}_failure_cache_hits_total`,
+      'counter',
+      'Messages failed at once by a remembered failure (failure_cache_ttl).',
+    );
+    fam(
+      'waits',
+      `${p}_waits_total`,
+      'counter',
+      'Rule evaluations suspended to wait for a fetch (the event loop went on).',
+    );
+    fam('inflight', `${p}_inflight`, 'gauge', 'Registry requests in flight now.');
+    fam('cached_ids', `${p}_cached_ids`, 'gauge', 'Schema ids in the cache now.');
   }
 
   const b = m.broker;

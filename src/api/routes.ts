@@ -690,6 +690,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       ocpp: e.ocpp?.metrics(),
       ...(e.alarms ? { alarms: { active: e.alarms.active(), counts: e.alarms.counts() } } : {}),
       ...(e.ingress ? { ingress: e.ingress.metrics() } : {}),
+      ...(e.schemas?.externalMetrics ? { externalRegistries: e.schemas.externalMetrics() } : {}),
     }),
   };
 };

@@ -208,6 +208,20 @@ export interface ApiSchemaRegistry extends SchemaRegistryPort {
   create(name: string, def: ApiSchemaDef): ApiSchemaInfo;
   update(name: string, def: ApiSchemaDef): ApiSchemaInfo;
   remove(name: string): void;
+  /** Fetch / cache counters per external registry (decision 0014); optional in doubles. */
+  externalMetrics?(): Readonly<Record<string, ApiExternalRegistryMetrics>>;
+}
+
+/** Counters of one external (Confluent) registry client. */
+export interface ApiExternalRegistryMetrics {
+  readonly fetches: number;
+  readonly fetch_failures: number;
+  readonly cache_hits: number;
+  readonly cache_misses: number;
+  readonly failure_cache_hits: number;
+  readonly waits: number;
+  readonly inflight: number;
+  readonly cached_ids: number;
 }
 
 export interface ApiEngine {
@@ -392,8 +406,25 @@ export interface ApiIngress {
     readonly dropped: number;
   };
   resetMetrics(kind: 'validation' | 'transformation', name: string): boolean;
-  list(): {
-    readonly validations: readonly unknown[];
-    readonly transformations: readonly unknown[];
-  };
+  /**
+   * The entries in the order they apply, each with `name`, `enable` and `origin` (`config`:
+   * sluice.yaml, read-only here; `api`). The CRUD methods throw coded `SluiceError`s
+   * (`ingress_entry_invalid` with `context.issues`, `ingress_entry_exists`,
+   * `ingress_entry_not_found`, `ingress_config_owned`, `ingress_reorder_invalid`,
+   * `ingress_store_failed`), mapped to 400/409/404/409/400/503.
+   */
+  list(kind: 'validation' | 'transformation'): readonly ApiIngressEntry[];
+  get(kind: 'validation' | 'transformation', name: string): ApiIngressEntry | undefined;
+  create(kind: 'validation' | 'transformation', body: unknown): ApiIngressEntry;
+  update(kind: 'validation' | 'transformation', body: unknown): ApiIngressEntry;
+  remove(kind: 'validation' | 'transformation', name: string): void;
+  enable(kind: 'validation' | 'transformation', name: string, enable: boolean): void;
+  reorder(kind: 'validation' | 'transformation', order: unknown): void;
+}
+
+/** One validation / transformation as the API answers it (its config + owner). */
+export interface ApiIngressEntry {
+  readonly name: string;
+  readonly enable: boolean;
+  readonly origin: 'config' | 'api';
 }

@@ -21,6 +21,10 @@
  *
  *   subscribe slices     (ours, issue #19) a SUBSCRIBE is handled in slices; a persistent
  *                        session stores each slice's granted filters with one call
+ *   unsubscribe slices   (ours, issue #19, decision 0021) a closing client's session ends after
+ *                        one slice of removals, the rest a slice per turn, from the filter list
+ *                        subscribe.js keeps (`_subTopics`); a big UNSUBSCRIBE is validated
+ *                        whole before anything is removed
  *
  * and for issue #13:
  *
@@ -30,6 +34,12 @@
  *                        broker.handleAuth and closes on anything else during the exchange
  *   ack reason code      (Sluice's own hunk) publish.js puts an authorizePublish error's
  *                        reasonCode (0x97 for messages_quota) into the v5 PUBACK / PUBREC
+ *
+ * and for issue #16 (decision 0014):
+ *
+ *   sluiceAckReason      (Sluice's own hunk) publish.js's PubAck / PubRec take the reason code
+ *                        the embedder set on the packet while routing (0x10 for a message
+ *                        ingress dropped)
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,7 +51,7 @@ import { generate, parser, type Packet } from 'mqtt-packet';
 import { harness, publishPacket, stopAll } from '../../test/broker-harness.js';
 import { createFastParser, installFastParser } from './fast-parser.js';
 import { createRequire } from 'node:module';
-import type { AckAfterMode, AckGatePort } from '../core/index.js';
+import type { AckAfterMode, AckGatePort, IngressPort } from '../core/index.js';
 import { scramClient, scramCredential } from './authn-scram.js';
 import { AEDES_SOURCE_MARKERS, assertPatchedAedes, assertPatchedAedesSources } from './mqtt5.js';
 import { memoryPipe } from '../../test/memory-pipe.js';
@@ -276,6 +286,136 @@ describe('big SUBSCRIBE in slices (issue #19, decision 0017)', () => {
   });
 });
 
+/** A bare patched Aedes (no Sluice wrappers) and one connected client over a memory pipe. */
+async function bareAedes(slice: number, clean = true) {
+  const aedes = await Aedes.createBroker();
+  (aedes as unknown as { subscribeSlice: number }).subscribeSlice = slice;
+  const [ours, theirs] = memoryPipe();
+  const client = aedes.handle(theirs) as unknown as {
+    subscriptions: Record<string, unknown>;
+    _subTopics?: string[];
+  };
+  const answers = parser({ protocolVersion: 4 });
+  const got: Packet[] = [];
+  const waiters: (() => void)[] = [];
+  answers.on('packet', (p: Packet) => {
+    got.push(p);
+    for (const w of waiters.splice(0)) w();
+  });
+  ours.on('data', (b: Buffer) => answers.parse(b));
+  const next = async (cmd: string): Promise<Packet> => {
+    for (;;) {
+      const i = got.findIndex((p) => p.cmd === cmd);
+      if (i >= 0) return got.splice(i, 1)[0]!;
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  const send = (p: object) => ours.write(generate(p as Packet));
+  send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean,
+    clientId: 'c',
+    keepalive: 0,
+  });
+  await next('connack');
+  let mid = 1;
+  const subscribe = async (topics: string[]) => {
+    send({
+      cmd: 'subscribe',
+      messageId: mid++,
+      subscriptions: topics.map((topic) => ({ topic, qos: 1 })),
+    });
+    await next('suback');
+  };
+  const unsubscribe = async (topics: string[]) => {
+    send({ cmd: 'unsubscribe', messageId: mid++, unsubscriptions: topics });
+    await next('unsuback');
+  };
+  const removals: string[] = [];
+  const a = aedes as unknown as { unsubscribe(t: string, f: unknown, d?: () => void): void };
+  const real = a.unsubscribe.bind(aedes);
+  a.unsubscribe = (t, f, d) => {
+    removals.push(t);
+    real(t, f, d);
+  };
+  const stop = () => new Promise<void>((r) => aedes.close(() => r()));
+  return { aedes, ours, client, subscribe, unsubscribe, removals, stop };
+}
+
+describe('unsubscribe on close in slices (issue #19, decision 0021)', () => {
+  it('a closing client with 1,200 filters: its session ends after one slice of removals, the rest follow a slice per turn', async () => {
+    const b = await bareAedes(500);
+    const topics = Array.from({ length: 1_200 }, (_, i) => `c/${i}/+`);
+    await b.subscribe(topics);
+    b.removals.length = 0;
+    // The unpatched beta requests all 1,200 removals in the close's turn (Object.keys of the
+    // subscriptions) and ends the session (clientDisconnect) only once all are done.
+    const atDisconnect = new Promise<number>((resolve) =>
+      b.aedes.once('clientDisconnect', () => resolve(b.removals.length)),
+    );
+    const unsubscribed = new Promise<string[]>((resolve) =>
+      b.aedes.once('unsubscribe', (t: string[]) => resolve(t)),
+    );
+    b.ours.destroy();
+    expect(await atDisconnect).toBe(500);
+    expect(await unsubscribed).toEqual(topics);
+    expect(b.removals).toEqual(topics);
+    expect(Object.keys(b.client.subscriptions)).toEqual([]);
+    await b.stop();
+  });
+
+  it('the filter list the clean-up reads skips unsubscribed and re-subscribed entries, and stays O(live)', async () => {
+    const b = await bareAedes(500);
+    const a = Array.from({ length: 600 }, (_, i) => `a/${i}`);
+    await b.subscribe(a);
+    // 100 unsubscribed and subscribed again: listed twice, once stale.
+    await b.unsubscribe(a.slice(0, 100));
+    await b.subscribe(a.slice(0, 100));
+    expect(b.client._subTopics).toHaveLength(700);
+    // Churn: 5 × (400 subscribed, 400 unsubscribed) would list 4,700 without the rebuild.
+    for (let r = 0; r < 5; r++) {
+      const t = Array.from({ length: 400 }, (_, i) => `churn/${r}/${i}`);
+      await b.subscribe(t);
+      await b.unsubscribe(t);
+    }
+    expect(b.client._subTopics!.length).toBeLessThan(2 * 600 + 257);
+    expect(new Set(b.client._subTopics).size).toBeGreaterThanOrEqual(600);
+    b.removals.length = 0;
+    const unsubscribed = new Promise<string[]>((resolve) =>
+      b.aedes.once('unsubscribe', (t: string[]) => resolve(t)),
+    );
+    b.ours.destroy();
+    const removed = await unsubscribed;
+    expect([...removed].sort()).toEqual([...a].sort());
+    expect(b.removals).toHaveLength(600);
+    await b.stop();
+  });
+
+  it('an UNSUBSCRIBE of 1,200 filters with an invalid one in its last slice removes nothing', async () => {
+    const b = await bareAedes(500);
+    const topics = Array.from({ length: 1_200 }, (_, i) => `u/${i}`);
+    await b.subscribe(topics);
+    b.removals.length = 0;
+    const errors: Error[] = [];
+    b.aedes.on('clientError', (_c: unknown, e: Error) => errors.push(e));
+    b.ours.write(
+      generate({
+        cmd: 'unsubscribe',
+        messageId: 99,
+        unsubscriptions: [...topics.slice(0, 1_100), 'u/#/bad', ...topics.slice(1_100)],
+      } as Packet),
+    );
+    await vi.waitFor(() => expect(errors).toHaveLength(1));
+    expect(errors[0]!.message).toMatch(/# is only allowed in UNSUBSCRIBE in the last position/);
+    // The connection closes on the error; its clean-up is the only removal.
+    await vi.waitFor(() => expect(b.removals).toHaveLength(1_200));
+    expect(b.removals).toEqual(topics);
+    await b.stop();
+  });
+});
+
 describe('resume with Session Expiry 0 (MQTT 5 [MQTT-3.1.2-5])', () => {
   it('Clean Start 0 + Session Expiry 0 on reconnect: session present and the queued QoS 1 messages delivered; the session then ends with the connection', async () => {
     const h = await harness();
@@ -482,5 +622,27 @@ describe('authorizePublish reason code hunk (publish.js)', () => {
     client.send(publishPacket('t/q', 'a', 1, 1), publishPacket('t/q', 'b', 1, 2));
     expect((await client.next('puback')).reasonCode ?? 0).toBe(0);
     expect((await client.next('puback')).reasonCode).toBe(0x97);
+  });
+});
+
+describe('PubAck / PubRec reason code from the packet (publish.js, decision 0014)', () => {
+  const ingress: IngressPort = {
+    active: true,
+    inspect: (topic) => (topic.startsWith('drop/') ? { action: 'drop', failures: [] } : null),
+  };
+  it('MQTT 5: a message the ingress hook dropped is PUBACK / PUBREC 0x10; a routed one 0x00', async () => {
+    const h = await harness(
+      { listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
+      { ingress },
+    );
+    const { client } = await h.connectClient('rc');
+    client.send(publishPacket('drop/t', 'a', 1, 1), publishPacket('ok/t', 'b', 1, 2));
+    const first = await client.next('puback');
+    expect([first.messageId, first.reasonCode]).toEqual([1, 0x10]);
+    const second = await client.next('puback');
+    expect([second.messageId, second.reasonCode ?? 0]).toEqual([2, 0]);
+    client.send(publishPacket('drop/t', 'c', 2, 3));
+    const rec = await client.next('pubrec');
+    expect([rec.messageId, rec.reasonCode]).toEqual([3, 0x10]);
   });
 });

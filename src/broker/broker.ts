@@ -10,6 +10,7 @@
  *   publish-path.ts       wrapped aedes.publish (message.publish / dropped), back-pressure gate
  *   persistence-wrap.ts   PUBACK / PUBCOMP → message.acked; offline enqueues count as deliveries
  *   drain-guard.ts        the mqemitter drain guard
+ *   split-cache.ts        cached topic splits of the mqemitter matcher
  *   in-process-subscribe.ts  Broker.subscribe
  *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
  *   rate-limits.ts        messages_rate (socket reads paused), max_conn_rate (accepts held)
@@ -54,6 +55,7 @@ import { createEventFeed } from './event-feed.js';
 import { tapPackets, wireClientEvents } from './events/client.js';
 import { wireSessionEvents } from './events/session.js';
 import { createHooks } from './hooks.js';
+import { createIngressAcks, skipIfDisconnected } from './ingress-ack.js';
 import { createEnhancedAuth } from './enhanced-auth.js';
 import { subscribeInProcess } from './in-process-subscribe.js';
 import {
@@ -67,6 +69,7 @@ import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
 import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
 import { wrapPersistence } from './persistence-wrap.js';
+import { cacheTopicSplits } from './split-cache.js';
 import {
   heldCount,
   installPublishPath,
@@ -81,7 +84,7 @@ import { RouteTable } from './routes.js';
 import { installSharedSubscriptions } from './shared-subscriptions.js';
 import { createSecurity, securityMetrics } from './security.js';
 import type { Broker, BrokerDeps } from './types.js';
-import { createAckAfter } from './ack-after.js';
+import { createAckAfter, type AckAfter } from './ack-after.js';
 
 export type {
   Broker,
@@ -248,8 +251,18 @@ export function createBrokerInternals(
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
       // listener holds acks) Aedes acknowledges on receipt exactly as upstream.
-      if (deps.ackGate && Object.values(config.listeners).some((l) => l.ack_after !== 'receipt'))
-        (a as unknown as { holdAck: unknown }).holdAck = ctx.ackAfter.holdAck;
+      // With ingress checks, MQTT 5 acks of clients not held by ack_after wait for routing so
+      // that a dropped message's PUBACK / PUBREC carries 0x10 (ingress-ack.ts).
+      const afterAll =
+        deps.ackGate && Object.values(config.listeners).some((l) => l.ack_after !== 'receipt');
+      const ingressAcks = deps.ingress ? createIngressAcks(deps.ingress, ctx.now) : undefined;
+      if (afterAll || ingressAcks)
+        (a as unknown as { holdAck: AckAfter['holdAck'] }).holdAck = (client, packet, dup) => {
+          const held = afterAll ? ctx.ackAfter.holdAck(client, packet, dup) : undefined;
+          if (!held) return ingressAcks?.holdAck(client, packet, dup);
+          // failure_action disconnect: no acknowledgement before the DISCONNECT (as EMQX).
+          return (send, done) => held(skipIfDisconnected(packet, send), done);
+        };
       wireClientEvents(ctx, a);
       wireSessionEvents(ctx, a);
       (a as unknown as NodeJS.EventEmitter).on('error', (err: Error) =>
@@ -261,6 +274,7 @@ export function createBrokerInternals(
       installMqueueLimit(ctx, a);
       ctx.windows = installInflightWindows(ctx, a);
       guardSynchronousDrain(a);
+      cacheTopicSplits(a);
       ctx.state = 'running';
       try {
         for (const [name, l] of Object.entries(config.listeners)) {

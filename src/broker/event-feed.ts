@@ -24,21 +24,32 @@ export interface EventFeed {
    * the source of all four.
    */
   readonly messageColumns: boolean;
-  /** Freeze `columns`, wrap them in a frozen event and call each interested listener. */
+  /**
+   * Wrap `columns` in an event and call each interested listener; the event and its columns
+   * are frozen unless every interested listener said `frozen: false`.
+   */
   emit(name: EventName, matchTopic: string, columns: ValueMap): void;
   /** Add a listener (absent filter = every event); returns its remover. */
   add(listener: (e: BrokerEvent) => void, filter?: EventFilter): () => void;
 }
 
 export function createEventFeed(logger: Logger): EventFeed {
-  let listeners: Array<{ fn: (e: BrokerEvent) => void; names: ReadonlySet<EventName> | null }> = [];
+  let listeners: Array<{
+    fn: (e: BrokerEvent) => void;
+    names: ReadonlySet<EventName> | null;
+    frozen: boolean;
+  }> = [];
   const wants = Object.fromEntries(ALL_EVENTS.map((n) => [n, false])) as Record<EventName, boolean>;
+  /** Per event name, whether a listener that wants it needs it frozen (EventFilter.frozen). */
+  const freeze = { ...wants };
 
   const feed = {
     wants,
     messageColumns: false,
     emit(name: EventName, matchTopic: string, columns: ValueMap): void {
-      const ev: BrokerEvent = Object.freeze({ name, matchTopic, columns: Object.freeze(columns) });
+      const ev: BrokerEvent = freeze[name]
+        ? Object.freeze({ name, matchTopic, columns: Object.freeze(columns) })
+        : { name, matchTopic, columns };
       for (const l of listeners) {
         if (l.names !== null && !l.names.has(name)) continue;
         try {
@@ -52,7 +63,11 @@ export function createEventFeed(logger: Logger): EventFeed {
       }
     },
     add(listener: (e: BrokerEvent) => void, filter?: EventFilter): () => void {
-      const entry = { fn: listener, names: filter?.names ? new Set(filter.names) : null };
+      const entry = {
+        fn: listener,
+        names: filter?.names ? new Set(filter.names) : null,
+        frozen: filter?.frozen !== false,
+      };
       listeners = [...listeners, entry];
       recomputeInterest();
       return () => {
@@ -63,8 +78,10 @@ export function createEventFeed(logger: Logger): EventFeed {
   };
 
   function recomputeInterest(): void {
-    for (const n of ALL_EVENTS)
+    for (const n of ALL_EVENTS) {
       wants[n] = listeners.some((l) => l.names === null || l.names.has(n));
+      freeze[n] = listeners.some((l) => l.frozen && (l.names === null || l.names.has(n)));
+    }
     feed.messageColumns =
       wants['message.publish'] ||
       wants['message.delivered'] ||

@@ -96,20 +96,25 @@ export function assertPatchedAedes(aedes: object): void {
  * Hunks of our own that leave no trace on the broker instance (they call hooks the embedder
  * sets), so assertPatchedAedes cannot see them: a marker each must hold in the installed file.
  * Without them the broker would run, silently: PUBACKs on receipt whatever `ack_after` says,
- * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE in one turn.
+ * mqtt-packet parsing every packet, SCRAM refused with 0x8C, a 100k-filter SUBSCRIBE, UNSUBSCRIBE or
+ * close in one turn, PUBACK 0x00 for a message ingress validation dropped (ingress-ack.ts).
  */
 export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: string])[] = [
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet, true)'],
   ['lib/handlers/publish.js', 'client.broker.holdAck?.(client, packet)'],
+  ['lib/handlers/publish.js', 'this.reasonCode = packet.sluiceAckReason'],
   ['lib/client.js', 'broker.parserFactory()'],
   ['lib/handlers/index.js', 'client.broker.handleAuth(client, packet, done)'],
   ['lib/handlers/connect.js', 'client.broker.supportsAuthenticationMethod?.('],
   ['lib/handlers/subscribe.js', 'broker.subscribeSlice'],
+  ['lib/handlers/subscribe.js', 'client._subTopics.push(topic)'],
+  ['lib/handlers/unsubscribe.js', 'slicedUnsubscribe(client, packet, done)'],
+  ['lib/client.js', 'unsubscribeOnClose(this, finish)'],
 ];
 
 const sourcesChecked = new Set<string>();
 
-/** Checks AEDES_SOURCE_MARKERS once per process (reads five files at the first broker start). */
+/** Checks AEDES_SOURCE_MARKERS once per process (reads six files at the first broker start). */
 export function assertPatchedAedesSources(
   root = path.dirname(createRequire(import.meta.url).resolve('aedes')),
 ): void {

@@ -34,6 +34,7 @@ import {
 import { HELD, type HeldPacket } from './ack-after.js';
 import { PublishGate } from './publish-gate.js';
 import { applyRewrite, disconnectPublisher, emitIngressFailures } from './ingress-hook.js';
+import { markNotRouted } from './ingress-ack.js';
 import type { PublishRequest } from './types.js';
 
 const SYS = '$SYS/';
@@ -106,6 +107,8 @@ export function installPublishPath(ctx: BrokerContext, a: AedesInternals): void 
         if (verdict.failures.length > 0) emitIngressFailures(ctx, verdict.failures, cols());
         if (verdict.action !== 'pass') {
           metrics.messages_ingress_dropped++;
+          // MQTT 5: PUBACK / PUBREC 0x10, or none before the DISCONNECT (ingress-ack.ts).
+          markNotRouted(packet, client, verdict.action);
           held?.finish();
           if (verdict.action === 'disconnect') disconnectPublisher(ctx, client);
           return (done ?? noop)();

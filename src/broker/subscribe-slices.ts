@@ -1,6 +1,6 @@
 /**
- * Big SUBSCRIBE / UNSUBSCRIBE work spread over event-loop turns (issue #19, decision 0017), so
- * one connection holding 100,000 filters does not stall every other client:
+ * Big SUBSCRIBE / UNSUBSCRIBE work spread over event-loop turns (issue #19, decisions 0017 and
+ * 0021), so one connection holding 100,000 filters does not stall every other client:
  *
  *   slices          our Aedes patch (lib/handlers/subscribe.js) handles a SUBSCRIBE's filters
  *                   `SUBSCRIBE_SLICE` at a time, one slice per turn; `installSubscribeSlices`
@@ -17,6 +17,11 @@
  *                   big SUBSCRIBEs is back-pressured by TCP, and what is held is bounded by one
  *                   socket read. A DISCONNECT among the held packets marks the will discarded at
  *                   once, as Aedes would, in case the socket closes before it is handed over.
+ *   UNSUBSCRIBE     our patch (lib/handlers/unsubscribe.js) validates a big UNSUBSCRIBE whole,
+ *                   then handles it a slice per turn; `guardSubscribeOrder` holds the client's
+ *                   later packets meanwhile, as for a SUBSCRIBE. A closing client with more than
+ *                   a slice of filters ends its session at once and has its filters removed a
+ *                   slice per turn after (`unsubscribeOnClose`, decision 0021).
  *   clean-up        removing subscriptions from the matcher (mqemitter defers each removal by
  *                   one setImmediate): when one turn asks for more than `SUBSCRIBE_SLICE`
  *                   removals — a closing client's 100,000 filters, a 100,000-filter
@@ -36,6 +41,7 @@ export const SUBSCRIBE_SLICE = 500;
 interface ParsedPacket {
   cmd: string;
   subscriptions?: unknown[];
+  unsubscriptions?: unknown[];
   reasonCode?: number;
 }
 
@@ -92,7 +98,8 @@ export function installSubscribeSlices(aedes: Aedes, slice = SUBSCRIBE_SLICE): v
 }
 
 /**
- * Hold the connection's packets while one of its SUBSCRIBEs larger than a slice is in progress
+ * Hold the connection's packets while one of its SUBSCRIBEs or UNSUBSCRIBEs larger than a slice
+ * is in progress
  * (see the file comment). Call once, right after Aedes made the client.
  */
 export function guardSubscribeOrder(client: Client, slice = SUBSCRIBE_SLICE): void {
@@ -106,7 +113,13 @@ export function guardSubscribeOrder(client: Client, slice = SUBSCRIBE_SLICE): vo
   const held: ParsedPacket[] = [];
 
   const dispatch = (p: ParsedPacket): void => {
-    if (p.cmd !== 'subscribe' || (p.subscriptions?.length ?? 0) <= slice) {
+    const filters =
+      p.cmd === 'subscribe'
+        ? (p.subscriptions?.length ?? 0)
+        : p.cmd === 'unsubscribe'
+          ? (p.unsubscriptions?.length ?? 0)
+          : 0;
+    if (filters <= slice) {
       enqueue.call(parser, p);
       return;
     }

@@ -174,7 +174,15 @@ export interface Broker {
   readonly addresses: readonly BoundAddress[];
 }
 
-/** Which events an `onEvent` listener receives (absent = all). */
+/** Which events an `onEvent` listener receives (absent = all), and how. */
 export interface EventFilter {
   readonly names?: readonly EventName[];
+  /**
+   * `false`: the listener only reads events (never writes to an event or its columns, as the
+   * engine's rule source), so they may reach it without `Object.freeze` — two runtime calls
+   * per event, ~0.3 µs of each message's CPU (decision 0020). Every other listener still
+   * receives frozen events: while one that wants an event is not `frozen: false`, that event
+   * is frozen for all. Default true.
+   */
+  readonly frozen?: boolean;
 }

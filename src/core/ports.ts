@@ -212,12 +212,31 @@ export interface SchemaRegistryPort {
   sparkplugEncode(map: Value, base64Bytes: boolean): Buffer;
   /**
    * `avro_decode(Registry, Data[, SchemaId])` / `avro_encode(Registry, Map, SchemaId)` through a
-   * configured external registry. `deadline` (performance.now clock, Infinity = none) caps the
-   * blocking fetch of a schema the cache lacks.
+   * configured external registry. On a cache miss, with `wait` (a rule evaluated in passes):
+   * the registry starts the fetch of that id / subject — or joins the one in flight — and calls
+   * `wait(ready)`, which throws to suspend the evaluation; `ready` settles (never rejects) when
+   * the fetch ended, and the caller evaluates again (the answer, or the failure, is cached by
+   * then). Without `wait` the fetch blocks, for at most `deadline` (performance.now clock,
+   * Infinity = none) and the registry's `request_timeout`.
    */
-  externalDecode(registry: string, data: Value, args: readonly Value[], deadline: number): Value;
-  externalEncode(registry: string, map: Value, args: readonly Value[], deadline: number): Buffer;
+  externalDecode(
+    registry: string,
+    data: Value,
+    args: readonly Value[],
+    deadline: number,
+    wait?: ExternalWait,
+  ): Value;
+  externalEncode(
+    registry: string,
+    map: Value,
+    args: readonly Value[],
+    deadline: number,
+    wait?: ExternalWait,
+  ): Buffer;
 }
+
+/** Suspends an evaluation until an external schema fetch ends (it throws; never returns). */
+export type ExternalWait = (ready: Promise<void>) => never;
 
 /** One connected client as the management API lists it (`GET /api/v5/clients`). */
 export interface ConnectedClient {

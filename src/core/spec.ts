@@ -103,7 +103,9 @@ function join(path: string, key: string | number): string {
 function check(spec: FieldSpec, input: unknown, path: string, issues: ValidationIssue[]): unknown {
   if (input === undefined || input === null) {
     if (spec.default !== undefined) return structuredClone(spec.default);
-    if (spec.kind === 'object') return check(spec, {}, path, issues);
+    // An absent object fills its defaults; an optional one (schema_registry.external.*.auth)
+    // stays absent rather than reporting its required fields.
+    if (spec.kind === 'object' && !spec.optional) return check(spec, {}, path, issues);
     if (!spec.optional) issues.push({ path, reason: 'is required' });
     return undefined;
   }

@@ -84,8 +84,13 @@ describe('encodeJson fast path', () => {
       { clientid: 'c1', topic: 'bench/r1/x', payload, qos: 1 },
       { 2: Buffer.from('b'), 1: 'a', z: [1, 'x', null], ['__proto__']: Buffer.from([0xff, 0x41]) },
       JSON.parse('{"__proto__": 1, "p": "x"}') as Record<string, Value>,
+      { payload, a: 1, b: 'x' }, // the copy starts at the first member
+      { a: 1, b: [2, 'y'], payload }, // ... or at the last one
+      { 10: 'ten', a: Buffer.from('a'), 2: Buffer.from('two'), b: undefined },
+      JSON.parse('{"a": 1, "__proto__": "x", "b": 2}') as Record<string, Value>,
     ];
     records[2]!['p'] = Buffer.from('x');
+    records[6]!['b'] = Buffer.from('after __proto__');
     for (const r of records) expect(encodeJson(r)).toBe(encodeJsonGeneric(r));
     expect(encodeJson(records[0]!)).toBe(
       '{"clientid":"c1","topic":"bench/r1/x","payload":"{\\"ts\\":1.5,\\"seq\\":7,\\"pad\\":\\"ü\\\\\\"x\\"}","qos":1}',

@@ -147,8 +147,8 @@ describe('sluice check: rule payload paths against the schema a validation guara
         '  validations:',
         "    - { name: rv, topics: ['plant/#'], failure_action: drop, checks: [{ type: json, schema: reading }] }",
         "    - { name: av, topics: ['avro/+/x'], failure_action: drop, checks: [{ type: avro, schema: rec }] }",
-        // any_pass guarantees nothing: a rule on its topics is not judged
-        "    - { name: loose, topics: ['loose/#'], strategy: any_pass, failure_action: drop, checks: [{ type: json, schema: reading }] }",
+        // any_pass with a SQL check beside guarantees nothing: a rule on its topics is not judged
+        "    - { name: loose, topics: ['loose/#'], strategy: any_pass, failure_action: drop, checks: [{ type: json, schema: reading }, { type: sql, sql: 'SELECT * WHERE true' }] }",
         '',
       ].join('\n'),
     );
@@ -164,17 +164,21 @@ describe('sluice check: rule payload paths against the schema a validation guara
       'SELECT payload.temp AS t,',
       '  payload.site.city AS c FROM "plant/#" WHERE payload.temp.x > 1',
     );
-    rule('avro', 'SELECT payload.v, payload.meta.unit, payload.meta.color FROM "avro/1/x"');
+    // An Avro validation leaves the payload binary: the rule reads it through schema_decode.
+    rule(
+      'avro',
+      'SELECT schema_decode(\'rec\', payload) AS r, r.v, r.meta.unit, r.meta.color FROM "avro/1/x"',
+    );
     rule('uncovered', 'SELECT payload.nope FROM "plant/#", "other/#"');
     rule('loose', 'SELECT payload.nope FROM "loose/1"');
     const r = checkConfig(file, { env: {} });
     const got = r.issues.map((i) => [i.code, path.basename(i.file), i.line, i.column, i.rule]);
     expect(got).toEqual([
-      ['rule_payload_path_impossible', 'avro.sql', 3, 50, 'avro'],
+      ['rule_payload_path_impossible', 'avro.sql', 3, 68, 'avro'],
       ['rule_payload_path_impossible', 'bad.sql', 4, 15, 'bad'],
       ['rule_payload_path_impossible', 'bad.sql', 4, 59, 'bad'],
     ]);
-    expect(r.issues[0]?.reason).toContain('payload.meta.color cannot exist');
+    expect(r.issues[0]?.reason).toContain('r.meta.color cannot exist');
     expect(r.issues[0]?.reason).toContain('no branch of the union');
     expect(r.issues[1]?.reason).toContain('payload.site.city cannot exist');
     expect(r.issues[1]?.snippet).toContain('^^^^^');

@@ -12,7 +12,7 @@ import { checkSources } from '../sources/index.js';
 import type { SourcesConfig } from '../sources/index.js';
 import { ingressConfigOf } from './ingress-config.js';
 import { createCompiler } from './rules.js';
-import { schemaPathIssues } from './schema-paths.js';
+import { schemaPathIssues } from './schema-paths/index.js';
 import { configParts, sinkTypeMap } from './sinks.js';
 import type { CheckReport, EngineDeps } from './types.js';
 
@@ -35,13 +35,18 @@ export function checkConfig(
     path: p,
     reason,
   }));
+  const badSchemas = schemaIssues(file, r.loaded.config.schema_registry, deps);
+  const prefix = 'schema_registry.schemas.';
+  const invalid = new Set(
+    badSchemas.filter((i) => i.path.startsWith(prefix)).map((i) => i.path.slice(prefix.length)),
+  );
   const issues = [
     ...r.ruleIssues,
     ...c.issues,
     ...sourceIssues,
-    ...schemaIssues(file, r.loaded.config.schema_registry, deps),
+    ...badSchemas,
     ...ingressIssues(file, r.loaded.config, services, deps),
-    ...schemaPathIssues(r.loaded, c.compiled),
+    ...schemaPathIssues(r.loaded, c.compiled, invalid),
     ...preflight(file, r.loaded.sinks, deps),
   ].sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
   return {

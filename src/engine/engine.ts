@@ -47,6 +47,7 @@ import {
   CpuMark,
   createDefaultServices,
   createIngress,
+  createIngressStore,
   createParseWorker,
   PARSE_WORKER_DEFAULTS,
   createTraceRegistry,
@@ -248,7 +249,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     logger: root.child({ component: 'ingress' }),
     now,
   });
-  const ingressIssues = ingress.configure(ingressConfigOf(cfg));
+  // Entries created over the API (api-store.ts) come from each section's api_store file.
+  const ingressStore = createIngressStore(ingress, {
+    logger: root.child({ component: 'ingress' }),
+  });
+  const ingressIssues = ingressStore.configure(ingressConfigOf(cfg), path.dirname(loaded.file));
   if (ingressIssues.length)
     throw configInvalid(
       ingressIssues.map((i) => ({
@@ -301,7 +306,10 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       ? [
           {
             name: 'broker',
-            listen: (push, names) => b.onEvent(push, names ? { names } : undefined),
+            // The rule source only reads events (compiled rules copy on write; sinks get the
+            // columns as the read-only `SinkRecord.context`): no freeze (decision 0020).
+            listen: (push, names) =>
+              b.onEvent(push, names ? { names, frozen: false } : { frozen: false }),
           } satisfies EventProducer,
         ]
       : []),
@@ -454,7 +462,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     const report = rulesReport;
     let ingressIssues: ConfigIssue[] = [];
     if (next) {
-      const issues = ingress.configure(ingressConfigOf(next.config));
+      const issues = ingressStore.configure(ingressConfigOf(next.config), path.dirname(next.file));
       if (issues.length > 0) {
         log.error(
           { code: 'ingress_config_invalid', issues: issues.map((i) => `${i.path}: ${i.reason}`) },
@@ -682,7 +690,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     }),
     checkAlarms: () => alarms.monitor.check(),
     schemas,
-    ingress,
+    ingress: ingressStore,
     startupIssues,
     get config() {
       return loaded;

@@ -19,7 +19,7 @@ export const EngineErrors = defineErrors('engine', {
   },
   rule_payload_path_impossible: {
     description:
-      '`sluice check`: a rule reads `payload.a.b` on a topic whose messages a schema validation (all_pass, with a json or avro check of a schema in sluice.yaml) guarantees to match that schema, and the schema cannot have that path (a closed JSON Schema object without the property, a scalar, or an Avro record without the field). The rule would always see undefined there.',
+      '`sluice check`: a rule path can never exist — it reads `x.a.b` where `x` is a `schema_decode(\'S\', …)` alias, or `payload.a.b` on topics whose messages JSON schema validations (drop/disconnect) guarantee, and the schema (JSON Schema, Avro or Protobuf in sluice.yaml) cannot have it: a closed object or record without the key, a number/boolean/enum being navigated, a key on a list, an index on a map, past `maxItems` or a closed tuple, or a range `[m..n]` on what cannot be a list (which fails the rule with range_get non_list_data). The rule would always see undefined there (for a range: always fail). A string is never judged for a key or an index (it is JSON-decoded when navigated). docs/schema-validation.md "Rule paths against schemas".',
     retriable: false,
   },
   config_not_reloaded: {

@@ -1,5 +1,5 @@
 /** The `schema_validation:` / `message_transformation:` sections for src/runtime/ingress. */
-import type { IngressConfig } from '../runtime/index.js';
+import type { IngressSections as IngressConfig } from '../runtime/index.js';
 
 /** The ingress sections of a loaded config (defaults filled by the spec). */
 export function ingressConfigOf(cfg: {

@@ -13,7 +13,7 @@ import type {
   SinkType,
 } from '../core/index.js';
 import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
-import type { Ingress, ParseSql, TraceRegistry } from '../runtime/index.js';
+import type { IngressStore, ParseSql, TraceRegistry } from '../runtime/index.js';
 import type {
   MessageContext,
   RuleInfo,
@@ -125,8 +125,11 @@ export interface Engine {
   setLogLevel?(component: string, level: string): void;
   /** The schema registry: schemas from config and the API (docs/schema-registry.md). */
   readonly schemas: SchemaRegistry;
-  /** Ingress schema validation / message transformation (decision 0013): metrics, reset. */
-  readonly ingress: Ingress;
+  /**
+   * Ingress schema validation / message transformation (decision 0013): the entries of
+   * sluice.yaml and of the API (api-store.ts), metrics, reset.
+   */
+  readonly ingress: IngressStore;
   /** A configured sink instance by name (tests read collecting sinks through this). */
   sink(name: string): Sink | undefined;
   /** The alarm registry (docs/alarms.md): active alarms and the deactivated history. */

@@ -22,7 +22,7 @@ import type { Value } from '../core/index.js';
 export class EvalSuspended extends Error {
   override readonly name = 'EvalSuspended';
   constructor() {
-    super('evaluation suspended: waiting for jq');
+    super('evaluation suspended: waiting for jq or a schema fetch');
   }
 }
 
@@ -39,6 +39,15 @@ export interface JqRequest {
 type Logged =
   { readonly ok: true; readonly v: Value } | { readonly ok: false; readonly e: unknown };
 
+/**
+ * What a pass waits for besides jq: an external schema fetch (`avro_decode` on a cache miss,
+ * decision 0014). `ready` settles when the fetch ended; the next pass finds the schema (or the
+ * remembered failure) in the registry's cache.
+ */
+export interface WaitRequest {
+  readonly ready: Promise<void>;
+}
+
 /** The state of one message's evaluation across its passes. */
 export class EvalSession {
   /** jq answers by request key (program, input, timeout). */
@@ -46,8 +55,10 @@ export class EvalSession {
   /** Results of effectful calls, in call order. */
   private readonly log: Logged[] = [];
   private cursor = 0;
-  /** What the last pass waits for (set by `jq()`), or undefined when it completed. */
-  pending: JqRequest | undefined;
+  /** What the last pass waits for (set by `jq()`, `avro_decode`), or undefined when it completed. */
+  pending: JqRequest | WaitRequest | undefined;
+  /** Times this message waited for a fetch (pass-lane.ts bounds it). */
+  waits = 0;
 
   /** Start a pass: effectful calls replay from the first. */
   beginPass(): void {
@@ -68,6 +79,8 @@ export class EvalSession {
       this.log.push({ ok: true, v });
       return v;
     } catch (e) {
+      // A call that suspended the pass has no result yet: the next pass makes it again.
+      if (e instanceof EvalSuspended) throw e;
       this.log.push({ ok: false, e });
       throw e;
     }

@@ -73,8 +73,15 @@ export {
 } from './trace/index.js';
 export {
   createIngress,
+  createIngressStore,
+  type IngressEntryInfo,
+  type IngressKind,
+  type IngressSections,
+  type IngressStore,
   schemaValidationSpec,
   messageTransformationSpec,
+  validationEntrySpec,
+  transformationEntrySpec,
   IngressErrors,
   variformToSql,
   type Ingress,

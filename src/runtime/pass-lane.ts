@@ -14,8 +14,11 @@ import { runOnce } from './operators/evaluate-rule.js';
 import type { RuleVersion } from './operators/evaluate-rule.js';
 import type { Trigger } from './source.js';
 
-/** Messages of one rule that may wait behind a message waiting for jq. */
+/** Messages of one rule that may wait behind a message waiting for jq or a schema fetch. */
 export const LANE_LIMIT = 10_000;
+
+/** Schema fetches one message may wait for (one per external schema id / subject it needs). */
+const MAX_WAITS = 16;
 
 /** Passes count nothing: the message is counted once, by its final outcome. */
 const UNCOUNTED: RuleMetrics = {
@@ -80,9 +83,23 @@ export class PassLane<C> {
   private run(w: Waiting<C>, session: EvalSession): void {
     for (;;) {
       const { version, trigger } = w;
-      const outcome = this.pass(version, trigger, session);
+      let outcome = this.pass(version, trigger, session);
       const want = session.pending;
-      if (want !== undefined) {
+      if (want !== undefined && 'ready' in want) {
+        // An external schema fetch (decision 0014): wait for it, then evaluate again. A schema
+        // evicted again before the next pass (tiny cache_size) could loop: bounded.
+        if (++session.waits <= MAX_WAITS) {
+          this.busy = true;
+          const current = w;
+          void want.ready.then(() => this.resume(current, session));
+          return;
+        }
+        outcome = {
+          kind: 'failed',
+          code: 'external_registry_unavailable',
+          reason: `a schema was still not cached after ${MAX_WAITS} fetches for this message (schema_registry.external cache_size too small?)`,
+        };
+      } else if (want !== undefined) {
         this.busy = true;
         const passes = version.compiled.passes!;
         const t0 = performance.now();
@@ -111,10 +128,10 @@ export class PassLane<C> {
   private resume(
     w: Waiting<C>,
     session: EvalSession,
-    key: string,
-    answer: { outputs: readonly string[] } | { error: string },
+    key?: string,
+    answer?: { outputs: readonly string[] } | { error: string },
   ): void {
-    session.memo.set(key, answer);
+    if (key !== undefined && answer !== undefined) session.memo.set(key, answer);
     this.busy = false;
     if (this.stopped()) return;
     this.run(w, session);

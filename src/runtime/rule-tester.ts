@@ -145,6 +145,12 @@ export async function runRuleTestAsync(
     }
     const want = session.pending;
     if (want === undefined) return result;
+    if ('ready' in want) {
+      // An external schema fetch (decision 0014); past the bound, a blocking evaluation.
+      if (++session.waits > 16) return evaluateTest(prepared, opts);
+      await want.ready;
+      continue;
+    }
     try {
       session.memo.set(want.key, {
         outputs: await passes.jq(want.program, want.input, want.timeoutMs),

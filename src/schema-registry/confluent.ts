@@ -9,16 +9,21 @@
  * REST calls (Confluent Schema Registry API): `GET /schemas/ids/{id}` and
  * `GET /subjects/{subject}/versions/latest`. Schemas by id are immutable there, so they are
  * cached for good (at most `cache_size`, least recently used evicted); a subject's latest id is
- * cached for `subject_cache_ttl`. Misses block the caller (sync-http.ts) for at most
- * `request_timeout`, capped at the rule budget; failures are never cached.
+ * cached for `subject_cache_ttl`; a failed fetch for `failure_cache_ttl` (decision 0014).
+ *
+ * A miss with a `wait` hook (a rule message, evaluated in passes) never blocks: one fetch per
+ * id / subject is in flight (later misses join it), with `request_timeout`, on the event loop;
+ * `wait(ready)` suspends the message's evaluation until it ends. Without the hook (rule_test, a
+ * validation's SQL check) the miss blocks (sync-http.ts), for at most `request_timeout` capped at
+ * the rule budget.
  */
-import type { Value } from '../core/index.js';
-import type { SluiceError } from '../core/index.js';
+import { SluiceError } from '../core/index.js';
+import type { ExternalWait, Value } from '../core/index.js';
 import { compileAvro } from './avro.js';
 import type { Codec } from './codec.js';
 import { bytesOf } from './codec.js';
 import { SchemaErrors } from './errors.js';
-import type { SyncHttp } from './sync-http.js';
+import type { SyncHttp, SyncReply } from './sync-http.js';
 
 export interface ConfluentConfig {
   readonly type: 'confluent';
@@ -27,13 +32,52 @@ export interface ConfluentConfig {
   readonly request_timeout: number;
   readonly cache_size: number;
   readonly subject_cache_ttl: number;
+  /** Absent in configs built before it existed: 5 s. */
+  readonly failure_cache_ttl?: number;
 }
 
+/** Counters of one external registry (GET /metrics `sluice_schema_registry_external_*`). */
+export interface ConfluentMetrics {
+  /** Registry requests started (one per id / subject miss, shared by the messages waiting). */
+  fetches: number;
+  fetch_failures: number;
+  /** Lookups answered from the id cache / that needed a fetch. */
+  cache_hits: number;
+  cache_misses: number;
+  /** Messages failed at once by a remembered failure (`failure_cache_ttl`). */
+  failure_cache_hits: number;
+  /** Message evaluations suspended waiting for a fetch (did not block the loop). */
+  waits: number;
+  /** Fetches in flight now. */
+  inflight: number;
+  /** Schema ids cached now. */
+  cached_ids: number;
+}
+
+/** A non-blocking GET (the event loop's fetch); injectable for tests. */
+export type AsyncGet = (
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  timeoutMs: number,
+) => Promise<SyncReply>;
+
+export const fetchGet: AsyncGet = async (url, headers, timeoutMs) => {
+  try {
+    const r = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    return { ok: true, status: r.status, body: await r.text() };
+  } catch (e) {
+    const err = e as Error & { cause?: { message?: string } };
+    const why = err.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : err.cause?.message;
+    return { ok: false, error: String(why ?? err.message ?? e) };
+  }
+};
+
 export interface ConfluentClient {
-  decode(data: Value, args: readonly Value[], deadline: number): Value;
-  encode(map: Value, args: readonly Value[], deadline: number): Buffer;
+  decode(data: Value, args: readonly Value[], deadline: number, wait?: ExternalWait): Value;
+  encode(map: Value, args: readonly Value[], deadline: number, wait?: ExternalWait): Buffer;
   /** Cached schema ids (tests, metrics). */
   cachedIds(): number[];
+  metrics(): ConfluentMetrics;
 }
 
 export function createConfluentClient(
@@ -41,6 +85,7 @@ export function createConfluentClient(
   cfg: ConfluentConfig,
   http: SyncHttp,
   now: () => number,
+  get: AsyncGet = fetchGet,
 ): ConfluentClient {
   const base = cfg.url.replace(/\/+$/, '');
   const headers: Record<string, string> = { accept: 'application/vnd.schemaregistry.v1+json' };
@@ -51,6 +96,56 @@ export function createConfluentClient(
   const bySubject = new Map<string, { id: number; at: number }>();
   const ctx = { registry: name };
 
+  const ttl = cfg.failure_cache_ttl ?? 5000;
+  const stats = {
+    fetches: 0,
+    fetch_failures: 0,
+    cache_hits: 0,
+    cache_misses: 0,
+    failure_cache_hits: 0,
+    waits: 0,
+  };
+  /** Fetches in flight by key (`id:N`, `subject:S`); settle (never reject) when done. */
+  const inflight = new Map<string, Promise<void>>();
+  /** Remembered failures by key, until `until` (now() clock). */
+  const failed = new Map<string, { err: SluiceError; until: number }>();
+
+  const remembered = (key: string): void => {
+    const f = failed.get(key);
+    if (!f) return;
+    if (now() < f.until) {
+      stats.failure_cache_hits++;
+      throw f.err;
+    }
+    failed.delete(key);
+  };
+  const remember = (key: string, e: unknown): void => {
+    stats.fetch_failures++;
+    if (ttl > 0 && e instanceof SluiceError) failed.set(key, { err: e, until: now() + ttl });
+  };
+
+  /** Start (or join) the fetch for `key` and suspend the caller until it ends. */
+  const suspend = (key: string, run: () => Promise<void>, wait: ExternalWait): never => {
+    let p = inflight.get(key);
+    if (!p) {
+      stats.fetches++;
+      p = run()
+        .then(
+          () => failed.delete(key),
+          (e: unknown) => remember(key, e),
+        )
+        .then(() => {
+          inflight.delete(key);
+        });
+      inflight.set(key, p);
+    }
+    stats.waits++;
+    return wait(p);
+  };
+
+  const requestAsync = async (p: string): Promise<Record<string, unknown>> =>
+    interpret(p, await get(`${base}${p}`, headers, cfg.request_timeout));
+
   const request = (p: string, deadline: number): Record<string, unknown> => {
     const left = Math.min(cfg.request_timeout, Math.floor(deadline - performance.now()));
     if (left <= 0)
@@ -58,7 +153,11 @@ export function createConfluentClient(
         `registry ${JSON.stringify(name)}: no time left in the rule budget to fetch ${p}`,
         { context: ctx },
       );
-    const r = http.get(`${base}${p}`, headers, left);
+    stats.fetches++;
+    return interpret(p, http.get(`${base}${p}`, headers, left));
+  };
+
+  const interpret = (p: string, r: SyncReply): Record<string, unknown> => {
     if (!r.ok)
       throw SchemaErrors.external_registry_unavailable(
         `registry ${JSON.stringify(name)}: GET ${p} failed: ${r.error}`,
@@ -93,14 +192,7 @@ export function createConfluentClient(
     );
   };
 
-  const codecFor = (id: number, deadline: number): Codec => {
-    const hit = byId.get(id);
-    if (hit) {
-      byId.delete(id);
-      byId.set(id, hit);
-      return hit;
-    }
-    const body = request(`/schemas/ids/${id}`, deadline);
+  const compileBody = (id: number, body: Record<string, unknown>): Codec => {
     const kind = body['schemaType'];
     if (kind !== undefined && kind !== 'AVRO')
       throw SchemaErrors.schema_decode_error(
@@ -118,21 +210,68 @@ export function createConfluentClient(
     return codec;
   };
 
-  const idOf = (v: Value, deadline: number): number => {
+  const codecFor = (id: number, deadline: number, wait?: ExternalWait): Codec => {
+    const hit = byId.get(id);
+    if (hit) {
+      stats.cache_hits++;
+      byId.delete(id);
+      byId.set(id, hit);
+      return hit;
+    }
+    const key = `id:${id}`;
+    remembered(key);
+    stats.cache_misses++;
+    const path = `/schemas/ids/${id}`;
+    if (wait)
+      return suspend(
+        key,
+        async () => {
+          compileBody(id, await requestAsync(path));
+        },
+        wait,
+      );
+    try {
+      return compileBody(id, request(path, deadline));
+    } catch (e) {
+      if (!/no time left/.test((e as Error).message)) remember(key, e);
+      throw e;
+    }
+  };
+
+  const subjectId = (subject: string, body: Record<string, unknown>): number => {
+    const id = body['id'];
+    if (typeof id !== 'number')
+      throw SchemaErrors.external_registry_unavailable(
+        `registry ${JSON.stringify(name)}: subject ${JSON.stringify(subject)} has no id`,
+        { context: ctx },
+      );
+    bySubject.set(subject, { id, at: now() });
+    return id;
+  };
+
+  const idOf = (v: Value, deadline: number, wait?: ExternalWait): number => {
     if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
     if (typeof v === 'string' || Buffer.isBuffer(v)) {
       const subject = v.toString();
       const c = bySubject.get(subject);
       if (c && now() - c.at < cfg.subject_cache_ttl) return c.id;
-      const body = request(`/subjects/${encodeURIComponent(subject)}/versions/latest`, deadline);
-      const id = body['id'];
-      if (typeof id !== 'number')
-        throw SchemaErrors.external_registry_unavailable(
-          `registry ${JSON.stringify(name)}: subject ${JSON.stringify(subject)} has no id`,
-          { context: ctx },
+      const key = `subject:${subject}`;
+      remembered(key);
+      const path = `/subjects/${encodeURIComponent(subject)}/versions/latest`;
+      if (wait)
+        return suspend(
+          key,
+          async () => {
+            subjectId(subject, await requestAsync(path));
+          },
+          wait,
         );
-      bySubject.set(subject, { id, at: now() });
-      return id;
+      try {
+        return subjectId(subject, request(path, deadline));
+      } catch (e) {
+        if (!/no time left/.test((e as Error).message)) remember(key, e);
+        throw e;
+      }
     }
     throw SchemaErrors.bad_input(
       `registry ${JSON.stringify(name)}: {bad_schema_id, ${String(v)}}: a schema id is a non-negative integer (or a subject name)`,
@@ -141,26 +280,28 @@ export function createConfluentClient(
   };
 
   return {
-    decode(data, args, deadline) {
+    decode(data, args, deadline, wait) {
       const buf = bytesOf(data, 'Data', (r) => {
         throw SchemaErrors.bad_input(`registry ${JSON.stringify(name)}: ${r}`, { context: ctx });
       });
-      if (args.length > 0) return codecFor(idOf(args[0], deadline), deadline).decode(buf, []);
+      if (args.length > 0)
+        return codecFor(idOf(args[0], deadline, wait), deadline, wait).decode(buf, []);
       if (buf.length < 5 || buf[0] !== 0)
         throw SchemaErrors.bad_input(
           `registry ${JSON.stringify(name)}: bad_input: not in the Confluent wire format (magic byte 0 + 4-byte schema id)`,
           { context: ctx },
         );
-      return codecFor(buf.readUInt32BE(1), deadline).decode(buf.subarray(5), []);
+      return codecFor(buf.readUInt32BE(1), deadline, wait).decode(buf.subarray(5), []);
     },
-    encode(map, args, deadline) {
+    encode(map, args, deadline, wait) {
       if (args.length === 0)
         throw SchemaErrors.bad_input(
           `registry ${JSON.stringify(name)}: avro_encode needs a schema id (or subject)`,
           { context: ctx },
         );
-      return codecFor(idOf(args[0], deadline), deadline).encode(map, []) as Buffer;
+      return codecFor(idOf(args[0], deadline, wait), deadline, wait).encode(map, []) as Buffer;
     },
     cachedIds: () => [...byId.keys()],
+    metrics: () => ({ ...stats, inflight: inflight.size, cached_ids: byId.size }),
   };
 }

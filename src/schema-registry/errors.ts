@@ -49,7 +49,7 @@ export const SchemaErrors = defineErrors('schema-registry', {
   },
   external_schema_not_found: {
     description:
-      'The external registry answered 404 for the schema id (EMQX `schema_not_found`). The message fails; the miss is not cached.',
+      'The external registry answered 404 for the schema id (EMQX `schema_not_found`). The message fails; the miss is remembered for `failure_cache_ttl` (later messages needing that id fail at once).',
     retriable: false,
   },
   bad_registry_credentials: {
@@ -59,7 +59,7 @@ export const SchemaErrors = defineErrors('schema-registry', {
   },
   external_registry_unavailable: {
     description:
-      'The external registry could not be reached, timed out (`request_timeout`, capped at the rule budget) or answered 5xx or something that is not a schema. The message fails; the next message tries again.',
+      'The external registry could not be reached, timed out (`request_timeout`; a blocking fetch is also capped at the rule budget) or answered 5xx or something that is not a schema. The messages waiting for it fail; the failure is remembered for `failure_cache_ttl`, then the next message tries again. Also: a message whose schema was still not cached after 16 fetches (`cache_size` too small).',
     retriable: true,
   },
   bad_input: {

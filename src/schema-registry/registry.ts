@@ -20,7 +20,7 @@ import type { Logger, SchemaHandle, SchemaRegistryPort } from '../core/index.js'
 import { compileAvro } from './avro.js';
 import type { Codec, ReadFile, SchemaDef, SchemaType } from './codec.js';
 import { createConfluentClient } from './confluent.js';
-import type { ConfluentClient, ConfluentConfig } from './confluent.js';
+import type { ConfluentClient, ConfluentConfig, ConfluentMetrics } from './confluent.js';
 import { SchemaErrors } from './errors.js';
 import { compileJsonSchema } from './json-schema.js';
 import { compileProtobuf } from './protobuf.js';
@@ -73,6 +73,8 @@ export interface SchemaRegistry extends SchemaRegistryPort {
   update(name: string, def: SchemaDef): SchemaInfo;
   /** API: delete an API schema. */
   remove(name: string): void;
+  /** Fetch / cache counters of each external registry (decision 0014). */
+  externalMetrics(): Record<string, ConfluentMetrics>;
   /** Stop the external-registry fetch worker. */
   close(): Promise<void>;
 }
@@ -355,8 +357,12 @@ export function createSchemaRegistry(deps: SchemaRegistryDeps = {}): SchemaRegis
     },
     sparkplugDecode: (data, b64, topic) => spb().decode(data, b64, topic),
     sparkplugEncode: (map, b64) => spb().encode(map, b64),
-    externalDecode: (reg, data, args, deadline) => external(reg).decode(data, args, deadline),
-    externalEncode: (reg, map, args, deadline) => external(reg).encode(map, args, deadline),
+    externalDecode: (reg, data, args, deadline, wait) =>
+      external(reg).decode(data, args, deadline, wait),
+    externalEncode: (reg, map, args, deadline, wait) =>
+      external(reg).encode(map, args, deadline, wait),
+    externalMetrics: () =>
+      Object.fromEntries([...externals].map(([n, c]) => [n, c.metrics()] as const)),
     close: () => http.close(),
   };
   return registry;

@@ -64,7 +64,7 @@ export const externalRegistrySpec: FieldSpec = field.object(
     ),
     request_timeout: field.duration({
       description:
-        'Longest wait for one registry request on a cache miss (the rule waits, capped at its `rule_limits.eval_budget`).',
+        'Longest wait for one registry request on a cache miss. A rule message waits for it without blocking the event loop (its rule evaluates again when the answer is in); a one-off evaluation (rule_test, a validation SQL check) blocks, capped at `rule_limits.eval_budget`.',
       default: 5000,
       example: '5s',
     }),
@@ -74,6 +74,12 @@ export const externalRegistrySpec: FieldSpec = field.object(
       default: 1000,
       min: 1,
       example: 1000,
+    }),
+    failure_cache_ttl: field.duration({
+      description:
+        'How long a failed fetch (registry unreachable, timeout, 404, 401/403, not an Avro schema) is remembered: messages needing that schema id or subject fail at once with the same code until then, and the next one after it fetches again. 0: every message tries again.',
+      default: 5000,
+      example: '5s',
     }),
     subject_cache_ttl: field.duration({
       description: 'How long the latest schema id of a subject (avro_encode by subject) is reused.',

@@ -4,10 +4,17 @@
  * filter order, its retained messages come after the SUBACK in filter order, and the packets its
  * client sent after it are handled after it. Not timed: the assertions are on the order in which
  * packets arrive.
+ *
+ * The close of a client holding 50,000 subscriptions (decision 0021): its session ends at once
+ * (client.disconnected, will, the client id free) and its matcher entries are removed a slice per
+ * turn afterwards, while other clients are served; a reconnect with the same client id during
+ * that clean-up keeps its own subscriptions and receives nothing through the old ones. A big
+ * UNSUBSCRIBE is sliced too, its client's later packets handled after it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Packet } from 'mqtt-packet';
-import { silentLogger } from '../../src/core/index.js';
+
+import { silentLogger, type BrokerEvent } from '../../src/core/index.js';
 import { createBroker } from '../../src/broker/index.js';
 import type { Authorizer } from '../../src/broker/auth.js';
 import type { Broker } from '../../src/broker/types.js';
@@ -55,10 +62,10 @@ afterAll(async () => {
   await broker.stop();
 });
 
-async function connected(id: string): Promise<RawClient> {
+async function connected(id: string, clean = true): Promise<RawClient> {
   const r = await RawClient.open(port, 4);
   raws.push(r);
-  r.send(connectPacket(id));
+  r.send({ ...connectPacket(id), clean } as Packet);
   expect((await r.next('connack')).returnCode).toBe(0);
   return r;
 }
@@ -218,5 +225,246 @@ describe('a 50,000-filter SUBSCRIBE', () => {
     }
     c.send({ cmd: 'disconnect' });
     expect(await c.closedWithin(5000)).toBe(true);
+  });
+});
+
+/** `n` filters `${prefix}/0` … `${prefix}/${n - 1}` (QoS 1) in one SUBSCRIBE; resolves at its SUBACK. */
+async function subscribeMany(
+  c: RawClient,
+  prefix: string,
+  n: number,
+  messageId = 1,
+): Promise<void> {
+  c.send({
+    cmd: 'subscribe',
+    messageId,
+    subscriptions: Array.from({ length: n }, (_, i) => ({
+      topic: `${prefix}/${i}`,
+      qos: 1 as const,
+    })),
+  });
+  const suback = await c.next('suback', 30_000);
+  expect(suback.granted).toEqual(Array(n).fill(1));
+}
+
+/** The PUBLISHes `c` received, but for copiesOf's. */
+const received = (c: RawClient): string[] =>
+  c
+    .publishes()
+    .map((p) => String(p.payload))
+    .filter((p) => p !== 'count');
+
+/** How many client copies a QoS 0 publish to `topic` makes now (messages_out before/after). */
+async function copiesOf(topic: string): Promise<number> {
+  const before = broker.metrics().messages_out;
+  await broker.publish({ topic, payload: Buffer.from('count'), qos: 0 });
+  return broker.metrics().messages_out - before;
+}
+
+/** Resolves once a publish to `topic` makes `n` copies (a closed client's entries removed). */
+async function untilCopies(topic: string, n: number): Promise<void> {
+  const end = Date.now() + 20_000;
+  while ((await copiesOf(topic)) !== n) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${n} copies to ${topic}`);
+    await sleep(5);
+  }
+}
+
+/** Resolves with the next client.disconnected event of `clientid`. */
+function disconnectedEvent(clientid: string): Promise<BrokerEvent> {
+  return new Promise((resolve) => {
+    const off = broker.onEvent(
+      (e) => {
+        if (e.columns['clientid'] !== clientid) return;
+        off();
+        resolve(e);
+      },
+      { names: ['client.disconnected'] },
+    );
+  });
+}
+
+describe('the close of a client holding 50,000 subscriptions', () => {
+  it('ends its session at once; its filters are removed afterwards while another client is served', async () => {
+    const f = uid('close');
+    const id = uid('closing');
+    const c = await connected(id);
+    await subscribeMany(c, f, N);
+    expect(await copiesOf(`${f}/${N - 1}`)).toBe(1);
+    const probeTopic = uid('probe');
+    const probe = await connected(uid('probe'));
+    probe.autoAck = true;
+    probe.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: probeTopic, qos: 1 }] });
+    await probe.next('suback');
+
+    const gone = disconnectedEvent(id);
+    c.socket.destroy();
+    await gone;
+    // The client id is free at once (Aedes used to unregister it after the last filter).
+    expect(broker.clients().some((x) => x.clientid === id)).toBe(false);
+    // A QoS 1 round trip of another client, now: PUBACK and the delivery back …
+    probe.send({
+      cmd: 'publish',
+      topic: probeTopic,
+      payload: 'during clean-up',
+      qos: 1,
+      messageId: 2,
+      retain: false,
+      dup: false,
+    });
+    await probe.next('puback');
+    await waitFor(() => probe.publishes().length === 1, 'the probe message delivered back');
+    // … while the closed client's last filter is still in the matcher (removed in filter order,
+    // one slice per turn); handled in one turn, it would be gone by now.
+    expect(await copiesOf(`${f}/${N - 1}`)).toBe(1);
+    await untilCopies(`${f}/${N - 1}`, 0);
+    expect(await copiesOf(`${f}/0`)).toBe(0);
+    expect(await copiesOf(`${f}/${N / 2}`)).toBe(0);
+  });
+
+  it('a clean reconnect with the same client id during the clean-up keeps its own subscriptions and sees none of the old ones', async () => {
+    const f = uid('again');
+    const id = uid('again');
+    const old = await connected(id);
+    await subscribeMany(old, `${f}/old`, N);
+    const pub = await connected(uid('pub'));
+    const gone = disconnectedEvent(id);
+    old.socket.destroy();
+    await gone;
+
+    const again = await connected(id);
+    again.autoAck = true;
+    // Its own subscriptions: a new filter, and one of the old client's filters (the old
+    // client's removal of that filter must not take the new one with it).
+    again.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: `${f}/new`, qos: 1 },
+        { topic: `${f}/old/${N - 1}`, qos: 1 },
+      ],
+    });
+    expect((await again.next('suback')).granted).toEqual([1, 1]);
+    // Still being cleaned up: the old entry of the last filter is there besides the new one.
+    expect(await copiesOf(`${f}/old/${N - 1}`)).toBe(2);
+    let mid = 1;
+    const send = async (topic: string, payload: string): Promise<void> => {
+      pub.send({
+        cmd: 'publish',
+        topic,
+        payload,
+        qos: 1,
+        messageId: mid++,
+        retain: false,
+        dup: false,
+      });
+      await pub.next('puback');
+    };
+    await send(`${f}/old/0`, 'old filter only');
+    await send(`${f}/new`, 'new filter');
+    await send(`${f}/old/${N - 1}`, 'both');
+    await waitFor(() => received(again).length === 2, 'two messages to the reconnected client');
+    await untilCopies(`${f}/old/${N - 1}`, 1);
+    await send(`${f}/old/${N - 1}`, 'after the clean-up');
+    await send(`${f}/new`, 'new again');
+    await waitFor(() => received(again).length === 4, 'four messages to the reconnected client');
+    await sleep(50);
+    expect(received(again)).toEqual(['new filter', 'both', 'after the clean-up', 'new again']);
+    // The old client's late clean-up did not unregister the new connection.
+    expect(broker.clients().filter((x) => x.clientid === id)).toHaveLength(1);
+    expect(again.isClosed).toBe(false);
+    expect(await copiesOf(`${f}/old/0`)).toBe(0);
+  });
+
+  it('a persistent session reconnecting during the clean-up gets its stored subscriptions back, once', async () => {
+    const f = uid('persist');
+    const id = uid('persist');
+    const old = await connected(id, false);
+    await subscribeMany(old, f, N);
+    const gone = disconnectedEvent(id);
+    old.socket.destroy();
+    await gone;
+
+    const r = await RawClient.open(port, 4);
+    raws.push(r);
+    r.autoAck = true;
+    r.send({ ...connectPacket(id), clean: false } as Packet);
+    const connack = await r.next('connack', 30_000);
+    expect(connack.returnCode).toBe(0);
+    expect(connack.sessionPresent).toBe(true);
+    // The restored subscriptions are the new connection's; the old client's entries go.
+    await untilCopies(`${f}/${N - 1}`, 1);
+    expect(await copiesOf(`${f}/0`)).toBe(1);
+    const pub = await connected(uid('pub'));
+    pub.send({
+      cmd: 'publish',
+      topic: `${f}/7`,
+      payload: 'restored',
+      qos: 1,
+      messageId: 1,
+      retain: false,
+      dup: false,
+    });
+    await pub.next('puback');
+    await waitFor(() => received(r).length === 1, 'the message through a restored filter');
+    expect(received(r)).toEqual(['restored']);
+    expect(broker.clients().filter((x) => x.clientid === id)).toHaveLength(1);
+  });
+});
+
+describe('a 50,000-filter UNSUBSCRIBE', () => {
+  it('is answered with every code in order, and the packets after it are handled after it', async () => {
+    const f = uid('unsub');
+    const c = await connected(uid('unsub'));
+    c.autoAck = true;
+    await subscribeMany(c, f, N);
+    // One write: UNSUBSCRIBE of all N filters plus one never subscribed, then a SUBSCRIBE of
+    // filter 0 again and a PUBLISH to it. Handled out of order, the re-subscription would be
+    // removed by the UNSUBSCRIBE's later slices or the message find no subscription.
+    c.send(
+      {
+        cmd: 'unsubscribe',
+        messageId: 2,
+        unsubscriptions: [...Array.from({ length: N }, (_, i) => `${f}/${i}`), `${f}/never`],
+      },
+      { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: `${f}/${N - 1}`, qos: 1 }] },
+      {
+        cmd: 'publish',
+        topic: `${f}/${N - 1}`,
+        payload: 'resubscribed',
+        qos: 1,
+        messageId: 4,
+        retain: false,
+        dup: false,
+      },
+    );
+    await c.next('unsuback', 30_000);
+    expect((await c.next('suback')).granted).toEqual([1]);
+    await waitFor(() => c.publishes().length === 1, 'the message through the re-subscription');
+    expect(String(c.publishes()[0]!.payload)).toBe('resubscribed');
+    const order = c.log.map(
+      (p) => `${p.cmd}${'messageId' in p && p.messageId !== undefined ? `:${p.messageId}` : ''}`,
+    );
+    expect(order.indexOf('unsuback:2')).toBeGreaterThan(0);
+    expect(order.indexOf('suback:3')).toBeGreaterThan(order.indexOf('unsuback:2'));
+    expect(order.indexOf('puback:4')).toBeGreaterThan(order.indexOf('unsuback:2'));
+    expect(await copiesOf(`${f}/0`)).toBe(0);
+    expect(await copiesOf(`${f}/${N - 2}`)).toBe(0);
+    expect(await copiesOf(`${f}/${N - 1}`)).toBe(1);
+  });
+
+  it('MQTT 5: UNSUBACK reason codes in filter order (0x00 held, 0x11 not)', async () => {
+    const f = uid('unsub5');
+    const r = await RawClient.open(port, 5);
+    raws.push(r);
+    r.send(connectPacket(uid('unsub5'), 5));
+    expect((await r.next('connack')).reasonCode).toBe(0);
+    await subscribeMany(r, f, 2_000);
+    const filters = Array.from({ length: 3_000 }, (_, i) =>
+      i % 3 === 2 ? `${f}/none/${i}` : `${f}/${Math.floor(i / 3) * 2 + (i % 3)}`,
+    );
+    r.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: filters });
+    const unsuback = (await r.next('unsuback', 30_000)) as unknown as { granted: number[] };
+    expect(unsuback.granted).toEqual(filters.map((t) => (t.includes('/none/') ? 0x11 : 0x00)));
   });
 });

@@ -74,13 +74,16 @@ export interface CompiledRule {
   /** The plan as readable text (same as `explainRule(sql)`). */
   explain(): string;
   /**
-   * Set when the rule calls jq and its services run jq without blocking: the runtime then
+   * Set when the rule calls jq (and its services run jq without blocking) or an external-registry
+   * function (avro_decode, …; decision 0014): the runtime then
    * evaluates it in passes through this slot (async-eval.ts, async-lane.ts).
    */
   readonly passes?: RulePasses;
 }
 
 const JQ_CALL = /\bjq\s*\(/;
+/** External-registry functions: a cache miss waits for the fetch in passes (decision 0014). */
+const EXTERNAL_CALL = /\b(avro_decode|avro_encode|schema_decode_tagged)\s*\(/i;
 
 function runClause<T>(clause: EvaluationClause, body: () => T): T {
   try {
@@ -138,8 +141,9 @@ export function createCompiledRule(plan: RulePlan, services: FunctionServices): 
       : compileForeach(plan, services, where);
   let explained: string | undefined;
   const passes: RulePasses | undefined =
-    services.session && services.jqAsync && JQ_CALL.test(plan.sql)
-      ? { slot: services.session, jq: services.jqAsync }
+    services.session &&
+    ((services.jqAsync && JQ_CALL.test(plan.sql)) || EXTERNAL_CALL.test(plan.sql))
+      ? { slot: services.session, jq: services.jqAsync ?? noJq }
       : undefined;
   let explainer: WhereExplainer | undefined;
   const outcomeOf = (context: EvaluationInput, hook: WhereHook): RuleOutcome => {
@@ -292,4 +296,8 @@ function compileForeach(
     }
     return outputs;
   };
+}
+
+function noJq(): Promise<string[]> {
+  return Promise.reject(new Error('jq: no jq runtime is configured for this engine'));
 }

@@ -13,7 +13,8 @@
  * between two passes, so in a rule evaluated in passes (async-eval.ts) each call runs once per
  * message and is replayed.
  */
-import type { SchemaRegistryPort } from '../../core/index.js';
+import type { ExternalWait, SchemaRegistryPort } from '../../core/index.js';
+import { EvalSuspended } from '../async-eval.js';
 import type { CallContext, FunctionDef } from './registry.js';
 import { badArg } from './registry.js';
 import { needText } from './util.js';
@@ -23,6 +24,20 @@ function registry(fn: string, ctx: CallContext): SchemaRegistryPort {
 }
 
 const deadline = (ctx: CallContext): number => ctx.services.deadline?.() ?? Infinity;
+
+/**
+ * In a rule evaluated in passes (async-eval.ts), an external schema the registry has not cached
+ * suspends the pass instead of blocking: the registry fetches it and the message's next pass
+ * finds it (decision 0014). Outside passes (no session) the registry blocks, bounded.
+ */
+const waitOf = (ctx: CallContext): ExternalWait | undefined => {
+  const session = ctx.services.session?.current;
+  if (!session) return undefined;
+  return (ready) => {
+    session.pending = { ready };
+    throw new EvalSuspended();
+  };
+};
 
 const spbDecode = (
   name: string,
@@ -187,6 +202,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
         args[1],
         args.slice(2),
         deadline(ctx),
+        waitOf(ctx),
       ),
   },
   {
@@ -208,6 +224,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
         args[1],
         args.slice(2),
         deadline(ctx),
+        waitOf(ctx),
       ),
   },
   {
@@ -234,6 +251,7 @@ export const schemaFunctions: readonly FunctionDef[] = [
         args[1],
         args.slice(2),
         deadline(ctx),
+        waitOf(ctx),
       ),
   },
 ];

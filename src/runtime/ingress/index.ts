@@ -11,5 +11,18 @@ export {
   type TransformationConfig,
 } from './ingress.js';
 export { variformToSql, type VariformError } from './variform.js';
-export { schemaValidationSpec, messageTransformationSpec } from './spec.js';
+export {
+  schemaValidationSpec,
+  messageTransformationSpec,
+  validationEntrySpec,
+  transformationEntrySpec,
+} from './spec.js';
+export {
+  createIngressStore,
+  type IngressEntryInfo,
+  type IngressKind,
+  type IngressSections,
+  type IngressStore,
+  type IngressStoreDeps,
+} from './api-store.js';
 export { IngressErrors } from './errors.js';

@@ -30,64 +30,73 @@ const failureAction = field.string({
   example: 'drop',
 });
 
-export const schemaValidationSpec: FieldSpec = field.object(
+/** One validation (a `validations[]` item; also the body of `POST /api/v5/schema_validations`). */
+export const validationEntrySpec: FieldSpec = field.object(
   {
-    validations: field.array(
+    name: field.string({ description: 'Unique name.', pattern: NAME, example: 'temp' }),
+    enable: field.boolean({ description: 'Off: skipped.', default: true }),
+    description: field.string({ description: 'Free text.', default: '' }),
+    topics,
+    strategy: field.string({
+      description: '`all_pass`: every check must pass; `any_pass`: one passing check is enough.',
+      enum: ['all_pass', 'any_pass'],
+      default: 'all_pass',
+    }),
+    failure_action: failureAction,
+    log_failure: logFailure,
+    checks: field.array(
       field.object(
         {
-          name: field.string({ description: 'Unique name.', pattern: NAME, example: 'temp' }),
-          enable: field.boolean({ description: 'Off: skipped.', default: true }),
-          description: field.string({ description: 'Free text.', default: '' }),
-          topics,
-          strategy: field.string({
+          type: field.string({
             description:
-              '`all_pass`: every check must pass; `any_pass`: one passing check is enough.',
-            enum: ['all_pass', 'any_pass'],
-            default: 'all_pass',
+              '`sql`: a `SELECT … WHERE …` (no FROM) over the message columns passes when it yields a row; `json` / `avro` / `protobuf`: the payload must decode with the registered schema `schema` (schema_registry).',
+            enum: ['sql', 'json', 'avro', 'protobuf'],
+            example: 'sql',
           }),
-          failure_action: failureAction,
-          log_failure: logFailure,
-          checks: field.array(
-            field.object(
-              {
-                type: field.string({
-                  description:
-                    '`sql`: a `SELECT … WHERE …` (no FROM) over the message columns passes when it yields a row; `json` / `avro` / `protobuf`: the payload must decode with the registered schema `schema` (schema_registry).',
-                  enum: ['sql', 'json', 'avro', 'protobuf'],
-                  example: 'sql',
-                }),
-                sql: field.string({
-                  description: 'type sql: the statement, e.g. `SELECT payload.t AS t WHERE t > 0`.',
-                  optional: true,
-                }),
-                schema: field.string({
-                  description: 'type json / avro / protobuf: the schema’s name in schema_registry.',
-                  optional: true,
-                }),
-                message_type: field.string({
-                  description: 'type protobuf: the message type to decode.',
-                  optional: true,
-                }),
-              },
-              { description: 'One check.' },
-            ),
-            { description: 'The checks, run in order.', minItems: 1 },
-          ),
+          sql: field.string({
+            description: 'type sql: the statement, e.g. `SELECT payload.t AS t WHERE t > 0`.',
+            optional: true,
+          }),
+          schema: field.string({
+            description: 'type json / avro / protobuf: the schema’s name in schema_registry.',
+            optional: true,
+          }),
+          message_type: field.string({
+            description: 'type protobuf: the message type to decode.',
+            optional: true,
+          }),
         },
-        { description: 'One validation.' },
+        { description: 'One check.' },
       ),
-      {
-        description:
-          'Validations, applied in this order to every PUBLISH (clients, wills, republish) before it reaches subscribers and rules.',
-        default: [],
-      },
+      { description: 'The checks, run in order.', minItems: 1 },
     ),
+  },
+  { description: 'One validation.' },
+);
+
+export const schemaValidationSpec: FieldSpec = field.object(
+  {
+    validations: field.array(validationEntrySpec, {
+      description:
+        'Validations, applied in this order to every PUBLISH (clients, wills, republish) before it reaches subscribers and rules. Validations created over the API (`POST /api/v5/schema_validations`) follow these.',
+      default: [],
+    }),
+    api_store: apiStore('schema_validations', 'data/schema_validations.json'),
   },
   {
     description: 'Schema validation at ingress (EMQX 5.7; docs/schema-validation.md).',
-    default: { validations: [] },
+    default: { validations: [], api_store: 'data/schema_validations.json' },
   },
 );
+
+function apiStore(api: string, file: string): FieldSpec {
+  return field.string({
+    description: `File that keeps the entries created or changed over the API (\`/api/v5/${api}\`), so they survive a reload and a restart; relative to the directory of sluice.yaml. Entries listed here in sluice.yaml are read-only over the API.`,
+    default: file,
+    pattern: '^.+$',
+    example: `/var/lib/sluice/${api}.json`,
+  });
+}
 
 const codec = field.object(
   {
@@ -105,50 +114,51 @@ const codec = field.object(
   { description: 'Payload codec.', default: { type: 'none' } },
 );
 
-export const messageTransformationSpec: FieldSpec = field.object(
+/** One transformation (a `transformations[]` item; also the body of `POST /api/v5/message_transformations`). */
+export const transformationEntrySpec: FieldSpec = field.object(
   {
-    transformations: field.array(
+    name: field.string({ description: 'Unique name.', pattern: NAME, example: 'enrich' }),
+    enable: field.boolean({ description: 'Off: skipped.', default: true }),
+    description: field.string({ description: 'Free text.', default: '' }),
+    topics,
+    failure_action: failureAction,
+    log_failure: logFailure,
+    payload_decoder: codec,
+    payload_encoder: codec,
+    operations: field.array(
       field.object(
         {
-          name: field.string({ description: 'Unique name.', pattern: NAME, example: 'enrich' }),
-          enable: field.boolean({ description: 'Off: skipped.', default: true }),
-          description: field.string({ description: 'Free text.', default: '' }),
-          topics,
-          failure_action: failureAction,
-          log_failure: logFailure,
-          payload_decoder: codec,
-          payload_encoder: codec,
-          operations: field.array(
-            field.object(
-              {
-                key: field.string({
-                  description:
-                    'What to set: `payload`, `payload.a.b`, `topic`, `qos`, `retain` or `user_property.<name>`.',
-                  pattern: '^(payload(\\.[^.]+)*|topic|qos|retain|user_property\\.[^.]+)$',
-                  example: 'payload.location',
-                }),
-                value: field.string({
-                  description:
-                    'A variform expression: function calls over the rule SQL functions, string literals, numbers, `[a, b]`, paths (`payload.a`, `clientid`, `username`, `topic`, `qos`, `user_property.k`, …).',
-                  example: "concat([clientid, '/', payload.site])",
-                }),
-              },
-              { description: 'One operation.' },
-            ),
-            { description: 'Operations, applied in order.', default: [] },
-          ),
+          key: field.string({
+            description:
+              'What to set: `payload`, `payload.a.b`, `topic`, `qos`, `retain` or `user_property.<name>`.',
+            pattern: '^(payload(\\.[^.]+)*|topic|qos|retain|user_property\\.[^.]+)$',
+            example: 'payload.location',
+          }),
+          value: field.string({
+            description:
+              'A variform expression: function calls over the rule SQL functions, string literals, numbers, `[a, b]`, paths (`payload.a`, `clientid`, `username`, `topic`, `qos`, `user_property.k`, …).',
+            example: "concat([clientid, '/', payload.site])",
+          }),
         },
-        { description: 'One transformation.' },
+        { description: 'One operation.' },
       ),
-      {
-        description:
-          'Transformations, applied in this order after schema validation, before routing.',
-        default: [],
-      },
+      { description: 'Operations, applied in order.', default: [] },
     ),
+  },
+  { description: 'One transformation.' },
+);
+
+export const messageTransformationSpec: FieldSpec = field.object(
+  {
+    transformations: field.array(transformationEntrySpec, {
+      description:
+        'Transformations, applied in this order after schema validation, before routing. Transformations created over the API (`POST /api/v5/message_transformations`) follow these.',
+      default: [],
+    }),
+    api_store: apiStore('message_transformations', 'data/message_transformations.json'),
   },
   {
     description: 'Message transformation at ingress (EMQX 5.8; docs/message-transformation.md).',
-    default: { transformations: [] },
+    default: { transformations: [], api_store: 'data/message_transformations.json' },
   },
 );

@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 // The patch must come before anything that loads kafkajs (as in sink.ts).
-import { crc32C, groupMessagesPerPartition, installed, loadUncached } from './kafkajs-patch.js';
+import {
+  crc32C,
+  groupMessagesPerPartition,
+  installed,
+  loadUncached,
+  produceEncodings,
+} from './kafkajs-patch.js';
 import { createKafkaSink } from './sink.js';
 
 const require = createRequire(import.meta.url);
@@ -127,5 +133,141 @@ describe('CRC-32C replacement', () => {
     );
     // The standard check value of CRC-32C.
     expect(crc32C(Buffer.from('123456789'))).toBe(0xe3069283);
+  });
+});
+
+interface ProduceReq {
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse(): boolean;
+  encode(): Promise<{ buffer: Buffer; size(): number }>;
+}
+type ProduceFn = (args: Record<string, unknown>) => ProduceReq;
+const produceFile = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+const Long = require('kafkajs/src/utils/long.js') as { fromInt(n: number): unknown };
+
+/** `quirky`: headers, the `'1'` stamp that sorts first as text, 0 (= send time in kafkajs). */
+const message = (quirky: boolean) =>
+  fc.record(
+    {
+      key: bytes,
+      value: bytes,
+      timestamp: fc.oneof(
+        fc.constant(undefined),
+        fc.constant(null),
+        fc.integer({ min: 1_699_999_000_000, max: 1_700_001_000_000 }),
+        fc.integer({ min: 1_699_999_000_000, max: 1_700_001_000_000 }).map(String),
+        ...(quirky ? [fc.constant('1'), fc.constant(0)] : []),
+      ),
+      headers: quirky
+        ? fc.oneof(fc.constant(undefined), fc.constant({}), fc.constant({ h: 'x' }))
+        : fc.constantFrom(undefined, {}),
+    },
+    { requiredKeys: ['value'] },
+  );
+
+const produceArgs = (quirky: boolean) =>
+  fc.record(
+    {
+      acks: fc.constantFrom(-1, 0, 1),
+      timeout: fc.nat({ max: 60_000 }),
+      transactionalId: fc.oneof(fc.constant(null), fc.constant(''), fc.string({ maxLength: 10 })),
+      producerId: fc.oneof(
+        fc.constant(undefined),
+        fc.nat().map((n) => Long.fromInt(n)),
+      ),
+      producerEpoch: fc.nat({ max: 100 }),
+      compression: quirky ? fc.constantFrom(0, 1) : fc.constant(0),
+      topicData: fc.array(
+        fc.record({
+          topic: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+          partitions: fc.array(
+            fc.record(
+              {
+                partition: fc.oneof(fc.nat({ max: 20 }), fc.nat({ max: 20 }).map(String)),
+                firstSequence: fc.nat({ max: 10_000 }),
+                messages: fc.array(message(quirky), { minLength: 1, maxLength: 25 }),
+              },
+              { requiredKeys: ['partition', 'messages'] },
+            ),
+            { minLength: 1, maxLength: 3 },
+          ),
+        }),
+        { minLength: 1, maxLength: 2 },
+      ),
+    },
+    { requiredKeys: ['acks', 'timeout', 'topicData'] },
+  );
+
+describe('kafkajs produce request replacement', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('is what kafkajs requires for produce v3 (which v4-v7 wrap)', () => {
+    expect(installed).toBe(true);
+    const ours = require(produceFile) as ProduceFn;
+    expect(ours.name).toBe('produceRequest');
+    const v7 = require('kafkajs/src/protocol/requests/produce/v7/request.js') as ProduceFn;
+    const req = v7({ acks: -1, timeout: 1, topicData: [] });
+    expect(req.apiVersion).toBe(7);
+    expect(req.apiName).toBe('Produce');
+  });
+
+  it('encodes every request exactly like kafkajs, and takes the lean path for plain records', async () => {
+    // kafkajs stamps records without a timestamp with Date.now(): one fixed clock for both.
+    vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_500);
+    const original = loadUncached(produceFile) as ProduceFn;
+    const ours = require(produceFile) as ProduceFn;
+    const lean0 = produceEncodings.lean;
+    const orig0 = produceEncodings.original;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(produceArgs(false), produceArgs(true)), async (args) => {
+        const a = await ours(args).encode();
+        const b = await original(args).encode();
+        expect(a.buffer.equals(b.buffer)).toBe(true);
+        expect(a.size()).toBe(b.size());
+        const r1 = ours(args);
+        const r2 = original(args);
+        expect([r1.apiKey, r1.apiVersion, r1.apiName, r1.expectResponse()]).toEqual([
+          r2.apiKey,
+          r2.apiVersion,
+          r2.apiName,
+          r2.expectResponse(),
+        ]);
+      }),
+      { numRuns: 400 },
+    );
+    // Both paths were exercised (compression and headers go to the original).
+    expect(produceEncodings.lean - lean0).toBeGreaterThan(150);
+    expect(produceEncodings.original - orig0).toBeGreaterThan(20);
+  });
+
+  it('a typical batch (1,000 text values, one key, no timestamps) takes the lean path', async () => {
+    vi.spyOn(Date, 'now').mockReturnValue(1_700_000_000_000);
+    const ours = require(produceFile) as ProduceFn;
+    const original = loadUncached(produceFile) as ProduceFn;
+    const key = Buffer.from('dev-1');
+    const messages = Array.from({ length: 1000 }, (_, i) => ({
+      key,
+      value: `{"seq":${i},"t":"é"}`,
+      timestamp: undefined,
+      headers: undefined,
+      partition: 2,
+    }));
+    const args = {
+      acks: -1,
+      timeout: 30_000,
+      topicData: [{ topic: 't', partitions: [{ partition: '2', firstSequence: 0, messages }] }],
+    };
+    const lean0 = produceEncodings.lean;
+    const a = await ours(args).encode();
+    expect(produceEncodings.lean).toBe(lean0 + 1);
+    expect(a.buffer.equals((await original(args).encode()).buffer)).toBe(true);
+    // The record batch CRC (bytes 21..25 after the partition header) covers what follows it.
+    const batchAt = 2 + 2 + 4 + 4 + 2 + 1 + 4 + 4 + 4;
+    const crcAt = batchAt + 8 + 4 + 4 + 1;
+    expect(a.buffer.readUInt32BE(crcAt)).toBe(crc32C(a.buffer.subarray(crcAt + 4)));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Replacements for three kafkajs 2.2.4 modules on the produce path, placed in Node's CommonJS
+ * Replacements for four kafkajs 2.2.4 modules on the produce path, placed in Node's CommonJS
  * module cache under the original files' paths BEFORE kafkajs loads them (kafkajs is
  * unmaintained upstream, so no patch file is carried):
  *
@@ -13,6 +13,12 @@
  *    or a timestamp delta outside ±2^31 ms go to the original. Loaded lazily (first produce).
  *  - `protocol/recordBatch/crc32C/crc32C.js`: byte-at-a-time table → slicing-by-8 (one CRC over
  *    every produced batch). Loaded lazily (first produce or fetch).
+ *  - `protocol/requests/produce/v3/request.js` (v4–v7 wrap it): the original builds a record
+ *    batch from one spread copy of every message, one Encoder per record, and a zero-filled,
+ *    doubling Encoder per level (records, batch body, batch, partition, topic, request), copying
+ *    the records five times. Ours computes the request's exact size and writes every byte once
+ *    into one buffer. Requests with compression, headers or timestamp deltas outside int32 go to
+ *    the original. Loaded lazily (first produce).
  *
  * Contract: the same output, bit for bit (kafkajs-patch.test.ts compares them with the
  * originals on generated inputs). This module must be imported before anything imports
@@ -204,6 +210,221 @@ export function crc32C(buf: Uint8Array): number {
   return (crc ^ -1) >>> 0;
 }
 
+// ---- a whole produce request (v3 layout) ----------------------------------------------------
+
+interface ProduceMessage extends RecordArgs {
+  timestamp?: number | string | null;
+}
+interface ProducePartition {
+  partition: number | string;
+  firstSequence?: number;
+  messages: readonly ProduceMessage[];
+}
+interface ProduceArgs {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: unknown;
+  producerEpoch?: number;
+  compression?: number;
+  topicData: readonly { topic: string; partitions: readonly ProducePartition[] }[];
+}
+interface ProduceRequest {
+  apiKey: number;
+  apiVersion: number;
+  apiName: string;
+  expectResponse: () => boolean;
+  encode: () => Promise<EncoderLike>;
+}
+/** kafkajs' Long (utils/long.js): 64-bit values as its Encoder writes them. */
+interface LongLike {
+  getHighBits(): number;
+  getLowBits(): number;
+}
+interface LongClass {
+  fromValue(v: unknown): LongLike;
+  fromInt(v: number): LongLike;
+}
+
+/** Per record of one request: body length and key/value byte lengths (-1 = null). */
+interface Plan {
+  n: number;
+  size: number;
+  /** Per partition: first timestamp, max timestamp, and the per-record numbers. */
+  parts: {
+    first: unknown;
+    max: unknown;
+    deltas: Int32Array;
+    kn: Int32Array;
+    vn: Int32Array;
+    body: Int32Array;
+    bytes: number;
+  }[];
+}
+
+/** Produce requests encoded by the lean path / by kafkajs' own (tests and diagnostics). */
+export const produceEncodings = { lean: 0, original: 0 };
+
+const isRecordValue = (v: unknown): boolean =>
+  v === null || v === undefined || Buffer.isBuffer(v) || typeof v === 'string';
+
+/**
+ * Builds kafkajs' produce request v3 function around `original` (kafkajs' own): the same
+ * request object, whose `encode` writes the whole request into one exact-size buffer when
+ * every record can take the lean path, else calls the original's.
+ */
+export function createProduceRequest(
+  original: (args: ProduceArgs) => ProduceRequest,
+  proto: object,
+  Long: LongClass,
+): (args: ProduceArgs) => ProduceRequest {
+  /** The numbers the original computes per partition (kafkajs request.js partitionsEncoder). */
+  function plan(args: ProduceArgs, dateNow: number): Plan | undefined {
+    if ((args.compression ?? 0) !== 0) return undefined;
+    let size = 2 + Buffer.byteLength(args.transactionalId ?? '', 'utf8') + 2 + 4 + 4;
+    const parts: Plan['parts'] = [];
+    let n = 0;
+    for (const t of args.topicData) {
+      if (typeof t.topic !== 'string') return undefined;
+      size += 2 + Buffer.byteLength(t.topic, 'utf8') + 4;
+      for (const p of t.partitions) {
+        const messages = p.messages;
+        const count = messages.length;
+        if (count === 0) return undefined;
+        // kafkajs: the non-null timestamps, sorted as `.sort()` does (as text), first and last.
+        const stamps = messages.map((m) => m.timestamp).filter((ts) => ts != null);
+        stamps.sort();
+        const timestamps = stamps.length === 0 ? [dateNow] : stamps;
+        const first = timestamps[0];
+        const max = timestamps[timestamps.length - 1];
+        const deltas = new Int32Array(count);
+        const kn = new Int32Array(count);
+        const vn = new Int32Array(count);
+        const body = new Int32Array(count);
+        let bytes = 0;
+        for (let i = 0; i < count; i++) {
+          const m = messages[i]!;
+          const { key, value, headers } = m;
+          if (headers !== undefined && headers !== null && Object.keys(headers).length > 0)
+            return undefined;
+          if (!isRecordValue(key) || !isRecordValue(value)) return undefined;
+          const delta = ((m.timestamp || dateNow) as number) - (first as number);
+          if (!isInt32(delta)) return undefined;
+          deltas[i] = delta;
+          const k = bytesLength(key);
+          const v = bytesLength(value);
+          kn[i] = k;
+          vn[i] = v;
+          const b =
+            1 +
+            varintSize(zigzag(delta)) +
+            varintSize(zigzag(i)) +
+            varintSize(zigzag(k)) +
+            Math.max(0, k) +
+            varintSize(zigzag(v)) +
+            Math.max(0, v) +
+            1;
+          body[i] = b;
+          bytes += varintSize(zigzag(b)) + b;
+        }
+        // partition, size, firstOffset, length, leader epoch, magic, crc, attributes,
+        // lastOffsetDelta, first/max timestamp, producer id, epoch, first sequence, record count
+        size += 4 + 4 + 8 + 4 + 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + bytes;
+        parts.push({ first, max, deltas, kn, vn, body, bytes });
+        n += count;
+      }
+    }
+    return { n, size, parts };
+  }
+
+  function writeLong(buf: Buffer, off: number, v: unknown): number {
+    const l = Long.fromValue(v);
+    buf.writeInt32BE(l.getHighBits(), off);
+    buf.writeInt32BE(l.getLowBits(), off + 4);
+    return off + 8;
+  }
+
+  function encodeLean(args: ProduceArgs, pl: Plan): EncoderLike {
+    const buf = Buffer.allocUnsafe(pl.size);
+    let off = 0;
+    const tid = args.transactionalId;
+    if (tid === null || tid === undefined) off = buf.writeInt16BE(-1, off);
+    else {
+      off = buf.writeInt16BE(Buffer.byteLength(tid, 'utf8'), off);
+      off += buf.write(tid, off, 'utf8');
+    }
+    off = buf.writeInt16BE(args.acks, off);
+    off = buf.writeInt32BE(args.timeout, off);
+    off = buf.writeInt32BE(args.topicData.length, off);
+    const producerId = args.producerId ?? Long.fromInt(-1);
+    const producerEpoch = args.producerEpoch ?? 0;
+    const attributes = args.transactionalId ? 16 : 0;
+    let k = 0;
+    for (const t of args.topicData) {
+      off = buf.writeInt16BE(Buffer.byteLength(t.topic, 'utf8'), off);
+      off += buf.write(t.topic, off, 'utf8');
+      off = buf.writeInt32BE(t.partitions.length, off);
+      for (const p of t.partitions) {
+        const pp = pl.parts[k++]!;
+        const count = p.messages.length;
+        // The batch: leader epoch .. records; its length is what follows the length field.
+        const batchLen = 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4 + pp.bytes;
+        off = buf.writeInt32BE(Number(p.partition), off);
+        off = buf.writeInt32BE(8 + 4 + batchLen, off);
+        off = writeLong(buf, off, Long.fromInt(0)); // first offset
+        off = buf.writeInt32BE(batchLen, off);
+        off = buf.writeInt32BE(0, off); // partition leader epoch
+        buf[off++] = 2; // magic
+        const crcAt = off;
+        off += 4;
+        const bodyAt = off;
+        off = buf.writeInt16BE(attributes, off);
+        off = buf.writeInt32BE(count - 1, off); // last offset delta
+        off = writeLong(buf, off, pp.first);
+        off = writeLong(buf, off, pp.max);
+        off = writeLong(buf, off, producerId);
+        off = buf.writeInt16BE(producerEpoch, off);
+        off = buf.writeInt32BE(p.firstSequence ?? 0, off);
+        off = buf.writeInt32BE(count, off);
+        for (let i = 0; i < count; i++) {
+          const m = p.messages[i]!;
+          const kn = pp.kn[i]!;
+          const vn = pp.vn[i]!;
+          off = writeVarint(buf, off, zigzag(pp.body[i]!));
+          buf[off++] = 0; // attributes
+          off = writeVarint(buf, off, zigzag(pp.deltas[i]!));
+          off = writeVarint(buf, off, zigzag(i));
+          off = writeBytes(buf, off, m.key, kn);
+          off = writeBytes(buf, off, m.value, vn);
+          buf[off++] = 0; // no headers
+        }
+        buf.writeUInt32BE(crc32C(buf.subarray(bodyAt, off)), crcAt);
+      }
+    }
+    const e = Object.create(proto) as EncoderLike;
+    e.buf = buf;
+    e.offset = off;
+    return e;
+  }
+
+  return function produceRequest(args: ProduceArgs): ProduceRequest {
+    const request = original(args);
+    return {
+      ...request,
+      encode: async () => {
+        const dateNow = Date.now();
+        const pl = plan(args, dateNow);
+        if (!pl) {
+          produceEncodings.original++;
+          return request.encode();
+        }
+        produceEncodings.lean++;
+        return encodeLean(args, pl);
+      },
+    };
+  };
+}
+
 // ---- installation ------------------------------------------------------------------------------
 
 function install(): boolean {
@@ -234,7 +455,15 @@ function install(): boolean {
     const crcFile = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js');
     const crcIndex = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
     const crcOk = cache[crcIndex] === undefined && place(crcFile, crc32C);
-    return groupOk && recordOk && crcOk;
+    const produceFile = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+    let produceOk = false;
+    if (cache[produceFile] === undefined) {
+      const Encoder = require('kafkajs/src/protocol/encoder.js') as { prototype: object };
+      const Long = require('kafkajs/src/utils/long.js') as LongClass;
+      const original = loadUncached(produceFile) as Parameters<typeof createProduceRequest>[0];
+      produceOk = place(produceFile, createProduceRequest(original, Encoder.prototype, Long));
+    }
+    return groupOk && recordOk && crcOk && produceOk;
   } catch {
     return false;
   }
@@ -254,5 +483,5 @@ export function loadUncached(file: string): unknown {
   return m.exports;
 }
 
-/** Whether all three replacements are in effect for this process. */
+/** Whether all four replacements are in effect for this process. */
 export const installed: boolean = install();

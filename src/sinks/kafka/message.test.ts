@@ -3,7 +3,7 @@ import { validate } from '../../core/index.js';
 import type { SinkRecord, ValueMap } from '../../core/index.js';
 import { kafkaSpec } from './config.js';
 import type { KafkaSinkConfig } from './config.js';
-import { createMessageMapper } from './message.js';
+import { KEY_CACHE_SIZE, createMessageMapper } from './message.js';
 
 function mapper(input: Record<string, unknown>) {
   const v = validate<KafkaSinkConfig>(kafkaSpec, { bootstrap_hosts: 'h:1', topic: 't', ...input });
@@ -173,5 +173,32 @@ describe('Kafka message mapping', () => {
     const small = f(rec({ k: 'a', v: 'b' })).size;
     const big = f(rec({ k: 'a', v: 'b'.repeat(1000) })).size;
     expect(big - small).toBe(999);
+  });
+
+  it('a text value stays a string; its size counts UTF-8 bytes', () => {
+    const f = mapper({ message: { key: '', value: '${v}' } });
+    const m = f(rec({ v: 'héllo' }));
+    expect(m.value).toBe('héllo');
+    const ascii = f(rec({ v: 'hello' }));
+    expect(m.size - ascii.size).toBe(1); // é is 2 bytes
+    // A map value is its JSON text.
+    expect(mapper({})(rec({ a: 1, p: Buffer.from('x"y') })).value).toBe('{"a":1,"p":"x\\"y"}');
+  });
+
+  it('key bytes are shared by records with the same key, bounded by KEY_CACHE_SIZE', () => {
+    const f = mapper({ message: { key: '${k}', value: 'v' } });
+    const a = f(rec({ k: 'dev-1' })).key!;
+    const b = f(rec({ k: 'dev-1' })).key!;
+    expect(a.toString()).toBe('dev-1');
+    expect(b).toBe(a);
+    expect(f(rec({ k: 'dev-2' })).key!.toString()).toBe('dev-2');
+    // Fill the cache past its bound: it starts over, so dev-1 gets fresh (equal) bytes.
+    for (let i = 0; i < KEY_CACHE_SIZE; i++) f(rec({ k: `other-${i}` }));
+    const c = f(rec({ k: 'dev-1' })).key!;
+    expect(c).not.toBe(a);
+    expect(c.equals(a)).toBe(true);
+    // Non-text keys are not cached (a Buffer is used as is).
+    const raw = Buffer.from([1, 2]);
+    expect(f(rec({ k: raw })).key).toBe(raw);
   });
 });

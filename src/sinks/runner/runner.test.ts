@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { VirtualTimeScheduler } from 'rxjs';
+import { VirtualTimeScheduler, asyncScheduler } from 'rxjs';
 import type { SchedulerLike } from 'rxjs';
 import { SluiceError, silentLogger } from '../../core/index.js';
 import type { Sink, SinkRecord, ValueMap } from '../../core/index.js';
@@ -896,6 +896,78 @@ describe('write deadline', () => {
     const m = runner.metrics();
     expect([m.success, m.retried, m.inflight]).toEqual([2, 2, 0]);
     expectBalanced(m);
+  });
+
+  it('times out each of several unsettled writes exactly at its own deadline', async () => {
+    const signals: AbortSignal[] = [];
+    let calls = 0;
+    const hung: Sink = {
+      connect: async () => {},
+      write(_batch, signal) {
+        calls++;
+        signals.push(signal as AbortSignal);
+        // The first two writes (records 0 and 1) never settle; the rest succeed at once.
+        return calls <= 2 ? new Promise(() => {}) : Promise.resolve();
+      },
+      close: async () => {},
+    };
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now(), random: () => 0 },
+      hung,
+      cfg({
+        batch_size: 1,
+        max_inflight: 4,
+        write_timeout: 1000,
+      }),
+    );
+    runners.push(runner);
+    await runner.start();
+    runner.enqueue(rec(0)); // written at t = 0
+    await tick(400);
+    runner.enqueue(rec(1)); // written at t = 400
+    await tick(100);
+    runner.enqueue(rec(2)); // written at t = 500, settles at once
+    await tick(499); // t = 999
+    expect(signals.map((s) => s.aborted)).toEqual([false, false, false]);
+    await tick(1); // t = 1000
+    expect(signals.map((s) => s.aborted)).toEqual([true, false, false]);
+    await tick(399); // t = 1399
+    expect(signals[1]!.aborted).toBe(false);
+    await tick(1); // t = 1400
+    expect(signals[1]!.aborted).toBe(true);
+    await tick(100); // both retried (immediately: random 0 gives no back-off) and written
+    const m = runner.metrics();
+    expect([calls, m.success, m.retried, m.inflightRecords]).toEqual([5, 3, 2, 0]);
+    expectBalanced(m);
+  });
+
+  it('arms one deadline timer for a run of writes, not one per write', async () => {
+    let scheduled = 0;
+    const counting: SchedulerLike = {
+      now: () => asyncScheduler.now(),
+      schedule: ((work: () => void, delay?: number) => {
+        scheduled++;
+        return asyncScheduler.schedule(work, delay);
+      }) as SchedulerLike['schedule'],
+    };
+    const sink = createMemorySink({});
+    const runner = createSinkRunner(
+      { logger: silentLogger, now: () => Date.now(), scheduler: counting },
+      sink,
+      cfg({ batch_size: 1, linger: 0, write_timeout: 30_000, health: { stall_after: 0 } }),
+    );
+    runners.push(runner);
+    await runner.start();
+    for (let i = 0; i < 200; i++) {
+      runner.enqueue(rec(i));
+      await tick(1);
+    }
+    expect(sink.records).toHaveLength(200);
+    expect(scheduled).toBeLessThanOrEqual(2);
+    // The timer outliving the last write fires once and finds nothing to time out.
+    await tick(30_000);
+    expect(runner.metrics().success).toBe(200);
+    expect(runner.metrics().retried).toBe(0);
   });
 
   it('write_timeout 0 waits as long as the write takes', async () => {
