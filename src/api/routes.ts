@@ -122,7 +122,13 @@ function engineError(err: unknown): never {
     throw new HttpError(400, err, {}, { diagnostics: err.diagnostics.map(diagnosticJson) });
   if (err instanceof SluiceError) {
     const status =
-      err.code === 'rule_not_found' ? 404 : err.code === 'rule_already_exists' ? 409 : 400;
+      err.code === 'rule_not_found'
+        ? 404
+        : err.code === 'rule_already_exists'
+          ? 409
+          : err.code === 'sql_parse_worker_failed'
+            ? 503
+            : 400;
     throw new HttpError(status, err);
   }
   throw err;
@@ -310,8 +316,11 @@ const createRule: Handler = async (req, _p, ctx) => {
     enabled: enableOf(body) ?? true,
     description: optString(body, 'description') ?? '',
   };
+  const engine = ctx.deps.engine;
   try {
-    ctx.deps.engine.addRule(rule);
+    // Long SQL is parsed on the engine's parse worker: the event loop is not held for it.
+    if (engine.addRuleAsync) await engine.addRuleAsync(rule);
+    else engine.addRule(rule);
   } catch (err) {
     engineError(err);
   }
@@ -339,13 +348,16 @@ const putRule: Handler = async (req, [id], ctx) => {
   const enable = enableOf(body);
   try {
     if (sql !== undefined || actions !== undefined || description !== undefined) {
-      ctx.deps.engine.updateRule({
+      const next = {
         id: cur.id,
         sql: sql ?? cur.sql,
         actions: actions ?? cur.actions,
         description: description ?? cur.description,
         enabled: enable ?? cur.enabled,
-      });
+      };
+      const engine = ctx.deps.engine;
+      if (engine.updateRuleAsync) await engine.updateRuleAsync(next);
+      else engine.updateRule(next);
     } else if (enable === true) ctx.deps.engine.enableRule(cur.id);
     else if (enable === false) ctx.deps.engine.disableRule(cur.id);
   } catch (err) {
@@ -396,7 +408,9 @@ const ruleTest: Handler = async (req, _p, ctx) => {
     clock: ctx.testClock,
     // The engine's SQL size limits, so an oversized rule is refused before it is parsed.
     limits: sqlLimitsOf(ctx.deps.engine.config.config.rule_limits),
-  });
+    // Long SQL is parsed on the engine's parse worker, off the event loop.
+    ...(ctx.deps.engine.parseSql ? { parse: ctx.deps.engine.parseSql } : {}),
+  }).catch((err: unknown) => engineError(err));
   switch (r.kind) {
     case 'passed':
       // EMQX answers a SELECT with its output object and a FOREACH with the list of outputs.
@@ -797,6 +811,7 @@ export const ROUTES: readonly Route[] = [
           201: J('Created', ref('Rule')),
           400: E('api_bad_request, rule_sql_invalid (with diagnostics), rule_unknown_action'),
           409: E('rule_already_exists'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
     },
@@ -817,6 +832,7 @@ export const ROUTES: readonly Route[] = [
           200: J('Updated', ref('Rule')),
           400: E('api_bad_request, rule_sql_invalid, rule_unknown_action'),
           404: E('rule_not_found'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
       DELETE: {
@@ -847,6 +863,7 @@ export const ROUTES: readonly Route[] = [
           200: J('The output(s)', ref('RuleTestOutput')),
           400: E('Bad SQL (diagnostics), bad context or an evaluation failure'),
           412: E('api_rule_test_no_result'),
+          503: E('sql_parse_worker_failed: the worker parsing long SQL died; retry'),
         },
       },
     },

@@ -4,7 +4,7 @@
  * (the fields the API reads) so this module does not depend on the sink runner or the broker.
  */
 import type { ConnectedClient, Logger, SchemaRegistryPort } from '../core/index.js';
-import type { RuleInfo, RuleMetricsSnapshot, TraceRegistry } from '../runtime/index.js';
+import type { ParseSql, RuleInfo, RuleMetricsSnapshot, TraceRegistry } from '../runtime/index.js';
 
 export interface ApiSinkMetrics {
   /** Runner state: idle, connecting, connected, failed (non-retriable connect error), draining, stopped. */
@@ -287,6 +287,13 @@ export interface ApiEngine {
   disableRule(id: string): void;
   addRule(rule: ApiRuleInput): void;
   updateRule(rule: ApiRuleInput): void;
+  /**
+   * When present the API creates/updates rules and parses `rule_test` SQL through these, which
+   * lex and parse long SQL on a worker thread (the engine's; decision 0022).
+   */
+  addRuleAsync?(rule: ApiRuleInput): Promise<void>;
+  updateRuleAsync?(rule: ApiRuleInput): Promise<void>;
+  parseSql?: ParseSql;
   removeRule(id: string): void;
   /** Bound MQTT listeners (empty before start / after stop). */
   readonly addresses: readonly {

@@ -48,6 +48,8 @@ import {
   createDefaultServices,
   createIngress,
   createIngressStore,
+  createParseWorker,
+  PARSE_WORKER_DEFAULTS,
   createTraceRegistry,
   createEventSource,
   createLagWatch,
@@ -55,7 +57,7 @@ import {
   createRuleManager,
   RuntimeRuleErrors,
 } from '../runtime/index.js';
-import type { EvalClock, MessageContext, RuleGuard } from '../runtime/index.js';
+import type { EvalClock, MessageContext, ParseResult, RuleGuard } from '../runtime/index.js';
 import { ingressConfigOf } from './ingress-config.js';
 import { createAlarms, monitoredSinks } from './alarm-monitor.js';
 import { brokerAuthenticator } from './auth-port.js';
@@ -375,7 +377,11 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
     { guards, logger: rulesLog, now },
     { thresholdMs: limits.lag_warn },
   );
-  const rules = new RulesService(manager, services, (name) => sinks.has(name));
+  // Long rule SQL from the API and from watcher-triggered reloads is lexed and parsed on a
+  // worker thread (decision 0022); startup, `engine.reload()` and `sluice check` keep parsing
+  // synchronously (compileRules).
+  const parseWorker = createParseWorker();
+  const rules = new RulesService(manager, services, (name) => sinks.has(name), parseWorker.parse);
 
   // Initial rules: broken rules are reported and skipped; the rest run.
   const startupIssues: ConfigIssue[] = [...first.ruleIssues];
@@ -404,10 +410,39 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   let running = false;
   let stopped = false;
 
-  function reload(): ReloadReport {
+  /**
+   * A watcher-triggered reload (decision 0022): the new config is loaded, its long rule SQL is
+   * parsed on the parse worker, then `reload` applies it synchronously with those ASTs — the
+   * same report and semantics, without the parse on the event loop. Reloads run one after the
+   * other, each loading the files when it starts, so the last edit wins. A failing worker
+   * leaves that SQL to be parsed synchronously.
+   */
+  let reloadChain: Promise<void> = Promise.resolve();
+  function reloadOffThread(): void {
+    reloadChain = reloadChain.then(async () => {
+      if (!running) return;
+      const r = load();
+      const parsed = new Map<string, ParseResult>();
+      if (r.ok)
+        for (const { sql } of r.loaded.rules) {
+          if (sql.length < PARSE_WORKER_DEFAULTS.minChars || parsed.has(sql)) continue;
+          try {
+            parsed.set(sql, await parseWorker.parse(sql, services.sqlLimits));
+          } catch {
+            // sql_parse_worker_failed: compileRules parses this one synchronously.
+          }
+        }
+      if (running) reload(() => r, parsed);
+    });
+  }
+
+  function reload(
+    loadNow: () => LoadResult = load,
+    parsed?: ReadonlyMap<string, ParseResult>,
+  ): ReloadReport {
     const { report: rulesReport, loaded: next } = reloadRules({
-      load,
-      compile,
+      load: loadNow,
+      compile: parsed && parsed.size > 0 ? createCompiler(services, parsed) : compile,
       rules,
       hasSink: (name) => sinks.has(name),
       running: runningNow,
@@ -507,7 +542,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
           loaded.watchTargets,
           loaded.config.reload.debounce,
           () => {
-            if (running) reload();
+            if (running) reloadOffThread();
           },
           (err, dir) =>
             log.warn({ code: 'config_watch_failed', err, dir }, 'cannot watch directory'),
@@ -564,6 +599,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       source.close();
       // Function services own resources (the jq worker thread); release them last.
       await services.close?.();
+      await parseWorker.close();
       await schemas.close();
       log.info({ dropped }, 'stopped');
       return { dropped };
@@ -580,6 +616,25 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       rules.update(rule);
       syncFilters();
     },
+    async addRuleAsync(rule) {
+      const isNew = () => {
+        if (rules.has(rule.id))
+          throw RuntimeRuleErrors.rule_already_exists(`rule ${JSON.stringify(rule.id)} exists`);
+      };
+      isNew();
+      await rules.addAsync(rule, isNew);
+      syncFilters();
+    },
+    async updateRuleAsync(rule) {
+      const exists = () => {
+        if (!rules.has(rule.id))
+          throw RuntimeRuleErrors.rule_not_found(`rule ${JSON.stringify(rule.id)} does not exist`);
+      };
+      exists();
+      await rules.updateAsync(rule, exists);
+      syncFilters();
+    },
+    parseSql: parseWorker.parse,
     removeRule: (id) => {
       rules.remove(id);
       syncFilters();
@@ -605,7 +660,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
         ...(external ? { source: external.metrics() } : {}),
       };
     },
-    reload,
+    reload: () => reload(),
     onReload(listener) {
       reloadListeners.add(listener);
       return () => reloadListeners.delete(listener);

@@ -13,7 +13,7 @@ import type {
   SinkType,
 } from '../core/index.js';
 import type { GatewayMetrics, OcppGateway } from '../ocpp/index.js';
-import type { IngressStore, TraceRegistry } from '../runtime/index.js';
+import type { IngressStore, ParseSql, TraceRegistry } from '../runtime/index.js';
 import type {
   MessageContext,
   RuleInfo,
@@ -86,6 +86,15 @@ export interface Engine {
   stop(opts?: { drainMs?: number }): Promise<{ dropped: number }>;
   addRule(rule: RuleInput): void;
   updateRule(rule: RuleInput): void;
+  /**
+   * `addRule` / `updateRule` with long SQL lexed and parsed on a worker thread (decision 0022),
+   * so the event loop is not held for it; the plan and closures are built on this thread. Same
+   * errors, plus `sql_parse_worker_failed` (retriable) when the worker died. The API uses these.
+   */
+  addRuleAsync(rule: RuleInput): Promise<void>;
+  updateRuleAsync(rule: RuleInput): Promise<void>;
+  /** `parseRule` through the engine's parse worker (what `addRuleAsync` parses with). */
+  parseSql: ParseSql;
   removeRule(id: string): void;
   enableRule(id: string): void;
   disableRule(id: string): void;

@@ -50,6 +50,11 @@ export const runtimeErrors = defineErrors('runtime', {
     description: 'A FROM entry is not a valid MQTT topic filter (misplaced `#` or `+`, empty).',
     retriable: false,
   },
+  sql_parse_worker_failed: {
+    description:
+      'The worker thread that parses long rule SQL for the API died or did not answer (crash, out of memory, 60 s timeout); the rule was not created, updated or tested. Retriable: the next request starts a new worker.',
+    retriable: true,
+  },
   decode_json_failed: {
     description:
       'A `payload.…` path (or FOREACH payload) reached a payload that is not valid JSON.',

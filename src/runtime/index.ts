@@ -31,7 +31,13 @@ export {
 } from './functions/index.js';
 export type { FunctionDef, FunctionRegistry, FunctionServices } from './functions/index.js';
 
-export { compileRule, explainRule } from './compile-rule.js';
+export { compileRule, compileRuleAsync, explainRule, type ParseSql } from './compile-rule.js';
+export {
+  createParseWorker,
+  PARSE_WORKER_DEFAULTS,
+  type ParseWorker,
+  type ParseWorkerOptions,
+} from './parse-worker.js';
 
 // Rule lifecycle, shared event source, pipelines and metrics (built on CompiledRule.run).
 export { createTopicIndex, normaliseFilter, type TopicIndex } from './topic-index.js';

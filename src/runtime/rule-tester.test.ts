@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { createDefaultServices } from './functions/index.js';
+import { createParseWorker } from './parse-worker.js';
 import { eventNameOf, runRuleTest, runRuleTestAsync } from './rule-tester.js';
 
 const opts = { services: createDefaultServices({ node: 'n@h' }), now: 1_700_000_000_000 };
@@ -108,6 +109,43 @@ describe('runRuleTestAsync (jq without blocking)', () => {
       expect((r as { reason: string }).reason).toMatch(/timeout/);
     } finally {
       await services.close?.();
+    }
+  });
+});
+
+describe('runRuleTestAsync with the parse worker (decision 0022)', () => {
+  const caseRule = (n: number, tail = '') =>
+    `SELECT CASE ${Array.from({ length: n }, (_, i) => `WHEN payload.v = ${i} THEN 'b${i}'`).join(' ')} ELSE 'none' END AS c FROM "t"${tail}`;
+
+  it('answers as the synchronous test does: outputs, diagnostics, no_match, limits', async () => {
+    const worker = createParseWorker({ minChars: 0 });
+    try {
+      const cases: [string, Record<string, unknown>, object?][] = [
+        [caseRule(300), { topic: 't', payload: '{"v":299}' }],
+        [caseRule(300, ' WHERE'), { topic: 't' }],
+        [caseRule(300), { topic: 'u' }],
+        [caseRule(300), { topic: 't', payload: '{"v":1}' }, { limits: { maxTokens: 100 } }],
+        ['SELECT nope(1) AS x FROM "t"', { topic: 't' }], // a planner diagnostic
+      ];
+      for (const [sql, context, extra] of cases) {
+        const o = { ...opts, ...extra };
+        const want = runRuleTest(sql, context, o);
+        expect(await runRuleTestAsync(sql, context, { ...o, parse: worker.parse })).toEqual(want);
+      }
+      expect(worker.stats().offThread).toBe(cases.length);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('a dead parse worker rejects with sql_parse_worker_failed', async () => {
+    const worker = createParseWorker({ minChars: 0, timeoutMs: 1 });
+    try {
+      await expect(
+        runRuleTestAsync(caseRule(50), { topic: 't' }, { ...opts, parse: worker.parse }),
+      ).rejects.toMatchObject({ code: 'sql_parse_worker_failed' });
+    } finally {
+      await worker.close();
     }
   });
 });

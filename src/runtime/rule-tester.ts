@@ -14,7 +14,7 @@ import { EVENT_TOPICS, encodeJson } from '../core/index.js';
 import type { EventName, RuleOutcome, Value, ValueMap } from '../core/index.js';
 import type { Diagnostic, ParseLimits } from '../sql-parser/index.js';
 import { EvalSession } from './async-eval.js';
-import { compileRule } from './compile-rule.js';
+import { compileRule, compileRuleAsync, type ParseSql } from './compile-rule.js';
 import type { CompiledRule } from './compile/index.js';
 import { SqlError } from './errors.js';
 import type { FunctionServices } from './functions/index.js';
@@ -94,6 +94,11 @@ export interface RuleTestOptions {
   clock?: EvalClock;
   /** SQL size limits (the engine's `rule_limits`); default: `services.sqlLimits` or the parser's. */
   limits?: ParseLimits;
+  /**
+   * `runRuleTestAsync` only: how to parse (a `ParseWorker`'s `parse`, which lexes and parses
+   * long SQL on a worker thread). Default: `parseRule` on this thread.
+   */
+  parse?: ParseSql;
 }
 
 export function runRuleTest(
@@ -114,7 +119,17 @@ export async function runRuleTestAsync(
   context: Readonly<Record<string, unknown>>,
   opts: RuleTestOptions,
 ): Promise<RuleTestResult> {
-  const prepared = prepareTest(sql, context, opts);
+  let prepared: PreparedTest | { result: RuleTestResult };
+  if (opts.parse) {
+    let rule: CompiledRule;
+    try {
+      rule = await compileRuleAsync(sql, { ...compileOptions(opts), parse: opts.parse });
+    } catch (err) {
+      if (err instanceof SqlError) return { kind: 'sql_error', diagnostics: err.diagnostics };
+      throw err;
+    }
+    prepared = prepareWith(rule, context, opts);
+  } else prepared = prepareTest(sql, context, opts);
   if ('result' in prepared) return prepared.result;
   const passes = prepared.rule.passes;
   if (!passes) return evaluateTest(prepared, opts);
@@ -158,15 +173,25 @@ function prepareTest(
 ): PreparedTest | { result: RuleTestResult } {
   let rule;
   try {
-    rule = compileRule(sql, {
-      services: opts.services,
-      ...(opts.limits ? { limits: opts.limits } : {}),
-    });
+    rule = compileRule(sql, compileOptions(opts));
   } catch (err) {
     if (err instanceof SqlError)
       return { result: { kind: 'sql_error', diagnostics: err.diagnostics } };
     throw err;
   }
+  return prepareWith(rule, context, opts);
+}
+
+function compileOptions(opts: RuleTestOptions) {
+  return { services: opts.services, ...(opts.limits ? { limits: opts.limits } : {}) };
+}
+
+/** The sample event for a compiled rule, or why there is none. */
+function prepareWith(
+  rule: CompiledRule,
+  context: Readonly<Record<string, unknown>>,
+  opts: RuleTestOptions,
+): PreparedTest | { result: RuleTestResult } {
   const from = rule.sources;
   const { event_type: eventType, ...given } = context as Record<string, Value>;
   let event: EventName;
