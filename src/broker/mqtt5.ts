@@ -110,6 +110,9 @@ export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: str
   ['lib/handlers/subscribe.js', 'client._subTopics.push(topic)'],
   ['lib/handlers/unsubscribe.js', 'slicedUnsubscribe(client, packet, done)'],
   ['lib/client.js', 'unsubscribeOnClose(this, finish)'],
+  ['lib/handlers/subscribe.js', 'client._deliverFuncs[kind]'],
+  ['lib/handlers/subscribe.js', 'client._subReserved--'],
+  ['lib/handlers/unsubscribe.js', "emit('unsubscribe', packet.unsubscriptions, client, this.held)"],
 ];
 
 const sourcesChecked = new Set<string>();
