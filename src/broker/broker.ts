@@ -169,6 +169,7 @@ export function createBrokerInternals(
     deliveringQos0: false,
     shared: undefined,
     sharing: false,
+    sysListened: false,
     windows: undefined,
     ackPort: deps.ackGate,
     ingress: deps.ingress,
@@ -247,6 +248,12 @@ export function createBrokerInternals(
       installMqtt5(a, enhanced);
       installFastParser(a);
       installSubscribeSlices(a);
+      // `$SYS/<id>/new/subscribes` (the JSON of a SUBSCRIBE's filters) only when something may
+      // receive it: a `$` filter was granted, or rules see `$SYS` messages (their
+      // message.publish / message.dropped). Our subscribe.js hunk asks (decision 0025).
+      const ignoreSys = config.ignore_sys_message;
+      (a as unknown as { sysSubscribesWanted: () => boolean }).sysSubscribesWanted = () =>
+        !ignoreSys || ctx.sysListened;
       ctx.aedes = a;
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no

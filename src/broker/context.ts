@@ -105,6 +105,12 @@ export interface BrokerContext {
   shared: SharedSubscriptions | undefined;
   /** True while a shared subscription hands a copy to a member (see authorizeForward). */
   sharing: boolean;
+  /**
+   * Some filter starting with `$` was ever granted or subscribed in process (sticky): only such
+   * a filter can receive `$SYS/<id>/new/subscribes` (wildcard-first filters do not match
+   * `$`-topics [MQTT-4.7.2-1]), so until then that message is not built (decision 0025).
+   */
+  sysListened: boolean;
   /** max_inflight windows (inflight-window.ts), from start() on. */
   windows: InflightWindows | undefined;
   /** The engine's tracker for held acknowledgements (ack-after.ts); absent = ack on receipt. */

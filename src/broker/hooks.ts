@@ -535,6 +535,8 @@ export function createHooks(
         }
       }
       if (share) ctx.shared?.join(client, sub.topic, share);
+      // `$`: `$SYS/…`, or a shared group whose filter may be one (decision 0025).
+      if (sub.topic.charCodeAt(0) === 36) ctx.sysListened = true;
       cb(null, sub);
     });
   }

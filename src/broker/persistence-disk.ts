@@ -378,6 +378,8 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
     storeRetained: (p: Packet) => record(['retain', null, p]),
     createRetainedStream: (pattern: string) => store.createRetainedStream(pattern),
     createRetainedStreamCombi: (patterns: string[]) => store.createRetainedStreamCombi(patterns),
+    /** The store holds a retained message (our subscribe.js hunk skips the look-up if not). */
+    hasRetained: () => retained.size > 0,
     addSubscriptions: (c: ClientLike, subs: Array<Record<string, unknown>>) =>
       record(['sub+', c.id, subs.map((s) => ({ ...s }))]),
     removeSubscriptions: (c: ClientLike, topics: string[]) => record(['sub-', c.id, topics]),

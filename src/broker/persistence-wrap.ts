@@ -57,6 +57,24 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
     outgoingStream: (c: Client) => AsyncIterable<OutgoingPacket>;
     outgoingUpdate: (c: Client, packet: OutgoingPacket) => Promise<void>;
   };
+  // Retained topics, so a SUBSCRIBE skips the store's look-up while none is held (our
+  // subscribe.js hunk asks `hasRetained`; decision 0025). The disk store answers from its own
+  // mirror; for Aedes' memory store the topics are tracked here as the store does: an empty
+  // payload removes the topic's message.
+  const r = a.persistence as {
+    storeRetained: (packet: { topic: string; payload?: { length: number } }) => Promise<unknown>;
+    hasRetained?: () => boolean;
+  };
+  if (typeof r.hasRetained !== 'function') {
+    const topics = new Set<string>();
+    const storeRetained = r.storeRetained.bind(r);
+    r.storeRetained = (packet) => {
+      if (packet.payload !== undefined && packet.payload.length > 0) topics.add(packet.topic);
+      else topics.delete(packet.topic);
+      return storeRetained(packet);
+    };
+    r.hasRetained = () => topics.size > 0;
+  }
   const clear = p.outgoingClearMessageId.bind(p);
   p.outgoingClearMessageId = (c, packet) => {
     if (packet.cmd === 'puback' || packet.cmd === 'pubcomp')
