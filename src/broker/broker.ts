@@ -276,7 +276,7 @@ export function createBrokerInternals(
         logger.error({ code: 'broker_internal_error', err }, 'aedes error'),
       );
       await a.listen();
-      wrapPersistence(ctx, a);
+      wrapPersistence(ctx, a, disk?.hasRetained);
       ctx.shared = installSharedSubscriptions(ctx, a);
       installMqueueLimit(ctx, a);
       ctx.windows = installInflightWindows(ctx, a);

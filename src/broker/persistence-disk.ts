@@ -125,6 +125,8 @@ export interface DiskPersistenceOptions {
 export interface DiskPersistence {
   /** Give to `new Aedes({ persistence })`. */
   readonly persistence: unknown;
+  /** The store holds a retained message, restored ones included (decision 0025). */
+  hasRetained(): boolean;
   /** After Aedes has closed: flush the journal, write a final snapshot, close files. Idempotent. */
   close(): Promise<void>;
 }
@@ -378,8 +380,6 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
     storeRetained: (p: Packet) => record(['retain', null, p]),
     createRetainedStream: (pattern: string) => store.createRetainedStream(pattern),
     createRetainedStreamCombi: (patterns: string[]) => store.createRetainedStreamCombi(patterns),
-    /** The store holds a retained message (our subscribe.js hunk skips the look-up if not). */
-    hasRetained: () => retained.size > 0,
     addSubscriptions: (c: ClientLike, subs: Array<Record<string, unknown>>) =>
       record(['sub+', c.id, subs.map((s) => ({ ...s }))]),
     removeSubscriptions: (c: ClientLike, topics: string[]) => record(['sub-', c.id, topics]),
@@ -407,6 +407,7 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
 
   return {
     persistence: new CallBackPersistence(() => durable),
+    hasRetained: () => retained.size > 0,
     async close() {
       if (closed) return;
       closed = true;
