@@ -25,6 +25,10 @@
  *                        one slice of removals, the rest a slice per turn, from the filter list
  *                        subscribe.js keeps (`_subTopics`); a big UNSUBSCRIBE is validated
  *                        whole before anything is removed
+ *   per-filter cost      (ours, issue #19, decision 0025) one delivery function per client and
+ *                        kind, `_subCount` / `_subReserved` for max_subscriptions, the held QoS
+ *                        on the 'unsubscribe' event, no retained look-up on an empty store, no
+ *                        `$SYS/…/new/subscribes` until a `$` filter exists
  *
  * and for issue #13:
  *
