@@ -11,12 +11,14 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TopicMatcher } from './matcher.js';
+import { qlobberEntries, TopicMatcher } from './matcher.js';
 
 interface QlobberLike {
   add(topic: string, val: unknown): unknown;
   remove(topic: string, val?: unknown): unknown;
   match(topic: string): unknown[];
+  visit(): Iterable<{ type: string; key?: string; value?: unknown }>;
+  _separator: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -135,7 +137,7 @@ describe('TopicMatcher vs mqemitter’s Qlobber', () => {
         fc.constantFrom(0, 2, 4096),
         (ops, cache) => check(ops, true, cache),
       ),
-      { numRuns: 1500 },
+      { numRuns: 3000 },
     );
   });
 
@@ -145,6 +147,36 @@ describe('TopicMatcher vs mqemitter’s Qlobber', () => {
         check(ops, true, cache),
       ),
       { numRuns: 800 },
+    );
+  });
+
+  it('carries a Qlobber’s state over (installMatcher’s qlobberEntries) with the same matches', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 1, maxLength: 60 }),
+        fc.array(topic, { minLength: 1, maxLength: 20 }),
+        (ops, probes) => {
+          const q = qlobber(true);
+          for (const o of ops)
+            attempt(() =>
+              o.op === 'add'
+                ? q.add(o.topic, LISTENERS[o.fn])
+                : o.op === 'remove'
+                  ? q.remove(o.topic, LISTENERS[o.fn])
+                  : o.op === 'removeAll'
+                    ? q.remove(o.topic)
+                    : undefined,
+            );
+          const m = new TopicMatcher<unknown>();
+          for (const [f, v] of qlobberEntries(q)) m.add(f, v);
+          for (const t of [...probes, ...ops.map((o) => o.topic)])
+            expect(
+              attempt(() => ids(m.match(t))),
+              t,
+            ).toEqual(attempt(() => ids(q.match(t))));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

@@ -313,7 +313,9 @@ function isQlobber(m: unknown): m is QlobberLike {
 }
 
 /** Every (filter, listener) of a Qlobber in its per-filter order (through `visit`). */
-export function qlobberEntries(q: QlobberLike): [filter: string, val: unknown][] {
+export function qlobberEntries(
+  q: Pick<QlobberLike, 'visit' | '_separator'>,
+): [filter: string, val: unknown][] {
   const out: [string, unknown][] = [];
   const path: string[] = [];
   let key: string | undefined;
