@@ -875,3 +875,66 @@ describe('per-filter cost of a SUBSCRIBE (issue #19, decision 0025)', () => {
     expect([next.clientId, next.subs.map((s) => s.topic)]).toEqual(['n', ['n/2']]);
   });
 });
+
+describe('grantedQos on forwarded copies (issue #19: no scan of every filter per copy)', () => {
+  it("a live copy carries its subscription's QoS; a retained copy the lowest grant among the SUBSCRIBE's filters", async () => {
+    const { aedes, send, next, stop } = await (async () => {
+      const b = await bareAedes(500);
+      return {
+        ...b,
+        send: (p: object) => b.ours.write(generate(p as Packet)),
+        next: nextOf(b.ours),
+      };
+    })();
+    const seen: [string, number | undefined][] = [];
+    aedes.authorizeForward = (_client, packet) => {
+      seen.push([packet.topic, (packet as { grantedQos?: number }).grantedQos]);
+      return packet;
+    };
+    const publish = (topic: string, retain: boolean) =>
+      new Promise<void>((r) =>
+        aedes.publish(
+          { cmd: 'publish', topic, qos: 1, payload: Buffer.from('x'), retain, dup: false },
+          () => r(),
+        ),
+      );
+    await publish('r/1', true); // retained, before anyone subscribes
+    send({
+      cmd: 'subscribe',
+      messageId: 10,
+      subscriptions: [
+        { topic: 'live/+', qos: 0 },
+        { topic: 'r/+', qos: 1 },
+        { topic: 'r/#', qos: 0 },
+      ],
+    });
+    await next('suback');
+    await next('publish'); // the retained r/1
+    await publish('live/a', false);
+    await next('publish');
+    expect(seen.find(([t]) => t === 'live/a')).toEqual(['live/a', 0]);
+    // r/1 was looked up for r/+ (QoS 1) and r/# (QoS 0): each copy is granted at least 0.
+    expect(seen.filter(([t]) => t === 'r/1').map(([, g]) => g)).toContain(0);
+    expect(seen.filter(([t]) => t === 'r/1').every(([, g]) => g === 0)).toBe(true);
+    await stop();
+  });
+});
+
+/** `next(cmd)` over the packets Aedes writes to `ours` (read from now on). */
+function nextOf(ours: NodeJS.ReadableStream): (cmd: string) => Promise<Packet> {
+  const p = parser({ protocolVersion: 4 });
+  const got: Packet[] = [];
+  const waiters: (() => void)[] = [];
+  p.on('packet', (x: Packet) => {
+    got.push(x);
+    for (const w of waiters.splice(0)) w();
+  });
+  ours.on('data', (b: Buffer) => p.parse(b));
+  return async (cmd) => {
+    for (;;) {
+      const i = got.findIndex((x) => x.cmd === cmd);
+      if (i >= 0) return got.splice(i, 1)[0]!;
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+}

@@ -10,7 +10,7 @@
  *   publish-path.ts       wrapped aedes.publish (message.publish / dropped), back-pressure gate
  *   persistence-wrap.ts   PUBACK / PUBCOMP → message.acked; offline enqueues count as deliveries
  *   drain-guard.ts        the mqemitter drain guard
- *   split-cache.ts        cached topic splits of the mqemitter matcher
+ *   matcher.ts            the mqemitter topic matcher (compact trie, cached topic splits)
  *   in-process-subscribe.ts  Broker.subscribe
  *   shared-subscriptions.ts  $share/<group>/<filter> and $queue/<filter>: one member per group
  *   rate-limits.ts        messages_rate (socket reads paused), max_conn_rate (accepts held)
@@ -69,7 +69,7 @@ import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
 import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
 import { wrapPersistence } from './persistence-wrap.js';
-import { cacheTopicSplits } from './split-cache.js';
+import { installMatcher, type TopicMatcher } from './matcher.js';
 import {
   heldCount,
   installPublishPath,
@@ -105,6 +105,8 @@ export interface BrokerInternals {
   readonly broker: Broker;
   /** Like a listener's accept: destroys the stream unless the broker is running. */
   connect(stream: Duplex, meta: ConnMeta, req?: IncomingMessage): void;
+  /** The topic matcher installed on Aedes' mqemitter (decision 0024); undefined before start. */
+  matcher(): TopicMatcher<unknown> | undefined;
 }
 
 export function createBroker(deps: BrokerDeps, input: BrokerConfigInput | BrokerConfig): Broker {
@@ -185,6 +187,7 @@ export function createBrokerInternals(
   let running: RunningListener[] = [];
   let addresses: BoundAddress[] = [];
   let disk: DiskPersistence | undefined;
+  let matcher: TopicMatcher<unknown> | undefined;
 
   function handleConnection(stream: Duplex, meta: ConnMeta, req?: IncomingMessage): void {
     if (!ctx.aedes || ctx.state !== 'running') {
@@ -245,6 +248,9 @@ export function createBrokerInternals(
       }) as AedesInternals;
       assertPatchedAedes(a);
       assertPatchedAedesSources();
+      // Our compact matcher in place of mqemitter's Qlobber, before anything subscribes
+      // (decision 0024; it also caches the topic splits of routed PUBLISHes, decision 0020).
+      matcher = installMatcher(a);
       installMqtt5(a, enhanced);
       installFastParser(a);
       installSubscribeSlices(a);
@@ -281,7 +287,6 @@ export function createBrokerInternals(
       installMqueueLimit(ctx, a);
       ctx.windows = installInflightWindows(ctx, a);
       guardSynchronousDrain(a);
-      cacheTopicSplits(a);
       ctx.state = 'running';
       try {
         for (const [name, l] of Object.entries(config.listeners)) {
@@ -378,5 +383,5 @@ export function createBrokerInternals(
     },
   };
 
-  return { broker, connect: handleConnection };
+  return { broker, connect: handleConnection, matcher: () => matcher };
 }

@@ -40,6 +40,26 @@ describe('deliveryQos [MQTT-3.8.4-6] [MQTT-3.3.5-1]', () => {
     expect(deliveryQos(subs({ 'a/#': 0, 'a/+': 1, 'x/#': 2 }), 'a/b', 2)).toBe(1);
     expect(deliveryQos(subs({ 'a/b': 0, '#': 2 }), 'a/b', 2)).toBe(2);
   });
+  it("a known grant that covers the message's QoS answers without reading the client's filters", () => {
+    // Reading any key or enumerating them throws: the answer must come from `known` alone.
+    const untouchable = new Proxy({} as Record<string, { qos: number }>, {
+      get: () => {
+        throw new Error('filters read');
+      },
+      ownKeys: () => {
+        throw new Error('filters enumerated');
+      },
+    });
+    expect(deliveryQos(untouchable, 'a/b', 1, 1)).toBe(1);
+    expect(deliveryQos(untouchable, 'a/b', 1, 2)).toBe(1);
+    expect(deliveryQos(untouchable, 'a/b', 2, 2)).toBe(2);
+    expect(() => deliveryQos(untouchable, 'a/b', 2, 1)).toThrow('filters');
+  });
+  it('a known grant below the QoS still finds a better matching subscription', () => {
+    expect(deliveryQos(subs({ 'a/+': 0, 'a/#': 2 }), 'a/b', 2, 0)).toBe(2);
+    expect(deliveryQos(subs({ 'a/+': 0, 'a/#': 1 }), 'a/b', 2, 0)).toBe(1);
+    expect(deliveryQos(subs({ 'a/+': 0 }), 'a/b', 2, 0)).toBe(0);
+  });
 });
 
 describe('subscriptionIds (MQTT 5 [MQTT-3.3.4-4])', () => {

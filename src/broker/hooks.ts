@@ -557,7 +557,12 @@ export function createHooks(
     let qos: number = packet.qos;
     if (ctx.deliveringQos0) qos = 0;
     else if (qos > 0) {
-      qos = deliveryQos(c.subscriptions, packet.topic, qos);
+      qos = deliveryQos(
+        c.subscriptions,
+        packet.topic,
+        qos,
+        (packet as { grantedQos?: number }).grantedQos,
+      );
       if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
     }
     let out = packet;

@@ -108,6 +108,8 @@ export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: str
   ['lib/handlers/connect.js', 'client.broker.supportsAuthenticationMethod?.('],
   ['lib/handlers/subscribe.js', 'broker.subscribeSlice'],
   ['lib/handlers/subscribe.js', 'client._subTopics.push(topic)'],
+  ['lib/handlers/subscribe.js', '_packet.grantedQos = qos'],
+  ['lib/handlers/subscribe.js', 'newPacket.grantedQos = retainedGrant'],
   ['lib/handlers/unsubscribe.js', 'slicedUnsubscribe(client, packet, done)'],
   ['lib/client.js', 'unsubscribeOnClose(this, finish)'],
   ['lib/handlers/subscribe.js', 'client._deliverFuncs[kind]'],

@@ -17,6 +17,9 @@
  *                   big SUBSCRIBEs is back-pressured by TCP, and what is held is bounded by one
  *                   socket read. A DISCONNECT among the held packets marks the will discarded at
  *                   once, as Aedes would, in case the socket closes before it is handed over.
+ *                   Before CONNACK Aedes queues a connection's packets itself and hands them
+ *                   over on 'connected'; a multi-slice SUBSCRIBE / UNSUBSCRIBE pipelined behind
+ *                   the CONNECT (and every packet after it) is held here until then instead.
  *   UNSUBSCRIBE     our patch (lib/handlers/unsubscribe.js) validates a big UNSUBSCRIBE whole,
  *                   then handles it a slice per turn; `guardSubscribeOrder` holds the client's
  *                   later packets meanwhile, as for a SUBSCRIBE. A closing client with more than
@@ -30,7 +33,7 @@
  *                   order, so a removal that fits the turn's budget goes at once.
  *
  * Aedes internals used (README invariant 7): the client's `_parser` ('packet' listeners, the
- * first being Aedes' `enqueue`), `_nextBatch`, `_parsingBatch`, `_disconnected`, `version`;
+ * first being Aedes' `enqueue`), `_nextBatch`, `_parsingBatch`, `_disconnected`, `version`, `connackSent` and its 'connected' event;
  * `aedes.unsubscribe` and the patched `subscribeSlice`.
  */
 import type { Aedes, Client } from 'aedes';
@@ -47,6 +50,8 @@ interface ParsedPacket {
 
 interface OrderInternals {
   _parser: NodeJS.EventEmitter;
+  connackSent: boolean;
+  once(event: 'connected', listener: () => void): unknown;
   _nextBatch: (err?: Error) => void;
   _parsingBatch: number;
   _disconnected: boolean;
@@ -137,7 +142,18 @@ export function guardSubscribeOrder(client: Client, slice = SUBSCRIBE_SLICE): vo
       c._nextBatch = next;
     }
   };
+  // Before CONNACK Aedes queues a connection's packets (`enqueue` → `_parser._queue`) and hands
+  // them over on 'connected' with the `_nextBatch` of that moment, so the completion hook above
+  // would never run for a big SUBSCRIBE pipelined behind its CONNECT (allowed: MQTT 5 §3.1.4,
+  // clients may send packets right after CONNECT), and the connection would hold every later
+  // packet forever. Such a packet, and everything after it, is held here until 'connected';
+  // Aedes' own queue (the packets before it) is handed over first, as its listener came first.
+  let waitingConnack = false;
+  const big = (p: ParsedPacket): boolean =>
+    (p.cmd === 'subscribe' ? (p.subscriptions?.length ?? 0) : 0) > slice ||
+    (p.cmd === 'unsubscribe' ? (p.unsubscriptions?.length ?? 0) : 0) > slice;
   const release = (): void => {
+    if (!c.connackSent) return;
     while (!busy && held.length > 0) {
       const p = held.shift()!;
       c._parsingBatch--;
@@ -145,7 +161,14 @@ export function guardSubscribeOrder(client: Client, slice = SUBSCRIBE_SLICE): vo
     }
   };
   const onPacket = function (this: unknown, p: ParsedPacket): void {
-    if (!busy && held.length === 0) return dispatch(p);
+    if (!busy && held.length === 0 && (c.connackSent || !big(p))) return dispatch(p);
+    if (!c.connackSent && !waitingConnack) {
+      waitingConnack = true;
+      c.once('connected', () => {
+        waitingConnack = false;
+        release();
+      });
+    }
     held.push(p);
     // Counted as in progress: Aedes reads the socket again only when its batch is done.
     c._parsingBatch++;
