@@ -168,6 +168,7 @@ async function run(total: number, per: number) {
   rtts.length = 0;
 
   const t0 = performance.now();
+  const cpu0 = process.threadCpuUsage();
   let granted = 0;
   let refused = 0;
   let subacks = 0;
@@ -187,6 +188,10 @@ async function run(total: number, per: number) {
   flood.sock.write(packets);
   await allAcked;
   const tAcked = performance.now() - t0;
+  // Main-thread CPU from the flood's write to its last SUBACK, per filter (the broker's work,
+  // plus this process's SUBACK parsing and the 1 ms watchers: small next to it).
+  const cpu1 = process.threadCpuUsage(cpu0);
+  const cpuPerFilterUs = (cpu1.user + cpu1.system) / total;
   const lagSubscribe = eld.max / 1e6;
   const cpuSubscribe = cpuMaxUs / 1000;
   const heldRaw = process.memoryUsage().rss;
@@ -250,6 +255,8 @@ async function run(total: number, per: number) {
     rss: `${mb(before.rss)} → ${mb(Math.max(peakRss, heldRss))} → ${mb(after.rss)}`,
     heap: `${mb(before.heapUsed)} → ${mb(heldHeap)} → ${mb(upAfter.heapUsed)} → ${mb(after.heapUsed)}`,
     other: `${mb(after.heapTotal)} / ${mb(after.external)} / ${mb(after.arrayBuffers)}`,
+    cpuPerFilterUs,
+    heapPerFilter: (heldHeap - before.heapUsed) / total,
   };
 }
 
@@ -258,15 +265,15 @@ const load0 = loadavg()
   .join(' ');
 console.log(`load average at start: ${load0}; node ${process.version}; gc ${gc ? 'yes' : 'no'}`);
 console.log(
-  '| filters × per SUBSCRIBE | granted | probes | probe p50 ms | p99 ms | max ms | loop lag max ms: subscribing / clean-up | longest turn, CPU ms: subscribing / clean-up | longest GC pause ms | last SUBACK ms | clean-up ms | RSS before → peak → after gc | heap used before → subscribed → after clean-up, broker up → after stop | after: heap total / external / arrayBuffers |',
+  '| filters × per SUBSCRIBE | granted | probes | probe p50 ms | p99 ms | max ms | loop lag max ms: subscribing / clean-up | longest turn, CPU ms: subscribing / clean-up | longest GC pause ms | last SUBACK ms | clean-up ms | RSS before → peak → after gc | heap used before → subscribed → after clean-up, broker up → after stop | after: heap total / external / arrayBuffers | CPU µs per filter (main thread, to last SUBACK) | heap held B per filter |',
 );
 console.log(
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: | ---: |',
 );
 for (const [total, per] of shapes) {
   const r = await run(total, per);
   console.log(
-    `| ${r.shape} | ${r.granted}${r.refused ? ` (+${r.refused} refused)` : ''} | ${r.probes} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.lagSubscribe.toFixed(0)} / ${r.lagCleanUp.toFixed(0)} | ${r.cpuSubscribe.toFixed(1)} / ${r.cpuCleanUp.toFixed(1)} | ${r.gcMax.toFixed(0)} | ${r.tAcked.toFixed(0)} | ${r.tClean.toFixed(0)} | ${r.rss} | ${r.heap} | ${r.other} |`,
+    `| ${r.shape} | ${r.granted}${r.refused ? ` (+${r.refused} refused)` : ''} | ${r.probes} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.lagSubscribe.toFixed(0)} / ${r.lagCleanUp.toFixed(0)} | ${r.cpuSubscribe.toFixed(1)} / ${r.cpuCleanUp.toFixed(1)} | ${r.gcMax.toFixed(0)} | ${r.tAcked.toFixed(0)} | ${r.tClean.toFixed(0)} | ${r.rss} | ${r.heap} | ${r.other} | ${r.cpuPerFilterUs.toFixed(2)} | ${r.heapPerFilter.toFixed(0)} |`,
   );
 }
 const idle = Number(process.argv.find((a) => a.startsWith('--idle='))?.slice(7) ?? 0);

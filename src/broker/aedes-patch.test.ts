@@ -25,6 +25,10 @@
  *                        one slice of removals, the rest a slice per turn, from the filter list
  *                        subscribe.js keeps (`_subTopics`); a big UNSUBSCRIBE is validated
  *                        whole before anything is removed
+ *   per-filter cost      (ours, issue #19, decision 0025) one delivery function per client and
+ *                        kind, `_subCount` / `_subReserved` for max_subscriptions, the held QoS
+ *                        on the 'unsubscribe' event, no retained look-up on an empty store, no
+ *                        `$SYS/…/new/subscribes` until a `$` filter exists
  *
  * and for issue #13:
  *
@@ -644,6 +648,231 @@ describe('PubAck / PubRec reason code from the packet (publish.js, decision 0014
     client.send(publishPacket('drop/t', 'c', 2, 3));
     const rec = await client.next('pubrec');
     expect([rec.messageId, rec.reasonCode]).toEqual([3, 0x10]);
+  });
+});
+
+describe('per-filter cost of a SUBSCRIBE (issue #19, decision 0025)', () => {
+  const limited = (max: number) => ({
+    listeners: {
+      memory: { type: 'tcp' as const, bind: '127.0.0.1', port: 0, max_subscriptions: max },
+    },
+  });
+  type BareClient = {
+    subscriptions: Record<string, { func: unknown; qos: number }>;
+    _subCount?: number;
+  };
+
+  it('filters without a Subscription Identifier share one delivery function per client and kind', async () => {
+    const b = await bareAedes(500);
+    const c = b.client as unknown as BareClient;
+    const sub = (mid: number, subscriptions: { topic: string; qos: 0 | 1 }[]) =>
+      generate({ cmd: 'subscribe', messageId: mid, subscriptions } as Packet);
+    b.ours.write(
+      sub(100, [
+        { topic: 'o/+', qos: 1 },
+        { topic: 'o/#', qos: 1 },
+        { topic: 'o/x', qos: 1 },
+        { topic: 'z/0', qos: 0 },
+        { topic: 'z/1', qos: 0 },
+        { topic: '#', qos: 1 },
+        { topic: '+/x', qos: 1 },
+      ]),
+    );
+    await vi.waitFor(() => expect(c._subCount).toBe(7));
+    const f = (t: string) => c.subscriptions[t]!.func;
+    // The unpatched beta builds a closure per filter: every pair below differs.
+    expect(f('o/#')).toBe(f('o/+'));
+    expect(f('o/x')).toBe(f('o/+'));
+    expect(f('z/1')).toBe(f('z/0'));
+    expect(f('z/0')).not.toBe(f('o/+'));
+    // Wildcard-first filters keep the $-topic guard [MQTT-4.7.2-1]: their own shared function.
+    expect(f('+/x')).toBe(f('#'));
+    expect(f('#')).not.toBe(f('o/+'));
+    await b.unsubscribe(['o/x', 'none']);
+    expect(c._subCount).toBe(6);
+    await b.stop();
+  });
+
+  it('overlapping filters deliver as before; a QoS change back and forth in one read leaves one matcher entry', async () => {
+    const h = await harness();
+    const { client: s } = await h.connectClient('s', { protocolVersion: 4 });
+    s.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'ov/+', qos: 0 },
+        { topic: 'ov/#', qos: 0 },
+        { topic: 'ov/x', qos: 0 },
+      ],
+    });
+    await s.next('suback');
+    const { client: p } = await h.connectClient('p', { protocolVersion: 4 });
+    p.send(publishPacket('ov/x', 'zero', 0, 0));
+    // QoS 0: one copy per matching subscription (Aedes' behaviour, unchanged by the sharing).
+    // One copy per client for the three matching filters: Aedes' behaviour, the same on main
+    // (distinct closures) as with the shared function.
+    expect((await s.next('publish')).payload.toString()).toBe('zero');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.pending('publish')).toEqual([]);
+    // r: QoS 0 → 1 → 0 in one socket read (the removal of (r, qos-0 function) is deferred while
+    // the same shared function is added again).
+    s.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'r', qos: 0 }] });
+    await s.next('suback');
+    s.send(
+      { cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'r', qos: 1 }] },
+      { cmd: 'subscribe', messageId: 4, subscriptions: [{ topic: 'r', qos: 0 }] },
+    );
+    await s.next('suback');
+    await s.next('suback');
+    await new Promise((r) => setTimeout(r, 20));
+    p.send(publishPacket('r', 'one', 0, 0));
+    expect((await s.next('publish')).payload.toString()).toBe('one');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.pending('publish')).toEqual([]);
+    s.send({ cmd: 'unsubscribe', messageId: 5, unsubscriptions: ['r'] });
+    await s.next('unsuback');
+    p.send(publishPacket('r', 'gone', 0, 0));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.pending('publish')).toEqual([]);
+  });
+
+  it('max_subscriptions: held filters in the packet are not counted; unsubscribing frees a slot', async () => {
+    const h = await harness(limited(3));
+    const { client } = await h.connectClient('m', { protocolVersion: 4 });
+    const subscribe = async (mid: number, topics: string[]) => {
+      client.send({
+        cmd: 'subscribe',
+        messageId: mid,
+        subscriptions: topics.map((topic) => ({ topic, qos: 0 as const })),
+      });
+      return (await client.next('suback')).granted;
+    };
+    expect(await subscribe(1, ['a', 'b'])).toEqual([0, 0]);
+    // a and b are held: only c counts, and it is the third.
+    expect(await subscribe(2, ['a', 'b', 'c', 'd'])).toEqual([0, 0, 0, 128]);
+    expect(await subscribe(3, ['d'])).toEqual([128]);
+    client.send({ cmd: 'unsubscribe', messageId: 4, unsubscriptions: ['a', 'nothing'] });
+    await client.next('unsuback');
+    expect(await subscribe(5, ['d', 'e'])).toEqual([0, 128]);
+    expect(h.broker.metrics().refused_max_subscriptions).toBe(3);
+  });
+
+  it('max_subscriptions: a persistent session subscribing one new filter twice in one read counts it once', async () => {
+    // The store answers asynchronously, so both SUBSCRIBEs are granted before either is added:
+    // each reserves a slot, and addSubs releases both (one added, one found held).
+    const h = await harness(limited(2));
+    const { client } = await h.connectClient('p', { protocolVersion: 4, clean: false });
+    client.send(
+      { cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'x', qos: 1 }] },
+      { cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'x', qos: 1 }] },
+    );
+    expect((await client.next('suback')).granted).toEqual([1]);
+    expect((await client.next('suback')).granted).toEqual([1]);
+    client.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'y', qos: 1 }] });
+    expect((await client.next('suback')).granted).toEqual([1]);
+    client.send({ cmd: 'subscribe', messageId: 4, subscriptions: [{ topic: 'z', qos: 1 }] });
+    expect((await client.next('suback')).granted).toEqual([128]);
+  });
+
+  it("session.unsubscribed takes the QoS Aedes held (the 'unsubscribe' event's third argument)", async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('u', { protocolVersion: 4 });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'q/1', qos: 1 },
+        { topic: 'q/2', qos: 0 },
+      ],
+    });
+    await client.next('suback');
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['q/2', 'q/none', 'q/1'] });
+    await client.next('unsuback');
+    await vi.waitFor(() => expect(h.of('session.unsubscribed')).toHaveLength(2));
+    expect(h.of('session.unsubscribed').map((e) => [e['topic'], e['qos']])).toEqual([
+      ['q/2', 0],
+      ['q/1', 1],
+    ]);
+  });
+
+  it('no retained look-up while the store holds no retained message', async () => {
+    const MemoryPersistence = createRequire(import.meta.url)(
+      'aedes-persistence/asyncPersistence.js',
+    ) as { prototype: object };
+    const store = MemoryPersistence.prototype as {
+      createRetainedStreamCombi(patterns: string[]): unknown;
+    };
+    const lookups: string[][] = [];
+    const real = store.createRetainedStreamCombi;
+    const spy = vi.spyOn(store, 'createRetainedStreamCombi').mockImplementation(function (
+      this: unknown,
+      patterns,
+    ) {
+      lookups.push([...patterns]);
+      return real.call(this, patterns);
+    });
+    try {
+      const h = await harness();
+      const { client } = await h.connectClient('r', { protocolVersion: 4 });
+      client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'k/1', qos: 0 }] });
+      await client.next('suback');
+      // The unpatched beta asks the store for every SUBSCRIBE.
+      expect(lookups).toEqual([]);
+      const { client: p } = await h.connectClient('rp', { protocolVersion: 4 });
+      p.send(publishPacket('k/2', 'kept', 1, 1, { retain: true }));
+      await p.next('puback');
+      client.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'k/+', qos: 0 }] });
+      await client.next('suback');
+      const got = await client.next('publish');
+      expect([got.topic, got.payload.toString()]).toEqual(['k/2', 'kept']);
+      expect(lookups).toEqual([['k/+']]);
+      // Cleared (empty payload): none held again.
+      p.send(publishPacket('k/2', '', 1, 2, { retain: true }));
+      await p.next('puback');
+      client.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'k/#', qos: 0 }] });
+      await client.next('suback');
+      expect(lookups).toEqual([['k/+']]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('$SYS/<id>/new/subscribes is published only once a $ filter was granted', async () => {
+    const h = await harness();
+    const { client } = await h.connectClient('n', { protocolVersion: 4 });
+    const { client: p } = await h.connectClient('np', { protocolVersion: 4 });
+    // Every publish, $SYS ones included, takes the next broker counter, the low half of `id`.
+    const counterOf = async (payload: string) => {
+      p.send(publishPacket('cnt', payload, 1, Number(payload)));
+      await p.next('puback');
+      await vi.waitFor(() =>
+        expect(h.of('message.publish').some((e) => String(e['payload']) === payload)).toBe(true),
+      );
+      const e = h.of('message.publish').find((x) => String(x['payload']) === payload)!;
+      return Number.parseInt(String(e['id']).slice(-16), 16);
+    };
+    const c1 = await counterOf('1');
+    client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'n/1', qos: 0 }] });
+    await client.next('suback');
+    const c2 = await counterOf('2');
+    // The unpatched beta publishes the JSON of the filters: c2 = c1 + 2.
+    expect(c2).toBe(c1 + 1);
+    const { client: sys } = await h.connectClient('sys', { protocolVersion: 4 });
+    sys.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: '$SYS/+/new/subscribes', qos: 0 }],
+    });
+    await sys.next('suback');
+    const own = JSON.parse((await sys.next('publish')).payload.toString()) as { clientId: string };
+    expect(own.clientId).toBe('sys');
+    client.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: 'n/2', qos: 0 }] });
+    await client.next('suback');
+    const next = JSON.parse((await sys.next('publish')).payload.toString()) as {
+      clientId: string;
+      subs: { topic: string }[];
+    };
+    expect([next.clientId, next.subs.map((s) => s.topic)]).toEqual(['n', ['n/2']]);
   });
 });
 

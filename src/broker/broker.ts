@@ -171,6 +171,7 @@ export function createBrokerInternals(
     deliveringQos0: false,
     shared: undefined,
     sharing: false,
+    sysListened: false,
     windows: undefined,
     ackPort: deps.ackGate,
     ingress: deps.ingress,
@@ -253,6 +254,12 @@ export function createBrokerInternals(
       installMqtt5(a, enhanced);
       installFastParser(a);
       installSubscribeSlices(a);
+      // `$SYS/<id>/new/subscribes` (the JSON of a SUBSCRIBE's filters) only when something may
+      // receive it: a `$` filter was granted, or rules see `$SYS` messages (their
+      // message.publish / message.dropped). Our subscribe.js hunk asks (decision 0025).
+      const ignoreSys = config.ignore_sys_message;
+      (a as unknown as { sysSubscribesWanted: () => boolean }).sysSubscribesWanted = () =>
+        !ignoreSys || ctx.sysListened;
       ctx.aedes = a;
       installPublishPath(ctx, a);
       // ack_after (ack-after.ts): the patched publish handler asks holdAck; without it (no
@@ -275,7 +282,7 @@ export function createBrokerInternals(
         logger.error({ code: 'broker_internal_error', err }, 'aedes error'),
       );
       await a.listen();
-      wrapPersistence(ctx, a);
+      wrapPersistence(ctx, a, disk?.hasRetained);
       ctx.shared = installSharedSubscriptions(ctx, a);
       installMqueueLimit(ctx, a);
       ctx.windows = installInflightWindows(ctx, a);

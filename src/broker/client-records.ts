@@ -33,12 +33,8 @@ export interface ClientRecord {
   connected_at: number;
   is_superuser: boolean;
   client_attrs: Readonly<ValueMap>;
-  /** Granted QoS by filter (for session.unsubscribed's qos column). */
-  subs: Map<string, number>;
   /** The limits of the listener that accepted the connection (limits.ts). */
   limits?: ListenerLimits;
-  /** Filters counted against max_subscriptions (granted by authorizeSubscribe, incl. restored). */
-  counted?: Set<string>;
   /** The first max_subscriptions refusal of this connection was logged (the rest are counted). */
   refusedSubsLogged?: boolean;
   /** messageId → delivered columns, for QoS 1/2 copies awaiting PUBACK/PUBCOMP. */
@@ -104,7 +100,6 @@ export function newRecord(meta: ConnMeta): ClientRecord {
     connected_at: 0,
     is_superuser: false,
     client_attrs: EMPTY_MAP,
-    subs: new Map(),
     inflight: undefined,
     reason: undefined,
   };

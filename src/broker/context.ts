@@ -39,6 +39,17 @@ export type ClientInternals = Client & {
 };
 
 /**
+ * The per-client filter count of our subscribe.js / unsubscribe.js hunks (issue #19, decision
+ * 0025): `_subCount` is the number of keys of `subscriptions`; `_subReserved` the new filters
+ * authorizeSubscribe granted that Aedes has not added yet (each marked with
+ * `SUBSCRIPTION_RESERVED`, which addSubs clears as it releases the reservation).
+ */
+export type SubCounting = ClientInternals & { _subCount?: number; _subReserved?: number };
+
+/** subscribe.js `SUBSCRIPTION_RESERVED` (a registered symbol: the stores never persist it). */
+export const SUBSCRIPTION_RESERVED = Symbol.for('aedes.subscriptionReserved');
+
+/**
  * The MQTT 5 side of an Aedes 2.0.0-beta.1 client (decision 0010; re-check on every Aedes
  * upgrade, README invariant 7): negotiated version, the client's own limits from CONNECT, and
  * the server-side DISCONNECT.
@@ -94,6 +105,12 @@ export interface BrokerContext {
   shared: SharedSubscriptions | undefined;
   /** True while a shared subscription hands a copy to a member (see authorizeForward). */
   sharing: boolean;
+  /**
+   * Some filter starting with `$` was ever granted or subscribed in process (sticky): only such
+   * a filter can receive `$SYS/<id>/new/subscribes` (wildcard-first filters do not match
+   * `$`-topics [MQTT-4.7.2-1]), so until then that message is not built (decision 0025).
+   */
+  sysListened: boolean;
   /** max_inflight windows (inflight-window.ts), from start() on. */
   windows: InflightWindows | undefined;
   /** The engine's tracker for held acknowledgements (ack-after.ts); absent = ack on receipt. */

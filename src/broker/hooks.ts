@@ -31,7 +31,13 @@ import {
 } from './auth.js';
 import { recordOf, type ClientRecord } from './client-records.js';
 import { propsToColumns } from './columns.js';
-import type { BrokerContext, ClientInternals, ClientV5Internals } from './context.js';
+import {
+  SUBSCRIPTION_RESERVED,
+  type BrokerContext,
+  type ClientInternals,
+  type ClientV5Internals,
+  type SubCounting,
+} from './context.js';
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
@@ -505,10 +511,14 @@ export function createHooks(
       if (failed) return closeOnTransientError(client, rec, (err) => cb(err));
       if (!o.allow) return cb(null, null);
       const max = lim.max_subscriptions;
+      // Counted from what Aedes holds (issue #19, decision 0025): a filter the client already
+      // holds is not counted again; a new one counts against the filters held
+      // (`_subCount`, our subscribe.js / unsubscribe.js hunks) plus those granted and not yet
+      // added (`_subReserved`, released by addSubs).
       if (max > 0) {
-        const counted = (rec.counted ??= new Set());
-        if (!counted.has(sub.topic)) {
-          if (counted.size >= max) {
+        const c = client as SubCounting;
+        if (c.subscriptions[sub.topic] === undefined) {
+          if ((c._subCount ?? 0) + (c._subReserved ?? 0) >= max) {
             metrics.refused_max_subscriptions++;
             // Logged once per connection: a client asking for 100k filters is one event.
             if (!rec.refusedSubsLogged) {
@@ -520,10 +530,13 @@ export function createHooks(
             }
             return cb(null, null);
           }
-          counted.add(sub.topic);
+          c._subReserved = (c._subReserved ?? 0) + 1;
+          (sub as unknown as Record<symbol, boolean>)[SUBSCRIPTION_RESERVED] = true;
         }
       }
       if (share) ctx.shared?.join(client, sub.topic, share);
+      // `$`: `$SYS/…`, or a shared group whose filter may be one (decision 0025).
+      if (sub.topic.charCodeAt(0) === 36) ctx.sysListened = true;
       cb(null, sub);
     });
   }

@@ -15,6 +15,7 @@ export function subscribeInProcess(
 ): Promise<() => Promise<void>> {
   const { logger, routing } = ctx;
   const dollarGuard = filter.startsWith('#') || filter.startsWith('+');
+  if (filter.charCodeAt(0) === 36) ctx.sysListened = true;
   const deliver = (packet: AedesPublishPacket, cb: () => void) => {
     // [MQTT-4.7.2-1]: wildcard-first filters do not match $-topics.
     if (dollarGuard && packet.topic.startsWith('$')) return cb();

@@ -112,6 +112,11 @@ export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: str
   ['lib/handlers/subscribe.js', 'newPacket.grantedQos = retainedGrant'],
   ['lib/handlers/unsubscribe.js', 'slicedUnsubscribe(client, packet, done)'],
   ['lib/client.js', 'unsubscribeOnClose(this, finish)'],
+  ['lib/handlers/subscribe.js', 'client._deliverFuncs[kind]'],
+  ['lib/handlers/subscribe.js', 'client._subReserved--'],
+  ['lib/handlers/subscribe.js', 'broker.sysSubscribesWanted()'],
+  ['lib/handlers/subscribe.js', 'broker.persistence.hasRetained?.() !== false'],
+  ['lib/handlers/unsubscribe.js', "emit('unsubscribe', packet.unsubscriptions, client, this.held)"],
 ];
 
 const sourcesChecked = new Set<string>();

@@ -125,6 +125,8 @@ export interface DiskPersistenceOptions {
 export interface DiskPersistence {
   /** Give to `new Aedes({ persistence })`. */
   readonly persistence: unknown;
+  /** The store holds a retained message, restored ones included (decision 0025). */
+  hasRetained(): boolean;
   /** After Aedes has closed: flush the journal, write a final snapshot, close files. Idempotent. */
   close(): Promise<void>;
 }
@@ -405,6 +407,7 @@ export function createDiskPersistence(opts: DiskPersistenceOptions): DiskPersist
 
   return {
     persistence: new CallBackPersistence(() => durable),
+    hasRetained: () => retained.size > 0,
     async close() {
       if (closed) return;
       closed = true;

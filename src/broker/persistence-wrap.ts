@@ -22,7 +22,11 @@ import { ackedColumns } from './events/message.js';
 import { propsToColumns } from './columns.js';
 import { FULL_TOPIC } from './mqtt5-forward.js';
 
-export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
+export function wrapPersistence(
+  ctx: BrokerContext,
+  a: AedesInternals,
+  hasRetained?: () => boolean,
+): void {
   const { now, node, feed, routing, metrics } = ctx;
   const wants = feed.wants;
   const emit = feed.emit;
@@ -57,6 +61,25 @@ export function wrapPersistence(ctx: BrokerContext, a: AedesInternals): void {
     outgoingStream: (c: Client) => AsyncIterable<OutgoingPacket>;
     outgoingUpdate: (c: Client, packet: OutgoingPacket) => Promise<void>;
   };
+  // Retained topics, so a SUBSCRIBE skips the store's look-up while none is held (our
+  // subscribe.js hunk asks `persistence.hasRetained`; decision 0025). The disk store answers
+  // from its own mirror (restored messages included); Aedes' memory store starts empty, and its
+  // topics are tracked here as the store does: an empty payload removes the topic's message.
+  const r = a.persistence as {
+    storeRetained: (packet: { topic: string; payload?: { length: number } }) => Promise<unknown>;
+    hasRetained?: () => boolean;
+  };
+  if (hasRetained !== undefined) r.hasRetained = hasRetained;
+  else {
+    const topics = new Set<string>();
+    const storeRetained = r.storeRetained.bind(r);
+    r.storeRetained = (packet) => {
+      if (packet.payload !== undefined && packet.payload.length > 0) topics.add(packet.topic);
+      else topics.delete(packet.topic);
+      return storeRetained(packet);
+    };
+    r.hasRetained = () => topics.size > 0;
+  }
   const clear = p.outgoingClearMessageId.bind(p);
   p.outgoingClearMessageId = (c, packet) => {
     if (packet.cmd === 'puback' || packet.cmd === 'pubcomp')
