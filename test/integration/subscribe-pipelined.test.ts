@@ -52,8 +52,9 @@ describe('packets pipelined behind CONNECT, with a multi-slice SUBSCRIBE among t
   for (const version of [4, 5] as const) {
     it(`MQTT ${version}: SUBSCRIBE of 1,200 filters, then PUBLISH to one of them, then UNSUBSCRIBE: all answered, in order`, async () => {
       const p = uid(`pipe${version}`);
+      const id = uid('pipe');
       const r = await pipelined(version, [
-        { ...connectPacket(uid('pipe'), version) } as Packet,
+        { ...connectPacket(id, version) } as Packet,
         {
           cmd: 'subscribe',
           messageId: 1,
@@ -90,6 +91,8 @@ describe('packets pipelined behind CONNECT, with a multi-slice SUBSCRIBE among t
       expect(at('puback:3')).toBeGreaterThan(at('suback:2'));
       expect(at(`publish:${p}/1199/x`)).toBeGreaterThan(at('suback:2'));
       expect(at('unsuback:4')).toBeGreaterThan(at('puback:3'));
+      // The client list (API /clients subscriptions_cnt) counts 1 + 1,200 − 1 filters.
+      expect(broker.clients().find((x) => x.clientid === id)?.subscriptions).toBe(1200);
     });
   }
 
