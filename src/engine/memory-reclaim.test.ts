@@ -137,6 +137,20 @@ describe('memory reclaim policy', () => {
     expect(h.s.logs[0]).toMatchObject({ code: 'memory_reclaimed', outcome: 'busy' });
   });
 
+  it("the reducing GC's own pauses do not count as load", () => {
+    const h = harness();
+    afterBurst(h);
+    for (let i = 0; i < 3; i++) h.step();
+    expect(h.s.saver).toBe(true);
+    // A 110 ms pause in a 250 ms check: utilisation 0.6, of which 0.44 is the GC.
+    h.s.onGc?.({ major: true, ms: 110 });
+    h.s.elu = 0.6;
+    expect(h.step(ARMED_CHECK_MS)).toBeUndefined();
+    expect(h.s.saver).toBe(true);
+    // The same utilisation without a GC is load.
+    expect(h.step(ARMED_CHECK_MS)?.outcome).toBe('busy');
+  });
+
   it('is done once a major GC was seen and SETTLE_MS passed; the mark moves to what it reached', () => {
     const h = harness();
     afterBurst(h);

@@ -15,7 +15,8 @@
  *   - no reclaim ended within `cooldown`;
  * and off again when V8 has done its reducing GC(s) (a major GC observed, then none for
  * `SETTLE_MS`), after `timeout`, or at once when a check sees the loop busy (utilisation over
- * `busy_utilization`; checked every `ARMED_CHECK_MS` while on). Saver mode makes V8 collect
+ * `busy_utilization`, not counting the GC pauses reported since the previous check — the
+ * reducer's own work —; checked every `ARMED_CHECK_MS` while on). Saver mode makes V8 collect
  * more often, so it must not stay on under load. The low-water mark is the lowest RSS seen, and
  * after a completed reclaim the RSS it reached (what V8 can get down to now), so a reclaim that
  * gives nothing back does not repeat.
@@ -132,6 +133,8 @@ interface Running {
   majors: number;
   maxPauseMs: number;
   lastMajorAt: number;
+  /** GC pause time (ms) reported since the previous check: not load, the reclaim's own work. */
+  gcMsSinceCheck: number;
   unobserve: () => void;
 }
 
@@ -140,6 +143,7 @@ export function createMemoryReclaim(
   config: MemoryReclaimConfig,
 ): MemoryReclaim {
   let lowWater = Infinity;
+  let lastCheckAt: number | undefined;
   let idleSince: number | undefined;
   let lastEnd = -Infinity;
   let running: Running | undefined;
@@ -157,11 +161,13 @@ export function createMemoryReclaim(
       majors: 0,
       maxPauseMs: 0,
       lastMajorAt: -Infinity,
+      gcMsSinceCheck: 0,
       unobserve: () => {},
     };
     r.unobserve = deps.observeGc((gc) => {
       r.gcs++;
       r.maxPauseMs = Math.max(r.maxPauseMs, gc.ms);
+      r.gcMsSinceCheck += gc.ms;
       if (gc.major) {
         r.majors++;
         r.lastMajorAt = deps.now();
@@ -210,8 +216,13 @@ export function createMemoryReclaim(
     const now = deps.now();
     const rss = deps.rss();
     const elu = deps.utilization();
+    const sinceLast = lastCheckAt === undefined ? 0 : now - lastCheckAt;
+    lastCheckAt = now;
     if (running) {
-      if (elu > config.busy_utilization) return end('busy', now, rss);
+      // The reducing GC's own pauses make the loop look busy: they are not load.
+      const gcShare = sinceLast > 0 ? running.gcMsSinceCheck / sinceLast : 0;
+      running.gcMsSinceCheck = 0;
+      if (elu - gcShare > config.busy_utilization) return end('busy', now, rss);
       if (running.majors > 0 && now - running.lastMajorAt >= SETTLE_MS)
         return end('done', now, rss);
       if (now - running.startedAt >= config.timeout) return end('timeout', now, rss);
