@@ -223,7 +223,7 @@ export const memoryReclaimSpec: FieldSpec = field.object(
     }),
     check_interval: field.duration({
       description:
-        'How often RSS and event-loop utilisation are sampled (while a reclaim runs: every 250 ms at most).',
+        'How often RSS and event-loop utilisation are sampled (at least every 100 ms is used; while a reclaim runs: every 250 ms at most). Read at start, like the whole section.',
       default: 1000,
       example: '1s',
     }),

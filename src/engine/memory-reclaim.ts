@@ -66,6 +66,8 @@ export const MEMORY_RECLAIM_DEFAULTS: MemoryReclaimConfig = {
 
 /** Check interval while saver mode is on: load must switch it off quickly. */
 export const ARMED_CHECK_MS = 250;
+/** Shortest check interval (a 0 in the config must not spin the loop). */
+export const MIN_CHECK_MS = 100;
 /** A reclaim is done this long after the last major GC seen while it ran (V8 does 1–3). */
 export const SETTLE_MS = 1500;
 
@@ -247,7 +249,8 @@ export function createMemoryReclaim(
 
   function schedule(): void {
     if (!started) return;
-    const ms = running ? Math.min(ARMED_CHECK_MS, config.check_interval) : config.check_interval;
+    const every = Math.max(MIN_CHECK_MS, config.check_interval);
+    const ms = running ? Math.min(ARMED_CHECK_MS, every) : every;
     timer = setTimeout(() => {
       timer = undefined;
       check();
