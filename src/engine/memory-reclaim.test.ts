@@ -185,6 +185,25 @@ describe('memory reclaim policy', () => {
     expect(h.s.logs[0]).toMatchObject({ code: 'memory_reclaimed', outcome: 'done' });
   });
 
+  it('a reclaim that gave little back is not repeated: the mark moves up to what it reached', () => {
+    const h = harness({ cooldown: 10_000 });
+    afterBurst(h);
+    for (let i = 0; i < 3; i++) h.step();
+    expect(h.s.saver).toBe(true);
+    h.s.onGc?.({ major: true, ms: 20 });
+    h.s.rss = 390 * MB; // V8 could give back only 10 MB: the rest is live or not V8's
+    h.step(SETTLE_MS);
+    expect(h.s.saver).toBe(false);
+    expect(h.r.metrics().lowWaterBytes).toBe(390 * MB);
+    // Idle at that level long past the cooldown: no new reclaim.
+    for (let i = 0; i < 60; i++) h.step();
+    expect(h.s.flips).toEqual([true, false]);
+    // A new burst on top of it (over 1.5 × and +64 MiB) does arm again.
+    h.s.rss = 600 * MB;
+    for (let i = 0; i < 3; i++) h.step();
+    expect(h.s.saver).toBe(true);
+  });
+
   it('gives up after timeout when V8 runs no reducing GC', () => {
     const h = harness({ timeout: 10_000 });
     afterBurst(h);
