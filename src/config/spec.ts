@@ -266,7 +266,8 @@ export const memoryReclaimSpec: FieldSpec = field.object(
       example: '30s',
     }),
     cooldown: field.duration({
-      description: 'No new reclaim within this long after one ended.',
+      description:
+        'No new reclaim within this long after one ended (done or timeout; one stopped by load may start again after the next idle stretch).',
       default: 60_000,
       example: '1m',
     }),

@@ -217,12 +217,30 @@ describe('memory reclaim policy', () => {
     expect(h.r.metrics().reclaims.timeout).toBe(1);
   });
 
-  it('waits for the cooldown before the next reclaim', () => {
-    const h = harness({ cooldown: 20_000 });
+  it('a reclaim stopped by load may start again after the next idle stretch (no cooldown)', () => {
+    const h = harness({ cooldown: 60_000 });
     afterBurst(h);
     for (let i = 0; i < 3; i++) h.step();
     h.s.elu = 0.9;
     expect(h.step(ARMED_CHECK_MS)?.outcome).toBe('busy');
+    // Still busy: stays off.
+    for (let i = 0; i < 5; i++) h.step();
+    expect(h.s.saver).toBe(false);
+    // Idle again for idle_time: on again, long before the cooldown.
+    h.s.elu = 0;
+    h.step();
+    h.step();
+    expect(h.s.saver).toBe(false);
+    h.step();
+    expect(h.s.saver).toBe(true);
+  });
+
+  it('waits for the cooldown before the next reclaim', () => {
+    const h = harness({ cooldown: 20_000, timeout: 1000 });
+    afterBurst(h);
+    for (let i = 0; i < 3; i++) h.step();
+    for (let i = 0; i < 4; i++) h.step(ARMED_CHECK_MS);
+    expect(h.r.metrics().reclaims.timeout).toBe(1);
     h.s.elu = 0;
     // Idle and still 400 MB: not before 20 s after the end.
     for (let t = 1000; t < 20_000; t += 1000) {

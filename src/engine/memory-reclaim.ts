@@ -12,7 +12,7 @@
  * This controller turns saver mode on only when
  *   - the event loop has been idle (utilisation under `idle_utilization` for `idle_time`), and
  *   - RSS is well above its low-water mark (by `min_growth` bytes and `growth_ratio` ×),
- *   - no reclaim ended within `cooldown`;
+ *   - no reclaim ended within `cooldown` (one stopped by load does not count);
  * and off again when V8 has done its reducing GC(s) (a major GC observed, then none for
  * `SETTLE_MS`), after `timeout`, or at once when a check sees the loop busy (utilisation over
  * `busy_utilization`, not counting the GC pauses reported since the previous check — the
@@ -48,7 +48,7 @@ export interface MemoryReclaimConfig {
   readonly growth_ratio: number;
   /** Saver mode is turned off after this long (ms) even if V8 did no reducing GC. */
   readonly timeout: number;
-  /** No new reclaim within this long (ms) after one ended. */
+  /** No new reclaim within this long (ms) after one ended (done, timeout; not busy). */
   readonly cooldown: number;
 }
 
@@ -184,7 +184,10 @@ export function createMemoryReclaim(
     running = undefined;
     deps.setSaverMode(false);
     r.unobserve();
-    lastEnd = now;
+    // The cooldown follows a reclaim that ran its course; one cut short by load may start again
+    // after the next idle stretch (else a burst right after it would keep its pages for a whole
+    // cooldown: measured in the abuse suite).
+    if (outcome !== 'busy') lastEnd = now;
     idleSince = undefined;
     const gained = Math.max(0, r.rssBefore - rss);
     reclaims[outcome]++;
