@@ -19,7 +19,9 @@
  *   proto_keys      `__proto__` / `constructor.prototype` keys through field access, map_put,
  *                   json_decode and the sinks
  *   protocol        bad UTF-8 topics, U+0000, protocol level 7, half-sent packets
- *   after           idle; then gc() in the server and the RSS after
+ *   after           idle 15 s (memory_reclaim gives V8's page pool back meanwhile, decision
+ *                   0023); then the RSS as it is, the RSS after gc() in the server, and after a
+ *                   last-resort gc
  *
  * Per phase: the probe's p50 / p99 / max round trip and lost probes, the server's worst
  * event-loop delay, its longest turn in main-thread CPU time (less dependent on the machine's
@@ -32,8 +34,9 @@
  *   npm run bench:abuse -- --dist          # the tsc build (npm run build first), as `sluice run`
  *   npm run bench:abuse -- --cpu-prof      # server CPU profile in /tmp/sluice-abuse-prof
  *   npm run bench:abuse -- --server-flags=--max-semi-space-size=4,--trace-gc   # Node/V8 flags
- *   npm run bench:abuse -- --after=110000  # idle 110 s before the final figures (V8's memory
- *                                          # reducer gives the page pool back after ~100 s)
+ *   npm run bench:abuse -- --after=110000  # idle 110 s before the final figures (default 15 s)
+ *   npm run bench:abuse -- --no-reclaim    # memory_reclaim off in the server (V8's own reducer
+ *                                          # gives the page pool back only after ~100 s)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -54,6 +57,7 @@ const only = args
   ?.slice(7)
   .split(',');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 
 interface ServerStats {
   rss: number;
@@ -65,6 +69,21 @@ interface ServerStats {
   lagP99Ms: number;
   turnCpuMaxMs?: number;
   warnings: { code: string; rule?: string; msg: string }[];
+  /** `memory_reclaimed` info lines since the previous stats (decision 0023). */
+  reclaims: {
+    outcome: string;
+    rss_before: number;
+    rss_after: number;
+    major_gcs: number;
+    max_pause_ms: number;
+    duration_ms: number;
+  }[];
+  reclaim: {
+    reclaims: Record<string, number>;
+    reclaimedBytes: number;
+    lastPauseMs: number;
+    active: boolean;
+  };
   polluted: string[];
   suspended: string[];
   rules: Record<string, { matched: number; passed: number; exception: number }>;
@@ -347,8 +366,9 @@ const attacks: Record<string, Attack> = {
     await sleep(500);
   },
   async after() {
-    // `--after=<ms>`: a longer idle time before the final gc() (V8 returns memory lazily).
-    await sleep(Number(args.find((a) => a.startsWith('--after='))?.slice(8) ?? 3000));
+    // `--after=<ms>`: the idle time before the final figures (memory_reclaim needs ~3 s idle,
+    // then V8's reducer starts within ~8 s; without it V8 gives the pool back after ~100 s).
+    await sleep(Number(args.find((a) => a.startsWith('--after='))?.slice(8) ?? 15_000));
   },
 };
 
@@ -371,13 +391,19 @@ const server = fork(path.join(here, 'server.ts'), [], {
     ...(args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sluice-abuse-prof'] : []),
     ...serverFlags,
   ],
-  env: { ...process.env, ABUSE_FROM_DIST: fromDist ? '1' : '0' },
+  env: {
+    ...process.env,
+    ABUSE_FROM_DIST: fromDist ? '1' : '0',
+    ABUSE_RECLAIM: args.includes('--no-reclaim') ? '0' : '1',
+  },
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 const ready = await next<{ mqtt: number; api: number }>(server, 'ready');
 const probe = child('probe.ts', [String(ready.mqtt)]);
 await next(probe, 'ready');
 await sleep(1000); // probe connected and warm
+// Baseline RSS as it is (the headline compares RSS without a forced GC), then after gc().
+const firstIdle = await ask(server, 'stats');
 const first = await ask(server, 'gc');
 
 interface Phase {
@@ -400,9 +426,15 @@ for (const [name, attack] of Object.entries(attacks)) {
   }
   const end = Date.now();
   const stats = await ask(server, 'stats');
+  for (const r of stats.reclaims)
+    notes.push(
+      `memory reclaim ${r.outcome}: RSS ${mb(r.rss_before)} → ${mb(r.rss_after)}, ${r.major_gcs} reducing GC(s), longest pause ${r.max_pause_ms} ms, saver mode on ${(r.duration_ms / 1000).toFixed(1)} s`,
+    );
   phases.push({ name, start, end, stats, notes });
   process.stderr.write(`${name}: done (${((end - start) / 1000).toFixed(1)} s)\n`);
 }
+// The headline RSS: as the idle server has it, no forced GC (memory_reclaim's doing, if any).
+const lastIdle = await ask(server, 'stats');
 const last = await ask(server, 'gc');
 const smapsReply = next<{ byName: [string, number][]; largestAnon: number[]; anonCount: number }>(
   server,
@@ -422,7 +454,6 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
 const rows = phases.map((ph) => {
   const mine = samples.filter((s) => s.t >= ph.start && s.t < ph.end);
   const rtts = mine.filter((s) => s.rtt !== null).map((s) => s.rtt as number);
@@ -472,13 +503,16 @@ const summary = {
   external: { baseline: first.external, afterGc: last.external },
   rules: last.rules,
   rss: {
-    baseline: first.rss,
+    baseline: firstIdle.rss,
+    baselineAfterGc: first.rss,
     peak: Math.max(...phases.map((p) => p.stats.peakRss)),
+    afterIdle: lastIdle.rss,
     afterGc: last.rss,
     gc: last.gc,
     afterLastResortGc: trimmed.rss,
     lastResortGcMs: trimmed.trimMs ?? NaN,
   },
+  reclaim: { enabled: !args.includes('--no-reclaim'), ...lastIdle.reclaim },
   polluted: last.polluted,
   smapsAfterGc: smaps,
   target: { p99Ms: 50 },
@@ -495,7 +529,17 @@ const table = [
 ].join('\n');
 const overall = [
   `probe overall: ${summary.probe.samples} round trips, p50 ${f(summary.probe.p50)} ms, p99 ${f(summary.probe.p99)} ms, max ${f(summary.probe.max)} ms, lost ${summary.probe.lost}, over 1 s ${summary.probe.over1s} (target p99 < 50 ms: ${summary.probe.p99 < 50 ? 'met' : 'NOT met'})`,
-  `RSS: baseline ${mb(summary.rss.baseline)} (after gc), peak ${mb(summary.rss.peak)}, after ${mb(summary.rss.afterGc)} (after gc${summary.rss.gc ? '' : ' — unavailable'}; ${(summary.rss.afterGc / summary.rss.baseline).toFixed(2)} × baseline); V8 heap used ${mb(summary.heapUsed.baseline)} → ${mb(summary.heapUsed.afterGc)}, heap total ${mb(summary.heapTotal.baseline)} → ${mb(summary.heapTotal.afterGc)}, external ${mb(summary.external.baseline)} → ${mb(summary.external.afterGc)}; after a last-resort gc (V8's page pool given back) ${mb(summary.rss.afterLastResortGc)} = ${(summary.rss.afterLastResortGc / summary.rss.baseline).toFixed(2)} × baseline (that gc took ${f(summary.rss.lastResortGcMs)} ms)`,
+  `RSS (no forced GC): baseline ${mb(summary.rss.baseline)}, peak ${mb(summary.rss.peak)}, after the idle phase **${mb(summary.rss.afterIdle)} = ${(summary.rss.afterIdle / summary.rss.baseline).toFixed(2)} × baseline** (memory_reclaim ${
+    summary.reclaim.enabled
+      ? `on: ${
+          Object.entries(summary.reclaim.reclaims)
+            .filter(([, n]) => n > 0)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', ') || 'no reclaim'
+        }, ${mb(summary.reclaim.reclaimedBytes)} given back, last pause ${f(summary.reclaim.lastPauseMs)} ms`
+      : 'off'
+  })`,
+  `RSS after the harness's gc(): baseline ${mb(summary.rss.baselineAfterGc)}, after ${mb(summary.rss.afterGc)} (${summary.rss.gc ? '' : 'gc unavailable; '}${(summary.rss.afterGc / summary.rss.baselineAfterGc).toFixed(2)} × baseline); V8 heap used ${mb(summary.heapUsed.baseline)} → ${mb(summary.heapUsed.afterGc)}, heap total ${mb(summary.heapTotal.baseline)} → ${mb(summary.heapTotal.afterGc)}, external ${mb(summary.external.baseline)} → ${mb(summary.external.afterGc)}; after a last-resort gc (V8's page pool given back) ${mb(summary.rss.afterLastResortGc)} = ${(summary.rss.afterLastResortGc / summary.rss.baselineAfterGc).toFixed(2)} × baseline (that gc took ${f(summary.rss.lastResortGcMs)} ms)`,
   `pollution: ${summary.polluted.length ? summary.polluted.join(', ') : 'none (Object/Array/Function prototypes unchanged, ({}).polluted undefined)'}`,
   `machine: ${summary.machine}; load average at the end ${summary.loadavg.join(' ')}; server code: ${summary.code}`,
 ].join('\n');

@@ -7,12 +7,16 @@
  *   → { op: 'mark' }        start a phase: reset the peak RSS, the event-loop histogram and the
  *                           longest turn's CPU time
  *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, turnCpuMaxMs, warnings,
- *                           polluted }
+ *                           polluted, reclaims (the `memory_reclaimed` lines since the last
+ *                           stats), reclaim (memory_reclaim's counters) }
  *   → { op: 'gc' }          run gc() twice, then answer like 'stats'
  *   → { op: 'trim' }        one "last resort" gc (it also gives V8's page pool back to the
  *                           system), then answer like 'stats' plus `trimMs`, its duration
  *   → { op: 'stop' }        stop the engine and the API, exit
  *   ← { op: 'ready', mqtt, api }   once listening
+ *
+ * Memory reclaim (decision 0023) runs with its defaults; ABUSE_RECLAIM=0 (`--no-reclaim`) turns
+ * it off.
  *
  * `polluted` lists what an attack could have changed on shared prototypes: own keys added to
  * Object.prototype / Array.prototype / Function.prototype, and `({}).polluted`.
@@ -50,8 +54,14 @@ function pollution(): string[] {
 
 /** Warnings and errors by code (the lag watch's culprits among them). */
 const warnings: { code: string; rule?: string; msg: string }[] = [];
+/** The memory reclaim's info lines (decision 0023), with the time they were logged. */
+const reclaims: Record<string, unknown>[] = [];
 const logger: Logger = {
   ...silentLogger,
+  info: (obj: unknown) => {
+    const o = obj as Record<string, unknown> | undefined;
+    if (o?.['code'] === 'memory_reclaimed') reclaims.push({ ...o, at: Date.now() });
+  },
   warn: (obj, msg) => {
     const o = obj as Record<string, unknown>;
     warnings.push({
@@ -81,6 +91,7 @@ const engine = createEngine(
       },
     },
     api: { enabled: false }, // started below on port 0
+    memory_reclaim: { enabled: process.env['ABUSE_RECLAIM'] !== '0' },
     rule_limits: { eval_budget: '100ms', suspend_after: 5, suspend_window: '1m' },
     sinks: {
       probe_out: { type: 'republish', topic: 'probe/out', qos: 1, payload: '${payload}' },
@@ -166,6 +177,8 @@ function stats() {
     lagP99Ms: histogram.count > 0 ? ms(histogram.percentile(99)) : 0,
     turnCpuMaxMs: turnCpuMaxUs / 1000,
     warnings: warnings.splice(0),
+    reclaims: reclaims.splice(0),
+    reclaim: engine.memoryReclaim.metrics(),
     polluted: pollution(),
     suspended: engine
       .rules()

@@ -11,7 +11,7 @@
  *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
  *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
  *       [--ack-after receipt,buffered,remote] [--buffer memory|disk|hybrid] [--fsync interval]
- *       [--client-ids spread|pid] [--kafka-batch 1000]
+ *       [--client-ids spread|pid] [--kafka-batch 1000] [--memory-reclaim on|off]
  *
  * `--cases` lists QoS:compression pairs (the first run also warms up); `--runs` repeats each;
  * `--sweep` runs every case at each total instead of `--total`, so cost per record shows how
@@ -27,6 +27,8 @@
  * `--buffer` / `--fsync` set the sink's buffer mode and fsync policy (disk: a temporary dir).
  * `--client-ids pid` gives the Kafka run the publisher's own pid-based ids (the old behaviour:
  * keys on 1–4 partitions, by chance); `--kafka-batch` sets the Kafka sink's batch_size.
+ * `--memory-reclaim off` turns the engine's memory_reclaim off (decision 0023); each JSON line
+ * says how many reclaims ran during the run (`memory_reclaims`).
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
@@ -60,6 +62,8 @@ const SINK = arg('sink', 'hstreamdb');
 const WARMUP = Number(arg('warmup', '0'));
 const ACKS = arg('ack-after', 'receipt').split(',');
 const BUFFER = arg('buffer', 'memory');
+// `--memory-reclaim on|off` (decision 0023): the engine's memory_reclaim (default on).
+const RECLAIM = arg('memory-reclaim', 'on') !== 'off';
 const FSYNC = arg('fsync', 'interval');
 const CLIENT_IDS = arg('client-ids', 'spread');
 const KAFKA_BATCH = Number(arg('kafka-batch', '1000'));
@@ -189,6 +193,7 @@ try {
         broker: {
           listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0, ack_after: ack } },
         },
+        memory_reclaim: { enabled: RECLAIM },
         sinks: {
           hs: {
             ...((await remote.sink(compression)) as { type: string }),
@@ -233,6 +238,10 @@ try {
         }).slice(0, 6000),
       );
     const paused = engine.metrics().sinks['hs']!.pressureEvents;
+    const reclaims = Object.values(engine.memoryReclaim.metrics().reclaims).reduce(
+      (a, b) => a + b,
+      0,
+    );
     await engine.stop({ drainMs: 2000 });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     const perPartition = warmup ? undefined : await remote.perPartition?.();
@@ -263,6 +272,8 @@ try {
         dropped: m.dropped,
         pressure_events: paused,
         peak_rss_mb: Math.round(peakRss / 1048576),
+        memory_reclaim: RECLAIM,
+        memory_reclaims: reclaims,
         ...(perPartition ? { per_partition: perPartition } : {}),
         load: loadavg().map((x) => Number(x.toFixed(2))),
       }),

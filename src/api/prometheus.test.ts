@@ -143,6 +143,31 @@ describe('Prometheus exposition', () => {
     expect(lines).toContain('sluice_broker_delivery_dropped_queue_full_total 4');
   });
 
+  it('exports memory reclaims by outcome, bytes given back and the last pause (decision 0023)', () => {
+    const text = renderPrometheus({
+      rules: {},
+      enabled: {},
+      sinks: {},
+      broker,
+      uptimeSeconds: 1,
+      memoryReclaim: {
+        reclaims: { done: 2, timeout: 0, busy: 1, stopped: 0 },
+        reclaimedBytes: 300 * 1024 * 1024,
+        lastPauseMs: 31.5,
+        active: false,
+        lowWaterBytes: 130 * 1024 * 1024,
+      },
+    });
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toContain('# TYPE sluice_memory_reclaims_total counter');
+    expect(lines).toContain('sluice_memory_reclaims_total{outcome="done"} 2');
+    expect(lines).toContain('sluice_memory_reclaims_total{outcome="busy"} 1');
+    expect(lines).toContain('sluice_memory_reclaimed_bytes_total 314572800');
+    expect(lines).toContain('sluice_memory_reclaim_last_pause_seconds 0.0315');
+    expect(lines).toContain('sluice_memory_reclaim_active 0');
+    expect(lines).toContain('sluice_memory_reclaim_low_water_bytes 136314880');
+  });
+
   it('exports MQTT 5 enhanced authentications by stage and result, and quota refusals', () => {
     const text = renderPrometheus({
       rules: {},

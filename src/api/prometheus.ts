@@ -18,6 +18,7 @@ import type {
   ApiGatewayMetrics,
   ApiExternalRegistryMetrics,
   ApiIngress,
+  ApiMemoryReclaimMetrics,
   ApiMetrics,
   ApiSecurityMetrics,
   ApiSinkMetrics,
@@ -109,6 +110,8 @@ export interface PrometheusInput {
     readonly active: readonly { readonly name: string }[];
     readonly counts: { readonly activated: number; readonly deactivated: number };
   };
+  /** Memory reclaim when idle (decision 0023). */
+  readonly memoryReclaim?: ApiMemoryReclaimMetrics;
   /** Ingress schema validation / message transformation counters (decision 0013). */
   readonly ingress?: ReturnType<ApiIngress['metrics']>;
   /** External schema registries' fetch / cache counters by registry name (decision 0014). */
@@ -349,6 +352,40 @@ export function renderPrometheus(m: PrometheusInput): string {
     e.family('sluice_alarms_deactivated_total', 'counter', 'Alarms cleared since start.', [
       [{}, m.alarms.counts.deactivated],
     ]);
+  }
+
+  if (m.memoryReclaim) {
+    const r = m.memoryReclaim;
+    e.family(
+      'sluice_memory_reclaims_total',
+      'counter',
+      'Memory reclaims (V8 memory-saver mode while idle, decision 0023) by how they ended: done (V8 ran its reducing GC), timeout, busy (load returned), stopped.',
+      byLabel('outcome', r.reclaims),
+    );
+    e.family(
+      'sluice_memory_reclaimed_bytes_total',
+      'counter',
+      'RSS given back by memory reclaims (sum of RSS before - after, gains only).',
+      [[{}, r.reclaimedBytes]],
+    );
+    e.family(
+      'sluice_memory_reclaim_last_pause_seconds',
+      'gauge',
+      'Longest GC pause seen during the last memory reclaim.',
+      [[{}, r.lastPauseMs / 1000]],
+    );
+    e.family(
+      'sluice_memory_reclaim_active',
+      'gauge',
+      '1 while a memory reclaim has V8 memory-saver mode on.',
+      [[{}, r.active ? 1 : 0]],
+    );
+    e.family(
+      'sluice_memory_reclaim_low_water_bytes',
+      'gauge',
+      'RSS low-water mark a reclaim is measured against.',
+      [[{}, r.lowWaterBytes]],
+    );
   }
 
   if (m.ingress) {

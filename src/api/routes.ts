@@ -689,6 +689,7 @@ const prometheus: Handler = (_req, _p, ctx) => {
       api: ctx.apiMetrics,
       ocpp: e.ocpp?.metrics(),
       ...(e.alarms ? { alarms: { active: e.alarms.active(), counts: e.alarms.counts() } } : {}),
+      ...(e.memoryReclaim ? { memoryReclaim: e.memoryReclaim.metrics() } : {}),
       ...(e.ingress ? { ingress: e.ingress.metrics() } : {}),
       ...(e.schemas?.externalMetrics ? { externalRegistries: e.schemas.externalMetrics() } : {}),
     }),

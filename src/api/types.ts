@@ -177,6 +177,15 @@ export interface ApiAlarms {
   counts(): { readonly activated: number; readonly deactivated: number };
 }
 
+/** Memory reclaim's counters (src/engine/memory-reclaim.ts, decision 0023) for /metrics. */
+export interface ApiMemoryReclaimMetrics {
+  readonly reclaims: Readonly<Record<string, number>>;
+  readonly reclaimedBytes: number;
+  readonly lastPauseMs: number;
+  readonly active: boolean;
+  readonly lowWaterBytes: number;
+}
+
 /** A schema as the API shows it (src/schema-registry `SchemaInfo`). */
 export interface ApiSchemaInfo {
   readonly name: string;
@@ -232,6 +241,8 @@ export interface ApiEngine {
   kickClient?(clientid: string): boolean;
   /** The alarm registry (docs/alarms.md); absent in doubles that have none. */
   readonly alarms?: ApiAlarms;
+  /** Memory reclaim when idle (decision 0023); absent in doubles that have none. */
+  readonly memoryReclaim?: { metrics(): ApiMemoryReclaimMetrics };
   /**
    * What a reload compares with (src/engine reload.ts RunningState): the running rules and
    * digests of the restart-only sections and of each sink. `GET /api/v5/config/running`.

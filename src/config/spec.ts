@@ -75,6 +75,8 @@ export interface SluiceConfig {
   api: ApiConfig;
   /** The alarm registry and the conditions it watches (docs/alarms.md). */
   alarms: AlarmsConfig;
+  /** Give memory back to the OS when idle after a burst (decision 0023, docs/operations.md). */
+  memory_reclaim: MemoryReclaimSection;
   /** Protocol gateways (`gateway.ocpp`), validated by their own specs. */
   gateway: Record<string, unknown>;
 }
@@ -88,6 +90,19 @@ export interface AlarmsConfig {
   buffer_high_watermark: number;
   size_limit: number;
   validity_period: number;
+}
+
+/** `memory_reclaim` (decision 0023): src/engine/memory-reclaim.ts reads the same shape. */
+export interface MemoryReclaimSection {
+  enabled: boolean;
+  check_interval: number;
+  idle_utilization: number;
+  idle_time: number;
+  busy_utilization: number;
+  min_growth: number;
+  growth_ratio: number;
+  timeout: number;
+  cooldown: number;
 }
 
 /** The management HTTP API (`sluice run` starts it; see docs/api.md). */
@@ -197,6 +212,70 @@ export const apiSpec: FieldSpec = field.object(
     }),
   },
   { description: 'Management HTTP API (docs/api.md).' },
+);
+
+export const memoryReclaimSpec: FieldSpec = field.object(
+  {
+    enabled: field.boolean({
+      description:
+        "When the process is idle after a burst and its RSS is well above its low-water mark, turn V8's memory-saver mode on until V8 has run its incremental memory-reducing GC (or `timeout`, or load returns), so the freed heap pages V8 keeps pooled go back to the OS within seconds instead of minutes. Costs one or two GC pauses of ~15–35 ms while idle. Needs V8 12+ (Node 22+); does nothing when `--memory-saver-mode` is set for the whole process.",
+      default: true,
+    }),
+    check_interval: field.duration({
+      description:
+        'How often RSS and event-loop utilisation are sampled (at least every 100 ms is used; while a reclaim runs: every 250 ms at most). Read at start, like the whole section.',
+      default: 1000,
+      example: '1s',
+    }),
+    idle_utilization: field.number({
+      description:
+        'Event-loop utilisation (0–1, `performance.eventLoopUtilization`) under which a check counts as idle.',
+      default: 0.1,
+      min: 0,
+      max: 1,
+      example: 0.1,
+    }),
+    idle_time: field.duration({
+      description: 'Consecutive idle time before a reclaim may start.',
+      default: 3000,
+      example: '3s',
+    }),
+    busy_utilization: field.number({
+      description:
+        'Event-loop utilisation over which a running reclaim is stopped at once (saver mode makes V8 collect more often; it is never left on under load).',
+      default: 0.5,
+      min: 0,
+      max: 1,
+      example: 0.5,
+    }),
+    min_growth: field.bytes({
+      description:
+        'A reclaim starts only when RSS exceeds its low-water mark (the lowest RSS seen, or the RSS the last completed reclaim reached) by at least this much …',
+      default: 64 * 1024 * 1024,
+      example: '64MiB',
+    }),
+    growth_ratio: field.number({
+      description: '… and RSS is at least this multiple of the low-water mark.',
+      default: 1.5,
+      min: 1,
+      example: 1.5,
+    }),
+    timeout: field.duration({
+      description: 'Saver mode is turned off after this long even if V8 ran no reducing GC.',
+      default: 30_000,
+      example: '30s',
+    }),
+    cooldown: field.duration({
+      description:
+        'No new reclaim within this long after one ended (done or timeout; one stopped by load may start again after the next idle stretch).',
+      default: 60_000,
+      example: '1m',
+    }),
+  },
+  {
+    description:
+      'Give memory back when idle after a burst (decision 0023, docs/operations.md "Memory after a burst"). Metrics: sluice_memory_reclaims_total, sluice_memory_reclaimed_bytes_total, sluice_memory_reclaim_last_pause_seconds.',
+  },
 );
 
 export const ruleSpec: FieldSpec = field.object(
@@ -406,6 +485,7 @@ export function configSpec(parts: ConfigParts): FieldSpec {
         },
         { description: 'Alarms (EMQX alarm + os_mon).' },
       ),
+      memory_reclaim: memoryReclaimSpec,
       gateway: field.object(
         Object.fromEntries(
           Object.entries(parts.gatewaySpecs ?? {}).map(([k, v]) => [k, v] as const),

@@ -60,6 +60,7 @@ import {
 import type { EvalClock, MessageContext, ParseResult, RuleGuard } from '../runtime/index.js';
 import { ingressConfigOf } from './ingress-config.js';
 import { createAlarms, monitoredSinks } from './alarm-monitor.js';
+import { createMemoryReclaim, processReclaimDeps, saverModeUsable } from './memory-reclaim.js';
 import { brokerAuthenticator } from './auth-port.js';
 import { createSchemaRegistry } from '../schema-registry/index.js';
 import type { SchemaRegistryConfig } from '../schema-registry/index.js';
@@ -208,6 +209,13 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
   const alarms = createAlarms(
     { logger: root.child({ component: 'alarms' }), now, node, sinks: () => watched },
     cfg.alarms,
+  );
+  // Memory reclaim (decision 0023): V8's memory-saver mode while idle after a burst, so the
+  // pooled heap pages go back to the OS. Off where this V8 lacks the flag or the operator set it.
+  const reclaimCfg = cfg.memory_reclaim;
+  const memoryReclaim = createMemoryReclaim(
+    processReclaimDeps(root.child({ component: 'memory' }), now),
+    { ...reclaimCfg, enabled: reclaimCfg.enabled && saverModeUsable() },
   );
   // Rule budget (runtime/guard.ts): one clock shared by the rule manager and jq.
   const evalClock: EvalClock = { deadline: Infinity, cpu: new CpuMark() };
@@ -526,6 +534,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       bus.attach();
       lagWatch.start();
       alarms.monitor.start();
+      memoryReclaim.start();
       const addresses = brokerRuns ? await b.start() : [];
       // Resolves on the first connection (the source keeps reconnecting in the background).
       if (external) await external.start();
@@ -556,6 +565,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       watcher?.close();
       lagWatch.stop();
       alarms.monitor.stop();
+      memoryReclaim.stop();
       bus.detach();
       // Charge points go first: the gateway publishes into the broker until it is closed.
       if (running) await ocpp?.stop();
@@ -683,6 +693,7 @@ export function createEngine(config: string | EngineConfigInput, deps: EngineDep
       : {}),
     sink: (name) => sinks.get(name)?.sink,
     alarms: alarms.registry,
+    memoryReclaim,
     runningConfig: () => ({
       rules: rules.running(),
       sections: runningNow,

@@ -47,6 +47,11 @@ export const EngineErrors = defineErrors('engine', {
       'An event producer (`producer`) refused to deliver the `$events/...` events the rules need; rules on those events see nothing from it.',
     retriable: false,
   },
+  memory_reclaimed: {
+    description:
+      'Info, one line per memory reclaim (decision 0023, `memory_reclaim` in sluice.yaml): V8 memory-saver mode was on while the process was idle after a burst. `outcome` done (V8 ran its reducing GC: `major_gcs`, `max_pause_ms`), timeout (no reducing GC within `memory_reclaim.timeout`), busy (load returned, saver mode turned off at once) or stopped (engine stopped); `rss_before`, `rss_after`, `reclaimed_bytes`, `duration_ms`. Nothing to do; a reclaim that often ends busy means `idle_time` is too short for the traffic pattern.',
+    retriable: false,
+  },
   sink_start_failed: {
     description:
       'A sink could not be started (`sink`; e.g. its disk buffer is locked by another process); its records fail until it is fixed and reloaded.',

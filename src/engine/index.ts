@@ -12,6 +12,7 @@
  *   plan.ts          `sluice plan` (reload.ts previewReload against a running state)
  *   rule-tests.ts    `sluice test` (rule-test-compare.ts: expected vs actual)
  *   alarms.ts        the alarm registry; alarm-monitor.ts raises and clears alarms
+ *   memory-reclaim.ts  V8 memory-saver mode when idle after a burst (decision 0023)
  */
 // First: the Kafka sink's kafkajs replacements (src/sinks/kafka/kafkajs-patch.ts) only take effect when
 // they are installed before anything loads kafkajs, and the Kafka source (imported below through
@@ -23,6 +24,14 @@ export { checkConfig } from './check.js';
 export { createRuleTestRunner, RULE_TEST_NOW } from './rule-tests.js';
 export type { RuleTestCaseResult, RuleTestFileResult, RuleTestRunner } from './rule-tests.js';
 export type { AlarmRecord, AlarmRegistry } from './alarms.js';
+export { createMemoryReclaim, MEMORY_RECLAIM_DEFAULTS } from './memory-reclaim.js';
+export type {
+  MemoryReclaim,
+  MemoryReclaimConfig,
+  MemoryReclaimDeps,
+  MemoryReclaimMetrics,
+  ReclaimReport,
+} from './memory-reclaim.js';
 export { previewReload, runningSections, runningSinks, sinkChanges } from './reload.js';
 export type {
   ReloadPreview,

@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import type { BoundAddress, Broker, BrokerDeps, BrokerMetrics } from '../broker/index.js';
 import type { ConfigIssue, LoadedConfig } from '../config/index.js';
 import type { AlarmRegistry } from './alarms.js';
+import type { MemoryReclaimMetrics } from './memory-reclaim.js';
 import type { RunningState } from './reload.js';
 import type {
   ConnectedClient,
@@ -134,6 +135,8 @@ export interface Engine {
   sink(name: string): Sink | undefined;
   /** The alarm registry (docs/alarms.md): active alarms and the deactivated history. */
   readonly alarms: AlarmRegistry;
+  /** Memory reclaim when idle (decision 0023): its counters for /metrics. */
+  readonly memoryReclaim: { metrics(): MemoryReclaimMetrics };
   /** What a reload compares with (`sluice plan --against`, GET /api/v5/config/running). */
   runningConfig(): RunningState;
   /** Run the alarm checks now instead of waiting for `alarms.check_interval`. */
