@@ -345,7 +345,7 @@ async function bareAedes(slice: number, clean = true) {
     real(t, f, d);
   };
   const stop = () => new Promise<void>((r) => aedes.close(() => r()));
-  return { aedes, ours, client, subscribe, unsubscribe, removals, stop };
+  return { aedes, ours, client, send, next, subscribe, unsubscribe, removals, stop };
 }
 
 describe('unsubscribe on close in slices (issue #19, decision 0021)', () => {
@@ -878,14 +878,7 @@ describe('per-filter cost of a SUBSCRIBE (issue #19, decision 0025)', () => {
 
 describe('grantedQos on forwarded copies (issue #19: no scan of every filter per copy)', () => {
   it("a live copy carries its subscription's QoS; a retained copy the lowest grant among the SUBSCRIBE's filters", async () => {
-    const { aedes, send, next, stop } = await (async () => {
-      const b = await bareAedes(500);
-      return {
-        ...b,
-        send: (p: object) => b.ours.write(generate(p as Packet)),
-        next: nextOf(b.ours),
-      };
-    })();
+    const { aedes, send, next, stop } = await bareAedes(500);
     const seen: [string, number | undefined][] = [];
     aedes.authorizeForward = (_client, packet) => {
       seen.push([packet.topic, (packet as { grantedQos?: number }).grantedQos]);
@@ -919,22 +912,3 @@ describe('grantedQos on forwarded copies (issue #19: no scan of every filter per
     await stop();
   });
 });
-
-/** `next(cmd)` over the packets Aedes writes to `ours` (read from now on). */
-function nextOf(ours: NodeJS.ReadableStream): (cmd: string) => Promise<Packet> {
-  const p = parser({ protocolVersion: 4 });
-  const got: Packet[] = [];
-  const waiters: (() => void)[] = [];
-  p.on('packet', (x: Packet) => {
-    got.push(x);
-    for (const w of waiters.splice(0)) w();
-  });
-  ours.on('data', (b: Buffer) => p.parse(b));
-  return async (cmd) => {
-    for (;;) {
-      const i = got.findIndex((x) => x.cmd === cmd);
-      if (i >= 0) return got.splice(i, 1)[0]!;
-      await new Promise<void>((r) => waiters.push(r));
-    }
-  };
-}
