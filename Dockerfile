@@ -27,5 +27,5 @@ USER 1000:1000
 EXPOSE 1883 8083 18083
 # `sluice run` drains on SIGTERM (shutdown.drain_timeout); node runs as PID 1 with its own
 # signal handlers, so no init wrapper is needed.
-ENTRYPOINT ["node", "bin/sluice.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/sluice.js"]
 CMD ["run", "-c", "/etc/sluice/sluice.yaml"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 // The `sluice` command. Compiled code lives in dist/ (built by `npm ci` through the `prepare` script).
 
 // Sluice needs Node.js >= 22.12. The project pins Node 24 as a dev dependency, so `npx sluice` and

@@ -389,6 +389,8 @@ const server = fork(path.join(here, 'server.ts'), [], {
     '--expose-gc',
     // `--cpu-prof`: profile the server (written to /tmp/sluice-abuse-prof on exit).
     ...(args.includes('--cpu-prof') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/sluice-abuse-prof'] : []),
+    // As the `sluice` command starts Node (decision 0026); a --server-flags value comes later and wins.
+    '--max-semi-space-size=8',
     ...serverFlags,
   ],
   env: {
