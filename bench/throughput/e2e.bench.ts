@@ -7,7 +7,7 @@
  * onto the 4 partitions evenly (kafka-keys.ts: what a large fleet does; pid-based ids used 2 or
  * 3 of the partitions, differently in every run).
  *
- *   npx tsx bench/throughput/e2e.bench.ts [--sink hstreamdb|kafka] [--total 60000]
+ *   npm run bench:e2e -- [--sink hstreamdb|kafka] [--total 60000]
  *       [--cases 0:none,1:none] [--runs 1] [--sweep 10000,100000,1000000]
  *       [--publisher raw|mqttjs] [--rate 0] [--thread main|worker] [--warmup 0]
  *       [--ack-after receipt,buffered,remote] [--buffer memory|disk|hybrid] [--fsync interval]
@@ -29,6 +29,8 @@
  * keys on 1–4 partitions, by chance); `--kafka-batch` sets the Kafka sink's batch_size.
  * `--memory-reclaim off` turns the engine's memory_reclaim off (decision 0023); each JSON line
  * says how many reclaims ran during the run (`memory_reclaims`).
+ * `npm run bench:e2e` starts Node with `--max-semi-space-size=8`, as the `sluice` command does
+ * (decision 0026); `npx tsx bench/throughput/e2e.bench.ts` would measure V8's default instead.
  * Every run prints one JSON line (records, acked, rate, p50/p99, CPU seconds and µs per
  * record, failed, dropped, peak RSS), then a markdown table at the end.
  *
