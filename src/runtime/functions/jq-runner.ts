@@ -82,10 +82,26 @@ require(workerData.jqPath).then((jq) => {
 });
 `;
 
+/**
+ * CPU priority (nice) of the worker that runs rules' jq programs alongside the event loop: the
+ * lowest. A program that loops until its timeout (10 s by default, EMQX's) keeps a core busy
+ * that long; at nice 19 it gets what the broker, the rules and the sinks leave idle, instead of
+ * an equal share of a core they need (on 2 cores it stretched the event loop's turns 3 × in
+ * wall-clock time). Linux: the nice value is per thread (setpriority(2) on the thread id, read
+ * from /proc/thread-self); elsewhere the worker keeps the process's priority.
+ */
+export const JQ_WORKER_NICE = 19;
+
 const ASYNC_WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
+let tid;
+try {
+  tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  const os = require('node:os');
+  if (workerData.nice > os.getPriority(tid)) os.setPriority(tid, workerData.nice);
+} catch {}
 require(workerData.jqPath).then((jq) => {
-  parentPort.postMessage({ ready: true });
+  parentPort.postMessage({ ready: true, tid });
   parentPort.on('message', ({ program, input }) => {
     let reply;
     try {
@@ -113,7 +129,7 @@ interface AsyncJob {
  * charged for the wait); a job over its timeout terminates the worker and a new one takes the
  * rest of the queue.
  */
-function createAsyncRunner(jqPath: string) {
+function createAsyncRunner(jqPath: string, nice: number) {
   const queue: AsyncJob[] = [];
   let head = 0;
   let worker: Worker | undefined;
@@ -129,7 +145,10 @@ function createAsyncRunner(jqPath: string) {
 
   const start = (): Worker => {
     ready = false;
-    const w = new Worker(ASYNC_WORKER_SOURCE, { eval: true, workerData: { jqPath } });
+    const w = new Worker(ASYNC_WORKER_SOURCE, {
+      eval: true,
+      workerData: { jqPath, nice },
+    });
     w.unref();
     w.on('message', (m: { ready?: boolean; error?: string } & Partial<Reply>) => {
       if (w !== worker) return;
@@ -221,11 +240,16 @@ interface Live {
 const LOADING = 0;
 const READY = 1;
 
-export function createJqRunner(): JqRunner {
+export interface JqRunnerOptions {
+  /** Nice value of the worker behind `runAsync` (default `JQ_WORKER_NICE`); never below the process's own. */
+  asyncNice?: number;
+}
+
+export function createJqRunner(options: JqRunnerOptions = {}): JqRunner {
   const jqPath = createRequire(import.meta.url).resolve('jq-web');
   let live: Live | undefined;
   let closed = false;
-  const async = createAsyncRunner(jqPath);
+  const async = createAsyncRunner(jqPath, options.asyncNice ?? JQ_WORKER_NICE);
 
   /** Start a worker without waiting for it: the WebAssembly loads in the worker's thread. */
   const start = (replacement: boolean): Live => {

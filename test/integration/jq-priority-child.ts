@@ -1,0 +1,64 @@
+/**
+ * Child of jq-priority.test.ts, pinned to one CPU by the test (`taskset -c 0`): starts a jq
+ * program that loops (`def f: f; f`, 10 s timeout) in the runner's non-blocking worker at the
+ * given nice value, then keeps the main thread busy for 1 s and reports the CPU time each thread
+ * of the process got meanwhile (Linux /proc), and the worker thread's nice value.
+ *
+ *   node --import tsx test/integration/jq-priority-child.ts <nice>
+ *   → one JSON line { mainMs, othersMs, workerNice }
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+
+import { createJqRunner } from '../../src/runtime/functions/jq-runner.js';
+
+const nice = Number(process.argv[2]);
+const runner = createJqRunner({ asyncNice: nice });
+
+/** CPU ms and nice value of every thread of this process, by thread id. */
+function threads(): Map<number, { name: string; ms: number; nice: number }> {
+  const tick = 10; // USER_HZ is 100 on Linux
+  const out = new Map<number, { name: string; ms: number; nice: number }>();
+  for (const t of readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(t), { name, ms: (Number(f[11]) + Number(f[12])) * tick, nice: Number(f[16]) });
+  }
+  return out;
+}
+
+// Warm the worker (the WebAssembly loads), then let the program loop.
+await runner.runAsync('.', '1', 30_000);
+const looping = runner.runAsync('def f: f; f', '1', 10_000).catch(() => undefined);
+await new Promise((r) => setTimeout(r, 300));
+
+const before = threads();
+const end = performance.now() + 1000;
+let x = 0;
+while (performance.now() < end) x += Math.sqrt(x + 1); // main thread: busy, allocation-free
+const after = threads();
+
+let mainMs = 0;
+let othersMs = 0;
+let workerNice = NaN;
+let busiest = 0;
+for (const [tid, a] of after) {
+  const d = a.ms - (before.get(tid)?.ms ?? a.ms);
+  if (tid === process.pid) mainMs = d;
+  else {
+    othersMs += d;
+    if (d > busiest) {
+      busiest = d;
+      workerNice = a.nice;
+    }
+  }
+}
+process.stdout.write(`${JSON.stringify({ mainMs, othersMs, workerNice, x: x > 0 })}\n`);
+await runner.close();
+await looping;
+process.exit(0);
