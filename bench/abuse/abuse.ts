@@ -25,7 +25,9 @@
  *
  * Per phase: the probe's p50 / p99 / max round trip and lost probes, the server's worst
  * event-loop delay, its longest turn in main-thread CPU time (less dependent on the machine's
- * load), peak RSS, warnings (with the lag watch's culprit rule) and suspended rules.
+ * load), the CPU time of the server's threads (event loop, V8's GC helpers, worker threads: what
+ * competes with the event loop for the cores), peak RSS, warnings (with the lag watch's culprit
+ * rule) and suspended rules.
  * Prints a markdown table and the JSON; `--write` also writes bench/results/abuse.md.
  *
  *   npm run bench:abuse               # ~60 s
@@ -37,6 +39,8 @@
  *   npm run bench:abuse -- --after=110000  # idle 110 s before the final figures (default 15 s)
  *   npm run bench:abuse -- --no-reclaim    # memory_reclaim off in the server (V8's own reducer
  *                                          # gives the page pool back only after ~100 s)
+ *   ABUSE_TIMELINE=/tmp/tl.json npm run bench:abuse -- --dist   # then: npx tsx
+ *                                          # bench/abuse/timeline.ts /tmp/tl.json (slow probes)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -68,6 +72,8 @@ interface ServerStats {
   lagMaxMs: number;
   lagP99Ms: number;
   turnCpuMaxMs?: number;
+  /** CPU ms per server thread name since the phase began (Linux; {} elsewhere). */
+  threadCpuMs?: Record<string, number>;
   warnings: { code: string; rule?: string; msg: string }[];
   /** `memory_reclaimed` info lines since the previous stats (decision 0023). */
   reclaims: {
@@ -164,6 +170,22 @@ const connectPkt = (level: number, id: string) =>
   );
 
 type Attack = (ctx: { port: number; api: number; notes: string[] }) => Promise<void>;
+
+/**
+ * subs_100k's 100 SUBSCRIBE packets × 1,000 filters, built before any phase runs: an attacker
+ * builds them on its own machine, and here the ~100 ms of CPU that takes would otherwise compete
+ * with the server for the two cores during the phase.
+ */
+const subscribeFlood = Array.from({ length: 100 }, (_, b) =>
+  generate({
+    cmd: 'subscribe',
+    messageId: b + 1,
+    subscriptions: Array.from({ length: 1000 }, (_, i) => ({
+      topic: `subs/${b}/${i}/+`,
+      qos: 1 as const,
+    })),
+  }),
+);
 
 const attacks: Record<string, Attack> = {
   async baseline() {
@@ -303,17 +325,7 @@ const attacks: Record<string, Attack> = {
         keepalive: 0,
       }),
     );
-    for (let b = 0; b < 100; b++)
-      s.write(
-        generate({
-          cmd: 'subscribe',
-          messageId: b + 1,
-          subscriptions: Array.from({ length: 1000 }, (_, i) => ({
-            topic: `subs/${b}/${i}/+`,
-            qos: 1 as const,
-          })),
-        }),
-      );
+    for (const packet of subscribeFlood) s.write(packet);
     await done;
     notes.push(`100 SUBSCRIBEs × 1,000 filters: granted ${granted}, refused (0x80) ${refused}`);
     s.destroy();
@@ -450,6 +462,12 @@ const trimmed = await ask(server, 'trim');
 probe.send({ op: 'stop' });
 const { samples } = await next<{ samples: { t: number; rtt: number | null }[] }>(probe, 'samples');
 server.send({ op: 'stop' });
+// ABUSE_TIMELINE: the probes and phase bounds beside the server's timeline (bench/abuse/timeline.ts).
+if (process.env['ABUSE_TIMELINE'])
+  writeFileSync(
+    `${process.env['ABUSE_TIMELINE']}.probe.json`,
+    JSON.stringify({ samples, phases: phases.map((p) => [p.name, p.start, p.end]) }),
+  );
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -478,6 +496,7 @@ const rows = phases.map((ph) => {
     stalls: mine.filter((s) => s.rtt === null || s.rtt > 1000).length,
     lagMaxMs: ph.stats.lagMaxMs,
     turnCpuMaxMs: ph.stats.turnCpuMaxMs ?? NaN,
+    threadCpuMs: ph.stats.threadCpuMs ?? {},
     peakRss: ph.stats.peakRss,
     culprits,
     codes,
@@ -521,12 +540,17 @@ const summary = {
 };
 
 const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+/** The server's CPU by thread kind: the event loop, V8's helpers (GC), worker_threads. */
+const threads = (t: Record<string, number>) =>
+  Object.keys(t).length === 0
+    ? '–'
+    : [t['MainThread'] ?? 0, t['V8Worker'] ?? 0, t['WorkerThread'] ?? 0].join(' / ');
 const table = [
-  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | peak RSS | lag culprit | other codes | notes |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | server CPU ms: main / V8 helpers / worker threads | peak RSS | lag culprit | other codes | notes |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
+      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${threads(r.threadCpuMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
   ),
 ].join('\n');
 const overall = [

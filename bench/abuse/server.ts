@@ -6,7 +6,8 @@
  *
  *   → { op: 'mark' }        start a phase: reset the peak RSS, the event-loop histogram and the
  *                           longest turn's CPU time
- *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, turnCpuMaxMs, warnings,
+ *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, turnCpuMaxMs,
+ *                           threadCpuMs (CPU ms per thread name since 'mark'), warnings,
  *                           polluted, reclaims (the `memory_reclaimed` lines since the last
  *                           stats), reclaim (memory_reclaim's counters) }
  *   → { op: 'gc' }          run gc() twice, then answer like 'stats'
@@ -21,8 +22,8 @@
  * `polluted` lists what an attack could have changed on shared prototypes: own keys added to
  * Object.prototype / Array.prototype / Function.prototype, and `({}).polluted`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type * as ApiModule from '../../src/api/index.js';
 import { silentLogger, type Logger } from '../../src/core/index.js';
@@ -145,9 +146,31 @@ let turnCpuMaxUs = 0;
 const longTurnsFile = process.env['ABUSE_LONG_TURNS'];
 const longTurns: [number, number][] | undefined = longTurnsFile ? [] : undefined;
 let lastCpu = process.threadCpuUsage();
+// ABUSE_TIMELINE=<file>: every loop iteration over 3 ms wall-clock ([0, end, wall ms, main-thread
+// CPU ms]) and every GC ([1, start, ms, kind]), times in ms on the wall clock (Date.now(), the
+// probe's clock), written on 'stop'; bench/abuse/timeline.ts lines them up with slow probes.
+const timelineFile = process.env['ABUSE_TIMELINE'];
+const timeline: [0 | 1, number, number, number][] | undefined = timelineFile ? [] : undefined;
+let lastWall = performance.now();
+if (timeline)
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      timeline.push([
+        1,
+        performance.timeOrigin + e.startTime,
+        e.duration,
+        (e as unknown as { detail: { kind: number } }).detail.kind,
+      ]);
+  }).observe({ entryTypes: ['gc'] });
 const turnWatch = setInterval(() => {
   const now = process.threadCpuUsage();
   const us = now.user - lastCpu.user + (now.system - lastCpu.system);
+  if (timeline) {
+    const wall = performance.now();
+    if (wall - lastWall > 3 && timeline.length < 200_000)
+      timeline.push([0, performance.timeOrigin + wall, wall - lastWall, us / 1000]);
+    lastWall = wall;
+  }
   if (us > turnCpuMaxUs) turnCpuMaxUs = us;
   // ABUSE_LONG_TURNS=<file>: every turn over 10 ms CPU, as (end on the monotonic clock in µs — the
   // clock of a --cpu-prof profile —, CPU µs), written on 'stop' to find the turn in the profile.
@@ -163,6 +186,46 @@ const sampler = setInterval(() => {
 }, 50);
 sampler.unref();
 
+/**
+ * CPU ms of every thread of this process by thread id, with its name (Linux /proc; empty
+ * elsewhere): the main thread, V8's helpers (`V8Worker`: parallel GC, compilers), worker_threads
+ * (`WorkerThread`: the jq worker, sink threads, the rule-parse worker), libuv's pool. A phase's
+ * share shows what competes with the event loop for the cores (a looping jq program's worker,
+ * issue #19).
+ */
+function threadCpu(): Map<string, { name: string; ms: number }> {
+  const out = new Map<string, { name: string; ms: number }>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(t, { name, ms: (Number(f[11]) + Number(f[12])) * 10 }); // USER_HZ = 100
+  }
+  return out;
+}
+let threadCpuAtMark = threadCpu();
+/**
+ * CPU ms per thread name since 'mark' (threads born since count whole; a thread that ended
+ * since is missing, its share lost).
+ */
+function threadCpuSinceMark(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [tid, { name, ms }] of threadCpu())
+    out[name] = (out[name] ?? 0) + ms - (threadCpuAtMark.get(tid)?.ms ?? 0);
+  return out;
+}
+
 function stats() {
   const m = process.memoryUsage();
   if (m.rss > peakRss) peakRss = m.rss;
@@ -176,6 +239,7 @@ function stats() {
     lagMaxMs: histogram.count > 0 ? ms(histogram.max) : 0,
     lagP99Ms: histogram.count > 0 ? ms(histogram.percentile(99)) : 0,
     turnCpuMaxMs: turnCpuMaxUs / 1000,
+    threadCpuMs: threadCpuSinceMark(),
     warnings: warnings.splice(0),
     reclaims: reclaims.splice(0),
     reclaim: engine.memoryReclaim.metrics(),
@@ -208,6 +272,7 @@ process.on('message', (m: { op: string }) => {
       histogram.reset();
       turnCpuMaxUs = 0;
       lastCpu = process.threadCpuUsage();
+      threadCpuAtMark = threadCpu();
       peakRss = process.memoryUsage().rss;
       process.send!({ op: 'marked' });
       break;
@@ -258,6 +323,7 @@ process.on('message', (m: { op: string }) => {
         await engine.stop({ drainMs: 100 });
         clearInterval(sampler);
         if (longTurnsFile) writeFileSync(longTurnsFile, JSON.stringify(longTurns));
+        if (timelineFile) writeFileSync(timelineFile, JSON.stringify(timeline));
         process.exit(0);
       })();
       break;
