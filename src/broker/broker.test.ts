@@ -26,8 +26,11 @@ class TestClient {
   private readonly waiting: { cmd: Packet['cmd']; resolve: (p: Packet) => void }[] = [];
   readonly closed: Promise<void>;
 
-  constructor(readonly stream: Duplex) {
-    const p = parser();
+  constructor(
+    readonly stream: Duplex,
+    private readonly protocolVersion: 4 | 5 = 4,
+  ) {
+    const p = parser({ protocolVersion });
     p.on('packet', (packet: Packet) => {
       const i = this.waiting.findIndex((w) => w.cmd === packet.cmd);
       if (i >= 0) this.waiting.splice(i, 1)[0]!.resolve(packet);
@@ -39,7 +42,8 @@ class TestClient {
 
   /** Write the packets in one chunk (so the broker reads them in one batch). */
   send(...packets: Packet[]): void {
-    this.stream.write(Buffer.concat(packets.map((p) => generate(p))));
+    const opts = { protocolVersion: this.protocolVersion };
+    this.stream.write(Buffer.concat(packets.map((p) => generate(p, opts))));
   }
 
   /** The next packet of kind `cmd` the broker sent (waits up to 2 s). */
@@ -71,7 +75,7 @@ afterEach(async () => {
 
 /** A started broker with no listeners, an event log and in-memory clients. */
 async function harness(config: BrokerConfigInput = {}) {
-  const { broker, connect } = createBrokerInternals(
+  const { broker, connect, matcher } = createBrokerInternals(
     { logger: silentLogger, now: () => NOW, node: NODE },
     { listeners: {}, ...config },
   );
@@ -81,7 +85,7 @@ async function harness(config: BrokerConfigInput = {}) {
   broker.onEvent((e) => events.push(e));
   let port = 50_000;
 
-  const open = (): TestClient => {
+  const open = (protocolVersion: 4 | 5 = 4): TestClient => {
     const [client, server] = memoryPipe();
     const meta: ConnMeta = {
       listener: 'memory',
@@ -92,11 +96,11 @@ async function harness(config: BrokerConfigInput = {}) {
       sockport: 1883,
     };
     connect(server, meta);
-    return new TestClient(client);
+    return new TestClient(client, protocolVersion);
   };
 
   const connectClient = async (clientId: string, extra: Partial<IConnectPacket> = {}) => {
-    const client = open();
+    const client = open(extra.protocolVersion === 5 ? 5 : 4);
     client.send({
       cmd: 'connect',
       protocolId: 'MQTT',
@@ -111,8 +115,31 @@ async function harness(config: BrokerConfigInput = {}) {
   };
 
   const of = (name: EventName) => events.filter((e) => e.name === name).map((e) => e.columns);
-  return { broker, addresses, events, open, connectClient, of };
+  return { broker, addresses, events, open, connectClient, of, matcher };
 }
+
+/**
+ * Counts the scans of the Aedes client's filters (`for…in` over `client.subscriptions`) behind
+ * the delivery functions `topic` matches.
+ */
+function countScans(matched: unknown[]): { scans: number } {
+  const counter = { scans: 0 };
+  for (const l of matched as { client?: { subscriptions: object } }[]) {
+    const c = l.client;
+    if (!c || (c.subscriptions as { [SCANNED]?: true })[SCANNED]) continue;
+    c.subscriptions = new Proxy(c.subscriptions, {
+      ownKeys(target) {
+        counter.scans++;
+        return Reflect.ownKeys(target);
+      },
+      get(target, key) {
+        return key === SCANNED ? true : Reflect.get(target, key);
+      },
+    });
+  }
+  return counter;
+}
+const SCANNED = Symbol('scanned');
 
 const publish = (topic: string, payload: string, qos: 0 | 1 = 0, messageId?: number): Packet => ({
   cmd: 'publish',
@@ -460,6 +487,102 @@ describe('broker over in-memory streams', () => {
       expect((await sub.next('suback')).granted).toEqual([1, 2]);
       await publish2((await h.connectClient('p')).client, 'o/k', 'v', 8);
       expect(await sub.next('publish')).toMatchObject({ topic: 'o/k', qos: 2 });
+    });
+
+    it('[MQTT-3.3.5-1] the best grant comes from the listeners the message matched, not a scan of every filter (issue #19)', async () => {
+      const h = await harness();
+      const sub = (await h.connectClient('many')).client;
+      // 300 filters at QoS 0 first, then one at QoS 2 and one at QoS 1 that also match g/7/x:
+      // the copy delivered for the first match grants 0, so the best grant has to be found.
+      const filters = Array.from({ length: 300 }, (_, i) => ({
+        topic: `g/${i}/+`,
+        qos: 0 as const,
+      }));
+      sub.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [...filters, { topic: 'g/7/#', qos: 2 }, { topic: '+/7/x', qos: 1 }],
+      });
+      expect((await sub.next('suback')).granted).toHaveLength(302);
+      const counter = countScans(h.matcher()!.match('g/7/x'));
+      const pub = (await h.connectClient('p')).client;
+      await publish2(pub, 'g/7/x', 'v', 8);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'g/7/x', qos: 2 });
+      // Only g/8/+ (QoS 0) matches g/8/x.
+      await publish2(pub, 'g/8/x', 'w', 9);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'g/8/x', qos: 0 });
+      sub.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['g/7/#'] });
+      await sub.next('unsuback');
+      await publish2(pub, 'g/7/x', 'u', 10);
+      expect(await sub.next('publish')).toMatchObject({ topic: 'g/7/x', qos: 1 });
+      expect(counter.scans).toBe(0);
+    });
+
+    it('[MQTT-3.3.4-4] copies the max_inflight window held carry every matching identifier, found without a scan (issue #19)', async () => {
+      const h = await harness({
+        listeners: { memory: { type: 'tcp', bind: '127.0.0.1', port: 0, max_inflight: 2 } },
+      });
+      const me = (await h.connectClient('ids', { protocolVersion: 5 })).client;
+      const filters = Array.from({ length: 300 }, (_, i) => ({
+        topic: `w/${i}/+`,
+        qos: 1 as const,
+      }));
+      me.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: filters,
+        properties: { subscriptionIdentifier: 7 },
+      } as Packet);
+      await me.next('suback');
+      me.send({
+        cmd: 'subscribe',
+        messageId: 2,
+        subscriptions: [{ topic: 'w/#', qos: 1 }],
+        properties: { subscriptionIdentifier: 9 },
+      } as Packet);
+      await me.next('suback');
+      const counter = countScans(h.matcher()!.match('w/1/x'));
+      const pub = (await h.connectClient('p')).client;
+      for (let m = 1; m <= 5; m++) pub.send({ ...publish('w/1/x', `m${m}`, 1, m) } as Packet);
+      const got: Packet[] = [];
+      for (let m = 1; m <= 5; m++) {
+        const copy = (await me.next('publish')) as Packet & { messageId: number };
+        got.push(copy);
+        me.send({ cmd: 'puback', messageId: copy.messageId } as Packet); // frees a slot
+      }
+      expect(got.map((p) => (p as { payload: Buffer }).payload.toString())).toEqual([
+        'm1',
+        'm2',
+        'm3',
+        'm4',
+        'm5',
+      ]);
+      for (const p of got)
+        expect(
+          (p as { properties?: { subscriptionIdentifier?: unknown } }).properties,
+        ).toMatchObject({ subscriptionIdentifier: [7, 9] });
+      expect(counter.scans).toBe(0);
+    });
+
+    it('[MQTT-3.3.5-1] [MQTT-3.8.3-3] a No Local subscription that skips the own message does not take the copy of a QoS 0 one', async () => {
+      const h = await harness();
+      const me = (await h.connectClient('self', { protocolVersion: 5 })).client;
+      me.send({
+        cmd: 'subscribe',
+        messageId: 1,
+        subscriptions: [
+          { topic: 'n/+', qos: 0 },
+          { topic: '+/b', qos: 1, nl: true },
+        ],
+      } as Packet);
+      expect((await me.next('suback')).granted).toEqual([0, 1]);
+      // Its own message: +/b (No Local) does not deliver it, n/+ does, at QoS 0.
+      me.send({ ...publish('n/b', 'own', 1, 3) } as Packet);
+      expect(await me.next('publish')).toMatchObject({ topic: 'n/b', qos: 0 });
+      // Another client's: +/b delivers, at QoS 1.
+      const other = (await h.connectClient('other')).client;
+      other.send({ ...publish('n/b', 'theirs', 1, 4) } as Packet);
+      expect(await me.next('publish')).toMatchObject({ topic: 'n/b', qos: 1 });
     });
 
     it('[MQTT-3.8.4-6] a retained QoS 1 message is sent at QoS 0 to a new r/# QoS 0 subscription', async () => {

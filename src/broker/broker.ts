@@ -69,6 +69,7 @@ import { createLimits } from './limits.js';
 import { createProtocolCheck } from './protocol-check.js';
 import { createDiskPersistence, type DiskPersistence } from './persistence-disk.js';
 import { wrapPersistence } from './persistence-wrap.js';
+import { installMatchContext } from './match-context.js';
 import { installMatcher, type TopicMatcher } from './matcher.js';
 import {
   heldCount,
@@ -170,6 +171,7 @@ export function createBrokerInternals(
     state: 'new',
     deliveringQos0: false,
     shared: undefined,
+    matches: undefined,
     sharing: false,
     sysListened: false,
     windows: undefined,
@@ -251,6 +253,8 @@ export function createBrokerInternals(
       // Our compact matcher in place of mqemitter's Qlobber, before anything subscribes
       // (decision 0024; it also caches the topic splits of routed PUBLISHes, decision 0020).
       matcher = installMatcher(a);
+      // After the matcher: the listeners a routed message matched, for authorizeForward.
+      ctx.matches = installMatchContext(a);
       installMqtt5(a, enhanced);
       installFastParser(a);
       installSubscribeSlices(a);

@@ -11,6 +11,7 @@
  * The Aedes internals we touch are named here (README invariant 7): re-check them on every
  * Aedes upgrade.
  */
+import type { MatchContext } from './match-context.js';
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { AckGatePort, IngressPort, Logger } from '../core/index.js';
 import type { AckAfter } from './ack-after.js';
@@ -36,6 +37,8 @@ export type ClientInternals = Client & {
   subscriptions: Record<string, { qos: number }>;
   deliver0: (p: AedesPublishPacket, cb: () => void) => void;
   deliverQoS: (p: AedesPublishPacket, cb: () => void) => void;
+  /** Aedes' dedupe of overlapping subscriptions: the last broker counter forwarded, by broker id. */
+  duplicates: Record<string, number>;
 };
 
 /**
@@ -103,6 +106,8 @@ export interface BrokerContext {
   deliveringQos0: boolean;
   /** Shared subscriptions (shared-subscriptions.ts), from start() on. */
   shared: SharedSubscriptions | undefined;
+  /** The listeners of the message being routed (match-context.ts), from start() on. */
+  matches: MatchContext | undefined;
   /** True while a shared subscription hands a copy to a member (see authorizeForward). */
   sharing: boolean;
   /**

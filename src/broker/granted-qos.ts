@@ -5,6 +5,7 @@
  * subscription (`client.subscriptions[packet.topic]`), so `a/#` granted QoS 1 received QoS 2
  * copies; authorizeForward (hooks.ts) applies this to every copy, live, retained and queued.
  */
+import type { TaggedListener } from './match-context.js';
 import { isShareTopic, realFilter } from './shared-subscriptions.js';
 
 /** True when `filter` matches `topic` (MQTT 3.1.1 §4.7; `$…` topics never match a leading wildcard [MQTT-4.7.2-1]). */
@@ -94,4 +95,80 @@ export function subscriptionIds(
     else (many ??= [one]).push(si);
   }
   return many ? many.sort((a, b) => a - b) : one;
+}
+
+/**
+ * `deliveryQos` from the listeners the route matched (match-context.ts) instead of the
+ * client's filters: the best grant among `client`'s delivery functions in `matches`
+ * [MQTT-3.3.5-1], capped at `qos`; `qos` when none of them is the client's (a copy Aedes
+ * forwards for some other reason, as `deliveryQos`). O(listeners matched), not O(filters held).
+ * Not for a client holding shared subscriptions (their grants are not on its functions).
+ */
+export function deliveryQosFromMatches(
+  matches: readonly unknown[],
+  client: object,
+  topic: string,
+  qos: number,
+): number {
+  const dollar = topic.charCodeAt(0) === 36;
+  let granted = -1;
+  for (let i = 0; i < matches.length; i++) {
+    const l = matches[i] as TaggedListener;
+    if (l.client !== client) continue;
+    if (dollar && l.sharp) continue; // [MQTT-4.7.2-1] a leading wildcard never matches `$…`
+    const g = l.grantedQos!;
+    if (g >= qos) return qos;
+    if (g > granted) granted = g;
+  }
+  return granted < 0 ? qos : granted;
+}
+
+/**
+ * `subscriptionIds` from the listeners the route matched: the identifiers of `client`'s
+ * matching subscriptions, ascending; one as a number, none as `undefined`. A delivery function
+ * with an identifier belongs to one filter (our subscribe.js hunk shares only those without),
+ * so each identifier is listed once per matching filter, as the scan lists it.
+ */
+export function subscriptionIdsFromMatches(
+  matches: readonly unknown[],
+  client: object,
+  topic: string,
+): number | number[] | undefined {
+  const dollar = topic.charCodeAt(0) === 36;
+  let one: number | undefined;
+  let many: number[] | undefined;
+  for (let i = 0; i < matches.length; i++) {
+    const l = matches[i] as TaggedListener;
+    if (l.client !== client || l.si === undefined) continue;
+    if (dollar && l.sharp) continue;
+    if (one === undefined) one = l.si;
+    else (many ??= [one]).push(l.si);
+  }
+  return many ? many.sort((a, b) => a - b) : one;
+}
+
+/**
+ * Aedes delivers a QoS 1/2 message through the QoS 0 delivery function (`deliver0`, always
+ * QoS 0) when the client's first matching subscription in the route's order grants 0, and
+ * drops the copies of its other matching subscriptions as duplicates — QoS 0 although another
+ * grants more [MQTT-3.3.5-1]. True when another of `client`'s matched listeners grants QoS 1/2
+ * and will run for this message (not No Local for the client's own message, not a leading
+ * wildcard on a `$` topic): that copy is the one to deliver. It comes later in `matches` (one
+ * before it would have been the copy delivered, and this one the duplicate).
+ */
+export function betterGrantFollows(
+  matches: readonly unknown[],
+  client: object & { id?: string },
+  topic: string,
+  publisher: string | undefined,
+): boolean {
+  const dollar = topic.charCodeAt(0) === 36;
+  const own = publisher !== undefined && publisher === client.id;
+  for (let i = 0; i < matches.length; i++) {
+    const l = matches[i] as TaggedListener;
+    if (l.client !== client || !(l.grantedQos! > 0)) continue;
+    if ((dollar && l.sharp) || (own && l.nl)) continue;
+    return true;
+  }
+  return false;
 }

@@ -41,7 +41,13 @@ import {
 import { BrokerErrors } from './errors.js';
 import { topicOf } from './event-feed.js';
 import { deliveredColumns } from './events/message.js';
-import { deliveryQos, subscriptionIds } from './granted-qos.js';
+import {
+  betterGrantFollows,
+  deliveryQos,
+  deliveryQosFromMatches,
+  subscriptionIds,
+  subscriptionIdsFromMatches,
+} from './granted-qos.js';
 import { timerAt } from './authn-jwt.js';
 import { topicLevels } from './limits.js';
 import { isShareTopic, parseShare } from './shared-subscriptions.js';
@@ -554,15 +560,37 @@ export function createHooks(
     // subscription), retained copies and queued ones (a fresh QoSPacket each) are ours to change,
     // and Aedes builds the outgoing packet (and its stored in-flight copy) from this one.
     // deliver0 sets QoS 0 itself.
+    // A live copy of a client without shared subscriptions: its grants and identifiers are on
+    // the listeners the route matched (match-context.ts), O(matched) instead of O(filters held).
+    const matched =
+      ctx.sharing || ctx.shared?.holds(client) ? undefined : ctx.matches?.matchesOf(packet);
     let qos: number = packet.qos;
-    if (ctx.deliveringQos0) qos = 0;
-    else if (qos > 0) {
-      qos = deliveryQos(
-        c.subscriptions,
-        packet.topic,
-        qos,
-        (packet as { grantedQos?: number }).grantedQos,
-      );
+    if (ctx.deliveringQos0) {
+      if (
+        qos > 0 &&
+        matched &&
+        betterGrantFollows(
+          matched,
+          client,
+          packet.topic,
+          (packet as { clientId?: string }).clientId,
+        )
+      ) {
+        // Not this QoS 0 copy but the better subscription's, later in this route: let it past
+        // Aedes' dedupe, which has just recorded this message for the client.
+        if (packet.brokerId) c.duplicates[packet.brokerId] = packet.brokerCounter - 1;
+        metrics.messages_out--;
+        return null;
+      }
+      qos = 0;
+    } else if (qos > 0) {
+      const known = (packet as { grantedQos?: number }).grantedQos;
+      qos =
+        known !== undefined && known >= qos
+          ? qos
+          : matched
+            ? deliveryQosFromMatches(matched, client, packet.topic, qos)
+            : deliveryQos(c.subscriptions, packet.topic, qos, known);
       if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
     }
     let out = packet;
@@ -571,7 +599,9 @@ export function createHooks(
     // them; Aedes puts on only the one of the subscription whose delivery ran (maybe none).
     // The copy is this subscription's own Packet: replace its properties, never mutate them.
     if (rec?.subIds && !ctx.sharing) {
-      const ids = subscriptionIds(c.subscriptions as Record<string, { si?: number }>, packet.topic);
+      const ids = matched
+        ? subscriptionIdsFromMatches(matched, client, packet.topic)
+        : subscriptionIds(c.subscriptions as Record<string, { si?: number }>, packet.topic);
       const props = packet.properties;
       if (ids !== undefined || props?.subscriptionIdentifier !== undefined)
         packet.properties = { ...props, subscriptionIdentifier: ids };

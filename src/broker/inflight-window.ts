@@ -35,6 +35,8 @@ interface Held {
   readonly packet: AedesPublishPacket;
   /** The shared subscription group the copy was handed to this client for, if any. */
   readonly group: unknown;
+  /** The listeners its route matched (match-context.ts), for authorizeForward at release. */
+  readonly matches: readonly unknown[] | undefined;
 }
 
 /** One client's window (on its ClientRecord). */
@@ -132,13 +134,15 @@ export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): I
         held: [] as Held[],
         release(): void {
           while (w.held.length > 0 && w.ids.size < max && !c.closed) {
-            const { packet, group } = w.held.shift()!;
+            const { packet, group, matches } = w.held.shift()!;
             const bid = packet.brokerId;
             const mark = c.duplicates[bid];
             if (mark !== undefined) c.duplicates[bid] = packet.brokerCounter - 1;
             try {
               if (group !== undefined && ctx.shared)
                 ctx.shared.within(group, packet, () => deliverQoS(packet, noop));
+              else if (ctx.matches)
+                ctx.matches.within(packet, matches, () => deliverQoS(packet, noop));
               else deliverQoS(packet, noop);
             } finally {
               if (mark !== undefined) c.duplicates[bid] = Math.max(mark, c.duplicates[bid] ?? 0);
@@ -161,7 +165,11 @@ export function installInflightWindows(ctx: BrokerContext, a: AedesInternals): I
           last.packet.brokerCounter === packet.brokerCounter
         )
           return setImmediate(cb);
-        w.held.push({ packet, group: ctx.shared?.handingGroup() });
+        w.held.push({
+          packet,
+          group: ctx.shared?.handingGroup(),
+          matches: ctx.matches?.matchesOf(packet),
+        });
         // A held copy is a delivery of its route (not message.dropped no_subscribers).
         if (bid === a.id) ctx.routing.hit(packet.brokerCounter, 1);
         if (maxHeld > 0 && w.held.length > maxHeld) {

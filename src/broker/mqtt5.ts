@@ -113,6 +113,7 @@ export const AEDES_SOURCE_MARKERS: readonly (readonly [file: string, marker: str
   ['lib/handlers/unsubscribe.js', 'slicedUnsubscribe(client, packet, done)'],
   ['lib/client.js', 'unsubscribeOnClose(this, finish)'],
   ['lib/handlers/subscribe.js', 'client._deliverFuncs[kind]'],
+  ['lib/handlers/subscribe.js', 'func.grantedQos = qos'],
   ['lib/handlers/subscribe.js', 'client._subReserved--'],
   ['lib/handlers/subscribe.js', 'broker.sysSubscribesWanted()'],
   ['lib/handlers/subscribe.js', 'broker.persistence.hasRetained?.() !== false'],

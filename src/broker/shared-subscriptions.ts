@@ -117,6 +117,8 @@ type PickState = Map<string, { n?: number; sticky?: Member }>;
 export interface SharedSubscriptions {
   /** authorizeSubscribe granted `topic` (a valid share filter) to `client`. */
   join(client: Client, topic: string, share: ShareFilter): void;
+  /** `client` is (or was granted to become) a member of some group. */
+  holds(client: Client): boolean;
   /**
    * authorizeForward is forwarding a QoS 1/2 copy to `rec` while `ctx.sharing` is set: remember
    * the message under the copy's packet id until PUBACK / PUBREC.
@@ -380,6 +382,9 @@ export function installSharedSubscriptions(
       const g = groupOf(share);
       g.members.push({ client, topic });
       mine.set(topic, g);
+    },
+    holds(client) {
+      return (memberships.get(client)?.size ?? 0) > 0;
     },
     forwarded(rec, messageId) {
       if (!handing || !handed) return;
