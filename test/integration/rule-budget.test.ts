@@ -18,7 +18,11 @@ beforeAll(async () => {
   engine = createEngine(
     {
       broker: { listeners: { tcp: { type: 'tcp', bind: '127.0.0.1', port: 0 } } },
-      sinks: { loop: { type: 'memory', linger: 0 }, probe: { type: 'memory', linger: 0 } },
+      sinks: {
+        loop: { type: 'memory', linger: 0 },
+        probe: { type: 'memory', linger: 0 },
+        quick: { type: 'memory', linger: 0 },
+      },
       rule_limits: { eval_budget: '100ms', suspend_after: 3, suspend_window: '1m' },
       rules: [
         {
@@ -27,6 +31,11 @@ beforeAll(async () => {
           actions: ['loop'],
         },
         { id: 'probe', sql: 'SELECT payload FROM "probe/#"', actions: ['probe'] },
+        {
+          id: 'quick_jq',
+          sql: `SELECT jq('.a * 2', payload) AS x FROM "jqq/#"`,
+          actions: ['quick'],
+        },
       ],
     },
     { logger: silentLogger },
@@ -78,6 +87,26 @@ describe('rule evaluation budget', () => {
       engine.enableRule('looping_jq');
       expect(engine.rules().find((r) => r.id === 'looping_jq')!.suspended).toBeUndefined();
       expect((engine.sink('loop') as MemorySink).records).toHaveLength(0);
+    } finally {
+      await c.endAsync();
+    }
+  });
+
+  it("another rule's jq programs are not held up while a looping one runs (a spare jq worker)", async () => {
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    try {
+      const quick = engine.sink('quick') as MemorySink;
+      const jqRule = () => engine.metrics().rules['looping_jq']!;
+      const before = jqRule().matched;
+      await c.publishAsync('jq/again', '{"a":1}', { qos: 1 });
+      for (let k = 1; k <= 3; k++) {
+        await c.publishAsync(`jqq/${k}`, JSON.stringify({ a: k }), { qos: 1 });
+        await waitFor(() => quick.records.length === k, 10_000);
+        expect(quick.records[k - 1]!.data['x']).toEqual([2 * k]);
+        // The looping program has not finished (1.5 s timeout) meanwhile.
+        expect(jqRule().matched).toBe(before);
+      }
+      await waitFor(() => jqRule().matched === before + 1, 30_000);
     } finally {
       await c.endAsync();
     }

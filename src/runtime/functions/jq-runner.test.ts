@@ -55,3 +55,44 @@ describe('jq worker warm-up at rule creation', () => {
     expect(warmed).toBe(1);
   });
 });
+
+describe('jq runs without blocking (runAsync), issue #19', () => {
+  it('a program looping until its timeout does not hold up the jobs queued behind it', async () => {
+    const runner = createJqRunner();
+    try {
+      expect(await runner.runAsync('.a', '{"a":1}', 30_000)).toEqual(['1']); // loaded
+      let loopDone = false;
+      const looping = runner.runAsync('def f: f; f', '1', 8_000).then(
+        () => (loopDone = true),
+        () => (loopDone = true),
+      );
+      // Queued behind the loop: runs in a spare lane once the loop has run JQ_SLOW_MS.
+      const quick = await runner.runAsync('. * 2', '21', 30_000);
+      expect(quick).toEqual(['42']);
+      expect(loopDone).toBe(false);
+      // And another one, now that the spare lane is loaded.
+      expect(await runner.runAsync('[., .]', '1', 30_000)).toEqual(['[1,1]']);
+      expect(loopDone).toBe(false);
+      await runner.close();
+      await looping;
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('jobs in call order in one lane while none is slow; a timeout replaces the lane’s worker', async () => {
+    const runner = createJqRunner();
+    try {
+      const outs = await Promise.all(
+        [1, 2, 3].map((n) => runner.runAsync('. + 1', String(n), 30_000)),
+      );
+      expect(outs).toEqual([['2'], ['3'], ['4']]);
+      await expect(runner.runAsync('def f: f; f', '1', 300)).rejects.toThrow(
+        /timeout after 300 ms/,
+      );
+      expect(await runner.runAsync('. * 3', '2', 30_000)).toEqual(['6']);
+    } finally {
+      await runner.close();
+    }
+  });
+});

@@ -124,80 +124,159 @@ interface AsyncJob {
 }
 
 /**
- * The non-blocking runner behind `runAsync`: a FIFO of jobs, one in the worker at a time. The
- * timeout of a job runs from when the worker starts it (a job queued behind a slow one is not
- * charged for the wait); a job over its timeout terminates the worker and a new one takes the
- * rest of the queue.
+ * A job in a lane longer than this makes the next job start in a spare lane: one rule's program
+ * that loops until its timeout does not hold up other rules' programs (issue #19).
+ */
+export const JQ_SLOW_MS = 250;
+/** Lanes (workers) at most; each loaded jq costs ~20 MB. */
+export const JQ_MAX_LANES = 2;
+/** A spare lane idle this long is stopped (the first lane stays). */
+export const JQ_SPARE_IDLE_MS = 30_000;
+
+interface Lane {
+  worker: Worker;
+  ready: boolean;
+  running: { job: AsyncJob; timer: NodeJS.Timeout; started: number } | undefined;
+  idleTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The non-blocking runner behind `runAsync`: a FIFO of jobs and up to `JQ_MAX_LANES` workers
+ * ("lanes"), one job in a lane at a time. Normally one lane runs everything in call order.
+ * When every lane's job has run longer than `JQ_SLOW_MS` (a program looping until its timeout,
+ * 10 s by default), a spare lane is started for the jobs queued behind — the rule engine
+ * evaluates one message of a rule at a time, so those are other rules' — and stopped again after
+ * `JQ_SPARE_IDLE_MS` without work. The timeout of a job runs from when its lane starts it (a job
+ * queued behind a slow one is not charged for the wait); a job over its timeout terminates its
+ * lane's worker and a new worker takes the lane.
  */
 function createAsyncRunner(jqPath: string, nice: number) {
   const queue: AsyncJob[] = [];
   let head = 0;
-  let worker: Worker | undefined;
-  let ready = false;
-  let running: { job: AsyncJob; timer: NodeJS.Timeout } | undefined;
+  const lanes: Lane[] = [];
   let closed = false;
+  let slowTimer: NodeJS.Timeout | undefined;
 
-  const finish = (): void => {
-    if (running) clearTimeout(running.timer);
-    running = undefined;
-    pump();
-  };
-
-  const start = (): Worker => {
-    ready = false;
+  const start = (lane?: Lane): Lane => {
     const w = new Worker(ASYNC_WORKER_SOURCE, {
       eval: true,
       workerData: { jqPath, nice },
     });
     w.unref();
+    const l: Lane = lane ?? { worker: w, ready: false, running: undefined, idleTimer: undefined };
+    l.worker = w;
+    l.ready = false;
+    l.running = undefined;
     w.on('message', (m: { ready?: boolean; error?: string } & Partial<Reply>) => {
-      if (w !== worker) return;
+      if (l.worker !== w) return;
       if (m.ready === true) {
-        ready = true;
+        l.ready = true;
         return pump();
       }
       if (m.ready === false) {
         // Nothing can run: fail what is queued rather than wait for ever.
-        worker = undefined;
+        drop(l);
         const err = new Error(`the WebAssembly jq module failed to load: ${m.error ?? ''}`);
         while (head < queue.length) queue[head++]!.reject(err);
         return;
       }
-      const job = running?.job;
+      const job = l.running?.job;
       if (!job) return;
       if (m.ok) job.resolve(m.out === '' || m.out === undefined ? [] : m.out.split('\n'));
       else job.reject(new Error(String(m.error).replace(/^Non-zero exit code: \d+\n/, '')));
-      finish();
+      finish(l);
     });
     w.on('error', (err) => {
-      if (w !== worker) return;
-      worker = undefined;
-      running?.job.reject(new Error(`jq: the worker failed: ${err.message}`));
-      finish();
+      if (l.worker !== w) return;
+      const job = l.running?.job;
+      drop(l);
+      job?.reject(new Error(`jq: the worker failed: ${err.message}`));
+      pump();
     });
-    return w;
+    return l;
+  };
+
+  /** Take a lane out (its worker failed or could not load). */
+  const drop = (l: Lane): void => {
+    if (l.running) clearTimeout(l.running.timer);
+    if (l.idleTimer) clearTimeout(l.idleTimer);
+    l.running = undefined;
+    const i = lanes.indexOf(l);
+    if (i >= 0) lanes.splice(i, 1);
+  };
+
+  const finish = (l: Lane): void => {
+    if (l.running) clearTimeout(l.running.timer);
+    l.running = undefined;
+    pump();
+    // A spare lane with nothing to do goes after a while; the first one stays.
+    if (!l.running && lanes.indexOf(l) > 0 && !closed) {
+      if (l.idleTimer) clearTimeout(l.idleTimer);
+      l.idleTimer = setTimeout(() => {
+        if (l.running || lanes.indexOf(l) <= 0) return;
+        drop(l);
+        void l.worker.terminate();
+      }, JQ_SPARE_IDLE_MS);
+      l.idleTimer.unref();
+    }
+  };
+
+  const dispatch = (l: Lane, job: AsyncJob): void => {
+    if (l.idleTimer) {
+      clearTimeout(l.idleTimer);
+      l.idleTimer = undefined;
+    }
+    const w = l.worker;
+    const timer = setTimeout(() => {
+      // A runaway program: its worker goes, a new one takes the lane.
+      void w.terminate();
+      job.reject(new Error(`jq: timeout after ${job.timeoutMs} ms`));
+      start(l);
+      pump();
+    }, job.timeoutMs);
+    l.running = { job, timer, started: performance.now() };
+    w.postMessage({ program: job.program, input: job.input });
   };
 
   const pump = (): void => {
-    if (closed || running || head >= queue.length) return;
-    worker ??= start();
-    if (!ready) return;
-    const job = queue[head]!;
-    queue[head++] = undefined as unknown as AsyncJob;
+    if (closed) return;
+    while (head < queue.length) {
+      const lane = lanes.find((l) => l.ready && !l.running);
+      if (!lane) break;
+      const job = queue[head]!;
+      queue[head++] = undefined as unknown as AsyncJob;
+      dispatch(lane, job);
+    }
     if (head > 1024 && head * 2 > queue.length) {
       queue.splice(0, head);
       head = 0;
     }
-    const w = worker;
-    const timer = setTimeout(() => {
-      // A runaway program: its worker goes, the queue goes on in a new one.
-      worker = undefined;
-      void w.terminate();
-      job.reject(new Error(`jq: timeout after ${job.timeoutMs} ms`));
-      finish();
-    }, job.timeoutMs);
-    running = { job, timer };
-    w.postMessage({ program: job.program, input: job.input });
+    if (head >= queue.length) return;
+    // Jobs wait: a lane that is loading will take them; else a spare lane when every lane is
+    // held by a slow job.
+    if (lanes.length === 0) {
+      lanes.push(start());
+      return;
+    }
+    if (lanes.some((l) => !l.ready)) return;
+    const now = performance.now();
+    // When the most recently started of the running jobs started (every lane is busy here).
+    const youngest = Math.max(...lanes.map((l) => (l.running ? l.running.started : now)));
+    if (now - youngest >= JQ_SLOW_MS) {
+      if (lanes.length < JQ_MAX_LANES) lanes.push(start());
+      return;
+    }
+    // Look again when the youngest running job turns slow.
+    if (slowTimer === undefined && lanes.length < JQ_MAX_LANES) {
+      slowTimer = setTimeout(
+        () => {
+          slowTimer = undefined;
+          pump();
+        },
+        Math.ceil(JQ_SLOW_MS - (now - youngest)) + 1,
+      );
+      slowTimer.unref();
+    }
   };
 
   return {
@@ -210,20 +289,26 @@ function createAsyncRunner(jqPath: string, nice: number) {
     },
     warm(): void {
       closed = false;
-      worker ??= start();
+      if (lanes.length === 0) lanes.push(start());
     },
     async close(): Promise<void> {
       closed = true;
-      if (running) clearTimeout(running.timer);
+      if (slowTimer) clearTimeout(slowTimer);
+      slowTimer = undefined;
       const err = new Error('jq: the engine is stopping');
-      running?.job.reject(err);
-      running = undefined;
+      const all = lanes.splice(0);
+      for (const l of all) {
+        if (l.running) {
+          clearTimeout(l.running.timer);
+          l.running.job.reject(err);
+          l.running = undefined;
+        }
+        if (l.idleTimer) clearTimeout(l.idleTimer);
+      }
       while (head < queue.length) queue[head++]!.reject(err);
       queue.length = 0;
       head = 0;
-      const w = worker;
-      worker = undefined;
-      if (w) await w.terminate();
+      await Promise.all(all.map((l) => l.worker.terminate()));
     },
   };
 }
