@@ -74,6 +74,8 @@ interface ServerStats {
   turnCpuMaxMs?: number;
   /** CPU ms per server thread name since the phase began (Linux; {} elsewhere). */
   threadCpuMs?: Record<string, number>;
+  /** ms the event loop's thread waited for a core since the phase began (Linux). */
+  mainWaitMs?: number;
   warnings: { code: string; rule?: string; msg: string }[];
   /** `memory_reclaimed` info lines since the previous stats (decision 0023). */
   reclaims: {
@@ -497,6 +499,7 @@ const rows = phases.map((ph) => {
     lagMaxMs: ph.stats.lagMaxMs,
     turnCpuMaxMs: ph.stats.turnCpuMaxMs ?? NaN,
     threadCpuMs: ph.stats.threadCpuMs ?? {},
+    mainWaitMs: ph.stats.mainWaitMs ?? NaN,
     peakRss: ph.stats.peakRss,
     culprits,
     codes,
@@ -546,11 +549,11 @@ const threads = (t: Record<string, number>) =>
     ? '–'
     : [t['MainThread'] ?? 0, t['V8Worker'] ?? 0, t['WorkerThread'] ?? 0].join(' / ');
 const table = [
-  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | server CPU ms: main / V8 helpers / worker threads | peak RSS | lag culprit | other codes | notes |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
+  '| phase | probes | p50 ms | p99 ms | max ms | lost | > 1 s | server lag max ms | longest turn, CPU ms | server CPU ms: main / V8 helpers / worker threads | event loop waited for a core, ms | peak RSS | lag culprit | other codes | notes |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${threads(r.threadCpuMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
+      `| ${r.phase} | ${r.probes} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${r.lost} | ${r.stalls} | ${f(r.lagMaxMs)} | ${f(r.turnCpuMaxMs)} | ${threads(r.threadCpuMs)} | ${f(r.mainWaitMs)} | ${mb(r.peakRss)} | ${r.culprits.join(', ') || '–'} | ${[...r.codes, ...r.suspended.map((s) => `suspended:${s}`)].join(', ') || '–'} | ${r.notes.join('; ')} |`,
   ),
 ].join('\n');
 const overall = [

@@ -7,7 +7,8 @@
  *   → { op: 'mark' }        start a phase: reset the peak RSS, the event-loop histogram and the
  *                           longest turn's CPU time
  *   → { op: 'stats' }       ← { rss, peakRss, heapUsed, lagMaxMs, lagP99Ms, turnCpuMaxMs,
- *                           threadCpuMs (CPU ms per thread name since 'mark'), warnings,
+ *                           threadCpuMs (CPU ms per thread name since 'mark'), mainWaitMs (the
+ *                           event loop's thread waiting for a core since 'mark'), warnings,
  *                           polluted, reclaims (the `memory_reclaimed` lines since the last
  *                           stats), reclaim (memory_reclaim's counters) }
  *   → { op: 'gc' }          run gc() twice, then answer like 'stats'
@@ -216,6 +217,19 @@ function threadCpu(): Map<string, { name: string; ms: number }> {
 }
 let threadCpuAtMark = threadCpu();
 /**
+ * How long the event loop's thread was runnable but waiting for a core (ms, Linux
+ * /proc/self/task/<pid>/schedstat: time on CPU, time waiting on a run queue, timeslices).
+ */
+function mainRunqueueWaitMs(): number {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    return Number(f[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+let mainWaitAtMark = mainRunqueueWaitMs();
+/**
  * CPU ms per thread name since 'mark' (threads born since count whole; a thread that ended
  * since is missing, its share lost).
  */
@@ -240,6 +254,7 @@ function stats() {
     lagP99Ms: histogram.count > 0 ? ms(histogram.percentile(99)) : 0,
     turnCpuMaxMs: turnCpuMaxUs / 1000,
     threadCpuMs: threadCpuSinceMark(),
+    mainWaitMs: mainRunqueueWaitMs() - mainWaitAtMark,
     warnings: warnings.splice(0),
     reclaims: reclaims.splice(0),
     reclaim: engine.memoryReclaim.metrics(),
@@ -273,6 +288,7 @@ process.on('message', (m: { op: string }) => {
       turnCpuMaxUs = 0;
       lastCpu = process.threadCpuUsage();
       threadCpuAtMark = threadCpu();
+      mainWaitAtMark = mainRunqueueWaitMs();
       peakRss = process.memoryUsage().rss;
       process.send!({ op: 'marked' });
       break;
