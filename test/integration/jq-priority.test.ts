@@ -17,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 interface Result {
   mainMs: number;
-  othersMs: number;
+  workerMs: number;
   workerNice: number;
 }
 
@@ -61,10 +61,11 @@ describe.runIf(process.platform === 'linux' && existsSync('/usr/bin/taskset'))(
       expect(low.workerNice).toBe(19);
       expect(same.workerNice).toBe(0);
       // Weights 15 vs 1024 (nice 19 vs 0): the worker gets ~1.5 % of what the main thread gets.
-      expect(low.othersMs).toBeLessThan(0.2 * low.mainMs);
-      expect(low.mainMs).toBeGreaterThan(600);
+      // Other processes on CPU 0 (a loaded CI machine) shrink both alike, not the ratio.
+      expect(low.mainMs).toBeGreaterThan(0);
+      expect(low.workerMs).toBeLessThan(0.2 * low.mainMs);
       // Equal weights: about half each.
-      expect(same.othersMs).toBeGreaterThan(0.5 * same.mainMs);
+      expect(same.workerMs).toBeGreaterThan(0.5 * same.mainMs);
     });
   },
 );
