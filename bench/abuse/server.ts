@@ -23,10 +23,11 @@
  * `polluted` lists what an attack could have changed on shared prototypes: own keys added to
  * Object.prototype / Array.prototype / Function.prototype, and `({}).polluted`.
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 
 import type * as ApiModule from '../../src/api/index.js';
+import { threadStats } from '../../test/integration/thread-stats.js';
 import { silentLogger, type Logger } from '../../src/core/index.js';
 import type * as EngineModule from '../../src/engine/index.js';
 import type { MemorySink } from '../../src/sinks/memory/index.js';
@@ -187,35 +188,11 @@ const sampler = setInterval(() => {
 }, 50);
 sampler.unref();
 
-/**
- * CPU ms of every thread of this process by thread id, with its name (Linux /proc; empty
- * elsewhere): the main thread, V8's helpers (`V8Worker`: parallel GC, compilers), worker_threads
- * (`WorkerThread`: the jq worker, sink threads, the rule-parse worker), libuv's pool. A phase's
- * share shows what competes with the event loop for the cores (a looping jq program's worker,
- * issue #19).
- */
-function threadCpu(): Map<string, { name: string; ms: number }> {
-  const out = new Map<string, { name: string; ms: number }>();
-  let tasks: string[];
-  try {
-    tasks = readdirSync('/proc/self/task');
-  } catch {
-    return out;
-  }
-  for (const t of tasks) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(t, { name, ms: (Number(f[11]) + Number(f[12])) * 10 }); // USER_HZ = 100
-  }
-  return out;
-}
-let threadCpuAtMark = threadCpu();
+// CPU of every thread at 'mark' (thread-stats.ts): the main thread, V8's helpers (`V8Worker`:
+// parallel GC, compilers), worker_threads (`WorkerThread`: the jq worker, sink threads, the
+// rule-parse worker), libuv's pool. A phase's share shows what competes with the event loop for
+// the cores (a looping jq program's worker, issue #19).
+let threadCpuAtMark = threadStats();
 /**
  * How long the event loop's thread was runnable but waiting for a core (ms, Linux
  * /proc/self/task/<pid>/schedstat: time on CPU, time waiting on a run queue, timeslices).
@@ -235,7 +212,7 @@ let mainWaitAtMark = mainRunqueueWaitMs();
  */
 function threadCpuSinceMark(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [tid, { name, ms }] of threadCpu())
+  for (const [tid, { name, ms }] of threadStats())
     out[name] = (out[name] ?? 0) + ms - (threadCpuAtMark.get(tid)?.ms ?? 0);
   return out;
 }
@@ -287,7 +264,7 @@ process.on('message', (m: { op: string }) => {
       histogram.reset();
       turnCpuMaxUs = 0;
       lastCpu = process.threadCpuUsage();
-      threadCpuAtMark = threadCpu();
+      threadCpuAtMark = threadStats();
       mainWaitAtMark = mainRunqueueWaitMs();
       peakRss = process.memoryUsage().rss;
       process.send!({ op: 'marked' });

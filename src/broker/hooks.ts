@@ -562,8 +562,12 @@ export function createHooks(
     // deliver0 sets QoS 0 itself.
     // A live copy of a client without shared subscriptions: its grants and identifiers are on
     // the listeners the route matched (match-context.ts), O(matched) instead of O(filters held).
+    const rec = recordOf(client);
+    // Looked up only for a QoS 1/2 message or a client using identifiers (not per QoS 0 copy).
     const matched =
-      ctx.sharing || ctx.shared?.holds(client) ? undefined : ctx.matches?.matchesOf(packet);
+      (packet.qos === 0 && !rec?.subIds) || ctx.sharing || ctx.shared?.holds(client)
+        ? undefined
+        : ctx.matches?.matchesOf(packet);
     let qos: number = packet.qos;
     if (ctx.deliveringQos0) {
       if (
@@ -594,7 +598,6 @@ export function createHooks(
       if (qos !== packet.qos) packet.qos = qos as 0 | 1 | 2;
     }
     let out = packet;
-    const rec = recordOf(client);
     // [MQTT-3.3.4-4] One copy for overlapping subscriptions carries the identifiers of all of
     // them; Aedes puts on only the one of the subscription whose delivery ran (maybe none).
     // The copy is this subscription's own Packet: replace its properties, never mutate them.

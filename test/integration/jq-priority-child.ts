@@ -7,43 +7,24 @@
  *   node --import tsx test/integration/jq-priority-child.ts <nice>
  *   → one JSON line { mainMs, workerMs, workerNice }
  */
-import { readFileSync, readdirSync } from 'node:fs';
-
 import { createJqRunner } from '../../src/runtime/functions/jq-runner.js';
+import { threadStats } from './thread-stats.js';
 
 const nice = Number(process.argv[2]);
 const runner = createJqRunner({ asyncNice: nice });
 
-/** CPU ms and nice value of every thread of this process, by thread id. */
-function threads(): Map<number, { name: string; ms: number; nice: number }> {
-  const tick = 10; // USER_HZ is 100 on Linux
-  const out = new Map<number, { name: string; ms: number; nice: number }>();
-  for (const t of readdirSync('/proc/self/task')) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(t), { name, ms: (Number(f[11]) + Number(f[12])) * tick, nice: Number(f[16]) });
-  }
-  return out;
-}
-
 // Threads before the runner starts its worker (tsx's module-loader thread is a WorkerThread too).
-const preexisting = new Set(threads().keys());
+const preexisting = new Set(threadStats().keys());
 // Warm the worker (the WebAssembly loads), then let the program loop.
 await runner.runAsync('.', '1', 30_000);
 const looping = runner.runAsync('def f: f; f', '1', 10_000).catch(() => undefined);
 await new Promise((r) => setTimeout(r, 300));
 
-const before = threads();
+const before = threadStats();
 const end = performance.now() + 1000;
 let x = 0;
 while (performance.now() < end) x += Math.sqrt(x + 1); // main thread: busy, allocation-free
-const after = threads();
+const after = threadStats();
 
 // The event loop's thread, and the threads the runner started (Node names worker_threads
 // `WorkerThread`): V8's helpers (`V8Worker`, GC) and tsx's loader thread are left out.
